@@ -1,0 +1,1 @@
+//! Import a real machine (sysfs, lspci, dmesg) into a platform description.

@@ -1,0 +1,1 @@
+//! YAML platform files to a validated Platform, with every diagnostic located. The only crate that knows YAML.

@@ -1,0 +1,21 @@
+//! peerpath's validated domain types.
+//!
+//! Architecture invariant: this crate does no IO and knows no file format. A value of
+//! these types that exists has been validated by `peerpath-load` (or built by a test
+//! helper that upholds the same invariants).
+
+mod acs;
+mod addr;
+mod ids;
+mod platform;
+
+pub use acs::{Acs, AcsFlags};
+pub use addr::{AddrRange, BusAddr, DmaAddr, Iova, PhysAddr};
+pub use ids::{Bdf, BdfParseError, DomainId, ExportId, IommuId, NodeId, Rid, StreamId, TbuId};
+pub use platform::*;
+
+/// Valid MPS/MPSS values: powers of two from 128 to 4096 bytes.
+pub const MPS_VALUES: [u32; 6] = [128, 256, 512, 1024, 2048, 4096];
+
+/// The page size exports must be aligned to (K2.1).
+pub const PAGE_SIZE: u64 = 4096;

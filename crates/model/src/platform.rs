@@ -1,0 +1,587 @@
+//! The validated platform: what `peerpath-load` produces and everything downstream trusts.
+//!
+//! A `Platform` that exists is valid: names are unique, references resolve, the
+//! hierarchy is a forest rooted at host bridges, BARs lie in their host bridge's
+//! windows and do not overlap, MPS values are powers of two in 128..=4096.
+//! Values the spec calls *derived* (bridge windows, effective MPS, ACS Control where
+//! absent, IOMMU domains, groups) are not stored here: `peerpath-topology` computes them.
+
+use crate::{Acs, AddrRange, Bdf, DomainId, ExportId, IommuId, NodeId, PhysAddr, TbuId};
+
+macro_rules! kebab_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal,)+ } default $default:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize, serde::Deserialize)]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $text)] $variant,)+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The name used in platform files and JSON.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text,)+ }
+            }
+
+            /// Parses the name used in platform files.
+            pub fn from_name(s: &str) -> Option<Self> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+
+            /// Every accepted name, for "expected one of" messages.
+            pub fn names() -> &'static [&'static str] {
+                &[$($text),+]
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name::$default
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+kebab_enum!(
+    /// `kernel.arch`.
+    Arch { Arm64 = "arm64", X86_64 = "x86_64", Ppc64 = "ppc64", } default Arm64
+);
+kebab_enum!(
+    /// `kernel.cpu.vendor`.
+    CpuVendor { Amd = "amd", Intel = "intel", Arm = "arm", Ibm = "ibm", Other = "other", } default Other
+);
+kebab_enum!(
+    /// Default or explicit IOMMU domain type (K3.2).
+    DomainType {
+        /// iommu-dma translates.
+        Dma = "dma",
+        /// iommu-dma with a flush queue.
+        DmaFq = "dma-fq",
+        /// IOVA = PA; the device uses dma-direct.
+        Identity = "identity",
+        /// All DMA aborts.
+        Blocked = "blocked",
+        /// Owned by VFIO/iommufd.
+        Unmanaged = "unmanaged",
+    } default Dma
+);
+kebab_enum!(
+    /// `kernel.pcie_bus_config` (K5).
+    PcieBusConfig { Default = "default", TuneOff = "tune-off", Safe = "safe", Perf = "perf", Peer2Peer = "peer2peer", } default Default
+);
+kebab_enum!(
+    /// `kernel.acs_decision` (rules.md, "Version knobs").
+    AcsDecision { Mainline = "mainline", EgressAware = "egress-aware", } default Mainline
+);
+kebab_enum!(
+    /// `kernel.group_algorithm` (K4.3).
+    GroupAlgorithm { Legacy = "legacy", Reachable = "reachable", } default Legacy
+);
+kebab_enum!(
+    /// `kernel.cc`: the confidential-computing guest type.
+    CcKind { None = "none", ArmCcaRealm = "arm-cca-realm", Sev = "sev", Tdx = "tdx", } default None
+);
+kebab_enum!(
+    /// `iommus[].kind`.
+    IommuKind { Smmuv3 = "smmuv3", Vtd = "vtd", AmdVi = "amd-vi", Tce = "tce", } default Smmuv3
+);
+kebab_enum!(
+    /// `host_bridges[].forwards_p2p` (H6).
+    ForwardsP2p { None = "none", SameHostBridge = "same-host-bridge", Any = "any", } default SameHostBridge
+);
+kebab_enum!(
+    /// `host_bridges[].translation`: where the translation agent sits (H3).
+    Translation { ExternalTbu = "external-tbu", DtiAts = "dti-ats", Integrated = "integrated", None = "none", } default Integrated
+);
+kebab_enum!(
+    /// `endpoints[].class`: a free label for display.
+    DeviceClass { Gpu = "gpu", Nic = "nic", Nvme = "nvme", Accel = "accel", Other = "other", } default Other
+);
+kebab_enum!(
+    /// `endpoints[].driver`.
+    Driver { VfioPci = "vfio-pci", Kernel = "kernel", VfioNoiommu = "vfio-noiommu", } default Kernel
+);
+kebab_enum!(
+    /// `endpoints[].cc.state`.
+    CcState { Shared = "shared", Private = "private", } default Shared
+);
+kebab_enum!(
+    /// `endpoints[].cc.tdisp` [PCIe §11].
+    TdispState { Unlocked = "unlocked", Locked = "locked", Run = "run", Error = "error", } default Unlocked
+);
+kebab_enum!(
+    /// `exports[].via`: which kernel mapping path (K2.2 or K2.3).
+    Via { VfioDmabuf = "vfio-dmabuf", P2pdmaPages = "p2pdma-pages", } default VfioDmabuf
+);
+kebab_enum!(
+    /// `traffic[].op`.
+    Op { Write = "write", Read = "read", } default Write
+);
+kebab_enum!(
+    /// `traffic[].pattern`.
+    Pattern { Sequential = "sequential", Random = "random", } default Sequential
+);
+kebab_enum!(
+    /// `traffic[].ats`: whether the importer issues translated requests.
+    AtsUse {
+        /// Translated when the importer has ATS enabled (H2), else untranslated.
+        Auto = "auto",
+        /// Always translated (a translation request first).
+        On = "on",
+        /// Always untranslated.
+        Off = "off",
+    } default Auto
+);
+
+/// The whole validated platform.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Platform {
+    /// `name`.
+    pub name: String,
+    /// `description`.
+    pub description: Option<String>,
+    /// `kernel`.
+    pub kernel: Kernel,
+    /// `interconnect`.
+    pub interconnect: Interconnect,
+    /// `memory`: DRAM regions in the CPU physical address space.
+    pub memory: Vec<MemRegion>,
+    /// `iommus`.
+    pub iommus: Vec<Iommu>,
+    /// Every PCI node: host bridges, root ports, switch ports, PCI bridges, endpoints.
+    /// Parents come before children (a topological order), so a single forward pass
+    /// over `nodes` visits every parent first.
+    pub nodes: Vec<Node>,
+    /// `switches`: groups the switch port nodes.
+    pub switches: Vec<Switch>,
+    /// `domains`: explicit IOMMU domains.
+    pub domains: Vec<Domain>,
+    /// `exports`.
+    pub exports: Vec<Export>,
+    /// Every (importer, export) pairing, expanded from `imports` (or the default: every
+    /// endpoint imports every export it does not own), sorted by (importer name, export name).
+    pub imports: Vec<Import>,
+    /// `traffic`: explicit traffic per pairing; pairings not listed get the default.
+    pub traffic: Vec<Traffic>,
+}
+
+impl Platform {
+    /// The node with this id.
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id.index()]
+    }
+
+    /// The node with this name.
+    pub fn node_by_name(&self, name: &str) -> Option<NodeId> {
+        self.nodes
+            .iter()
+            .position(|n| n.name == name)
+            .map(|i| NodeId(i as u32))
+    }
+
+    /// All node ids, parents before children.
+    pub fn node_ids(&self) -> impl DoubleEndedIterator<Item = NodeId> + ExactSizeIterator + '_ {
+        (0..self.nodes.len() as u32).map(NodeId)
+    }
+
+    /// The export with this name.
+    pub fn export_by_name(&self, name: &str) -> Option<ExportId> {
+        self.exports
+            .iter()
+            .position(|e| e.name == name)
+            .map(|i| ExportId(i as u32))
+    }
+
+    /// The export with this id.
+    pub fn export(&self, id: ExportId) -> &Export {
+        &self.exports[id.index()]
+    }
+
+    /// The IOMMU with this id.
+    pub fn iommu(&self, id: IommuId) -> &Iommu {
+        &self.iommus[id.index()]
+    }
+
+    /// The TBU with this id.
+    pub fn tbu(&self, id: TbuId) -> &Tbu {
+        &self.iommus[id.iommu.index()].tbus[id.index as usize]
+    }
+
+    /// The explicit domain a device is listed in, if any.
+    pub fn explicit_domain(&self, dev: NodeId) -> Option<DomainId> {
+        self.domains
+            .iter()
+            .position(|d| d.devices.contains(&dev))
+            .map(|i| DomainId(i as u32))
+    }
+}
+
+/// `kernel`: the kernel's configuration and version knobs.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Kernel {
+    /// `release` (informational).
+    pub release: Option<String>,
+    /// `arch`.
+    pub arch: Arch,
+    /// `cpu`.
+    pub cpu: Cpu,
+    /// `default_domain` (default `dma`).
+    pub default_domain: DomainType,
+    /// `swiotlb_force`.
+    pub swiotlb_force: bool,
+    /// `noats` (`pci=noats`).
+    pub noats: bool,
+    /// `pcie_bus_config` (K5).
+    pub pcie_bus_config: PcieBusConfig,
+    /// `disable_acs_redir`, resolved to port nodes (K4.2).
+    pub disable_acs_redir: Vec<NodeId>,
+    /// `config_acs` (K4.2).
+    pub config_acs: Vec<ConfigAcs>,
+    /// `acs_decision`.
+    pub acs_decision: AcsDecision,
+    /// `group_algorithm`.
+    pub group_algorithm: GroupAlgorithm,
+    /// `cc`.
+    pub cc: CcKind,
+    /// `ipa_bits` (default 48).
+    pub ipa_bits: u8,
+}
+
+/// `kernel.cpu`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Cpu {
+    /// `vendor`.
+    pub vendor: CpuVendor,
+    /// `family` (x86; K1.6 uses it).
+    pub family: Option<u32>,
+}
+
+/// One `kernel.config_acs` entry: `pci=config_acs=` forcing bits on a port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConfigAcs {
+    /// The port (or multifunction endpoint).
+    pub port: NodeId,
+    /// Bits forced on.
+    pub set: crate::AcsFlags,
+    /// Bits forced off.
+    pub clear: crate::AcsFlags,
+}
+
+/// `interconnect`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Interconnect {
+    /// Largest burst consecutive Normal-memory writes may be merged into (default 64).
+    pub write_merge_bytes: u32,
+}
+
+impl Default for Interconnect {
+    fn default() -> Self {
+        Self {
+            write_merge_bytes: 64,
+        }
+    }
+}
+
+/// A DRAM region.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemRegion {
+    /// `name`.
+    pub name: String,
+    /// CPU physical range.
+    pub range: AddrRange,
+}
+
+/// An IOMMU.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Iommu {
+    /// `name`.
+    pub name: String,
+    /// `kind`.
+    pub kind: IommuKind,
+    /// `ats`: FEAT_ATS and the root complex is declared ATS-capable (default false).
+    pub ats: bool,
+    /// `disable_bypass` (default true).
+    pub disable_bypass: bool,
+    /// `tbus` (smmuv3 only).
+    pub tbus: Vec<Tbu>,
+    /// `stream_map`; empty means identity (sid = rid).
+    pub stream_map: Vec<StreamMapEntry>,
+}
+
+/// An SMMU translation buffer unit with its TLB.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tbu {
+    /// `name`.
+    pub name: String,
+    /// `tlb_entries`.
+    pub tlb_entries: u32,
+    /// `tlb_ways`.
+    pub tlb_ways: u32,
+}
+
+/// One `iommu-map` entry: `sid = rid - rid_base + sid_base` for `rid_base..rid_base+length`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamMapEntry {
+    /// First RID covered.
+    pub rid_base: u32,
+    /// StreamID of `rid_base`.
+    pub sid_base: u32,
+    /// Number of RIDs covered.
+    pub length: u32,
+}
+
+/// One node of the PCI hierarchy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    /// Unique name. A switch's upstream port takes the switch's name.
+    pub name: String,
+    /// The node above; `None` only for host bridges.
+    pub parent: Option<NodeId>,
+    /// PCI address; `None` only for host bridges.
+    pub bdf: Option<Bdf>,
+    /// What kind of node, with its own fields.
+    pub kind: NodeKind,
+}
+
+/// The kinds of node.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NodeKind {
+    /// A host bridge (root complex), the root of one hierarchy.
+    HostBridge(HostBridge),
+    /// A root port.
+    RootPort(Port),
+    /// A switch upstream port.
+    SwitchUpstream(Port),
+    /// A switch downstream port.
+    SwitchDownstream(Port),
+    /// A PCIe-to-PCI(-X) bridge; conventional devices below it DMA with its RID.
+    PciBridge(PciBridge),
+    /// An endpoint (or RCiEP when its parent is a host bridge, or a conventional
+    /// PCI device when its parent is a PCI bridge).
+    Endpoint(Endpoint),
+}
+
+/// A host bridge's own fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostBridge {
+    /// `segment`.
+    pub segment: u16,
+    /// `id`: the first device on the root bus, as the allow-list sees it (K1.7).
+    pub id: Option<PciId>,
+    /// `forwards_p2p` (H6; default same-host-bridge).
+    pub forwards_p2p: ForwardsP2p,
+    /// `translation`.
+    pub translation: Translation,
+    /// `iommu`: the IOMMU translating traffic from below (absent: none).
+    pub iommu: Option<IommuId>,
+    /// `windows`.
+    pub windows: Vec<Window>,
+}
+
+/// A vendor/device id pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PciId {
+    /// Vendor id.
+    pub vendor: u16,
+    /// Device id.
+    pub device: u16,
+}
+
+impl std::fmt::Display for PciId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04x}:{:04x}", self.vendor, self.device)
+    }
+}
+
+/// A host bridge window: CPU physical range → PCI bus addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// CPU physical range.
+    pub cpu: AddrRange,
+    /// Bus address of `cpu.start`.
+    pub bus: u64,
+}
+
+impl Window {
+    /// `bus - cpu` as a wrapping offset (K1.2 `bus_offset`).
+    pub fn bus_offset(&self) -> u64 {
+        self.bus.wrapping_sub(self.cpu.start)
+    }
+}
+
+/// Fields of a PCIe port (root port, switch upstream or downstream port).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Port {
+    /// `mpss`: max payload supported.
+    pub mpss: u32,
+    /// `mps`: firmware-programmed MPS (default 128; used by tune-off).
+    pub mps: u32,
+    /// `acs`; `None`: no ACS capability.
+    pub acs: Option<Acs>,
+    /// `tbu` (root ports behind an external TBU).
+    pub tbu: Option<TbuId>,
+    /// `splits_oversized_writes` (H4; default false).
+    pub splits_oversized_writes: bool,
+    /// `multifunction`.
+    pub multifunction: bool,
+}
+
+/// A PCIe-to-PCI bridge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PciBridge {
+    /// `mpss` of its PCIe side (default 128).
+    pub mpss: u32,
+}
+
+/// An endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `class`.
+    pub class: DeviceClass,
+    /// `mpss`.
+    pub mpss: u32,
+    /// `mps` (firmware value, tune-off; default 128).
+    pub mps: u32,
+    /// `dma_mask_bits` (default 64).
+    pub dma_mask_bits: u8,
+    /// `bus_dma_limit` (optional: a bus limit below the mask, K3.4).
+    pub bus_dma_limit: Option<u64>,
+    /// `coherent` (default true).
+    pub coherent: bool,
+    /// `ats`: has an ATS capability.
+    pub ats: bool,
+    /// `trusted` (default true; false = external-facing).
+    pub trusted: bool,
+    /// `multifunction`.
+    pub multifunction: bool,
+    /// `acs` (a multifunction endpoint's own ACS).
+    pub acs: Option<Acs>,
+    /// `driver`.
+    pub driver: Driver,
+    /// `bars`, sorted by index.
+    pub bars: Vec<Bar>,
+    /// `cc`.
+    pub cc: Option<DeviceCc>,
+}
+
+impl Endpoint {
+    /// The BAR with this index.
+    pub fn bar(&self, index: u8) -> Option<&Bar> {
+        self.bars.iter().find(|b| b.index == index)
+    }
+
+    /// The DMA mask as a value: `2^bits - 1`.
+    pub fn dma_mask(&self) -> u64 {
+        if self.dma_mask_bits >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << self.dma_mask_bits) - 1
+        }
+    }
+}
+
+/// A memory BAR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bar {
+    /// BAR index 0..=5.
+    pub index: u8,
+    /// CPU physical range.
+    pub range: AddrRange,
+    /// `prefetchable`.
+    pub prefetchable: bool,
+}
+
+impl Bar {
+    /// First CPU physical address.
+    pub fn addr(&self) -> PhysAddr {
+        PhysAddr(self.range.start)
+    }
+}
+
+/// An endpoint's confidential-computing state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct DeviceCc {
+    /// `state`.
+    pub state: CcState,
+    /// `tdisp`.
+    pub tdisp: TdispState,
+}
+
+/// A switch: its upstream port and downstream ports (all also in `Platform::nodes`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Switch {
+    /// `name` (also the upstream port node's name).
+    pub name: String,
+    /// The upstream port node.
+    pub upstream: NodeId,
+    /// The downstream port nodes.
+    pub downstream: Vec<NodeId>,
+}
+
+/// An explicit IOMMU domain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Domain {
+    /// `name`.
+    pub name: String,
+    /// `type`.
+    pub ty: DomainType,
+    /// `devices`.
+    pub devices: Vec<NodeId>,
+}
+
+/// An exported BAR range (a dma-buf).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Export {
+    /// `name`.
+    pub name: String,
+    /// `device`: the exporting endpoint.
+    pub device: NodeId,
+    /// `bar`: BAR index.
+    pub bar: u8,
+    /// `offset` into the BAR (default 0).
+    pub offset: u64,
+    /// `size` (default: the rest of the BAR).
+    pub size: u64,
+    /// `via`.
+    pub via: Via,
+}
+
+/// One (importer, export) pairing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Import {
+    /// The importing endpoint.
+    pub importer: NodeId,
+    /// The export.
+    pub export: ExportId,
+    /// `allow_peer2peer` (default true).
+    pub allow_peer2peer: bool,
+    /// `dynamic` (default true).
+    pub dynamic: bool,
+}
+
+/// A `traffic` entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Traffic {
+    /// The importer issuing the traffic.
+    pub importer: NodeId,
+    /// The export it targets.
+    pub export: ExportId,
+    /// `op`.
+    pub op: Op,
+    /// `bytes`.
+    pub bytes: u64,
+    /// `payload` per TLP; `None`: the importer's effective MPS.
+    pub payload: Option<u32>,
+    /// `pattern`.
+    pub pattern: Pattern,
+    /// `ats`.
+    pub ats: AtsUse,
+}

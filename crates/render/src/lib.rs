@@ -1,0 +1,1 @@
+//! Renderers: text, JSON, explain, groups. Decides nothing.

@@ -1,0 +1,1 @@
+//! Test support: proptest strategies, random platforms, the scenario harness.

@@ -1,0 +1,337 @@
+//! The platform's graph, built once, and the queries the engine and rules need.
+//!
+//! `Topology::new` builds a petgraph `DiGraph` whose first `platform.nodes.len()` node
+//! indices are the PCI nodes (so a `NodeId` is also a graph index), followed by one
+//! graph node per IOMMU and per TBU. Edges point downstream (parent → child) for the
+//! PCI hierarchy; host bridges point to their IOMMU, root ports to their TBU, TBUs to
+//! their IOMMU. It then computes the derived state of platform-format.md ("Derived,
+//! not written"): memory windows, effective MPS (K5), ACS Control (K4.1, K4.2), each
+//! device's IOMMU domain (K3.2) and the IOMMU groups (K4.3).
+//!
+//! Architecture invariant: the topology does no IO and never formats user-facing text
+//! beyond names; output order never depends on hash order.
+
+mod acs;
+mod domain;
+mod groups;
+mod mps;
+mod windows;
+
+pub use acs::effective_acs_ctl;
+pub use domain::{DeviceDomain, DomainSource};
+pub use groups::{Group, Groups};
+
+use peerpath_model::{
+    AcsFlags, AddrRange, Bdf, Endpoint, HostBridge, IommuId, NodeId, NodeKind, Platform, Port,
+    TbuId,
+};
+use petgraph::graph::{DiGraph, NodeIndex};
+
+/// What a graph node stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Vertex {
+    /// A PCI node of `Platform::nodes`.
+    Pci(NodeId),
+    /// An IOMMU (its TCU for an SMMU).
+    Iommu(IommuId),
+    /// An SMMU TBU.
+    Tbu(TbuId),
+}
+
+/// What a graph edge stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Link {
+    /// Parent → child in the PCI hierarchy (a PCIe link or the internal bus of a
+    /// switch or root complex).
+    Down,
+    /// Host bridge → the IOMMU translating traffic from below it.
+    TranslatedBy,
+    /// Root port → the external TBU its upstream traffic passes.
+    ThroughTbu,
+    /// TBU → the IOMMU (TCU) it asks on a TLB miss.
+    PartOf,
+}
+
+/// The graph and derived state of one validated platform.
+#[derive(Debug)]
+pub struct Topology<'p> {
+    platform: &'p Platform,
+    graph: DiGraph<Vertex, Link>,
+    /// For each node: its host bridge.
+    host_bridge: Vec<NodeId>,
+    /// For each node: its depth below the host bridge (host bridge = 0).
+    depth: Vec<u32>,
+    /// For each node: the span of the BARs below it (derived windows).
+    windows: Vec<Option<AddrRange>>,
+    /// For each node: effective MPS (K5). Host bridges: 4096 (no limit of their own).
+    mps: Vec<u32>,
+    /// For each node: effective ACS Control (K4.1, K4.2); empty without a capability.
+    acs_ctl: Vec<AcsFlags>,
+    /// For each node: its IOMMU domain (K3.2); `None` for non-endpoints.
+    domains: Vec<Option<DeviceDomain>>,
+    groups: Groups,
+}
+
+impl<'p> Topology<'p> {
+    /// Builds the graph and derives everything from a validated platform.
+    pub fn new(platform: &'p Platform) -> Self {
+        let mut graph = DiGraph::with_capacity(platform.nodes.len(), platform.nodes.len());
+        for id in platform.node_ids() {
+            graph.add_node(Vertex::Pci(id));
+        }
+        let mut iommu_ix = Vec::with_capacity(platform.iommus.len());
+        let mut tbu_ix: Vec<Vec<NodeIndex>> = Vec::with_capacity(platform.iommus.len());
+        for (i, iommu) in platform.iommus.iter().enumerate() {
+            let iid = IommuId(i as u32);
+            let ix = graph.add_node(Vertex::Iommu(iid));
+            iommu_ix.push(ix);
+            let mut tbus = Vec::with_capacity(iommu.tbus.len());
+            for t in 0..iommu.tbus.len() {
+                let tix = graph.add_node(Vertex::Tbu(TbuId {
+                    iommu: iid,
+                    index: t as u32,
+                }));
+                graph.add_edge(tix, ix, Link::PartOf);
+                tbus.push(tix);
+            }
+            tbu_ix.push(tbus);
+        }
+        let n = platform.nodes.len();
+        let mut host_bridge = vec![NodeId(0); n];
+        let mut depth = vec![0u32; n];
+        for id in platform.node_ids() {
+            let node = platform.node(id);
+            match node.parent {
+                Some(p) => {
+                    graph.add_edge(
+                        NodeIndex::new(p.index()),
+                        NodeIndex::new(id.index()),
+                        Link::Down,
+                    );
+                    // Parents come before children in `nodes` (a Platform invariant).
+                    host_bridge[id.index()] = host_bridge[p.index()];
+                    depth[id.index()] = depth[p.index()] + 1;
+                }
+                None => host_bridge[id.index()] = id,
+            }
+            match &node.kind {
+                NodeKind::HostBridge(hb) => {
+                    if let Some(iommu) = hb.iommu {
+                        graph.add_edge(
+                            NodeIndex::new(id.index()),
+                            iommu_ix[iommu.index()],
+                            Link::TranslatedBy,
+                        );
+                    }
+                }
+                NodeKind::RootPort(port) => {
+                    if let Some(tbu) = port.tbu {
+                        graph.add_edge(
+                            NodeIndex::new(id.index()),
+                            tbu_ix[tbu.iommu.index()][tbu.index as usize],
+                            Link::ThroughTbu,
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut topo = Topology {
+            platform,
+            graph,
+            host_bridge,
+            depth,
+            windows: Vec::new(),
+            mps: Vec::new(),
+            acs_ctl: Vec::new(),
+            domains: Vec::new(),
+            groups: Groups::default(),
+        };
+        topo.windows = windows::derive(&topo);
+        topo.mps = mps::derive(&topo);
+        topo.acs_ctl = acs::derive(&topo);
+        topo.domains = domain::derive(&topo);
+        topo.groups = groups::derive(&topo);
+        topo
+    }
+
+    /// The platform this topology was built from.
+    pub fn platform(&self) -> &'p Platform {
+        self.platform
+    }
+
+    /// The petgraph graph (PCI nodes first, indices equal to `NodeId`s).
+    pub fn graph(&self) -> &DiGraph<Vertex, Link> {
+        &self.graph
+    }
+
+    /// The parent of a node (`None` for host bridges).
+    pub fn parent(&self, id: NodeId) -> Option<NodeId> {
+        self.platform.node(id).parent
+    }
+
+    /// The children of a node, sorted by id (deterministic).
+    pub fn children(&self, id: NodeId) -> Vec<NodeId> {
+        let mut out: Vec<NodeId> = self
+            .graph
+            .neighbors_directed(NodeIndex::new(id.index()), petgraph::Direction::Outgoing)
+            .filter_map(|ix| match self.graph[ix] {
+                Vertex::Pci(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The node and every node above it, nearest first, ending at the host bridge.
+    pub fn upstream_chain(&self, id: NodeId) -> Vec<NodeId> {
+        let mut out = Vec::with_capacity(self.depth[id.index()] as usize + 1);
+        let mut cur = Some(id);
+        while let Some(c) = cur {
+            out.push(c);
+            cur = self.parent(c);
+        }
+        out
+    }
+
+    /// The chain the kernel walks with `pci_upstream_bridge()`: the device and its
+    /// upstream PCI bridges, nearest first, **without** the host bridge (which is not a
+    /// `pci_dev`). Used by K1.3.
+    pub fn pci_upstream_chain(&self, id: NodeId) -> Vec<NodeId> {
+        let mut chain = self.upstream_chain(id);
+        if let Some(last) = chain.last() {
+            if matches!(self.platform.node(*last).kind, NodeKind::HostBridge(_)) {
+                chain.pop();
+            }
+        }
+        chain
+    }
+
+    /// Depth below the host bridge (host bridge 0, root port 1, ...).
+    pub fn depth(&self, id: NodeId) -> u32 {
+        self.depth[id.index()]
+    }
+
+    /// The host bridge above a node (itself for a host bridge).
+    pub fn host_bridge_of(&self, id: NodeId) -> NodeId {
+        self.host_bridge[id.index()]
+    }
+
+    /// The host bridge's fields.
+    pub fn host_bridge(&self, hb: NodeId) -> &'p HostBridge {
+        match &self.platform.node(hb).kind {
+            NodeKind::HostBridge(h) => h,
+            // `host_bridge_of` only ever returns host bridges; the platform's roots are.
+            _ => unreachable_host_bridge(),
+        }
+    }
+
+    /// The root port above a node (itself for a root port); `None` for host bridges
+    /// and RCiEPs.
+    pub fn root_port_of(&self, id: NodeId) -> Option<NodeId> {
+        self.upstream_chain(id)
+            .into_iter()
+            .find(|n| matches!(self.platform.node(*n).kind, NodeKind::RootPort(_)))
+    }
+
+    /// The nearest common upstream PCI device of two devices and the distance, as
+    /// `calc_map_type_and_dist` walks them (K1.3): for each ancestor `a` of `provider`
+    /// (itself first), for each ancestor `b` of `client` (itself first), the first
+    /// `a == b` wins; distance = hops from provider + hops from client. Host bridges are
+    /// not PCI devices, so peers that meet only there have no common upstream device.
+    pub fn common_upstream(&self, provider: NodeId, client: NodeId) -> Option<(NodeId, u32)> {
+        let pa = self.pci_upstream_chain(provider);
+        let pb = self.pci_upstream_chain(client);
+        for (da, a) in pa.iter().enumerate() {
+            if let Some(db) = pb.iter().position(|b| b == a) {
+                return Some((*a, (da + db) as u32));
+            }
+        }
+        None
+    }
+
+    /// The port fields of a root port, switch port (else `None`).
+    pub fn port(&self, id: NodeId) -> Option<&'p Port> {
+        match &self.platform.node(id).kind {
+            NodeKind::RootPort(p) | NodeKind::SwitchUpstream(p) | NodeKind::SwitchDownstream(p) => {
+                Some(p)
+            }
+            _ => None,
+        }
+    }
+
+    /// The endpoint fields (else `None`).
+    pub fn endpoint(&self, id: NodeId) -> Option<&'p Endpoint> {
+        match &self.platform.node(id).kind {
+            NodeKind::Endpoint(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The BDF of a node (`None` for host bridges).
+    pub fn bdf(&self, id: NodeId) -> Option<Bdf> {
+        self.platform.node(id).bdf
+    }
+
+    /// The name of a node.
+    pub fn name(&self, id: NodeId) -> &'p str {
+        &self.platform.node(id).name
+    }
+
+    /// The IOMMU translating traffic from this node (its host bridge's), if any.
+    pub fn iommu_of(&self, id: NodeId) -> Option<IommuId> {
+        self.host_bridge(self.host_bridge_of(id)).iommu
+    }
+
+    /// The memory window of a node: the span of every BAR at or below it (derived).
+    pub fn window(&self, id: NodeId) -> Option<AddrRange> {
+        self.windows[id.index()]
+    }
+
+    /// Effective MPS of a node (K5).
+    pub fn mps(&self, id: NodeId) -> u32 {
+        self.mps[id.index()]
+    }
+
+    /// Effective ACS Control of a node (K4.1, K4.2): given `ctl`, else what the kernel
+    /// enables; empty for nodes without an ACS capability.
+    pub fn acs_ctl(&self, id: NodeId) -> AcsFlags {
+        self.acs_ctl[id.index()]
+    }
+
+    /// The ACS capability of a node (ports and endpoints), if it has one.
+    pub fn acs_cap(&self, id: NodeId) -> Option<AcsFlags> {
+        match &self.platform.node(id).kind {
+            NodeKind::RootPort(p) | NodeKind::SwitchUpstream(p) | NodeKind::SwitchDownstream(p) => {
+                p.acs.map(|a| a.cap)
+            }
+            NodeKind::Endpoint(e) => e.acs.map(|a| a.cap),
+            _ => None,
+        }
+    }
+
+    /// The IOMMU domain of an endpoint (K3.2); `None` for other nodes.
+    pub fn domain(&self, id: NodeId) -> Option<&DeviceDomain> {
+        self.domains[id.index()].as_ref()
+    }
+
+    /// The IOMMU groups (K4.3).
+    pub fn groups(&self) -> &Groups {
+        &self.groups
+    }
+
+    /// Every endpoint, in node order.
+    pub fn endpoints(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.platform
+            .node_ids()
+            .filter(|id| matches!(self.platform.node(*id).kind, NodeKind::Endpoint(_)))
+    }
+}
+
+#[cold]
+fn unreachable_host_bridge() -> ! {
+    // A validated Platform's roots are host bridges; reaching this is a bug in
+    // peerpath-load, not a user error.
+    panic!("internal error: a hierarchy root is not a host bridge")
+}
