@@ -5,8 +5,10 @@
 //! graph node per IOMMU and per TBU. Edges point downstream (parent → child) for the
 //! PCI hierarchy; host bridges point to their IOMMU, root ports to their TBU, TBUs to
 //! their IOMMU. It then computes the derived state of platform-format.md ("Derived,
-//! not written"): memory windows, effective MPS (K5), ACS Control (K4.1, K4.2), each
-//! device's IOMMU domain (K3.2) and the IOMMU groups (K4.3).
+//! not written"): memory windows, effective MPS (K5), ACS Control (K4.1, K4.2), the
+//! IOMMU groups (K4.3) and each device's IOMMU domain (K3.2), in the order the kernel
+//! enumerates devices ([`Topology::enumeration_order`]). [`Topology::reachable_untranslated`]
+//! answers whether one device reaches another's MMIO without passing the IOMMU.
 //!
 //! Architecture invariant: the topology does no IO and never formats user-facing text
 //! beyond names; output order never depends on hash order.
@@ -15,6 +17,7 @@ mod acs;
 mod domain;
 mod groups;
 mod mps;
+mod reach;
 mod windows;
 
 pub use acs::effective_acs_ctl;
@@ -61,6 +64,11 @@ pub struct Topology<'p> {
     host_bridge: Vec<NodeId>,
     /// For each node: its depth below the host bridge (host bridge = 0).
     depth: Vec<u32>,
+    /// For each node: its children sorted by BDF (the devices on its secondary bus,
+    /// in the order the kernel scans them).
+    bus_devices: Vec<Vec<NodeId>>,
+    /// Every PCI function in the order Linux enumerates (and IOMMU-probes) them.
+    order: Vec<NodeId>,
     /// For each node: the span of the BARs below it (derived windows).
     windows: Vec<Option<AddrRange>>,
     /// For each node: effective MPS (K5). Host bridges: 4096 (no limit of their own).
@@ -136,11 +144,15 @@ impl<'p> Topology<'p> {
                 _ => {}
             }
         }
+        let bus_devices = sorted_bus_devices(platform);
+        let order = enumeration_order(platform, &bus_devices);
         let mut topo = Topology {
             platform,
             graph,
             host_bridge,
             depth,
+            bus_devices,
+            order,
             windows: Vec::new(),
             mps: Vec::new(),
             acs_ctl: Vec::new(),
@@ -150,8 +162,10 @@ impl<'p> Topology<'p> {
         topo.windows = windows::derive(&topo);
         topo.mps = mps::derive(&topo);
         topo.acs_ctl = acs::derive(&topo);
-        topo.domains = domain::derive(&topo);
+        // Groups before domains: the default domain type is chosen per group
+        // (`iommu_get_default_domain_type`), so an untrusted member forces its whole group.
         topo.groups = groups::derive(&topo);
+        topo.domains = domain::derive(&topo);
         topo
     }
 
@@ -182,6 +196,20 @@ impl<'p> Topology<'p> {
             .collect();
         out.sort();
         out
+    }
+
+    /// The devices on a node's secondary bus: its children sorted by BDF, the order
+    /// the kernel scans them (`pci_scan_child_bus`). Empty for endpoints.
+    pub fn bus_devices(&self, id: NodeId) -> &[NodeId] {
+        &self.bus_devices[id.index()]
+    }
+
+    /// Every PCI function (host bridges excluded) in the order Linux enumerates them:
+    /// per host bridge, all devices of a bus by BDF, then each bridge's secondary bus
+    /// in turn, depth first (`pci_scan_child_bus_extend`). Devices are added, and
+    /// IOMMU-probed, in this order; K5 and K4.3 depend on it.
+    pub fn enumeration_order(&self) -> &[NodeId] {
+        &self.order
     }
 
     /// The node and every node above it, nearest first, ending at the host bridge.
@@ -327,6 +355,40 @@ impl<'p> Topology<'p> {
             .node_ids()
             .filter(|id| matches!(self.platform.node(*id).kind, NodeKind::Endpoint(_)))
     }
+}
+
+/// Each node's children sorted by BDF (host bridges' children are the root bus).
+fn sorted_bus_devices(platform: &Platform) -> Vec<Vec<NodeId>> {
+    let mut out: Vec<Vec<NodeId>> = vec![Vec::new(); platform.nodes.len()];
+    for id in platform.node_ids() {
+        if let Some(p) = platform.node(id).parent {
+            out[p.index()].push(id);
+        }
+    }
+    for kids in &mut out {
+        // Every non-root node has a BDF (a Platform invariant); the id breaks ties.
+        kids.sort_by_key(|k| (platform.node(*k).bdf, *k));
+    }
+    out
+}
+
+/// Depth-first by bus, as `pci_scan_child_bus_extend` walks: all devices of a bus,
+/// then the secondary bus of each of them in BDF order.
+fn enumeration_order(platform: &Platform, bus_devices: &[Vec<NodeId>]) -> Vec<NodeId> {
+    let mut order = Vec::with_capacity(platform.nodes.len());
+    let mut stack: Vec<NodeId> = Vec::new();
+    for root in platform.node_ids() {
+        if platform.node(root).parent.is_some() {
+            continue;
+        }
+        stack.push(root);
+        while let Some(bus_self) = stack.pop() {
+            let devs = &bus_devices[bus_self.index()];
+            order.extend_from_slice(devs);
+            stack.extend(devs.iter().rev().copied());
+        }
+    }
+    order
 }
 
 #[cold]

@@ -1,0 +1,52 @@
+//! Reading platforms: a file named on the command line, or the embedded default.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use peerpath_load::Diagnostics;
+use peerpath_model::Platform;
+
+/// The embedded default platform (the Arm external-TBU example of the spec).
+pub const DEFAULT_PLATFORM: &str = include_str!("../../../topologies/arm-external-tbu.yaml");
+/// The name diagnostics give the embedded default.
+pub const DEFAULT_NAME: &str = "<embedded>/topologies/arm-external-tbu.yaml";
+
+/// Loads the platform at `path`, or the embedded default.
+pub fn load_platform(path: Option<&Path>) -> Result<Platform, Diagnostics> {
+    match path {
+        Some(p) => peerpath_load::load_file(p),
+        None => peerpath_load::load_str(DEFAULT_NAME, DEFAULT_PLATFORM),
+    }
+}
+
+/// Prints diagnostics to stderr: miette's graphical form on a terminal, plain text in pipes.
+pub fn print_diagnostics(diags: Diagnostics) {
+    let count = diags.items.len();
+    if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        eprintln!("{:?}", miette::Report::new(diags));
+    } else {
+        eprint!("{diags}");
+    }
+    eprintln!(
+        "{count} error{} found",
+        if count == 1 { "" } else { "s" }
+    );
+}
+
+/// Expands directory arguments to the `*.yaml`/`*.yml` files inside, sorted.
+pub fn expand_yaml_args(args: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for a in args {
+        if a.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(a)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+                .collect();
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(a.clone());
+        }
+    }
+    Ok(out)
+}

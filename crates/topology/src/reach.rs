@@ -1,0 +1,438 @@
+//! K4.3/H1 — untranslated reachability: can one device reach another's MMIO without
+//! passing the IOMMU? The question the `reachable` grouping algorithm answers with
+//! groups, asked per pair; the `group-isolation-hole` finding raises it where `legacy`
+//! put the two devices in different groups ([PCIe §6.12, §7.7.8]; the cover letter of
+//! "Fix incorrect iommu_groups with PCIe ACS": "if device A is permitted to access
+//! device B's MMIO then A and B must be grouped together").
+//!
+//! An untranslated memory request (AT=00b) from `a` to a BAR of `b` climbs from `a`
+//! until it reaches the nearest common ancestor of the two, where it would turn back
+//! down towards `b`. Climbing is ordinary upstream routing; ACS only matters where the
+//! request would turn:
+//!
+//! - **a switch's internal bus** (the ancestor is a switch upstream port): the
+//!   downstream port the request entered by decides. It goes straight to the peer port
+//!   unless ACS stops it: P2P Request Redirect (RR) sends it upstream, P2P Egress
+//!   Control (EC) redirects or blocks it. A port without an ACS capability forwards
+//!   peer-to-peer; a port with one whose capability lacks RR is taken to redirect
+//!   (hard-wired, as `pci_acs_flags_enabled` assumes). CR concerns completions and DT
+//!   translated requests, so neither matters here.
+//! - **inside a multifunction device** (the ancestor is the port above the device and
+//!   `a`, `b` sit at or below two functions of one slot): the function on `a`'s side
+//!   loops the request back internally only if it has an ACS capability with RR that is
+//!   not enabled and no EC [PCIe §6.12.1.2: functions that support peer-to-peer with
+//!   other functions must implement RR, so no capability means no internal loopback].
+//! - **a conventional PCI bus** (the ancestor is a PCIe-to-PCI bridge): any device on
+//!   the bus may claim it; always reachable.
+//! - **the root complex** (the ancestor is the host bridge): the request enters the
+//!   root complex, where the IOMMU (or the root port's TBU) sits; whether it is then
+//!   forwarded is H6's business. Never "untranslated" in this sense.
+//!
+//! Redirected requests go upstream to the root complex and are therefore not reached
+//! untranslated either. The answer is directional (ACS is egress control: `a` may
+//! reach `b` while `b` cannot reach `a`). Under `group_algorithm: reachable` a true
+//! answer always comes with a shared group (tested below); under `legacy` it need not.
+
+use crate::Topology;
+use peerpath_model::{AcsFlags, NodeId, NodeKind};
+
+impl Topology<'_> {
+    /// Where an untranslated request from `a` to `b`'s MMIO turns back down without
+    /// passing the IOMMU: the switch upstream port whose internal bus carries it, the
+    /// function of a multifunction device that loops it back, or the PCIe-to-PCI bridge
+    /// whose bus it crosses. `None` when it cannot: it is redirected or blocked by ACS,
+    /// it must go through the root complex, `b` has no BAR, or `a == b`. See the module
+    /// documentation for the rules.
+    pub fn untranslated_turnaround(&self, a: NodeId, b: NodeId) -> Option<NodeId> {
+        if a == b || self.endpoint(b).is_none_or(|e| e.bars.is_empty()) {
+            return None;
+        }
+        if self.host_bridge_of(a) != self.host_bridge_of(b) {
+            return None;
+        }
+        let (lca, a_side, b_side) = self.lowest_common_ancestor(a, b)?;
+        match &self.platform().node(lca).kind {
+            NodeKind::HostBridge(_) | NodeKind::Endpoint(_) => None,
+            NodeKind::SwitchUpstream(_) => self.forwards_peer_to_peer(a_side).then_some(lca),
+            NodeKind::RootPort(_) | NodeKind::SwitchDownstream(_) => {
+                let same_device = matches!(
+                    (self.bdf(a_side), self.bdf(b_side)),
+                    (Some(x), Some(y)) if x.same_slot(&y)
+                );
+                (same_device && self.loops_back(a_side)).then_some(a_side)
+            }
+            NodeKind::PciBridge(_) => Some(lca),
+        }
+    }
+
+    /// Whether `a` can reach `b`'s MMIO without passing the IOMMU (the request turns
+    /// back down below the root complex): `untranslated_turnaround(a, b).is_some()`.
+    /// Used by the `group-isolation-hole` finding: exporter and importer in different
+    /// groups, yet one reaches the other untranslated.
+    pub fn reachable_untranslated(&self, a: NodeId, b: NodeId) -> bool {
+        self.untranslated_turnaround(a, b).is_some()
+    }
+
+    /// A downstream port on a switch's internal bus: does a request entering it go to
+    /// a peer port directly?
+    fn forwards_peer_to_peer(&self, port: NodeId) -> bool {
+        match self.acs_cap(port) {
+            None => true,
+            Some(cap) => {
+                let ctl = self.acs_ctl(port);
+                cap.contains(AcsFlags::RR) && !ctl.intersects(AcsFlags::RR | AcsFlags::EC)
+            }
+        }
+    }
+
+    /// A function of a multifunction device: does it loop requests back to a sibling?
+    fn loops_back(&self, function: NodeId) -> bool {
+        self.acs_cap(function).is_some() && self.forwards_peer_to_peer(function)
+    }
+
+    /// The lowest common ancestor of two nodes of one hierarchy, with the child of it on
+    /// each side (each node itself when it is that child); `None` when one node is an
+    /// ancestor of the other.
+    fn lowest_common_ancestor(&self, a: NodeId, b: NodeId) -> Option<(NodeId, NodeId, NodeId)> {
+        let (mut x, mut y) = (a, b);
+        while self.depth(x) > self.depth(y) {
+            x = self.parent(x)?;
+        }
+        while self.depth(y) > self.depth(x) {
+            y = self.parent(y)?;
+        }
+        if x == y {
+            return None;
+        }
+        loop {
+            let (px, py) = (self.parent(x)?, self.parent(y)?);
+            if px == py {
+                return Some((px, x, y));
+            }
+            x = px;
+            y = py;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Topology;
+    use peerpath_model::{AcsFlags, GroupAlgorithm, IommuKind, NodeId, Platform, PlatformBuilder};
+    use proptest::prelude::*;
+
+    fn switch_platform(
+        dsp_acs: Option<(AcsFlags, Option<AcsFlags>)>,
+    ) -> (Platform, NodeId, NodeId) {
+        let mut b = PlatformBuilder::new("reach");
+        let hb = b.host_bridge("hb0", 0, 0x40_0000_0000, 0x10_0000_0000);
+        let smmu = b.iommu("smmu0", IommuKind::Smmuv3);
+        b.host_bridge_mut(hb).iommu = Some(smmu);
+        let rp = b.root_port("rp0", hb, "00:01.0", 512);
+        b.acs(rp, AcsFlags::REQ, None);
+        let (_, dps) = b.switch("sw0", rp, "01:00.0", &["02:00.0", "02:01.0"], 512);
+        if let Some((cap, ctl)) = dsp_acs {
+            for d in &dps {
+                b.acs(*d, cap, ctl);
+            }
+        }
+        let g = b.endpoint("gpu0", dps[0], "03:00.0", 0x40_0000_0000, 0x100_0000);
+        let n = b.endpoint("nic0", dps[1], "04:00.0", 0x40_1000_0000, 0x10_0000);
+        (b.build(), g, n)
+    }
+
+    #[test]
+    fn switch_without_acs_turns_at_the_upstream_port() {
+        let (p, g, n) = switch_platform(None);
+        let t = Topology::new(&p);
+        let sw0 = p.node_by_name("sw0").expect("sw0");
+        assert_eq!(t.untranslated_turnaround(g, n), Some(sw0));
+        assert!(t.reachable_untranslated(n, g));
+        // Legacy grouping puts them apart: the hole.
+        assert!(!t.groups().same_group(g, n));
+    }
+
+    #[test]
+    fn rr_or_ec_at_the_ingress_port_sends_it_upstream_or_blocks_it() {
+        let all = AcsFlags::all();
+        let (p, g, n) = switch_platform(Some((all, None)));
+        assert!(
+            !Topology::new(&p).reachable_untranslated(g, n),
+            "kernel enables RR"
+        );
+        let (p, g, n) = switch_platform(Some((all, Some(AcsFlags::EC))));
+        assert!(!Topology::new(&p).reachable_untranslated(g, n), "EC blocks");
+        let (p, g, n) = switch_platform(Some((
+            all,
+            Some(AcsFlags::SV | AcsFlags::CR | AcsFlags::UF),
+        )));
+        assert!(
+            Topology::new(&p).reachable_untranslated(g, n),
+            "CR alone: requests pass"
+        );
+        let no_rr = AcsFlags::SV | AcsFlags::UF;
+        let (p, g, n) = switch_platform(Some((no_rr, Some(no_rr))));
+        assert!(
+            !Topology::new(&p).reachable_untranslated(g, n),
+            "RR hard-wired"
+        );
+    }
+
+    #[test]
+    fn asymmetric_acs_is_directional() {
+        let (mut p, g, n) = switch_platform(Some((AcsFlags::all(), None)));
+        let dp0 = p.node_by_name("sw0.dp0").expect("dp0");
+        p.kernel.disable_acs_redir = vec![dp0];
+        let t = Topology::new(&p);
+        assert!(
+            t.reachable_untranslated(g, n),
+            "gpu0 enters by dp0, which forwards"
+        );
+        assert!(
+            !t.reachable_untranslated(n, g),
+            "nic0 enters by dp1, which redirects"
+        );
+    }
+
+    #[test]
+    fn root_complex_self_and_bar_less_targets_are_not_reached() {
+        let mut b = PlatformBuilder::new("rc");
+        let hb = b.host_bridge("hb0", 0, 0x40_0000_0000, 0x10_0000_0000);
+        let rp0 = b.root_port("rp0", hb, "00:01.0", 512);
+        let rp1 = b.root_port("rp1", hb, "00:02.0", 512);
+        let a = b.endpoint("a", rp0, "01:00.0", 0x40_0000_0000, 0x1000);
+        let c = b.endpoint("c", rp1, "02:00.0", 0x40_0001_0000, 0x1000);
+        let nobar = b.endpoint("nobar", rp1, "02:00.1", 0, 0);
+        let p = b.build();
+        let t = Topology::new(&p);
+        assert!(
+            !t.reachable_untranslated(a, c),
+            "meets only at the host bridge"
+        );
+        assert!(!t.reachable_untranslated(a, a));
+        assert!(!t.reachable_untranslated(c, nobar));
+        assert!(!t.reachable_untranslated(c, rp1), "a port has no BAR");
+    }
+
+    #[test]
+    fn multifunction_loopback_needs_an_acs_capability_without_rr() {
+        let build = |acs: Option<(AcsFlags, Option<AcsFlags>)>| {
+            let mut b = PlatformBuilder::new("mfd");
+            let hb = b.host_bridge("hb0", 0, 0x40_0000_0000, 0x10_0000_0000);
+            let rp = b.root_port("rp0", hb, "00:01.0", 512);
+            let f0 = b.endpoint("f0", rp, "01:00.0", 0x40_0000_0000, 0x1000);
+            let f1 = b.endpoint("f1", rp, "01:00.1", 0x40_0001_0000, 0x1000);
+            if let Some((cap, ctl)) = acs {
+                b.acs(f0, cap, ctl);
+            }
+            (b.build(), f0, f1)
+        };
+        let (p, f0, f1) = build(None);
+        assert!(
+            !Topology::new(&p).reachable_untranslated(f0, f1),
+            "no ACS: no loopback"
+        );
+        let (p, f0, f1) = build(Some((AcsFlags::REQ, Some(AcsFlags::SV))));
+        let t = Topology::new(&p);
+        assert_eq!(t.untranslated_turnaround(f0, f1), Some(f0));
+        assert!(
+            !t.reachable_untranslated(f1, f0),
+            "f1 has no ACS: no loopback"
+        );
+    }
+
+    #[test]
+    fn devices_on_a_conventional_pci_bus_reach_each_other() {
+        let mut b = PlatformBuilder::new("pci");
+        let hb = b.host_bridge("hb0", 0, 0x40_0000_0000, 0x10_0000_0000);
+        let rp = b.root_port("rp0", hb, "00:01.0", 512);
+        let br = b.pci_bridge("bridge", rp, "01:00.0");
+        let x = b.endpoint("x", br, "02:00.0", 0x40_0000_0000, 0x1000);
+        let y = b.endpoint("y", br, "02:01.0", 0x40_0001_0000, 0x1000);
+        let p = b.build();
+        assert_eq!(Topology::new(&p).untranslated_turnaround(x, y), Some(br));
+    }
+
+    /// A small deterministic generator (xorshift) driven by a proptest seed.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+        fn acs(&mut self) -> Option<(AcsFlags, Option<AcsFlags>)> {
+            if self.below(3) == 0 {
+                return None;
+            }
+            let cap = AcsFlags::from_bits_truncate(self.next() as u8);
+            let ctl =
+                (self.below(3) == 0).then(|| cap & AcsFlags::from_bits_truncate(self.next() as u8));
+            Some((cap, ctl))
+        }
+    }
+
+    struct Gen {
+        b: PlatformBuilder,
+        rng: Rng,
+        next_bus: u8,
+        next_bar: u64,
+        ports: Vec<NodeId>,
+        n: u32,
+    }
+
+    impl Gen {
+        fn name(&mut self, prefix: &str) -> String {
+            self.n += 1;
+            format!("{prefix}{}", self.n)
+        }
+        fn bus(&mut self) -> u8 {
+            self.next_bus += 1;
+            self.next_bus
+        }
+        fn endpoints(&mut self, parent: NodeId, conventional: bool) {
+            let bus = self.bus();
+            let funcs = 1 + self.rng.below(3);
+            for f in 0..funcs {
+                let dev = if conventional { f } else { 0 };
+                let func = if conventional { 0 } else { f };
+                let name = self.name("ep");
+                let bar = 0x40_0000_0000 + self.next_bar;
+                self.next_bar += 0x1_0000;
+                let ep = self.b.endpoint(
+                    &name,
+                    parent,
+                    &format!("{bus:02x}:{dev:02x}.{func}"),
+                    bar,
+                    0x1000,
+                );
+                if !conventional {
+                    if let Some((cap, ctl)) = self.rng.acs() {
+                        self.b.acs(ep, cap, ctl);
+                    }
+                }
+            }
+        }
+        fn below_port(&mut self, port: NodeId, depth: u32) {
+            match self.rng.below(if depth < 2 { 4 } else { 2 }) {
+                0 | 1 => self.endpoints(port, false),
+                2 => {
+                    let name = self.name("br");
+                    let bus = self.bus();
+                    let br = self.b.pci_bridge(&name, port, &format!("{bus:02x}:00.0"));
+                    self.endpoints(br, true);
+                }
+                _ => {
+                    let name = self.name("sw");
+                    let up_bus = self.bus();
+                    let int_bus = self.bus();
+                    let ndsp = 1 + self.rng.below(3);
+                    let bdfs: Vec<String> = (0..ndsp)
+                        .map(|i| format!("{int_bus:02x}:{i:02x}.0"))
+                        .collect();
+                    let refs: Vec<&str> = bdfs.iter().map(String::as_str).collect();
+                    let (_, dps) =
+                        self.b
+                            .switch(&name, port, &format!("{up_bus:02x}:00.0"), &refs, 512);
+                    for d in dps {
+                        if let Some((cap, ctl)) = self.rng.acs() {
+                            self.b.acs(d, cap, ctl);
+                        }
+                        self.ports.push(d);
+                        self.below_port(d, depth + 1);
+                    }
+                }
+            }
+        }
+    }
+
+    fn random_platform(seed: u64, algorithm: GroupAlgorithm) -> Platform {
+        let mut g = Gen {
+            b: PlatformBuilder::new("random"),
+            rng: Rng(seed | 1),
+            next_bus: 0,
+            next_bar: 0,
+            ports: Vec::new(),
+            n: 0,
+        };
+        g.b.kernel().group_algorithm = algorithm;
+        let hb = g.b.host_bridge("hb0", 0, 0x40_0000_0000, 0x10_0000_0000);
+        let smmu = g.b.iommu("smmu0", IommuKind::Smmuv3);
+        g.b.host_bridge_mut(hb).iommu = Some(smmu);
+        let nrp = 1 + g.rng.below(3);
+        for i in 0..nrp {
+            let name = g.name("rp");
+            // Root ports of one slot now and then (multifunction PCH ports).
+            let func = if i > 0 && g.rng.below(2) == 0 { i } else { 0 };
+            let dev = if func > 0 { 1 } else { i + 1 };
+            let rp =
+                g.b.root_port(&name, hb, &format!("00:{dev:02x}.{func}"), 512);
+            if let Some((cap, ctl)) = g.rng.acs() {
+                g.b.acs(rp, cap, ctl);
+            }
+            g.ports.push(rp);
+            g.below_port(rp, 0);
+        }
+        let ports = g.ports.clone();
+        let redir: Vec<NodeId> = ports.into_iter().filter(|_| g.rng.below(4) == 0).collect();
+        g.b.kernel().disable_acs_redir = redir;
+        g.b.build()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Under `reachable`, reaching a peer's MMIO untranslated implies a shared group.
+        #[test]
+        fn reachable_groups_cover_every_untranslated_path(seed in any::<u64>()) {
+            let p = random_platform(seed, GroupAlgorithm::Reachable);
+            let t = Topology::new(&p);
+            let eps: Vec<NodeId> = t.endpoints().collect();
+            for &a in &eps {
+                for &b in &eps {
+                    if t.reachable_untranslated(a, b) {
+                        prop_assert!(
+                            t.groups().same_group(a, b),
+                            "{} reaches {} untranslated but the groups differ", t.name(a), t.name(b)
+                        );
+                    }
+                }
+            }
+        }
+
+        /// Both algorithms partition every function below the IOMMU, numbered by lowest BDF.
+        #[test]
+        fn groups_partition_and_are_numbered_by_lowest_bdf(seed in any::<u64>(), reachable in any::<bool>()) {
+            let algorithm = if reachable { GroupAlgorithm::Reachable } else { GroupAlgorithm::Legacy };
+            let p = random_platform(seed, algorithm);
+            let t = Topology::new(&p);
+            let groups = t.groups();
+            let mut seen = vec![0u32; p.nodes.len()];
+            let mut last_first = None;
+            for (i, g) in groups.groups.iter().enumerate() {
+                prop_assert_eq!(g.id as usize, i);
+                prop_assert!(!g.devices.is_empty());
+                let names: Vec<&str> = g.devices.iter().map(|d| t.name(*d)).collect();
+                let mut sorted = names.clone();
+                sorted.sort_unstable();
+                prop_assert_eq!(names, sorted);
+                let first = g.devices.iter().filter_map(|d| t.bdf(*d)).min();
+                prop_assert!(last_first < first);
+                last_first = first;
+                for d in &g.devices {
+                    seen[d.index()] += 1;
+                    prop_assert_eq!(groups.group_of(*d), Some(g.id));
+                }
+            }
+            for id in p.node_ids() {
+                let want = u32::from(p.node(id).parent.is_some());
+                prop_assert_eq!(seen[id.index()], want, "{}", t.name(id));
+            }
+        }
+    }
+}
