@@ -1,1 +1,102 @@
-//! Mechanism: route one TLP hop by hop through ACS, ATS, TBU/IOTLB and the interconnect map. Pure and deterministic.
+//! Mechanism: route one TLP hop by hop through ACS, ATS, TBU/IOTLB and the
+//! interconnect map. Pure and deterministic.
+//!
+//! The engine is the hardware: it applies rules.md section H (H1–H7) and C3 to TLPs
+//! and decides nothing about Linux policy. `peerpath-rules` computes what the kernel
+//! set up for the importer's stream (a [`StreamSetup`] with its [`Ste`] and
+//! [`IoPageTable`]) and the TLPs the importer issues, and asks the engine what the
+//! hardware does with them:
+//!
+//! ```text
+//! let mut engine = Engine::new(&topo);
+//! let trace: Trace = engine.route(&setup, Tlp::write(importer, dma_addr, 256));
+//! let burst: BurstTrace = engine.route_burst(&setup, &tlps);   // H4 write merging
+//! engine.route_into(&setup, tlp, &mut trace);                 // reuses trace's buffer
+//! let stats = engine.tlb_stats();                              // per TBU / RC IOTLB
+//! ```
+//!
+//! Also public: [`IoPageTable`] (`map`, `unmap`, `lookup` → unmapped vs not permitted),
+//! [`stream_id`] / [`wire_rid`] (H3 StreamID and the RID on the wire, PCI-bridge
+//! aliases included), `Engine::invalidate_all` / `invalidate_stream`, and a short
+//! `Display` phrase for [`Why`], [`Event`] and [`At`] (renderers add node names).
+//!
+//! A [`Trace`] is the list of [`Hop`]s (place, event, the TLP as it leaves, a
+//! structured [`Why`]) and an [`End`]: delivered to a BAR, DRAM, a [`Fault`], a drop
+//! ([`DropReason`]), or merged into another TLP's burst.
+//!
+//! # The route, in order
+//! 1. **Issue** at the requester. A translation request (AT=01b) goes straight up to
+//!    the root complex (H2).
+//! 2. **Upstream**: each port that receives the TLP from below applies its effective
+//!    ACS Control (`Topology::acs_ctl`) as the ingress port (H1, module `acs`): SV, TB
+//!    (translated going up), RR (peer request → upstream), EC (blocked without RR),
+//!    DT (translated peer requests direct), UF (a request that would turn back out of
+//!    its ingress port goes up). Address decode uses each node's window in bus space
+//!    (BAR ranges + the host bridge window's `bus_offset`). A switch routes a peer
+//!    request DSP → USP → DSP; a port whose own window holds the address turns it
+//!    back down unless UF.
+//! 3. **Root complex** (H2, H3, H6): every request entering the root complex meets
+//!    its translation agent: `external-tbu` — the root port's TBU (TLB, TCU walk on a
+//!    miss); `dti-ats`/`integrated` — the root complex's own agent and IOTLB;
+//!    `none`/no IOMMU — none. The STE decides: abort, bypass, translate (page table,
+//!    permissions, memory type), or the unattached-stream rule. Translated (AT=10b)
+//!    requests pass only with EATS (paging domain, IOMMU `ats`, `ats_enabled`).
+//! 4. **Interconnect** (H7): a translated or bypassed address is a CPU physical
+//!    address: DRAM, a host bridge window (→ bus address), or nothing (unsupported
+//!    request). Untranslated traffic in the source host bridge's own bus windows is
+//!    routed inside the root complex. `forwards_p2p` (H6) decides whether a request
+//!    that came up a root port may go down one (the same one included).
+//! 5. **Downstream** by windows to the endpoint whose BAR holds the address; the MPS
+//!    of every node that receives the TLP is checked (H5). A TDI in TDISP ERROR
+//!    rejects; otherwise the target's TDISP state is reported in `End::Delivered` (C3).
+//!
+//! # Model decisions
+//! - The hardware's ACS follows H1 (PCIe r7.0 Table 6-11) whatever `kernel.acs_decision`
+//!   says: that knob is the kernel's reading (K1.4), and a disagreement is a finding.
+//!   `Engine::with_acs_reading(.., AcsReading::KernelMainline)` models the kernel's
+//!   reading for what-if comparisons. CR affects completions only; completions are not
+//!   routed by this version.
+//! - EC has no per-target egress vector in the model: EC set blocks (or with RR
+//!   redirects) every peer target.
+//! - Every request entering the root complex meets the translation agent (the route
+//!   "goes through the root complex anyway", H2); root-port RR changes nothing there.
+//! - Write merging (H4) needs a page-table memory type: with no IOMMU mapping (bus
+//!   addresses, dma-direct, bypass, ATS-translated traffic) nothing is merged.
+//! - TLBs cache 4 KiB pages tagged by (page-table contents tag, StreamID, page); a
+//!   changed table never hits stale entries. The IOTLB of a root complex's own agent
+//!   has [`ROOT_COMPLEX_IOTLB_ENTRIES`] entries in [`ROOT_COMPLEX_IOTLB_WAYS`] ways
+//!   (the model has no field for it). ATS translation requests are answered by the
+//!   IOMMU (TCU) walking the table, without a TLB.
+//! - A `Ste::NoIommu` setup on a route that does reach an IOMMU is an unattached
+//!   stream: abort with `disable_bypass`, else bypass (H3).
+//!   Conversely, where the route meets no translation agent the STE is not consulted.
+//! - H5 applies to data-carrying requests (writes): a read request's length is bounded
+//!   by Max_Read_Request_Size, not MPS. A root port's `splits_oversized_writes` splits
+//!   only merged bursts (H4); a device's own oversized TLP is malformed wherever a
+//!   receiver's MPS is smaller, the target root port included.
+//! - `forwards_p2p` of the **source** host bridge decides (H6), for requests that came
+//!   up a root port and must go down one; the drop hop is placed at that host bridge.
+//! - Only the TLP's first address is translated and decoded (a TLP does not cross a
+//!   4 KiB boundary [PCIe §2.2.7]).
+//!
+//! Architecture invariant: the engine does no IO, never formats user-facing text
+//! (beyond the short `Display` phrases of `Why`), and its output never depends on hash
+//! order: same topology and inputs, same traces.
+
+mod acs;
+mod engine;
+mod errors;
+mod merge;
+mod pagetable;
+mod stream;
+mod tlb;
+mod types;
+
+pub use engine::{Engine, ROOT_COMPLEX_IOTLB_ENTRIES, ROOT_COMPLEX_IOTLB_WAYS};
+pub use errors::MapError;
+pub use pagetable::{IoPageTable, LookupError, Mapping, MemAttr, Prot, Translated};
+pub use stream::{stream_id, wire_rid};
+pub use types::{
+    AcsReading, At, BurstTrace, DropReason, End, Event, Fault, Hop, MergedBurst, Place, Ste,
+    StreamSetup, TlbId, TlbStats, Tlp, Trace, Why,
+};
