@@ -27,10 +27,7 @@ pub fn print_diagnostics(diags: Diagnostics) {
     } else {
         eprint!("{diags}");
     }
-    eprintln!(
-        "{count} error{} found",
-        if count == 1 { "" } else { "s" }
-    );
+    eprintln!("{count} error{} found", if count == 1 { "" } else { "s" });
 }
 
 /// Expands directory arguments to the `*.yaml`/`*.yml` files inside, sorted.

@@ -1,0 +1,193 @@
+//! The `peerpath` command line as users run it: exit codes, outputs, determinism.
+
+mod common;
+
+use common::{peerpath, stderr, stdout, topologies};
+
+#[test]
+fn check_accepts_every_topology_and_the_embedded_default() {
+    let mut args = vec!["check"];
+    let t = topologies();
+    args.extend(t.iter().map(String::as_str));
+    let o = peerpath(&args);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(
+        stdout(&o).lines().filter(|l| l.contains(": ok")).count(),
+        t.len()
+    );
+    let o = peerpath(&["check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn check_reports_every_error_with_its_location_and_exits_2() {
+    let dir = std::env::temp_dir().join(format!("peerpath-cli-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tempdir");
+    let f = dir.join("broken.yaml");
+    std::fs::write(
+        &f,
+        "format: 1\nname: broken\nkernel: { arch: arm64 }\nhost_bridges:\n  - name: hb0\n    segment: 0\n    windows: [{ cpu: 0x1000_0000, bus: 0x1000_0000, size: 256MiB }]\n    root_ports:\n      - { name: rp0, bdf: 00:01.0, mpss: 384 }\n      - { name: rp1, bdf: 00:02.0, mpss: 256, mps: 512 }\n",
+    )
+    .expect("write");
+    let o = peerpath(&["check", f.to_str().expect("utf-8 path")]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("broken.yaml:9:"),
+        "first error located on line 9: {err}"
+    );
+    assert!(
+        err.contains("broken.yaml:10:"),
+        "second error located on line 10: {err}"
+    );
+    assert!(err.contains("2 errors found"), "{err}");
+}
+
+#[test]
+fn simulate_prints_a_report_and_valid_json_for_every_topology() {
+    for t in topologies() {
+        let o = peerpath(&["simulate", &t]);
+        assert_eq!(o.status.code(), Some(0), "{t}: {}", stderr(&o));
+        let text = stdout(&o);
+        assert!(
+            text.contains("pairing"),
+            "{t}: summary line missing:\n{text}"
+        );
+
+        let o = peerpath(&["simulate", &t, "--format", "json"]);
+        assert_eq!(o.status.code(), Some(0), "{t}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
+        assert_eq!(v["format"], 1, "{t}");
+        let pairs = v["pairs"].as_array().expect("pairs array");
+        assert_eq!(
+            v["summary"]["pairs"].as_u64(),
+            Some(pairs.len() as u64),
+            "{t}"
+        );
+        let keys: Vec<(String, String)> = pairs
+            .iter()
+            .map(|p| {
+                (
+                    p["importer"].as_str().expect("importer").to_owned(),
+                    p["export"].as_str().expect("export").to_owned(),
+                )
+            })
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted, "{t}: pairs sorted by (importer, export)");
+        for p in pairs {
+            let mt = p["kernel"]["map_type"].as_str().expect("map_type");
+            assert!(
+                ["bus-addr", "thru-host-bridge", "not-supported"].contains(&mt),
+                "{mt}"
+            );
+            let outcome = p["outcome"].as_str().expect("outcome");
+            let sev: Vec<&str> = p["findings"]
+                .as_array()
+                .expect("findings")
+                .iter()
+                .map(|f| f["severity"].as_str().expect("severity"))
+                .collect();
+            let want = if sev.contains(&"error") {
+                "fails"
+            } else if sev.contains(&"warning") {
+                "degraded"
+            } else {
+                "works"
+            };
+            assert_eq!(outcome, want, "{t}: outcome follows the findings");
+            let rank = |s: &str| ["error", "warning", "info"].iter().position(|x| *x == s);
+            let ranks: Vec<_> = sev.iter().map(|s| rank(s)).collect();
+            let mut sorted = ranks.clone();
+            sorted.sort();
+            assert_eq!(ranks, sorted, "{t}: findings sorted by severity");
+            if let Some(a) = p["kernel"]["dma_address"].as_str() {
+                assert!(a.starts_with("0x"), "addresses are hex strings: {a}");
+            }
+        }
+    }
+}
+
+#[test]
+fn output_is_deterministic() {
+    for t in topologies() {
+        let a = peerpath(&["simulate", &t, "--format", "json"]);
+        let b = peerpath(&["simulate", &t, "--format", "json"]);
+        assert_eq!(a.stdout, b.stdout, "{t}");
+    }
+}
+
+#[test]
+fn fail_on_sets_exit_code_1() {
+    // The embedded default has failing pairings.
+    let o = peerpath(&["simulate", "--fail-on", "error"]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = peerpath(&["simulate"]);
+    assert_eq!(o.status.code(), Some(0));
+    // dgx-like: every pairing works, so nothing fails even with --fail-on warning.
+    let o = peerpath(&[
+        "simulate",
+        "topologies/dgx-like.yaml",
+        "--fail-on",
+        "warning",
+    ]);
+    let v = peerpath(&["simulate", "topologies/dgx-like.yaml", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&v.stdout).expect("json");
+    let any = doc["pairs"]
+        .as_array()
+        .expect("pairs")
+        .iter()
+        .any(|p| p["outcome"] != "works");
+    assert_eq!(o.status.code(), Some(if any { 1 } else { 0 }));
+}
+
+#[test]
+fn explain_names_the_kernel_facts_and_numbers_the_hops() {
+    let o = peerpath(&["explain", "nic0", "gpu0-vram"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t = stdout(&o);
+    assert!(
+        t.contains("pci=disable_acs_redir=0000:02:00.0;0000:02:01.0"),
+        "{t}"
+    );
+    assert!(
+        t.contains("ACS redirect is set between the client and provider"),
+        "{t}"
+    );
+    assert!(t.contains("   1. nic0"), "numbered hops: {t}");
+    assert!(t.contains("p2p-not-supported"), "{t}");
+}
+
+#[test]
+fn explain_an_unknown_pairing_lists_the_valid_names() {
+    let o = peerpath(&["explain", "nic9", "gpu0-vram"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("nic9") && e.contains("nic0, nic1"), "{e}");
+    let o = peerpath(&["explain", "nic0", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("gpu0-vram"), "{}", stderr(&o));
+}
+
+#[test]
+fn groups_json_follows_the_contract() {
+    for t in topologies() {
+        let o = peerpath(&["groups", &t, "--format", "json"]);
+        assert_eq!(o.status.code(), Some(0), "{t}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
+        assert_eq!(v["format"], 1);
+        for (i, g) in v["groups"].as_array().expect("groups").iter().enumerate() {
+            assert_eq!(g["id"].as_u64(), Some(i as u64), "{t}: ids from 0 in order");
+            let devs: Vec<&str> = g["devices"]
+                .as_array()
+                .expect("devices")
+                .iter()
+                .map(|d| d.as_str().expect("name"))
+                .collect();
+            let mut sorted = devs.clone();
+            sorted.sort();
+            assert_eq!(devs, sorted, "{t}: devices sorted");
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! Shared helpers for the CLI's integration tests: run the real binary.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// The repository root (two levels above this crate).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `peerpath ARGS` in the repository root.
+pub fn peerpath(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_peerpath"))
+        .args(args)
+        .current_dir(repo())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the peerpath binary runs")
+}
+
+/// stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Every `topologies/*.yaml`, sorted, relative to the repo root.
+pub fn topologies() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(repo().join("topologies"))
+        .expect("topologies/ exists")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml"))
+        .map(|n| format!("topologies/{n}"))
+        .collect();
+    v.sort();
+    assert!(
+        v.len() >= 7,
+        "the seven topologies of the foundation issue: {v:?}"
+    );
+    v
+}

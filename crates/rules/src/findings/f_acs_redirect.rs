@@ -1,0 +1,57 @@
+//! `acs-redirect` (info) — K1.4, K1.8: ACS redirect on the path between the peers
+//! makes the kernel choose `thru-host-bridge` (or, without CPU rule or allow-list,
+//! `not-supported`) although they share an upstream device.
+//!
+//! Raised when K1 found a common upstream device and at least one redirecting device on
+//! the kernel's walk. It names the devices in the kernel's order with their ACS Control,
+//! and carries the kernel's hint `pci=disable_acs_redir=<BDF;BDF…>`. The subject is the
+//! first redirecting device.
+
+use super::Cx;
+use crate::finding::{Code, Finding};
+
+/// Raises `acs-redirect`.
+pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+    let m = &cx.k.why.map;
+    let (Some(common), Some(first), Some(hint)) = (
+        m.common_upstream,
+        m.redirecting.first(),
+        m.disable_acs_redir_hint(cx.topo),
+    ) else {
+        return;
+    };
+    let ports: Vec<&str> = m.redirecting.iter().map(|n| cx.name(*n)).collect();
+    let ctl: serde_json::Map<String, serde_json::Value> = m
+        .redirecting
+        .iter()
+        .map(|n| {
+            (
+                cx.name(*n).to_owned(),
+                serde_json::Value::from(cx.topo.acs_ctl(*n).names()),
+            )
+        })
+        .collect();
+    let message = format!(
+        "ACS redirect is set between {} and {} on {}: the kernel maps their P2P through the root complex ({}) instead of below {}",
+        cx.name(cx.importer()),
+        cx.name(cx.exporter()),
+        ports.join(", "),
+        m.map_type.as_str(),
+        cx.name(common)
+    );
+    let what = match cx.p().kernel.acs_decision {
+        peerpath_model::AcsDecision::Mainline => "ACS redirect",
+        peerpath_model::AcsDecision::EgressAware => "ACS controls",
+    };
+    out.push(
+        Finding::new(Code::AcsRedirect, cx.name(*first), message)
+            .with("ports", ports)
+            .with("acs_ctl", ctl)
+            .with("common_upstream", cx.name(common))
+            .with("map_type", m.map_type.as_str())
+            .with("hint", hint.clone())
+            .fix(format!(
+                "to disable {what} for this path, add the kernel parameter: {hint} (this also weakens IOMMU isolation, K4.3)"
+            )),
+    );
+}

@@ -1,0 +1,40 @@
+//! `ats-identity` (warning) — H2: the importer issues ATS requests while its attached
+//! domain is identity or blocked.
+//!
+//! The kernel enables ATS only for paging domains (SMMUv3 sets EATS=0 for bypass and
+//! abort STEs), so this comes from traffic that forces ATS (`ats: on`) or a device
+//! that ignores its ATS enable; its translation requests and translated requests fault
+//! (`bypass-mismatch`). The subject is the importer.
+
+use peerpath_model::DomainType;
+
+use super::Cx;
+use crate::finding::{Code, Finding};
+use crate::k3_stream::attached_domain;
+
+/// Raises `ats-identity`.
+pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+    if cx.probe || !cx.flows.iter().any(|f| f.flow.ats) {
+        return;
+    }
+    let Some(ty @ (DomainType::Identity | DomainType::Blocked)) =
+        attached_domain(cx.topo, cx.importer())
+    else {
+        return;
+    };
+    let imp = cx.name(cx.importer());
+    out.push(
+        Finding::new(
+            Code::AtsIdentity,
+            imp,
+            format!(
+                "{imp} uses ATS while its domain is {ty}: a bypass or abort stream has EATS=0, so translation requests fault"
+            ),
+        )
+        .with("domain", ty.as_str())
+        .with("kernel_ats_enabled", cx.setup.ats_enabled)
+        .fix(format!(
+            "disable ATS on {imp} (traffic ats: off, pci=noats) or attach a paging (dma) domain"
+        )),
+    );
+}

@@ -1,0 +1,122 @@
+//! `bypass-mismatch` (error) — K1.10, K3.3, H2, H3: the address the kernel handed the
+//! importer assumes one regime and the hardware applies another.
+//!
+//! Raised for a trace where
+//! - a **bus address** (`bus-addr`) or a **raw PA** (dma-direct) meets a translating
+//!   STE and is looked up as an IOVA: ACS redirected the bus address to the IOMMU, or
+//!   the device's attached domain translates while the DMA API followed an identity
+//!   default;
+//! - **ATS** requests come from a device whose STE bypasses or aborts (EATS=0), or
+//!   reach a root complex without a translation agent;
+//! - an **IOVA** (iommu-dma) never meets a translation agent: no ACS redirect sends it
+//!   upstream, so the switches route it as a bus address (H2) — e.g. the kernel counted
+//!   CR or EC as redirect (mainline K1.4) while the hardware redirects requests only on
+//!   RR (H1).
+//!
+//! The subject is where the hardware applied the other regime (the faulting agent, or
+//! where the IOVA ended).
+
+use peerpath_engine::{End, Event, Fault, Place, Ste, Why};
+
+use super::{end_place, iova_routed_untranslated, Cx};
+use crate::finding::{Code, Finding};
+use crate::hex::json;
+use crate::kernel::Regime;
+
+/// Raises `bypass-mismatch`.
+pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+    let imp = cx.name(cx.importer());
+    let Some(regime) = cx.regime() else {
+        return;
+    };
+    for (_, tr) in cx.traces() {
+        let Some(last) = tr.hops.last() else {
+            continue;
+        };
+        let place = end_place(tr).map(|p| cx.place(p)).unwrap_or_default();
+        let issued = tr.hops.first().map_or(last.tlp, |h| h.tlp);
+        let redirect = tr
+            .hops
+            .iter()
+            .find(|h| h.event == Event::Redirect)
+            .map(|h| cx.place(h.at));
+        let (hw, message, fix) = match tr.end {
+            End::Fault(Fault::Unmapped { iova }) if regime != Regime::Iova => {
+                let handed = match regime {
+                    Regime::BusAddress => "the bus address",
+                    _ => "the raw physical address",
+                };
+                let how = match (&redirect, regime) {
+                    (Some(r), Regime::BusAddress) => format!("{r} redirects it to {place}, which"),
+                    _ => format!("{imp}'s stream translates, and {place}"),
+                };
+                let fix = if regime == Regime::BusAddress {
+                    format!(
+                        "keep ACS from redirecting this path (the kernel saw no redirect), or give {imp} an IOVA: the kernel and the hardware must agree on ACS"
+                    )
+                } else {
+                    format!(
+                        "attach the domain the DMA API uses (identity) to {imp}, or map through iommu-dma"
+                    )
+                };
+                (
+                    "translated",
+                    format!(
+                        "the kernel handed {imp} {handed} {iova:#x} ({}), but {how} looks it up as an IOVA and faults",
+                        cx.k.dma_path.as_str()
+                    ),
+                    fix,
+                )
+            }
+            End::Fault(Fault::AtsNotEnabled | Fault::NoTranslationAgent)
+                if !matches!(cx.setup.ste, Ste::Translate(_)) =>
+            {
+                let ste = match cx.setup.ste {
+                    Ste::Abort => "aborts",
+                    _ => "bypasses",
+                };
+                (
+                    "ats",
+                    format!(
+                        "{imp} issues ATS requests but its stream {ste} (EATS=0): {place} faults the translation"
+                    ),
+                    format!("disable ATS on {imp} (traffic ats: off, pci=noats) or attach a paging domain"),
+                )
+            }
+            _ if iova_routed_untranslated(cx, tr) => {
+                let agentless = tr.hops.iter().find_map(|h| match (h.at, h.why) {
+                    (Place::Pci(hb), Why::NoTranslation) => Some(cx.name(hb)),
+                    _ => None,
+                });
+                match agentless {
+                    Some(hb) => (
+                        "untranslated",
+                        format!(
+                            "the kernel handed {imp} the IOVA {:#x} (iommu-dma), but {hb} has no translation agent (translation: none): the IOVA goes out untranslated and ends at {place}",
+                            issued.addr
+                        ),
+                        format!("describe where {hb}'s traffic is translated (host_bridges[].translation)"),
+                    ),
+                    None => (
+                        "bus-routed",
+                        format!(
+                            "the kernel handed {imp} the IOVA {:#x} (iommu-dma), but no ACS redirect sends it to the IOMMU: it is routed as a bus address and ends at {place}",
+                            issued.addr
+                        ),
+                        "set RR (and UF) on the downstream ports between the peers (pci=config_acs), so peer requests reach the IOMMU as the kernel assumes"
+                            .to_owned(),
+                    ),
+                }
+            }
+            _ => continue,
+        };
+        out.push(
+            Finding::new(Code::BypassMismatch, &place, message)
+                .with("kernel_regime", regime.as_str())
+                .with("hardware", hw)
+                .with("addr", json(issued.addr))
+                .with("redirected_at", redirect)
+                .fix(fix),
+        );
+    }
+}

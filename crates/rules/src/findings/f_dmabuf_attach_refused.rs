@@ -1,0 +1,73 @@
+//! `dmabuf-attach-refused` (error) — K2.1: the importer cannot attach the dma-buf (or,
+//! for P2P pages, the resource cannot be created), so nothing is mapped.
+//!
+//! Raised for each reason K2.1 finds: no `allow_peer2peer` (`-EOPNOTSUPP`), a
+//! non-dynamic importer that VFIO cannot pin (`-EOPNOTSUPP`), a range that is not
+//! page-aligned or does not lie inside its BAR (`-EINVAL`). The subject is the importer.
+
+use super::Cx;
+use crate::finding::{Code, Finding};
+use crate::k2_dmabuf::AttachRefusal;
+
+/// Raises `dmabuf-attach-refused`.
+pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+    let refusals = &cx.k.why.attach;
+    let Some(first) = refusals.first() else {
+        return;
+    };
+    let imp = cx.name(cx.importer());
+    let export = cx.export();
+    let reasons: Vec<String> = refusals
+        .iter()
+        .map(|r| match *r {
+            AttachRefusal::NoPeer2Peer => format!("{imp} does not set allow_peer2peer"),
+            AttachRefusal::NotDynamic => {
+                format!("{imp} is not a dynamic importer and VFIO cannot pin MMIO")
+            }
+            AttachRefusal::Unaligned { offset, size } => {
+                format!("offset {offset:#x} / size {size:#x} is not page-aligned")
+            }
+            AttachRefusal::OutsideBar {
+                offset,
+                size,
+                bar_size,
+            } => format!(
+                "offset {offset:#x} + size {size:#x} does not fit the {bar_size:#x}-byte BAR {}",
+                export.bar
+            ),
+        })
+        .collect();
+    let fixes: Vec<&str> = refusals
+        .iter()
+        .map(|r| match r {
+            AttachRefusal::NoPeer2Peer => "set allow_peer2peer in the importer's dma_buf_attach_ops",
+            AttachRefusal::NotDynamic => {
+                "make the importer dynamic (move_notify): VFIO revokes MMIO on reset and cannot pin it"
+            }
+            AttachRefusal::Unaligned { .. } | AttachRefusal::OutsideBar { .. } => {
+                "export a page-aligned range inside the BAR"
+            }
+        })
+        .collect();
+    let what = match export.via {
+        peerpath_model::Via::VfioDmabuf => {
+            format!("the dma-buf attach of {} by {imp}", export.name)
+        }
+        peerpath_model::Via::P2pdmaPages => format!("the P2P resource of {}", export.name),
+    };
+    let message = format!(
+        "{what} fails with {}: {}",
+        first.errno(),
+        reasons.join("; ")
+    );
+    let names: Vec<&str> = refusals.iter().map(|r| r.as_str()).collect();
+    out.push(
+        Finding::new(Code::DmabufAttachRefused, imp, message)
+            .with("reasons", names)
+            .with("errno", first.errno())
+            .with("via", export.via.as_str())
+            .with("offset", crate::hex::json(export.offset))
+            .with("size", crate::hex::json(export.size))
+            .fix(fixes.join("; ")),
+    );
+}

@@ -1,0 +1,104 @@
+//! `iommu-fault` (error) — K3.2, H3: the IOMMU stops a TLP of the importer's traffic.
+//!
+//! Raised for a trace that ends in an IOMMU fault the kernel's own regime explains: the
+//! stream aborts (a blocked domain, or no domain under `disable_bypass`); the
+//! requester ID has no StreamID in the `stream_map`; an IOVA the importer was handed is
+//! not mapped in the domain the hardware uses (an `unmanaged` VFIO domain holds nothing
+//! the kernel mapped) or the access lies beyond the mapping; the mapping lacks the
+//! permission; or ATS requests from a paging stream whose ATS the kernel did not
+//! enable. A fault caused by the wrong regime (a bus address or raw PA looked up as an
+//! IOVA, ATS from a bypassing stream) is `bypass-mismatch` instead. The subject is the
+//! translation agent (TBU, IOMMU or root complex) that faulted.
+
+use peerpath_engine::{End, Fault, Ste};
+
+use super::{end_place, Cx};
+use crate::finding::{Code, Finding};
+use crate::hex::json;
+use crate::k3_stream::attached_domain;
+use crate::kernel::Regime;
+
+/// Raises `iommu-fault`.
+pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+    let imp = cx.name(cx.importer());
+    let domain = attached_domain(cx.topo, cx.importer());
+    let domain_name = domain.map_or("none", |d| d.as_str());
+    let translating = matches!(cx.setup.ste, Ste::Translate(_));
+    for (_, tr) in cx.traces() {
+        let End::Fault(fault) = tr.end else {
+            continue;
+        };
+        let Some(tlp) = tr.hops.last().map(|h| h.tlp) else {
+            continue;
+        };
+        let place = end_place(tr).map(|p| cx.place(p)).unwrap_or_default();
+        let (kind, message, fix) = match fault {
+            Fault::StreamAbort { .. } => {
+                let (why, fix) = if cx.setup.ste == Ste::Abort {
+                    (
+                        "its domain is blocked".to_owned(),
+                        format!("attach a DMA or identity domain to {imp}"),
+                    )
+                } else {
+                    (
+                        "no domain is attached and the IOMMU has disable_bypass".to_owned(),
+                        format!("let the IOMMU driver attach a domain to {imp}, or clear disable_bypass"),
+                    )
+                };
+                (
+                    "stream-abort",
+                    format!("{place} aborts {imp}'s {} to {:#x}: {why}", tlp.op, tlp.addr),
+                    fix,
+                )
+            }
+            Fault::NoStreamId { rid } => (
+                "no-stream-id",
+                format!("{imp}'s requester ID {rid:#06x} has no StreamID at {place}: the transaction aborts"),
+                format!("extend the IOMMU's stream_map (iommu-map) to cover RID {rid:#06x}"),
+            ),
+            Fault::Unmapped { iova } if cx.regime() == Some(Regime::Iova) => {
+                if domain == Some(peerpath_model::DomainType::Unmanaged) {
+                    (
+                        "unmapped",
+                        format!(
+                            "{place} finds no mapping for IOVA {iova:#x} in {imp}'s unmanaged (VFIO) domain: the kernel mapped it into the default domain, which is not attached"
+                        ),
+                        format!(
+                            "map the buffer into the VFIO/iommufd domain (IOMMU_IOAS_MAP_FILE) or bind {imp} to its kernel driver"
+                        ),
+                    )
+                } else {
+                    (
+                        "unmapped",
+                        format!("{place} finds no mapping for IOVA {iova:#x} in {imp}'s {domain_name} domain"),
+                        "keep the importer's accesses inside the mapped buffer".to_owned(),
+                    )
+                }
+            }
+            Fault::Permission { iova, op } => (
+                "permission",
+                format!("the mapping of IOVA {iova:#x} in {imp}'s domain does not permit {op}"),
+                "map the buffer with the direction the importer uses".to_owned(),
+            ),
+            Fault::AtsNotEnabled | Fault::NoTranslationAgent if translating => (
+                "ats-not-enabled",
+                format!(
+                    "{imp} issues ATS requests but ATS is not enabled for its stream at {place} (EATS=0)"
+                ),
+                format!(
+                    "enable ATS for {imp} (iommus[].ats, no pci=noats) or issue untranslated requests (traffic ats: off)"
+                ),
+            ),
+            _ => continue,
+        };
+        out.push(
+            Finding::new(Code::IommuFault, &place, message)
+                .with("fault", kind)
+                .with("op", tlp.op.as_str())
+                .with("addr", json(tlp.addr))
+                .with("domain", domain_name)
+                .with("sid", tr.sid.map(|s| s.0))
+                .fix(fix),
+        );
+    }
+}

@@ -1,0 +1,56 @@
+//! `mps-exceeded` (error) — K5, H5: a TLP's payload exceeds the effective MPS of a node
+//! on its route, which drops it as malformed.
+//!
+//! Raised for a trace dropped as a malformed TLP that was not a merged burst (that is
+//! `mps-write-merge`). For P2P the limit is the smallest MPS on the route, the target
+//! included: `pcie_bus_config=perf` lets a device's MPS exceed a peer's, `peer2peer`
+//! (128 everywhere) never does. The subject is the node that dropped it.
+
+use peerpath_engine::{DropReason, End, Event};
+
+use super::{has_event, Cx};
+use crate::finding::{Code, Finding};
+
+/// Raises `mps-exceeded`.
+pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+    let imp = cx.name(cx.importer());
+    for (_, tr) in cx.traces() {
+        let End::Dropped(DropReason::MalformedTlp {
+            link_at,
+            payload,
+            mps,
+        }) = tr.end
+        else {
+            continue;
+        };
+        if has_event(tr, Event::Merge) {
+            continue;
+        }
+        let name = cx.name(link_at);
+        let config = cx.p().kernel.pcie_bus_config;
+        let own = cx.topo.mps(cx.importer());
+        let note = if payload > own {
+            format!(
+                " (above {imp}'s own MPS {own}: the traffic asks for more than the device sends)"
+            )
+        } else {
+            String::new()
+        };
+        out.push(
+            Finding::new(
+                Code::MpsExceeded,
+                name,
+                format!(
+                    "{imp}'s {payload}-byte write exceeds the MPS {mps} of {name} on its route: a malformed TLP, dropped{note}"
+                ),
+            )
+            .with("payload", payload)
+            .with("mps", mps)
+            .with("importer_mps", own)
+            .with("pcie_bus_config", config.as_str())
+            .fix(format!(
+                "use pci=pcie_bus_peer2peer (MPS 128 everywhere) or keep {imp}'s payload at or below {mps}"
+            )),
+        );
+    }
+}

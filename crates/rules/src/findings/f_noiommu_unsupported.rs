@@ -1,0 +1,36 @@
+//! `noiommu-unsupported` (error) — K3.8: the exporter or the importer is bound to
+//! vfio-noiommu — no isolation, no translation; [ORIGIN]: P2P over it "isn't worth
+//! entertaining".
+//!
+//! Raised once per device of the pairing bound to `vfio-noiommu`; the subject is that
+//! device.
+
+use peerpath_model::Driver;
+
+use super::Cx;
+use crate::finding::{Code, Finding};
+
+/// Raises `noiommu-unsupported`.
+pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+    for (dev, role) in [(cx.importer(), "importer"), (cx.exporter(), "exporter")] {
+        if cx.topo.endpoint(dev).map(|e| e.driver) != Some(Driver::VfioNoiommu) {
+            continue;
+        }
+        let name = cx.name(dev);
+        out.push(
+            Finding::new(
+                Code::NoiommuUnsupported,
+                name,
+                format!(
+                    "{name} ({role}) is bound to vfio-noiommu: no isolation and no translation, and P2P over it is unsupported"
+                ),
+            )
+            .with("device", name)
+            .with("role", role)
+            .with("driver", Driver::VfioNoiommu.as_str())
+            .fix(format!(
+                "bind {name} to vfio-pci behind an IOMMU, or to its kernel driver"
+            )),
+        );
+    }
+}

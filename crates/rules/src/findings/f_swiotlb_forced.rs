@@ -1,0 +1,34 @@
+//! `swiotlb-forced` (error) — K3.4, K3.7: `swiotlb=force` makes dma-direct bounce
+//! every mapping, and MMIO cannot be bounced, so the importer's mapping fails.
+//!
+//! Raised when the importer's `thru-host-bridge` mapping takes dma-direct and
+//! `kernel.swiotlb_force` is set outside a CC guest (a CC guest raises
+//! `cc-swiotlb-forced` instead). `bus-addr` pairings never call the DMA API and are not
+//! affected. The subject is the importer.
+
+use super::Cx;
+use crate::finding::{Code, Finding};
+use crate::k3_dma_path::{MapResult, SwiotlbForce};
+
+/// Raises `swiotlb-forced`.
+pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+    if cx.k.why.result != Some(MapResult::SwiotlbForced(SwiotlbForce::Param)) {
+        return;
+    }
+    let imp = cx.name(cx.importer());
+    out.push(
+        Finding::new(
+            Code::SwiotlbForced,
+            imp,
+            format!(
+                "swiotlb=force makes dma-direct bounce every mapping and MMIO cannot be bounced: mapping {} for {imp} fails",
+                cx.export().name
+            ),
+        )
+        .with("path", "dma-direct")
+        .with("swiotlb_force", true)
+        .fix(format!(
+            "drop swiotlb=force, or give {imp} a translating IOMMU domain (iommu-dma does not bounce page-aligned MMIO)"
+        )),
+    );
+}

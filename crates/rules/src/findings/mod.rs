@@ -1,0 +1,153 @@
+//! The findings of rules.md section F, one module per code. Each module has one
+//! `check` that reads the pairing's context and pushes its findings; the order of the
+//! calls does not matter, since `finding::sort_and_dedup` orders the result.
+//!
+//! Kernel-side codes read the `KernelDecision`; hardware codes read the traces of the
+//! importer's traffic (never those of a probe, which only illustrates a route the
+//! kernel never set up). Where two codes could claim one trace, the predicate that
+//! separates them lives here (`iova_routed_untranslated`), so each trace yields one
+//! hardware finding.
+
+pub mod f_acs_redirect;
+pub mod f_acs_violation;
+pub mod f_ats_identity;
+pub mod f_bypass_mismatch;
+pub mod f_cc_alias;
+pub mod f_cc_swiotlb_forced;
+pub mod f_dma_mask;
+pub mod f_dmabuf_attach_refused;
+pub mod f_group_isolation_hole;
+pub mod f_iommu_fault;
+pub mod f_iommu_group_shared;
+pub mod f_mps_exceeded;
+pub mod f_mps_write_merge;
+pub mod f_no_map_resource;
+pub mod f_noiommu_unsupported;
+pub mod f_p2p_not_supported;
+pub mod f_rc_no_forward;
+pub mod f_swiotlb_forced;
+pub mod f_tdisp_error;
+pub mod f_unsupported_request;
+
+use peerpath_engine::{DropReason, End, Event, Place, StreamSetup, Trace};
+use peerpath_model::{Export, Import, NodeId, Platform};
+use peerpath_topology::Topology;
+
+use crate::finding::Finding;
+use crate::kernel::{KernelDecision, Regime};
+use crate::report::{place_name, FlowTrace};
+
+/// Everything a finding module may look at for one pairing.
+#[derive(Debug)]
+pub struct Cx<'a, 'p> {
+    /// The topology.
+    pub topo: &'a Topology<'p>,
+    /// The pairing.
+    pub import: &'a Import,
+    /// The kernel's decision.
+    pub k: &'a KernelDecision,
+    /// The importer's stream as the hardware sees it.
+    pub setup: &'a StreamSetup,
+    /// Whether the traffic is only a probe.
+    pub probe: bool,
+    /// The traffic and its traces.
+    pub flows: &'a [FlowTrace],
+}
+
+impl<'p> Cx<'_, 'p> {
+    /// The platform.
+    pub fn p(&self) -> &'p Platform {
+        self.topo.platform()
+    }
+
+    /// A node's name.
+    pub fn name(&self, n: NodeId) -> &'p str {
+        self.topo.name(n)
+    }
+
+    /// The importer.
+    pub fn importer(&self) -> NodeId {
+        self.import.importer
+    }
+
+    /// The exporter.
+    pub fn exporter(&self) -> NodeId {
+        self.export().device
+    }
+
+    /// The export.
+    pub fn export(&self) -> &'p Export {
+        self.p().export(self.import.export)
+    }
+
+    /// A place's name.
+    pub fn place(&self, place: Place) -> String {
+        place_name(self.p(), place)
+    }
+
+    /// The traces that carry an outcome (not merged into another TLP's burst), with
+    /// their flow; empty for a probe.
+    pub fn traces(&self) -> impl Iterator<Item = (&FlowTrace, &Trace)> + '_ {
+        self.flows
+            .iter()
+            .filter(|_| !self.probe)
+            .flat_map(|f| f.traces.iter().map(move |t| (f, t)))
+            .filter(|(_, t)| !matches!(t.end, End::Merged { .. }))
+    }
+
+    /// The regime of the address the importer was handed, if it was handed one.
+    pub fn regime(&self) -> Option<Regime> {
+        self.k.why.mapping.map(|m| m.regime)
+    }
+}
+
+/// The place of a trace's last hop (where it ended).
+pub fn end_place(tr: &Trace) -> Option<Place> {
+    tr.hops.last().map(|h| h.at)
+}
+
+/// Whether a trace has a hop of this event.
+pub fn has_event(tr: &Trace, ev: Event) -> bool {
+    tr.hops.iter().any(|h| h.event == ev)
+}
+
+/// The importer was handed an IOVA, but the TLP never met a translation agent: ACS did
+/// not send it upstream, so it was routed as a bus address (H2) and ended wherever
+/// that address decodes. `bypass-mismatch` reports this; `unsupported-request` leaves
+/// such traces alone.
+pub fn iova_routed_untranslated(cx: &Cx<'_, '_>, tr: &Trace) -> bool {
+    cx.regime() == Some(Regime::Iova)
+        && tr.sid.is_none()
+        && matches!(
+            tr.end,
+            End::Delivered { .. }
+                | End::Dram { .. }
+                | End::Dropped(DropReason::UnsupportedRequest { .. })
+        )
+}
+
+/// Runs every finding module.
+pub fn check_all(cx: &Cx<'_, '_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    f_p2p_not_supported::check(cx, &mut out);
+    f_acs_redirect::check(cx, &mut out);
+    f_dmabuf_attach_refused::check(cx, &mut out);
+    f_dma_mask::check(cx, &mut out);
+    f_swiotlb_forced::check(cx, &mut out);
+    f_no_map_resource::check(cx, &mut out);
+    f_noiommu_unsupported::check(cx, &mut out);
+    f_iommu_fault::check(cx, &mut out);
+    f_bypass_mismatch::check(cx, &mut out);
+    f_ats_identity::check(cx, &mut out);
+    f_rc_no_forward::check(cx, &mut out);
+    f_acs_violation::check(cx, &mut out);
+    f_mps_write_merge::check(cx, &mut out);
+    f_mps_exceeded::check(cx, &mut out);
+    f_unsupported_request::check(cx, &mut out);
+    f_cc_swiotlb_forced::check(cx, &mut out);
+    f_cc_alias::check(cx, &mut out);
+    f_tdisp_error::check(cx, &mut out);
+    f_iommu_group_shared::check(cx, &mut out);
+    f_group_isolation_hole::check(cx, &mut out);
+    out
+}

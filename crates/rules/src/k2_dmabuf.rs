@@ -1,0 +1,235 @@
+//! K2.1–K2.3 — dma-buf attach gates and how the buffer is mapped
+//! (`drivers/vfio/pci/vfio_pci_dmabuf.c`: `vfio_pci_dma_buf_attach`,
+//! `vfio_pci_dma_buf_pin`, `validate_dmabuf_input`, `vfio_pci_core_fill_phys_vec`;
+//! `drivers/dma-buf/dma-buf-mapping.c`: `dma_buf_phys_vec_to_sgt`;
+//! `drivers/pci/p2pdma.c`: `pci_p2pdma_add_resource`; `drivers/iommu/dma-iommu.c`:
+//! `iommu_dma_map_sg`, `dma_info_to_prot`).
+//!
+//! Attach gates (K2.1, `via: vfio-dmabuf`): the importer must set `allow_peer2peer`
+//! (else `-EOPNOTSUPP`) and be dynamic (VFIO's `pin` returns `-EOPNOTSUPP`); the range
+//! must be page-aligned and inside its BAR (`-EINVAL`). The same range checks apply to
+//! `via: p2pdma-pages` (`pci_p2pdma_add_resource`), which has no attach step. A revoked
+//! buffer (`-ENODEV`) has no platform field yet and is not modelled.
+//!
+//! Mapping by map type (K2.2, `via: vfio-dmabuf`): `bus-addr` gives one bus address per
+//! range and no IOVA; `thru-host-bridge` links each range into one contiguous IOVA with
+//! `DMA_ATTR_MMIO` when the importer is on iommu-dma, else maps it with
+//! `dma_map_phys(DMA_ATTR_MMIO)` (dma-direct or arch ops); anything else is `-EINVAL`.
+//! The attribute is `mmio`: the IOMMU page table gets `IOMMU_MMIO`, Device memory.
+//!
+//! Legacy P2P pages (K2.3, `via: p2pdma-pages`): `thru-host-bridge` is mapped like RAM.
+//! On iommu-dma a coherent importer gets `IOMMU_CACHE` (attribute `cache`, Normal
+//! write-back), a non-coherent one neither (no attribute, Normal non-cacheable) — never
+//! Device memory, which is what lets the interconnect merge writes (H4).
+
+use peerpath_model::{Export, Import, Platform, Via, PAGE_SIZE};
+
+use crate::k1_map_type::MapType;
+use crate::k3_dma_path::DmaPath;
+
+/// A DMA/IOMMU mapping attribute as output (`attrs`).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Attr {
+    /// `DMA_ATTR_MMIO` / `IOMMU_MMIO`: Device memory.
+    Mmio,
+    /// `IOMMU_CACHE`: Normal write-back memory.
+    Cache,
+}
+
+impl Attr {
+    /// The name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Attr::Mmio => "mmio",
+            Attr::Cache => "cache",
+        }
+    }
+}
+
+/// The memory type an IOMMU page table entry gets (io-pgtable-arm MAIR index).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum MemType {
+    /// `IOMMU_MMIO`: Device-nGnRE, no gathering.
+    Device,
+    /// `IOMMU_CACHE`: Normal write-back.
+    NormalWb,
+    /// Neither: Normal non-cacheable.
+    NormalNc,
+}
+
+impl MemType {
+    /// The memory type of a set of attributes.
+    pub fn of(attrs: &[Attr]) -> MemType {
+        if attrs.contains(&Attr::Mmio) {
+            MemType::Device
+        } else if attrs.contains(&Attr::Cache) {
+            MemType::NormalWb
+        } else {
+            MemType::NormalNc
+        }
+    }
+}
+
+/// Why an attach (or, for P2P pages, the resource) is refused (K2.1).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum AttachRefusal {
+    /// The importer did not set `allow_peer2peer`: `-EOPNOTSUPP`.
+    NoPeer2Peer,
+    /// The importer is not dynamic and VFIO cannot pin: `-EOPNOTSUPP`.
+    NotDynamic,
+    /// Offset or size not page-aligned, or size 0: `-EINVAL`.
+    Unaligned {
+        /// `exports[].offset`.
+        offset: u64,
+        /// `exports[].size`.
+        size: u64,
+    },
+    /// The range does not lie inside the BAR: `-EINVAL`.
+    OutsideBar {
+        /// `exports[].offset`.
+        offset: u64,
+        /// `exports[].size`.
+        size: u64,
+        /// The BAR's size (0 when the BAR is missing).
+        bar_size: u64,
+    },
+}
+
+impl AttachRefusal {
+    /// The errno the kernel returns.
+    pub fn errno(self) -> &'static str {
+        match self {
+            AttachRefusal::NoPeer2Peer | AttachRefusal::NotDynamic => "-EOPNOTSUPP",
+            AttachRefusal::Unaligned { .. } | AttachRefusal::OutsideBar { .. } => "-EINVAL",
+        }
+    }
+
+    /// A short machine-readable name, for evidence.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttachRefusal::NoPeer2Peer => "no-allow-peer2peer",
+            AttachRefusal::NotDynamic => "not-dynamic",
+            AttachRefusal::Unaligned { .. } => "not-page-aligned",
+            AttachRefusal::OutsideBar { .. } => "outside-bar",
+        }
+    }
+}
+
+/// The K2.1 gates for one pairing, in the order the kernel meets them.
+pub fn attach_gates(p: &Platform, import: &Import) -> Vec<AttachRefusal> {
+    let export = p.export(import.export);
+    let mut out = Vec::new();
+    if export.via == Via::VfioDmabuf {
+        if !import.allow_peer2peer {
+            out.push(AttachRefusal::NoPeer2Peer);
+        }
+        if !import.dynamic {
+            out.push(AttachRefusal::NotDynamic);
+        }
+    }
+    out.extend(range_gate(p, export));
+    out
+}
+
+/// `validate_dmabuf_input` and `vfio_pci_core_fill_phys_vec` (or the checks of
+/// `pci_p2pdma_add_resource`): page alignment and containment in the BAR.
+fn range_gate(p: &Platform, export: &Export) -> Option<AttachRefusal> {
+    let (offset, size) = (export.offset, export.size);
+    if size == 0 || offset % PAGE_SIZE != 0 || size % PAGE_SIZE != 0 {
+        return Some(AttachRefusal::Unaligned { offset, size });
+    }
+    let bar_size = match &p.node(export.device).kind {
+        peerpath_model::NodeKind::Endpoint(e) => {
+            e.bar(export.bar).and_then(|b| b.range.size()).unwrap_or(0)
+        }
+        _ => 0,
+    };
+    let inside = offset.checked_add(size).is_some_and(|end| end <= bar_size);
+    (!inside).then_some(AttachRefusal::OutsideBar {
+        offset,
+        size,
+        bar_size,
+    })
+}
+
+/// The attributes of the mapping the kernel creates (K2.2, K2.3); empty for
+/// `bus-addr` (no DMA API call) and for failed mappings.
+pub fn mapping_attrs(via: Via, map_type: MapType, path: DmaPath, coherent: bool) -> Vec<Attr> {
+    if map_type != MapType::ThruHostBridge {
+        return Vec::new();
+    }
+    match (via, path) {
+        (_, DmaPath::None | DmaPath::BusAddress) => Vec::new(),
+        (Via::VfioDmabuf, _) => vec![Attr::Mmio],
+        (Via::P2pdmaPages, DmaPath::IommuDma) if coherent => vec![Attr::Cache],
+        (Via::P2pdmaPages, _) => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testplat;
+
+    #[test]
+    fn gates_refuse_missing_peer2peer_pinning_and_bad_ranges() {
+        let mut p = testplat::switch_pair(|_| {});
+        let mut imp = p.imports[0];
+        assert!(attach_gates(&p, &imp).is_empty());
+        imp.allow_peer2peer = false;
+        imp.dynamic = false;
+        assert_eq!(
+            attach_gates(&p, &imp),
+            [AttachRefusal::NoPeer2Peer, AttachRefusal::NotDynamic]
+        );
+        p.exports[0].offset = 0x800;
+        assert!(matches!(
+            attach_gates(&p, &p.imports[0])[..],
+            [AttachRefusal::Unaligned { .. }]
+        ));
+        p.exports[0].offset = 0x1000;
+        assert!(matches!(
+            attach_gates(&p, &p.imports[0])[..],
+            [AttachRefusal::OutsideBar { .. }]
+        ));
+    }
+
+    #[test]
+    fn p2pdma_pages_skip_the_dmabuf_flags() {
+        let mut p = testplat::switch_pair(|_| {});
+        p.exports[0].via = Via::P2pdmaPages;
+        let mut imp = p.imports[0];
+        imp.allow_peer2peer = false;
+        assert!(attach_gates(&p, &imp).is_empty());
+    }
+
+    #[test]
+    fn attrs_follow_via_path_and_coherence() {
+        use DmaPath::*;
+        use MapType::*;
+        assert_eq!(
+            mapping_attrs(Via::VfioDmabuf, BusAddr, BusAddress, true),
+            []
+        );
+        assert_eq!(
+            mapping_attrs(Via::VfioDmabuf, ThruHostBridge, IommuDma, true),
+            [Attr::Mmio]
+        );
+        assert_eq!(
+            mapping_attrs(Via::VfioDmabuf, ThruHostBridge, DmaDirect, false),
+            [Attr::Mmio]
+        );
+        assert_eq!(
+            mapping_attrs(Via::P2pdmaPages, ThruHostBridge, IommuDma, true),
+            [Attr::Cache]
+        );
+        assert_eq!(
+            mapping_attrs(Via::P2pdmaPages, ThruHostBridge, IommuDma, false),
+            []
+        );
+        assert_eq!(MemType::of(&[Attr::Cache]), MemType::NormalWb);
+        assert_eq!(MemType::of(&[]), MemType::NormalNc);
+        assert_eq!(MemType::of(&[Attr::Mmio]), MemType::Device);
+    }
+}

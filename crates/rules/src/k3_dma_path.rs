@@ -1,0 +1,329 @@
+//! K3.1–K3.4, K3.6, K3.7, K1.10 — the importer's DMA path and the address it is handed
+//! (`kernel/dma/mapping.c`: `dma_map_phys`, `dma_map_resource`, `dma_go_direct`;
+//! `kernel/dma/direct.h`: `dma_direct_map_phys`, `dma_capable`;
+//! `drivers/iommu/iommu.c`: `iommu_setup_dma_ops`, `iommu_get_def_domain_type`;
+//! `drivers/pci/p2pdma.c`: `pci_p2pdma_bus_addr_map`; `arch/powerpc/kernel/dma-iommu.c`).
+//!
+//! Mapping is done for the **importer**; the exporter's (VFIO) domain is irrelevant to
+//! it (K3.1). `bus-addr` never calls the DMA API: the address is the BAR's CPU address
+//! plus the exporter host bridge window's `bus_offset` (K1.10). `not-supported` maps
+//! nothing. `thru-host-bridge` takes the importer's path (K3.3), chosen by the domain
+//! the DMA API was set up for — the device's **default** domain (`dev->dma_iommu`):
+//! an explicit `dma`, `dma-fq` or `identity` domain is that default; a `blocked` or
+//! `unmanaged` (VFIO) domain is only attached on top of it, so the kernel still maps as
+//! its default says while the hardware uses the attached domain (a disagreement the
+//! findings report). The default is `kernel.default_domain`, made translated by memory
+//! encryption or for untrusted devices (K3.2).
+//!
+//! - no IOMMU, or an identity default → **dma-direct** (K3.4): MMIO is not bounced, so a
+//!   forced swiotlb (`swiotlb=force`, or any CC guest, K3.7) makes the mapping fail; the
+//!   DMA address is the CPU physical address, unmodified (no `dma_range_map` offset, no
+//!   CC bit), and must pass `dma_capable`: end ≤ `min_not_zero(dma_mask,
+//!   bus_dma_limit)`, else `DMA_MAPPING_ERROR`;
+//! - a `dma`/`dma-fq` default behind SMMUv3, VT-d or AMD-Vi → **iommu-dma** (K3.5): an
+//!   IOVA from `k3_iova`;
+//! - a translated default behind POWER TCE → **arch ops** (K3.6): `dma_iommu_ops` has
+//!   no `map_resource`, so the MMIO mapping fails.
+//!
+//! Versions. The swiotlb failure is mainline's merged phys-API conversion
+//! (`dma_direct_map_phys` checks `is_swiotlb_force_bounce` first and refuses
+//! `DMA_ATTR_MMIO`); the development `kernel/dma/direct.h` of the leon/linux-rdma tree
+//! maps MMIO before that check and hands out the raw PA even under force-bounce
+//! (docs/research/kernel-facts.md, summary 8). On POWER a device whose mask allows the
+//! PHB's 64-bit bypass (`dma_ops_bypass`) is sent to dma-direct by `dma_go_direct`;
+//! the platform format cannot express that bypass, so peerpath applies K3.6 to every
+//! translated TCE device (kernel-facts.md, summary 6).
+
+use peerpath_model::{
+    CcKind, DmaAddr, DomainType, Export, IommuId, IommuKind, NodeId, NodeKind, Platform,
+};
+use peerpath_topology::Topology;
+
+use crate::k3_iova::IovaSpace;
+
+/// The importer's DMA path as output (`dma_path`).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DmaPath {
+    /// `bus-addr`: no DMA API, a PCI bus address.
+    BusAddress,
+    /// iommu-dma: an IOVA in the importer's domain.
+    IommuDma,
+    /// dma-direct: the CPU physical address.
+    DmaDirect,
+    /// Architecture DMA ops (POWER TCE).
+    ArchOps,
+    /// Nothing is mapped.
+    None,
+}
+
+impl DmaPath {
+    /// The name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DmaPath::BusAddress => "bus-address",
+            DmaPath::IommuDma => "iommu-dma",
+            DmaPath::DmaDirect => "dma-direct",
+            DmaPath::ArchOps => "arch-ops",
+            DmaPath::None => "none",
+        }
+    }
+}
+
+/// Why the importer's path is what it is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PathChoice {
+    /// The path `thru-host-bridge` mappings take.
+    pub path: DmaPath,
+    /// The IOMMU behind the importer, if any.
+    pub iommu: Option<IommuId>,
+    /// The domain type the DMA API follows (the default domain); `None` without IOMMU.
+    pub dma_api_domain: Option<DomainType>,
+}
+
+/// What forces swiotlb bouncing for every device (K3.7).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SwiotlbForce {
+    /// `swiotlb=force`.
+    Param,
+    /// A confidential-computing guest (realm, SEV, TDX).
+    Cc(CcKind),
+}
+
+/// Whether swiotlb bouncing is forced on this platform; CC wins over the parameter,
+/// since it is the cause that cannot be turned off.
+pub fn swiotlb_force(p: &Platform) -> Option<SwiotlbForce> {
+    if p.kernel.cc != CcKind::None {
+        Some(SwiotlbForce::Cc(p.kernel.cc))
+    } else if p.kernel.swiotlb_force {
+        Some(SwiotlbForce::Param)
+    } else {
+        None
+    }
+}
+
+/// The default domain type the kernel gives a device (K3.2): `kernel.default_domain`,
+/// translated under memory encryption or for untrusted devices.
+pub fn default_domain_type(p: &Platform, dev: NodeId) -> DomainType {
+    let mut ty = match p.kernel.default_domain {
+        DomainType::Identity => DomainType::Identity,
+        DomainType::DmaFq => DomainType::DmaFq,
+        _ => DomainType::Dma,
+    };
+    let untrusted = matches!(&p.node(dev).kind, NodeKind::Endpoint(e) if !e.trusted);
+    if ty == DomainType::Identity && (p.kernel.cc != CcKind::None || untrusted) {
+        ty = DomainType::Dma;
+    }
+    ty
+}
+
+/// The importer's path (K3.3).
+pub fn choose_path(topo: &Topology<'_>, importer: NodeId) -> PathChoice {
+    let p = topo.platform();
+    let Some(iommu) = topo.domain(importer).and_then(|d| d.iommu) else {
+        return PathChoice {
+            path: DmaPath::DmaDirect,
+            iommu: None,
+            dma_api_domain: None,
+        };
+    };
+    let ty = match topo.domain(importer).map(|d| d.ty) {
+        Some(t @ (DomainType::Dma | DomainType::DmaFq | DomainType::Identity)) => t,
+        _ => default_domain_type(p, importer),
+    };
+    let path = match (ty, p.iommu(iommu).kind) {
+        (DomainType::Identity, _) => DmaPath::DmaDirect,
+        (_, IommuKind::Tce) => DmaPath::ArchOps,
+        _ => DmaPath::IommuDma,
+    };
+    PathChoice {
+        path,
+        iommu: Some(iommu),
+        dma_api_domain: Some(ty),
+    }
+}
+
+/// How a `thru-host-bridge` (or `bus-addr`) mapping ends.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum MapResult {
+    /// Mapped: the address handed to the importer.
+    Mapped(DmaAddr),
+    /// dma-direct under forced swiotlb (K3.4, K3.7).
+    SwiotlbForced(SwiotlbForce),
+    /// dma-direct: `dma_capable` fails (K3.4).
+    DmaMask {
+        /// Last byte of the mapping.
+        end: u64,
+        /// `min_not_zero(dma_mask, bus_dma_limit)`.
+        limit: u64,
+    },
+    /// iommu-dma: no IOVA fits below the limit (K3.5).
+    IovaExhausted {
+        /// Bytes requested.
+        size: u64,
+        /// `min_not_zero(dma_mask, bus_dma_limit)`.
+        limit: u64,
+    },
+    /// Arch ops without `map_resource` (K3.6).
+    NoMapResource,
+}
+
+/// `min_not_zero(dma_mask, bus_dma_limit)` of an endpoint.
+pub fn dma_limit(p: &Platform, dev: NodeId) -> u64 {
+    match &p.node(dev).kind {
+        NodeKind::Endpoint(e) => match e.bus_dma_limit {
+            Some(l) if l != 0 => e.dma_mask().min(l),
+            _ => e.dma_mask(),
+        },
+        _ => u64::MAX,
+    }
+}
+
+/// The CPU physical address of an export's first byte.
+pub fn export_phys(p: &Platform, export: &Export) -> Option<u64> {
+    match &p.node(export.device).kind {
+        NodeKind::Endpoint(e) => e.bar(export.bar)?.range.start.checked_add(export.offset),
+        _ => None,
+    }
+}
+
+/// `pci_p2pdma_bus_addr_map`: CPU address + the exporter host bridge window's
+/// `bus_offset` (K1.2, K1.10).
+pub fn bus_address(topo: &Topology<'_>, export: &Export) -> Option<DmaAddr> {
+    let phys = export_phys(topo.platform(), export)?;
+    let hb = topo.host_bridge(topo.host_bridge_of(export.device));
+    let offset = hb
+        .windows
+        .iter()
+        .find(|w| w.cpu.contains(phys))
+        .map_or(0, |w| w.bus_offset());
+    Some(DmaAddr(phys.wrapping_add(offset)))
+}
+
+/// Maps an export for the importer along `choice` (K3.4–K3.7).
+pub fn map_thru_host_bridge(
+    topo: &Topology<'_>,
+    importer: NodeId,
+    export: &Export,
+    choice: &PathChoice,
+) -> Option<MapResult> {
+    let p = topo.platform();
+    let phys = export_phys(p, export)?;
+    let limit = dma_limit(p, importer);
+    Some(match choice.path {
+        DmaPath::DmaDirect => {
+            if let Some(force) = swiotlb_force(p) {
+                MapResult::SwiotlbForced(force)
+            } else {
+                let end = phys.checked_add(export.size.saturating_sub(1))?;
+                if end > limit {
+                    MapResult::DmaMask { end, limit }
+                } else {
+                    MapResult::Mapped(DmaAddr(phys))
+                }
+            }
+        }
+        DmaPath::IommuDma => {
+            let kind = p.iommu(choice.iommu?).kind;
+            match IovaSpace::for_device(topo, importer, kind).alloc(export.size, limit) {
+                Some(iova) => MapResult::Mapped(DmaAddr(iova)),
+                None => MapResult::IovaExhausted {
+                    size: export.size,
+                    limit,
+                },
+            }
+        }
+        DmaPath::ArchOps => MapResult::NoMapResource,
+        DmaPath::BusAddress | DmaPath::None => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testplat;
+    use peerpath_model::IommuKind;
+
+    fn choice(p: &Platform, dev: &str) -> PathChoice {
+        let topo = Topology::new(p);
+        choose_path(&topo, p.node_by_name(dev).expect("dev"))
+    }
+
+    #[test]
+    fn no_iommu_is_dma_direct_and_iommu_is_iommu_dma() {
+        let p = testplat::switch_pair(|_| {});
+        assert_eq!(choice(&p, "nic0").path, DmaPath::DmaDirect);
+        let p = testplat::switch_pair(|b| testplat::add_iommu(b, IommuKind::Smmuv3));
+        assert_eq!(choice(&p, "nic0").path, DmaPath::IommuDma);
+        let p = testplat::switch_pair(|b| testplat::add_iommu(b, IommuKind::Tce));
+        assert_eq!(choice(&p, "nic0").path, DmaPath::ArchOps);
+    }
+
+    #[test]
+    fn identity_default_is_dma_direct_unless_untrusted_or_cc() {
+        let p = testplat::switch_pair(|b| {
+            testplat::add_iommu(b, IommuKind::Smmuv3);
+            b.kernel().default_domain = DomainType::Identity;
+        });
+        let nic = p.node_by_name("nic0").expect("nic0");
+        assert_eq!(default_domain_type(&p, nic), DomainType::Identity);
+        let p = testplat::switch_pair(|b| {
+            testplat::add_iommu(b, IommuKind::Smmuv3);
+            b.kernel().default_domain = DomainType::Identity;
+            let nic = b.platform_mut().node_by_name("nic0").expect("nic0");
+            b.endpoint_mut(nic).trusted = false;
+        });
+        assert_eq!(default_domain_type(&p, nic), DomainType::Dma);
+    }
+
+    #[test]
+    fn dma_direct_checks_swiotlb_then_the_mask() {
+        let p = testplat::switch_pair(|b| {
+            let nic = b.platform_mut().node_by_name("nic0").expect("nic0");
+            b.endpoint_mut(nic).dma_mask_bits = 32;
+        });
+        let topo = Topology::new(&p);
+        let nic = p.node_by_name("nic0").expect("nic0");
+        let c = choose_path(&topo, nic);
+        assert!(matches!(
+            map_thru_host_bridge(&topo, nic, &p.exports[0], &c),
+            Some(MapResult::DmaMask {
+                limit: 0xffff_ffff,
+                ..
+            })
+        ));
+        let mut q = p.clone();
+        q.kernel.swiotlb_force = true;
+        let topo = Topology::new(&q);
+        assert_eq!(
+            map_thru_host_bridge(&topo, nic, &q.exports[0], &c),
+            Some(MapResult::SwiotlbForced(SwiotlbForce::Param))
+        );
+        q.kernel.cc = CcKind::ArmCcaRealm;
+        let topo = Topology::new(&q);
+        assert_eq!(
+            map_thru_host_bridge(&topo, nic, &q.exports[0], &c),
+            Some(MapResult::SwiotlbForced(SwiotlbForce::Cc(
+                CcKind::ArmCcaRealm
+            )))
+        );
+    }
+
+    #[test]
+    fn bus_address_adds_the_window_offset() {
+        let mut p = testplat::switch_pair(|_| {});
+        let topo = Topology::new(&p);
+        assert_eq!(
+            bus_address(&topo, &p.exports[0]),
+            Some(DmaAddr(0x40_0000_0000))
+        );
+        if let NodeKind::HostBridge(hb) = &mut p.nodes[0].kind {
+            hb.windows[0].bus = 0x1000_0000;
+        }
+        let topo = Topology::new(&p);
+        assert_eq!(
+            bus_address(&topo, &p.exports[0]),
+            Some(DmaAddr(0x1000_0000))
+        );
+    }
+}

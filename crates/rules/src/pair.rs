@@ -1,0 +1,120 @@
+//! One pairing end to end: the kernel's decision (K1–K3), the importer's stream and
+//! traffic, the engine's routes, the findings.
+//!
+//! Each pairing starts with empty TLBs (`Engine::invalidate_all`) and a fresh IOVA
+//! space, so a pairing evaluates the same alone (`explain`) as among all others
+//! (`simulate`).
+
+use peerpath_engine::{Engine, Ste, StreamSetup, Tlp};
+use peerpath_model::{Import, Op};
+use peerpath_topology::Topology;
+
+use crate::finding::{sort_and_dedup, Outcome};
+use crate::findings::{check_all, Cx};
+use crate::k3_dma_path::{bus_address, export_phys};
+use crate::k3_stream::stream_setup;
+use crate::kernel::decide;
+use crate::report::{route_hop, FlowTrace, PairDetail, PairResult};
+use crate::traffic::{flows, Flow};
+
+/// Payload of a probe write when the kernel mapped nothing.
+const PROBE_PAYLOAD: u32 = 128;
+
+/// Evaluates one pairing, on `engine` (built from `topo`).
+pub fn evaluate_import(
+    topo: &Topology<'_>,
+    engine: &mut Engine<'_>,
+    import: &Import,
+) -> PairResult {
+    let p = topo.platform();
+    let k = decide(topo, import);
+    let export = p.export(import.export);
+    let importer = import.importer;
+
+    let (setup, probe, planned) = match k.why.mapping {
+        Some(m) => {
+            let setup = stream_setup(topo, &k);
+            // With ATS enabled the device asks for a translation of whatever address
+            // it was handed — a bus address or a raw PA too (H2).
+            let planned = flows(topo, import, m.dma.0, setup.ats_enabled);
+            (setup, false, planned)
+        }
+        None => {
+            // Nothing was mapped: show where a write to the BAR would go, through a
+            // bypassing stream, below a common upstream device as a bus address.
+            let addr = if k.why.map.common_upstream.is_some() {
+                bus_address(topo, export).map(|a| a.0)
+            } else {
+                export_phys(p, export)
+            };
+            let setup = StreamSetup {
+                requester: importer,
+                ste: Ste::Bypass,
+                ats_enabled: false,
+            };
+            let planned = addr
+                .map(|a| Flow {
+                    op: Op::Write,
+                    ats: false,
+                    tlps: vec![Tlp::write(importer, a, PROBE_PAYLOAD)],
+                    truncated: false,
+                })
+                .into_iter()
+                .collect();
+            (setup, true, planned)
+        }
+    };
+
+    engine.invalidate_all();
+    engine.reset_tlb_stats();
+    let traced: Vec<FlowTrace> = planned
+        .into_iter()
+        .map(|flow| {
+            let burst = engine.route_burst(&setup, &flow.tlps);
+            FlowTrace {
+                flow,
+                traces: burst.traces,
+                merges: burst.merges,
+            }
+        })
+        .collect();
+
+    let route_of = traced
+        .iter()
+        .position(|f| f.flow.op == Op::Write && !f.traces.is_empty())
+        .or_else(|| traced.iter().position(|f| !f.traces.is_empty()))
+        .map(|i| (i, 0));
+    let route = route_of
+        .and_then(|(f, t)| traced.get(f).and_then(|f| f.traces.get(t)))
+        .map(|tr| tr.hops.iter().map(|h| route_hop(p, h)).collect())
+        .unwrap_or_default();
+
+    let mut findings = check_all(&Cx {
+        topo,
+        import,
+        k: &k,
+        setup: &setup,
+        probe,
+        flows: &traced,
+    });
+    sort_and_dedup(&mut findings);
+    let outcome = Outcome::of(&findings);
+    PairResult {
+        importer: topo.name(importer).to_owned(),
+        export: export.name.clone(),
+        exporter: topo.name(export.device).to_owned(),
+        kernel: k,
+        route,
+        outcome,
+        findings,
+        detail: PairDetail {
+            importer,
+            export: import.export,
+            exporter: export.device,
+            setup,
+            probe,
+            flows: traced,
+            route_of,
+        },
+    }
+}
