@@ -102,21 +102,6 @@ pub fn swiotlb_force(p: &Platform) -> Option<SwiotlbForce> {
     }
 }
 
-/// The default domain type the kernel gives a device (K3.2): `kernel.default_domain`,
-/// translated under memory encryption or for untrusted devices.
-pub fn default_domain_type(p: &Platform, dev: NodeId) -> DomainType {
-    let mut ty = match p.kernel.default_domain {
-        DomainType::Identity => DomainType::Identity,
-        DomainType::DmaFq => DomainType::DmaFq,
-        _ => DomainType::Dma,
-    };
-    let untrusted = matches!(&p.node(dev).kind, NodeKind::Endpoint(e) if !e.trusted);
-    if ty == DomainType::Identity && (p.kernel.cc != CcKind::None || untrusted) {
-        ty = DomainType::Dma;
-    }
-    ty
-}
-
 /// The importer's path (K3.3).
 pub fn choose_path(topo: &Topology<'_>, importer: NodeId) -> PathChoice {
     let p = topo.platform();
@@ -127,9 +112,14 @@ pub fn choose_path(topo: &Topology<'_>, importer: NodeId) -> PathChoice {
             dma_api_domain: None,
         };
     };
-    let ty = match topo.domain(importer).map(|d| d.ty) {
-        Some(t @ (DomainType::Dma | DomainType::DmaFq | DomainType::Identity)) => t,
-        _ => default_domain_type(p, importer),
+    // The DMA API follows the device's default domain (`dev->dma_iommu`), also when a
+    // blocked or unmanaged domain is attached on top (K3.2, derived once in topology).
+    let ty = match topo.domain(importer) {
+        Some(d) => match d.ty {
+            t @ (DomainType::Dma | DomainType::DmaFq | DomainType::Identity) => t,
+            _ => d.default_ty,
+        },
+        None => DomainType::Dma,
     };
     let path = match (ty, p.iommu(iommu).kind) {
         (DomainType::Identity, _) => DmaPath::DmaDirect,
@@ -265,15 +255,14 @@ mod tests {
             testplat::add_iommu(b, IommuKind::Smmuv3);
             b.kernel().default_domain = DomainType::Identity;
         });
-        let nic = p.node_by_name("nic0").expect("nic0");
-        assert_eq!(default_domain_type(&p, nic), DomainType::Identity);
+        assert_eq!(choice(&p, "nic0").path, DmaPath::DmaDirect);
         let p = testplat::switch_pair(|b| {
             testplat::add_iommu(b, IommuKind::Smmuv3);
             b.kernel().default_domain = DomainType::Identity;
             let nic = b.platform_mut().node_by_name("nic0").expect("nic0");
             b.endpoint_mut(nic).trusted = false;
         });
-        assert_eq!(default_domain_type(&p, nic), DomainType::Dma);
+        assert_eq!(choice(&p, "nic0").path, DmaPath::IommuDma);
     }
 
     #[test]
@@ -324,6 +313,38 @@ mod tests {
         assert_eq!(
             bus_address(&topo, &p.exports[0]),
             Some(DmaAddr(0x1000_0000))
+        );
+    }
+}
+
+#[cfg(test)]
+mod regression_tests {
+    use super::*;
+    use peerpath_model::{IommuKind, PlatformBuilder};
+
+    /// Found by the scenario review: the DMA API followed the device's own `trusted`
+    /// flag, while the kernel picks the default domain per group
+    /// (`iommu_get_default_domain_type`): one untrusted member forces `dma` on all.
+    #[test]
+    fn untrusted_group_member_forces_translation_on_the_whole_group() {
+        let mut b = PlatformBuilder::new("t");
+        let hb = b.host_bridge("hb0", 0, 0x40_0000_0000, 0x10_0000_0000);
+        let iommu = b.iommu("smmu0", IommuKind::Smmuv3);
+        b.host_bridge_mut(hb).iommu = Some(iommu);
+        b.kernel().default_domain = DomainType::Identity;
+        // A root port without ACS: both functions below it share its group (K4.3).
+        let rp = b.root_port("rp0", hb, "00:01.0", 256);
+        let nic = b.endpoint("nic0", rp, "01:00.0", 0x40_0000_0000, 0x10_0000);
+        let ext = b.endpoint("ext0", rp, "01:00.1", 0x40_0010_0000, 0x10_0000);
+        b.endpoint_mut(ext).trusted = false;
+        b.domain("blk", DomainType::Blocked, &[nic]);
+        let p = b.build();
+        let topo = Topology::new(&p);
+        assert_eq!(topo.groups().group_of(nic), topo.groups().group_of(ext));
+        assert_eq!(choose_path(&topo, nic).path, DmaPath::IommuDma);
+        assert_eq!(
+            choose_path(&topo, nic).dma_api_domain,
+            Some(DomainType::Dma)
         );
     }
 }

@@ -68,6 +68,10 @@ pub struct DeviceDomain {
     pub source: DomainSource,
     /// The explicit domain entry, if listed.
     pub explicit: Option<DomainId>,
+    /// The device's *default* domain type — what the kernel DMA API follows
+    /// (`dev->dma_iommu`) even when a blocked or unmanaged domain is attached on top:
+    /// steps 4–6 of the precedence above. `identity` without an IOMMU.
+    pub default_ty: DomainType,
 }
 
 pub(crate) fn derive(topo: &Topology<'_>) -> Vec<Option<DeviceDomain>> {
@@ -103,15 +107,13 @@ pub(crate) fn derive(topo: &Topology<'_>) -> Vec<Option<DeviceDomain>> {
                 || groups
                     .group_of(id)
                     .is_some_and(|g| untrusted_group[g as usize]);
-            let (ty, source) = if iommu.is_none() {
+            let default = if iommu.is_none() {
                 (DomainType::Identity, DomainSource::NoIommu)
-            } else if ep.driver == Driver::VfioPci {
-                (DomainType::Unmanaged, DomainSource::Vfio)
-            } else if let Some(ty @ (DomainType::Blocked | DomainType::Unmanaged)) = explicit_ty {
-                (ty, DomainSource::Explicit)
             } else if untrusted {
                 (DomainType::Dma, DomainSource::Untrusted)
-            } else if let Some(ty) = explicit_ty {
+            } else if let Some(ty @ (DomainType::Dma | DomainType::DmaFq | DomainType::Identity)) =
+                explicit_ty
+            {
                 (ty, DomainSource::Explicit)
             } else {
                 let def = p.kernel.default_domain;
@@ -121,11 +123,21 @@ pub(crate) fn derive(topo: &Topology<'_>) -> Vec<Option<DeviceDomain>> {
                     (def, DomainSource::Default)
                 }
             };
+            let (ty, source) = if iommu.is_none() {
+                (DomainType::Identity, DomainSource::NoIommu)
+            } else if ep.driver == Driver::VfioPci {
+                (DomainType::Unmanaged, DomainSource::Vfio)
+            } else if let Some(ty @ (DomainType::Blocked | DomainType::Unmanaged)) = explicit_ty {
+                (ty, DomainSource::Explicit)
+            } else {
+                default
+            };
             Some(DeviceDomain {
                 iommu,
                 ty,
                 source,
                 explicit,
+                default_ty: default.0,
             })
         })
         .collect()
