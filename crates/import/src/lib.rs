@@ -1,1 +1,62 @@
 //! Import a real machine (sysfs, lspci, dmesg) into a platform description.
+//!
+//! Two steps, kept apart:
+//!
+//! 1. **Parse** a dump into a [`Machine`]: what the dump told us and nothing invented,
+//!    with an [`ImportWarning`] for everything that could not be known. The parsers take
+//!    any text and never panic:
+//!    [`parse_lspci`] (`lspci -vvv`/`-vvnn`/`-v`/plain, plus an optional `lspci -tv` tree),
+//!    [`parse_lspci_tree`] (`lspci -t`/`-tv`, several domains, embedded in other text),
+//!    [`parse_dmesg`] (kernel enumeration, host bridge windows, `Adding to iommu group`,
+//!    p2pdma verdicts), [`parse_sysfs`] (a `/sys` tree; binary config space decoded with
+//!    `pcics`) and [`parse_markdown`] (reports with the dumps in fenced blocks).
+//!    [`kernel_groups`] gives the kernel's IOMMU groups from the dump, the ground truth
+//!    for K4.3.
+//! 2. **Emit** platform YAML ([`to_platform_yaml`]): the machine is laid out as the
+//!    platform format's host bridges, root ports, switches, PCIe-to-PCI bridges and
+//!    endpoints, and whatever the format needs that the dump does not give is assumed —
+//!    each assumption listed in the file's comment header.
+//!
+//! # Names
+//!
+//! Platform names are derived from addresses only, so re-importing the same machine gives
+//! the same names whatever the dump kind (`ssss-bb-dd-f` is the BDF with `-` separators):
+//!
+//! | node | name |
+//! |---|---|
+//! | host bridge (one per root bus) | `hb-ssss-bb` |
+//! | root port | `rp-ssss-bb-dd-f` |
+//! | switch (and its upstream port) | `sw-ssss-bb-dd-f`, the upstream port's BDF |
+//! | switch downstream port | `dp-ssss-bb-dd-f` |
+//! | PCIe-to-PCI bridge | `br-ssss-bb-dd-f` |
+//! | endpoint (RCiEPs and host bridge functions too) | `ep-ssss-bb-dd-f` |
+//! | the IOMMU | `iommu0` |
+//! | an export | `<endpoint>-bar<i>` |
+//!
+//! Architecture invariant: only the `emit` module writes YAML text; `plan` decides what goes into
+//! the file. Replacing the hand-written emitter by `peerpath-load`'s raw structs touches
+//! `emit` alone.
+
+mod dmesg;
+mod emit;
+mod lspci;
+mod machine;
+mod markdown;
+mod plan;
+mod sysfs;
+mod text;
+mod tree;
+
+pub use dmesg::parse_dmesg;
+pub use lspci::parse_lspci;
+pub use machine::{
+    kernel_groups, Ats, BarKind, BridgeWindow, BusRange, CapsSeen, DeviceKind, HierarchySource,
+    HostWindow, ImportWarning, KernelFacts, KindEvidence, Machine, P2pdmaMessage, P2pdmaReason,
+    PciBar, PciDevice, RootBus, SourceKind, WarningKind,
+};
+pub use markdown::{
+    extract_fenced_blocks, is_lspci_detail_block, is_tree_block, parse_markdown, FencedBlock,
+};
+pub use plan::{to_platform_yaml, ImportOptions};
+pub use sysfs::{decode_config, parse_sysfs, resource_bars, ConfigFacts};
+pub use tree::{parse_lspci_tree, LspciTree, TreeEntry};
