@@ -1,1 +1,303 @@
-//! YAML platform files to a validated Platform, with every diagnostic located. The only crate that knows YAML.
+//! YAML platform files to a validated [`Platform`], with every diagnostic located. The
+//! only crate that knows YAML.
+//!
+//! The pipeline, one way:
+//!
+//! 1. **Limits**: the file is at most [`limits::MAX_FILE_BYTES`] (checked before reading
+//!    it all) and valid UTF-8.
+//! 2. **Parse**: serde-saphyr, with budgets (depth, nodes, alias replay), builds a tree
+//!    in which every node knows its line, column and byte span.
+//! 3. **Convert**: tree → [`raw`] structs. Unknown keys ("did you mean"), missing keys
+//!    and badly typed values are all reported, not just the first.
+//! 4. **Validate**: raw → `Platform`, each rule of `platform-format.md` "Validation"
+//!    reported at the node it concerns.
+//!
+//! Architecture invariant: a `Platform` is returned only when no diagnostic was
+//! reported; nothing here panics on user input.
+
+use std::io::Read;
+use std::path::Path;
+
+use peerpath_model::Platform;
+use serde_saphyr::MessageFormatter;
+
+mod conv;
+mod diag;
+mod num;
+pub mod raw;
+pub mod scenario;
+mod source;
+mod suggest;
+mod validate;
+
+pub use diag::{Diagnostic, Diagnostics, Fancy, SharedSource};
+
+use raw::RawPlatform;
+use source::{ypath, Loc, Msg, Node, Path as YamlPath, Sink};
+
+/// The limits on input (platform-format.md, "Validation").
+pub mod limits {
+    /// Largest platform or scenario file, in bytes.
+    pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+    /// Deepest nesting of mappings and sequences.
+    pub const MAX_DEPTH: usize = 64;
+    /// Most endpoints in one platform.
+    pub const MAX_ENDPOINTS: usize = 1_000_000;
+    /// Most YAML nodes (scalars, mappings, sequences, aliases expanded): more than a
+    /// 16 MiB file of flow-style endpoints needs.
+    pub const MAX_YAML_NODES: usize = 4_000_000;
+    /// Most parser events.
+    pub const MAX_YAML_EVENTS: usize = 10_000_000;
+    /// Most events replayed through aliases: bounds alias expansion ("billion laughs").
+    pub const MAX_ALIAS_REPLAYED_EVENTS: usize = 250_000;
+    /// Most (importer, export) pairings, explicit or expanded from the default.
+    pub const MAX_PAIRINGS: usize = 4_000_000;
+    /// Most diagnostics kept from one file; further ones are counted, not stored.
+    pub const MAX_DIAGNOSTICS: usize = 1_000;
+}
+
+/// Loads a platform from YAML text. `source_name` is how diagnostics name the file.
+pub fn load_str(source_name: &str, text: &str) -> Result<Platform, Diagnostics> {
+    let mut sink = Sink::new(source_name, text);
+    let platform =
+        parse_document(&mut sink).and_then(|root| platform_from_node(&mut sink, &root, ypath![]));
+    match platform {
+        Some(p) if sink.count() == 0 => Ok(p),
+        _ => Err(sink.into_diagnostics()),
+    }
+}
+
+/// Loads a platform file, refusing files over [`limits::MAX_FILE_BYTES`] before
+/// reading them.
+pub fn load_file(path: &Path) -> Result<Platform, Diagnostics> {
+    let (name, text) = read_limited(path)?;
+    load_str(&name, &text)
+}
+
+/// Parses and converts YAML text to a raw platform without validating it.
+pub fn load_raw_str(source_name: &str, text: &str) -> Result<RawPlatform, Diagnostics> {
+    let mut sink = Sink::new(source_name, text);
+    let raw = parse_document(&mut sink).and_then(|root| {
+        let mut cv = conv::Conv {
+            sink: &mut sink,
+            path: ypath![],
+        };
+        conv::convert_platform(&root, &mut cv).map(|(raw, _)| raw)
+    });
+    match raw {
+        Some(r) if sink.count() == 0 => Ok(r),
+        _ => Err(sink.into_diagnostics()),
+    }
+}
+
+/// Validates a raw platform built in code (e.g. by `peerpath-import`). Diagnostics
+/// carry YAML paths but no line numbers; `source_name` names the platform in them.
+pub fn validate_raw(source_name: &str, raw: &RawPlatform) -> Result<Platform, Diagnostics> {
+    let mut sink = Sink::new(source_name, "");
+    let origins = validate::Origins::identity(raw);
+    match validate::validate(raw, &mut sink, None, ypath![], origins, true) {
+        Some(p) if sink.count() == 0 => Ok(p),
+        _ => Err(sink.into_diagnostics()),
+    }
+}
+
+/// Serializes a raw platform as YAML (serde-saphyr). The output loads back with
+/// [`load_str`] / [`load_raw_str`] to an equal value.
+pub fn to_yaml(raw: &RawPlatform) -> String {
+    match serde_saphyr::to_string(raw) {
+        Ok(s) => s,
+        // The raw types serialize only strings, integers, booleans, sequences and
+        // mappings, which the serializer always accepts; should that ever change, the
+        // output is a comment, which `load_str` then rejects with a located error.
+        Err(e) => format!("# peerpath: could not serialize the platform: {e}\n"),
+    }
+}
+
+/// Reads a file of at most [`limits::MAX_FILE_BYTES`], as UTF-8. Returns the display
+/// name and the text.
+pub(crate) fn read_limited(path: &Path) -> Result<(String, String), Diagnostics> {
+    let name = path.display().to_string();
+    let fail = |msg: String| Diagnostics::single(Diagnostic::unlocated(&name, msg));
+    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
+    if let Ok(meta) = file.metadata() {
+        if meta.len() > limits::MAX_FILE_BYTES {
+            return Err(too_large(&name, meta.len()));
+        }
+    }
+    // The metadata may not tell the truth (pipes, /proc, a file growing): read at most
+    // one byte past the limit.
+    let mut bytes = Vec::new();
+    file.take(limits::MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > limits::MAX_FILE_BYTES {
+        return Err(too_large(&name, bytes.len() as u64));
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok((name, text)),
+        Err(e) => {
+            let good = e.utf8_error().valid_up_to();
+            let bytes = e.as_bytes();
+            // Everything before `good` is valid UTF-8.
+            let prefix = std::str::from_utf8(bytes.get(..good).unwrap_or(&[])).unwrap_or("");
+            let (line, col) = source::line_col_of(prefix, good);
+            let bad = bytes.get(good).copied().unwrap_or(0);
+            let mut d = Diagnostic::unlocated(
+                &name,
+                format!("the file is not valid UTF-8 (byte {bad:#04x} at offset {good})"),
+            );
+            d.line = line as usize;
+            d.column = col as usize;
+            d.expected = Some("a UTF-8 text file".to_owned());
+            d.help = Some("is this a binary file? platform files are YAML text".to_owned());
+            Err(Diagnostics::single(d))
+        }
+    }
+}
+
+fn too_large(name: &str, len: u64) -> Diagnostics {
+    let mut d = Diagnostic::unlocated(
+        name,
+        format!(
+            "the file is {len} bytes ({:.1} MiB)",
+            len as f64 / (1024.0 * 1024.0)
+        ),
+    );
+    d.expected = Some(format!("at most {} bytes (16 MiB)", limits::MAX_FILE_BYTES));
+    Diagnostics::single(d)
+}
+
+/// Checks the size limit and parses the sink's text; parse errors go to the sink.
+pub(crate) fn parse_document(sink: &mut Sink<'_>) -> Option<Node> {
+    let len = sink.text.len() as u64;
+    if len > limits::MAX_FILE_BYTES {
+        let d = too_large(&sink.file, len);
+        for item in d.items {
+            sink.at(
+                Loc::default(),
+                &[],
+                Msg {
+                    message: item.message,
+                    expected: item.expected,
+                    help: item.help,
+                },
+            );
+        }
+        return None;
+    }
+    match source::parse(sink.text) {
+        Ok(root) => Some(root),
+        Err(source::ParseError::Yaml(e)) => {
+            let (msg, loc) = yaml_error(&e, sink.text);
+            sink.at(loc, &[], msg);
+            None
+        }
+        Err(source::ParseError::Internal(message)) => {
+            sink.at(Loc::default(), &[], Msg::new(message));
+            None
+        }
+    }
+}
+
+/// A serde-saphyr error as a message and a location.
+fn yaml_error(err: &serde_saphyr::Error, text: &str) -> (Msg, Loc) {
+    use serde_saphyr::budget::BudgetBreach;
+    use serde_saphyr::Error;
+
+    let mut inner = err.without_snippet();
+    while let Error::AliasError { error, .. } | Error::WithSnippet { error, .. } = inner {
+        inner = error;
+    }
+    let msg =
+        match inner {
+            Error::Budget { breach, .. } => match breach {
+                BudgetBreach::Depth { .. } => {
+                    Msg::new("the document nests too deeply").expected(format!(
+                        "at most {} nested mappings and sequences",
+                        limits::MAX_DEPTH
+                    ))
+                }
+                BudgetBreach::Nodes { .. } | BudgetBreach::Events { .. } => {
+                    Msg::new("the document has too many YAML nodes").expected(format!(
+                        "at most {} nodes (aliases count once per use)",
+                        limits::MAX_YAML_NODES
+                    ))
+                }
+                BudgetBreach::Aliases { .. }
+                | BudgetBreach::Anchors { .. }
+                | BudgetBreach::AliasAnchorRatio { .. } => {
+                    Msg::new("the document uses too many aliases")
+                        .expected("alias expansion within the loader's budget")
+                        .help("expand the aliases, or use fewer of them")
+                }
+                BudgetBreach::Documents { .. } => {
+                    Msg::new("more than one YAML document").expected("a single document")
+                }
+                other => Msg::new(format!("the document exceeds a parser limit ({other:?})")),
+            },
+            Error::ExternalMessage { source, .. }
+                if matches!(
+                    &**source,
+                    serde_saphyr::ExternalMessageSource::Parser(scan)
+                        if matches!(scan.kind(), serde_saphyr::granit_parser::ErrorKind::RecursionLimitExceeded)
+                ) =>
+            {
+                Msg::new("the document nests too deeply").expected(format!(
+                    "at most {} nested mappings and sequences",
+                    limits::MAX_DEPTH
+                ))
+            }
+            Error::AliasReplayLimitExceeded { .. }
+            | Error::AliasReplayStackDepthExceeded { .. } => Msg::new(
+                "aliases expand to too much data",
+            )
+            .expected(format!(
+                "at most {} events replayed through aliases",
+                limits::MAX_ALIAS_REPLAYED_EVENTS
+            ))
+            .help("this looks like an alias bomb; expand the aliases by hand if they are intended"),
+            other => {
+                let text = serde_saphyr::UserMessageFormatter.format_message(other);
+                Msg::new(format!("invalid YAML: {}", text.trim()))
+            }
+        };
+    let loc = err
+        .location()
+        .filter(|l| l.line() > 0)
+        .map(|l| {
+            let line = u32::try_from(l.line()).unwrap_or(u32::MAX);
+            let col = u32::try_from(l.column()).unwrap_or(u32::MAX);
+            let bytes = l
+                .span()
+                .byte_offset()
+                .and_then(|o| u32::try_from(o).ok())
+                .filter(|o| (*o as usize) <= text.len())
+                .map(|o| (o, 0));
+            Loc { line, col, bytes }
+        })
+        .unwrap_or(Loc {
+            line: 1,
+            col: 1,
+            bytes: None,
+        });
+    (msg, loc)
+}
+
+/// Converts and validates the platform mapping `root` (at display path `prefix`).
+pub(crate) fn platform_from_node(
+    sink: &mut Sink<'_>,
+    root: &Node,
+    prefix: YamlPath,
+) -> Option<Platform> {
+    let before = sink.count();
+    let converted = {
+        let mut cv = conv::Conv {
+            sink: &mut *sink,
+            path: prefix.clone(),
+        };
+        conv::convert_platform(root, &mut cv)
+    };
+    let (raw, origins) = converted?;
+    let clean = sink.count() == before;
+    validate::validate(&raw, sink, Some(root), prefix, origins, clean)
+}

@@ -1,0 +1,621 @@
+//! Located tree → raw structs, reporting every unknown key, missing key and badly typed
+//! value (not just the first).
+//!
+//! The raw structs are declared once with [`raw_struct!`], which derives serde for them
+//! and generates the [`FromYaml`] conversion from the same field list, so the two
+//! cannot drift apart.
+
+use std::borrow::Cow;
+
+use peerpath_model::Bdf;
+
+use crate::num::{parse_size, parse_u64, NumError};
+use crate::raw::{AcsBit, Addr, ExportSel, Size};
+use crate::source::{shorten, Kind, Msg, Node, Path, Seg, Sink};
+use crate::suggest::{did_you_mean, one_of};
+
+const EXPECTED_INT: &str = "an integer, decimal or 0x hex";
+const EXPECTED_ADDR: &str = "an address below 2^64: an integer, decimal or 0x hex, `_` allowed";
+const EXPECTED_SIZE: &str =
+    "bytes as an integer, or an integer with a binary unit: KiB, MiB, GiB, TiB, PiB, EiB";
+
+/// Conversion state: the sink and the YAML path of the node being converted.
+pub(crate) struct Conv<'s, 't> {
+    pub sink: &'s mut Sink<'t>,
+    pub path: Path,
+}
+
+impl<'t> Conv<'_, 't> {
+    pub fn src(&self) -> &'t str {
+        self.sink.text
+    }
+
+    /// Reports `msg` at `node` with the current path.
+    pub fn err(&mut self, node: &Node, msg: Msg) {
+        self.sink.at(node.loc, &self.path, msg);
+    }
+
+    /// Runs `f` with `seg` appended to the path.
+    pub fn within<R>(&mut self, seg: Seg, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.path.push(seg);
+        let r = f(self);
+        self.path.pop();
+        r
+    }
+
+    /// The text of a scalar node, or an error saying what was found instead.
+    pub fn scalar(&mut self, node: &Node, expected: &str) -> Option<String> {
+        match node.text(self.src()) {
+            Some(t) => Some(t.into_owned()),
+            None => {
+                let found = node.describe(self.src());
+                self.err(node, Msg::new(format!("found {found}")).expected(expected));
+                None
+            }
+        }
+    }
+
+    /// The entries of a mapping node, or an error.
+    pub fn expect_map<'n>(&mut self, node: &'n Node) -> Option<&'n [(Node, Node)]> {
+        match &node.kind {
+            Kind::Map(entries) => Some(entries),
+            _ => {
+                let found = node.describe(self.src());
+                let help = matches!(node.kind, Kind::Null)
+                    .then(|| "write `{}` for an empty mapping".to_owned());
+                self.err(
+                    node,
+                    Msg::new(format!("found {found}"))
+                        .expected("a mapping")
+                        .help_opt(help),
+                );
+                None
+            }
+        }
+    }
+
+    /// The items of a sequence node, or an error.
+    pub fn expect_seq<'n>(&mut self, node: &'n Node) -> Option<&'n [Node]> {
+        match &node.kind {
+            Kind::Seq(items) => Some(items),
+            _ => {
+                let found = node.describe(self.src());
+                let help = match node.kind {
+                    Kind::Null => Some("write `[]` for an empty list".to_owned()),
+                    Kind::Str(_) | Kind::Typed(..) => Some(format!(
+                        "write a list: `[{}]`",
+                        shorten(&node.text(self.src()).unwrap_or_default())
+                    )),
+                    _ => None,
+                };
+                self.err(
+                    node,
+                    Msg::new(format!("found {found}"))
+                        .expected("a sequence")
+                        .help_opt(help),
+                );
+                None
+            }
+        }
+    }
+
+    /// Reports keys not in `keys` (with a "did you mean") and repeated keys.
+    pub fn check_keys(&mut self, entries: &[(Node, Node)], keys: &[&'static str]) {
+        let src = self.src();
+        let mut seen: std::collections::HashMap<Cow<'_, str>, &Node> =
+            std::collections::HashMap::with_capacity(entries.len());
+        for (k, _) in entries {
+            let Some(text) = k.text(src) else {
+                let found = k.describe(src);
+                self.err(
+                    k,
+                    Msg::new(format!("found {found} as a mapping key")).expected("a key name"),
+                );
+                continue;
+            };
+            let shown = Seg::Key(Cow::Owned(text.to_string()));
+            if let Some(first) = seen.get(&text) {
+                let at = format!("{}:{}", first.loc.line, first.loc.col);
+                self.within(shown, |cv| {
+                    cv.err(
+                        k,
+                        Msg::new(format!("duplicate key `{}`", shorten(&text)))
+                            .help(format!("`{}` is first given at {at}", shorten(&text))),
+                    )
+                });
+                continue;
+            }
+            if !keys.contains(&text.as_ref()) {
+                let help = did_you_mean(&text, keys.iter().copied());
+                self.within(shown, |cv| {
+                    cv.err(
+                        k,
+                        Msg::new(format!("unknown key `{}`", shorten(&text)))
+                            .expected(one_of(keys))
+                            .help_opt(help),
+                    )
+                });
+            }
+            seen.insert(text, k);
+        }
+    }
+
+    /// Converts the value of `key` in the mapping `map`; absent keys take
+    /// [`FromYaml::absent`] or are reported as missing.
+    pub fn field<T: FromYaml>(
+        &mut self,
+        map: &Node,
+        entries: &[(Node, Node)],
+        key: &'static str,
+    ) -> Option<T> {
+        let src = self.src();
+        let value = entries
+            .iter()
+            .find(|(k, _)| k.text(src).as_deref() == Some(key))
+            .map(|(_, v)| v);
+        match value {
+            Some(v) => self.within(Seg::from(key), |cv| T::from_yaml(v, cv)),
+            None => T::absent().or_else(|| {
+                self.within(Seg::from(key), |cv| {
+                    cv.err(map, Msg::new(format!("missing required key `{key}`")))
+                });
+                None
+            }),
+        }
+    }
+
+    /// Converts a top-level list element by element, keeping the good ones: returns
+    /// them with their indices in the file, so later paths stay exact.
+    pub fn sparse_list<T: FromYaml>(
+        &mut self,
+        entries: &[(Node, Node)],
+        key: &'static str,
+    ) -> (Vec<T>, Vec<usize>) {
+        let src = self.src();
+        let Some((_, node)) = entries
+            .iter()
+            .find(|(k, _)| k.text(src).as_deref() == Some(key))
+        else {
+            return (Vec::new(), Vec::new());
+        };
+        if let Kind::Null = node.kind {
+            return (Vec::new(), Vec::new());
+        }
+        self.within(Seg::from(key), |cv| {
+            let Some(items) = cv.expect_seq(node) else {
+                return (Vec::new(), Vec::new());
+            };
+            let mut out = Vec::with_capacity(items.len());
+            let mut origin = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                if let Some(v) = cv.within(Seg::Index(i), |cv| T::from_yaml(item, cv)) {
+                    out.push(v);
+                    origin.push(i);
+                }
+            }
+            (out, origin)
+        })
+    }
+
+    /// Reports a number that did not parse as `what` ("an address", "a size", ...).
+    fn number_error(&mut self, node: &Node, text: &str, e: NumError, what: &str, expected: &str) {
+        let t = shorten(text);
+        let msg = match e {
+            NumError::Invalid => Msg::new(format!("`{t}` is not {what}")),
+            NumError::Negative => Msg::new(format!("`{t}` is negative")),
+            NumError::Overflow => Msg::new(format!("`{t}` does not fit in 64 bits")),
+            NumError::BadUnit(fix) => Msg::new(format!("`{t}` is not a size"))
+                .help_opt(fix.map(|f| format!("did you mean `{f}`? (sizes use binary units)"))),
+        };
+        self.err(node, msg.expected(expected));
+    }
+
+    fn unsigned(&mut self, node: &Node, max: u64) -> Option<u64> {
+        let text = self.scalar(node, "an integer")?;
+        match parse_u64(&text) {
+            Ok(v) if v <= max => Some(v),
+            Ok(_) => {
+                self.err(
+                    node,
+                    Msg::new(format!("`{}` is out of range", shorten(&text)))
+                        .expected(format!("an integer from 0 to {max}")),
+                );
+                None
+            }
+            Err(e) => {
+                self.number_error(node, &text, e, "an integer", EXPECTED_INT);
+                None
+            }
+        }
+    }
+}
+
+/// A raw value that can be read from a located YAML node.
+pub(crate) trait FromYaml: Sized {
+    /// Converts `node`, reporting every problem through `cv`; `None` if it failed.
+    fn from_yaml(node: &Node, cv: &mut Conv<'_, '_>) -> Option<Self>;
+
+    /// The value when the key is absent; `None`: the key is required.
+    fn absent() -> Option<Self> {
+        None
+    }
+}
+
+impl FromYaml for String {
+    fn from_yaml(node: &Node, cv: &mut Conv<'_, '_>) -> Option<Self> {
+        cv.scalar(node, "a string")
+    }
+}
+
+impl FromYaml for bool {
+    fn from_yaml(node: &Node, cv: &mut Conv<'_, '_>) -> Option<Self> {
+        match node.kind {
+            Kind::Typed(crate::source::Typed::Bool(b), _) => Some(b),
+            _ => {
+                let found = node.describe(cv.src());
+                cv.err(
+                    node,
+                    Msg::new(format!("found {found}")).expected("true or false"),
+                );
+                None
+            }
+        }
+    }
+}
+
+macro_rules! unsigned_from_yaml {
+    ($($t:ty),*) => {$(
+        impl FromYaml for $t {
+            fn from_yaml(node: &Node, cv: &mut Conv<'_, '_>) -> Option<Self> {
+                cv.unsigned(node, u64::from(<$t>::MAX)).and_then(|v| <$t>::try_from(v).ok())
+            }
+        }
+    )*};
+}
+unsigned_from_yaml!(u8, u16, u32, u64);
+
+impl FromYaml for Addr {
+    fn from_yaml(node: &Node, cv: &mut Conv<'_, '_>) -> Option<Self> {
+        let text = cv.scalar(node, "an address")?;
+        match parse_u64(&text) {
+            Ok(v) => Some(Addr(v)),
+            Err(e) => {
+                cv.number_error(node, &text, e, "an address", EXPECTED_ADDR);
+                None
+            }
+        }
+    }
+}
+
+impl FromYaml for Size {
+    fn from_yaml(node: &Node, cv: &mut Conv<'_, '_>) -> Option<Self> {
+        let text = cv.scalar(node, "a size")?;
+        match parse_size(&text) {
+            Ok(v) => Some(Size(v)),
+            Err(e) => {
+                cv.number_error(node, &text, e, "a size", EXPECTED_SIZE);
+                None
+            }
+        }
+    }
+}
+
+impl FromYaml for Bdf {
+    fn from_yaml(node: &Node, cv: &mut Conv<'_, '_>) -> Option<Self> {
+        let text = cv.scalar(node, "a BDF `ssss:bb:dd.f` or `bb:dd.f`")?;
+        match text.parse::<Bdf>() {
+            Ok(b) => Some(b),
+            Err(e) => {
+                cv.err(node, Msg::new(e.0));
+                None
+            }
+        }
+    }
+}
+
+/// Reads one of a fixed set of names.
+fn named<T: Copy>(
+    node: &Node,
+    cv: &mut Conv<'_, '_>,
+    names: &[&'static str],
+    parse: impl Fn(&str) -> Option<T>,
+) -> Option<T> {
+    let expected = one_of(names);
+    let text = cv.scalar(node, &expected)?;
+    match parse(&text) {
+        Some(v) => Some(v),
+        None => {
+            let help = did_you_mean(&text, names.iter().copied());
+            cv.err(
+                node,
+                Msg::new(format!("unknown value `{}`", shorten(&text)))
+                    .expected(expected)
+                    .help_opt(help),
+            );
+            None
+        }
+    }
+}
+
+macro_rules! kebab_from_yaml {
+    ($($t:ident),*) => {$(
+        impl FromYaml for peerpath_model::$t {
+            fn from_yaml(node: &Node, cv: &mut Conv<'_, '_>) -> Option<Self> {
+                named(node, cv, peerpath_model::$t::names(), peerpath_model::$t::from_name)
+            }
+        }
+    )*};
+}
+kebab_from_yaml!(
+    Arch,
+    CpuVendor,
+    DomainType,
+    PcieBusConfig,
+    AcsDecision,
+    GroupAlgorithm,
+    CcKind,
+    IommuKind,
+    ForwardsP2p,
+    Translation,
+    DeviceClass,
+    Driver,
+    CcState,
+    TdispState,
+    Via,
+    Op,
+    Pattern,
+    AtsUse
+);
+
+impl FromYaml for AcsBit {
+    fn from_yaml(node: &Node, cv: &mut Conv<'_, '_>) -> Option<Self> {
+        named(node, cv, AcsBit::NAMES, AcsBit::from_name)
+    }
+}
+
+impl FromYaml for ExportSel {
+    fn from_yaml(node: &Node, cv: &mut Conv<'_, '_>) -> Option<Self> {
+        match &node.kind {
+            Kind::Seq(_) => Vec::<String>::from_yaml(node, cv).map(ExportSel::List),
+            _ => match node.text(cv.src()) {
+                Some(t) if t == "all" => Some(ExportSel::All),
+                _ => {
+                    let found = node.describe(cv.src());
+                    cv.err(
+                        node,
+                        Msg::new(format!("found {found}"))
+                            .expected("`all` or a list of export names"),
+                    );
+                    None
+                }
+            },
+        }
+    }
+}
+
+impl<T: FromYaml> FromYaml for Option<T> {
+    fn from_yaml(node: &Node, cv: &mut Conv<'_, '_>) -> Option<Self> {
+        match node.kind {
+            Kind::Null => Some(None),
+            _ => T::from_yaml(node, cv).map(Some),
+        }
+    }
+
+    fn absent() -> Option<Self> {
+        Some(None)
+    }
+}
+
+impl<T: FromYaml> FromYaml for Vec<T> {
+    /// A list; null (`bridges:` with nothing after it) is the empty list, like an
+    /// absent key.
+    fn from_yaml(node: &Node, cv: &mut Conv<'_, '_>) -> Option<Self> {
+        if let Kind::Null = node.kind {
+            return Some(Vec::new());
+        }
+        let items = cv.expect_seq(node)?;
+        let mut out = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for (i, item) in items.iter().enumerate() {
+            match cv.within(Seg::Index(i), |cv| T::from_yaml(item, cv)) {
+                Some(v) => out.push(v),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    /// Lists default to empty.
+    fn absent() -> Option<Self> {
+        Some(Vec::new())
+    }
+}
+
+/// The YAML key of a field: its name, or an explicit spelling (`ty ["type"]`).
+macro_rules! key {
+    ($f:ident) => {
+        stringify!($f)
+    };
+    ($f:ident, $k:literal) => {
+        $k
+    };
+}
+pub(crate) use key;
+
+/// Declares a raw struct (serde derives, unknown fields denied) and its [`FromYaml`].
+///
+/// Field syntax: `pub name: Type` or `pub field ["yaml-key"]: Type`. `Option` fields
+/// and lists may be absent; every other field is required.
+macro_rules! raw_struct {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $(
+                $(#[$fmeta:meta])*
+                pub $field:ident $([$key:literal])? : $ty:ty
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $(
+                $(#[$fmeta])*
+                $(#[serde(rename = $key)])?
+                pub $field: $ty,
+            )*
+        }
+
+        impl $crate::conv::FromYaml for $name {
+            fn from_yaml(
+                node: &$crate::source::Node,
+                cv: &mut $crate::conv::Conv<'_, '_>,
+            ) -> Option<Self> {
+                const KEYS: &[&str] = &[$($crate::conv::key!($field $(, $key)?)),*];
+                let entries = cv.expect_map(node)?;
+                cv.check_keys(entries, KEYS);
+                $(
+                    let $field = cv.field::<$ty>(node, entries, $crate::conv::key!($field $(, $key)?));
+                )*
+                Some(Self { $($field: $field?,)* })
+            }
+        }
+    };
+}
+pub(crate) use raw_struct;
+
+/// The top-level keys of a platform file.
+pub(crate) const PLATFORM_KEYS: &[&str] = &[
+    "format",
+    "name",
+    "description",
+    "kernel",
+    "interconnect",
+    "memory",
+    "iommus",
+    "host_bridges",
+    "switches",
+    "endpoints",
+    "bridges",
+    "domains",
+    "exports",
+    "imports",
+    "traffic",
+];
+
+/// Converts the platform mapping. Top-level lists keep the elements that converted
+/// (with their file indices in the returned origins), so validation can still check
+/// the rest of the file; the caller knows from the sink that something failed.
+pub(crate) fn convert_platform(
+    node: &Node,
+    cv: &mut Conv<'_, '_>,
+) -> Option<(crate::raw::RawPlatform, crate::validate::Origins)> {
+    use crate::raw::{
+        RawBridge, RawDomain, RawEndpoint, RawExport, RawHostBridge, RawImport, RawIommu,
+        RawMemory, RawPlatform, RawSwitch, RawTraffic,
+    };
+
+    let src = cv.src();
+    let entries = match &node.kind {
+        Kind::Map(entries) => entries,
+        Kind::Null => {
+            // Where the parser stopped is not interesting: point at the start.
+            let start = Node {
+                kind: Kind::Null,
+                loc: crate::source::Loc {
+                    line: 1,
+                    col: 1,
+                    bytes: Some((0, 0)),
+                },
+            };
+            cv.err(
+                &start,
+                Msg::new("the document is empty")
+                    .expected("a platform: a mapping with `format: 1`, `name:` and the hardware"),
+            );
+            return None;
+        }
+        _ => {
+            let found = node.describe(src);
+            cv.err(
+                node,
+                Msg::new(format!("found {found}"))
+                    .expected("a platform: a mapping with `format: 1`, `name:` and the hardware"),
+            );
+            return None;
+        }
+    };
+    cv.check_keys(entries, PLATFORM_KEYS);
+    if let Some(eps) = node.get("endpoints", src) {
+        if let Kind::Seq(items) = &eps.kind {
+            if items.len() > crate::limits::MAX_ENDPOINTS {
+                cv.within(Seg::from("endpoints"), |cv| {
+                    cv.err(
+                        eps,
+                        Msg::new(format!("{} endpoints", items.len())).expected(format!(
+                            "at most {} endpoints",
+                            crate::limits::MAX_ENDPOINTS
+                        )),
+                    )
+                });
+                return None;
+            }
+        }
+    }
+    let format = cv.field::<u32>(node, entries, "format");
+    let name = cv.field::<String>(node, entries, "name");
+    let description = cv.field::<Option<String>>(node, entries, "description");
+    let kernel = cv.field::<Option<crate::raw::RawKernel>>(node, entries, "kernel");
+    let interconnect =
+        cv.field::<Option<crate::raw::RawInterconnect>>(node, entries, "interconnect");
+    let mut o = crate::validate::Origins {
+        name_ok: name.is_some(),
+        ..Default::default()
+    };
+    let memory;
+    let iommus;
+    let host_bridges;
+    let switches;
+    let endpoints;
+    let bridges;
+    let domains;
+    let exports;
+    let traffic;
+    (memory, o.memory) = cv.sparse_list::<RawMemory>(entries, "memory");
+    (iommus, o.iommus) = cv.sparse_list::<RawIommu>(entries, "iommus");
+    (host_bridges, o.host_bridges) = cv.sparse_list::<RawHostBridge>(entries, "host_bridges");
+    (switches, o.switches) = cv.sparse_list::<RawSwitch>(entries, "switches");
+    (endpoints, o.endpoints) = cv.sparse_list::<RawEndpoint>(entries, "endpoints");
+    (bridges, o.bridges) = cv.sparse_list::<RawBridge>(entries, "bridges");
+    (domains, o.domains) = cv.sparse_list::<RawDomain>(entries, "domains");
+    (exports, o.exports) = cv.sparse_list::<RawExport>(entries, "exports");
+    let imports = match node.get("imports", src) {
+        None => None,
+        Some(n) if matches!(n.kind, Kind::Null) => None,
+        Some(_) => {
+            let (list, origin) = cv.sparse_list::<RawImport>(entries, "imports");
+            o.imports = origin;
+            Some(list)
+        }
+    };
+    (traffic, o.traffic) = cv.sparse_list::<RawTraffic>(entries, "traffic");
+    let raw = RawPlatform {
+        format: format.unwrap_or(1),
+        name: name.unwrap_or_default(),
+        description: description.flatten(),
+        kernel: kernel.flatten(),
+        interconnect: interconnect.flatten(),
+        memory,
+        iommus,
+        host_bridges,
+        switches,
+        endpoints,
+        bridges,
+        domains,
+        exports,
+        imports,
+        traffic,
+    };
+    Some((raw, o))
+}

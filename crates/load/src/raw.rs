@@ -1,0 +1,727 @@
+//! The platform file as written: serde structs mirroring `platform-format.md` key for
+//! key, before validation. `None` and empty lists mean "absent" (the default applies),
+//! so a raw platform serializes back to a minimal file.
+//!
+//! `peerpath-import` builds these and writes them with [`crate::to_yaml`]; nothing
+//! downstream of `peerpath-load` sees them.
+
+use std::fmt;
+
+use peerpath_model::{
+    AcsDecision, AcsFlags, Arch, AtsUse, Bdf, CcKind, CcState, CpuVendor, DeviceClass, DomainType,
+    Driver, ForwardsP2p, GroupAlgorithm, IommuKind, Op, Pattern, PcieBusConfig, TdispState,
+    Translation, Via,
+};
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::conv::raw_struct;
+use crate::num::{format_addr, format_size, parse_size, parse_u64};
+
+/// An address: written as an integer or a hex/decimal string (`0x40_0000_0000`);
+/// serialized as grouped hex.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Addr(pub u64);
+
+/// A size in bytes: written as an integer or with a binary unit (`4KiB`, `64TiB`);
+/// serialized with the largest unit that divides it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Size(pub u64);
+
+impl Serialize for Addr {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_addr(self.0))
+    }
+}
+
+impl Serialize for Size {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match format_size(self.0) {
+            Some(text) => s.serialize_str(&text),
+            None => s.serialize_u64(self.0),
+        }
+    }
+}
+
+/// Accepts an unsigned integer or a string parsed by `parse`.
+struct NumVisitor {
+    what: &'static str,
+    parse: fn(&str) -> Result<u64, crate::num::NumError>,
+}
+
+impl Visitor<'_> for NumVisitor {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.what)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
+        Ok(v)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
+        u64::try_from(v).map_err(|_| E::custom(format!("{v} is negative")))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
+        (self.parse)(v).map_err(|_| E::custom(format!("`{v}` is not {}", self.what)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Addr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NumVisitor {
+            what: "an address",
+            parse: parse_u64,
+        })
+        .map(Addr)
+    }
+}
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NumVisitor {
+            what: "a size",
+            parse: parse_size,
+        })
+        .map(Size)
+    }
+}
+
+/// One ACS bit as written: `sv`, `tb`, `rr`, `cr`, `uf`, `ec`, `dt`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AcsBit {
+    /// Source Validation.
+    Sv,
+    /// Translation Blocking.
+    Tb,
+    /// P2P Request Redirect.
+    Rr,
+    /// P2P Completion Redirect.
+    Cr,
+    /// Upstream Forwarding.
+    Uf,
+    /// P2P Egress Control.
+    Ec,
+    /// Direct Translated P2P.
+    Dt,
+}
+
+impl AcsBit {
+    /// Every name, in register order.
+    pub const NAMES: &'static [&'static str] = &["sv", "tb", "rr", "cr", "uf", "ec", "dt"];
+
+    const ALL: [AcsBit; 7] = [
+        AcsBit::Sv,
+        AcsBit::Tb,
+        AcsBit::Rr,
+        AcsBit::Cr,
+        AcsBit::Uf,
+        AcsBit::Ec,
+        AcsBit::Dt,
+    ];
+
+    /// The bit of a lower-case name.
+    pub fn from_name(name: &str) -> Option<AcsBit> {
+        AcsBit::NAMES
+            .iter()
+            .position(|n| *n == name)
+            .and_then(|i| AcsBit::ALL.get(i).copied())
+    }
+
+    /// The model flag.
+    pub fn flag(self) -> AcsFlags {
+        match self {
+            AcsBit::Sv => AcsFlags::SV,
+            AcsBit::Tb => AcsFlags::TB,
+            AcsBit::Rr => AcsFlags::RR,
+            AcsBit::Cr => AcsFlags::CR,
+            AcsBit::Uf => AcsFlags::UF,
+            AcsBit::Ec => AcsFlags::EC,
+            AcsBit::Dt => AcsFlags::DT,
+        }
+    }
+
+    /// The bits set in `flags`, in register order.
+    pub fn from_flags(flags: AcsFlags) -> Vec<AcsBit> {
+        AcsBit::ALL
+            .iter()
+            .copied()
+            .filter(|b| flags.contains(b.flag()))
+            .collect()
+    }
+
+    /// The union of `bits`.
+    pub fn to_flags(bits: &[AcsBit]) -> AcsFlags {
+        bits.iter().fold(AcsFlags::empty(), |acc, b| acc | b.flag())
+    }
+}
+
+/// `imports[].exports`: `all`, or a list of export names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExportSel {
+    /// Every export the device does not own.
+    All,
+    /// These exports.
+    List(Vec<String>),
+}
+
+impl Serialize for ExportSel {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ExportSel::All => s.serialize_str("all"),
+            ExportSel::List(names) => names.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ExportSel {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct SelVisitor;
+        impl<'de> Visitor<'de> for SelVisitor {
+            type Value = ExportSel;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("`all` or a list of export names")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ExportSel, E> {
+                if v == "all" {
+                    Ok(ExportSel::All)
+                } else {
+                    Err(E::invalid_value(de::Unexpected::Str(v), &self))
+                }
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<ExportSel, A::Error> {
+                let mut names = Vec::new();
+                while let Some(n) = a.next_element::<String>()? {
+                    names.push(n);
+                }
+                Ok(ExportSel::List(names))
+            }
+        }
+        d.deserialize_any(SelVisitor)
+    }
+}
+
+/// The whole file (`format: 1`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlatform {
+    /// `format`: must be 1.
+    pub format: u32,
+    /// `name`.
+    pub name: String,
+    /// `description`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `kernel` (every field has a default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<RawKernel>,
+    /// `interconnect`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interconnect: Option<RawInterconnect>,
+    /// `memory`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub memory: Vec<RawMemory>,
+    /// `iommus`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub iommus: Vec<RawIommu>,
+    /// `host_bridges` (root ports nested inside).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub host_bridges: Vec<RawHostBridge>,
+    /// `switches`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub switches: Vec<RawSwitch>,
+    /// `endpoints`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<RawEndpoint>,
+    /// `bridges`: PCIe-to-PCI(-X) bridges.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bridges: Vec<RawBridge>,
+    /// `domains`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub domains: Vec<RawDomain>,
+    /// `exports`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exports: Vec<RawExport>,
+    /// `imports`; `None`: every endpoint imports every export it does not own.
+    /// `Some(vec![])`: no pairings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imports: Option<Vec<RawImport>>,
+    /// `traffic`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub traffic: Vec<RawTraffic>,
+}
+
+impl RawPlatform {
+    /// An empty platform of format 1 with this name.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            format: 1,
+            name: name.into(),
+            description: None,
+            kernel: None,
+            interconnect: None,
+            memory: Vec::new(),
+            iommus: Vec::new(),
+            host_bridges: Vec::new(),
+            switches: Vec::new(),
+            endpoints: Vec::new(),
+            bridges: Vec::new(),
+            domains: Vec::new(),
+            exports: Vec::new(),
+            imports: None,
+            traffic: Vec::new(),
+        }
+    }
+}
+
+raw_struct! {
+    /// `kernel`.
+    #[derive(Default)]
+    pub struct RawKernel {
+        /// `release` (informational).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub release: Option<String>,
+        /// `arch`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub arch: Option<Arch>,
+        /// `cpu`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub cpu: Option<RawCpu>,
+        /// `default_domain` (default dma).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub default_domain: Option<DomainType>,
+        /// `swiotlb_force` (default false).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub swiotlb_force: Option<bool>,
+        /// `noats` (default false).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub noats: Option<bool>,
+        /// `pcie_bus_config` (default `default`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub pcie_bus_config: Option<PcieBusConfig>,
+        /// `disable_acs_redir`: port names or BDFs.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub disable_acs_redir: Vec<String>,
+        /// `config_acs`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub config_acs: Vec<RawConfigAcs>,
+        /// `acs_decision` (default mainline).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub acs_decision: Option<AcsDecision>,
+        /// `group_algorithm` (default legacy).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub group_algorithm: Option<GroupAlgorithm>,
+        /// `cc` (default none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub cc: Option<CcKind>,
+        /// `ipa_bits` (default 48).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ipa_bits: Option<u8>,
+    }
+}
+
+raw_struct! {
+    /// `kernel.cpu`.
+    pub struct RawCpu {
+        /// `vendor` (default other).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub vendor: Option<CpuVendor>,
+        /// `family`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub family: Option<u32>,
+    }
+}
+
+raw_struct! {
+    /// One `kernel.config_acs` entry.
+    pub struct RawConfigAcs {
+        /// `port`: a port name or BDF.
+        pub port: String,
+        /// `set`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub set: Vec<AcsBit>,
+        /// `clear`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub clear: Vec<AcsBit>,
+    }
+}
+
+raw_struct! {
+    /// `interconnect`.
+    pub struct RawInterconnect {
+        /// `write_merge_bytes` (default 64).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub write_merge_bytes: Option<Size>,
+    }
+}
+
+raw_struct! {
+    /// A `memory` region.
+    pub struct RawMemory {
+        /// `name`.
+        pub name: String,
+        /// `base`.
+        pub base: Addr,
+        /// `size`.
+        pub size: Size,
+    }
+}
+
+raw_struct! {
+    /// An `iommus` entry.
+    pub struct RawIommu {
+        /// `name`.
+        pub name: String,
+        /// `kind`.
+        pub kind: IommuKind,
+        /// `ats` (default false).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ats: Option<bool>,
+        /// `disable_bypass` (default true).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub disable_bypass: Option<bool>,
+        /// `tbus` (smmuv3 only).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub tbus: Vec<RawTbu>,
+        /// `stream_map` (default identity).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub stream_map: Vec<RawStreamMap>,
+    }
+}
+
+raw_struct! {
+    /// A TBU.
+    pub struct RawTbu {
+        /// `name`.
+        pub name: String,
+        /// `tlb_entries`.
+        pub tlb_entries: u32,
+        /// `tlb_ways`.
+        pub tlb_ways: u32,
+    }
+}
+
+raw_struct! {
+    /// A `stream_map` entry.
+    pub struct RawStreamMap {
+        /// `rid_base`.
+        pub rid_base: u32,
+        /// `sid_base`.
+        pub sid_base: u32,
+        /// `length`.
+        pub length: u32,
+    }
+}
+
+raw_struct! {
+    /// A `host_bridges` entry.
+    pub struct RawHostBridge {
+        /// `name`.
+        pub name: String,
+        /// `segment` (default 0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub segment: Option<u16>,
+        /// `id`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub id: Option<RawPciId>,
+        /// `forwards_p2p` (default same-host-bridge).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub forwards_p2p: Option<ForwardsP2p>,
+        /// `translation` (default integrated).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub translation: Option<Translation>,
+        /// `iommu`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub iommu: Option<String>,
+        /// `windows`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub windows: Vec<RawWindow>,
+        /// `root_ports`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub root_ports: Vec<RawRootPort>,
+    }
+}
+
+raw_struct! {
+    /// A vendor/device id.
+    pub struct RawPciId {
+        /// `vendor`.
+        pub vendor: u16,
+        /// `device`.
+        pub device: u16,
+    }
+}
+
+raw_struct! {
+    /// A host bridge window.
+    pub struct RawWindow {
+        /// `cpu`: CPU physical start.
+        pub cpu: Addr,
+        /// `bus`: PCI bus address of `cpu`.
+        pub bus: Addr,
+        /// `size`.
+        pub size: Size,
+    }
+}
+
+raw_struct! {
+    /// `acs`.
+    pub struct RawAcs {
+        /// `cap`: the ACS Capability register.
+        #[serde(default)]
+        pub cap: Vec<AcsBit>,
+        /// `ctl`: the ACS Control register (absent: what the kernel enables).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ctl: Option<Vec<AcsBit>>,
+    }
+}
+
+raw_struct! {
+    /// A root port.
+    pub struct RawRootPort {
+        /// `name`.
+        pub name: String,
+        /// `bdf`.
+        pub bdf: Bdf,
+        /// `mpss`.
+        pub mpss: u32,
+        /// `mps` (default 128).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub mps: Option<u32>,
+        /// `acs` (absent: no ACS capability).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub acs: Option<RawAcs>,
+        /// `tbu`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub tbu: Option<String>,
+        /// `splits_oversized_writes` (default false).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub splits_oversized_writes: Option<bool>,
+        /// `multifunction` (default false).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub multifunction: Option<bool>,
+    }
+}
+
+raw_struct! {
+    /// A switch.
+    pub struct RawSwitch {
+        /// `name` (also the upstream port's name).
+        pub name: String,
+        /// `parent`: a root port or a switch downstream port.
+        pub parent: String,
+        /// `upstream`.
+        pub upstream: RawUpstreamPort,
+        /// `downstream`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub downstream: Vec<RawDownstreamPort>,
+    }
+}
+
+raw_struct! {
+    /// A switch's upstream port.
+    pub struct RawUpstreamPort {
+        /// `bdf`.
+        pub bdf: Bdf,
+        /// `mpss`.
+        pub mpss: u32,
+        /// `mps` (default 128).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub mps: Option<u32>,
+        /// `acs`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub acs: Option<RawAcs>,
+        /// `multifunction` (default false).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub multifunction: Option<bool>,
+    }
+}
+
+raw_struct! {
+    /// A switch downstream port.
+    pub struct RawDownstreamPort {
+        /// `name`.
+        pub name: String,
+        /// `bdf`.
+        pub bdf: Bdf,
+        /// `mpss`.
+        pub mpss: u32,
+        /// `mps` (default 128).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub mps: Option<u32>,
+        /// `acs`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub acs: Option<RawAcs>,
+        /// `multifunction` (default false).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub multifunction: Option<bool>,
+    }
+}
+
+raw_struct! {
+    /// An endpoint.
+    pub struct RawEndpoint {
+        /// `name`.
+        pub name: String,
+        /// `parent`: a root port, switch downstream port, bridge or host bridge.
+        pub parent: String,
+        /// `bdf`.
+        pub bdf: Bdf,
+        /// `class` (default other).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub class: Option<DeviceClass>,
+        /// `mpss` (default 128).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub mpss: Option<u32>,
+        /// `mps` (default 128).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub mps: Option<u32>,
+        /// `dma_mask_bits` (default 64).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub dma_mask_bits: Option<u8>,
+        /// `bus_dma_limit`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub bus_dma_limit: Option<Addr>,
+        /// `coherent` (default true).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub coherent: Option<bool>,
+        /// `ats` (default false).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ats: Option<bool>,
+        /// `trusted` (default true).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub trusted: Option<bool>,
+        /// `multifunction` (default false).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub multifunction: Option<bool>,
+        /// `acs`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub acs: Option<RawAcs>,
+        /// `driver` (default kernel).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub driver: Option<Driver>,
+        /// `bars`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub bars: Vec<RawBar>,
+        /// `cc`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub cc: Option<RawDeviceCc>,
+    }
+}
+
+raw_struct! {
+    /// A memory BAR.
+    pub struct RawBar {
+        /// `index` (0..=5).
+        pub index: u8,
+        /// `addr`: CPU physical address.
+        pub addr: Addr,
+        /// `size`.
+        pub size: Size,
+        /// `prefetchable` (default false).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub prefetchable: Option<bool>,
+    }
+}
+
+raw_struct! {
+    /// An endpoint's `cc`.
+    pub struct RawDeviceCc {
+        /// `state` (default shared).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub state: Option<CcState>,
+        /// `tdisp` (default unlocked).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub tdisp: Option<TdispState>,
+    }
+}
+
+raw_struct! {
+    /// A PCIe-to-PCI(-X) bridge.
+    pub struct RawBridge {
+        /// `name`.
+        pub name: String,
+        /// `parent`.
+        pub parent: String,
+        /// `bdf`.
+        pub bdf: Bdf,
+        /// `mpss` of its PCIe side (default 128).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub mpss: Option<u32>,
+    }
+}
+
+raw_struct! {
+    /// An explicit IOMMU domain.
+    pub struct RawDomain {
+        /// `name`.
+        pub name: String,
+        /// `type`.
+        pub ty ["type"]: DomainType,
+        /// `devices`: endpoint names.
+        #[serde(default)]
+        pub devices: Vec<String>,
+    }
+}
+
+raw_struct! {
+    /// An exported BAR range.
+    pub struct RawExport {
+        /// `name`.
+        pub name: String,
+        /// `device`: the exporting endpoint.
+        pub device: String,
+        /// `bar`: BAR index.
+        pub bar: u8,
+        /// `offset` (default 0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub offset: Option<Size>,
+        /// `size` (default: the rest of the BAR).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub size: Option<Size>,
+        /// `via` (default vfio-dmabuf).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub via: Option<Via>,
+    }
+}
+
+raw_struct! {
+    /// An `imports` entry.
+    pub struct RawImport {
+        /// `device`: the importing endpoint.
+        pub device: String,
+        /// `exports`.
+        pub exports: ExportSel,
+        /// `allow_peer2peer` (default true).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub allow_peer2peer: Option<bool>,
+        /// `dynamic` (default true).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub dynamic: Option<bool>,
+    }
+}
+
+raw_struct! {
+    /// A `traffic` entry.
+    pub struct RawTraffic {
+        /// `importer`.
+        pub importer: String,
+        /// `export`.
+        pub export: String,
+        /// `op` (default write).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub op: Option<Op>,
+        /// `bytes` (default 4KiB).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub bytes: Option<Size>,
+        /// `payload` per TLP (default: the importer's effective MPS).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub payload: Option<u32>,
+        /// `pattern` (default sequential).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub pattern: Option<Pattern>,
+        /// `ats` (default auto).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ats: Option<AtsUse>,
+    }
+}

@@ -1,0 +1,270 @@
+//! Scenario files (`scenarios/*.yaml`, platform-format.md "Scenario files"): a
+//! platform (a path relative to the scenario file, or an inline mapping) and the
+//! expected outcome of some pairings.
+
+use std::path::Path;
+
+use peerpath_model::Platform;
+
+use crate::conv::{raw_struct, Conv};
+use crate::diag::Diagnostics;
+use crate::source::{shorten, ypath, Kind, Msg, Seg, Sink};
+use crate::suggest::one_of;
+
+/// A loaded scenario.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// `description`.
+    pub description: String,
+    /// The platform, validated.
+    pub platform: Platform,
+    /// Where the platform came from: the platform file's path, or the scenario file's
+    /// path when the platform is inline.
+    pub platform_source: String,
+    /// `expect`.
+    pub expect: Vec<Expect>,
+}
+
+/// One expectation about a pairing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expect {
+    /// `importer`: an endpoint of the platform.
+    pub importer: String,
+    /// `export`: an export of the platform.
+    pub export: String,
+    /// `map_type`: `bus-addr` | `thru-host-bridge` | `not-supported`.
+    pub map_type: Option<String>,
+    /// `outcome`: `works` | `degraded` | `fails`.
+    pub outcome: Option<String>,
+    /// `findings`: codes that must be present.
+    pub findings: Vec<String>,
+    /// `absent`: codes that must not be present.
+    pub absent: Vec<String>,
+    /// Line of this entry in the scenario file (1-based).
+    pub line: usize,
+}
+
+/// The map types of K1.1.
+pub const MAP_TYPES: &[&str] = &["bus-addr", "thru-host-bridge", "not-supported"];
+/// The pairing outcomes of rules.md F.
+pub const OUTCOMES: &[&str] = &["works", "degraded", "fails"];
+
+raw_struct! {
+    /// An `expect` entry as written.
+    pub struct RawExpect {
+        /// `importer`.
+        pub importer: String,
+        /// `export`.
+        pub export: String,
+        /// `map_type`.
+        #[serde(default)]
+        pub map_type: Option<String>,
+        /// `outcome`.
+        #[serde(default)]
+        pub outcome: Option<String>,
+        /// `findings`.
+        #[serde(default)]
+        pub findings: Vec<String>,
+        /// `absent`.
+        #[serde(default)]
+        pub absent: Vec<String>,
+    }
+}
+
+const SCENARIO_KEYS: &[&str] = &["description", "platform", "expect"];
+
+/// Loads a scenario file and its platform. Diagnostics about an external platform
+/// file name that file; those about an inline platform name the scenario file.
+pub fn load_scenario(path: &Path) -> Result<Scenario, Diagnostics> {
+    let (name, text) = crate::read_limited(path)?;
+    let mut sink = Sink::new(&name, &text);
+    let mut extra = Diagnostics::default();
+    let result = load(&mut sink, path, &mut extra);
+    let mut diags = sink.into_diagnostics();
+    diags.items.extend(extra.items);
+    match result {
+        Some(s) if diags.is_empty() => Ok(s),
+        _ => Err(diags),
+    }
+}
+
+fn load(sink: &mut Sink<'_>, path: &Path, extra: &mut Diagnostics) -> Option<Scenario> {
+    let root = crate::parse_document(sink)?;
+    let src = sink.text;
+    let mut cv = Conv {
+        sink: &mut *sink,
+        path: ypath![],
+    };
+    let entries = cv.expect_map(&root)?;
+    cv.check_keys(entries, SCENARIO_KEYS);
+    let description = cv.field::<String>(&root, entries, "description");
+    let expect_raw = cv.field::<Vec<RawExpect>>(&root, entries, "expect");
+
+    let platform_node = root.get("platform", src);
+    let (platform, platform_source) = match platform_node {
+        None => {
+            cv.err(
+                &root,
+                Msg::new("missing required key `platform`")
+                    .expected("a path relative to this file, or an inline platform mapping"),
+            );
+            (None, String::new())
+        }
+        Some(node) => match &node.kind {
+            Kind::Map(_) => {
+                drop(cv);
+                let p = crate::platform_from_node(sink, node, ypath!["platform"]);
+                (p, sink.file.clone())
+            }
+            Kind::Str(_) | Kind::Typed(..) => {
+                let rel = node.text(src).unwrap_or_default().into_owned();
+                let file = path
+                    .parent()
+                    .map_or_else(|| Path::new(&rel).to_path_buf(), |d| d.join(&rel));
+                match crate::load_file(&file) {
+                    Ok(p) => (Some(p), file.display().to_string()),
+                    Err(d) => {
+                        extra.items.extend(d.items);
+                        (None, file.display().to_string())
+                    }
+                }
+            }
+            _ => {
+                let found = node.describe(src);
+                cv.within(Seg::from("platform"), |cv| {
+                    cv.err(
+                        node,
+                        Msg::new(format!("found {found}")).expected(
+                            "a path relative to this file, or an inline platform mapping",
+                        ),
+                    )
+                });
+                (None, String::new())
+            }
+        },
+    };
+
+    let mut expect = Vec::new();
+    let expect_node = root.get("expect", src);
+    for (i, e) in expect_raw.unwrap_or_default().into_iter().enumerate() {
+        let entry = expect_node.and_then(|n| match &n.kind {
+            Kind::Seq(items) => items.get(i),
+            _ => None,
+        });
+        let line = entry.map_or(0, |n| n.loc.line as usize);
+        let report = |sink: &mut Sink<'_>, key: &'static str, msg: Msg| {
+            let p = ypath!["expect", i, key];
+            let node = entry
+                .and_then(|n| n.get(key, src))
+                .or(entry)
+                .unwrap_or(&root);
+            sink.at(node.loc, &p, msg);
+        };
+        if let Some(m) = &e.map_type {
+            if !MAP_TYPES.contains(&m.as_str()) {
+                let help = crate::suggest::did_you_mean(m, MAP_TYPES.iter().copied());
+                report(
+                    sink,
+                    "map_type",
+                    Msg::new(format!("unknown map type `{}`", shorten(m)))
+                        .expected(one_of(MAP_TYPES))
+                        .help_opt(help),
+                );
+            }
+        }
+        if let Some(o) = &e.outcome {
+            if !OUTCOMES.contains(&o.as_str()) {
+                let help = crate::suggest::did_you_mean(o, OUTCOMES.iter().copied());
+                report(
+                    sink,
+                    "outcome",
+                    Msg::new(format!("unknown outcome `{}`", shorten(o)))
+                        .expected(one_of(OUTCOMES))
+                        .help_opt(help),
+                );
+            }
+        }
+        if let Some(p) = &platform {
+            check_pairing(sink, p, &e, &report);
+        }
+        expect.push(Expect {
+            importer: e.importer,
+            export: e.export,
+            map_type: e.map_type,
+            outcome: e.outcome,
+            findings: e.findings,
+            absent: e.absent,
+            line,
+        });
+    }
+
+    Some(Scenario {
+        description: description?,
+        platform: platform?,
+        platform_source,
+        expect,
+    })
+}
+
+/// The importer and export exist and form a pairing of the platform.
+fn check_pairing(
+    sink: &mut Sink<'_>,
+    p: &Platform,
+    e: &RawExpect,
+    report: &dyn Fn(&mut Sink<'_>, &'static str, Msg),
+) {
+    let importer = p.node_by_name(&e.importer);
+    let is_endpoint =
+        importer.is_some_and(|id| matches!(p.node(id).kind, peerpath_model::NodeKind::Endpoint(_)));
+    if !is_endpoint {
+        let names: Vec<&str> = p
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.kind, peerpath_model::NodeKind::Endpoint(_)))
+            .map(|n| n.name.as_str())
+            .collect();
+        let help = crate::suggest::did_you_mean(&e.importer, names.iter().copied());
+        report(
+            sink,
+            "importer",
+            Msg::new(format!(
+                "`{}` is not an endpoint of the platform",
+                shorten(&e.importer)
+            ))
+            .expected("the name of an endpoint")
+            .help_opt(help),
+        );
+    }
+    let export = p.export_by_name(&e.export);
+    if export.is_none() {
+        let names: Vec<&str> = p.exports.iter().map(|x| x.name.as_str()).collect();
+        let help = crate::suggest::did_you_mean(&e.export, names.iter().copied());
+        report(
+            sink,
+            "export",
+            Msg::new(format!(
+                "`{}` is not an export of the platform",
+                shorten(&e.export)
+            ))
+            .expected("the name of an export")
+            .help_opt(help),
+        );
+    }
+    if let (Some(i), Some(x), true) = (importer, export, is_endpoint) {
+        if !p
+            .imports
+            .iter()
+            .any(|im| im.importer == i && im.export == x)
+        {
+            report(
+                sink,
+                "export",
+                Msg::new(format!(
+                    "the platform has no pairing `{}` imports `{}`",
+                    e.importer, e.export
+                ))
+                .expected("a pairing listed in (or implied by) the platform's `imports`"),
+            );
+        }
+    }
+}

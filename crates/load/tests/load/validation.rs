@@ -1,0 +1,630 @@
+//! One test per rule of platform-format.md "Validation", asserting the message and the
+//! line:column.
+
+use expect_test::expect;
+
+use crate::{check, load, EP, HB};
+
+#[test]
+fn the_base_fixtures_are_valid() {
+    check(HB, expect!["ok"]);
+    check(EP, expect!["ok"]);
+}
+
+#[test]
+fn duplicate_name() {
+    check(
+        &format!("{EP}- {{name: ep0, parent: rp0, bdf: 02:00.0}}\n"),
+        expect![[r#"
+            error: t.yaml:10:10: endpoints[1].name: duplicate name `ep0`
+              expected: names unique across the whole file
+              help: `ep0` is already an endpoint at 9:10 (endpoints[0].name)"#]],
+    );
+}
+
+#[test]
+fn duplicate_name_across_kinds() {
+    check(
+        &format!("{EP}memory:\n- {{name: rp0, base: 0x4000_0000, size: 1GiB}}\n"),
+        expect![[r#"
+            error: t.yaml:11:10: memory[0].name: duplicate name `rp0`
+              expected: names unique across the whole file
+              help: `rp0` is already a root port at 7:12 (host_bridges[0].root_ports[0].name)"#]],
+    );
+}
+
+#[test]
+fn invalid_name() {
+    check(
+        &format!("{HB}endpoints:\n- {{name: GPU0, parent: rp0, bdf: 01:00.0}}\n"),
+        expect![[r#"
+            error: t.yaml:9:10: endpoints[0].name: `GPU0` is not a valid name
+              expected: `[a-z0-9][a-z0-9._-]*`: lower-case letters, digits, `.`, `_`, `-`
+              help: did you mean `gpu0`?"#]],
+    );
+}
+
+#[test]
+fn dangling_parent() {
+    check(
+        &format!("{HB}endpoints:\n- {{name: ep0, parent: rp1, bdf: 01:00.0}}\n"),
+        expect![[r#"
+            error: t.yaml:9:23: endpoints[0].parent: `rp1` is not defined
+              expected: the name of a root port, switch downstream port, bridge or host bridge (RCiEP)
+              help: did you mean `rp0`?"#]],
+    );
+}
+
+#[test]
+fn parent_that_is_not_a_port() {
+    check(
+        &format!("{EP}- {{name: ep1, parent: ep0, bdf: 02:00.0}}\n"),
+        expect![[r#"
+            error: t.yaml:10:23: endpoints[1].parent: `ep0` is an endpoint
+              expected: the name of a root port, switch downstream port, bridge or host bridge (RCiEP)"#]],
+    );
+}
+
+#[test]
+fn parent_that_is_a_switch_names_its_downstream_ports() {
+    check(
+        &format!(
+            "{HB}switches:\n- {{name: sw0, parent: rp0, upstream: {{bdf: 01:00.0, mpss: 256}}, downstream: [{{name: sw0.dp0, bdf: 02:00.0, mpss: 256}}]}}\nendpoints:\n- {{name: ep0, parent: sw0, bdf: 03:00.0}}\n"
+        ),
+        expect![[r#"
+            error: t.yaml:11:23: endpoints[0].parent: `sw0` is a switch (its upstream port)
+              expected: the name of a root port, switch downstream port, bridge or host bridge (RCiEP)
+              help: things hang below a switch's downstream ports: sw0.dp0"#]],
+    );
+}
+
+#[test]
+fn switch_below_a_host_bridge_is_not_allowed() {
+    check(
+        &format!(
+            "{HB}switches:\n- {{name: sw0, parent: hb0, upstream: {{bdf: 01:00.0, mpss: 256}}}}\n"
+        ),
+        expect![[r#"
+            error: t.yaml:9:23: switches[0].parent: `hb0` is a host bridge
+              expected: the name of a root port or switch downstream port"#]],
+    );
+}
+
+#[test]
+fn hierarchy_loop_between_switches() {
+    check(
+        &format!(
+            "{HB}switches:
+- name: sw0
+  parent: sw1.dp0
+  upstream: {{bdf: 01:00.0, mpss: 256}}
+  downstream: [{{name: sw0.dp0, bdf: 02:00.0, mpss: 256}}]
+- name: sw1
+  parent: sw0.dp0
+  upstream: {{bdf: 03:00.0, mpss: 256}}
+  downstream: [{{name: sw1.dp0, bdf: 04:00.0, mpss: 256}}]
+"
+        ),
+        expect![[r#"
+            error: t.yaml:10:11: switches[0].parent: hierarchy loop: sw0 → sw1.dp0 → sw1 → sw0.dp0 → sw0
+              expected: a tree: every parent chain ends at a host bridge
+              help: `sw0` is its own ancestor; fix one of these `parent` keys"#]],
+    );
+}
+
+#[test]
+fn hierarchy_loop_between_bridges_and_a_device_below_it() {
+    check(
+        &format!(
+            "{HB}bridges:\n- {{name: b0, parent: b1, bdf: 01:00.0}}\n- {{name: b1, parent: b0, bdf: 02:00.0}}\nendpoints:\n- {{name: ep0, parent: b1, bdf: 03:00.0}}\n"
+        ),
+        expect![[r#"
+            error: t.yaml:9:22: bridges[0].parent: hierarchy loop: b0 → b1 → b0
+              expected: a tree: every parent chain ends at a host bridge
+              help: `b0` is its own ancestor; fix one of these `parent` keys"#]],
+    );
+}
+
+#[test]
+fn self_parent_is_a_loop() {
+    check(
+        &format!("{HB}bridges:\n- {{name: b0, parent: b0, bdf: 01:00.0}}\n"),
+        expect![[r#"
+            error: t.yaml:9:22: bridges[0].parent: hierarchy loop: b0 → b0
+              expected: a tree: every parent chain ends at a host bridge
+              help: `b0` is its own ancestor; fix one of these `parent` keys"#]],
+    );
+}
+
+#[test]
+fn overlapping_bars() {
+    check(
+        &format!(
+            "{EP}- {{name: ep1, parent: rp0, bdf: 02:00.0, bars: [{{index: 2, addr: 0x1008_0000, size: 1MiB}}]}}\n"
+        ),
+        expect![[r#"
+            error: t.yaml:10:66: endpoints[1].bars[0].addr: BAR 2 [0x10080000-0x1017ffff] of `ep1` overlaps BAR 0 [0x10000000-0x100fffff] of `ep0`
+              expected: ranges that do not overlap in the CPU physical address map"#]],
+    );
+}
+
+#[test]
+fn overlapping_bars_of_one_device() {
+    check(
+        &format!(
+            "{HB}endpoints:\n- {{name: ep0, parent: rp0, bdf: 01:00.0, bars: [{{index: 0, addr: 0x1000_0000, size: 1MiB}}, {{index: 2, addr: 0x1000_0000, size: 4KiB}}]}}\n"
+        ),
+        expect![[r#"
+            error: t.yaml:9:66: endpoints[0].bars[0].addr: BAR 0 [0x10000000-0x100fffff] of `ep0` overlaps BAR 2 [0x10000000-0x10000fff] of `ep0`
+              expected: ranges that do not overlap in the CPU physical address map"#]],
+    );
+}
+
+#[test]
+fn bar_outside_every_window() {
+    check(
+        &format!(
+            "{HB}endpoints:\n- {{name: ep0, parent: rp0, bdf: 01:00.0, bars: [{{index: 0, addr: 0x2000_0000, size: 1MiB}}]}}\n"
+        ),
+        expect![[r#"
+            error: t.yaml:9:66: endpoints[0].bars[0].addr: BAR 0 [0x20000000-0x200fffff] of `ep0` is outside every host bridge window
+              expected: inside a window of `hb0`: [0x10000000-0x1fffffff]"#]],
+    );
+}
+
+#[test]
+fn bar_straddling_the_end_of_a_window() {
+    check(
+        &format!(
+            "{HB}endpoints:\n- {{name: ep0, parent: rp0, bdf: 01:00.0, bars: [{{index: 0, addr: 0x1FF0_0000, size: 2MiB}}]}}\n"
+        ),
+        expect![[r#"
+            error: t.yaml:9:66: endpoints[0].bars[0].addr: BAR 0 [0x1ff00000-0x200fffff] of `ep0` is outside every host bridge window
+              expected: inside a window of `hb0`: [0x10000000-0x1fffffff]"#]],
+    );
+}
+
+#[test]
+fn bar_in_another_host_bridges_window() {
+    check(
+        &format!(
+            "{HB}- name: hb1
+  segment: 1
+  windows: [{{cpu: 0x2000_0000, bus: 0x2000_0000, size: 256MiB}}]
+  root_ports: [{{name: rp1, bdf: 0001:00:01.0, mpss: 256}}]
+endpoints:
+- {{name: ep1, parent: rp1, bdf: 0001:01:00.0, bars: [{{index: 0, addr: 0x1000_0000, size: 1MiB}}]}}
+"
+        ),
+        expect![[r#"
+            error: t.yaml:13:71: endpoints[0].bars[0].addr: BAR 0 [0x10000000-0x100fffff] of `ep1` lies in host bridge `hb0`'s window [0x10000000-0x1fffffff], but `ep1` is below `hb1`
+              expected: inside a window of `hb1`: [0x20000000-0x2fffffff]"#]],
+    );
+}
+
+#[test]
+fn invalid_mpss() {
+    check(
+        &format!(
+            "{HB}switches:\n- {{name: sw0, parent: rp0, upstream: {{bdf: 01:00.0, mpss: 384}}}}\n"
+        ),
+        expect![[r#"
+            error: t.yaml:9:59: switches[0].upstream.mpss: 384 is not a valid MPSS
+              expected: one of 128, 256, 512, 1024, 2048, 4096"#]],
+    );
+}
+
+#[test]
+fn invalid_mps() {
+    check(
+        &format!("{HB}endpoints:\n- {{name: ep0, parent: rp0, bdf: 01:00.0, mps: 100}}\n"),
+        expect![[r#"
+            error: t.yaml:9:47: endpoints[0].mps: 100 is not a valid MPS
+              expected: one of 128, 256, 512, 1024, 2048, 4096"#]],
+    );
+}
+
+#[test]
+fn mps_above_mpss() {
+    check(
+        "format: 1
+name: t
+host_bridges:
+- name: hb0
+  root_ports:
+  - {name: rp0, bdf: 00:01.0, mpss: 256, mps: 512}
+",
+        expect![[r#"
+            error: t.yaml:6:47: host_bridges[0].root_ports[0].mps: MPS 512 is above the MPSS 256
+              expected: at most 256
+              help: MPS is what firmware programmed; it cannot exceed what the device supports"#]],
+    );
+}
+
+#[test]
+fn acs_ctl_bit_not_in_cap() {
+    check(
+        &format!(
+            "{HB}switches:\n- name: sw0\n  parent: rp0\n  upstream: {{bdf: 01:00.0, mpss: 256}}\n  downstream:\n  - {{name: sw0.dp0, bdf: 02:00.0, mpss: 256, acs: {{cap: [sv, rr], ctl: [sv, ec, dt]}}}}\n"
+        ),
+        expect![[r#"
+            error: t.yaml:13:77: switches[0].downstream[0].acs.ctl[1]: ACS Control sets `ec`, `dt` not in the capability [sv, rr]
+              expected: a subset of cap [sv, rr]"#]],
+    );
+}
+
+#[test]
+fn bdf_used_twice() {
+    check(
+        &format!("{EP}- {{name: ep1, parent: rp0, bdf: 0000:01:00.0}}\n"),
+        expect![[r#"
+            error: t.yaml:10:33: endpoints[1].bdf: BDF 0000:01:00.0 is already used by `ep0`
+              expected: each BDF once"#]],
+    );
+}
+
+#[test]
+fn bdf_in_the_wrong_segment() {
+    check(
+        &format!("{HB}endpoints:\n- {{name: ep0, parent: rp0, bdf: 0001:01:00.0}}\n"),
+        expect![[r#"
+            error: t.yaml:9:33: endpoints[0].bdf: `ep0` is below host bridge `hb0` (segment 0000) but its BDF 0001:01:00.0 is in segment 0001
+              expected: a BDF in segment 0000"#]],
+    );
+}
+
+#[test]
+fn export_outside_its_bar_or_unaligned_is_not_a_load_error() {
+    // K2.1 turns these into a finding when offset and size are valid numbers.
+    let p = load(&format!(
+        "{EP}exports:\n- {{name: x0, device: ep0, bar: 0, offset: 0x800, size: 2MiB}}\n"
+    ));
+    let x = &p.exports[0];
+    assert_eq!((x.offset, x.size), (0x800, 2 << 20));
+}
+
+#[test]
+fn export_range_overflowing_64_bits() {
+    check(
+        &format!(
+            "{EP}exports:\n- {{name: x0, device: ep0, bar: 0, offset: 0xffff_ffff_ffff_f000, size: 8KiB}}\n"
+        ),
+        expect![[r#"
+            error: t.yaml:11:72: exports[0].size: `offset` 0xfffffffffffff000 + `size` 0x2000 wraps past 2^64
+              expected: a range inside the BAR"#]],
+    );
+}
+
+#[test]
+fn export_of_a_bar_the_device_lacks() {
+    check(
+        &format!("{EP}exports:\n- {{name: x0, device: ep0, bar: 2}}\n"),
+        expect![[r#"
+            error: t.yaml:11:32: exports[0].bar: `ep0` has no BAR 2
+              expected: a BAR of `ep0`: 0"#]],
+    );
+}
+
+#[test]
+fn tbu_of_another_iommu() {
+    check(
+        "format: 1
+name: t
+iommus:
+- {name: smmu0, kind: smmuv3, tbus: [{name: tbu0, tlb_entries: 64, tlb_ways: 4}]}
+- {name: smmu1, kind: smmuv3, tbus: [{name: tbu1, tlb_entries: 64, tlb_ways: 4}]}
+host_bridges:
+- name: hb0
+  iommu: smmu0
+  root_ports:
+  - {name: rp0, bdf: 00:01.0, mpss: 256, tbu: tbu1}
+",
+        expect![[r#"
+            error: t.yaml:10:47: host_bridges[0].root_ports[0].tbu: TBU `tbu1` belongs to `smmu1`, not to `smmu0`, the IOMMU of host bridge `hb0`
+              expected: a TBU of smmu0: tbu0"#]],
+    );
+}
+
+#[test]
+fn tbu_without_an_iommu() {
+    check(
+        "format: 1
+name: t
+host_bridges:
+- name: hb0
+  root_ports:
+  - {name: rp0, bdf: 00:01.0, mpss: 256, tbu: tbu0}
+",
+        expect![[r#"
+            error: t.yaml:6:47: host_bridges[0].root_ports[0].tbu: root port names TBU `tbu0`, but host bridge `hb0` has no `iommu`
+              expected: a TBU of the host bridge's IOMMU
+              help: give `hb0` an `iommu:` that has this TBU"#]],
+    );
+}
+
+#[test]
+fn tbu_not_defined() {
+    check(
+        "format: 1
+name: t
+iommus:
+- {name: smmu0, kind: smmuv3, tbus: [{name: tbu0, tlb_entries: 64, tlb_ways: 4}]}
+host_bridges:
+- name: hb0
+  iommu: smmu0
+  root_ports:
+  - {name: rp0, bdf: 00:01.0, mpss: 256, tbu: tbu9}
+",
+        expect![[r#"
+            error: t.yaml:9:47: host_bridges[0].root_ports[0].tbu: `tbu9` is not defined
+              expected: a TBU of smmu0: tbu0
+              help: did you mean `tbu0`?"#]],
+    );
+}
+
+#[test]
+fn tbus_only_on_smmuv3() {
+    check(
+        "format: 1
+name: t
+iommus:
+- {name: vtd0, kind: vtd, tbus: [{name: tbu0, tlb_entries: 64, tlb_ways: 4}]}
+",
+        expect![[r#"
+            error: t.yaml:4:33: iommus[0].tbus: a vtd IOMMU has no TBUs
+              expected: `tbus` only on `kind: smmuv3`"#]],
+    );
+}
+
+#[test]
+fn host_bridge_iommu_dangling() {
+    check(
+        "format: 1\nname: t\nhost_bridges:\n- {name: hb0, iommu: smmu0}\n",
+        expect![[r#"
+            error: t.yaml:4:22: host_bridges[0].iommu: `smmu0` is not defined
+              expected: the name of an IOMMU"#]],
+    );
+}
+
+#[test]
+fn bar_wrapping_past_2_64() {
+    check(
+        &format!(
+            "{HB}endpoints:\n- {{name: ep0, parent: rp0, bdf: 01:00.0, bars: [{{index: 0, addr: 0xffff_ffff_ffff_0000, size: 1MiB}}]}}\n"
+        ),
+        expect![[r#"
+            error: t.yaml:9:95: endpoints[0].bars[0].size: `addr` 0xffff_ffff_ffff_0000 + `size` 0x100000 wraps past 2^64
+              expected: a size of at most 0x10000"#]],
+    );
+}
+
+#[test]
+fn bar_ending_exactly_at_2_64_is_fine_but_outside_the_window() {
+    check(
+        &format!(
+            "{HB}endpoints:\n- {{name: ep0, parent: rp0, bdf: 01:00.0, bars: [{{index: 0, addr: 0xffff_ffff_ffff_0000, size: 64KiB}}]}}\n"
+        ),
+        expect![[r#"
+            error: t.yaml:9:66: endpoints[0].bars[0].addr: BAR 0 [0xffffffffffff0000-0xffffffffffffffff] of `ep0` is outside every host bridge window
+              expected: inside a window of `hb0`: [0x10000000-0x1fffffff]"#]],
+    );
+}
+
+#[test]
+fn window_wrapping_past_2_64() {
+    check(
+        "format: 1\nname: t\nhost_bridges:\n- name: hb0\n  windows: [{cpu: 0xffff_ffff_0000_0000, bus: 0, size: 8GiB}]\n",
+        expect![[r#"
+            error: t.yaml:5:56: host_bridges[0].windows[0].size: `cpu` 0xffff_ffff_0000_0000 + `size` 0x200000000 wraps past 2^64
+              expected: a size of at most 0x100000000"#]],
+    );
+}
+
+#[test]
+fn window_bus_side_wrapping_past_2_64() {
+    check(
+        "format: 1\nname: t\nhost_bridges:\n- name: hb0\n  windows: [{cpu: 0, bus: 0xffff_ffff_ffff_ffff, size: 2}]\n",
+        expect![[r#"
+            error: t.yaml:5:56: host_bridges[0].windows[0].size: `bus` 0xffff_ffff_ffff_ffff + `size` 0x2 wraps past 2^64
+              expected: a window whose bus addresses fit in 64 bits"#]],
+    );
+}
+
+#[test]
+fn overlapping_windows() {
+    check(
+        &format!(
+            "{HB}- name: hb1\n  segment: 1\n  windows: [{{cpu: 0x1800_0000, bus: 0, size: 256MiB}}]\n"
+        ),
+        expect![[r#"
+            error: t.yaml:10:19: host_bridges[1].windows[0].cpu: window [0x18000000-0x27ffffff] of `hb1` overlaps window [0x10000000-0x1fffffff] of `hb0`
+              expected: ranges that do not overlap in the CPU physical address map"#]],
+    );
+}
+
+#[test]
+fn zero_sizes() {
+    check(
+        &format!(
+            "{HB}memory:\n- {{name: d0, base: 0, size: 0}}\nendpoints:\n- {{name: ep0, parent: rp0, bdf: 01:00.0, bars: [{{index: 0, addr: 0x1000_0000, size: 0}}]}}\n"
+        ),
+        expect![[r#"
+            error: t.yaml:9:29: memory[0].size: size is 0
+              expected: a size of at least 1 byte
+
+            error: t.yaml:11:85: endpoints[0].bars[0].size: size is 0
+              expected: a size of at least 1 byte"#]],
+    );
+}
+
+#[test]
+fn bar_index_out_of_range_and_repeated() {
+    check(
+        &format!(
+            "{HB}endpoints:\n- {{name: ep0, parent: rp0, bdf: 01:00.0, bars: [{{index: 6, addr: 0x1000_0000, size: 4KiB}}, {{index: 0, addr: 0x1000_1000, size: 4KiB}}, {{index: 0, addr: 0x1000_2000, size: 4KiB}}]}}\n"
+        ),
+        expect![[r#"
+            error: t.yaml:9:57: endpoints[0].bars[0].index: BAR index 6 is out of range
+              expected: 0 to 5
+
+            error: t.yaml:9:143: endpoints[0].bars[2].index: BAR 0 is listed twice for `ep0`
+              expected: each BAR index once per endpoint"#]],
+    );
+}
+
+#[test]
+fn domain_devices_resolve_to_endpoints_once() {
+    check(
+        &format!(
+            "{EP}domains:\n- {{name: d0, type: identity, devices: [ep0, rp0]}}\n- {{name: d1, type: dma, devices: [ep0, ep9]}}\n"
+        ),
+        expect![[r#"
+            error: t.yaml:11:45: domains[0].devices[1]: `rp0` is a root port
+              expected: the name of an endpoint
+
+            error: t.yaml:12:35: domains[1].devices[0]: `ep0` is already in domain `d0`
+              expected: each device in at most one domain
+
+            error: t.yaml:12:40: domains[1].devices[1]: `ep9` is not defined
+              expected: the name of an endpoint
+              help: did you mean `ep0`?"#]],
+    );
+}
+
+#[test]
+fn imports_dangling_and_repeated() {
+    check(
+        &format!(
+            "{EP}- {{name: ep1, parent: rp0, bdf: 02:00.0}}\nexports:\n- {{name: x0, device: ep0, bar: 0}}\nimports:\n- {{device: ep1, exports: [x0, x1]}}\n- {{device: ep1, exports: all}}\n"
+        ),
+        expect![[r#"
+            error: t.yaml:14:31: imports[0].exports[1]: `x1` is not defined
+              expected: the name of an export
+              help: did you mean `x0`?
+
+            error: t.yaml:15:3: imports[1]: `ep1` already imports `x0` (imports[0])
+              expected: each (importer, export) pairing once"#]],
+    );
+}
+
+#[test]
+fn traffic_for_a_pairing_that_is_not_imported() {
+    check(
+        &format!(
+            "{EP}- {{name: ep1, parent: rp0, bdf: 02:00.0}}\nexports:\n- {{name: x0, device: ep0, bar: 0}}\nimports: []\ntraffic:\n- {{importer: ep1, export: x0, payload: 8192}}\n"
+        ),
+        expect![[r#"
+            error: t.yaml:15:3: traffic[0]: `ep1` does not import `x0`
+              expected: traffic for an imported pairing
+              help: add `x0` to the `exports` of an `imports` entry for `ep1`
+
+            error: t.yaml:15:40: traffic[0].payload: a payload of 8192 bytes per TLP
+              expected: 1 to 4096 bytes"#]],
+    );
+}
+
+#[test]
+fn disable_acs_redir_unknown_port_and_bdf() {
+    check(
+        &format!("{EP}kernel: {{disable_acs_redir: [rp1, 0000:05:00.0, hb0]}}\n"),
+        expect![[r#"
+            error: t.yaml:10:30: kernel.disable_acs_redir[0]: `rp1` is not defined
+              expected: the name or BDF of a port or device
+              help: did you mean `rp0`?
+
+            error: t.yaml:10:35: kernel.disable_acs_redir[1]: no device has BDF 0000:05:00.0
+              expected: the BDF or name of a port
+
+            error: t.yaml:10:49: kernel.disable_acs_redir[2]: `hb0` is a host bridge
+              expected: the name or BDF of a port or device"#]],
+    );
+}
+
+#[test]
+fn config_acs_bit_both_set_and_cleared() {
+    check(
+        &format!("{EP}kernel: {{config_acs: [{{port: rp0, set: [rr, dt], clear: [rr]}}]}}\n"),
+        expect![[r#"
+            error: t.yaml:10:57: kernel.config_acs[0].clear: [rr] are both set and cleared
+              expected: each bit in at most one of `set` and `clear`"#]],
+    );
+}
+
+#[test]
+fn tlb_geometry() {
+    check(
+        "format: 1
+name: t
+iommus:
+- {name: smmu0, kind: smmuv3, tbus: [{name: tbu0, tlb_entries: 10, tlb_ways: 4}, {name: tbu1, tlb_entries: 8, tlb_ways: 0}]}
+",
+        expect![[r#"
+            error: t.yaml:4:64: iommus[0].tbus[0].tlb_entries: a TLB of 10 entries in 4 ways
+              expected: at least one way, and entries a multiple of the ways
+
+            error: t.yaml:4:121: iommus[0].tbus[1].tlb_ways: a TLB of 8 entries in 0 ways
+              expected: at least one way, and entries a multiple of the ways"#]],
+    );
+}
+
+#[test]
+fn stream_map_beyond_16_bit_rids() {
+    check(
+        "format: 1
+name: t
+iommus:
+- {name: smmu0, kind: smmuv3, stream_map: [{rid_base: 0x8000, sid_base: 0, length: 0x10000}]}
+",
+        expect![[r#"
+            error: t.yaml:4:84: iommus[0].stream_map[0].length: length 0x10000 from rid_base 0x8000 / sid_base 0x0
+              expected: at least 1, with RIDs within 0..=0xffff and StreamIDs within 32 bits"#]],
+    );
+}
+
+#[test]
+fn dma_mask_and_ipa_bits_ranges() {
+    check(
+        &format!(
+            "{HB}kernel: {{ipa_bits: 65}}\ninterconnect: {{write_merge_bytes: 0}}\nendpoints:\n- {{name: ep0, parent: rp0, bdf: 01:00.0, dma_mask_bits: 0}}\n"
+        ),
+        expect![[r#"
+            error: t.yaml:8:20: kernel.ipa_bits: 65 IPA bits
+              expected: 1 to 64
+
+            error: t.yaml:9:35: interconnect.write_merge_bytes: a burst of 0 bytes
+              expected: 1 byte to 4GiB - 1
+
+            error: t.yaml:11:57: endpoints[0].dma_mask_bits: a DMA mask of 0 bits
+              expected: 1 to 64"#]],
+    );
+}
+
+#[test]
+fn references_to_a_duplicated_name_resolve_to_the_definition_that_fits() {
+    // The memory region comes first in the file, so the root port is the duplicate;
+    // `parent: rp0` still finds the root port instead of reporting a memory region.
+    check(
+        "format: 1
+name: t
+memory: [{name: rp0, base: 0, size: 1GiB}]
+host_bridges:
+- name: hb0
+  root_ports: [{name: rp0, bdf: 00:01.0, mpss: 256}]
+endpoints: [{name: ep0, parent: rp0, bdf: 01:00.0}]
+",
+        expect![[r#"
+            error: t.yaml:6:23: host_bridges[0].root_ports[0].name: duplicate name `rp0`
+              expected: names unique across the whole file
+              help: `rp0` is already a memory region at 3:17 (memory[0].name)"#]],
+    );
+}
+
+#[test]
+fn memory_overlapping_a_window() {
+    check(
+        &format!("{HB}memory:\n- {{name: dram0, base: 0, size: 512MiB}}\n"),
+        expect![[r#"
+            error: t.yaml:5:19: host_bridges[0].windows[0].cpu: window [0x10000000-0x1fffffff] of `hb0` overlaps memory `dram0` [0x0-0x1fffffff]
+              expected: ranges that do not overlap in the CPU physical address map"#]],
+    );
+}
