@@ -23,9 +23,13 @@ pub fn load_platform(path: Option<&Path>) -> Result<Platform, Diagnostics> {
 pub fn print_diagnostics(diags: Diagnostics) {
     let count = diags.items.len();
     if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
-        eprintln!("{:?}", miette::Report::new(diags));
+        eprintln!("{:?}", miette::Report::new(diags.fancy()));
     } else {
-        eprint!("{diags}");
+        let text = diags.to_string();
+        eprint!("{text}");
+        if !text.ends_with('\n') {
+            eprintln!();
+        }
     }
     eprintln!("{count} error{} found", if count == 1 { "" } else { "s" });
 }

@@ -353,6 +353,7 @@ kebab_from_yaml!(
     PcieBusConfig,
     AcsDecision,
     GroupAlgorithm,
+    PassthroughFrom,
     CcKind,
     IommuKind,
     ForwardsP2p,

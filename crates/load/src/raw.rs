@@ -9,8 +9,8 @@ use std::fmt;
 
 use peerpath_model::{
     AcsDecision, AcsFlags, Arch, AtsUse, Bdf, CcKind, CcState, CpuVendor, DeviceClass, DomainType,
-    Driver, ForwardsP2p, GroupAlgorithm, IommuKind, Op, Pattern, PcieBusConfig, TdispState,
-    Translation, Via,
+    Driver, ForwardsP2p, GroupAlgorithm, IommuKind, Op, PassthroughFrom, Pattern, PcieBusConfig,
+    TdispState, Translation, Via,
 };
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
@@ -290,6 +290,9 @@ raw_struct! {
         /// `default_domain` (default dma).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub default_domain: Option<DomainType>,
+        /// `passthrough_from` (default cmdline).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub passthrough_from: Option<PassthroughFrom>,
         /// `swiotlb_force` (default false).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub swiotlb_force: Option<bool>,

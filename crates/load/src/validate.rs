@@ -1387,6 +1387,7 @@ impl<'a> V<'a, '_> {
                 family: k.cpu.as_ref().and_then(|c| c.family),
             },
             default_domain: k.default_domain.unwrap_or_default(),
+            passthrough_from: k.passthrough_from.unwrap_or_default(),
             swiotlb_force: k.swiotlb_force.unwrap_or(false),
             noats: k.noats.unwrap_or(false),
             pcie_bus_config: k.pcie_bus_config.unwrap_or_default(),

@@ -74,6 +74,19 @@ kebab_enum!(
     } default Dma
 );
 kebab_enum!(
+    /// `kernel.passthrough_from`: where an `identity` default domain comes from (K3.2).
+    /// `iommu_subsys_init` turns a passthrough default into translated under memory
+    /// encryption only when it came from the build configuration
+    /// (`CONFIG_IOMMU_DEFAULT_PASSTHROUGH`), never when `iommu.passthrough=1` or
+    /// `iommu=pt` was given on the command line.
+    PassthroughFrom {
+        /// `iommu.passthrough=1` / `iommu=pt` on the command line: always honoured.
+        Cmdline = "cmdline",
+        /// `CONFIG_IOMMU_DEFAULT_PASSTHROUGH=y`: overridden by memory encryption.
+        Kconfig = "kconfig",
+    } default Cmdline
+);
+kebab_enum!(
     /// `kernel.pcie_bus_config` (K5).
     PcieBusConfig { Default = "default", TuneOff = "tune-off", Safe = "safe", Perf = "perf", Peer2Peer = "peer2peer", } default Default
 );
@@ -235,6 +248,8 @@ pub struct Kernel {
     pub cpu: Cpu,
     /// `default_domain` (default `dma`).
     pub default_domain: DomainType,
+    /// `passthrough_from` (default `cmdline`): where an `identity` default comes from.
+    pub passthrough_from: PassthroughFrom,
     /// `swiotlb_force`.
     pub swiotlb_force: bool,
     /// `noats` (`pci=noats`).

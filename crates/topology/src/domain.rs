@@ -21,16 +21,19 @@
 //!    ([`DomainSource::Explicit`]; the sysfs `type` write happens after boot, so memory
 //!    encryption does not change it).
 //! 6. **`kernel.default_domain`** ([`DomainSource::Default`]), except that under memory
-//!    encryption (`kernel.cc`: `sev`, `tdx`, `arm-cca-realm`, where
+//!    encryption, for a passthrough default from the build configuration
+//!    (`kernel.passthrough_from: kconfig`), (`kernel.cc`: `sev`, `tdx`, `arm-cca-realm`, where
 //!    `cc_platform_has(CC_ATTR_MEM_ENCRYPT)` holds) a passthrough (`identity`) default
 //!    becomes `dma` ([`DomainSource::MemoryEncryption`]; `iommu_subsys_init`: "Memory
 //!    encryption detected - Disabling default IOMMU Passthrough").
 //!
 //! Model notes. The kernel only overrides passthrough under memory encryption when it
 //! came from the build configuration (`CONFIG_IOMMU_DEFAULT_PASSTHROUGH`); an explicit
-//! `iommu.passthrough=1`/`iommu=pt` is honoured. The platform format cannot tell the two
-//! apart and rules.md K3.2 applies the override to any passthrough default, as done
-//! here. The kernel's translated default becomes `dma-fq` when not strict; we keep the
+//! `iommu.passthrough=1`/`iommu=pt` is honoured (`iommu_subsys_init` checks
+//! `iommu_cmd_line & IOMMU_CMD_LINE_DMA_API`). rules.md K3.2 says any passthrough
+//! default is overridden; the kernel's truth is implemented, and
+//! `kernel.passthrough_from: cmdline | kconfig` (default `cmdline`, as platform-format
+//! defines `identity` as `iommu.passthrough=1`) says which case a platform is in. The kernel's translated default becomes `dma-fq` when not strict; we keep the
 //! configured `dma`. Not modelled: drivers' `def_domain_type` quirks, VFIO group
 //! viability (a vfio-pci device sharing a group with a kernel-driver device cannot be
 //! opened), `vfio-noiommu` (only possible without an IOMMU; with one it is treated like
@@ -38,7 +41,7 @@
 
 use crate::acs::is_untrusted;
 use crate::Topology;
-use peerpath_model::{CcKind, DomainId, DomainType, Driver, IommuId, NodeKind};
+use peerpath_model::{CcKind, DomainId, DomainType, Driver, IommuId, NodeKind, PassthroughFrom};
 
 /// Where a device's domain type came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,7 +120,10 @@ pub(crate) fn derive(topo: &Topology<'_>) -> Vec<Option<DeviceDomain>> {
                 (ty, DomainSource::Explicit)
             } else {
                 let def = p.kernel.default_domain;
-                if def == DomainType::Identity && p.kernel.cc != CcKind::None {
+                if def == DomainType::Identity
+                    && p.kernel.cc != CcKind::None
+                    && p.kernel.passthrough_from == PassthroughFrom::Kconfig
+                {
                     (DomainType::Dma, DomainSource::MemoryEncryption)
                 } else {
                     (def, DomainSource::Default)
@@ -148,7 +154,8 @@ mod tests {
     use super::DomainSource;
     use crate::Topology;
     use peerpath_model::{
-        AcsFlags, CcKind, DomainType, Driver, IommuKind, NodeId, Platform, PlatformBuilder,
+        AcsFlags, CcKind, DomainType, Driver, IommuKind, NodeId, PassthroughFrom, Platform,
+        PlatformBuilder,
     };
 
     struct F {
@@ -200,15 +207,27 @@ mod tests {
     }
 
     #[test]
-    fn memory_encryption_turns_a_passthrough_default_into_dma() {
+    fn memory_encryption_turns_a_kconfig_passthrough_default_into_dma() {
         for cc in [CcKind::Sev, CcKind::Tdx, CcKind::ArmCcaRealm] {
+            let f = fixture(|b, _| {
+                b.kernel().default_domain = DomainType::Identity;
+                b.kernel().passthrough_from = PassthroughFrom::Kconfig;
+                b.kernel().cc = cc;
+            });
+            assert_eq!(
+                dom(&f, f.a),
+                (DomainType::Dma, DomainSource::MemoryEncryption),
+                "{cc}"
+            );
+            // `iommu.passthrough=1` on the command line is honoured (found by the
+            // scenario review: rules.md K3.2 overrode it too).
             let f = fixture(|b, _| {
                 b.kernel().default_domain = DomainType::Identity;
                 b.kernel().cc = cc;
             });
             assert_eq!(
                 dom(&f, f.a),
-                (DomainType::Dma, DomainSource::MemoryEncryption),
+                (DomainType::Identity, DomainSource::Default),
                 "{cc}"
             );
         }
