@@ -1,1 +1,0 @@
-//! Test support: proptest strategies, random platforms, the scenario harness.
