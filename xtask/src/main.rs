@@ -17,7 +17,11 @@ fn main() -> ExitCode {
                  codegen  regenerate docs/rules.md and docs/explain.md from the code\n  \
                  tidy     cargo fmt, then the ci checks"
             );
-            return if task == "help" { ExitCode::SUCCESS } else { ExitCode::from(2) };
+            return if task == "help" {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            };
         }
     };
     match result {
@@ -56,7 +60,14 @@ fn ci() -> Result<(), String> {
     run(&cargo, &["fmt", "--all", "--", "--check"], &[])?;
     run(
         &cargo,
-        &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
         &[],
     )?;
     run(&cargo, &["test", "--workspace"], &[])
