@@ -2,6 +2,7 @@
 //! hardware will then do, and why.
 
 mod exit;
+mod import;
 mod input;
 mod scenarios;
 
@@ -64,6 +65,63 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Import a real machine (sysfs, lspci, dmesg, a markdown report) as a platform file.
+    #[command(group(clap::ArgGroup::new("input").required(true).multiple(true)
+        .args(["sysfs", "lspci", "tree", "dmesg", "markdown"])))]
+    Import {
+        /// A /sys tree: reads ROOT/sys/bus/pci/devices and ROOT/sys/kernel/iommu_groups.
+        #[arg(long, value_name = "ROOT", num_args = 0..=1, default_missing_value = "/")]
+        sysfs: Option<PathBuf>,
+        /// `lspci -vvv`/`-vvnn`/`-vvvnn` (or plain `lspci`) text.
+        #[arg(long, value_name = "FILE")]
+        lspci: Option<PathBuf>,
+        /// An `lspci -tv` tree of the same machine.
+        #[arg(long, value_name = "FILE")]
+        tree: Option<PathBuf>,
+        /// A kernel log (dmesg, journalctl -k, or a script log quoting kernel lines).
+        #[arg(long, value_name = "FILE")]
+        dmesg: Option<PathBuf>,
+        /// A markdown report with lspci output in fenced blocks.
+        #[arg(long, value_name = "FILE")]
+        markdown: Option<PathBuf>,
+        /// Where to write the platform (`-` or absent: stdout).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Replace an existing output file.
+        #[arg(long)]
+        force: bool,
+        /// Compare peerpath's IOMMU groups with the kernel's in the dump; exit 1 on a difference.
+        #[arg(long)]
+        compare_groups: bool,
+        /// The platform's name (default imported-<source>).
+        #[arg(long)]
+        name: Option<String>,
+        /// kernel.arch when the dump does not say (arm64, x86_64, ppc64).
+        #[arg(long, value_parser = import::parse_arch)]
+        arch: Option<peerpath_model::Arch>,
+        /// kernel.cpu.vendor when the dump does not say (amd, intel, arm, ibm, other).
+        #[arg(long, value_parser = import::parse_cpu_vendor)]
+        cpu_vendor: Option<peerpath_model::CpuVendor>,
+        /// kernel.cpu.family (x86, K1.6) when the dump does not say: 0x19, 19h or 25.
+        #[arg(long, value_parser = import::parse_family)]
+        cpu_family: Option<u32>,
+        /// MPSS assumed where the dump shows no Device Capabilities.
+        #[arg(long, value_name = "BYTES", default_value_t = 256)]
+        default_mpss: u32,
+        /// Leave out the measured ACS Control, so peerpath derives it (K4.1).
+        #[arg(long)]
+        derive_acs_ctl: bool,
+        /// Do not export the GPUs' and accelerators' largest prefetchable BARs.
+        #[arg(long)]
+        no_exports: bool,
+        /// Do not infer ACS from the kernel's groups where the dump shows none.
+        #[arg(long)]
+        no_acs_from_groups: bool,
+        /// Assume a prefetchable BAR 0 of SIZE (e.g. 256MiB) for GPUs whose dump shows no
+        /// BAR (kernel logs, trees), so that they can be exported; stated in the header.
+        #[arg(long, value_name = "SIZE", value_parser = import::parse_bar_size)]
+        assume_gpu_bar: Option<u64>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -96,6 +154,46 @@ fn main() -> ExitCode {
         Command::Check { platforms } => check(&platforms),
         Command::Scenarios { paths } => run_scenarios(&paths),
         Command::Groups { platform, format } => groups(platform, format),
+        Command::Import {
+            sysfs,
+            lspci,
+            tree,
+            dmesg,
+            markdown,
+            output,
+            force,
+            compare_groups,
+            name,
+            arch,
+            cpu_vendor,
+            cpu_family,
+            default_mpss,
+            derive_acs_ctl,
+            no_exports,
+            no_acs_from_groups,
+            assume_gpu_bar,
+        } => import::run(&import::Request {
+            sysfs,
+            lspci,
+            tree,
+            dmesg,
+            markdown,
+            output,
+            force,
+            compare_groups,
+            options: peerpath_import::ImportOptions {
+                name,
+                arch,
+                cpu_vendor,
+                cpu_family,
+                default_mpss,
+                measured_acs_ctl: !derive_acs_ctl,
+                export_gpu_bars: !no_exports,
+                acs_from_groups: !no_acs_from_groups,
+                assumed_gpu_bar: assume_gpu_bar,
+                ..peerpath_import::ImportOptions::default()
+            },
+        }),
     };
     exit.into()
 }

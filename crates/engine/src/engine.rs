@@ -9,8 +9,8 @@
 //! nothing with `route_into` and a reused trace).
 
 use peerpath_model::{
-    AcsFlags, AddrRange, ForwardsP2p, Iommu, IommuId, Iova, NodeId, NodeKind, Op, Platform,
-    StreamId, TbuId, TdispState, Translation,
+    AcsFlags, AddrRange, BridgeWindows, ForwardsP2p, Iommu, IommuId, Iova, NodeId, NodeKind, Op,
+    Platform, StreamId, TbuId, TdispState, Translation,
 };
 use peerpath_topology::Topology;
 
@@ -50,8 +50,8 @@ struct BarBus {
 struct NodeInfo {
     parent: Option<NodeId>,
     kind: Kind,
-    /// Span of the BARs at or below, in bus space.
-    window: Option<AddrRange>,
+    /// The node's memory windows (`Topology::windows`), in bus space.
+    window: BridgeWindows,
     children: Vec<NodeId>,
     bars: Vec<BarBus>,
     acs: AcsFlags,
@@ -305,7 +305,10 @@ impl<'t> Engine<'t> {
                 NodeInfo {
                     parent: node.parent,
                     kind,
-                    window: None,
+                    window: {
+                        let hb = topo.host_bridge_of(id);
+                        topo.windows(id).map(|w| to_bus(hb, w))
+                    },
                     children: topo.children(id),
                     bars,
                     acs: topo.acs_ctl(id),
@@ -320,20 +323,13 @@ impl<'t> Engine<'t> {
                 }
             })
             .collect();
-        // Children come after parents: a reverse pass folds windows and bus ranges up.
+        // Children come after parents: a reverse pass folds bus ranges up (windows
+        // come derived from the topology).
         for i in (0..n).rev() {
-            let mut w = out[i].window;
-            for b in &out[i].bars {
-                w = Some(w.map_or(b.bus, |x| x.union(&b.bus)));
-            }
-            out[i].window = w;
             let Some(parent) = out[i].parent else {
                 continue;
             };
             let pi = parent.index();
-            if let Some(w) = w {
-                out[pi].window = Some(out[pi].window.map_or(w, |x| x.union(&w)));
-            }
             let own_bus = p.node(NodeId(i as u32)).bdf.map(|b| b.bus);
             let mut r = out[i].bus_range;
             if let Some(b) = own_bus {
@@ -497,7 +493,7 @@ impl<'t> Engine<'t> {
                     if let Some(end) = self.mps_check(usp, tlp, tr) {
                         return end;
                     }
-                    let window = self.nodes[egress.index()].window;
+                    let window = self.nodes[egress.index()].window.find(tlp.addr);
                     if let Some(window) = window {
                         Self::push(
                             tr,
@@ -537,17 +533,16 @@ impl<'t> Engine<'t> {
             }
             _ => false,
         };
-        let dest = if info.window.is_some_and(|w| w.contains(tlp.addr)) {
+        let dest = if info.window.contains(tlp.addr) {
             Dest::Own
         } else if info.kind == Kind::SwitchDownstream {
             info.parent
                 .and_then(|usp| {
-                    self.nodes[usp.index()].children.iter().copied().find(|s| {
-                        *s != port
-                            && self.nodes[s.index()]
-                                .window
-                                .is_some_and(|w| w.contains(tlp.addr))
-                    })
+                    self.nodes[usp.index()]
+                        .children
+                        .iter()
+                        .copied()
+                        .find(|s| *s != port && self.nodes[s.index()].window.contains(tlp.addr))
                 })
                 .map_or(Dest::Elsewhere, Dest::Sibling)
         } else {
@@ -588,7 +583,7 @@ impl<'t> Engine<'t> {
                         .find(|b| b.bus.contains(tlp.addr))
                         .map(|b| (c, b.bus))
                 } else {
-                    ci.window.filter(|w| w.contains(tlp.addr)).map(|w| (c, w))
+                    ci.window.find(tlp.addr).map(|w| (c, w))
                 }
             });
             let Some((child, window)) = next else {
@@ -953,7 +948,7 @@ impl<'t> Engine<'t> {
                 let ci = &self.nodes[c.index()];
                 match ci.kind {
                     Kind::Endpoint => ci.bars.iter().any(|b| b.bus.contains(bus)),
-                    _ => ci.window.is_some_and(|w| w.contains(bus)),
+                    _ => ci.window.contains(bus),
                 }
             })
             .filter(|c| self.nodes[c.index()].kind == Kind::RootPort);

@@ -43,6 +43,9 @@ pub fn parse_dmesg(text: &str) -> Machine {
         if device_line(&mut m, &mut set, t, no) {
             continue;
         }
+        if cpu_line(&mut m, t) {
+            continue;
+        }
         script_group_line(&mut m, &mut set, t, no);
     }
     match (translated, lazy) {
@@ -62,6 +65,92 @@ pub fn parse_dmesg(text: &str) -> Machine {
     }
     finalize(&mut m);
     m
+}
+
+/// A kernel log or a script's log that quotes kernel lines, as `peerpath import --dmesg`
+/// reads it: [`parse_dmesg`], plus any `lspci -t`/`-tv` tree embedded in the text (test
+/// scripts paste one to show where the cards sit), merged in.
+pub fn parse_log(text: &str) -> Machine {
+    let mut m = parse_dmesg(text);
+    let tree = crate::tree::parse_lspci_tree(text);
+    if tree.entries.is_empty() {
+        return m;
+    }
+    if m.devices.is_empty() {
+        // The tree supplies the devices the kernel lines did not.
+        m.warnings
+            .retain(|w| !(w.kind == WarningKind::Unparsed && w.bdf.is_none() && w.line.is_none()));
+    }
+    m.merge(tree.to_machine());
+    m.source = SourceKind::Dmesg;
+    m
+}
+
+/// A CPU named by a script or `lscpu` rather than the kernel:
+/// `CPU      : AMD Ryzen 9 9950X 16-Core Processor  (CPU family 26 = 0x1a, …)`,
+/// `Model name: AMD EPYC 9654 …`, `Vendor ID: AuthenticAMD`, `CPU family: 25`.
+/// Fills only what the kernel's own lines have not given; true when consumed.
+fn cpu_line(m: &mut Machine, t: &str) -> bool {
+    let Some((key, val)) = t.split_once(':') else {
+        return false;
+    };
+    let key = key.trim().to_ascii_lowercase();
+    let val = val.trim();
+    let vendor_of = |s: &str| {
+        let l = s.to_ascii_lowercase();
+        if l.starts_with("amd") || l.contains("authenticamd") {
+            Some(CpuVendor::Amd)
+        } else if l.starts_with("intel") || l.contains("genuineintel") {
+            Some(CpuVendor::Intel)
+        } else {
+            None
+        }
+    };
+    match key.as_str() {
+        "cpu" | "model name" | "vendor id" => {
+            let Some(v) = vendor_of(val) else {
+                return false;
+            };
+            m.kernel.cpu_vendor.get_or_insert(v);
+            m.kernel.arch.get_or_insert(Arch::X86_64);
+            if let Some(f) = family_in(val) {
+                m.kernel.cpu_family.get_or_insert(f);
+            }
+            true
+        }
+        "cpu family" => match family_number(val) {
+            Some(f) => {
+                m.kernel.cpu_family.get_or_insert(f);
+                true
+            }
+            None => false,
+        },
+        _ => false,
+    }
+}
+
+/// `… (CPU family 26 = 0x1a, …)` or `… (family: 0x19, …)`.
+fn family_in(s: &str) -> Option<u32> {
+    let at = s.to_ascii_lowercase().find("family")?;
+    let rest = s.get(at + "family".len()..)?;
+    family_number(rest.trim_start_matches([':', ' ']))
+}
+
+/// `0x1a`, `26`, `1ah` at the start of `s`.
+fn family_number(s: &str) -> Option<u32> {
+    let tok: String = s
+        .trim()
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    let v = if tok.starts_with("0x") {
+        parse_hex_u64(&tok)?
+    } else if let Some(h) = tok.strip_suffix('h') {
+        u64::from_str_radix(h, 16).ok()?
+    } else {
+        parse_dec::<u64>(&tok)?
+    };
+    u32::try_from(v).ok()
 }
 
 /// Lines about the kernel itself; true when consumed.
@@ -255,6 +344,13 @@ fn device_line(m: &mut Machine, set: &mut DeviceSet, t: &str, no: usize) -> bool
         return false;
     };
     let bdf = bm.bdf;
+    // `xe 0000:07:00.0: …`: the word before the address is the bound driver (`pci` is
+    // the PCI core, `pci_bus` a bus). Recorded for devices the log already names.
+    if !matches!(word, "pci" | "pci_bus") {
+        if let Some(d) = set.devices.get_mut(&bdf) {
+            d.driver.get_or_insert_with(|| word.to_string());
+        }
+    }
     if let Some(g) = msg.strip_prefix("Adding to iommu group ") {
         match parse_dec::<u32>(g) {
             Some(n) => set.get(bdf, Some(no)).iommu_group = Some(n),
@@ -282,7 +378,9 @@ fn device_line(m: &mut Machine, set: &mut DeviceSet, t: &str, no: usize) -> bool
         } else {
             P2pdmaReason::Other
         };
-        set.get(bdf, Some(no));
+        set.get(bdf, Some(no))
+            .driver
+            .get_or_insert_with(|| word.to_string());
         if let Some(p) = provider {
             set.get(p, Some(no));
         }
@@ -587,5 +685,30 @@ mod tests {
         assert_eq!(m.p2pdma[0].client, bdf("07:00.0"));
         assert_eq!(m.p2pdma[0].provider, Some(bdf("03:00.0")));
         assert_eq!(m.p2pdma[0].reason, P2pdmaReason::NoCommonUpstream);
+    }
+
+    #[test]
+    fn script_cpu_lines_and_an_embedded_tree() {
+        let log = [
+            "CPU      : AMD Ryzen 9 9950X 16-Core Processor  (CPU family 26 = 0x1a, >= 0x17)",
+            "  -[0000:00]-+-00.0  Advanced Micro Devices, Inc. [AMD] Root Complex",
+            "             +-01.1-[01]----00.0  Intel Corporation Battlemage G31 [Intel Graphics]",
+        ]
+        .join("\n");
+        let log = log.as_str();
+        let m = parse_log(log);
+        assert_eq!(m.kernel.cpu_vendor, Some(CpuVendor::Amd));
+        assert_eq!(m.kernel.cpu_family, Some(0x1a));
+        assert_eq!(m.kernel.arch, Some(Arch::X86_64));
+        assert_eq!(m.devices.len(), 3);
+        assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+        let mut k = Machine::new(SourceKind::Dmesg);
+        assert!(cpu_line(&mut k, "CPU family: 25"));
+        assert!(cpu_line(&mut k, "Model name: Intel(R) Xeon(R)"));
+        assert!(!cpu_line(&mut k, "CPU: Physical Processor ID: 0"));
+        assert_eq!(
+            (k.kernel.cpu_family, k.kernel.cpu_vendor),
+            (Some(25), Some(CpuVendor::Intel))
+        );
     }
 }

@@ -11,7 +11,8 @@
 use std::fmt::Write as _;
 
 use peerpath_model::{
-    Acs, AcsFlags, Arch, Bdf, CpuVendor, DeviceClass, DomainType, Driver, IommuKind, PcieBusConfig,
+    Acs, AcsFlags, Arch, Bdf, CpuVendor, DeviceClass, DomainType, Driver, ForwardsP2p, IommuKind,
+    PcieBusConfig,
 };
 
 use crate::text::one_line;
@@ -63,6 +64,7 @@ pub(crate) struct DocHostBridge {
     pub name: String,
     pub segment: u16,
     pub id: Option<(u16, u16)>,
+    pub forwards_p2p: Option<ForwardsP2p>,
     pub iommu: Option<String>,
     pub windows: Vec<DocWindow>,
     pub root_ports: Vec<DocPort>,
@@ -323,6 +325,9 @@ pub(crate) fn render(doc: &PlatformDoc) -> String {
             out.line(4, &format!("segment: {}", hb.segment));
             if let Some((v, d)) = hb.id {
                 out.line(4, &format!("id: {{ vendor: {v:#06x}, device: {d:#06x} }}"));
+            }
+            if let Some(f) = hb.forwards_p2p {
+                out.line(4, &format!("forwards_p2p: {f}"));
             }
             if let Some(i) = &hb.iommu {
                 out.line(4, &format!("iommu: {}", string(i)));

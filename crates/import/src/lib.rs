@@ -37,6 +37,7 @@
 //! the file. Replacing the hand-written emitter by `peerpath-load`'s raw structs touches
 //! `emit` alone.
 
+mod compare;
 mod dmesg;
 mod emit;
 mod lspci;
@@ -47,7 +48,8 @@ mod sysfs;
 mod text;
 mod tree;
 
-pub use dmesg::parse_dmesg;
+pub use compare::{compare_groups, DeviceComparison, GroupComparison};
+pub use dmesg::{parse_dmesg, parse_log};
 pub use lspci::parse_lspci;
 pub use machine::{
     kernel_groups, Ats, BarKind, BridgeWindow, BusRange, CapsSeen, DeviceKind, HierarchySource,

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use peerpath_model::{
-    Acs, AcsFlags, AddrRange, Arch, Bdf, CpuVendor, DeviceClass, Driver, IommuKind, MPS_VALUES,
-    PAGE_SIZE,
+    Acs, AcsFlags, AddrRange, Arch, Bdf, CpuVendor, DeviceClass, Driver, ForwardsP2p, IommuKind,
+    MPS_VALUES, PAGE_SIZE,
 };
 
 use crate::emit::{
@@ -28,6 +28,10 @@ pub struct ImportOptions {
     pub description: Option<String>,
     /// `kernel.arch`, overriding what the dump says or the vendor-id guess.
     pub arch: Option<Arch>,
+    /// `kernel.cpu.vendor`, overriding what the dump says or the vendor-id guess.
+    pub cpu_vendor: Option<CpuVendor>,
+    /// `kernel.cpu.family` (x86, K1.6), overriding what the dump says.
+    pub cpu_family: Option<u32>,
     /// MPSS of ports and endpoints whose Device Capabilities the dump does not show.
     pub default_mpss: u32,
     /// ACS capability assumed for root and downstream ports whose ACS the dump does not
@@ -39,6 +43,11 @@ pub struct ImportOptions {
     pub measured_acs_ctl: bool,
     /// Export the largest prefetchable memory BAR of every GPU and accelerator.
     pub export_gpu_bars: bool,
+    /// A BAR of this size (bytes, a power of two of at least a page) assumed for every
+    /// GPU/accelerator whose dump shows no memory BAR (kernel logs, trees), so that it can
+    /// be exported: BAR 0, prefetchable, at a made-up address above every BAR of the dump.
+    /// `None` (the default): such devices get no BAR and no export.
+    pub assumed_gpu_bar: Option<u64>,
     /// Where the dump has IOMMU groups but no ACS reading, take ACS from the groups: a
     /// root/downstream port whose children share its group does not isolate (no ACS
     /// written), one whose children are in other groups does (`assumed_port_acs`); a
@@ -54,10 +63,13 @@ impl Default for ImportOptions {
             name: None,
             description: None,
             arch: None,
+            cpu_vendor: None,
+            cpu_family: None,
             default_mpss: 256,
             assumed_port_acs: AcsFlags::REQ,
             measured_acs_ctl: true,
             export_gpu_bars: true,
+            assumed_gpu_bar: None,
             acs_from_groups: true,
         }
     }
@@ -145,6 +157,17 @@ fn device_class(d: &PciDevice) -> DeviceClass {
             0x0b if c >> 8 == 0x0b40 => DeviceClass::Accel,
             _ => DeviceClass::Other,
         };
+    }
+    // The bound driver, when a kernel log names it (`xe 0000:07:00.0: …`).
+    match d.driver.as_deref() {
+        Some("xe" | "i915" | "amdgpu" | "radeon" | "nvidia" | "nouveau") => {
+            return DeviceClass::Gpu
+        }
+        Some("nvme") => return DeviceClass::Nvme,
+        Some("mlx5_core" | "ice" | "i40e" | "ixgbe" | "igb" | "bnxt_en") => {
+            return DeviceClass::Nic
+        }
+        _ => {}
     }
     let n = d.name.as_deref().unwrap_or_default().to_ascii_lowercase();
     if n.contains("nvme") || n.contains("non-volatile") {
@@ -446,8 +469,13 @@ fn plan(m: &Machine, opts: &ImportOptions) -> PlatformDoc {
         );
         Arch::Arm64
     };
-    let cpu_vendor = match (m.kernel.cpu_vendor, &guess) {
-        (Some(v), _) => v,
+    let cpu_vendor = match (opts.cpu_vendor.or(m.kernel.cpu_vendor), &guess) {
+        (Some(v), _) => {
+            if opts.cpu_vendor.is_some() {
+                notes.add(format!("kernel.cpu.vendor: {v}, given on the command line"));
+            }
+            v
+        }
         (None, Some((_, v, why))) => {
             notes.add(format!("kernel.cpu.vendor: {v}, {why}"));
             *v
@@ -461,8 +489,18 @@ fn plan(m: &Machine, opts: &ImportOptions) -> PlatformDoc {
             }
         },
     };
-    let cpu_family = match (m.kernel.cpu_family, family_from_names(m)) {
-        (Some(f), _) => Some(f),
+    let cpu_family = match (
+        opts.cpu_family.or(m.kernel.cpu_family),
+        family_from_names(m),
+    ) {
+        (Some(f), _) => {
+            if opts.cpu_family.is_some() {
+                notes.add(format!(
+                    "kernel.cpu.family: {f:#x}, given on the command line"
+                ));
+            }
+            Some(f)
+        }
         (None, Some((f, b))) => {
             notes.add(format!("kernel.cpu.family: {f:#x}, from the name of {b}"));
             Some(f)
@@ -573,6 +611,19 @@ fn plan(m: &Machine, opts: &ImportOptions) -> PlatformDoc {
         Acs { cap: a.cap, ctl }
     };
 
+    // Assumed BARs go above every memory BAR of the dump (and above 256 GiB).
+    let mut next_assumed: u64 = m
+        .devices
+        .iter()
+        .flat_map(|d| d.bars.iter())
+        .filter_map(|b| b.range())
+        .map(|r| r.end.saturating_add(1))
+        .fold(1 << 38, u64::max);
+    // A device a kernel p2pdma message names as the provider has peer memory to export,
+    // whatever its class.
+    let providers: BTreeSet<Bdf> = m.p2pdma.iter().filter_map(|p| p.provider).collect();
+    let mut assumed_bars = Vec::new();
+    let mut no_bar_gpus = Vec::new();
     for d in &emitted {
         let Some((Role::Endpoint, name)) = placed.get(&d.bdf) else {
             continue;
@@ -635,6 +686,34 @@ fn plan(m: &Machine, opts: &ImportOptions) -> PlatformDoc {
             });
         }
         let class = device_class(d);
+        let is_gpu =
+            matches!(class, DeviceClass::Gpu | DeviceClass::Accel) || providers.contains(&d.bdf);
+        let shows_no_mem_bar = !d.bars.iter().any(|b| b.kind == BarKind::Memory);
+        if is_gpu && shows_no_mem_bar {
+            match opts
+                .assumed_gpu_bar
+                .filter(|s| s.is_power_of_two() && *s >= PAGE_SIZE)
+            {
+                Some(size) => {
+                    let addr = next_assumed.div_ceil(size).saturating_mul(size);
+                    match AddrRange::from_start_and_size(addr, size) {
+                        Some(range) if addr != 0 => {
+                            next_assumed = range.end.saturating_add(1);
+                            all_bars.push((range, d.bdf));
+                            assumed_bars.push(d.bdf);
+                            bars.push(DocBar {
+                                index: 0,
+                                addr,
+                                size,
+                                prefetchable: true,
+                            });
+                        }
+                        _ => no_bar_gpus.push(d.bdf),
+                    }
+                }
+                None => no_bar_gpus.push(d.bdf),
+            }
+        }
         ep_root.push(root_of(d.bdf));
         endpoints.push(DocEndpoint {
             comment: Some(comment_for(d)),
@@ -829,6 +908,19 @@ fn plan(m: &Machine, opts: &ImportOptions) -> PlatformDoc {
         notes.add(format!("BAR left out: {o}"));
     }
 
+    // H6: whether the root complex forwards peer traffic is not in any dump. AMD Zen
+    // (family >= 0x17) forwards between root ports and across root complexes through the
+    // data fabric — the property the kernel's CPU rule (K1.6) relies on.
+    let zen =
+        arch == Arch::X86_64 && cpu_vendor == CpuVendor::Amd && cpu_family.unwrap_or(0) >= 0x17;
+    let forwards_p2p = zen.then_some(ForwardsP2p::Any);
+    if !hb_list.is_empty() {
+        notes.add(if zen {
+            "host_bridges[].forwards_p2p: any, assumed for AMD family >= 0x17 (Zen): the data fabric forwards peer traffic between root ports and root complexes, which the kernel's CPU rule (K1.6) relies on"
+        } else {
+            "host_bridges[].forwards_p2p: left to the format's default (same-host-bridge): the dump does not say whether the root complex forwards peer traffic"
+        });
+    }
     let mut host_bridges: Vec<DocHostBridge> = hb_list
         .iter()
         .enumerate()
@@ -860,6 +952,7 @@ fn plan(m: &Machine, opts: &ImportOptions) -> PlatformDoc {
                 name: hb_name(*seg, *bus),
                 segment: *seg,
                 id,
+                forwards_p2p,
                 iommu: iommus.first().map(|x| x.name.clone()),
                 windows,
                 root_ports: root_ports.remove(&(*seg, *bus)).unwrap_or_default(),
@@ -952,10 +1045,9 @@ fn plan(m: &Machine, opts: &ImportOptions) -> PlatformDoc {
     }
     let mut exports = Vec::new();
     if opts.export_gpu_bars {
-        for e in endpoints
-            .iter()
-            .filter(|e| matches!(e.class, DeviceClass::Gpu | DeviceClass::Accel))
-        {
+        for e in endpoints.iter().filter(|e| {
+            matches!(e.class, DeviceClass::Gpu | DeviceClass::Accel) || providers.contains(&e.bdf)
+        }) {
             let best = e
                 .bars
                 .iter()
@@ -1043,8 +1135,21 @@ fn plan(m: &Machine, opts: &ImportOptions) -> PlatformDoc {
     {
         notes.add("acs.ctl: the measured ACS Control of this boot (remove `ctl` to let peerpath derive it, K4.1)");
     }
+    if let Some(size) = opts.assumed_gpu_bar {
+        notes.list(
+            &format!(
+                "BAR 0 ({}, prefetchable, at a made-up address) assumed for GPUs/accelerators/p2pdma providers whose dump shows no memory BAR, given on the command line",
+                crate::emit::size(size)
+            ),
+            &assumed_bars,
+        );
+    }
+    notes.list(
+        "GPUs/accelerators/p2pdma providers without a memory BAR in the dump: no BAR, no export (`--assume-gpu-bar SIZE` assumes one)",
+        &no_bar_gpus,
+    );
     if !exports.is_empty() {
-        notes.add("exports: the largest prefetchable BAR of every GPU/accelerator, whole, via vfio-dmabuf; imports default to every endpoint");
+        notes.add("exports: the largest prefetchable BAR of every GPU/accelerator (and of every provider a kernel p2pdma message names), whole, via vfio-dmabuf; imports default to every endpoint");
     }
     notes.add("memory: DRAM ranges are not in the dump (empty list)");
 

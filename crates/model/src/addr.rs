@@ -130,6 +130,67 @@ impl fmt::Debug for AddrRange {
     }
 }
 
+/// A bridge's memory windows: the non-prefetchable window (Memory Base/Limit) and the
+/// prefetchable window (Prefetchable Memory Base/Limit) [PCI-to-PCI Bridge
+/// Architecture §3.2.5.8–3.2.5.9]. Linux sizes and assigns the two separately
+/// (`pci_bus_size_bridges`), so a GPU's 32-bit register BAR and its 64-bit VRAM BAR
+/// never make one span that swallows a peer's BAR.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
+pub struct BridgeWindows {
+    /// The span of the non-prefetchable BARs below.
+    pub mem: Option<AddrRange>,
+    /// The span of the prefetchable BARs below.
+    pub pref: Option<AddrRange>,
+}
+
+impl BridgeWindows {
+    /// Widens the window of the BAR's kind to cover `range`.
+    pub fn add(&mut self, range: AddrRange, prefetchable: bool) {
+        let slot = if prefetchable {
+            &mut self.pref
+        } else {
+            &mut self.mem
+        };
+        *slot = Some(slot.map_or(range, |w| w.union(&range)));
+    }
+
+    /// Widens both windows to cover a child's windows.
+    pub fn merge(&mut self, child: &BridgeWindows) {
+        if let Some(m) = child.mem {
+            self.add(m, false);
+        }
+        if let Some(p) = child.pref {
+            self.add(p, true);
+        }
+    }
+
+    /// The window holding `addr`, if any.
+    pub fn find(&self, addr: u64) -> Option<AddrRange> {
+        [self.mem, self.pref]
+            .into_iter()
+            .flatten()
+            .find(|w| w.contains(addr))
+    }
+
+    /// Whether a window holds `addr`.
+    pub fn contains(&self, addr: u64) -> bool {
+        self.find(addr).is_some()
+    }
+
+    /// Whether there is no window at all.
+    pub fn is_empty(&self) -> bool {
+        self.mem.is_none() && self.pref.is_none()
+    }
+
+    /// Both windows moved by `f` (e.g. CPU → bus addresses).
+    pub fn map(self, f: impl Fn(AddrRange) -> AddrRange) -> BridgeWindows {
+        BridgeWindows {
+            mem: self.mem.map(&f),
+            pref: self.pref.map(&f),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +204,22 @@ mod tests {
         assert!(AddrRange::from_start_and_size(0, 0).is_none());
         let all = AddrRange::from_start_and_end(0, u64::MAX).expect("full range");
         assert_eq!(all.size(), None);
+    }
+
+    #[test]
+    fn bridge_windows_keep_prefetchable_and_not_apart() {
+        let reg = AddrRange::from_start_and_size(0xb400_0000, 0x100_0000).expect("reg");
+        let vram = AddrRange::from_start_and_size(0x130_0000_0000, 0x10_0000_0000).expect("vram");
+        let mut w = BridgeWindows::default();
+        w.add(reg, false);
+        w.add(vram, true);
+        // A peer's BAR between the two spans is in neither window.
+        assert!(!w.contains(0x110_0000_0000));
+        assert_eq!(w.find(0xb400_1000), Some(reg));
+        assert_eq!(w.find(0x130_0000_1000), Some(vram));
+        let mut parent = BridgeWindows::default();
+        parent.merge(&w);
+        assert_eq!(parent, w);
     }
 
     #[test]

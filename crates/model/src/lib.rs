@@ -11,7 +11,7 @@ mod ids;
 mod platform;
 
 pub use acs::{Acs, AcsFlags};
-pub use addr::{AddrRange, BusAddr, DmaAddr, Iova, PhysAddr};
+pub use addr::{AddrRange, BridgeWindows, BusAddr, DmaAddr, Iova, PhysAddr};
 pub use builder::PlatformBuilder;
 pub use ids::{Bdf, BdfParseError, DomainId, ExportId, IommuId, NodeId, Rid, StreamId, TbuId};
 pub use platform::*;

@@ -25,7 +25,7 @@ pub use domain::{DeviceDomain, DomainSource};
 pub use groups::{Group, Groups};
 
 use peerpath_model::{
-    AcsFlags, AddrRange, Bdf, Endpoint, HostBridge, IommuId, NodeId, NodeKind, Platform, Port,
+    AcsFlags, Bdf, BridgeWindows, Endpoint, HostBridge, IommuId, NodeId, NodeKind, Platform, Port,
     TbuId,
 };
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -69,8 +69,8 @@ pub struct Topology<'p> {
     bus_devices: Vec<Vec<NodeId>>,
     /// Every PCI function in the order Linux enumerates (and IOMMU-probes) them.
     order: Vec<NodeId>,
-    /// For each node: the span of the BARs below it (derived windows).
-    windows: Vec<Option<AddrRange>>,
+    /// For each node: its memory windows (the spans of the BARs below it).
+    windows: Vec<BridgeWindows>,
     /// For each node: effective MPS (K5). Host bridges: 4096 (no limit of their own).
     mps: Vec<u32>,
     /// For each node: effective ACS Control (K4.1, K4.2); empty without a capability.
@@ -312,8 +312,9 @@ impl<'p> Topology<'p> {
         self.host_bridge(self.host_bridge_of(id)).iommu
     }
 
-    /// The memory window of a node: the span of every BAR at or below it (derived).
-    pub fn window(&self, id: NodeId) -> Option<AddrRange> {
+    /// The memory windows of a node: the spans of the non-prefetchable and of the
+    /// prefetchable BARs at or below it (derived), in CPU physical addresses.
+    pub fn windows(&self, id: NodeId) -> BridgeWindows {
         self.windows[id.index()]
     }
 
