@@ -307,6 +307,10 @@ fn check(platforms: &[PathBuf]) -> Exit {
             return Exit::InvalidInput;
         }
     };
+    if files.is_empty() {
+        eprintln!("error: no platform files (*.yaml, *.yml) found in the given directories");
+        return Exit::InvalidInput;
+    }
     let mut worst = Exit::Success;
     for f in &files {
         match input::load_platform(Some(f)) {

@@ -44,6 +44,15 @@ fn check_reports_every_error_with_its_location_and_exits_2() {
 }
 
 #[test]
+fn check_on_a_directory_without_platform_files_is_an_error() {
+    let dir = std::env::temp_dir().join(format!("peerpath-cli-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tempdir");
+    let o = peerpath(&["check", dir.to_str().expect("utf-8 path")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no platform files"), "{}", stderr(&o));
+}
+
+#[test]
 fn simulate_prints_a_report_and_valid_json_for_every_topology() {
     for t in topologies() {
         let o = peerpath(&["simulate", &t]);

@@ -31,6 +31,9 @@ pub(crate) struct PlatformDoc {
     pub bridges: Vec<DocBridge>,
     pub endpoints: Vec<DocEndpoint>,
     pub exports: Vec<DocExport>,
+    /// Endpoints that import every export (`imports: [{ device, exports: all }]`);
+    /// empty: the format's default (every endpoint imports every export).
+    pub importers: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -469,6 +472,13 @@ pub(crate) fn render(doc: &PlatformDoc) -> String {
                     x.bar
                 ),
             );
+        }
+        out.blank();
+    }
+    if !doc.importers.is_empty() {
+        out.line(0, "imports:");
+        for d in &doc.importers {
+            out.line(2, &format!("- {{ device: {}, exports: all }}", string(d)));
         }
         out.blank();
     }

@@ -1062,6 +1062,28 @@ fn plan(m: &Machine, opts: &ImportOptions) -> PlatformDoc {
             }
         }
     }
+    // Importers: the devices that DMA into peers in practice (GPUs, NICs, NVMe,
+    // accelerators). Host-bridge functions, bridges' helpers, USB/SATA controllers
+    // would only flood the report with pairings nobody asks about.
+    let importers: Vec<String> = if exports.is_empty() {
+        Vec::new()
+    } else {
+        endpoints
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.class,
+                    DeviceClass::Gpu | DeviceClass::Nic | DeviceClass::Nvme | DeviceClass::Accel
+                )
+            })
+            .map(|e| e.name.clone())
+            .collect()
+    };
+    if importers.is_empty() {
+        notes.add("imports: the format's default, every endpoint imports every export");
+    } else {
+        notes.add("imports: every GPU, NIC, NVMe and accelerator imports every export it does not own; other endpoints (host-bridge functions, USB, SATA, ...) import nothing");
+    }
     let no_id: Vec<String> = host_bridges
         .iter()
         .filter(|h| h.id.is_none())
@@ -1149,7 +1171,7 @@ fn plan(m: &Machine, opts: &ImportOptions) -> PlatformDoc {
         &no_bar_gpus,
     );
     if !exports.is_empty() {
-        notes.add("exports: the largest prefetchable BAR of every GPU/accelerator (and of every provider a kernel p2pdma message names), whole, via vfio-dmabuf; imports default to every endpoint");
+        notes.add("exports: the largest prefetchable BAR of every GPU/accelerator (and of every provider a kernel p2pdma message names), whole, via vfio-dmabuf");
     }
     notes.add("memory: DRAM ranges are not in the dump (empty list)");
 
@@ -1267,5 +1289,6 @@ fn plan(m: &Machine, opts: &ImportOptions) -> PlatformDoc {
         bridges,
         endpoints,
         exports,
+        importers,
     }
 }

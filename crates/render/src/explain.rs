@@ -199,20 +199,21 @@ pub fn explain_text(topo: &Topology<'_>, pair: &PairResult, style: Style) -> Str
 
     // The hardware's side.
     let _ = writeln!(out, "\n{}", style.bold("What the hardware does"));
-    if d.probe {
-        out.push_str("  (nothing was mapped: a probe write to the BAR shows where such a TLP would go; no finding is drawn from it)\n");
-    }
     let setup = &d.setup;
-    let _ = writeln!(
-        out,
-        "  importer stream: {}, ATS {}",
-        ste_name(&setup.ste),
-        if setup.ats_enabled {
-            "enabled"
-        } else {
-            "disabled"
-        }
-    );
+    if d.probe {
+        out.push_str("  (nothing was mapped: a probe write to the BAR, routed as if the importer's stream bypassed translation, shows where such a TLP would go; no finding is drawn from it)\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "  importer stream: {}, ATS {}",
+            ste_name(&setup.ste),
+            if setup.ats_enabled {
+                "enabled"
+            } else {
+                "disabled"
+            }
+        );
+    }
     for (fi, flow) in d.flows.iter().enumerate() {
         let first = flow.traces.first();
         let _ = writeln!(
