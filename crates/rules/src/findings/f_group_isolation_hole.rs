@@ -33,7 +33,27 @@ pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             None => return,
         },
     };
+    // The port the request entered `turn` through: the one whose ACS could stop it.
+    let ingress = cx
+        .topo
+        .upstream_chain(from)
+        .into_iter()
+        .find(|n| cx.topo.parent(*n) == Some(turn));
+    let ingress_has_acs = ingress.is_some_and(|n| cx.topo.acs_cap(n).is_some());
     let (fname, tname, turn) = (cx.name(from), cx.name(to), cx.name(turn));
+    let fix = match ingress {
+        Some(port) if ingress_has_acs => format!(
+            "enable ACS RR and UF on {} (e.g. drop it from disable_acs_redir), or use group_algorithm: reachable (they then share a group)",
+            cx.name(port)
+        ),
+        Some(port) => format!(
+            "{} has no ACS capability and cannot isolate: assign {fname} and {tname} together (group_algorithm: reachable puts them in one group), or move one behind a port with ACS",
+            cx.name(port)
+        ),
+        None => format!(
+            "{turn} turns the request back without an ACS-capable port on the way: assign {fname} and {tname} together, or use group_algorithm: reachable"
+        ),
+    };
     let algorithm = cx.p().kernel.group_algorithm;
     out.push(
         Finding::new(
@@ -48,8 +68,52 @@ pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         .with("turns_at", turn)
         .with("groups", vec![gi, ge])
         .with("group_algorithm", algorithm.as_str())
-        .fix(format!(
-            "enable ACS RR and UF on the ports below {turn}, or use group_algorithm: reachable (they then share a group)"
-        )),
+        .fix(fix),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testplat::{add_iommu, node, pair_result, switch_pair};
+    use peerpath_model::{AcsFlags, IommuKind};
+
+    fn hole_fix(p: &peerpath_model::Platform) -> String {
+        let r = pair_result(p, "nic0", "gpu0-bar0");
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.code.as_str() == "group-isolation-hole")
+            .unwrap_or_else(|| panic!("no hole: {:?}", r.findings));
+        f.fix.clone().unwrap_or_default()
+    }
+
+    /// Review finding: the fix told users to enable ACS on ports that have no ACS
+    /// capability. Ports without the capability cannot isolate at all.
+    #[test]
+    fn the_fix_depends_on_whether_the_port_can_isolate() {
+        // Switch ports without an ACS capability: legacy grouping separates the
+        // siblings, but nothing can make the ports isolate.
+        let full = AcsFlags::SV | AcsFlags::RR | AcsFlags::CR | AcsFlags::UF;
+        let p = switch_pair(|b| {
+            add_iommu(b, IommuKind::Smmuv3);
+            let rp = node(b, "rp0");
+            b.acs(rp, full, None);
+        });
+        let fix = hole_fix(&p);
+        assert!(fix.contains("sw0.dp1 has no ACS capability"), "{fix}");
+
+        // ACS-capable ports with redirect disabled on the command line: re-enable it.
+        let p = switch_pair(|b| {
+            add_iommu(b, IommuKind::Smmuv3);
+            let rp = node(b, "rp0");
+            b.acs(rp, full, None);
+            for port in ["sw0.dp0", "sw0.dp1"] {
+                let n = node(b, port);
+                b.acs(n, full, None);
+                b.kernel().disable_acs_redir.push(n);
+            }
+        });
+        let fix = hole_fix(&p);
+        assert!(fix.contains("enable ACS RR and UF on sw0.dp1"), "{fix}");
+    }
 }
