@@ -218,7 +218,7 @@ pub fn run(req: &Request) -> Exit {
     let cmp = compare_groups(&m, &topo);
     // With the YAML on stdout the table goes to stderr, so the two never mix.
     if to_file.is_some() {
-        print!("{cmp}");
+        out!("{cmp}");
     } else {
         eprint!("{cmp}");
     }

@@ -1,6 +1,18 @@
 //! `peerpath`: what Linux will decide about a PCIe peer-to-peer DMA path, what the
 //! hardware will then do, and why.
 
+/// `print!` to stdout, where a closed pipe (`peerpath simulate | head`) ends the run
+/// quietly instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::write_stdout(format_args!($($arg)*)) };
+}
+
+/// `println!` through [`out!`].
+macro_rules! outln {
+    () => { out!("\n") };
+    ($($arg:tt)*) => { out!("{}\n", format_args!($($arg)*)) };
+}
+
 mod exit;
 mod import;
 mod input;
@@ -136,6 +148,20 @@ enum FailOn {
     Warning,
 }
 
+/// Writes to stdout. A reader that went away (broken pipe) is a normal end: exit 0.
+/// Any other write error is an internal error (exit 3).
+fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(3);
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let exit = match cli.command {
@@ -232,7 +258,7 @@ fn simulate(
             Format::Json => peerpath_render::simulate_json(&report),
         }
     };
-    print!("{out}");
+    out!("{out}");
     let threshold = match fail_on {
         None => return Exit::Success,
         Some(FailOn::Error) => Severity::Error,
@@ -259,9 +285,9 @@ fn explain(importer: &str, export: &str, platform: Option<PathBuf>, format: Form
     match peerpath_rules::evaluate_pair(&topo, importer, export) {
         Ok(pair) => {
             match format {
-                Format::Text => print!("{}", peerpath_render::explain_text(&topo, &pair, style())),
+                Format::Text => out!("{}", peerpath_render::explain_text(&topo, &pair, style())),
                 Format::Json => match serde_json::to_string_pretty(&pair) {
-                    Ok(s) => println!("{s}"),
+                    Ok(s) => outln!("{s}"),
                     Err(e) => {
                         eprintln!("internal error: {e}");
                         return Exit::Internal;
@@ -291,7 +317,7 @@ fn check(platforms: &[PathBuf]) -> Exit {
     if platforms.is_empty() {
         return match input::load_platform(None) {
             Ok(p) => {
-                println!("{}: ok ({})", input::DEFAULT_NAME, p.name);
+                outln!("{}: ok ({})", input::DEFAULT_NAME, p.name);
                 Exit::Success
             }
             Err(d) => {
@@ -314,7 +340,7 @@ fn check(platforms: &[PathBuf]) -> Exit {
     let mut worst = Exit::Success;
     for f in &files {
         match input::load_platform(Some(f)) {
-            Ok(p) => println!("{}: ok ({})", f.display(), p.name),
+            Ok(p) => outln!("{}: ok ({})", f.display(), p.name),
             Err(d) => {
                 input::print_diagnostics(d);
                 worst = Exit::InvalidInput;
@@ -349,22 +375,22 @@ fn run_scenarios(paths: &[PathBuf]) -> Exit {
             } => {
                 if mismatches.is_empty() {
                     passed += 1;
-                    println!(
+                    outln!(
                         "ok    {} ({expectations} expectation{})",
                         f.display(),
                         if expectations == 1 { "" } else { "s" }
                     );
                 } else {
                     failed += 1;
-                    println!("FAIL  {}", f.display());
+                    outln!("FAIL  {}", f.display());
                     for m in mismatches {
-                        println!("      {m}");
+                        outln!("      {m}");
                     }
                 }
             }
         }
     }
-    println!("{}", scenarios::tally(files.len(), passed, failed, invalid));
+    outln!("{}", scenarios::tally(files.len(), passed, failed, invalid));
     if invalid > 0 {
         Exit::InvalidInput
     } else if failed > 0 {
@@ -384,6 +410,6 @@ fn groups(platform: Option<PathBuf>, format: Format) -> Exit {
         Format::Text => peerpath_render::groups_text(&topo),
         Format::Json => peerpath_render::groups_json(&topo),
     };
-    print!("{out}");
+    out!("{out}");
     Exit::Success
 }

@@ -200,3 +200,36 @@ fn groups_json_follows_the_contract() {
         }
     }
 }
+
+/// Regression: `peerpath simulate … | head` panicked with "failed printing to stdout:
+/// Broken pipe" (exit 101). A reader that goes away is a normal end.
+#[test]
+fn a_closed_pipe_is_not_a_panic() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let args = ["simulate", "topologies/dgx-like.yaml", "--format", "json"];
+    // The output must be larger than a pipe buffer for the write to fail at all.
+    assert!(peerpath(&args).stdout.len() > 128 * 1024);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_peerpath"))
+        .args(args)
+        .current_dir(common::repo())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut first = [0u8; 64];
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_exact(&mut first)
+        .expect("some output");
+    // stdout is dropped here: the pipe's read end closes.
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
