@@ -70,6 +70,14 @@ enum Command {
         /// Scenario files or directories of them.
         paths: Vec<PathBuf>,
     },
+    /// The topology as a Graphviz DOT graph (`peerpath dot | dot -Tsvg > topo.svg`).
+    Dot {
+        /// Platform file (default: the embedded platform).
+        platform: Option<PathBuf>,
+        /// Draw this pairing's route in red: IMPORTER and EXPORT names.
+        #[arg(long, num_args = 2, value_names = ["IMPORTER", "EXPORT"])]
+        pairing: Option<Vec<String>>,
+    },
     /// Print the IOMMU groups the kernel would form (rules K4.3).
     Groups {
         /// Platform file (default: the embedded platform).
@@ -180,6 +188,7 @@ fn main() -> ExitCode {
         Command::Check { platforms } => check(&platforms),
         Command::Scenarios { paths } => run_scenarios(&paths),
         Command::Groups { platform, format } => groups(platform, format),
+        Command::Dot { platform, pairing } => dot(platform, pairing),
         Command::Import {
             sysfs,
             lspci,
@@ -398,6 +407,28 @@ fn run_scenarios(paths: &[PathBuf]) -> Exit {
     } else {
         Exit::Success
     }
+}
+
+fn dot(platform: Option<PathBuf>, pairing: Option<Vec<String>>) -> Exit {
+    let p = match platform_or_exit(platform.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let topo = peerpath_topology::Topology::new(&p);
+    let pair = match pairing.as_deref() {
+        Some([importer, export]) => match peerpath_rules::evaluate_pair(&topo, importer, export) {
+            Ok(pair) => Some(pair),
+            Err(e) => {
+                eprintln!("error: {e}");
+                eprintln!("  importers: {}", e.valid_importers.join(", "));
+                eprintln!("  exports: {}", e.valid_exports.join(", "));
+                return Exit::InvalidInput;
+            }
+        },
+        _ => None,
+    };
+    out!("{}", peerpath_render::topology_dot(&topo, pair.as_ref()));
+    Exit::Success
 }
 
 fn groups(platform: Option<PathBuf>, format: Format) -> Exit {

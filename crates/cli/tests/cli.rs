@@ -233,3 +233,42 @@ fn a_closed_pipe_is_not_a_panic() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn dot_draws_every_node_and_the_route_of_a_pairing() {
+    for t in topologies() {
+        let o = peerpath(&["dot", &t]);
+        assert_eq!(o.status.code(), Some(0), "{t}: {}", stderr(&o));
+        let dot = stdout(&o);
+        assert!(
+            dot.starts_with("digraph ") && dot.trim_end().ends_with('}'),
+            "{t}"
+        );
+        let json = peerpath(&["simulate", &t, "--format", "json"]);
+        let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+        for p in v["pairs"].as_array().expect("pairs") {
+            for who in ["importer", "exporter"] {
+                let name = p[who].as_str().expect("name");
+                assert!(
+                    dot.contains(&format!("\"{name}\" [label=")),
+                    "{t}: {name} not drawn"
+                );
+            }
+        }
+        assert_eq!(
+            o.stdout,
+            peerpath(&["dot", &t]).stdout,
+            "{t}: deterministic"
+        );
+    }
+    let o = peerpath(&["dot", "--pairing", "nic0", "gpu0-vram"]);
+    let dot = stdout(&o);
+    // nic0 → sw0.dp1 → sw0 → rp0 → tbu0 → hb0: five red hops.
+    assert_eq!(dot.matches("color=red").count(), 5, "{dot}");
+    assert!(
+        dot.contains("label=\"nic0 <- gpu0-vram: fails (not-supported)\""),
+        "{dot}"
+    );
+    let o = peerpath(&["dot", "--pairing", "nic9", "gpu0-vram"]);
+    assert_eq!(o.status.code(), Some(2));
+}
