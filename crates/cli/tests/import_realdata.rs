@@ -209,7 +209,7 @@ fn am5_b70_pairing_goes_through_the_host_bridge() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let y = std::fs::read_to_string(&out).expect("written");
     // The CPU is read from the log's `CPU : AMD Ryzen 9 9950X … (CPU family 26 = 0x1a …)`.
-    assert!(y.contains("cpu: { vendor: amd, family: 26 }"), "{y}");
+    assert!(y.contains("cpu: {vendor: amd, family: 26}"), "{y}");
     assert!(y.contains("assumed for GPUs/accelerators"), "{y}");
     for (imp, exp) in [
         ("ep-0000-08-00-0", "ep-0000-03-00-0-bar0"),

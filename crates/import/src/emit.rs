@@ -1,17 +1,20 @@
-//! The only place that writes YAML text.
+//! The platform file: [`PlatformDoc`] → `peerpath_load::raw::RawPlatform`, written by
+//! `peerpath_load::to_yaml`, under a comment header.
 //!
-//! [`PlatformDoc`] mirrors the platform format (spec/platform-format.md) field by field;
-//! [`render`] writes it. Strings that are not plainly safe are double-quoted with
-//! escapes, comments are single lines, addresses are hex with `_` every four digits and
-//! sizes use binary units where exact — the spelling of the spec's examples.
-//!
-//! When `peerpath-load` publishes its raw serde structs and `to_yaml`, this module becomes
-//! a conversion from `PlatformDoc` to those structs; nothing else needs to change.
+//! [`PlatformDoc`] mirrors the platform format (spec/platform-format.md) with the model's
+//! types plus a comment per node; [`render`] turns it into the loader's raw structs, so
+//! that quoting, indentation and number spelling are `peerpath-load`'s (the only crate
+//! that knows YAML). Comments are not YAML structure: the header lines and a compact
+//! `Devices` section (one line per node: name, ids and name from the dump, IOMMU group)
+//! are prepended as `# ` lines.
 
-use std::fmt::Write as _;
-
+use peerpath_load::raw::{
+    AcsBit, Addr, ExportSel, RawAcs, RawBar, RawBridge, RawCpu, RawDownstreamPort, RawEndpoint,
+    RawExport, RawHostBridge, RawImport, RawIommu, RawKernel, RawPciId, RawPlatform, RawRootPort,
+    RawSwitch, RawUpstreamPort, RawWindow, Size,
+};
 use peerpath_model::{
-    Acs, AcsFlags, Arch, Bdf, CpuVendor, DeviceClass, DomainType, Driver, ForwardsP2p, IommuKind,
+    Acs, Arch, Bdf, CpuVendor, DeviceClass, DomainType, Driver, ForwardsP2p, IommuKind,
     PcieBusConfig,
 };
 
@@ -134,54 +137,7 @@ pub(crate) struct DocExport {
     pub bar: u8,
 }
 
-/// A string as a YAML scalar: plain when it cannot be mistaken for anything else,
-/// double-quoted otherwise.
-pub(crate) fn string(s: &str) -> String {
-    let plain_ok = !s.is_empty()
-        && s.len() <= 200
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
-        && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && !matches!(
-            s,
-            "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "y" | "n" | "nan" | "inf"
-        );
-    if plain_ok {
-        return s.to_string();
-    }
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// `0x3c00_0000_0000`: hex with `_` every four digits from the right.
-pub(crate) fn hex(v: u64) -> String {
-    let digits = format!("{v:x}");
-    let mut groups = Vec::new();
-    let mut end = digits.len();
-    while end > 0 {
-        let start = end.saturating_sub(4);
-        groups.push(&digits[start..end]);
-        end = start;
-    }
-    groups.reverse();
-    format!("0x{}", groups.join("_"))
-}
-
-/// `16MiB` when exact, else the number of bytes.
+/// `16MiB` when exact, else the number of bytes: sizes as the header's prose spells them.
 pub(crate) fn size(v: u64) -> String {
     for (shift, unit) in [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] {
         if v != 0 && v.trailing_zeros() >= shift {
@@ -191,302 +147,232 @@ pub(crate) fn size(v: u64) -> String {
     v.to_string()
 }
 
-fn bdf(b: Bdf) -> String {
-    string(&b.to_string())
+/// `Some(true)` for a set flag, absent (the format's default, false) otherwise.
+fn flag(b: bool) -> Option<bool> {
+    b.then_some(true)
 }
 
-fn flags(f: AcsFlags) -> String {
-    format!("[{}]", f.names().join(", "))
-}
-
-fn acs(a: &Acs) -> String {
-    match a.ctl {
-        Some(ctl) => format!("{{ cap: {}, ctl: {} }}", flags(a.cap), flags(ctl)),
-        None => format!("{{ cap: {} }}", flags(a.cap)),
+fn raw_acs(a: &Acs) -> RawAcs {
+    RawAcs {
+        cap: AcsBit::from_flags(a.cap),
+        ctl: a.ctl.map(AcsBit::from_flags),
     }
 }
 
-struct Out(String);
+/// The port's name; every root port and downstream port has one (only a switch's
+/// upstream port takes the switch's).
+fn port_name(p: &DocPort) -> String {
+    p.name.clone().unwrap_or_default()
+}
 
-impl Out {
-    fn line(&mut self, indent: usize, text: &str) {
-        for _ in 0..indent {
-            self.0.push(' ');
-        }
-        self.0.push_str(text);
-        self.0.push('\n');
-    }
-
-    fn comment(&mut self, indent: usize, text: &str) {
-        self.line(indent, format!("# {}", one_line(text)).trim_end());
-    }
-
-    fn blank(&mut self) {
-        self.0.push('\n');
+fn root_port(p: &DocPort) -> RawRootPort {
+    RawRootPort {
+        name: port_name(p),
+        bdf: p.bdf,
+        mpss: p.mpss,
+        mps: p.mps,
+        acs: p.acs.as_ref().map(raw_acs),
+        tbu: None,
+        splits_oversized_writes: None,
+        multifunction: flag(p.multifunction),
     }
 }
 
-fn port_fields(p: &DocPort) -> Vec<String> {
-    let mut f = Vec::new();
-    if let Some(n) = &p.name {
-        f.push(format!("name: {}", string(n)));
-    }
-    f.push(format!("bdf: {}", bdf(p.bdf)));
-    f.push(format!("mpss: {}", p.mpss));
-    if let Some(m) = p.mps {
-        f.push(format!("mps: {m}"));
-    }
-    if let Some(a) = &p.acs {
-        f.push(format!("acs: {}", acs(a)));
-    }
-    if p.multifunction {
-        f.push("multifunction: true".to_string());
-    }
-    f
-}
-
-fn block_item(out: &mut Out, indent: usize, fields: &[String]) {
-    for (i, f) in fields.iter().enumerate() {
-        if i == 0 {
-            out.line(indent, &format!("- {f}"));
-        } else {
-            out.line(indent + 2, f);
-        }
+fn upstream_port(p: &DocPort) -> RawUpstreamPort {
+    RawUpstreamPort {
+        bdf: p.bdf,
+        mpss: p.mpss,
+        mps: p.mps,
+        acs: p.acs.as_ref().map(raw_acs),
+        multifunction: flag(p.multifunction),
     }
 }
 
-fn empty_or_header(out: &mut Out, key: &str, empty: bool) -> bool {
-    if empty {
-        out.line(0, &format!("{key}: []"));
-        out.blank();
-        return false;
+fn downstream_port(p: &DocPort) -> RawDownstreamPort {
+    RawDownstreamPort {
+        name: port_name(p),
+        bdf: p.bdf,
+        mpss: p.mpss,
+        mps: p.mps,
+        acs: p.acs.as_ref().map(raw_acs),
+        multifunction: flag(p.multifunction),
     }
-    out.line(0, &format!("{key}:"));
-    true
 }
 
-/// Writes the document.
-pub(crate) fn render(doc: &PlatformDoc) -> String {
-    let mut out = Out(String::new());
-    for h in &doc.header {
-        out.comment(0, h);
-    }
-    out.line(0, "format: 1");
-    out.line(0, &format!("name: {}", string(&doc.name)));
-    out.line(0, &format!("description: {}", string(&doc.description)));
-    out.blank();
-
+/// The document as the loader's raw structs.
+pub(crate) fn to_raw(doc: &PlatformDoc) -> RawPlatform {
     let k = &doc.kernel;
-    out.line(0, "kernel:");
-    if let Some(r) = &k.release {
-        out.line(2, &format!("release: {}", string(r)));
-    }
-    out.line(2, &format!("arch: {}", k.arch));
-    match k.cpu_family {
-        Some(f) => out.line(
-            2,
-            &format!(
-                "cpu: {{ vendor: {}, family: {f} }}   # family {f:#x}",
-                k.cpu_vendor
-            ),
-        ),
-        None => out.line(2, &format!("cpu: {{ vendor: {} }}", k.cpu_vendor)),
-    }
-    if let Some(d) = k.default_domain {
-        out.line(2, &format!("default_domain: {d}"));
-    }
-    if k.noats {
-        out.line(2, "noats: true");
-    }
-    if let Some(p) = k.pcie_bus_config {
-        out.line(2, &format!("pcie_bus_config: {p}"));
-    }
-    if !k.disable_acs_redir.is_empty() {
-        let list: Vec<String> = k.disable_acs_redir.iter().map(|s| string(s)).collect();
-        out.line(2, &format!("disable_acs_redir: [{}]", list.join(", ")));
-    }
-    out.blank();
-    out.line(0, "memory: []   # DRAM ranges are not in the dump");
-    out.blank();
-
-    if empty_or_header(&mut out, "iommus", doc.iommus.is_empty()) {
-        for i in &doc.iommus {
-            out.line(
-                2,
-                &format!("- {{ name: {}, kind: {} }}", string(&i.name), i.kind),
-            );
-        }
-        out.blank();
-    }
-
-    if empty_or_header(&mut out, "host_bridges", doc.host_bridges.is_empty()) {
-        for hb in &doc.host_bridges {
-            if let Some(c) = &hb.comment {
-                out.comment(2, c);
-            }
-            out.line(2, &format!("- name: {}", string(&hb.name)));
-            out.line(4, &format!("segment: {}", hb.segment));
-            if let Some((v, d)) = hb.id {
-                out.line(4, &format!("id: {{ vendor: {v:#06x}, device: {d:#06x} }}"));
-            }
-            if let Some(f) = hb.forwards_p2p {
-                out.line(4, &format!("forwards_p2p: {f}"));
-            }
-            if let Some(i) = &hb.iommu {
-                out.line(4, &format!("iommu: {}", string(i)));
-            }
-            if hb.windows.is_empty() {
-                out.line(4, "windows: []");
-            } else {
-                out.line(4, "windows:");
-                for w in &hb.windows {
-                    out.line(
-                        6,
-                        &format!(
-                            "- {{ cpu: {}, bus: {}, size: {} }}",
-                            hex(w.cpu),
-                            hex(w.bus),
-                            size(w.size)
-                        ),
-                    );
-                }
-            }
-            if hb.root_ports.is_empty() {
-                out.line(4, "root_ports: []");
-            } else {
-                out.line(4, "root_ports:");
-                for rp in &hb.root_ports {
-                    if let Some(c) = &rp.comment {
-                        out.comment(6, c);
-                    }
-                    block_item(&mut out, 6, &port_fields(rp));
-                }
-            }
-        }
-        out.blank();
-    }
-
-    if empty_or_header(&mut out, "switches", doc.switches.is_empty()) {
-        for sw in &doc.switches {
-            if let Some(c) = &sw.comment {
-                out.comment(2, c);
-            }
-            out.line(2, &format!("- name: {}", string(&sw.name)));
-            out.line(4, &format!("parent: {}", string(&sw.parent)));
-            out.line(
-                4,
-                &format!("upstream: {{ {} }}", port_fields(&sw.upstream).join(", ")),
-            );
-            if sw.downstream.is_empty() {
-                out.line(4, "downstream: []");
-            } else {
-                out.line(4, "downstream:");
-                for dp in &sw.downstream {
-                    if let Some(c) = &dp.comment {
-                        out.comment(6, c);
-                    }
-                    out.line(6, &format!("- {{ {} }}", port_fields(dp).join(", ")));
-                }
-            }
-        }
-        out.blank();
-    }
-
-    if empty_or_header(&mut out, "bridges", doc.bridges.is_empty()) {
-        for b in &doc.bridges {
-            if let Some(c) = &b.comment {
-                out.comment(2, c);
-            }
-            let mut f = vec![
-                format!("name: {}", string(&b.name)),
-                format!("parent: {}", string(&b.parent)),
-                format!("bdf: {}", bdf(b.bdf)),
-            ];
-            if let Some(m) = b.mpss {
-                f.push(format!("mpss: {m}"));
-            }
-            out.line(2, &format!("- {{ {} }}", f.join(", ")));
-        }
-        out.blank();
-    }
-
-    if empty_or_header(&mut out, "endpoints", doc.endpoints.is_empty()) {
-        for e in &doc.endpoints {
-            if let Some(c) = &e.comment {
-                out.comment(2, c);
-            }
-            let mut f = vec![
-                format!("name: {}", string(&e.name)),
-                format!("parent: {}", string(&e.parent)),
-                format!("bdf: {}", bdf(e.bdf)),
-                format!("class: {}", e.class),
-                format!("mpss: {}", e.mpss),
-            ];
-            if let Some(m) = e.mps {
-                f.push(format!("mps: {m}"));
-            }
-            if e.ats {
-                f.push("ats: true".to_string());
-            }
-            if e.multifunction {
-                f.push("multifunction: true".to_string());
-            }
-            if let Some(a) = &e.acs {
-                f.push(format!("acs: {}", acs(a)));
-            }
-            if let Some(d) = e.driver {
-                f.push(format!("driver: {d}"));
-            }
-            block_item(&mut out, 2, &f);
-            if !e.bars.is_empty() {
-                out.line(4, "bars:");
-                for b in &e.bars {
-                    let pf = if b.prefetchable {
-                        ", prefetchable: true"
-                    } else {
-                        ""
-                    };
-                    out.line(
-                        6,
-                        &format!(
-                            "- {{ index: {}, addr: {}, size: {}{pf} }}",
-                            b.index,
-                            hex(b.addr),
-                            size(b.size)
-                        ),
-                    );
-                }
-            }
-        }
-        out.blank();
-    }
-
-    if empty_or_header(&mut out, "exports", doc.exports.is_empty()) {
-        for x in &doc.exports {
-            out.line(
-                2,
-                &format!(
-                    "- {{ name: {}, device: {}, bar: {} }}",
-                    string(&x.name),
-                    string(&x.device),
-                    x.bar
-                ),
-            );
-        }
-        out.blank();
-    }
+    let mut raw = RawPlatform::new(doc.name.clone());
+    raw.description = Some(doc.description.clone());
+    raw.kernel = Some(RawKernel {
+        release: k.release.clone(),
+        arch: Some(k.arch),
+        cpu: Some(RawCpu {
+            vendor: Some(k.cpu_vendor),
+            family: k.cpu_family,
+        }),
+        default_domain: k.default_domain,
+        noats: flag(k.noats),
+        pcie_bus_config: k.pcie_bus_config,
+        disable_acs_redir: k.disable_acs_redir.clone(),
+        ..RawKernel::default()
+    });
+    raw.iommus = doc
+        .iommus
+        .iter()
+        .map(|i| RawIommu {
+            name: i.name.clone(),
+            kind: i.kind,
+            ats: None,
+            disable_bypass: None,
+            tbus: Vec::new(),
+            stream_map: Vec::new(),
+        })
+        .collect();
+    raw.host_bridges = doc
+        .host_bridges
+        .iter()
+        .map(|hb| RawHostBridge {
+            name: hb.name.clone(),
+            segment: Some(hb.segment),
+            id: hb.id.map(|(vendor, device)| RawPciId { vendor, device }),
+            forwards_p2p: hb.forwards_p2p,
+            translation: None,
+            iommu: hb.iommu.clone(),
+            windows: hb
+                .windows
+                .iter()
+                .map(|w| RawWindow {
+                    cpu: Addr(w.cpu),
+                    bus: Addr(w.bus),
+                    size: Size(w.size),
+                })
+                .collect(),
+            root_ports: hb.root_ports.iter().map(root_port).collect(),
+        })
+        .collect();
+    raw.switches = doc
+        .switches
+        .iter()
+        .map(|sw| RawSwitch {
+            name: sw.name.clone(),
+            parent: sw.parent.clone(),
+            upstream: upstream_port(&sw.upstream),
+            downstream: sw.downstream.iter().map(downstream_port).collect(),
+        })
+        .collect();
+    raw.bridges = doc
+        .bridges
+        .iter()
+        .map(|b| RawBridge {
+            name: b.name.clone(),
+            parent: b.parent.clone(),
+            bdf: b.bdf,
+            mpss: b.mpss,
+        })
+        .collect();
+    raw.endpoints = doc
+        .endpoints
+        .iter()
+        .map(|e| RawEndpoint {
+            name: e.name.clone(),
+            parent: e.parent.clone(),
+            bdf: e.bdf,
+            class: Some(e.class),
+            mpss: Some(e.mpss),
+            mps: e.mps,
+            dma_mask_bits: None,
+            bus_dma_limit: None,
+            coherent: None,
+            ats: flag(e.ats),
+            trusted: None,
+            multifunction: flag(e.multifunction),
+            acs: e.acs.as_ref().map(raw_acs),
+            driver: e.driver,
+            bars: e
+                .bars
+                .iter()
+                .map(|b| RawBar {
+                    index: b.index,
+                    addr: Addr(b.addr),
+                    size: Size(b.size),
+                    prefetchable: flag(b.prefetchable),
+                })
+                .collect(),
+            cc: None,
+        })
+        .collect();
+    raw.exports = doc
+        .exports
+        .iter()
+        .map(|x| RawExport {
+            name: x.name.clone(),
+            device: x.device.clone(),
+            bar: x.bar,
+            offset: None,
+            size: None,
+            via: None,
+        })
+        .collect();
     if !doc.importers.is_empty() {
-        out.line(0, "imports:");
-        for d in &doc.importers {
-            out.line(2, &format!("- {{ device: {}, exports: all }}", string(d)));
+        raw.imports = Some(
+            doc.importers
+                .iter()
+                .map(|d| RawImport {
+                    device: d.clone(),
+                    exports: ExportSel::All,
+                    allow_peer2peer: None,
+                    dynamic: None,
+                })
+                .collect(),
+        );
+    }
+    raw
+}
+
+/// The comment lines: the document's header, then one line per node that has a comment.
+fn comment_lines(doc: &PlatformDoc) -> Vec<String> {
+    let mut lines = doc.header.clone();
+    let mut nodes: Vec<(&str, &str)> = Vec::new();
+    for hb in &doc.host_bridges {
+        nodes.extend(hb.comment.as_deref().map(|c| (hb.name.as_str(), c)));
+        for rp in &hb.root_ports {
+            if let (Some(n), Some(c)) = (&rp.name, &rp.comment) {
+                nodes.push((n, c));
+            }
         }
-        out.blank();
     }
-    let mut s = out.0;
-    while s.ends_with("\n\n") {
-        s.pop();
+    for sw in &doc.switches {
+        nodes.extend(sw.comment.as_deref().map(|c| (sw.name.as_str(), c)));
+        for dp in &sw.downstream {
+            if let (Some(n), Some(c)) = (&dp.name, &dp.comment) {
+                nodes.push((n, c));
+            }
+        }
     }
-    s
+    for b in &doc.bridges {
+        nodes.extend(b.comment.as_deref().map(|c| (b.name.as_str(), c)));
+    }
+    for e in &doc.endpoints {
+        nodes.extend(e.comment.as_deref().map(|c| (e.name.as_str(), c)));
+    }
+    if !nodes.is_empty() {
+        lines.push("Devices (name: ids and name from the dump; IOMMU group):".to_string());
+        lines.extend(nodes.into_iter().map(|(n, c)| format!("- {n}: {c}")));
+    }
+    lines
+}
+
+/// Writes the document: the comment header, then `peerpath_load::to_yaml` of its raw
+/// structs.
+pub(crate) fn render(doc: &PlatformDoc) -> String {
+    let mut out = String::new();
+    for line in comment_lines(doc) {
+        out.push_str(format!("# {}", one_line(&line)).trim_end());
+        out.push('\n');
+    }
+    out.push_str(&peerpath_load::to_yaml(&to_raw(doc)));
+    out
 }
 
 #[cfg(test)]
@@ -494,16 +380,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scalars() {
-        assert_eq!(string("rp-0000-00-01-0"), "rp-0000-00-01-0");
-        assert_eq!(string("0000:00:01.0"), "\"0000:00:01.0\"");
-        assert_eq!(string("yes"), "\"yes\"");
-        assert_eq!(string("a \"b\"\n"), "\"a \\\"b\\\"\\n\"");
-        assert_eq!(string(""), "\"\"");
-        assert_eq!(hex(0x3c00_0000_0000), "0x3c00_0000_0000");
-        assert_eq!(hex(0x7000_0000), "0x7000_0000");
-        assert_eq!(hex(0x123), "0x123");
-        assert_eq!(hex(0), "0x0");
+    fn sizes() {
         assert_eq!(size(16 << 20), "16MiB");
         assert_eq!(size(24 << 20), "24MiB");
         assert_eq!(size(0x80000), "512KiB");

@@ -33,9 +33,9 @@
 //! | the IOMMU | `iommu0` |
 //! | an export | `<endpoint>-bar<i>` |
 //!
-//! Architecture invariant: only the `emit` module writes YAML text; `plan` decides what goes into
-//! the file. Replacing the hand-written emitter by `peerpath-load`'s raw structs touches
-//! `emit` alone.
+//! Architecture invariant: `plan` decides what goes into the file; `emit` turns that into
+//! `peerpath_load::raw` structs and writes them with `peerpath_load::to_yaml`, under the
+//! comment header. This crate writes no YAML syntax of its own, only `# ` comment lines.
 
 mod compare;
 mod dmesg;

@@ -1173,7 +1173,7 @@ fn plan(m: &Machine, opts: &ImportOptions) -> PlatformDoc {
     if !exports.is_empty() {
         notes.add("exports: the largest prefetchable BAR of every GPU/accelerator (and of every provider a kernel p2pdma message names), whole, via vfio-dmabuf");
     }
-    notes.add("memory: DRAM ranges are not in the dump (empty list)");
+    notes.add("memory: DRAM ranges are not in the dump (none written)");
 
     // 5. Kernel knobs from the command line.
     let port_names: BTreeMap<Bdf, String> = placed
@@ -1210,7 +1210,7 @@ fn plan(m: &Machine, opts: &ImportOptions) -> PlatformDoc {
     if have_groups {
         let distinct: BTreeSet<u32> = groups.values().copied().collect();
         header.push(format!(
-            "Kernel IOMMU groups in the dump (ground truth, K4.3): {} devices in {} groups, shown per node below.",
+            "Kernel IOMMU groups in the dump (ground truth, K4.3): {} devices in {} groups, listed per device under Devices below.",
             groups.len(),
             distinct.len()
         ));

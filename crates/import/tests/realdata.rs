@@ -6,7 +6,8 @@ use peerpath_import::{
     parse_lspci_tree, parse_markdown, to_platform_yaml, CapsSeen, DeviceKind, HierarchySource,
     ImportOptions, Machine, P2pdmaReason, WarningKind,
 };
-use peerpath_model::{AcsFlags, Bdf};
+use peerpath_load::raw::{AcsBit, ExportSel, RawAcs, RawEndpoint, RawPlatform};
+use peerpath_model::{AcsFlags, Arch, Bdf, CpuVendor, DeviceClass, DomainType, IommuKind};
 
 const ALTRA: &str = "ampere-altra-adlink-devplatform-2gpu.lspci-vvnn-with-iommu-groups.txt";
 const GENOA_DMESG: &str = "epyc-genoa-as4125gs-tnrt-2xh100.dmesg-iommu-groups.txt";
@@ -25,6 +26,57 @@ fn realdata(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!("realdata fixture {path} is required and could not be read: {e}")
     })
+}
+
+/// The emitted file as the loader reads it (before validation).
+fn raw(y: &str) -> RawPlatform {
+    peerpath_load::load_raw_str("import.yaml", y).unwrap_or_else(|d| panic!("{d}\n---\n{y}"))
+}
+
+fn endpoint<'a>(p: &'a RawPlatform, name: &str) -> &'a RawEndpoint {
+    p.endpoints
+        .iter()
+        .find(|e| e.name == name)
+        .unwrap_or_else(|| panic!("no endpoint {name}"))
+}
+
+/// Every `acs` of the file: root ports, switch ports, endpoints.
+fn all_acs(p: &RawPlatform) -> Vec<&RawAcs> {
+    let mut v: Vec<&RawAcs> = Vec::new();
+    for hb in &p.host_bridges {
+        v.extend(hb.root_ports.iter().filter_map(|r| r.acs.as_ref()));
+    }
+    for sw in &p.switches {
+        v.extend(sw.upstream.acs.as_ref());
+        v.extend(sw.downstream.iter().filter_map(|d| d.acs.as_ref()));
+    }
+    v.extend(p.endpoints.iter().filter_map(|e| e.acs.as_ref()));
+    v
+}
+
+fn has_acs(p: &RawPlatform, cap: &[AcsBit], ctl: Option<&[AcsBit]>) -> bool {
+    all_acs(p)
+        .iter()
+        .any(|a| a.cap == cap && a.ctl.as_deref() == ctl)
+}
+
+fn has_export(p: &RawPlatform, name: &str, device: &str, bar: u8) -> bool {
+    p.exports
+        .iter()
+        .any(|x| x.name == name && x.device == device && x.bar == bar)
+}
+
+fn has_bridge(p: &RawPlatform, name: &str, parent: &str, bdf: &str, mpss: Option<u32>) -> bool {
+    p.bridges
+        .iter()
+        .any(|b| b.name == name && b.parent == parent && b.bdf.to_string() == bdf && b.mpss == mpss)
+}
+
+fn has_host_id(p: &RawPlatform, vendor: u16, device: u16) -> bool {
+    p.host_bridges
+        .iter()
+        .filter_map(|h| h.id.as_ref())
+        .any(|id| (id.vendor, id.device) == (vendor, device))
 }
 
 fn bdf(s: &str) -> Bdf {
@@ -181,21 +233,50 @@ fn altra_platform_yaml() {
     let m = parse_lspci(&realdata(ALTRA), None);
     let y = to_platform_yaml(&m, &ImportOptions::default());
     for needle in [
-        "arch: arm64",
-        "kind: smmuv3",
-        "- name: rp-0000-00-01-0",
-        "acs: { cap: [sv, tb, uf], ctl: [sv, uf] }",
-        "- { name: br-0004-01-00-0, parent: rp-0004-00-01-0, bdf: \"0004:01:00.0\", mpss: 256 }",
-        "- name: ep-0000-01-00-0\n    parent: rp-0000-00-01-0\n    bdf: \"0000:01:00.0\"\n    class: gpu",
-        "- name: ep-0004-02-00-0\n    parent: br-0004-01-00-0",
-        "{ index: 1, addr: 0x3c00_0000_0000, size: 256MiB, prefetchable: true }",
-        "- { name: ep-0000-01-00-0-bar1, device: ep-0000-01-00-0, bar: 1 }",
-        "id: { vendor: 0x1def, device: 0xe100 }",
         "# - kernel.arch: arm64, guessed from vendor id 0x1def (Ampere)",
         "no IOMMU group in the dump for 1a03:2000",
     ] {
         assert!(y.contains(needle), "missing `{needle}` in:\n{y}");
     }
+    let p = raw(&y);
+    let k = p.kernel.as_ref().expect("kernel");
+    assert_eq!(k.arch, Some(Arch::Arm64));
+    assert_eq!(p.iommus.len(), 1);
+    assert_eq!(p.iommus[0].kind, IommuKind::Smmuv3);
+    assert!(p
+        .host_bridges
+        .iter()
+        .flat_map(|h| &h.root_ports)
+        .any(|r| r.name == "rp-0000-00-01-0"));
+    use AcsBit::{Sv, Tb, Uf};
+    assert!(has_acs(&p, &[Sv, Tb, Uf], Some(&[Sv, Uf])), "{y}");
+    assert!(has_bridge(
+        &p,
+        "br-0004-01-00-0",
+        "rp-0004-00-01-0",
+        "0004:01:00.0",
+        Some(256)
+    ));
+    let gpu = endpoint(&p, "ep-0000-01-00-0");
+    assert_eq!(gpu.parent, "rp-0000-00-01-0");
+    assert_eq!(gpu.bdf.to_string(), "0000:01:00.0");
+    assert_eq!(gpu.class, Some(DeviceClass::Gpu));
+    assert_eq!(endpoint(&p, "ep-0004-02-00-0").parent, "br-0004-01-00-0");
+    assert!(p
+        .endpoints
+        .iter()
+        .flat_map(|e| &e.bars)
+        .any(|b| b.index == 1
+            && b.addr.0 == 0x3c00_0000_0000
+            && b.size.0 == 256 << 20
+            && b.prefetchable == Some(true)));
+    assert!(has_export(&p, "ep-0000-01-00-0-bar1", "ep-0000-01-00-0", 1));
+    assert!(has_host_id(&p, 0x1def, 0xe100));
+    // GPUs, NICs, NVMe and accelerators import every export.
+    let imports = p.imports.as_ref().expect("imports");
+    assert!(imports
+        .iter()
+        .any(|i| i.device == "ep-0000-01-00-0" && i.exports == ExportSel::All));
     // Host bridges' own functions are the hosts' ids, not endpoints.
     assert!(!y.contains("ep-0000-00-00-0"));
 }
@@ -305,19 +386,28 @@ fn genoa_dmesg_dummy_host_bridges_are_rcieps() {
         .device(bdf("0000:e0:00.0"))
         .is_some_and(|d| d.is_own_host_bridge_function()));
     let y = to_platform_yaml(&m, &ImportOptions::default());
-    for needle in [
-        "- name: ep-0000-e0-07-0\n    parent: hb-0000-e0",
-        "- name: ep-0000-60-01-0\n    parent: hb-0000-60",
-        "id: { vendor: 0x1022, device: 0x14a4 }",
-        "cpu: { vendor: amd, family: 25 }",
-        "default_domain: dma-fq",
-        "kind: amd-vi",
-        "- { cpu: 0xd200_0000, bus: 0xd200_0000, size: 21MiB }",
-        "- { name: br-0000-61-00-0, parent: rp-0000-60-05-2, bdf: \"0000:61:00.0\" }",
-        "- { name: ep-0000-c1-00-0-bar2, device: ep-0000-c1-00-0, bar: 2 }",
-    ] {
-        assert!(y.contains(needle), "missing `{needle}`");
-    }
+    let p = raw(&y);
+    assert_eq!(endpoint(&p, "ep-0000-e0-07-0").parent, "hb-0000-e0");
+    assert_eq!(endpoint(&p, "ep-0000-60-01-0").parent, "hb-0000-60");
+    assert!(has_host_id(&p, 0x1022, 0x14a4));
+    let k = p.kernel.as_ref().expect("kernel");
+    let cpu = k.cpu.as_ref().expect("cpu");
+    assert_eq!((cpu.vendor, cpu.family), (Some(CpuVendor::Amd), Some(25)));
+    assert_eq!(k.default_domain, Some(DomainType::DmaFq));
+    assert_eq!(p.iommus[0].kind, IommuKind::AmdVi);
+    assert!(p
+        .host_bridges
+        .iter()
+        .flat_map(|h| &h.windows)
+        .any(|w| w.cpu.0 == 0xd200_0000 && w.bus.0 == 0xd200_0000 && w.size.0 == 21 << 20));
+    assert!(has_bridge(
+        &p,
+        "br-0000-61-00-0",
+        "rp-0000-60-05-2",
+        "0000:61:00.0",
+        None
+    ));
+    assert!(has_export(&p, "ep-0000-c1-00-0-bar2", "ep-0000-c1-00-0", 2));
     assert!(
         !y.contains("ep-0000-e0-00-0"),
         "root complex function is the host bridge id"
@@ -416,11 +506,16 @@ fn wrx90_tree_block_and_switch_cascade() {
     assert!(m.kernel.iommu_off);
 
     let y = to_platform_yaml(&m, &ImportOptions::default());
-    assert_eq!(y.matches("\n  - name: sw-").count(), 6, "{y}");
-    assert!(y.contains("- name: sw-0000-03-00-0\n    parent: dp-0000-02-00-0"));
-    assert!(y.contains("- name: ep-0000-c1-00-0\n    parent: rp-0000-c0-01-1"));
-    assert!(y.contains("iommus: []"));
-    assert!(y.contains("- { name: ep-0000-c1-00-0-bar1, device: ep-0000-c1-00-0, bar: 1 }"));
+    let p = raw(&y);
+    assert_eq!(p.switches.len(), 6, "{y}");
+    assert!(p
+        .switches
+        .iter()
+        .any(|sw| sw.name == "sw-0000-03-00-0" && sw.parent == "dp-0000-02-00-0"));
+    assert_eq!(endpoint(&p, "ep-0000-c1-00-0").parent, "rp-0000-c0-01-1");
+    assert!(p.iommus.is_empty());
+    assert!(p.host_bridges.iter().all(|h| h.iommu.is_none()));
+    assert!(has_export(&p, "ep-0000-c1-00-0-bar1", "ep-0000-c1-00-0", 1));
 }
 
 #[test]
@@ -462,12 +557,9 @@ fn esc8000a_tree_with_two_highpoint_cascades() {
     let cx7 = m.device(bdf("0000:21:00.0")).expect("cx7");
     assert_eq!(cx7.acs.map(|a| a.cap), Some(AcsFlags::empty()));
     let y = to_platform_yaml(&m, &ImportOptions::default());
-    assert_eq!(
-        y.matches("\n  - name: sw-").count(),
-        8,
-        "two cards, four switch chips each"
-    );
-    assert!(y.contains("acs: { cap: [], ctl: [] }"));
+    let p = raw(&y);
+    assert_eq!(p.switches.len(), 8, "two cards, four switch chips each");
+    assert!(has_acs(&p, &[], Some(&[])), "{y}");
 }
 
 #[test]

@@ -293,16 +293,33 @@ fn synthetic_sysfs_tree() {
     assert_eq!(m.kernel.release.as_deref(), Some("6.18.0-1-arm64"));
 
     let y = to_platform_yaml(&m, &ImportOptions::default());
-    for needle in [
-        "- name: rp-0000-00-01-0\n        bdf: \"0000:00:01.0\"\n        mpss: 512\n        mps: 128\n        acs: { cap: [sv, tb, uf], ctl: [sv, uf] }\n        multifunction: true",
-        "- name: ep-0000-01-00-0\n    parent: rp-0000-00-01-0",
-        "    ats: true",
-        "noats: true",
-        "default_domain: dma-fq",
-        "kind: smmuv3",
-    ] {
-        assert!(y.contains(needle), "missing `{needle}` in\n{y}");
-    }
+    let p = peerpath_load::load_raw_str("sysfs", &y).unwrap_or_else(|d| panic!("{d}\n{y}"));
+    let rp = p
+        .host_bridges
+        .iter()
+        .flat_map(|h| &h.root_ports)
+        .find(|r| r.name == "rp-0000-00-01-0")
+        .expect("root port");
+    assert_eq!(rp.bdf.to_string(), "0000:00:01.0");
+    assert_eq!((rp.mpss, rp.mps), (512, Some(128)));
+    use peerpath_load::raw::AcsBit::{Sv, Tb, Uf};
+    let acs = rp.acs.as_ref().expect("acs");
+    assert_eq!(
+        (acs.cap.as_slice(), acs.ctl.as_deref()),
+        (&[Sv, Tb, Uf][..], Some(&[Sv, Uf][..]))
+    );
+    assert_eq!(rp.multifunction, Some(true));
+    let ep = p
+        .endpoints
+        .iter()
+        .find(|e| e.name == "ep-0000-01-00-0")
+        .expect("endpoint");
+    assert_eq!(ep.parent, "rp-0000-00-01-0");
+    assert!(p.endpoints.iter().any(|e| e.ats == Some(true)));
+    let k = p.kernel.as_ref().expect("kernel");
+    assert_eq!(k.noats, Some(true));
+    assert_eq!(k.default_domain, Some(DomainType::DmaFq));
+    assert_eq!(p.iommus[0].kind, peerpath_model::IommuKind::Smmuv3);
     if let Err(d) = peerpath_load::load_str("sysfs", &y) {
         panic!("does not load: {d:?}\n{y}");
     }

@@ -5,8 +5,9 @@
 //! existing BARs).
 //!
 //! `peerpath_load::load_str` is the authority on validity and every import must load
-//! (`every_realdata_import_loads`); the read-back checks were written before the loader
-//! existed and stay as a second, independent reading of the emitted text.
+//! (`every_realdata_import_loads`); the read-back checks here take only the loader's raw
+//! structs (`load_raw_str`, no validation) and stay as a second, independent check of
+//! what the importer decides.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,135 +15,14 @@ use peerpath_import::{
     parse_dmesg, parse_lspci, parse_lspci_tree, parse_markdown, to_platform_yaml, ImportOptions,
     Machine,
 };
-use serde::Deserialize;
+use peerpath_load::raw::{AcsBit, RawAcs, RawPlatform};
 
-#[derive(Deserialize, Debug)]
-#[serde(untagged)]
-enum Num {
-    U(u64),
-    S(String),
-}
-
-impl Num {
-    fn get(&self) -> u64 {
-        match self {
-            Num::U(v) => *v,
-            Num::S(s) => {
-                let s: String = s.chars().filter(|c| *c != '_').collect();
-                for (unit, shift) in [("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)] {
-                    if let Some(n) = s.strip_suffix(unit) {
-                        return n.parse::<u64>().expect("size number") << shift;
-                    }
-                }
-                match s.strip_prefix("0x") {
-                    Some(h) => u64::from_str_radix(h, 16).expect("hex"),
-                    None => s.parse().expect("decimal"),
-                }
-            }
-        }
-    }
-}
-
-#[derive(Deserialize, Debug)]
-struct Doc {
-    format: u32,
-    name: String,
-    description: String,
-    kernel: Kernel,
-    memory: Vec<serde::de::IgnoredAny>,
-    iommus: Vec<Iommu>,
-    host_bridges: Vec<HostBridge>,
-    switches: Vec<Switch>,
-    bridges: Vec<Bridge>,
-    endpoints: Vec<Endpoint>,
-    exports: Vec<Export>,
-}
-
-#[derive(Deserialize, Debug)]
-struct Kernel {
-    arch: String,
-    cpu: Cpu,
-}
-
-#[derive(Deserialize, Debug)]
-struct Cpu {
-    vendor: String,
-}
-
-#[derive(Deserialize, Debug)]
-struct Iommu {
-    name: String,
-}
-
-#[derive(Deserialize, Debug)]
-struct Window {
-    cpu: Num,
-    bus: Num,
-    size: Num,
-}
-
-#[derive(Deserialize, Debug)]
-struct Acs {
-    cap: Vec<String>,
-    ctl: Option<Vec<String>>,
-}
-
-#[derive(Deserialize, Debug)]
-struct Port {
-    name: Option<String>,
+/// A port's or endpoint's fields the checks look at.
+struct Port<'a> {
     bdf: String,
     mpss: u32,
     mps: Option<u32>,
-    acs: Option<Acs>,
-}
-
-#[derive(Deserialize, Debug)]
-struct HostBridge {
-    name: String,
-    iommu: Option<String>,
-    windows: Vec<Window>,
-    root_ports: Vec<Port>,
-}
-
-#[derive(Deserialize, Debug)]
-struct Switch {
-    name: String,
-    parent: String,
-    upstream: Port,
-    downstream: Vec<Port>,
-}
-
-#[derive(Deserialize, Debug)]
-struct Bridge {
-    name: String,
-    parent: String,
-    bdf: String,
-}
-
-#[derive(Deserialize, Debug)]
-struct Bar {
-    index: u8,
-    addr: Num,
-    size: Num,
-}
-
-#[derive(Deserialize, Debug)]
-struct Endpoint {
-    name: String,
-    parent: String,
-    bdf: String,
-    mpss: u32,
-    mps: Option<u32>,
-    acs: Option<Acs>,
-    #[serde(default)]
-    bars: Vec<Bar>,
-}
-
-#[derive(Deserialize, Debug)]
-struct Export {
-    name: String,
-    device: String,
-    bar: u8,
+    acs: Option<&'a RawAcs>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -155,7 +35,7 @@ enum Node {
     Endpoint,
 }
 
-fn check_port(p: &Port, errs: &mut Vec<String>) {
+fn check_port(p: &Port<'_>, errs: &mut Vec<String>) {
     const MPS: [u32; 6] = [128, 256, 512, 1024, 2048, 4096];
     if !MPS.contains(&p.mpss) {
         errs.push(format!("{}: mpss {}", p.bdf, p.mpss));
@@ -163,9 +43,9 @@ fn check_port(p: &Port, errs: &mut Vec<String>) {
     if p.mps.is_some_and(|m| m > p.mpss || !MPS.contains(&m)) {
         errs.push(format!("{}: mps {:?} vs mpss {}", p.bdf, p.mps, p.mpss));
     }
-    if let Some(a) = &p.acs {
+    if let Some(a) = p.acs {
         if let Some(ctl) = &a.ctl {
-            if !ctl.iter().all(|c| a.cap.contains(c)) {
+            if !ctl.iter().all(|c: &AcsBit| a.cap.contains(c)) {
                 errs.push(format!("{}: acs ctl {ctl:?} not in cap {:?}", p.bdf, a.cap));
             }
         }
@@ -174,15 +54,16 @@ fn check_port(p: &Port, errs: &mut Vec<String>) {
 
 /// Every validation problem of the emitted text.
 fn check(yaml: &str) -> Vec<String> {
-    let doc: Doc = match serde_saphyr::from_str(yaml) {
+    let doc: RawPlatform = match peerpath_load::load_raw_str("emitted.yaml", yaml) {
         Ok(d) => d,
         Err(e) => return vec![format!("not readable: {e}")],
     };
     let mut errs = Vec::new();
     assert_eq!(doc.format, 1);
-    assert!(!doc.description.is_empty());
-    assert!(!doc.kernel.arch.is_empty() && !doc.kernel.cpu.vendor.is_empty());
-    let _ = doc.memory.len();
+    assert!(doc.description.as_deref().is_some_and(|d| !d.is_empty()));
+    let kernel = doc.kernel.as_ref().expect("kernel");
+    assert!(kernel.arch.is_some());
+    assert!(kernel.cpu.as_ref().is_some_and(|c| c.vendor.is_some()));
     let valid_name = |n: &str| {
         n.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
             && n.chars()
@@ -225,39 +106,66 @@ fn check(yaml: &str) -> Vec<String> {
             errs.push(format!("{}: unknown iommu", hb.name));
         }
         for w in &hb.windows {
-            let (cpu, size) = (w.cpu.get(), w.size.get());
-            let _ = w.bus.get();
+            let (cpu, size) = (w.cpu.0, w.size.0);
             match size.checked_sub(1).and_then(|s| cpu.checked_add(s)) {
                 Some(end) => windows.push((cpu, end, hb.name.clone())),
                 None => errs.push(format!("{}: window overflows", hb.name)),
             }
         }
         for rp in &hb.root_ports {
-            check_port(rp, &mut errs);
-            let n = rp.name.clone().unwrap_or_default();
-            add(&n, Node::RootPort, Some(&hb.name), Some(&rp.bdf), &mut errs);
+            let bdf = rp.bdf.to_string();
+            check_port(
+                &Port {
+                    bdf: bdf.clone(),
+                    mpss: rp.mpss,
+                    mps: rp.mps,
+                    acs: rp.acs.as_ref(),
+                },
+                &mut errs,
+            );
+            add(
+                &rp.name,
+                Node::RootPort,
+                Some(&hb.name),
+                Some(&bdf),
+                &mut errs,
+            );
         }
     }
     for sw in &doc.switches {
-        check_port(&sw.upstream, &mut errs);
-        if sw.upstream.name.is_some() {
-            errs.push(format!("{}: upstream port has its own name", sw.name));
-        }
+        let up = sw.upstream.bdf.to_string();
+        check_port(
+            &Port {
+                bdf: up.clone(),
+                mpss: sw.upstream.mpss,
+                mps: sw.upstream.mps,
+                acs: sw.upstream.acs.as_ref(),
+            },
+            &mut errs,
+        );
         add(
             &sw.name,
             Node::Upstream,
             Some(&sw.parent),
-            Some(&sw.upstream.bdf),
+            Some(&up),
             &mut errs,
         );
         for dp in &sw.downstream {
-            check_port(dp, &mut errs);
-            let n = dp.name.clone().unwrap_or_default();
+            let bdf = dp.bdf.to_string();
+            check_port(
+                &Port {
+                    bdf: bdf.clone(),
+                    mpss: dp.mpss,
+                    mps: dp.mps,
+                    acs: dp.acs.as_ref(),
+                },
+                &mut errs,
+            );
             add(
-                &n,
+                &dp.name,
                 Node::Downstream,
                 Some(&sw.name),
-                Some(&dp.bdf),
+                Some(&bdf),
                 &mut errs,
             );
         }
@@ -267,21 +175,27 @@ fn check(yaml: &str) -> Vec<String> {
             &b.name,
             Node::Bridge,
             Some(&b.parent),
-            Some(&b.bdf),
+            Some(&b.bdf.to_string()),
             &mut errs,
         );
     }
     for e in &doc.endpoints {
+        let bdf = e.bdf.to_string();
+        // The importer writes every endpoint's class and mpss, though the format has
+        // defaults for both.
+        if e.class.is_none() {
+            errs.push(format!("{}: no class", e.name));
+        }
+        let Some(mpss) = e.mpss else {
+            errs.push(format!("{}: no mpss", e.name));
+            continue;
+        };
         check_port(
             &Port {
-                name: None,
-                bdf: e.bdf.clone(),
-                mpss: e.mpss,
+                bdf: bdf.clone(),
+                mpss,
                 mps: e.mps,
-                acs: e.acs.as_ref().map(|a| Acs {
-                    cap: a.cap.clone(),
-                    ctl: a.ctl.clone(),
-                }),
+                acs: e.acs.as_ref(),
             },
             &mut errs,
         );
@@ -289,7 +203,7 @@ fn check(yaml: &str) -> Vec<String> {
             &e.name,
             Node::Endpoint,
             Some(&e.parent),
-            Some(&e.bdf),
+            Some(&bdf),
             &mut errs,
         );
     }
@@ -340,7 +254,7 @@ fn check(yaml: &str) -> Vec<String> {
     for e in &doc.endpoints {
         let hb = host_of(&e.name).unwrap_or_default();
         for b in &e.bars {
-            let (a, s) = (b.addr.get(), b.size.get());
+            let (a, s) = (b.addr.0, b.size.0);
             let end = a + (s - 1);
             bar_index.insert((e.name.clone(), b.index));
             bars.push((a, end, e.name.clone()));
@@ -477,6 +391,19 @@ fn every_realdata_import_loads() {
             Ok(p) => assert!(p.nodes.len() <= m.devices.len() + m.root_buses.len()),
             Err(d) => panic!("{name} does not load:\n{d:?}\n---\n{y}"),
         }
+        // The comment header lists every node (ids, name and group from the dump).
+        let raw = peerpath_load::load_raw_str(name, &y).expect("raw");
+        let header: Vec<&str> = y.lines().take_while(|l| l.starts_with('#')).collect();
+        let listed = |n: &str| header.iter().any(|l| l.starts_with(&format!("# - {n}: ")));
+        for n in raw
+            .endpoints
+            .iter()
+            .map(|e| &e.name)
+            .chain(raw.bridges.iter().map(|b| &b.name))
+            .chain(raw.switches.iter().map(|s| &s.name))
+        {
+            assert!(listed(n), "{name}: {n} not in the header:\n{y}");
+        }
         // Without measured ACS Control and without exports it loads too.
         let opts = ImportOptions {
             measured_acs_ctl: false,
@@ -504,12 +431,13 @@ fn odd_names_are_quoted() {
         ..ImportOptions::default()
     };
     let y = to_platform_yaml(&m, &opts);
-    let doc: Doc = serde_saphyr::from_str(&y).expect("readable");
+    let doc = peerpath_load::load_raw_str("odd.yaml", &y).expect("readable");
     assert_eq!(doc.name, "my-box---lab---2");
     assert_eq!(
-        doc.description,
-        "line one\nline two: \"quoted\" # not a comment"
+        doc.description.as_deref(),
+        Some("line one\nline two: \"quoted\" # not a comment")
     );
+    assert!(peerpath_load::load_str("odd.yaml", &y).is_ok());
 }
 
 #[test]
@@ -518,6 +446,14 @@ fn the_checker_catches_broken_files() {
 name: x
 description: d
 kernel: { arch: arm64, cpu: { vendor: arm } }
+endpoints:
+  - { name: ep0, parent: rp9, bdf: "0000:01:00.0", mpss: 256, class: other }
+  - name: ep1
+    parent: rp0
+    bdf: "0000:01:00.0"
+    class: gpu
+    mpss: 256
+    bars: [{ index: 0, addr: 0x2000_0000, size: 4KiB }]
 memory: []
 iommus: []
 host_bridges:
@@ -529,13 +465,6 @@ host_bridges:
     root_ports: []
 switches: []
 bridges: []
-endpoints:
-  - { name: ep0, parent: rp9, bdf: "0000:01:00.0", mpss: 256 }
-  - name: ep1
-    parent: rp0
-    bdf: "0000:01:00.0"
-    mpss: 256
-    bars: [{ index: 0, addr: 0x2000_0000, size: 4KiB }]
 exports: [{ name: e, device: ep1, bar: 3 }]
 "#;
     let errs = check(bad);

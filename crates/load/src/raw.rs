@@ -86,6 +86,32 @@ impl<'de> Deserialize<'de> for Size {
     }
 }
 
+/// Serializes `Some(v)` as a flow mapping (`{ vendor: amd, family: 26 }`), as the spec's
+/// examples write small mappings of scalars.
+fn flow_opt<T: Serialize, S: Serializer>(v: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(x) => serde_saphyr::FlowMap(x).serialize(s),
+        None => s.serialize_none(),
+    }
+}
+
+/// Serializes a list of small mappings with one flow mapping per item
+/// (`- { cpu: 0x40_0000_0000, bus: 0x40_0000_0000, size: 64GiB }`).
+fn flow_items<T: Serialize, S: Serializer>(v: &[T], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(serde_saphyr::FlowMap))
+}
+
+/// [`flow_items`] of `Some(list)`; `Some(vec![])` stays `[]`.
+fn flow_opt_items<T: Serialize, S: Serializer>(
+    v: &Option<Vec<T>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(items) => flow_items(items, s),
+        None => s.serialize_none(),
+    }
+}
+
 /// One ACS bit as written: `sv`, `tb`, `rr`, `cr`, `uf`, `ec`, `dt`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -219,7 +245,11 @@ pub struct RawPlatform {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interconnect: Option<RawInterconnect>,
     /// `memory`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "flow_items"
+    )]
     pub memory: Vec<RawMemory>,
     /// `iommus`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -237,17 +267,33 @@ pub struct RawPlatform {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub bridges: Vec<RawBridge>,
     /// `domains`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "flow_items"
+    )]
     pub domains: Vec<RawDomain>,
     /// `exports`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "flow_items"
+    )]
     pub exports: Vec<RawExport>,
     /// `imports`; `None`: every endpoint imports every export it does not own.
     /// `Some(vec![])`: no pairings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "flow_opt_items"
+    )]
     pub imports: Option<Vec<RawImport>>,
     /// `traffic`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "flow_items"
+    )]
     pub traffic: Vec<RawTraffic>,
 }
 
@@ -285,7 +331,11 @@ raw_struct! {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub arch: Option<Arch>,
         /// `cpu`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
         pub cpu: Option<RawCpu>,
         /// `default_domain` (default dma).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -306,7 +356,11 @@ raw_struct! {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         pub disable_acs_redir: Vec<String>,
         /// `config_acs`.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "Vec::is_empty",
+            serialize_with = "flow_items"
+        )]
         pub config_acs: Vec<RawConfigAcs>,
         /// `acs_decision` (default mainline).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -384,10 +438,18 @@ raw_struct! {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub disable_bypass: Option<bool>,
         /// `tbus` (smmuv3 only).
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "Vec::is_empty",
+            serialize_with = "flow_items"
+        )]
         pub tbus: Vec<RawTbu>,
         /// `stream_map` (default identity).
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "Vec::is_empty",
+            serialize_with = "flow_items"
+        )]
         pub stream_map: Vec<RawStreamMap>,
     }
 }
@@ -425,7 +487,11 @@ raw_struct! {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub segment: Option<u16>,
         /// `id`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
         pub id: Option<RawPciId>,
         /// `forwards_p2p` (default same-host-bridge).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -437,7 +503,11 @@ raw_struct! {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub iommu: Option<String>,
         /// `windows`.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "Vec::is_empty",
+            serialize_with = "flow_items"
+        )]
         pub windows: Vec<RawWindow>,
         /// `root_ports`.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -445,12 +515,19 @@ raw_struct! {
     }
 }
 
+/// PCI ids as people read them: `"0x1def"`, not `7663`.
+fn hex16<S: Serializer>(v: &u16, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{v:#06x}"))
+}
+
 raw_struct! {
     /// A vendor/device id.
     pub struct RawPciId {
         /// `vendor`.
+        #[serde(serialize_with = "hex16")]
         pub vendor: u16,
         /// `device`.
+        #[serde(serialize_with = "hex16")]
         pub device: u16,
     }
 }
@@ -492,7 +569,11 @@ raw_struct! {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub mps: Option<u32>,
         /// `acs` (absent: no ACS capability).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
         pub acs: Option<RawAcs>,
         /// `tbu`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -532,7 +613,11 @@ raw_struct! {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub mps: Option<u32>,
         /// `acs`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
         pub acs: Option<RawAcs>,
         /// `multifunction` (default false).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -553,7 +638,11 @@ raw_struct! {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub mps: Option<u32>,
         /// `acs`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
         pub acs: Option<RawAcs>,
         /// `multifunction` (default false).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -598,16 +687,28 @@ raw_struct! {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub multifunction: Option<bool>,
         /// `acs`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
         pub acs: Option<RawAcs>,
         /// `driver` (default kernel).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub driver: Option<Driver>,
         /// `bars`.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "Vec::is_empty",
+            serialize_with = "flow_items"
+        )]
         pub bars: Vec<RawBar>,
         /// `cc`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
         pub cc: Option<RawDeviceCc>,
     }
 }
@@ -726,5 +827,33 @@ raw_struct! {
         /// `ats` (default auto).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub ats: Option<AtsUse>,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_mappings_are_written_in_flow_style_and_read_back() {
+        let mut p = RawPlatform::new("flow");
+        p.kernel = Some(RawKernel {
+            cpu: Some(RawCpu {
+                vendor: Some(CpuVendor::Amd),
+                family: Some(26),
+            }),
+            ..RawKernel::default()
+        });
+        p.imports = Some(vec![RawImport {
+            device: "e0".to_owned(),
+            exports: ExportSel::All,
+            allow_peer2peer: None,
+            dynamic: None,
+        }]);
+        let yaml = crate::to_yaml(&p);
+        assert!(yaml.contains("cpu: {vendor: amd, family: 26}"), "{yaml}");
+        assert!(yaml.contains("- {device: e0, exports: all}"), "{yaml}");
+        let again = crate::load_raw_str("flow.yaml", &yaml).expect("reads back");
+        assert_eq!(again, p);
     }
 }
