@@ -305,20 +305,7 @@ fn explain(importer: &str, export: &str, platform: Option<PathBuf>, format: Form
             }
             Exit::Success
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            eprintln!("  importers: {}", e.valid_importers.join(", "));
-            eprintln!(
-                "  exports{}: {}",
-                if e.valid_importers.iter().any(|i| i == importer) {
-                    format!(" of {importer}")
-                } else {
-                    String::new()
-                },
-                e.valid_exports.join(", ")
-            );
-            Exit::InvalidInput
-        }
+        Err(e) => unknown_pair(&e),
     }
 }
 
@@ -335,17 +322,13 @@ fn check(platforms: &[PathBuf]) -> Exit {
             }
         };
     }
-    let files = match input::expand_yaml_args(platforms) {
+    let files = match files_or_exit(
+        input::expand_yaml_args(platforms),
+        "platform files (*.yaml, *.yml)",
+    ) {
         Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::InvalidInput;
-        }
+        Err(e) => return e,
     };
-    if files.is_empty() {
-        eprintln!("error: no platform files (*.yaml, *.yml) found in the given directories");
-        return Exit::InvalidInput;
-    }
     let mut worst = Exit::Success;
     for f in &files {
         match input::load_platform(Some(f)) {
@@ -359,18 +342,39 @@ fn check(platforms: &[PathBuf]) -> Exit {
     worst
 }
 
-fn run_scenarios(paths: &[PathBuf]) -> Exit {
-    let files = match scenarios::files(paths) {
-        Ok(f) => f,
+/// The expanded file list, or exit 2 when it cannot be read or is empty.
+fn files_or_exit(files: std::io::Result<Vec<PathBuf>>, what: &str) -> Result<Vec<PathBuf>, Exit> {
+    match files {
+        Ok(f) if f.is_empty() => {
+            eprintln!("error: no {what} found in the given directories");
+            Err(Exit::InvalidInput)
+        }
+        Ok(f) => Ok(f),
         Err(e) => {
             eprintln!("error: {e}");
-            return Exit::InvalidInput;
+            Err(Exit::InvalidInput)
         }
-    };
-    if files.is_empty() {
-        eprintln!("error: no scenario files found");
-        return Exit::InvalidInput;
     }
+}
+
+/// Prints an unknown pairing with the valid names (exit 2).
+fn unknown_pair(e: &peerpath_rules::UnknownPair) -> Exit {
+    eprintln!("error: {e}");
+    eprintln!("  importers: {}", e.valid_importers.join(", "));
+    let of = if e.valid_importers.contains(&e.importer) {
+        format!(" of {}", e.importer)
+    } else {
+        String::new()
+    };
+    eprintln!("  exports{of}: {}", e.valid_exports.join(", "));
+    Exit::InvalidInput
+}
+
+fn run_scenarios(paths: &[PathBuf]) -> Exit {
+    let files = match files_or_exit(scenarios::files(paths), "scenario files (*.yaml, *.yml)") {
+        Ok(f) => f,
+        Err(e) => return e,
+    };
     let (mut passed, mut failed, mut invalid) = (0, 0, 0);
     for f in &files {
         match scenarios::run_file(f) {
@@ -418,12 +422,7 @@ fn dot(platform: Option<PathBuf>, pairing: Option<Vec<String>>) -> Exit {
     let pair = match pairing.as_deref() {
         Some([importer, export]) => match peerpath_rules::evaluate_pair(&topo, importer, export) {
             Ok(pair) => Some(pair),
-            Err(e) => {
-                eprintln!("error: {e}");
-                eprintln!("  importers: {}", e.valid_importers.join(", "));
-                eprintln!("  exports: {}", e.valid_exports.join(", "));
-                return Exit::InvalidInput;
-            }
+            Err(e) => return unknown_pair(&e),
         },
         _ => None,
     };
