@@ -299,10 +299,9 @@ impl<'a> V<'a, '_> {
         let interconnect = self.interconnect();
         let domains = self.domains(&ent_node);
         let exports = self.exports(&ent_node);
-        let imports = self.imports(&ent_node, &nodes, &exports);
-        let traffic = self.traffic(&ent_node, &imports);
+        let listed = self.imports(&ent_node, &exports);
 
-        Platform {
+        let mut platform = Platform {
             name: raw.name.clone(),
             description: raw.description.clone(),
             kernel,
@@ -313,9 +312,15 @@ impl<'a> V<'a, '_> {
             switches,
             domains,
             exports,
-            imports,
-            traffic,
-        }
+            imports: Vec::new(),
+            traffic: Vec::new(),
+        };
+        // The default expansion and the output order are the model's, shared with
+        // `PlatformBuilder`.
+        platform.imports = listed.unwrap_or_else(|| platform.default_imports());
+        platform.sort_imports();
+        platform.traffic = self.traffic(&ent_node, &platform.imports);
+        platform
     }
 
     fn check_name(&mut self, name: &str, p: Path) {
@@ -1547,12 +1552,14 @@ impl<'a> V<'a, '_> {
         }
     }
 
+    /// The listed pairings, unsorted; `None` when `imports` is absent (every endpoint
+    /// imports every export it does not own: `Platform::default_imports`), once the
+    /// size of that expansion is checked against the limit.
     fn imports(
         &mut self,
         ent_node: &HashMap<Ent, NodeId>,
-        nodes: &[PNode],
         exports: &[Export],
-    ) -> Vec<Import> {
+    ) -> Option<Vec<Import>> {
         let raw = self.raw;
         let mut out: Vec<Import> = Vec::new();
         match raw.imports.as_ref() {
@@ -1569,23 +1576,10 @@ impl<'a> V<'a, '_> {
                         .expected(format!("at most {} pairings", crate::limits::MAX_PAIRINGS))
                         .help("list the pairings of interest in `imports`"),
                     );
-                    return out;
+                    // An error is reported: never expand past the bound.
+                    return Some(Vec::new());
                 }
-                for (i, _) in raw.endpoints.iter().enumerate() {
-                    let Some(&id) = ent_node.get(&Ent::Endpoint(i)) else {
-                        continue;
-                    };
-                    for (x, e) in exports.iter().enumerate() {
-                        if e.device != id {
-                            out.push(Import {
-                                importer: id,
-                                export: ExportId(x as u32),
-                                allow_peer2peer: true,
-                                dynamic: true,
-                            });
-                        }
-                    }
-                }
+                return None;
             }
             Some(list) => {
                 let mut seen: HashMap<(NodeId, ExportId), usize> = HashMap::new();
@@ -1659,17 +1653,7 @@ impl<'a> V<'a, '_> {
                 }
             }
         }
-        let name = |id: NodeId| nodes.get(id.index()).map(|n| n.name.as_str()).unwrap_or("");
-        let xname = |id: ExportId| {
-            exports
-                .get(id.index())
-                .map(|e| e.name.as_str())
-                .unwrap_or("")
-        };
-        out.sort_by(|a, b| {
-            (name(a.importer), xname(a.export)).cmp(&(name(b.importer), xname(b.export)))
-        });
-        out
+        Some(out)
     }
 
     fn traffic(&mut self, ent_node: &HashMap<Ent, NodeId>, imports: &[Import]) -> Vec<Traffic> {
