@@ -16,7 +16,7 @@ use peerpath_topology::Topology;
 
 use crate::acs::{self, Decision, Dest};
 use crate::pagetable::LookupError;
-use crate::stream::{map_rid, wire_rid};
+use crate::stream::{stream_id, wire_rid};
 use crate::tlb::{Tlb, TlbEntry, PAGE_SHIFT};
 use crate::types::{
     AcsReading, At, DropReason, End, Event, Fault, Hop, Place, Ste, StreamSetup, TlbId, TlbStats,
@@ -298,10 +298,7 @@ impl<'t> Engine<'t> {
                     NodeKind::HostBridge(h) => h.segment,
                     _ => node.bdf.map_or(0, |b| b.segment),
                 };
-                let sid = wire_rid(topo, id).and_then(|rid| match topo.iommu_of(id) {
-                    Some(i) => map_rid(&p.iommu(i).stream_map, rid),
-                    None => Some(StreamId(u32::from(rid.0))),
-                });
+                let sid = stream_id(topo, id);
                 NodeInfo {
                     parent: node.parent,
                     kind,
