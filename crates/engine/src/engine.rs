@@ -12,15 +12,15 @@ use peerpath_model::{
     AcsFlags, AddrRange, BridgeWindows, ForwardsP2p, Iommu, IommuId, Iova, NodeId, NodeKind, Op,
     Platform, StreamId, TbuId, TdispState, Translation,
 };
-use peerpath_topology::Topology;
+use peerpath_topology::acs::{self, AcsTlp, Class, Decision, Dest, Reader};
+use peerpath_topology::{PortAcs, Topology};
 
-use crate::acs::{self, Decision, Dest};
 use crate::pagetable::LookupError;
 use crate::stream::{stream_id, wire_rid};
 use crate::tlb::{Tlb, TlbEntry, PAGE_SHIFT};
 use crate::types::{
-    AcsReading, At, DropReason, End, Event, Fault, Hop, Place, Ste, StreamSetup, TlbId, TlbStats,
-    Tlp, Trace, Why,
+    At, DropReason, End, Event, Fault, Hop, Place, Ste, StreamSetup, TlbId, TlbStats, Tlp, Trace,
+    Why,
 };
 
 /// Entries of the IOTLB of a root complex's own translation agent (integrated,
@@ -54,7 +54,7 @@ struct NodeInfo {
     window: BridgeWindows,
     children: Vec<NodeId>,
     bars: Vec<BarBus>,
-    acs: AcsFlags,
+    acs: PortAcs,
     mps: u32,
     segment: u16,
     /// Buses below (secondary..=subordinate) of a bridge/port.
@@ -107,7 +107,7 @@ pub(crate) struct IcEntry {
 #[derive(Debug)]
 pub struct Engine<'t> {
     topo: &'t Topology<'t>,
-    reading: AcsReading,
+    reader: Reader,
     nodes: Vec<NodeInfo>,
     /// Indexed by node; `Some` for host bridges.
     hbs: Vec<Option<HbInfo>>,
@@ -119,6 +119,19 @@ pub struct Engine<'t> {
     tbu_tlb: Vec<Vec<usize>>,
     /// Set during a route: where it entered the interconnect.
     pub(crate) ic_entry: Option<IcEntry>,
+}
+
+/// What the ingress port does with a request, in the engine's terms (H1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ingress {
+    /// Upstream. `redirect`: ACS sent it there instead of address decode.
+    Up { why: Why, redirect: bool },
+    /// Directly to a sibling downstream port.
+    Peer { egress: NodeId, why: Why },
+    /// Back down the ingress port.
+    TurnBack,
+    /// Blocked: an ACS violation.
+    Block(AcsFlags),
 }
 
 /// Where a request came into the root complex from: its host bridge and root port
@@ -149,13 +162,15 @@ struct Agent {
 }
 
 impl<'t> Engine<'t> {
-    /// The hardware of `topo`'s platform, ACS per H1 (`AcsReading::Spec`).
+    /// The hardware of `topo`'s platform, ACS as the silicon reads it (H1,
+    /// `Reader::Hardware`).
     pub fn new(topo: &'t Topology<'t>) -> Self {
-        Self::with_acs_reading(topo, AcsReading::Spec)
+        Self::with_acs_reader(topo, Reader::Hardware)
     }
 
-    /// As `new`, with another reading of the ACS redirect bits (what-if comparisons).
-    pub fn with_acs_reading(topo: &'t Topology<'t>, reading: AcsReading) -> Self {
+    /// As `new`, with ports that act on their ACS bits as another reader takes them
+    /// (what-if comparisons: "if the switch did what p2pdma assumes").
+    pub fn with_acs_reader(topo: &'t Topology<'t>, reader: Reader) -> Self {
         let p = topo.platform();
         let mut tlbs: Vec<(TlbId, Tlb)> = Vec::new();
         for (i, iommu) in p.iommus.iter().enumerate() {
@@ -244,7 +259,7 @@ impl<'t> Engine<'t> {
         let nodes = Self::node_infos(topo, &hbs);
         Self {
             topo,
-            reading,
+            reader,
             nodes,
             hbs,
             decode,
@@ -308,7 +323,7 @@ impl<'t> Engine<'t> {
                     },
                     children: topo.children(id),
                     bars,
-                    acs: topo.acs_ctl(id),
+                    acs: topo.port_acs(id),
                     mps: topo.mps(id),
                     segment,
                     bus_range: None,
@@ -470,7 +485,7 @@ impl<'t> Engine<'t> {
                 continue;
             }
             match self.ingress(p, tlp) {
-                Decision::Up { why, redirect } => {
+                Ingress::Up { why, redirect } => {
                     let ev = if redirect {
                         Event::Redirect
                     } else {
@@ -479,10 +494,10 @@ impl<'t> Engine<'t> {
                     Self::push(tr, Place::Pci(p), ev, tlp, why);
                     cur = p;
                 }
-                Decision::TurnBack => {
+                Ingress::TurnBack => {
                     return self.descend(tlp, p, Some(Why::TurnBack), false, tr);
                 }
-                Decision::Peer { egress, why } => {
+                Ingress::Peer { egress, why } => {
                     Self::push(tr, Place::Pci(p), Event::Forward, tlp, why);
                     let Some(usp) = self.nodes[p.index()].parent else {
                         return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
@@ -505,7 +520,7 @@ impl<'t> Engine<'t> {
                     }
                     return self.descend(tlp, egress, None, false, tr);
                 }
-                Decision::Block(bit) => {
+                Ingress::Block(bit) => {
                     Self::push(
                         tr,
                         Place::Pci(p),
@@ -519,8 +534,10 @@ impl<'t> Engine<'t> {
         }
     }
 
-    /// H1 at the ingress port `port` (the TLP came from below).
-    fn ingress(&self, port: NodeId, tlp: Tlp) -> Decision {
+    /// H1 at the ingress port `port` (the TLP came from below): address decode finds
+    /// where the request would go, the one ACS decision (`acs::decide`) says what the
+    /// port does with it.
+    fn ingress(&self, port: NodeId, tlp: Tlp) -> Ingress {
         let info = &self.nodes[port.index()];
         let req = &self.nodes[tlp.requester.index()];
         let in_range = match (req.rid, info.bus_range) {
@@ -530,27 +547,63 @@ impl<'t> Engine<'t> {
             }
             _ => false,
         };
+        let mut egress = None;
         let dest = if info.window.contains(tlp.addr) {
             Dest::Own
         } else if info.kind == Kind::SwitchDownstream {
-            info.parent
-                .and_then(|usp| {
-                    self.nodes[usp.index()]
-                        .children
-                        .iter()
-                        .copied()
-                        .find(|s| *s != port && self.nodes[s.index()].window.contains(tlp.addr))
-                })
-                .map_or(Dest::Elsewhere, Dest::Sibling)
+            egress = info.parent.and_then(|usp| {
+                self.nodes[usp.index()]
+                    .children
+                    .iter()
+                    .copied()
+                    .find(|s| *s != port && self.nodes[s.index()].window.contains(tlp.addr))
+            });
+            egress.map_or(Dest::Up, |_| Dest::PeerPort)
         } else {
-            Dest::Elsewhere
+            Dest::Up
         };
-        let ctl = match info.kind {
+        let state = match info.kind {
             Kind::RootPort | Kind::SwitchDownstream => info.acs,
             // PCI bridges and others have no ACS.
-            _ => AcsFlags::empty(),
+            _ => PortAcs::default(),
         };
-        acs::decide(ctl, self.reading, tlp.at, in_range, dest)
+        let decision = acs::decide(
+            state,
+            self.reader,
+            AcsTlp {
+                class: Class::Request(tlp.at),
+                requester_in_range: in_range,
+                dest,
+            },
+        );
+        match decision {
+            Decision::Up { by } => Ingress::Up {
+                why: match by {
+                    Some(AcsFlags::UF) => Why::AcsUpstreamForwarding,
+                    Some(bit) => Why::AcsRedirect { bit },
+                    None if tlp.at == At::TranslationRequest => Why::TranslationRequestUpstream,
+                    None => Why::NotBelow,
+                },
+                redirect: by.is_some(),
+            },
+            Decision::Peer { direct_translated } => match egress {
+                Some(egress) => Ingress::Peer {
+                    egress,
+                    why: if direct_translated {
+                        Why::AcsDirectTranslated
+                    } else {
+                        Why::SwitchPeer { egress }
+                    },
+                },
+                // `PeerPort` is only asked with an egress port found.
+                None => Ingress::Up {
+                    why: Why::NotBelow,
+                    redirect: false,
+                },
+            },
+            Decision::TurnBack => Ingress::TurnBack,
+            Decision::Block(bit) => Ingress::Block(bit),
+        }
     }
 
     /// Down from `node` (already received and MPS-checked) to the target.

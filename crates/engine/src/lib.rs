@@ -28,7 +28,7 @@
 //! 1. **Issue** at the requester. A translation request (AT=01b) goes straight up to
 //!    the root complex (H2).
 //! 2. **Upstream**: each port that receives the TLP from below applies its effective
-//!    ACS Control (`Topology::acs_ctl`) as the ingress port (H1, module `acs`): SV, TB
+//!    ACS as the ingress port (H1: the one ACS decision, `peerpath_topology::acs`): SV, TB
 //!    (translated going up), RR (peer request → upstream), EC (blocked without RR),
 //!    DT (translated peer requests direct), UF (a request that would turn back out of
 //!    its ingress port goes up). Address decode uses each node's window in bus space
@@ -53,8 +53,8 @@
 //! # Model decisions
 //! - The hardware's ACS follows H1 (PCIe r7.0 Table 6-11) whatever `kernel.acs_decision`
 //!   says: that knob is the kernel's reading (K1.4), and a disagreement is a finding.
-//!   `Engine::with_acs_reading(.., AcsReading::KernelMainline)` models the kernel's
-//!   reading for what-if comparisons. CR affects completions only; completions are not
+//!   `Engine::with_acs_reader(.., AcsReader::P2pdma(AcsDecision::Mainline))` models
+//!   the kernel's reading for what-if comparisons. CR affects completions only; completions are not
 //!   routed by this version.
 //! - EC has no per-target egress vector in the model: EC set blocks (or with RR
 //!   redirects) every peer target.
@@ -83,7 +83,6 @@
 //! (beyond the short `Display` phrases of `Why`), and its output never depends on hash
 //! order: same topology and inputs, same traces.
 
-mod acs;
 mod engine;
 mod errors;
 mod merge;
@@ -95,8 +94,9 @@ mod types;
 pub use engine::{Engine, ROOT_COMPLEX_IOTLB_ENTRIES, ROOT_COMPLEX_IOTLB_WAYS};
 pub use errors::MapError;
 pub use pagetable::{IoPageTable, LookupError, Mapping, MemAttr, Prot, Translated};
+pub use peerpath_topology::acs::Reader as AcsReader;
 pub use stream::{stream_id, wire_rid};
 pub use types::{
-    AcsReading, At, BurstTrace, DropReason, End, Event, Fault, Hop, MergedBurst, Place, Ste,
-    StreamSetup, TlbId, TlbStats, Tlp, Trace, Why,
+    At, BurstTrace, DropReason, End, Event, Fault, Hop, MergedBurst, Place, Ste, StreamSetup,
+    TlbId, TlbStats, Tlp, Trace, Why,
 };

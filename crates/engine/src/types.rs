@@ -12,34 +12,7 @@ use peerpath_model::{
 
 use crate::pagetable::{IoPageTable, MemAttr};
 
-/// The TLP's Address Type field [PCIe §10.2.1] (H2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum At {
-    /// AT=00b: the address is whatever regime the kernel handed the device (bus
-    /// address, raw PA or IOVA); a translation agent may translate it.
-    Untranslated,
-    /// AT=01b: an ATS translation request for `addr` (an IOVA).
-    TranslationRequest,
-    /// AT=10b: the address is already a physical address from an ATS completion.
-    Translated,
-}
-
-impl At {
-    /// The name used in JSON: `untranslated`, `translation-request`, `translated`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            At::Untranslated => "untranslated",
-            At::TranslationRequest => "translation-request",
-            At::Translated => "translated",
-        }
-    }
-}
-
-impl fmt::Display for At {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use peerpath_model::At;
 
 /// One memory request TLP.
 ///
@@ -221,7 +194,7 @@ pub enum Why {
     /// down the port it came in on without going upstream (H1).
     TurnBack,
     /// ACS redirected the request upstream (H1). `bit` is the ACS bit responsible
-    /// (RR; with `AcsReading::KernelMainline` also CR or EC).
+    /// (RR; UF has its own reason; with a p2pdma reader also CR or EC).
     AcsRedirect {
         /// The responsible bit.
         bit: AcsFlags,
@@ -578,17 +551,4 @@ pub struct BurstTrace {
     pub traces: Vec<Trace>,
     /// The merged bursts, in order of their first TLP.
     pub merges: Vec<MergedBurst>,
-}
-
-/// How the hardware reads the ACS redirect bits for requests (H1).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum AcsReading {
-    /// PCIe r7.0 Table 6-11, as rules.md H1 states it: RR redirects peer requests, CR
-    /// only completions, EC redirects if RR else blocks. The default: this is what the
-    /// hardware does whatever the kernel believes.
-    #[default]
-    Spec,
-    /// "What if the hardware behaved as mainline's `pci_bridge_has_acs_redir` assumes":
-    /// any of RR, CR, EC redirects peer requests upstream. For what-if comparisons only.
-    KernelMainline,
 }

@@ -11,8 +11,13 @@ const MODULES: &[(&str, &str, &str)] = &[
     ),
     (
         "Topology",
-        "topology/src/acs.rs",
-        include_str!("../../topology/src/acs.rs"),
+        "topology/src/acs/control.rs",
+        include_str!("../../topology/src/acs/control.rs"),
+    ),
+    (
+        "Topology",
+        "topology/src/acs/decide.rs",
+        include_str!("../../topology/src/acs/decide.rs"),
     ),
     (
         "Topology",
@@ -28,11 +33,6 @@ const MODULES: &[(&str, &str, &str)] = &[
         "Topology",
         "topology/src/mps.rs",
         include_str!("../../topology/src/mps.rs"),
-    ),
-    (
-        "Hardware",
-        "engine/src/acs.rs",
-        include_str!("../../engine/src/acs.rs"),
     ),
     (
         "Hardware",

@@ -42,8 +42,13 @@
 //! `pci=disable_acs_redir=<BDF;BDF…>` hint (K1.8). The per-(provider, client) cache of
 //! K1.9 has no effect on a static platform and is not modelled.
 
-use peerpath_model::{AcsDecision, AcsFlags, Arch, CpuVendor, NodeId, PciId};
+use peerpath_model::{AcsDecision, Arch, At, CpuVendor, NodeId, PciId};
+use peerpath_topology::acs::{AcsTlp, Class, Dest, Reader};
 use peerpath_topology::Topology;
+
+/// The class of the importer's peer requests: untranslated memory requests (the
+/// kernel's map-type logic ignores ATS, K1.4/H2).
+const REQUEST: Class = Class::Request(At::Untranslated);
 
 /// The P2PDMA map type (K1.1).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize)]
@@ -217,10 +222,18 @@ impl MapTypeDecision {
     }
 }
 
-/// Whether a device redirects, as mainline's `pci_bridge_has_acs_redir` judges it
-/// (K1.4): an ACS capability whose Control has RR, CR or EC.
-pub fn has_acs_redir(topo: &Topology<'_>, node: NodeId) -> bool {
-    topo.acs_cap(node).is_some() && topo.acs_ctl(node).intersects(AcsFlags::REDIR)
+/// Whether a device redirects peer TLPs of `class` as p2pdma reads its ACS under
+/// `kernel.acs_decision` (K1.4): the one ACS decision with `Reader::P2pdma`. Under
+/// `mainline` (`pci_bridge_has_acs_redir`) an ACS capability whose Control has RR, CR
+/// or EC redirects every class.
+pub fn has_acs_redir(topo: &Topology<'_>, node: NodeId, class: Class) -> bool {
+    let reader = Reader::P2pdma(topo.platform().kernel.acs_decision);
+    let tlp = AcsTlp {
+        class,
+        requester_in_range: true,
+        dest: Dest::PeerPort,
+    };
+    topo.acs_decide(node, reader, tlp).redirected()
 }
 
 /// The redirecting devices between provider and client below `common`, in the order
@@ -246,7 +259,7 @@ fn redirecting_devices(
                 .iter()
                 .chain(client_side)
                 .copied()
-                .filter(|n| has_acs_redir(topo, *n))
+                .filter(|n| has_acs_redir(topo, *n, REQUEST))
                 .collect()
         }
         AcsDecision::EgressAware => {
@@ -261,14 +274,13 @@ fn redirecting_devices(
             else {
                 return Vec::new();
             };
+            // The provider side returns the read completions, the client side issues
+            // the requests.
             let mut out = Vec::new();
-            if topo.acs_ctl(a_child).contains(AcsFlags::CR) {
+            if has_acs_redir(topo, a_child, Class::Completion) {
                 out.push(a_child);
             }
-            if topo
-                .acs_ctl(b_child)
-                .intersects(AcsFlags::RR | AcsFlags::EC)
-            {
+            if has_acs_redir(topo, b_child, REQUEST) {
                 out.push(b_child);
             }
             out

@@ -39,7 +39,7 @@
 //! opened), `vfio-noiommu` (only possible without an IOMMU; with one it is treated like
 //! a kernel driver here and flagged by the rules).
 
-use crate::acs::is_untrusted;
+use crate::acs::control::is_untrusted;
 use crate::Topology;
 use peerpath_model::{CcKind, DomainId, DomainType, Driver, IommuId, NodeKind, PassthroughFrom};
 

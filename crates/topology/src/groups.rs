@@ -51,7 +51,7 @@
 //! (`pci_dev_specific_acs_enabled`), SR-IOV, ACS Enhanced, `pci_real_dma_dev`.
 
 use crate::Topology;
-use peerpath_model::{AcsFlags, GroupAlgorithm, NodeId, NodeKind};
+use peerpath_model::{GroupAlgorithm, NodeId, NodeKind};
 
 /// One IOMMU group.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -133,15 +133,10 @@ pub(crate) fn is_conventional(topo: &Topology<'_>, id: NodeId) -> bool {
         .is_some_and(|p| matches!(topo.platform().node(p).kind, NodeKind::PciBridge(_)))
 }
 
-/// `pci_acs_flags_enabled(dev, REQ_ACS_FLAGS)`.
+/// `pci_acs_flags_enabled(dev, REQ_ACS_FLAGS)`: the one ACS decision under the
+/// kernel's isolation reading ([`crate::acs::isolates`]).
 fn acs_flags_enabled(topo: &Topology<'_>, id: NodeId) -> bool {
-    let Some(cap) = topo.acs_cap(id) else {
-        return false;
-    };
-    // "Features missing from the capability field can therefore be assumed as
-    // hard-wired enabled", except egress control.
-    let want = AcsFlags::REQ & (cap | AcsFlags::EC);
-    topo.acs_ctl(id).contains(want)
+    crate::acs::isolates(topo.port_acs(id))
 }
 
 /// `pci_acs_enabled(dev, REQ_ACS_FLAGS)` given the function's multifunction state.

@@ -13,14 +13,14 @@
 //! Architecture invariant: the topology does no IO and never formats user-facing text
 //! beyond names; output order never depends on hash order.
 
-mod acs;
+pub mod acs;
 mod domain;
 mod groups;
 mod mps;
 mod reach;
 mod windows;
 
-pub use acs::effective_acs_ctl;
+pub use acs::{effective_acs_ctl, PortAcs};
 pub use domain::{DeviceDomain, DomainSource};
 pub use groups::{Group, Groups};
 
@@ -161,7 +161,7 @@ impl<'p> Topology<'p> {
         };
         topo.windows = windows::derive(&topo);
         topo.mps = mps::derive(&topo);
-        topo.acs_ctl = acs::derive(&topo);
+        topo.acs_ctl = acs::control::derive(&topo);
         // Groups before domains: the default domain type is chosen per group
         // (`iommu_get_default_domain_type`), so an untrusted member forces its whole group.
         topo.groups = groups::derive(&topo);
@@ -338,6 +338,20 @@ impl<'p> Topology<'p> {
             NodeKind::Endpoint(e) => e.acs.map(|a| a.cap),
             _ => None,
         }
+    }
+
+    /// A node's ACS state: capability and effective Control.
+    pub fn port_acs(&self, id: NodeId) -> PortAcs {
+        PortAcs {
+            cap: self.acs_cap(id),
+            ctl: self.acs_ctl(id),
+        }
+    }
+
+    /// What `id` does with a TLP that enters it from below, as `reader` reads its ACS
+    /// ([`acs::decide`], the one ACS decision).
+    pub fn acs_decide(&self, id: NodeId, reader: acs::Reader, tlp: acs::AcsTlp) -> acs::Decision {
+        acs::decide(self.port_acs(id), reader, tlp)
     }
 
     /// The IOMMU domain of an endpoint (K3.2); `None` for other nodes.

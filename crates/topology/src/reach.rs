@@ -11,17 +11,19 @@
 //! request would turn:
 //!
 //! - **a switch's internal bus** (the ancestor is a switch upstream port): the
-//!   downstream port the request entered by decides. It goes straight to the peer port
-//!   unless ACS stops it: P2P Request Redirect (RR) sends it upstream, P2P Egress
-//!   Control (EC) redirects or blocks it. A port without an ACS capability forwards
-//!   peer-to-peer; a port with one whose capability lacks RR is taken to redirect
-//!   (hard-wired, as `pci_acs_flags_enabled` assumes). CR concerns completions and DT
-//!   translated requests, so neither matters here.
+//!   downstream port the request entered by decides, as the silicon reads its ACS
+//!   ([`crate::acs::decide`] with `Reader::Hardware`, the decision the engine routes
+//!   by): it goes straight to the peer port unless RR redirects it upstream or EC
+//!   blocks it. A port without an ACS capability, or whose capability lacks RR,
+//!   forwards peer-to-peer — where the kernel's isolation test takes a missing RR as
+//!   hard-wired on, that difference is the `group-isolation-hole` finding. CR
+//!   concerns completions and DT translated requests, so neither matters here.
 //! - **inside a multifunction device** (the ancestor is the port above the device and
 //!   `a`, `b` sit at or below two functions of one slot): the function on `a`'s side
-//!   loops the request back internally only if it has an ACS capability with RR that is
-//!   not enabled and no EC [PCIe §6.12.1.2: functions that support peer-to-peer with
-//!   other functions must implement RR, so no capability means no internal loopback].
+//!   loops the request back internally (the same decision, `Dest::PeerFunction`) only
+//!   if its ACS capability implements RR, RR is not enabled and EC is clear
+//!   [PCIe §6.12.1.2: functions that support peer-to-peer with other functions must
+//!   implement RR, so without it there is no internal loopback].
 //! - **a conventional PCI bus** (the ancestor is a PCIe-to-PCI bridge): any device on
 //!   the bus may claim it; always reachable.
 //! - **the root complex** (the ancestor is the host bridge): the request enters the
@@ -33,8 +35,9 @@
 //! reach `b` while `b` cannot reach `a`). Under `group_algorithm: reachable` a true
 //! answer always comes with a shared group (tested below); under `legacy` it need not.
 
+use crate::acs::{AcsTlp, Decision, Dest, Reader};
 use crate::Topology;
-use peerpath_model::{AcsFlags, NodeId, NodeKind};
+use peerpath_model::{NodeId, NodeKind};
 
 impl Topology<'_> {
     /// Where an untranslated request from `a` to `b`'s MMIO turns back down without
@@ -73,21 +76,61 @@ impl Topology<'_> {
         self.untranslated_turnaround(a, b).is_some()
     }
 
-    /// A downstream port on a switch's internal bus: does a request entering it go to
-    /// a peer port directly?
-    fn forwards_peer_to_peer(&self, port: NodeId) -> bool {
-        match self.acs_cap(port) {
-            None => true,
-            Some(cap) => {
-                let ctl = self.acs_ctl(port);
-                cap.contains(AcsFlags::RR) && !ctl.intersects(AcsFlags::RR | AcsFlags::EC)
-            }
+    /// The ports on the way from `from` up to where its request turns at `turn` whose
+    /// ACS the kernel's isolation test reads as isolating while the silicon forwards
+    /// the request (a capability that lacks RR, taken as hard-wired on): where the
+    /// kernel's IOMMU groups and the hardware part. Empty when the readings agree.
+    pub fn isolation_assumed(&self, from: NodeId, turn: NodeId) -> Vec<NodeId> {
+        let Some(ingress) = self.ingress_below(from, turn) else {
+            return Vec::new();
+        };
+        let dest = if matches!(self.platform().node(turn).kind, NodeKind::SwitchUpstream(_)) {
+            Dest::PeerPort
+        } else {
+            Dest::PeerFunction
+        };
+        let tlp = AcsTlp::request(dest);
+        let hardware = self.acs_decide(ingress, Reader::Hardware, tlp);
+        let kernel = self.acs_decide(ingress, Reader::Isolation, tlp);
+        if matches!(hardware, Decision::Peer { .. }) && kernel.redirected() {
+            vec![ingress]
+        } else {
+            Vec::new()
         }
+    }
+
+    /// A downstream port on a switch's internal bus: does an untranslated request
+    /// entering it go to a peer port directly (the silicon's reading)?
+    fn forwards_peer_to_peer(&self, port: NodeId) -> bool {
+        matches!(
+            self.acs_decide(port, Reader::Hardware, AcsTlp::request(Dest::PeerPort)),
+            Decision::Peer { .. }
+        )
     }
 
     /// A function of a multifunction device: does it loop requests back to a sibling?
     fn loops_back(&self, function: NodeId) -> bool {
-        self.acs_cap(function).is_some() && self.forwards_peer_to_peer(function)
+        matches!(
+            self.acs_decide(
+                function,
+                Reader::Hardware,
+                AcsTlp::request(Dest::PeerFunction)
+            ),
+            Decision::Peer { .. }
+        )
+    }
+
+    /// The port through which a request from `from` enters `turn` (the child of `turn`
+    /// on `from`'s side), if `turn` is above `from`.
+    pub fn ingress_below(&self, from: NodeId, turn: NodeId) -> Option<NodeId> {
+        let mut cur = from;
+        loop {
+            let parent = self.parent(cur)?;
+            if parent == turn {
+                return Some(cur);
+            }
+            cur = parent;
+        }
     }
 
     /// The lowest common ancestor of two nodes of one hierarchy, with the child of it on
@@ -170,12 +213,25 @@ mod tests {
             Topology::new(&p).reachable_untranslated(g, n),
             "CR alone: requests pass"
         );
+    }
+
+    /// Issue 8: downstream ports whose ACS capability lacks RR. The silicon does not
+    /// implement RR, so peer requests cross the switch — as the engine routes them —
+    /// while the kernel's isolation test takes RR as hard-wired on and groups the two
+    /// devices apart (both algorithms).
+    #[test]
+    fn a_capability_without_rr_forwards_though_the_kernel_assumes_it_isolates() {
         let no_rr = AcsFlags::SV | AcsFlags::UF;
-        let (p, g, n) = switch_platform(Some((no_rr, Some(no_rr))));
-        assert!(
-            !Topology::new(&p).reachable_untranslated(g, n),
-            "RR hard-wired"
-        );
+        for algorithm in [GroupAlgorithm::Legacy, GroupAlgorithm::Reachable] {
+            let (mut p, g, n) = switch_platform(Some((no_rr, None)));
+            p.kernel.group_algorithm = algorithm;
+            let t = Topology::new(&p);
+            let dp1 = p.node_by_name("sw0.dp1").expect("dp1");
+            assert_eq!(t.acs_ctl(dp1), no_rr, "the kernel enables what is there");
+            assert!(t.reachable_untranslated(n, g), "{algorithm:?}");
+            assert!(t.acs_isolated(dp1), "{algorithm:?}");
+            assert!(!t.groups().same_group(g, n), "{algorithm:?}");
+        }
     }
 
     #[test]
@@ -387,7 +443,10 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
-        /// Under `reachable`, reaching a peer's MMIO untranslated implies a shared group.
+        /// Under `reachable`, reaching a peer's MMIO untranslated implies a shared
+        /// group — unless the port the request turns through is one the kernel's
+        /// isolation reading takes as isolating while the silicon forwards (a
+        /// capability without RR): the gap `group-isolation-hole` reports.
         #[test]
         fn reachable_groups_cover_every_untranslated_path(seed in any::<u64>()) {
             let p = random_platform(seed, GroupAlgorithm::Reachable);
@@ -395,12 +454,15 @@ mod tests {
             let eps: Vec<NodeId> = t.endpoints().collect();
             for &a in &eps {
                 for &b in &eps {
-                    if t.reachable_untranslated(a, b) {
-                        prop_assert!(
-                            t.groups().same_group(a, b),
-                            "{} reaches {} untranslated but the groups differ", t.name(a), t.name(b)
-                        );
+                    let Some(turn) = t.untranslated_turnaround(a, b) else { continue };
+                    if t.groups().same_group(a, b) {
+                        continue;
                     }
+                    let assumed = t.isolation_assumed(a, turn);
+                    prop_assert!(
+                        !assumed.is_empty(),
+                        "{} reaches {} untranslated but the groups differ", t.name(a), t.name(b)
+                    );
                 }
             }
         }

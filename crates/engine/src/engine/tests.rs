@@ -6,6 +6,7 @@
 use super::*;
 use crate::pagetable::{IoPageTable, MemAttr, Prot};
 use crate::types::{BurstTrace, MergedBurst};
+use crate::AcsReader;
 use peerpath_model::{
     IommuKind, Iova, PcieBusConfig, PhysAddr, Platform, PlatformBuilder, TdispState,
 };
@@ -322,7 +323,10 @@ fn ec_without_rr_is_an_acs_violation() {
     assert_eq!(path(&p, &tr), ["nic0 issue", "sw0.dp1 fault"]);
     // The kernel's mainline reading (what-if) would have redirected it instead.
     let topo = Topology::new(&p);
-    let mut e = Engine::with_acs_reading(&topo, AcsReading::KernelMainline);
+    let mut e = Engine::with_acs_reader(
+        &topo,
+        AcsReader::P2pdma(peerpath_model::AcsDecision::Mainline),
+    );
     let tr = e.route(&setup(nic0, Ste::NoIommu), Tlp::write(nic0, GPU_BAR, 64));
     assert_eq!(tr.hops[1].why, Why::AcsRedirect { bit: AcsFlags::EC });
 }

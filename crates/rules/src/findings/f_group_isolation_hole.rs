@@ -4,10 +4,18 @@
 //!
 //! Raised when both devices sit behind an IOMMU, their groups differ, and an
 //! untranslated request from one to the other's BAR turns back down below the root
-//! complex (`Topology::untranslated_turnaround`: a switch's internal bus without RR/EC
-//! at the ingress port, a multifunction device's internal loopback, a conventional PCI
-//! bus), tried importer → exporter, then exporter → importer. The subject is where the
+//! complex (`Topology::untranslated_turnaround`, which asks the one ACS decision as the
+//! silicon reads it: a switch's internal bus where the ingress port neither redirects
+//! nor blocks, a multifunction device's internal loopback, a conventional PCI bus),
+//! tried importer → exporter, then exporter → importer. The subject is where the
 //! request turns.
+//!
+//! Two causes, told apart in the evidence: the legacy algorithm's hole (sibling
+//! downstream ports that do not isolate still get separate groups), and ports the
+//! kernel's isolation test reads differently from the silicon — a capability without
+//! RR, which `pci_acs_flags_enabled` takes as hard-wired on while the port does not
+//! implement it (`Topology::isolation_assumed`, `assumed_isolating` in the evidence).
+//! The second splits groups under both algorithms.
 
 use super::Cx;
 use crate::finding::{Code, Finding};
@@ -34,14 +42,26 @@ pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         },
     };
     // The port the request entered `turn` through: the one whose ACS could stop it.
-    let ingress = cx
-        .topo
-        .upstream_chain(from)
-        .into_iter()
-        .find(|n| cx.topo.parent(*n) == Some(turn));
+    let ingress = cx.topo.ingress_below(from, turn);
     let ingress_has_acs = ingress.is_some_and(|n| cx.topo.acs_cap(n).is_some());
+    // Both directions: each way in has its own ingress port.
+    let mut assumed: Vec<&str> = [(imp, exp), (exp, imp)]
+        .into_iter()
+        .filter_map(|(a, b)| {
+            let t = cx.topo.untranslated_turnaround(a, b)?;
+            Some(cx.topo.isolation_assumed(a, t))
+        })
+        .flatten()
+        .map(|n| cx.name(n))
+        .collect();
+    assumed.sort_unstable();
+    assumed.dedup();
     let (fname, tname, turn) = (cx.name(from), cx.name(to), cx.name(turn));
     let fix = match ingress {
+        Some(_) if !assumed.is_empty() => format!(
+            "the ACS capability of {} lacks RR, which the kernel takes as hard-wired on while the silicon forwards peer requests: assign {fname} and {tname} together (VFIO cannot isolate them), or move one behind a port that implements ACS RR",
+            assumed.join(", ")
+        ),
         Some(port) if ingress_has_acs => format!(
             "enable ACS RR and UF on {} (e.g. drop it from disable_acs_redir), or use group_algorithm: reachable (they then share a group)",
             cx.name(port)
@@ -68,6 +88,7 @@ pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         .with("turns_at", turn)
         .with("groups", vec![gi, ge])
         .with("group_algorithm", algorithm.as_str())
+        .with("assumed_isolating", assumed)
         .fix(fix),
     );
 }
