@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use peerpath_load::scenario::{Expect, Scenario};
-use peerpath_rules::{PairResult, Report};
+use peerpath_rules::PairResult;
 
 /// What one scenario file gave.
 #[derive(Debug)]
@@ -32,18 +32,18 @@ pub fn run_file(path: &Path) -> FileResult {
     }
 }
 
-/// Every way the scenario's expectations differ from what peerpath computes.
+/// Every way the scenario's expectations differ from what peerpath computes. Each
+/// expected pairing is evaluated alone (`evaluate_pair` agrees with `evaluate`).
 pub fn check(path: &Path, scenario: &Scenario) -> Vec<String> {
     let topo = peerpath_topology::Topology::new(&scenario.platform);
-    let report = peerpath_rules::evaluate(&topo);
     scenario
         .expect
         .iter()
-        .flat_map(|e| check_one(path, &report, e))
+        .flat_map(|e| check_one(path, &topo, e))
         .collect()
 }
 
-fn check_one(path: &Path, report: &Report, e: &Expect) -> Vec<String> {
+fn check_one(path: &Path, topo: &peerpath_topology::Topology<'_>, e: &Expect) -> Vec<String> {
     let at = format!(
         "{}:{}: {} <- {}",
         path.display(),
@@ -51,50 +51,40 @@ fn check_one(path: &Path, report: &Report, e: &Expect) -> Vec<String> {
         e.importer,
         e.export
     );
-    let Some(pair) = report
-        .pairs
-        .iter()
-        .find(|p| p.importer == e.importer && p.export == e.export)
-    else {
-        let names: Vec<String> = report
-            .pairs
-            .iter()
-            .map(|p| format!("{} <- {}", p.importer, p.export))
-            .collect();
-        return vec![format!(
-            "{at}: no such pairing; the platform's pairings are: {}",
-            names.join(", ")
-        )];
+    let pair = match peerpath_rules::evaluate_pair(topo, &e.importer, &e.export) {
+        Ok(pair) => pair,
+        // The loader checked the pairing exists; say so if that ever changes.
+        Err(unknown) => return vec![format!("{at}: {unknown}")],
     };
     let mut out = Vec::new();
-    if let Some(want) = &e.map_type {
-        let got = pair.kernel.map_type.as_str();
+    if let Some(want) = e.map_type {
+        let got = pair.kernel.map_type;
         if want != got {
             out.push(format!(
                 "{at}: expected map_type {want}, got {got}{}",
-                codes(pair)
+                codes(&pair)
             ));
         }
     }
-    if let Some(want) = &e.outcome {
-        let got = pair.outcome.as_str();
+    if let Some(want) = e.outcome {
+        let got = pair.outcome;
         if want != got {
             out.push(format!(
                 "{at}: expected outcome {want}, got {got}{}",
-                codes(pair)
+                codes(&pair)
             ));
         }
     }
     for code in &e.findings {
-        if !pair.findings.iter().any(|f| f.code.as_str() == code) {
+        if !pair.findings.iter().any(|f| f.code == *code) {
             out.push(format!(
                 "{at}: expected finding {code}, not raised{}",
-                codes(pair)
+                codes(&pair)
             ));
         }
     }
     for code in &e.absent {
-        if let Some(f) = pair.findings.iter().find(|f| f.code.as_str() == code) {
+        if let Some(f) = pair.findings.iter().find(|f| f.code == *code) {
             out.push(format!(
                 "{at}: finding {code} must be absent, raised at {}: {}",
                 f.subject, f.message

@@ -55,3 +55,28 @@ fn a_wrong_expectation_is_reported_with_its_line() {
         "{out}"
     );
 }
+
+/// Issue 8: `absent: [p2p-not-suported]` (a typo) printed `ok … (1 expectation)` and
+/// exited 0; it is invalid input now.
+#[test]
+fn a_misspelt_finding_code_is_invalid_input() {
+    let dir = std::env::temp_dir().join(format!("peerpath-scen-typo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tempdir");
+    let topo = repo().join("topologies/arm-external-tbu.yaml");
+    let f = dir.join("typo.yaml");
+    std::fs::write(
+        &f,
+        format!(
+            "description: typo\nplatform: {}\nexpect:\n  - importer: nic1\n    export: gpu0-vram\n    absent: [p2p-not-suported]\n",
+            topo.display()
+        ),
+    )
+    .expect("write");
+    let o = peerpath(&["scenarios", f.to_str().expect("utf-8")]);
+    let (out, err) = (stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{out}{err}");
+    assert!(!out.contains("ok "), "{out}");
+    let all = format!("{out}{err}");
+    assert!(all.contains("typo.yaml:6:"), "{all}");
+    assert!(all.contains("did you mean `p2p-not-supported`?"), "{all}");
+}

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use peerpath_model::Platform;
+use peerpath_model::{Code, MapType, Outcome, Platform};
 
 use crate::conv::{raw_struct, Conv};
 use crate::diag::Diagnostics;
@@ -33,21 +33,16 @@ pub struct Expect {
     /// `export`: an export of the platform.
     pub export: String,
     /// `map_type`: `bus-addr` | `thru-host-bridge` | `not-supported`.
-    pub map_type: Option<String>,
+    pub map_type: Option<MapType>,
     /// `outcome`: `works` | `degraded` | `fails`.
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
     /// `findings`: codes that must be present.
-    pub findings: Vec<String>,
+    pub findings: Vec<Code>,
     /// `absent`: codes that must not be present.
-    pub absent: Vec<String>,
+    pub absent: Vec<Code>,
     /// Line of this entry in the scenario file (1-based).
     pub line: usize,
 }
-
-/// The map types of K1.1.
-pub const MAP_TYPES: &[&str] = &["bus-addr", "thru-host-bridge", "not-supported"];
-/// The pairing outcomes of rules.md F.
-pub const OUTCOMES: &[&str] = &["works", "degraded", "fails"];
 
 raw_struct! {
     /// An `expect` entry as written.
@@ -160,40 +155,56 @@ fn load(sink: &mut Sink<'_>, path: &Path, extra: &mut Diagnostics) -> Option<Sce
                 .unwrap_or(&root);
             sink.at(node.loc, &p, msg);
         };
-        if let Some(m) = &e.map_type {
-            if !MAP_TYPES.contains(&m.as_str()) {
-                let help = crate::suggest::did_you_mean(m, MAP_TYPES.iter().copied());
-                report(
-                    sink,
-                    "map_type",
-                    Msg::new(format!("unknown map type `{}`", shorten(m)))
-                        .expected(one_of(MAP_TYPES))
-                        .help_opt(help),
-                );
+        let map_type = e.map_type.as_deref().and_then(|m| {
+            let names = MapType::ALL.map(MapType::as_str);
+            let parsed = MapType::from_name(m);
+            if parsed.is_none() {
+                report(sink, "map_type", unknown("map type", m, &names));
             }
-        }
-        if let Some(o) = &e.outcome {
-            if !OUTCOMES.contains(&o.as_str()) {
-                let help = crate::suggest::did_you_mean(o, OUTCOMES.iter().copied());
-                report(
-                    sink,
-                    "outcome",
-                    Msg::new(format!("unknown outcome `{}`", shorten(o)))
-                        .expected(one_of(OUTCOMES))
-                        .help_opt(help),
-                );
+            parsed
+        });
+        let outcome = e.outcome.as_deref().and_then(|o| {
+            let names = Outcome::ALL.map(Outcome::as_str);
+            let parsed = Outcome::from_name(o);
+            if parsed.is_none() {
+                report(sink, "outcome", unknown("outcome", o, &names));
             }
-        }
+            parsed
+        });
+        let mut codes = |key: &'static str, list: &[String]| -> Vec<Code> {
+            let names: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+            list.iter()
+                .enumerate()
+                .filter_map(|(j, c)| {
+                    let parsed = Code::from_name(c);
+                    if parsed.is_none() {
+                        let p = ypath!["expect", i, key, j];
+                        let node = entry
+                            .and_then(|n| n.get(key, src))
+                            .and_then(|n| match &n.kind {
+                                Kind::Seq(items) => items.get(j),
+                                _ => None,
+                            })
+                            .or(entry)
+                            .unwrap_or(&root);
+                        sink.at(node.loc, &p, unknown("finding code", c, &names));
+                    }
+                    parsed
+                })
+                .collect()
+        };
+        let findings = codes("findings", &e.findings);
+        let absent = codes("absent", &e.absent);
         if let Some(p) = &platform {
             check_pairing(sink, p, &e, &report);
         }
         expect.push(Expect {
             importer: e.importer,
             export: e.export,
-            map_type: e.map_type,
-            outcome: e.outcome,
-            findings: e.findings,
-            absent: e.absent,
+            map_type,
+            outcome,
+            findings,
+            absent,
             line,
         });
     }
@@ -204,6 +215,22 @@ fn load(sink: &mut Sink<'_>, path: &Path, extra: &mut Diagnostics) -> Option<Sce
         platform_source,
         expect,
     })
+}
+
+/// "unknown KIND `found`", the accepted names, and the closest one.
+fn unknown(kind: &str, found: &str, names: &[&str]) -> Msg {
+    let help = crate::suggest::did_you_mean(found, names.iter().copied());
+    let expected = if names.len() > 6 {
+        format!(
+            "a {kind} of rules.md section F, e.g. {}",
+            names[..3].join(", ")
+        )
+    } else {
+        one_of(names)
+    };
+    Msg::new(format!("unknown {kind} `{}`", shorten(found)))
+        .expected(expected)
+        .help_opt(help)
 }
 
 /// The importer and export exist and form a pairing of the platform.

@@ -10,6 +10,7 @@ mod builder;
 mod ids;
 mod platform;
 mod tlp;
+mod verdict;
 
 pub use acs::{Acs, AcsFlags};
 pub use addr::{AddrRange, BridgeWindows, BusAddr, DmaAddr, Iova, PhysAddr};
@@ -17,6 +18,7 @@ pub use builder::PlatformBuilder;
 pub use ids::{Bdf, BdfParseError, DomainId, ExportId, IommuId, NodeId, Rid, StreamId, TbuId};
 pub use platform::*;
 pub use tlp::At;
+pub use verdict::{Code, MapType, Outcome, Severity};
 
 /// Valid MPS/MPSS values: powers of two from 128 to 4096 bytes.
 pub const MPS_VALUES: [u32; 6] = [128, 256, 512, 1024, 2048, 4096];

@@ -50,28 +50,7 @@ use peerpath_topology::Topology;
 /// kernel's map-type logic ignores ATS, K1.4/H2).
 const REQUEST: Class = Class::Request(At::Untranslated);
 
-/// The P2PDMA map type (K1.1).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum MapType {
-    /// Peers reach each other below a common upstream bridge; bus addresses, no IOMMU.
-    BusAddr,
-    /// Through the root complex; the importer's normal DMA mapping is used.
-    ThruHostBridge,
-    /// The mapping must fail.
-    NotSupported,
-}
-
-impl MapType {
-    /// The name used in JSON and scenario files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MapType::BusAddr => "bus-addr",
-            MapType::ThruHostBridge => "thru-host-bridge",
-            MapType::NotSupported => "not-supported",
-        }
-    }
-}
+pub use peerpath_model::MapType;
 
 /// Vendor ids used by the allow-list.
 const PCI_VENDOR_ID_INTEL: u16 = 0x8086;

@@ -9,7 +9,7 @@ use peerpath_engine::{Engine, Ste, StreamSetup, Tlp};
 use peerpath_model::{Import, Op};
 use peerpath_topology::Topology;
 
-use crate::finding::{sort_and_dedup, Outcome};
+use crate::finding::{outcome_of, sort_and_dedup};
 use crate::findings::{check_all, Cx};
 use crate::k3_dma_path::{bus_address, export_phys};
 use crate::k3_stream::stream_setup;
@@ -98,7 +98,7 @@ pub fn evaluate_import(
         flows: &traced,
     });
     sort_and_dedup(&mut findings);
-    let outcome = Outcome::of(&findings);
+    let outcome = outcome_of(&findings);
     PairResult {
         importer: topo.name(importer).to_owned(),
         export: export.name.clone(),

@@ -1,6 +1,7 @@
 //! Scenario files.
 
 use peerpath_load::scenario::load_scenario;
+use peerpath_model::{Code, MapType, Outcome};
 
 fn dir(name: &str) -> std::path::PathBuf {
     let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -49,10 +50,10 @@ expect:
         (e.importer.as_str(), e.export.as_str()),
         ("nic1", "gpu0-vram")
     );
-    assert_eq!(e.map_type.as_deref(), Some("not-supported"));
-    assert_eq!(e.outcome.as_deref(), Some("fails"));
-    assert_eq!(e.findings, ["p2p-not-supported"]);
-    assert_eq!(e.absent, ["mps-write-merge"]);
+    assert_eq!(e.map_type, Some(MapType::NotSupported));
+    assert_eq!(e.outcome, Some(Outcome::Fails));
+    assert_eq!(e.findings, [Code::P2pNotSupported]);
+    assert_eq!(e.absent, [Code::MpsWriteMerge]);
     assert_eq!(e.line, 4);
     assert_eq!(
         (sc.expect[1].map_type.as_ref(), sc.expect[1].line),
@@ -165,4 +166,57 @@ fn a_missing_platform_file_is_reported_with_its_path() {
     assert_eq!(err.items.len(), 1, "{err}");
     assert!(err.items[0].file.ends_with("nope.yaml"));
     assert!(err.items[0].message.starts_with("cannot open"));
+}
+
+/// Issue 8: a typo in a finding code used to pass silently (`absent` of a code that
+/// can never be raised is always true). It is a located load error with the closest
+/// code.
+#[test]
+fn unknown_finding_codes_are_located_errors_with_the_closest_code() {
+    let d = dir("bad-code");
+    std::fs::copy(
+        crate::fixture("spec-example-fixed.yaml"),
+        d.join("topologies/arm.yaml"),
+    )
+    .expect("copy");
+    let s = d.join("scenarios/typo.yaml");
+    std::fs::write(
+        &s,
+        "description: typo
+platform: ../topologies/arm.yaml
+expect:
+- importer: nic1
+  export: gpu0-vram
+  findings: [p2p-not-supported, mps-exceded]
+  absent: [p2p-not-suported]
+",
+    )
+    .expect("write");
+    let err = load_scenario(&s).expect_err("typo");
+    let text = err.to_string();
+    let got: Vec<(usize, usize, &str)> = err
+        .items
+        .iter()
+        .map(|d| (d.line, d.column, d.path.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (6, 33, "expect[0].findings[1]"),
+            (7, 12, "expect[0].absent[0]")
+        ],
+        "{text}"
+    );
+    assert!(
+        text.contains("unknown finding code `p2p-not-suported`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("help: did you mean `p2p-not-supported`?"),
+        "{text}"
+    );
+    assert!(
+        text.contains("help: did you mean `mps-exceeded`?"),
+        "{text}"
+    );
 }
