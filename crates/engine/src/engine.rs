@@ -3,92 +3,36 @@
 //! interconnect's physical map (H7) and down by windows to a BAR, checking MPS on the
 //! way (H5) and the target's TDISP state (C3).
 //!
-//! Everything static is computed once in `Engine::new`: per-node bus-space windows and
-//! BARs, bus ranges, ACS Control, MPS, the interconnect decode table, one TLB per TBU
-//! and per root-complex agent. Routing a TLP then allocates only the hops vector (and
-//! nothing with `route_into` and a reused trace).
+//! Everything static is compiled once into a shared [`Hardware`] (flat tables, binary
+//! searches); an `Engine` adds its own TLBs (allocated on first use, invalidated in
+//! O(1)) and a flow cache. Routing allocates nothing on a trace that does not record,
+//! and nothing beyond its hops on one that does.
+//!
+//! **Two routers, one answer.** `route_into` on a recording trace is the reference:
+//! hop by hop, every hop kept. On a summary-only trace a route first asks the flow
+//! cache (module `flow`): a TLP of a page already routed, from the same requester with
+//! the same stream, operation, address type and payload, is answered by one lookup
+//! plus the TLB access the reference would make (so hit/miss counters agree). Tests
+//! (and a property test on random platforms) hold both to the same end, memory type,
+//! StreamID, summary and TLB counters.
+
+use std::sync::Arc;
 
 use peerpath_model::{
-    AcsFlags, AddrRange, BridgeWindows, ForwardsP2p, Iommu, IommuId, Iova, NodeId, NodeKind, Op,
-    Platform, StreamId, TbuId, TdispState, Translation,
+    AcsFlags, ForwardsP2p, Iommu, IommuId, Iova, NodeId, Op, Platform, StreamId, TdispState,
+    Translation,
 };
 use peerpath_topology::acs::{self, AcsTlp, Class, Decision, Dest, Reader};
 use peerpath_topology::{PortAcs, Topology};
 
+use crate::flow::{FlowCache, FlowKey, FlowValue, TlbTouch};
+use crate::hardware::{Decode, Hardware, Kind};
 use crate::pagetable::LookupError;
-use crate::stream::{stream_id, wire_rid};
 use crate::tlb::{Tlb, TlbEntry, PAGE_SHIFT};
 use crate::types::{
     At, DropReason, End, Event, Fault, Hop, Place, Ste, StreamSetup, TlbId, TlbStats, Tlp, Trace,
     Why,
 };
-
-/// Entries of the IOTLB of a root complex's own translation agent (integrated,
-/// dti-ats), which the platform format does not describe.
-pub const ROOT_COMPLEX_IOTLB_ENTRIES: u32 = 256;
-/// Ways of that IOTLB.
-pub const ROOT_COMPLEX_IOTLB_WAYS: u32 = 4;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    HostBridge,
-    RootPort,
-    SwitchUpstream,
-    SwitchDownstream,
-    PciBridge,
-    Endpoint,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct BarBus {
-    index: u8,
-    /// Bus-space range.
-    bus: AddrRange,
-}
-
-#[derive(Clone, Debug)]
-struct NodeInfo {
-    parent: Option<NodeId>,
-    kind: Kind,
-    /// The node's memory windows (`Topology::windows`), in bus space.
-    window: BridgeWindows,
-    children: Vec<NodeId>,
-    bars: Vec<BarBus>,
-    acs: PortAcs,
-    mps: u32,
-    segment: u16,
-    /// Buses below (secondary..=subordinate) of a bridge/port.
-    bus_range: Option<(u8, u8)>,
-    /// Requester ID on the wire (bus, raw rid).
-    rid: Option<u16>,
-    sid: Option<StreamId>,
-    tdisp: Option<TdispState>,
-    tbu: Option<TbuId>,
-    splits: bool,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct HbWindow {
-    cpu: AddrRange,
-    bus: AddrRange,
-    offset: u64,
-}
-
-#[derive(Clone, Debug)]
-struct HbInfo {
-    windows: Vec<HbWindow>,
-    translation: Translation,
-    iommu: Option<IommuId>,
-    forwards: ForwardsP2p,
-    /// Index into `Engine::tlbs` of the root complex's own IOTLB.
-    iotlb: Option<usize>,
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Decode {
-    Dram(usize),
-    Hb { hb: NodeId, offset: u64 },
-}
 
 /// Where a route entered the interconnect: what `route_burst` needs to resume a merged
 /// burst there (H4).
@@ -103,40 +47,27 @@ pub(crate) struct IcEntry {
     pub(crate) to_pci: bool,
 }
 
-/// The hardware of one platform, with its TLB state. See the crate documentation.
+/// The hardware of one platform with this engine's TLB state. See the crate
+/// documentation. Cheap to `fork` for another thread: the compiled hardware is shared.
 #[derive(Debug)]
 pub struct Engine<'t> {
-    topo: &'t Topology<'t>,
-    reader: Reader,
-    nodes: Vec<NodeInfo>,
-    /// Indexed by node; `Some` for host bridges.
-    hbs: Vec<Option<HbInfo>>,
-    /// Interconnect decode, sorted by start.
-    decode: Vec<(AddrRange, Decode)>,
-    /// Every TLB, sorted by id.
-    tlbs: Vec<(TlbId, Tlb)>,
-    /// `[iommu][tbu]` → index into `tlbs`.
-    tbu_tlb: Vec<Vec<usize>>,
+    hw: Arc<Hardware<'t>>,
+    /// One per `hw.tlbs` entry, same order.
+    tlbs: Vec<Tlb>,
     /// Set during a route: where it entered the interconnect.
     pub(crate) ic_entry: Option<IcEntry>,
-}
-
-/// What the ingress port does with a request, in the engine's terms (H1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Ingress {
-    /// Upstream. `redirect`: ACS sent it there instead of address decode.
-    Up { why: Why, redirect: bool },
-    /// Directly to a sibling downstream port.
-    Peer { egress: NodeId, why: Why },
-    /// Back down the ingress port.
-    TurnBack,
-    /// Blocked: an ACS violation.
-    Block(AcsFlags),
+    /// The TLB a route looked up, for the flow cache.
+    touched: Option<TlbTouch>,
+    flows: FlowCache,
+    /// `route_burst`'s per-TLP interconnect entries, reused.
+    pub(crate) burst_entries: Vec<Option<IcEntry>>,
+    /// The root port a merged burst went down (set by `down_host_bridge`).
+    burst_root_port: Option<NodeId>,
 }
 
 /// Where a request came into the root complex from: its host bridge and root port
 /// (`None` for an RCiEP requester).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Src {
     pub(crate) hb: NodeId,
     pub(crate) rp: Option<NodeId>,
@@ -151,6 +82,19 @@ enum Via {
     Interconnect,
     /// A merged burst through the interconnect (H4).
     MergedBurst,
+}
+
+/// What the ingress port does with a request, in the engine's terms (H1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ingress {
+    /// Upstream. `redirect`: ACS sent it there instead of address decode.
+    Up { why: Why, redirect: bool },
+    /// Directly to a sibling downstream port.
+    Peer { egress: NodeId, why: Why },
+    /// Back down the ingress port.
+    TurnBack,
+    /// Blocked: an ACS violation.
+    Block(AcsFlags),
 }
 
 /// The agent that translates for a request entering a root complex.
@@ -171,252 +115,155 @@ impl<'t> Engine<'t> {
     /// As `new`, with ports that act on their ACS bits as another reader takes them
     /// (what-if comparisons: "if the switch did what p2pdma assumes").
     pub fn with_acs_reader(topo: &'t Topology<'t>, reader: Reader) -> Self {
-        let p = topo.platform();
-        let mut tlbs: Vec<(TlbId, Tlb)> = Vec::new();
-        for (i, iommu) in p.iommus.iter().enumerate() {
-            for (t, tbu) in iommu.tbus.iter().enumerate() {
-                tlbs.push((
-                    TlbId::Tbu(TbuId {
-                        iommu: IommuId(i as u32),
-                        index: t as u32,
-                    }),
-                    Tlb::new(tbu.tlb_entries, tbu.tlb_ways),
-                ));
-            }
-        }
-        for id in p.node_ids() {
-            if let NodeKind::HostBridge(hb) = &p.node(id).kind {
-                if hb.iommu.is_some() && hb.translation != Translation::None {
-                    tlbs.push((
-                        TlbId::HostBridge(id),
-                        Tlb::new(ROOT_COMPLEX_IOTLB_ENTRIES, ROOT_COMPLEX_IOTLB_WAYS),
-                    ));
-                }
-            }
-        }
-        tlbs.sort_by_key(|(id, _)| *id);
-        let index_of = |want: TlbId| tlbs.iter().position(|(id, _)| *id == want);
-        let tbu_tlb: Vec<Vec<usize>> = p
-            .iommus
-            .iter()
-            .enumerate()
-            .map(|(i, iommu)| {
-                (0..iommu.tbus.len())
-                    .filter_map(|t| {
-                        index_of(TlbId::Tbu(TbuId {
-                            iommu: IommuId(i as u32),
-                            index: t as u32,
-                        }))
-                    })
-                    .collect()
-            })
-            .collect();
+        Self::on(Arc::new(Hardware::new(topo, reader)))
+    }
 
-        let mut hbs: Vec<Option<HbInfo>> = vec![None; p.nodes.len()];
-        let mut decode: Vec<(AddrRange, Decode)> = p
-            .memory
+    /// An engine on already compiled hardware, with empty TLBs.
+    pub fn on(hw: Arc<Hardware<'t>>) -> Self {
+        let tlbs = hw
+            .tlbs
             .iter()
-            .enumerate()
-            .map(|(i, m)| (m.range, Decode::Dram(i)))
+            .map(|(_, entries, ways)| Tlb::new(*entries, *ways))
             .collect();
-        for id in p.node_ids() {
-            if let NodeKind::HostBridge(hb) = &p.node(id).kind {
-                let windows: Vec<HbWindow> = hb
-                    .windows
-                    .iter()
-                    .filter_map(|w| {
-                        let bus = AddrRange::from_start_and_end(
-                            w.bus,
-                            w.bus.checked_add(w.cpu.end - w.cpu.start)?,
-                        )?;
-                        Some(HbWindow {
-                            cpu: w.cpu,
-                            bus,
-                            offset: w.bus_offset(),
-                        })
-                    })
-                    .collect();
-                for w in &windows {
-                    decode.push((
-                        w.cpu,
-                        Decode::Hb {
-                            hb: id,
-                            offset: w.offset,
-                        },
-                    ));
-                }
-                hbs[id.index()] = Some(HbInfo {
-                    windows,
-                    translation: hb.translation,
-                    iommu: hb.iommu,
-                    forwards: hb.forwards_p2p,
-                    iotlb: index_of(TlbId::HostBridge(id)),
-                });
-            }
-        }
-        decode.sort_by_key(|(r, _)| (r.start, r.end));
-
-        let nodes = Self::node_infos(topo, &hbs);
         Self {
-            topo,
-            reader,
-            nodes,
-            hbs,
-            decode,
+            hw,
             tlbs,
-            tbu_tlb,
             ic_entry: None,
+            touched: None,
+            flows: FlowCache::default(),
+            burst_entries: Vec::new(),
+            burst_root_port: None,
         }
     }
 
-    fn node_infos(topo: &Topology<'_>, hbs: &[Option<HbInfo>]) -> Vec<NodeInfo> {
-        let p = topo.platform();
-        let n = p.nodes.len();
-        let to_bus = |hb: NodeId, cpu: AddrRange| -> AddrRange {
-            hbs[hb.index()]
-                .as_ref()
-                .and_then(|h| h.windows.iter().find(|w| w.cpu.contains(cpu.start)))
-                .and_then(|w| {
-                    AddrRange::from_start_and_end(
-                        cpu.start.wrapping_add(w.offset),
-                        cpu.end.wrapping_add(w.offset),
-                    )
-                })
-                .unwrap_or(cpu)
-        };
-        let mut out: Vec<NodeInfo> = p
-            .node_ids()
-            .map(|id| {
-                let node = p.node(id);
-                let hb = topo.host_bridge_of(id);
-                let (kind, port) = match &node.kind {
-                    NodeKind::HostBridge(_) => (Kind::HostBridge, None),
-                    NodeKind::RootPort(x) => (Kind::RootPort, Some(x)),
-                    NodeKind::SwitchUpstream(x) => (Kind::SwitchUpstream, Some(x)),
-                    NodeKind::SwitchDownstream(x) => (Kind::SwitchDownstream, Some(x)),
-                    NodeKind::PciBridge(_) => (Kind::PciBridge, None),
-                    NodeKind::Endpoint(_) => (Kind::Endpoint, None),
-                };
-                let ep = topo.endpoint(id);
-                let bars = ep
-                    .map(|e| {
-                        e.bars
-                            .iter()
-                            .map(|b| BarBus {
-                                index: b.index,
-                                bus: to_bus(hb, b.range),
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let segment = match &node.kind {
-                    NodeKind::HostBridge(h) => h.segment,
-                    _ => node.bdf.map_or(0, |b| b.segment),
-                };
-                let sid = stream_id(topo, id);
-                NodeInfo {
-                    parent: node.parent,
-                    kind,
-                    window: {
-                        let hb = topo.host_bridge_of(id);
-                        topo.windows(id).map(|w| to_bus(hb, w))
-                    },
-                    children: topo.children(id),
-                    bars,
-                    acs: topo.port_acs(id),
-                    mps: topo.mps(id),
-                    segment,
-                    bus_range: None,
-                    rid: wire_rid(topo, id).map(|r| r.0),
-                    sid,
-                    tdisp: ep.and_then(|e| e.cc).map(|c| c.tdisp),
-                    tbu: port.and_then(|x| x.tbu),
-                    splits: port.is_some_and(|x| x.splits_oversized_writes),
-                }
-            })
-            .collect();
-        // Children come after parents: a reverse pass folds bus ranges up (windows
-        // come derived from the topology).
-        for i in (0..n).rev() {
-            let Some(parent) = out[i].parent else {
-                continue;
-            };
-            let pi = parent.index();
-            let own_bus = p.node(NodeId(i as u32)).bdf.map(|b| b.bus);
-            let mut r = out[i].bus_range;
-            if let Some(b) = own_bus {
-                r = Some(r.map_or((b, b), |(lo, hi)| (lo.min(b), hi.max(b))));
-            }
-            if let Some((lo, hi)) = r {
-                out[pi].bus_range = Some(
-                    out[pi]
-                        .bus_range
-                        .map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))),
-                );
-            }
-        }
-        out
+    /// Another engine on the same compiled hardware, with empty TLBs (for another
+    /// thread).
+    pub fn fork(&self) -> Self {
+        Self::on(Arc::clone(&self.hw))
+    }
+
+    /// The compiled hardware.
+    pub fn hardware(&self) -> &Arc<Hardware<'t>> {
+        &self.hw
     }
 
     /// The topology this engine was built from.
     pub fn topology(&self) -> &'t Topology<'t> {
-        self.topo
+        self.hw.topo
     }
 
     fn platform(&self) -> &'t Platform {
-        self.topo.platform()
+        self.hw.platform()
     }
 
     /// Hit/miss counters of every TLB, sorted by id.
     pub fn tlb_stats(&self) -> Vec<(TlbId, TlbStats)> {
-        self.tlbs.iter().map(|(id, t)| (*id, t.stats)).collect()
+        self.hw
+            .tlbs
+            .iter()
+            .zip(&self.tlbs)
+            .map(|((id, _, _), t)| (*id, t.stats))
+            .collect()
+    }
+
+    /// The sum of every TLB's counters.
+    pub fn tlb_totals(&self) -> TlbStats {
+        self.tlbs.iter().fold(TlbStats::default(), |a, t| TlbStats {
+            hits: a.hits + t.stats.hits,
+            misses: a.misses + t.stats.misses,
+            evictions: a.evictions + t.stats.evictions,
+        })
     }
 
     /// Zeroes every TLB's counters (entries are kept).
     pub fn reset_tlb_stats(&mut self) {
-        for (_, t) in &mut self.tlbs {
+        for t in &mut self.tlbs {
             t.stats = TlbStats::default();
         }
     }
 
-    /// Invalidates every TLB entry (`CMD_TLBI_*ALL`).
+    /// Invalidates every TLB entry (`CMD_TLBI_*ALL`); O(number of TLBs).
     pub fn invalidate_all(&mut self) {
-        for (_, t) in &mut self.tlbs {
+        for t in &mut self.tlbs {
             t.invalidate_all();
         }
     }
 
     /// Invalidates one stream's entries in every TLB.
     pub fn invalidate_stream(&mut self, sid: StreamId) {
-        for (_, t) in &mut self.tlbs {
+        for t in &mut self.tlbs {
             t.invalidate_stream(sid);
         }
     }
 
-    /// Routes one TLP. `setup` is the requester's stream as the kernel set it up; the
-    /// path starts at `tlp.requester`.
+    /// Routes one TLP hop by hop, every hop recorded. `setup` is the requester's
+    /// stream as the kernel set it up; the path starts at `tlp.requester`.
     pub fn route(&mut self, setup: &StreamSetup, tlp: Tlp) -> Trace {
-        let mut trace = Trace {
-            hops: Vec::with_capacity(16),
-            end: End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr }),
-            attr: None,
-            sid: None,
-        };
+        let mut trace = Trace::recording();
+        trace.hops.reserve(16);
         self.route_into(setup, tlp, &mut trace);
         trace
     }
 
-    /// As `route`, reusing `out`'s allocation (the hot path allocates nothing).
+    /// Routes one TLP into `out`, reusing its buffer. A recording trace is routed hop
+    /// by hop (the reference); a summary-only trace goes through the flow cache.
     pub fn route_into(&mut self, setup: &StreamSetup, tlp: Tlp, out: &mut Trace) {
-        out.hops.clear();
-        out.attr = None;
-        out.sid = None;
+        out.reset();
+        if !out.record && self.hw.page_exact {
+            let key = FlowKey::new(setup, &tlp);
+            if let Some(v) = self.flows.get(&key) {
+                self.replay(v, tlp, out);
+                return;
+            }
+            self.reference(setup, tlp, out);
+            self.flows
+                .insert(key, FlowValue::of(tlp, out, self.ic_entry, self.touched));
+            return;
+        }
+        self.reference(setup, tlp, out);
+    }
+
+    /// The hop-by-hop router.
+    fn reference(&mut self, setup: &StreamSetup, tlp: Tlp, out: &mut Trace) {
         self.ic_entry = None;
+        self.touched = None;
         out.end = self.issue(setup, tlp, out, Why::Issued);
     }
 
+    /// A cached route for `tlp`: the recorded outcome moved to its address, and the
+    /// TLB access the reference would make.
+    fn replay(&mut self, v: FlowValue, tlp: Tlp, out: &mut Trace) {
+        let delta = tlp.addr.wrapping_sub(v.addr);
+        out.end = v.end.shifted(delta);
+        out.attr = v.attr;
+        out.sid = v.sid;
+        out.summary = v.summary.shifted(delta);
+        self.ic_entry = v.ic_entry.map(|e| IcEntry {
+            hop_index: 0,
+            tlp: Tlp {
+                addr: e.tlp.addr.wrapping_add(delta),
+                ..e.tlp
+            },
+            src: e.src,
+            to_pci: e.to_pci,
+        });
+        if let Some(t) = v.tlb {
+            if let Some(tlb) = self.tlbs.get_mut(t.tlb) {
+                if let (None, Some(entry)) = (tlb.lookup(t.table, t.sid, t.vpn), t.entry) {
+                    tlb.fill(t.table, t.sid, t.vpn, entry);
+                }
+            }
+        }
+    }
+
+    /// Whether the flow cache serves summary-only routes (every decode boundary is
+    /// page aligned).
+    pub fn flow_cache_enabled(&self) -> bool {
+        self.hw.page_exact
+    }
+
     fn push(tr: &mut Trace, at: Place, event: Event, tlp: Tlp, why: Why) {
-        tr.hops.push(Hop {
+        tr.push(Hop {
             at,
             event,
             tlp,
@@ -426,7 +273,7 @@ impl<'t> Engine<'t> {
 
     fn issue(&mut self, setup: &StreamSetup, tlp: Tlp, tr: &mut Trace, why: Why) -> End {
         let r = tlp.requester;
-        let Some(info) = self.nodes.get(r.index()) else {
+        let Some(info) = self.hw.nodes.get(r.index()) else {
             return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
         };
         Self::push(tr, Place::Pci(r), Event::Issue, tlp, why);
@@ -445,7 +292,7 @@ impl<'t> Engine<'t> {
 
     /// H5 at a receiving node: `Some(end)` if the TLP is malformed there.
     fn mps_check(&self, node: NodeId, tlp: Tlp, tr: &mut Trace) -> Option<End> {
-        let info = &self.nodes[node.index()];
+        let info = &self.hw.nodes[node.index()];
         if info.kind == Kind::HostBridge || !Self::carries_data(&tlp) || tlp.payload <= info.mps {
             return None;
         }
@@ -468,10 +315,10 @@ impl<'t> Engine<'t> {
         let mut cur = from;
         // Bounded by depth: each step moves one node up.
         loop {
-            let Some(p) = self.nodes[cur.index()].parent else {
+            let Some(p) = self.hw.nodes[cur.index()].parent else {
                 return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
             };
-            let pk = self.nodes[p.index()].kind;
+            let pk = self.hw.nodes[p.index()].kind;
             if pk == Kind::HostBridge {
                 return self.root_complex(setup, tlp, p, cur, tr);
             }
@@ -499,13 +346,13 @@ impl<'t> Engine<'t> {
                 }
                 Ingress::Peer { egress, why } => {
                     Self::push(tr, Place::Pci(p), Event::Forward, tlp, why);
-                    let Some(usp) = self.nodes[p.index()].parent else {
+                    let Some(usp) = self.hw.nodes[p.index()].parent else {
                         return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
                     };
                     if let Some(end) = self.mps_check(usp, tlp, tr) {
                         return end;
                     }
-                    let window = self.nodes[egress.index()].window.find(tlp.addr);
+                    let window = self.hw.nodes[egress.index()].window.find(tlp.addr);
                     if let Some(window) = window {
                         Self::push(
                             tr,
@@ -538,8 +385,8 @@ impl<'t> Engine<'t> {
     /// where the request would go, the one ACS decision (`acs::decide`) says what the
     /// port does with it.
     fn ingress(&self, port: NodeId, tlp: Tlp) -> Ingress {
-        let info = &self.nodes[port.index()];
-        let req = &self.nodes[tlp.requester.index()];
+        let info = &self.hw.nodes[port.index()];
+        let req = &self.hw.nodes[tlp.requester.index()];
         let in_range = match (req.rid, info.bus_range) {
             (Some(rid), Some((lo, hi))) => {
                 let bus = (rid >> 8) as u8;
@@ -551,13 +398,11 @@ impl<'t> Engine<'t> {
         let dest = if info.window.contains(tlp.addr) {
             Dest::Own
         } else if info.kind == Kind::SwitchDownstream {
-            egress = info.parent.and_then(|usp| {
-                self.nodes[usp.index()]
-                    .children
-                    .iter()
-                    .copied()
-                    .find(|s| *s != port && self.nodes[s.index()].window.contains(tlp.addr))
-            });
+            egress = info
+                .parent
+                .and_then(|usp| self.hw.child_at(usp, tlp.addr))
+                .map(|(sibling, _)| sibling)
+                .filter(|sibling| *sibling != port);
             egress.map_or(Dest::Up, |_| Dest::PeerPort)
         } else {
             Dest::Up
@@ -569,7 +414,7 @@ impl<'t> Engine<'t> {
         };
         let decision = acs::decide(
             state,
-            self.reader,
+            self.hw.reader,
             AcsTlp {
                 class: Class::Request(tlp.at),
                 requester_in_range: in_range,
@@ -621,28 +466,18 @@ impl<'t> Engine<'t> {
         let mut why_override = first_why;
         // Bounded by depth: each step moves one node down.
         loop {
-            let info = &self.nodes[cur.index()];
+            let info = &self.hw.nodes[cur.index()];
             if info.kind == Kind::Endpoint {
                 return self.deliver(cur, tlp, tr);
             }
-            let next = info.children.iter().copied().find_map(|c| {
-                let ci = &self.nodes[c.index()];
-                if ci.kind == Kind::Endpoint {
-                    ci.bars
-                        .iter()
-                        .find(|b| b.bus.contains(tlp.addr))
-                        .map(|b| (c, b.bus))
-                } else {
-                    ci.window.find(tlp.addr).map(|w| (c, w))
-                }
-            });
+            let next = self.hw.child_at(cur, tlp.addr);
             let Some((child, window)) = next else {
                 Self::push(tr, Place::Pci(cur), Event::Drop, tlp, Why::NoDecode);
                 return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
             };
             let why = why_override.take().unwrap_or(Why::WindowMatch { window });
             Self::push(tr, Place::Pci(cur), Event::Forward, tlp, why);
-            let ci = &self.nodes[child.index()];
+            let ci = &self.hw.nodes[child.index()];
             if merged && ci.kind == Kind::RootPort && ci.splits && tlp.payload > ci.mps {
                 let chunk = ci.mps;
                 tlp.payload = chunk;
@@ -663,7 +498,7 @@ impl<'t> Engine<'t> {
 
     /// At the target endpoint: a BAR must hold the address; TDISP ERROR rejects (C3).
     fn deliver(&self, ep: NodeId, tlp: Tlp, tr: &mut Trace) -> End {
-        let info = &self.nodes[ep.index()];
+        let info = &self.hw.nodes[ep.index()];
         let Some(bar) = info.bars.iter().find(|b| b.bus.contains(tlp.addr)) else {
             Self::push(tr, Place::Pci(ep), Event::Drop, tlp, Why::NoDecode);
             return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
@@ -697,20 +532,21 @@ impl<'t> Engine<'t> {
 
     /// The translation agent for a request entering host bridge `hb` from `from` (H3).
     fn agent(&self, hb: NodeId, from: NodeId) -> Option<Agent> {
-        let h = self.hbs[hb.index()].as_ref()?;
+        let h = self.hw.hbs[hb.index()].as_ref()?;
         let iommu = h.iommu?;
         self.iommu(iommu)?;
         match h.translation {
             Translation::None => None,
             Translation::ExternalTbu => {
-                let tbu = (self.nodes[from.index()].kind == Kind::RootPort)
-                    .then(|| self.nodes[from.index()].tbu)
+                let tbu = (self.hw.nodes[from.index()].kind == Kind::RootPort)
+                    .then(|| self.hw.nodes[from.index()].tbu)
                     .flatten();
                 match tbu {
                     Some(t) => Some(Agent {
                         place: Place::Tbu(t),
                         iommu: t.iommu,
                         tlb: self
+                            .hw
                             .tbu_tlb
                             .get(t.iommu.index())
                             .and_then(|v| v.get(t.index as usize))
@@ -742,7 +578,7 @@ impl<'t> Engine<'t> {
     ) -> End {
         let src = Src {
             hb,
-            rp: (self.nodes[from.index()].kind == Kind::RootPort).then_some(from),
+            rp: (self.hw.nodes[from.index()].kind == Kind::RootPort).then_some(from),
         };
         if tlp.at == At::TranslationRequest {
             return self.ats_request(setup, tlp, hb, tr);
@@ -754,7 +590,7 @@ impl<'t> Engine<'t> {
             }
             // No translation: a bus address in this host bridge's own windows is
             // routed inside the root complex; anything else goes out as is.
-            let own = self.hbs[hb.index()]
+            let own = self.hw.hbs[hb.index()]
                 .as_ref()
                 .and_then(|h| h.windows.iter().find(|w| w.bus.contains(tlp.addr)).copied());
             if let Some(w) = own {
@@ -765,9 +601,9 @@ impl<'t> Engine<'t> {
         };
         let iommu = self.iommu(agent.iommu);
         let disable_bypass = iommu.is_none_or(|i| i.disable_bypass);
-        let Some(sid) = self.nodes[tlp.requester.index()].sid else {
+        let Some(sid) = self.hw.nodes[tlp.requester.index()].sid else {
             Self::push(tr, agent.place, Event::Fault, tlp, Why::NoStreamId);
-            let rid = self.nodes[tlp.requester.index()].rid.unwrap_or(0);
+            let rid = self.hw.nodes[tlp.requester.index()].rid.unwrap_or(0);
             return End::Fault(Fault::NoStreamId { rid });
         };
         tr.sid = Some(sid);
@@ -814,11 +650,19 @@ impl<'t> Engine<'t> {
         let cached = agent
             .tlb
             .and_then(|i| self.tlbs.get_mut(i))
-            .and_then(|(_, t)| t.lookup(table.tag(), sid, vpn));
+            .and_then(|t| t.lookup(table.tag(), sid, vpn));
+        let mut touch = agent.tlb.map(|tlb| TlbTouch {
+            tlb,
+            table: table.tag(),
+            sid,
+            vpn,
+            entry: None,
+        });
         let (entry, why) = match cached {
             Some(e) => (e, Why::TlbHit { sid }),
             None => match table.mapping(Iova(tlp.addr)) {
                 None => {
+                    self.touched = touch;
                     Self::push(tr, agent.place, Event::Fault, tlp, Why::Unmapped { sid });
                     return End::Fault(Fault::Unmapped { iova: tlp.addr });
                 }
@@ -828,13 +672,17 @@ impl<'t> Engine<'t> {
                         ppn: (m.pa.0 + (page - m.iova.start)) >> PAGE_SHIFT,
                         prot: m.prot,
                     };
-                    if let Some((_, t)) = agent.tlb.and_then(|i| self.tlbs.get_mut(i)) {
+                    if let Some(t) = agent.tlb.and_then(|i| self.tlbs.get_mut(i)) {
                         t.fill(table.tag(), sid, vpn, e);
                     }
                     (e, Why::TlbMiss { sid })
                 }
             },
         };
+        if let Some(t) = &mut touch {
+            t.entry = Some(entry);
+        }
+        self.touched = touch;
         if !entry.prot.permits(tlp.op) {
             Self::push(
                 tr,
@@ -862,7 +710,7 @@ impl<'t> Engine<'t> {
     /// H2: a translation request answered by the IOMMU (TCU) from the page table; the
     /// device then re-issues the request as translated (AT=10b).
     fn ats_request(&mut self, setup: &StreamSetup, tlp: Tlp, hb: NodeId, tr: &mut Trace) -> End {
-        let agent_iommu = self.hbs[hb.index()]
+        let agent_iommu = self.hw.hbs[hb.index()]
             .as_ref()
             .filter(|h| h.translation != Translation::None)
             .and_then(|h| h.iommu)
@@ -872,9 +720,9 @@ impl<'t> Engine<'t> {
             return End::Fault(Fault::NoTranslationAgent);
         };
         let place = Place::Iommu(iommu_id);
-        let Some(sid) = self.nodes[tlp.requester.index()].sid else {
+        let Some(sid) = self.hw.nodes[tlp.requester.index()].sid else {
             Self::push(tr, place, Event::Fault, tlp, Why::NoStreamId);
-            let rid = self.nodes[tlp.requester.index()].rid.unwrap_or(0);
+            let rid = self.hw.nodes[tlp.requester.index()].rid.unwrap_or(0);
             return End::Fault(Fault::NoStreamId { rid });
         };
         tr.sid = Some(sid);
@@ -917,11 +765,7 @@ impl<'t> Engine<'t> {
 
     /// H7: the CPU physical address in the interconnect's map.
     fn interconnect(&mut self, tlp: Tlp, src: Src, merged: bool, tr: &mut Trace) -> End {
-        let decoded = self
-            .decode
-            .iter()
-            .find(|(r, _)| r.contains(tlp.addr))
-            .map(|(_, d)| *d);
+        let decoded = self.hw.decode(tlp.addr);
         if !merged {
             self.ic_entry = Some(IcEntry {
                 hop_index: tr.hops.len(),
@@ -966,9 +810,17 @@ impl<'t> Engine<'t> {
         }
     }
 
-    /// Resumes a merged burst at the interconnect (H4).
-    pub(crate) fn resume_merged(&mut self, burst: Tlp, src: Src, tr: &mut Trace) -> End {
-        self.interconnect(burst, src, true, tr)
+    /// Resumes a merged burst at the interconnect (H4): its end, and the root port it
+    /// went down, if it got that far.
+    pub(crate) fn resume_merged(
+        &mut self,
+        burst: Tlp,
+        src: Src,
+        tr: &mut Trace,
+    ) -> (End, Option<NodeId>) {
+        self.burst_root_port = None;
+        let end = self.interconnect(burst, src, true, tr);
+        (end, self.burst_root_port.take())
     }
 
     /// From the root complex (or the interconnect) down into host bridge `to_hb`'s
@@ -990,21 +842,14 @@ impl<'t> Engine<'t> {
         } else {
             tlp.addr
         };
-        let target_rp = self.nodes[to_hb.index()]
-            .children
-            .iter()
-            .copied()
-            .find(|c| {
-                let ci = &self.nodes[c.index()];
-                match ci.kind {
-                    Kind::Endpoint => ci.bars.iter().any(|b| b.bus.contains(bus)),
-                    _ => ci.window.contains(bus),
-                }
-            })
-            .filter(|c| self.nodes[c.index()].kind == Kind::RootPort);
+        let target_rp = self
+            .hw
+            .child_at(to_hb, bus)
+            .map(|(c, _)| c)
+            .filter(|c| self.hw.nodes[c.index()].kind == Kind::RootPort);
         let from_hb = src.hb;
         if let (Some(from_rp), Some(to_rp)) = (src.rp, target_rp) {
-            let forwards = self.hbs[from_hb.index()]
+            let forwards = self.hw.hbs[from_hb.index()]
                 .as_ref()
                 .map_or(ForwardsP2p::None, |h| h.forwards);
             let ok = match forwards {
@@ -1027,6 +872,9 @@ impl<'t> Engine<'t> {
                     to_hb,
                 });
             }
+        }
+        if via == Via::MergedBurst {
+            self.burst_root_port = target_rp;
         }
         if via_interconnect {
             Self::push(

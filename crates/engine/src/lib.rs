@@ -85,18 +85,22 @@
 
 mod engine;
 mod errors;
+mod flow;
+mod hardware;
 mod merge;
 mod pagetable;
 mod stream;
 mod tlb;
 mod types;
 
-pub use engine::{Engine, ROOT_COMPLEX_IOTLB_ENTRIES, ROOT_COMPLEX_IOTLB_WAYS};
+pub use engine::Engine;
 pub use errors::MapError;
+pub use hardware::{Hardware, ROOT_COMPLEX_IOTLB_ENTRIES, ROOT_COMPLEX_IOTLB_WAYS};
+pub use merge::Record;
 pub use pagetable::{IoPageTable, LookupError, Mapping, MemAttr, Prot, Translated};
 pub use peerpath_topology::acs::Reader as AcsReader;
 pub use stream::{stream_id, wire_rid};
 pub use types::{
-    At, BurstTrace, DropReason, End, Event, Fault, Hop, MergedBurst, Place, Ste, StreamSetup,
-    TlbId, TlbStats, Tlp, Trace, Why,
+    At, BurstTrace, DropReason, End, Event, Fault, Hop, MergedBurst, Place, RouteSummary, Ste,
+    StreamSetup, TlbId, TlbStats, Tlp, Trace, Why,
 };

@@ -19,25 +19,61 @@
 
 use peerpath_model::Op;
 
-use crate::engine::{Engine, IcEntry};
+use crate::engine::Engine;
 use crate::types::{BurstTrace, End, Event, Hop, MergedBurst, Place, StreamSetup, Tlp, Trace, Why};
+
+/// Which routes of a burst keep their hops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Record {
+    /// None: the verdict path (ends and summaries only; the flow cache serves).
+    Nothing,
+    /// The first TLP's (a pairing's representative route), no other.
+    First,
+    /// Every TLP's.
+    All,
+}
 
 impl Engine<'_> {
     /// Routes a burst of TLPs from one stream in order, merging writes in the
-    /// interconnect where the memory type allows (H4; see module `merge`).
+    /// interconnect where the memory type allows (H4; see module `merge`). Every hop
+    /// is recorded.
     pub fn route_burst(&mut self, setup: &StreamSetup, tlps: &[Tlp]) -> BurstTrace {
-        let mut traces = Vec::with_capacity(tlps.len());
-        let mut entries: Vec<Option<IcEntry>> = Vec::with_capacity(tlps.len());
-        for tlp in tlps {
-            let trace = self.route(setup, *tlp);
+        let mut out = BurstTrace::default();
+        self.route_burst_into(setup, tlps, Record::All, &mut out);
+        out
+    }
+
+    /// As `route_burst`, recording hops as `record` says, into `out` (its traces'
+    /// buffers are reused).
+    pub fn route_burst_into(
+        &mut self,
+        setup: &StreamSetup,
+        tlps: &[Tlp],
+        record: Record,
+        out: &mut BurstTrace,
+    ) {
+        out.merges.clear();
+        out.traces.truncate(tlps.len());
+        while out.traces.len() < tlps.len() {
+            out.traces.push(Trace::summary_only());
+        }
+        let mut entries = std::mem::take(&mut self.burst_entries);
+        entries.clear();
+        for (i, tlp) in tlps.iter().enumerate() {
+            let trace = &mut out.traces[i];
+            trace.record = match record {
+                Record::Nothing => false,
+                Record::First => i == 0,
+                Record::All => true,
+            };
+            self.route_into(setup, *tlp, trace);
             let mergeable = tlp.op == Op::Write
                 && trace.attr.is_some_and(|a| a.allows_merge())
                 && !matches!(trace.end, End::Fault(_));
             entries.push(self.ic_entry.filter(|e| mergeable && e.to_pci));
-            traces.push(trace);
         }
         let granule = u64::from(self.topology().platform().interconnect.write_merge_bytes);
-        let mut merges = Vec::new();
+        let traces = &mut out.traces;
         let mut i = 0;
         while i < tlps.len() {
             let Some(first) = entries[i] else {
@@ -87,37 +123,20 @@ impl Engine<'_> {
                 let Some(entry) = entries[k] else { continue };
                 let tr: &mut Trace = &mut traces[k];
                 tr.hops.truncate(entry.hop_index);
-                tr.hops.push(merge_hop);
+                tr.push(merge_hop);
                 tr.end = End::Merged { into: i };
             }
-            let end = self.resume_merged(burst, first.src, &mut traces[i]);
+            let (end, target_root_port) = self.resume_merged(burst, first.src, &mut traces[i]);
             traces[i].end = end;
-            merges.push(MergedBurst {
+            out.merges.push(MergedBurst {
                 first: i,
                 count: count as u32,
                 bytes,
                 addr: first.tlp.addr,
-                target_root_port: self.target_root_port(&traces[i]),
+                target_root_port,
             });
             i = j;
         }
-        BurstTrace { traces, merges }
-    }
-
-    /// The root port a trace went down after the interconnect, if any.
-    fn target_root_port(&self, tr: &Trace) -> Option<peerpath_model::NodeId> {
-        let topo = self.topology();
-        let merge_at = tr.hops.iter().position(|h| h.event == Event::Merge)?;
-        tr.hops[merge_at..].iter().find_map(|h| match h.at {
-            Place::Pci(n)
-                if matches!(
-                    topo.platform().node(n).kind,
-                    peerpath_model::NodeKind::RootPort(_)
-                ) =>
-            {
-                Some(n)
-            }
-            _ => None,
-        })
+        self.burst_entries = entries;
     }
 }

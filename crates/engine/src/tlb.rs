@@ -3,8 +3,11 @@
 //!
 //! Geometry from the model (`tbus[].tlb_entries`, `tlb_ways`): `sets = entries / ways`.
 //! Entries cache one 4 KiB page: the tag is (page-table tag, StreamID, IOVA page), the
-//! set index `(page ^ sid) % sets`. A flat array of `sets * ways` slots, allocated once;
-//! lookups and fills allocate nothing. LRU by a per-TLB use counter.
+//! set index `(page ^ sid) % sets`. A flat array of `sets * ways` slots, allocated on
+//! the first fill (a platform may have hundreds of TLBs, a pairing touches one or
+//! two); lookups and fills allocate nothing after that. LRU by a per-TLB use counter.
+//! `invalidate_all` is O(1): it starts a new epoch, and a slot of an older epoch is
+//! empty.
 
 use peerpath_model::StreamId;
 
@@ -18,10 +21,28 @@ pub(crate) const PAGE_SHIFT: u32 = 12;
 struct Slot {
     table: u64,
     sid: u32,
+    /// The TLB epoch the slot was filled in; 0 never matches (epochs start at 1).
+    epoch: u32,
     vpn: u64,
     ppn: u64,
     prot: Prot,
     last_use: u64,
+}
+
+impl Slot {
+    const EMPTY: Slot = Slot {
+        table: 0,
+        sid: 0,
+        epoch: 0,
+        vpn: 0,
+        ppn: 0,
+        prot: Prot {
+            read: false,
+            write: false,
+            attr: crate::pagetable::MemAttr::Device,
+        },
+        last_use: 0,
+    };
 }
 
 /// A set-associative TLB.
@@ -29,7 +50,9 @@ struct Slot {
 pub(crate) struct Tlb {
     sets: usize,
     ways: usize,
-    slots: Vec<Option<Slot>>,
+    /// Empty until the first fill.
+    slots: Vec<Slot>,
+    epoch: u32,
     clock: u64,
     pub(crate) stats: TlbStats,
 }
@@ -51,7 +74,8 @@ impl Tlb {
         Self {
             sets,
             ways,
-            slots: vec![None; sets * ways],
+            slots: Vec::new(),
+            epoch: 1,
             clock: 0,
             stats: TlbStats::default(),
         }
@@ -70,17 +94,21 @@ impl Tlb {
     pub(crate) fn lookup(&mut self, table: u64, sid: StreamId, vpn: u64) -> Option<TlbEntry> {
         self.clock += 1;
         let clock = self.clock;
-        let found = self.set_of(sid, vpn).and_then(|range| {
-            self.slots[range].iter_mut().flatten().find_map(|s| {
-                (s.table == table && s.sid == sid.0 && s.vpn == vpn).then(|| {
-                    s.last_use = clock;
-                    TlbEntry {
-                        ppn: s.ppn,
-                        prot: s.prot,
-                    }
-                })
-            })
-        });
+        let epoch = self.epoch;
+        let found = match self.set_of(sid, vpn) {
+            Some(range) if !self.slots.is_empty() => self.slots[range].iter_mut().find_map(|s| {
+                (s.epoch == epoch && s.table == table && s.sid == sid.0 && s.vpn == vpn).then(
+                    || {
+                        s.last_use = clock;
+                        TlbEntry {
+                            ppn: s.ppn,
+                            prot: s.prot,
+                        }
+                    },
+                )
+            }),
+            _ => None,
+        };
         match found {
             Some(_) => self.stats.hits += 1,
             None => self.stats.misses += 1,
@@ -93,38 +121,45 @@ impl Tlb {
         let Some(range) = self.set_of(sid, vpn) else {
             return;
         };
+        if self.slots.is_empty() {
+            self.slots = vec![Slot::EMPTY; self.sets * self.ways];
+        }
         let slot = Slot {
             table,
             sid: sid.0,
+            epoch: self.epoch,
             vpn,
             ppn: entry.ppn,
             prot: entry.prot,
             last_use: self.clock,
         };
+        let epoch = self.epoch;
         let set = &mut self.slots[range];
-        if let Some(free) = set.iter_mut().find(|s| s.is_none()) {
-            *free = Some(slot);
+        if let Some(free) = set.iter_mut().find(|s| s.epoch != epoch) {
+            *free = slot;
             return;
         }
-        if let Some(victim) = set
-            .iter_mut()
-            .min_by_key(|s| s.as_ref().map_or(0, |s| s.last_use))
-        {
-            *victim = Some(slot);
+        if let Some(victim) = set.iter_mut().min_by_key(|s| s.last_use) {
+            *victim = slot;
             self.stats.evictions += 1;
         }
     }
 
-    /// Drops every entry (stats are kept).
+    /// Drops every entry (stats are kept): a new epoch.
     pub(crate) fn invalidate_all(&mut self) {
-        self.slots.iter_mut().for_each(|s| *s = None);
+        if self.epoch == u32::MAX {
+            self.slots.iter_mut().for_each(|s| s.epoch = 0);
+            self.epoch = 0;
+        }
+        self.epoch += 1;
     }
 
     /// Drops the entries of one stream.
     pub(crate) fn invalidate_stream(&mut self, sid: StreamId) {
+        let epoch = self.epoch;
         for s in &mut self.slots {
-            if s.is_some_and(|x| x.sid == sid.0) {
-                *s = None;
+            if s.epoch == epoch && s.sid == sid.0 {
+                s.epoch = 0;
             }
         }
     }

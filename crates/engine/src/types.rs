@@ -500,10 +500,103 @@ pub enum End {
     },
 }
 
+impl End {
+    /// The same end for a TLP whose address was `delta` higher (wrapping): every
+    /// address an end carries is the TLP's address plus a constant within a page
+    /// (translation keeps the page offset, windows add a constant), which is what lets
+    /// the flow cache reuse one route for every TLP of a page.
+    pub(crate) fn shifted(self, delta: u64) -> End {
+        match self {
+            End::Delivered {
+                target,
+                bar,
+                offset,
+                tdisp,
+            } => End::Delivered {
+                target,
+                bar,
+                offset: offset.wrapping_add(delta),
+                tdisp,
+            },
+            End::Dram { region, addr } => End::Dram {
+                region,
+                addr: addr.wrapping_add(delta),
+            },
+            End::Fault(Fault::Unmapped { iova }) => End::Fault(Fault::Unmapped {
+                iova: iova.wrapping_add(delta),
+            }),
+            End::Fault(Fault::Permission { iova, op }) => End::Fault(Fault::Permission {
+                iova: iova.wrapping_add(delta),
+                op,
+            }),
+            End::Dropped(DropReason::UnsupportedRequest { addr }) => {
+                End::Dropped(DropReason::UnsupportedRequest {
+                    addr: addr.wrapping_add(delta),
+                })
+            }
+            other => other,
+        }
+    }
+}
+
+/// What the rules read of a route without its hops: kept for every route, recorded
+/// or not (the verdict path keeps no hops).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RouteSummary {
+    /// The TLP as the requester issued it (the first hop's).
+    pub issued: Option<Tlp>,
+    /// Where the last hop happened and the TLP as it left it.
+    pub last: Option<(Place, Tlp)>,
+    /// Where ACS first redirected the TLP upstream (the first `Redirect` hop).
+    pub redirected_at: Option<Place>,
+    /// The host bridge where the TLP met no translation agent (a `NoTranslation` hop).
+    pub no_translation_at: Option<NodeId>,
+    /// A translation agent translated or bypassed it (`Translate`, or a bypass).
+    pub translated: bool,
+    /// It was merged into a burst (a `Merge` hop).
+    pub merged: bool,
+}
+
+impl RouteSummary {
+    /// Takes one hop into the summary.
+    pub(crate) fn note(&mut self, hop: &Hop) {
+        if self.issued.is_none() {
+            self.issued = Some(hop.tlp);
+        }
+        self.last = Some((hop.at, hop.tlp));
+        match (hop.event, hop.why) {
+            (Event::Redirect, _) if self.redirected_at.is_none() => {
+                self.redirected_at = Some(hop.at);
+            }
+            (Event::Translate, _) | (_, Why::StreamBypass { .. }) => self.translated = true,
+            (Event::Merge, _) => self.merged = true,
+            (_, Why::NoTranslation) => {
+                if let (None, Place::Pci(hb)) = (self.no_translation_at, hop.at) {
+                    self.no_translation_at = Some(hb);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The same summary for a TLP whose address was `delta` higher (see `End::shifted`).
+    pub(crate) fn shifted(self, delta: u64) -> RouteSummary {
+        let shift = |t: Tlp| Tlp {
+            addr: t.addr.wrapping_add(delta),
+            ..t
+        };
+        RouteSummary {
+            issued: self.issued.map(shift),
+            last: self.last.map(|(at, t)| (at, shift(t))),
+            ..self
+        }
+    }
+}
+
 /// The route of one TLP.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trace {
-    /// The hops, in order.
+    /// The hops, in order; empty unless the trace records (`Trace::recording`).
     pub hops: Vec<Hop>,
     /// How it ended.
     pub end: End,
@@ -512,18 +605,57 @@ pub struct Trace {
     pub attr: Option<MemAttr>,
     /// The StreamID the IOMMU saw, if the route reached an IOMMU.
     pub sid: Option<StreamId>,
+    /// What the rules read of the route, kept with or without hops.
+    pub summary: RouteSummary,
+    /// Whether `hops` are kept.
+    pub record: bool,
 }
 
 impl Trace {
+    /// An empty trace that keeps every hop (for `explain`, pictures, JSON routes).
+    pub fn recording() -> Self {
+        Self::new(true)
+    }
+
+    /// An empty trace that keeps only the end and the summary: the verdict path.
+    pub fn summary_only() -> Self {
+        Self::new(false)
+    }
+
+    fn new(record: bool) -> Self {
+        Trace {
+            hops: Vec::new(),
+            end: End::Dropped(DropReason::UnsupportedRequest { addr: 0 }),
+            attr: None,
+            sid: None,
+            summary: RouteSummary::default(),
+            record,
+        }
+    }
+
+    /// Clears the trace for a new route, keeping its buffer and recording mode.
+    pub(crate) fn reset(&mut self) {
+        self.hops.clear();
+        self.attr = None;
+        self.sid = None;
+        self.summary = RouteSummary::default();
+    }
+
+    /// Appends a hop (when recording) and notes it in the summary.
+    pub(crate) fn push(&mut self, hop: Hop) {
+        self.summary.note(&hop);
+        if self.record {
+            self.hops.push(hop);
+        }
+    }
+
     /// Whether the route reached a translation agent that translated or bypassed it,
     /// i.e. a hop with `Event::Translate` or a bypass.
     pub fn translated(&self) -> bool {
-        self.hops
-            .iter()
-            .any(|h| h.event == Event::Translate || matches!(h.why, Why::StreamBypass { .. }))
+        self.summary.translated
     }
 
-    /// The first hop of an event kind.
+    /// The first hop of an event kind (recorded traces only).
     pub fn first(&self, event: Event) -> Option<&Hop> {
         self.hops.iter().find(|h| h.event == event)
     }

@@ -1,0 +1,418 @@
+//! The hardware compiled once from a topology: everything static a route reads, frozen
+//! into flat, sorted tables so that a hop is an index or a binary search.
+//!
+//! - per node: kind, parent, memory windows and BARs in **bus** space, ACS state, MPS,
+//!   bus range, requester ID and StreamID, TDISP state, TBU, `splits_oversized_writes`;
+//! - per node, the **address decode of its secondary side**: every child's BARs (an
+//!   endpoint) or windows (a bridge), sorted by start in one flat array, so finding the
+//!   child that claims an address is a binary search (`child_at`). A node whose
+//!   children's ranges overlap — possible only with derived windows of an odd
+//!   platform — keeps the first-child-in-order rule by a linear scan;
+//! - the interconnect's physical address map (DRAM and host bridge windows), sorted;
+//! - the geometry of every TLB (the TLBs themselves belong to each [`crate::Engine`]).
+//!
+//! `Hardware` is immutable after `new` and `Sync`: one copy serves every engine of
+//! every thread.
+
+use peerpath_model::{
+    AddrRange, BridgeWindows, ForwardsP2p, IommuId, NodeId, NodeKind, Platform, StreamId, TbuId,
+    TdispState, Translation,
+};
+use peerpath_topology::acs::Reader;
+use peerpath_topology::{PortAcs, Topology};
+
+use crate::stream::{stream_id, wire_rid};
+use crate::tlb::PAGE_SHIFT;
+use crate::types::TlbId;
+
+/// Entries of the IOTLB of a root complex's own translation agent (integrated,
+/// dti-ats), which the platform format does not describe.
+pub const ROOT_COMPLEX_IOTLB_ENTRIES: u32 = 256;
+/// Ways of that IOTLB.
+pub const ROOT_COMPLEX_IOTLB_WAYS: u32 = 4;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    HostBridge,
+    RootPort,
+    SwitchUpstream,
+    SwitchDownstream,
+    PciBridge,
+    Endpoint,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BarBus {
+    pub(crate) index: u8,
+    /// Bus-space range.
+    pub(crate) bus: AddrRange,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct NodeInfo {
+    pub(crate) parent: Option<NodeId>,
+    pub(crate) kind: Kind,
+    /// The node's memory windows (`Topology::windows`), in bus space.
+    pub(crate) window: BridgeWindows,
+    pub(crate) bars: Vec<BarBus>,
+    pub(crate) acs: PortAcs,
+    pub(crate) mps: u32,
+    pub(crate) segment: u16,
+    /// Buses below (secondary..=subordinate) of a bridge/port.
+    pub(crate) bus_range: Option<(u8, u8)>,
+    /// Requester ID on the wire.
+    pub(crate) rid: Option<u16>,
+    pub(crate) sid: Option<StreamId>,
+    pub(crate) tdisp: Option<TdispState>,
+    pub(crate) tbu: Option<TbuId>,
+    pub(crate) splits: bool,
+    /// This node's slice of `Hardware::decode_below`.
+    below: (u32, u32),
+    /// Children's ranges overlap: decode by first child in order.
+    below_overlaps: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HbWindow {
+    pub(crate) cpu: AddrRange,
+    pub(crate) bus: AddrRange,
+    pub(crate) offset: u64,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct HbInfo {
+    pub(crate) windows: Vec<HbWindow>,
+    pub(crate) translation: Translation,
+    pub(crate) iommu: Option<IommuId>,
+    pub(crate) forwards: ForwardsP2p,
+    /// Index into the TLB table of the root complex's own IOTLB.
+    pub(crate) iotlb: Option<usize>,
+}
+
+/// What the interconnect decodes a CPU physical address to (H7).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Decode {
+    Dram(usize),
+    Hb { hb: NodeId, offset: u64 },
+}
+
+/// One child range in a node's secondary-side decode.
+#[derive(Clone, Copy, Debug)]
+struct ChildRange {
+    range: AddrRange,
+    child: NodeId,
+}
+
+/// The static hardware of one platform. See the module documentation.
+#[derive(Debug)]
+pub struct Hardware<'t> {
+    pub(crate) topo: &'t Topology<'t>,
+    pub(crate) reader: Reader,
+    pub(crate) nodes: Vec<NodeInfo>,
+    /// Indexed by node; `Some` for host bridges.
+    pub(crate) hbs: Vec<Option<HbInfo>>,
+    /// Interconnect decode, sorted by start.
+    decode: Vec<(AddrRange, Decode)>,
+    decode_overlaps: bool,
+    /// Every node's children's ranges, each node's slice sorted by start.
+    decode_below: Vec<ChildRange>,
+    /// Every TLB's id and geometry (entries, ways), sorted by id.
+    pub(crate) tlbs: Vec<(TlbId, u32, u32)>,
+    /// `[iommu][tbu]` → index into `tlbs`.
+    pub(crate) tbu_tlb: Vec<Vec<usize>>,
+    /// Every decode boundary (window, BAR, DRAM region) is 4 KiB aligned, so a route
+    /// depends on a TLP's address only through its page: the flow cache may reuse it.
+    pub(crate) page_exact: bool,
+}
+
+impl<'t> Hardware<'t> {
+    /// Compiles `topo`'s hardware, ports acting on ACS as `reader` reads it.
+    pub fn new(topo: &'t Topology<'t>, reader: Reader) -> Self {
+        let p = topo.platform();
+        let mut tlbs: Vec<(TlbId, u32, u32)> = Vec::new();
+        for (i, iommu) in p.iommus.iter().enumerate() {
+            for (t, tbu) in iommu.tbus.iter().enumerate() {
+                let id = TlbId::Tbu(TbuId {
+                    iommu: IommuId(i as u32),
+                    index: t as u32,
+                });
+                tlbs.push((id, tbu.tlb_entries, tbu.tlb_ways));
+            }
+        }
+        for id in p.node_ids() {
+            if let NodeKind::HostBridge(hb) = &p.node(id).kind {
+                if hb.iommu.is_some() && hb.translation != Translation::None {
+                    tlbs.push((
+                        TlbId::HostBridge(id),
+                        ROOT_COMPLEX_IOTLB_ENTRIES,
+                        ROOT_COMPLEX_IOTLB_WAYS,
+                    ));
+                }
+            }
+        }
+        tlbs.sort_by_key(|(id, _, _)| *id);
+        let index_of = |want: TlbId| tlbs.binary_search_by_key(&want, |(id, _, _)| *id).ok();
+        let tbu_tlb: Vec<Vec<usize>> = p
+            .iommus
+            .iter()
+            .enumerate()
+            .map(|(i, iommu)| {
+                (0..iommu.tbus.len())
+                    .filter_map(|t| {
+                        index_of(TlbId::Tbu(TbuId {
+                            iommu: IommuId(i as u32),
+                            index: t as u32,
+                        }))
+                    })
+                    .collect()
+            })
+            .collect();
+
+        let mut hbs: Vec<Option<HbInfo>> = vec![None; p.nodes.len()];
+        let mut decode: Vec<(AddrRange, Decode)> = p
+            .memory
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.range, Decode::Dram(i)))
+            .collect();
+        for id in p.node_ids() {
+            if let NodeKind::HostBridge(hb) = &p.node(id).kind {
+                let windows: Vec<HbWindow> = hb
+                    .windows
+                    .iter()
+                    .filter_map(|w| {
+                        let bus = AddrRange::from_start_and_end(
+                            w.bus,
+                            w.bus.checked_add(w.cpu.end - w.cpu.start)?,
+                        )?;
+                        Some(HbWindow {
+                            cpu: w.cpu,
+                            bus,
+                            offset: w.bus_offset(),
+                        })
+                    })
+                    .collect();
+                for w in &windows {
+                    decode.push((
+                        w.cpu,
+                        Decode::Hb {
+                            hb: id,
+                            offset: w.offset,
+                        },
+                    ));
+                }
+                hbs[id.index()] = Some(HbInfo {
+                    windows,
+                    translation: hb.translation,
+                    iommu: hb.iommu,
+                    forwards: hb.forwards_p2p,
+                    iotlb: index_of(TlbId::HostBridge(id)),
+                });
+            }
+        }
+        decode.sort_by_key(|(r, _)| (r.start, r.end));
+        let decode_overlaps = decode.windows(2).any(|w| w[0].0.end >= w[1].0.start);
+
+        let mut nodes = node_infos(topo, &hbs);
+        let decode_below = decode_tables(p, &mut nodes);
+        let page_exact = page_exact(&nodes, &hbs, &decode);
+        Self {
+            topo,
+            reader,
+            nodes,
+            hbs,
+            decode,
+            decode_overlaps,
+            decode_below,
+            tlbs,
+            tbu_tlb,
+            page_exact,
+        }
+    }
+
+    /// The topology this hardware was compiled from.
+    pub fn topology(&self) -> &'t Topology<'t> {
+        self.topo
+    }
+
+    pub(crate) fn platform(&self) -> &'t Platform {
+        self.topo.platform()
+    }
+
+    /// The child of `node` whose BAR (an endpoint child) or window (a bridge child)
+    /// holds the bus address `addr`, with that range: the first in child order.
+    pub(crate) fn child_at(&self, node: NodeId, addr: u64) -> Option<(NodeId, AddrRange)> {
+        let info = &self.nodes[node.index()];
+        let (lo, hi) = info.below;
+        let ranges = &self.decode_below[lo as usize..hi as usize];
+        let found = if info.below_overlaps {
+            // Ranges were pushed in child order, each child's in its own order.
+            ranges.iter().find(|c| c.range.contains(addr))
+        } else {
+            let i = ranges.partition_point(|c| c.range.start <= addr);
+            i.checked_sub(1)
+                .map(|i| &ranges[i])
+                .filter(|c| c.range.contains(addr))
+        };
+        found.map(|c| (c.child, c.range))
+    }
+
+    /// The interconnect's decode of a CPU physical address (H7).
+    pub(crate) fn decode(&self, addr: u64) -> Option<Decode> {
+        if self.decode_overlaps {
+            return self
+                .decode
+                .iter()
+                .find(|(r, _)| r.contains(addr))
+                .map(|(_, d)| *d);
+        }
+        let i = self.decode.partition_point(|(r, _)| r.start <= addr);
+        i.checked_sub(1)
+            .map(|i| self.decode[i])
+            .filter(|(r, _)| r.contains(addr))
+            .map(|(_, d)| d)
+    }
+}
+
+fn node_infos(topo: &Topology<'_>, hbs: &[Option<HbInfo>]) -> Vec<NodeInfo> {
+    let p = topo.platform();
+    let n = p.nodes.len();
+    let to_bus = |hb: NodeId, cpu: AddrRange| -> AddrRange {
+        hbs[hb.index()]
+            .as_ref()
+            .and_then(|h| h.windows.iter().find(|w| w.cpu.contains(cpu.start)))
+            .and_then(|w| {
+                AddrRange::from_start_and_end(
+                    cpu.start.wrapping_add(w.offset),
+                    cpu.end.wrapping_add(w.offset),
+                )
+            })
+            .unwrap_or(cpu)
+    };
+    let mut out: Vec<NodeInfo> = p
+        .node_ids()
+        .map(|id| {
+            let node = p.node(id);
+            let hb = topo.host_bridge_of(id);
+            let (kind, port) = match &node.kind {
+                NodeKind::HostBridge(_) => (Kind::HostBridge, None),
+                NodeKind::RootPort(x) => (Kind::RootPort, Some(x)),
+                NodeKind::SwitchUpstream(x) => (Kind::SwitchUpstream, Some(x)),
+                NodeKind::SwitchDownstream(x) => (Kind::SwitchDownstream, Some(x)),
+                NodeKind::PciBridge(_) => (Kind::PciBridge, None),
+                NodeKind::Endpoint(_) => (Kind::Endpoint, None),
+            };
+            let ep = topo.endpoint(id);
+            let bars = ep
+                .map(|e| {
+                    e.bars
+                        .iter()
+                        .map(|b| BarBus {
+                            index: b.index,
+                            bus: to_bus(hb, b.range),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let segment = match &node.kind {
+                NodeKind::HostBridge(h) => h.segment,
+                _ => node.bdf.map_or(0, |b| b.segment),
+            };
+            NodeInfo {
+                parent: node.parent,
+                kind,
+                window: topo.windows(id).map(|w| to_bus(hb, w)),
+                bars,
+                acs: topo.port_acs(id),
+                mps: topo.mps(id),
+                segment,
+                bus_range: None,
+                rid: wire_rid(topo, id).map(|r| r.0),
+                sid: stream_id(topo, id),
+                tdisp: ep.and_then(|e| e.cc).map(|c| c.tdisp),
+                tbu: port.and_then(|x| x.tbu),
+                splits: port.is_some_and(|x| x.splits_oversized_writes),
+                below: (0, 0),
+                below_overlaps: false,
+            }
+        })
+        .collect();
+    // Children come after parents: a reverse pass folds bus ranges up.
+    for i in (0..n).rev() {
+        let Some(parent) = out[i].parent else {
+            continue;
+        };
+        let pi = parent.index();
+        let own_bus = p.node(NodeId(i as u32)).bdf.map(|b| b.bus);
+        let mut r = out[i].bus_range;
+        if let Some(b) = own_bus {
+            r = Some(r.map_or((b, b), |(lo, hi)| (lo.min(b), hi.max(b))));
+        }
+        if let Some((lo, hi)) = r {
+            out[pi].bus_range = Some(
+                out[pi]
+                    .bus_range
+                    .map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))),
+            );
+        }
+    }
+    out
+}
+
+/// Fills every node's secondary-side decode table (children in id order, each with
+/// its BARs or windows), sorted by start unless the ranges overlap.
+fn decode_tables(p: &Platform, nodes: &mut [NodeInfo]) -> Vec<ChildRange> {
+    let mut children: Vec<Vec<NodeId>> = vec![Vec::new(); nodes.len()];
+    for id in p.node_ids() {
+        if let Some(parent) = p.node(id).parent {
+            children[parent.index()].push(id);
+        }
+    }
+    let mut flat = Vec::new();
+    for (i, kids) in children.iter().enumerate() {
+        let lo = flat.len();
+        for &c in kids {
+            let ci = &nodes[c.index()];
+            if ci.kind == Kind::Endpoint {
+                for b in &ci.bars {
+                    flat.push(ChildRange {
+                        range: b.bus,
+                        child: c,
+                    });
+                }
+            } else {
+                for w in [ci.window.mem, ci.window.pref].into_iter().flatten() {
+                    flat.push(ChildRange { range: w, child: c });
+                }
+            }
+        }
+        let slice = &mut flat[lo..];
+        let mut sorted: Vec<ChildRange> = slice.to_vec();
+        sorted.sort_by_key(|c| (c.range.start, c.range.end));
+        let overlaps = sorted
+            .windows(2)
+            .any(|w| w[0].range.end >= w[1].range.start);
+        if !overlaps {
+            slice.copy_from_slice(&sorted);
+        }
+        nodes[i].below = (lo as u32, flat.len() as u32);
+        nodes[i].below_overlaps = overlaps;
+    }
+    flat
+}
+
+/// Whether every boundary a decode can meet is 4 KiB aligned.
+fn page_exact(nodes: &[NodeInfo], hbs: &[Option<HbInfo>], decode: &[(AddrRange, Decode)]) -> bool {
+    let aligned = |r: &AddrRange| {
+        let page = (1u64 << PAGE_SHIFT) - 1;
+        r.start & page == 0 && r.end & page == page
+    };
+    nodes.iter().all(|n| {
+        n.bars.iter().all(|b| aligned(&b.bus))
+            && [n.window.mem, n.window.pref].iter().flatten().all(aligned)
+    }) && hbs
+        .iter()
+        .flatten()
+        .all(|h| h.windows.iter().all(|w| aligned(&w.cpu) && aligned(&w.bus)))
+        && decode.iter().all(|(r, _)| aligned(r))
+}
