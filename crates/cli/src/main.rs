@@ -16,7 +16,9 @@ macro_rules! outln {
 mod exit;
 mod import;
 mod input;
+mod progress;
 mod scenarios;
+mod simulate;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -48,6 +50,9 @@ enum Command {
         /// Counts per outcome, map type and finding code, then the failing pairings.
         #[arg(long, conflicts_with = "format")]
         summary: bool,
+        /// Worker threads (default: every core). The output is the same for any N.
+        #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: Option<u16>,
     },
     /// One pairing hop by hop: the kernel's decision, each TLP hop, findings and fixes.
     Explain {
@@ -162,11 +167,7 @@ fn write_stdout(args: std::fmt::Arguments<'_>) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-        eprintln!("error: cannot write to stdout: {e}");
-        std::process::exit(3);
+        exit::terminate(exit::stdout_failed(&e));
     }
 }
 
@@ -178,7 +179,8 @@ fn main() -> ExitCode {
             format,
             fail_on,
             summary,
-        } => simulate(platform, format, fail_on, summary),
+            jobs,
+        } => simulate(platform, format, fail_on, summary, jobs),
         Command::Explain {
             importer,
             export,
@@ -252,33 +254,30 @@ fn simulate(
     format: Format,
     fail_on: Option<FailOn>,
     summary: bool,
+    jobs: Option<u16>,
 ) -> Exit {
     let p = match platform_or_exit(platform.as_deref()) {
         Ok(p) => p,
         Err(e) => return e,
     };
     let topo = peerpath_topology::Topology::new(&p);
-    let report = peerpath_rules::evaluate(&topo);
-    let out = if summary {
-        peerpath_render::simulate_summary(&report, style())
-    } else {
-        match format {
-            Format::Text => peerpath_render::simulate_text(&report, style()),
-            Format::Json => peerpath_render::simulate_json(&report),
-        }
+    let output = match (summary, format) {
+        (true, _) => simulate::Output::Summary,
+        (false, Format::Text) => simulate::Output::Text,
+        (false, Format::Json) => simulate::Output::Json,
     };
-    out!("{out}");
+    let jobs = jobs.map_or_else(peerpath_rules::default_jobs, usize::from);
+    let mut stdout = std::io::stdout().lock();
+    let tally = match simulate::run(&topo, output, jobs, style(), &mut stdout) {
+        Ok(t) => t,
+        Err(e) => return exit::stdout_failed(&e),
+    };
     let threshold = match fail_on {
         None => return Exit::Success,
         Some(FailOn::Error) => Severity::Error,
         Some(FailOn::Warning) => Severity::Warning,
     };
-    let hit = report
-        .pairs
-        .iter()
-        .flat_map(|p| &p.findings)
-        .any(|f| f.severity <= threshold);
-    if hit {
+    if simulate::fails_at(&tally, threshold) {
         Exit::Findings
     } else {
         Exit::Success
@@ -295,12 +294,9 @@ fn explain(importer: &str, export: &str, platform: Option<PathBuf>, format: Form
         Ok(pair) => {
             match format {
                 Format::Text => out!("{}", peerpath_render::explain_text(&topo, &pair, style())),
-                Format::Json => match serde_json::to_string_pretty(&pair) {
-                    Ok(s) => outln!("{s}"),
-                    Err(e) => {
-                        eprintln!("internal error: {e}");
-                        return Exit::Internal;
-                    }
+                Format::Json => match peerpath_render::pair_json(&p, &pair) {
+                    Ok(s) => out!("{s}"),
+                    Err(e) => return exit::internal(&format!("cannot serialize the pairing: {e}")),
                 },
             }
             Exit::Success
@@ -438,7 +434,10 @@ fn groups(platform: Option<PathBuf>, format: Format) -> Exit {
     let topo = peerpath_topology::Topology::new(&p);
     let out = match format {
         Format::Text => peerpath_render::groups_text(&topo),
-        Format::Json => peerpath_render::groups_json(&topo),
+        Format::Json => match peerpath_render::groups_json(&topo) {
+            Ok(s) => s,
+            Err(e) => return exit::internal(&format!("cannot serialize the groups: {e}")),
+        },
     };
     out!("{out}");
     Exit::Success

@@ -109,6 +109,23 @@ pub enum Place {
     Memory(usize),
 }
 
+impl Place {
+    /// The platform name of the place (`interconnect` for the interconnect).
+    pub fn name(self, p: &peerpath_model::Platform) -> &str {
+        match self {
+            Place::Pci(n) => p.nodes.get(n.index()).map_or("", |x| x.name.as_str()),
+            Place::Tbu(t) => p
+                .iommus
+                .get(t.iommu.index())
+                .and_then(|i| i.tbus.get(t.index as usize))
+                .map_or("", |t| t.name.as_str()),
+            Place::Iommu(i) => p.iommus.get(i.index()).map_or("", |i| i.name.as_str()),
+            Place::Interconnect => "interconnect",
+            Place::Memory(i) => p.memory.get(i).map_or("memory", |m| m.name.as_str()),
+        }
+    }
+}
+
 /// What happened at a hop (output-format.md `route[].event`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Event {

@@ -68,7 +68,7 @@ impl std::fmt::Display for AcsFlags {
 }
 
 /// A device's ACS capability as written in the platform file.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
 pub struct Acs {
     /// The ACS Capability register.
     pub cap: AcsFlags,

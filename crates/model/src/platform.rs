@@ -522,7 +522,7 @@ impl Bar {
 }
 
 /// An endpoint's confidential-computing state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct DeviceCc {
     /// `state`.
     pub state: CcState,

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use peerpath_model::{Platform, TdispState};
 use peerpath_rules::k1_map_type::{HostBridgeMatch, MapType};
 use peerpath_rules::k3_dma_path::MapResult;
-use peerpath_rules::report::{place_name, PairResult};
+use peerpath_rules::report::PairResult;
 use peerpath_topology::Topology;
 
 use crate::simulate::finding_lines;
@@ -249,7 +249,7 @@ pub fn explain_text(topo: &Topology<'_>, pair: &PairResult, style: Style) -> Str
                         out,
                         "    {:>2}. {:<12} {:<9} {} {:#x} {}B {}  — {}",
                         i + 1,
-                        place_name(p, h.at),
+                        h.at.name(p),
                         h.event.as_str(),
                         h.tlp.op,
                         h.tlp.addr,

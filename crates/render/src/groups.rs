@@ -15,7 +15,7 @@ struct GroupJson<'a> {
 }
 
 /// `{"format":1,"groups":[{"id":0,"devices":[...]}]}` with a trailing newline.
-pub fn groups_json(topo: &Topology<'_>) -> String {
+pub fn groups_json(topo: &Topology<'_>) -> Result<String, serde_json::Error> {
     let doc = GroupsJson {
         format: 1,
         groups: topo
@@ -28,9 +28,9 @@ pub fn groups_json(topo: &Topology<'_>) -> String {
             })
             .collect(),
     };
-    let mut s = serde_json::to_string(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    let mut s = serde_json::to_string(&doc)?;
     s.push('\n');
-    s
+    Ok(s)
 }
 
 /// One line per group: `group 3: gpu0 (0000:03:00.0), gpu0-audio (0000:03:00.1)`.

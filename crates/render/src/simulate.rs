@@ -1,74 +1,198 @@
-//! `peerpath simulate`: the matrix of outcomes, then the findings grouped by pairing
-//! (output-format.md, "Text"), the `--summary` counts, and the JSON document.
+//! `peerpath simulate` as text: the matrix of outcomes (or a table), then the
+//! findings grouped by pairing (output-format.md, "Text"), the summary line, and the
+//! `--summary` counts. Written as the pairings stream in: [`OutcomeGrid`] turns
+//! verdicts into rows as soon as a row is complete, [`findings_block`] renders one
+//! pairing's findings; nothing here holds more than one row.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use peerpath_rules::finding::{Finding, Outcome};
-use peerpath_rules::report::{PairResult, Report};
+use peerpath_model::Platform;
+use peerpath_rules::finding::Finding;
+use peerpath_rules::{PairResult, Summary, Tally, Verdict};
 
 use crate::style::Style;
 
 /// At most this many exports make a matrix; more get one line per pairing.
-const MATRIX_MAX_EXPORTS: usize = 12;
+pub const MATRIX_MAX_EXPORTS: usize = 12;
 
-/// The JSON document of output-format.md, pretty-printed, with a trailing newline.
-pub fn simulate_json(report: &Report) -> String {
-    let mut s = serde_json::to_string_pretty(report)
-        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialize report: {e}\"}}"));
-    s.push('\n');
-    s
+/// The title line.
+pub fn simulate_title(platform: &str, style: Style) -> String {
+    format!(
+        "{}\n",
+        style.bold(&format!("peerpath simulate: {platform}"))
+    )
 }
 
-/// The text report: matrix (or table), findings per pairing with fixes, summary line.
-pub fn simulate_text(report: &Report, style: Style) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{}",
-        style.bold(&format!("peerpath simulate: {}", report.platform))
-    );
-    if report.pairs.is_empty() {
-        out.push_str("no pairings: the platform has no exports or no importers\n");
-        return out;
+/// The line when a platform has no pairing.
+pub const NO_PAIRINGS: &str = "no pairings: the platform has no exports or no importers\n";
+
+/// The matrix of outcomes (importers × exports) or, with more than
+/// [`MATRIX_MAX_EXPORTS`] exports, a table of one line per pairing; fed the verdicts
+/// in pairing order (sorted by importer, export), it gives each row when complete.
+#[derive(Debug)]
+pub struct OutcomeGrid {
+    layout: Layout,
+    style: Style,
+    /// Matrix: the row being filled (importer, one cell per export).
+    row: Option<(String, Vec<Option<peerpath_rules::finding::Outcome>>)>,
+}
+
+#[derive(Debug)]
+enum Layout {
+    Matrix {
+        exports: Vec<String>,
+        widths: Vec<usize>,
+        w0: usize,
+    },
+    Table {
+        wi: usize,
+        we: usize,
+    },
+}
+
+impl OutcomeGrid {
+    /// The grid for the platform's pairings (`platform.imports`).
+    pub fn new(p: &Platform, style: Style) -> Self {
+        let mut exports: Vec<&str> = p
+            .imports
+            .iter()
+            .map(|i| p.export(i.export).name.as_str())
+            .collect();
+        exports.sort_unstable();
+        exports.dedup();
+        let importer_width = p
+            .imports
+            .iter()
+            .map(|i| p.node(i.importer).name.len())
+            .max()
+            .unwrap_or(0);
+        let layout = if exports.len() <= MATRIX_MAX_EXPORTS {
+            Layout::Matrix {
+                widths: exports.iter().map(|e| e.len().max(8)).collect(),
+                exports: exports.into_iter().map(str::to_owned).collect(),
+                w0: importer_width.max("importer \\ export".len()),
+            }
+        } else {
+            Layout::Table {
+                wi: importer_width.max(8),
+                we: exports.iter().map(|e| e.len()).max().unwrap_or(0).max(6),
+            }
+        };
+        Self {
+            layout,
+            style,
+            row: None,
+        }
     }
-    out.push('\n');
-    let exports: Vec<&str> = sorted_unique(report.pairs.iter().map(|p| p.export.as_str()));
-    if exports.len() <= MATRIX_MAX_EXPORTS {
-        matrix(&mut out, report, &exports, style);
-    } else {
-        table(&mut out, &report.pairs, style);
+
+    /// The header line.
+    pub fn head(&self) -> String {
+        let mut out = String::new();
+        match &self.layout {
+            Layout::Matrix {
+                exports,
+                widths,
+                w0,
+            } => {
+                let _ = write!(out, "{:<w0$}", "importer \\ export");
+                for (e, w) in exports.iter().zip(widths) {
+                    let _ = write!(out, "  {e:<w$}");
+                }
+                out.push('\n');
+            }
+            Layout::Table { wi, we } => {
+                let _ = writeln!(
+                    out,
+                    "{:<wi$}  {:<we$}  {:<16}  {:<11}  outcome",
+                    "importer", "export", "map type", "DMA path"
+                );
+            }
+        }
+        out
     }
-    let with_findings: Vec<&PairResult> = report
-        .pairs
-        .iter()
-        .filter(|p| !p.findings.is_empty())
-        .collect();
-    if !with_findings.is_empty() {
-        let _ = writeln!(out, "\n{}", style.bold("Findings"));
-        for p in with_findings {
-            let _ = writeln!(
-                out,
-                "\n{} imports {} (from {}): {}, map type {}, DMA path {}",
-                p.importer,
-                p.export,
-                p.exporter,
-                style.outcome(p.outcome, 0),
-                p.kernel.map_type.as_str(),
-                p.kernel.dma_path.as_str()
-            );
-            for f in &p.findings {
-                finding_lines(&mut out, f, "  ", style);
+
+    /// Takes the next pairing's verdict; returns what is ready to print.
+    pub fn push(&mut self, importer: &str, export: &str, v: &Verdict) -> String {
+        let style = self.style;
+        match &self.layout {
+            Layout::Table { wi, we } => format!(
+                "{:<wi$}  {:<we$}  {:<16}  {:<11}  {}\n",
+                importer,
+                export,
+                v.map_type.as_str(),
+                v.dma_path.as_str(),
+                style.outcome(v.outcome, 0)
+            ),
+            Layout::Matrix { exports, .. } => {
+                let col = exports.binary_search_by(|e| e.as_str().cmp(export)).ok();
+                let n = exports.len();
+                let mut done = String::new();
+                if self.row.as_ref().is_some_and(|(i, _)| i != importer) {
+                    done = self.finish();
+                }
+                let (_, cells) = self
+                    .row
+                    .get_or_insert_with(|| (importer.to_owned(), vec![None; n]));
+                if let Some(col) = col {
+                    cells[col] = Some(v.outcome);
+                }
+                done
             }
         }
     }
-    let _ = writeln!(out, "\n{}", summary_line(report));
+
+    /// The last row, if one is being filled.
+    pub fn finish(&mut self) -> String {
+        let Layout::Matrix { widths, w0, .. } = &self.layout else {
+            return String::new();
+        };
+        let Some((importer, cells)) = self.row.take() else {
+            return String::new();
+        };
+        let mut out = format!("{importer:<w0$}");
+        for (cell, w) in cells.iter().zip(widths) {
+            match cell {
+                Some(o) => {
+                    let _ = write!(out, "  {}", self.style.outcome(*o, *w));
+                }
+                None => {
+                    let _ = write!(out, "  {:<w$}", "-");
+                }
+            }
+        }
+        out.push('\n');
+        out
+    }
+}
+
+/// One pairing's findings, as under the matrix; `first`: the section's heading goes
+/// first. Empty for a pairing without findings.
+pub fn findings_block(pair: &PairResult, first: bool, style: Style) -> String {
+    let mut out = String::new();
+    if pair.findings.is_empty() {
+        return out;
+    }
+    if first {
+        let _ = writeln!(out, "\n{}", style.bold("Findings"));
+    }
+    let _ = writeln!(
+        out,
+        "\n{} imports {} (from {}): {}, map type {}, DMA path {}",
+        pair.importer,
+        pair.export,
+        pair.exporter,
+        style.outcome(pair.outcome, 0),
+        pair.kernel.map_type.as_str(),
+        pair.kernel.dma_path.as_str()
+    );
+    for f in &pair.findings {
+        finding_lines(&mut out, f, "  ", style);
+    }
     out
 }
 
 /// `N pairings: W works, D degraded, F fails`.
-pub fn summary_line(report: &Report) -> String {
-    let s = &report.summary;
+pub fn summary_line(s: &Summary) -> String {
     format!(
         "{} pairing{}: {} works, {} degraded, {} fails",
         s.pairs,
@@ -79,60 +203,58 @@ pub fn summary_line(report: &Report) -> String {
     )
 }
 
-/// `--summary`: counts per outcome, map type and finding code, then the failing
-/// pairings by name.
-pub fn simulate_summary(report: &Report, style: Style) -> String {
+/// `--summary`: counts per outcome, map type and finding code (pairings affected:
+/// each code counted once per pairing), then the failing pairings by name with their
+/// error codes, each once.
+pub fn simulate_summary(platform: &str, tally: &Tally, style: Style) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "{}",
-        style.bold(&format!("peerpath simulate --summary: {}", report.platform))
+        style.bold(&format!("peerpath simulate --summary: {platform}"))
     );
-    let _ = writeln!(out, "{}", summary_line(report));
-    let mut by_map: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut by_code: BTreeMap<&str, (usize, &'static str)> = BTreeMap::new();
-    for p in &report.pairs {
-        *by_map.entry(p.kernel.map_type.as_str()).or_default() += 1;
-        for f in &p.findings {
-            let e = by_code
-                .entry(f.code.as_str())
-                .or_insert((0, f.severity.as_str()));
-            e.0 += 1;
-        }
-    }
+    let _ = writeln!(out, "{}", summary_line(&tally.summary));
     out.push_str("\nmap type:\n");
-    for (k, n) in &by_map {
+    for (k, n) in &tally.by_map {
         let _ = writeln!(out, "  {k:<18} {n}");
     }
-    if !by_code.is_empty() {
+    if !tally.by_code.is_empty() {
         out.push_str("\nfindings (pairings affected):\n");
-        for (code, (n, sev)) in &by_code {
-            let _ = writeln!(out, "  {code:<22} {sev:<8} {n}");
+        for (code, (sev, n)) in &tally.by_code {
+            let _ = writeln!(out, "  {code:<22} {:<8} {n}", sev.as_str());
         }
     }
-    let failing: Vec<&PairResult> = report
-        .pairs
-        .iter()
-        .filter(|p| p.outcome == Outcome::Fails)
-        .collect();
-    if !failing.is_empty() {
+    if !tally.failing.is_empty() {
         out.push_str("\nfailing pairings:\n");
-        for p in failing {
-            let codes: Vec<&str> = p
-                .findings
-                .iter()
-                .filter(|f| f.severity == peerpath_rules::finding::Severity::Error)
-                .map(|f| f.code.as_str())
-                .collect();
-            let _ = writeln!(
-                out,
-                "  {} <- {}: {}",
-                p.importer,
-                p.export,
-                codes.join(", ")
-            );
+        for (importer, export, codes) in &tally.failing {
+            let codes: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
+            let _ = writeln!(out, "  {importer} <- {export}: {}", codes.join(", "));
         }
     }
+    out
+}
+
+/// The whole text report for a collected report (tests, small platforms).
+pub fn simulate_text(p: &Platform, pairs: &[PairResult], style: Style) -> String {
+    let mut out = simulate_title(&p.name, style);
+    if pairs.is_empty() {
+        out.push_str(NO_PAIRINGS);
+        return out;
+    }
+    out.push('\n');
+    let mut grid = OutcomeGrid::new(p, style);
+    out.push_str(&grid.head());
+    for x in pairs {
+        out.push_str(&grid.push(&x.importer, &x.export, &Verdict::of(x)));
+    }
+    out.push_str(&grid.finish());
+    let mut first = true;
+    for x in pairs {
+        let block = findings_block(x, first, style);
+        first &= block.is_empty();
+        out.push_str(&block);
+    }
+    let _ = writeln!(out, "\n{}", summary_line(&Summary::of(pairs)));
     out
 }
 
@@ -164,77 +286,5 @@ fn json_scalar(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
-    }
-}
-
-fn sorted_unique<'a>(it: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    let mut v: Vec<&str> = it.collect();
-    v.sort_unstable();
-    v.dedup();
-    v
-}
-
-fn matrix(out: &mut String, report: &Report, exports: &[&str], style: Style) {
-    let importers = sorted_unique(report.pairs.iter().map(|p| p.importer.as_str()));
-    let mut cell: BTreeMap<(&str, &str), Outcome> = BTreeMap::new();
-    for p in &report.pairs {
-        cell.insert((p.importer.as_str(), p.export.as_str()), p.outcome);
-    }
-    let w0 = importers
-        .iter()
-        .map(|s| s.len())
-        .max()
-        .unwrap_or(0)
-        .max("importer \\ export".len());
-    let widths: Vec<usize> = exports.iter().map(|e| e.len().max(8)).collect();
-    let _ = write!(out, "{:<w0$}", "importer \\ export");
-    for (e, w) in exports.iter().zip(&widths) {
-        let _ = write!(out, "  {e:<w$}");
-    }
-    out.push('\n');
-    for i in &importers {
-        let _ = write!(out, "{i:<w0$}");
-        for (e, w) in exports.iter().zip(&widths) {
-            match cell.get(&(*i, *e)) {
-                Some(o) => {
-                    let _ = write!(out, "  {}", style.outcome(*o, *w));
-                }
-                None => {
-                    let _ = write!(out, "  {:<w$}", "-");
-                }
-            }
-        }
-        out.push('\n');
-    }
-}
-
-fn table(out: &mut String, pairs: &[PairResult], style: Style) {
-    let wi = pairs
-        .iter()
-        .map(|p| p.importer.len())
-        .max()
-        .unwrap_or(0)
-        .max(8);
-    let we = pairs
-        .iter()
-        .map(|p| p.export.len())
-        .max()
-        .unwrap_or(0)
-        .max(6);
-    let _ = writeln!(
-        out,
-        "{:<wi$}  {:<we$}  {:<16}  {:<11}  outcome",
-        "importer", "export", "map type", "DMA path"
-    );
-    for p in pairs {
-        let _ = writeln!(
-            out,
-            "{:<wi$}  {:<we$}  {:<16}  {:<11}  {}",
-            p.importer,
-            p.export,
-            p.kernel.map_type.as_str(),
-            p.kernel.dma_path.as_str(),
-            style.outcome(p.outcome, 0)
-        );
     }
 }

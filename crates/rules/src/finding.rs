@@ -12,7 +12,7 @@ pub use peerpath_model::{Code, Outcome, Severity};
 pub type Evidence = BTreeMap<String, serde_json::Value>;
 
 /// One finding of one pairing.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Finding {
     /// The contract code.
     pub code: Code,

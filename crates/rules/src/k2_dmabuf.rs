@@ -28,8 +28,7 @@ use crate::k1_map_type::MapType;
 use crate::k3_dma_path::DmaPath;
 
 /// A DMA/IOMMU mapping attribute as output (`attrs`).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub enum Attr {
     /// `DMA_ATTR_MMIO` / `IOMMU_MMIO`: Device memory.
     Mmio,

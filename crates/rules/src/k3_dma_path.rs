@@ -42,8 +42,7 @@ use peerpath_topology::Topology;
 use crate::k3_iova::IovaSpace;
 
 /// The importer's DMA path as output (`dma_path`).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub enum DmaPath {
     /// `bus-addr`: no DMA API, a PCI bus address.
     BusAddress,

@@ -13,7 +13,7 @@ use crate::k3_dma_path::{
 };
 
 /// What the kernel decides for one pairing (output-format.md, `kernel`).
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct KernelDecision {
     /// K1 map type.
     pub map_type: MapType,
@@ -22,13 +22,11 @@ pub struct KernelDecision {
     /// The path the mapping took; `none` when nothing was mapped.
     pub dma_path: DmaPath,
     /// The address handed to the importer; `None` when the mapping failed.
-    #[serde(serialize_with = "crate::hex::opt_dma")]
     pub dma_address: Option<DmaAddr>,
     /// Mapping attributes (`mmio`, `cache`; empty = Normal non-cacheable or no IOMMU
     /// mapping).
     pub attrs: Vec<Attr>,
     /// Everything that led to the decision, for `explain` and the findings.
-    #[serde(skip)]
     pub why: KernelWhy,
 }
 

@@ -13,6 +13,7 @@
 //! agrees with `evaluate`.
 
 pub mod c_cc;
+mod class;
 mod docs;
 mod errors;
 pub mod finding;
@@ -26,6 +27,7 @@ pub mod k3_stream;
 pub mod kernel;
 mod pair;
 pub mod report;
+mod run;
 pub mod traffic;
 
 #[cfg(test)]
@@ -33,6 +35,7 @@ mod testplat;
 #[cfg(test)]
 mod tests;
 
+pub use class::{class_key, ClassKey};
 pub use docs::rules_doc;
 pub use errors::UnknownPair;
 pub use finding::{Code, Evidence, Finding, Outcome, Severity};
@@ -40,7 +43,9 @@ pub use k1_map_type::MapType;
 pub use k2_dmabuf::Attr;
 pub use k3_dma_path::DmaPath;
 pub use kernel::{KernelDecision, KernelWhy};
-pub use report::{FlowTrace, PairDetail, PairResult, Report, RouteHop, Summary, TlpView};
+pub use pair::Routes;
+pub use report::{FlowTrace, PairDetail, PairResult, Report, Summary, Tally, Verdict};
+pub use run::{default_jobs, for_each_pair, for_each_pair_where, for_each_verdict, verdict_alone};
 
 use peerpath_engine::Engine;
 use peerpath_topology::Topology;
@@ -49,24 +54,28 @@ use peerpath_topology::Topology;
 pub const FORMAT: u32 = 1;
 
 /// Evaluates every pairing of the platform, in `platform.imports` order (sorted by
-/// importer, export).
+/// importer, export), representative routes recorded, collected (small platforms and
+/// tests; large ones stream with `for_each_pair`).
 pub fn evaluate(topo: &Topology<'_>) -> Report {
-    let p = topo.platform();
-    let mut engine = Engine::new(topo);
-    let pairs: Vec<PairResult> = p
-        .imports
-        .iter()
-        .map(|i| pair::evaluate_import(topo, &mut engine, i))
-        .collect();
+    let mut pairs = Vec::with_capacity(topo.platform().imports.len());
+    let _: Result<(), std::convert::Infallible> = for_each_pair(
+        topo,
+        1,
+        Routes::Representative,
+        |p| p,
+        |p| {
+            pairs.push(p);
+            Ok(())
+        },
+    );
     Report {
-        format: FORMAT,
-        platform: p.name.clone(),
+        platform: topo.platform().name.clone(),
         summary: Summary::of(&pairs),
         pairs,
     }
 }
 
-/// Evaluates one pairing by names (for `peerpath explain`).
+/// Evaluates one pairing by names, every route recorded (for `peerpath explain`).
 pub fn evaluate_pair(
     topo: &Topology<'_>,
     importer: &str,
@@ -78,7 +87,12 @@ pub fn evaluate_pair(
         .iter()
         .find(|i| topo.name(i.importer) == importer && p.export(i.export).name == export);
     if let Some(i) = found {
-        return Ok(pair::evaluate_import(topo, &mut Engine::new(topo), i));
+        return Ok(pair::evaluate_import(
+            topo,
+            &mut Engine::new(topo),
+            i,
+            Routes::All,
+        ));
     }
     let mut valid_importers: Vec<String> = p
         .imports

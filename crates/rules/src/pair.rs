@@ -3,9 +3,13 @@
 //!
 //! Each pairing starts with empty TLBs (`Engine::invalidate_all`) and a fresh IOVA
 //! space, so a pairing evaluates the same alone (`explain`) as among all others
-//! (`simulate`).
+//! (`simulate`), on any engine of any thread.
+//!
+//! Routes keep their hops only where something will print them ([`Routes`]): the
+//! verdict path records nothing (the engine's flow cache serves it), JSON records the
+//! representative route, `explain` and pictures every route.
 
-use peerpath_engine::{Engine, Ste, StreamSetup, Tlp};
+use peerpath_engine::{BurstTrace, Engine, Record, Ste, StreamSetup, Tlp};
 use peerpath_model::{Import, Op};
 use peerpath_topology::Topology;
 
@@ -14,17 +18,30 @@ use crate::findings::{check_all, Cx};
 use crate::k3_dma_path::{bus_address, export_phys};
 use crate::k3_stream::stream_setup;
 use crate::kernel::decide;
-use crate::report::{route_hop, FlowTrace, PairDetail, PairResult};
+use crate::report::{FlowTrace, PairDetail, PairResult};
 use crate::traffic::{flows, Flow};
 
 /// Payload of a probe write when the kernel mapped nothing.
 const PROBE_PAYLOAD: u32 = 128;
+
+/// Which routes keep their hops.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Routes {
+    /// None (the verdict: findings read the routes' summaries).
+    #[default]
+    None,
+    /// The representative route only (JSON `route`).
+    Representative,
+    /// Every route (`explain`, pictures).
+    All,
+}
 
 /// Evaluates one pairing, on `engine` (built from `topo`).
 pub fn evaluate_import(
     topo: &Topology<'_>,
     engine: &mut Engine<'_>,
     import: &Import,
+    routes: Routes,
 ) -> PairResult {
     let p = topo.platform();
     let k = decide(topo, import);
@@ -65,12 +82,26 @@ pub fn evaluate_import(
         }
     };
 
+    // The representative route: the first write's first TLP, else the first TLP.
+    let route_of = planned
+        .iter()
+        .position(|f| f.op == Op::Write && !f.tlps.is_empty())
+        .or_else(|| planned.iter().position(|f| !f.tlps.is_empty()))
+        .map(|i| (i, 0));
+
     engine.invalidate_all();
     engine.reset_tlb_stats();
     let traced: Vec<FlowTrace> = planned
         .into_iter()
-        .map(|flow| {
-            let burst = engine.route_burst(&setup, &flow.tlps);
+        .enumerate()
+        .map(|(i, flow)| {
+            let record = match routes {
+                Routes::All => Record::All,
+                Routes::Representative if route_of.map(|r| r.0) == Some(i) => Record::First,
+                _ => Record::Nothing,
+            };
+            let mut burst = BurstTrace::default();
+            engine.route_burst_into(&setup, &flow.tlps, record, &mut burst);
             FlowTrace {
                 flow,
                 traces: burst.traces,
@@ -78,16 +109,6 @@ pub fn evaluate_import(
             }
         })
         .collect();
-
-    let route_of = traced
-        .iter()
-        .position(|f| f.flow.op == Op::Write && !f.traces.is_empty())
-        .or_else(|| traced.iter().position(|f| !f.traces.is_empty()))
-        .map(|i| (i, 0));
-    let route = route_of
-        .and_then(|(f, t)| traced.get(f).and_then(|f| f.traces.get(t)))
-        .map(|tr| tr.hops.iter().map(|h| route_hop(p, h)).collect())
-        .unwrap_or_default();
 
     let mut findings = check_all(&Cx {
         topo,
@@ -104,7 +125,6 @@ pub fn evaluate_import(
         export: export.name.clone(),
         exporter: topo.name(export.device).to_owned(),
         kernel: k,
-        route,
         outcome,
         findings,
         detail: PairDetail {

@@ -1,20 +1,20 @@
-//! The report: output-format.md's JSON shape, straight from `serde::Serialize`.
-//!
-//! Fields marked `#[serde(skip)]` carry the structured detail `explain` renders (the
-//! kernel's reasons, every trace); they never appear in JSON.
+//! The result of evaluating pairings: plain data for the renderers (which own every
+//! output format) and the summary's aggregator.
 
-use peerpath_engine::{At, Hop, Place, StreamSetup, Trace};
-use peerpath_model::{ExportId, NodeId, Op, Platform};
+use std::collections::BTreeMap;
+
+use peerpath_engine::{Hop, StreamSetup, Trace};
+use peerpath_model::{Code, ExportId, MapType, NodeId, Severity};
 
 use crate::finding::{Finding, Outcome};
+use crate::k3_dma_path::DmaPath;
 use crate::kernel::KernelDecision;
 use crate::traffic::Flow;
 
-/// The verdict for every pairing of a platform.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+/// The verdict for every pairing of a platform, collected (small platforms, tests;
+/// large ones stream through `for_each_pair`).
+#[derive(Clone, Debug, PartialEq)]
 pub struct Report {
-    /// Output format version: 1.
-    pub format: u32,
     /// `name` of the platform.
     pub platform: String,
     /// One per pairing, sorted by (importer, export).
@@ -23,8 +23,8 @@ pub struct Report {
     pub summary: Summary,
 }
 
-/// Counts per outcome.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+/// Counts per outcome (output-format.md `summary`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
     /// Pairings.
     pub pairs: usize,
@@ -37,25 +37,104 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Counts one pairing's outcome.
+    pub fn add(&mut self, outcome: Outcome) {
+        self.pairs += 1;
+        match outcome {
+            Outcome::Works => self.works += 1,
+            Outcome::Degraded => self.degraded += 1,
+            Outcome::Fails => self.fails += 1,
+        }
+    }
+
     /// Counts the outcomes of `pairs`.
     pub fn of(pairs: &[PairResult]) -> Summary {
-        let mut s = Summary {
-            pairs: pairs.len(),
-            ..Summary::default()
-        };
+        let mut s = Summary::default();
         for p in pairs {
-            match p.outcome {
-                Outcome::Works => s.works += 1,
-                Outcome::Degraded => s.degraded += 1,
-                Outcome::Fails => s.fails += 1,
-            }
+            s.add(p.outcome);
         }
         s
     }
 }
 
+/// What `--summary`, `--fail-on` and the matrix need of a pairing: its verdict,
+/// without names, messages or routes. Pairings of one class share it (`class`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    /// K1 map type.
+    pub map_type: MapType,
+    /// The importer's DMA path.
+    pub dma_path: DmaPath,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// The codes raised, each once, in output order (severity, code), with severity.
+    pub codes: Vec<(Severity, Code)>,
+}
+
+impl Verdict {
+    /// The verdict of a evaluated pairing.
+    pub fn of(pair: &PairResult) -> Verdict {
+        let mut codes: Vec<(Severity, Code)> =
+            pair.findings.iter().map(|f| (f.severity, f.code)).collect();
+        codes.dedup();
+        Verdict {
+            map_type: pair.kernel.map_type,
+            dma_path: pair.kernel.dma_path,
+            outcome: pair.outcome,
+            codes,
+        }
+    }
+
+    /// The worst severity raised, if any.
+    pub fn worst(&self) -> Option<Severity> {
+        self.codes.iter().map(|(s, _)| *s).min()
+    }
+}
+
+/// The `--summary` aggregator: counts per outcome, map type and finding code (each
+/// code counted once per pairing), and the failing pairings with their error codes.
+/// Its memory grows only with the failing pairings.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Counts per outcome.
+    pub summary: Summary,
+    /// Pairings per map type, by name.
+    pub by_map: BTreeMap<&'static str, usize>,
+    /// Pairings per finding code, by name, with the code's severity.
+    pub by_code: BTreeMap<&'static str, (Severity, usize)>,
+    /// The failing pairings in order: (importer, export, error codes).
+    pub failing: Vec<(String, String, Vec<Code>)>,
+    /// The worst severity raised by any pairing.
+    pub worst: Option<Severity>,
+}
+
+impl Tally {
+    /// Adds one pairing.
+    pub fn add(&mut self, importer: &str, export: &str, v: &Verdict) {
+        self.summary.add(v.outcome);
+        *self.by_map.entry(v.map_type.as_str()).or_default() += 1;
+        for (sev, code) in &v.codes {
+            self.by_code.entry(code.as_str()).or_insert((*sev, 0)).1 += 1;
+        }
+        if v.outcome == Outcome::Fails {
+            let errors = v
+                .codes
+                .iter()
+                .filter(|(s, _)| *s == Severity::Error)
+                .map(|(_, c)| *c)
+                .collect();
+            self.failing
+                .push((importer.to_owned(), export.to_owned(), errors));
+        }
+        self.worst = match (self.worst, v.worst()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
 /// One (importer, export) pairing.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PairResult {
     /// The importing endpoint's name.
     pub importer: String,
@@ -65,18 +144,26 @@ pub struct PairResult {
     pub exporter: String,
     /// What the kernel decides.
     pub kernel: KernelDecision,
-    /// The representative route: the first write TLP's hops.
-    pub route: Vec<RouteHop>,
     /// `fails` if any error, `degraded` if any warning, else `works`.
     pub outcome: Outcome,
     /// Sorted by (severity, code, subject).
     pub findings: Vec<Finding>,
-    /// Everything else, for `explain`.
-    #[serde(skip)]
+    /// Everything else, for `explain` and the renderers.
     pub detail: PairDetail,
 }
 
-/// The structured detail of one pairing (not in JSON).
+impl PairResult {
+    /// The representative route's hops (the first write TLP's); empty when the
+    /// pairing was evaluated without recording it.
+    pub fn route(&self) -> &[Hop] {
+        self.detail
+            .route_of
+            .and_then(|(f, t)| self.detail.flows.get(f)?.traces.get(t))
+            .map_or(&[], |tr| tr.hops.as_slice())
+    }
+}
+
+/// The structured detail of one pairing.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PairDetail {
     /// The importer.
@@ -102,76 +189,8 @@ pub struct PairDetail {
 pub struct FlowTrace {
     /// The flow.
     pub flow: Flow,
-    /// One trace per TLP.
+    /// One trace per TLP (hops only where recorded).
     pub traces: Vec<Trace>,
     /// Merged bursts (H4).
     pub merges: Vec<peerpath_engine::MergedBurst>,
-}
-
-/// One hop of the representative route (output-format.md `route[]`).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct RouteHop {
-    /// The node (or TBU, IOMMU, memory region, `interconnect`) where it happens.
-    pub at: String,
-    /// `issue`, `forward`, `redirect`, `translate`, `merge`, `deliver`, `fault`, `drop`.
-    pub event: &'static str,
-    /// The TLP as it leaves `at`.
-    pub tlp: TlpView,
-}
-
-/// A TLP in JSON.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct TlpView {
-    /// `read` or `write`.
-    pub op: Op,
-    /// The address on the wire, hex.
-    #[serde(serialize_with = "crate::hex::u64_hex")]
-    pub addr: u64,
-    /// Payload bytes.
-    pub payload: u32,
-    /// `untranslated`, `translation-request`, `translated`.
-    #[serde(serialize_with = "at_str")]
-    pub at: At,
-}
-
-fn at_str<S: serde::Serializer>(at: &At, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(at.as_str())
-}
-
-/// The platform name of a place.
-pub fn place_name(p: &Platform, place: Place) -> String {
-    match place {
-        Place::Pci(n) => p
-            .nodes
-            .get(n.index())
-            .map_or_else(String::new, |x| x.name.clone()),
-        Place::Tbu(t) => p
-            .iommus
-            .get(t.iommu.index())
-            .and_then(|i| i.tbus.get(t.index as usize))
-            .map_or_else(String::new, |t| t.name.clone()),
-        Place::Iommu(i) => p
-            .iommus
-            .get(i.index())
-            .map_or_else(String::new, |i| i.name.clone()),
-        Place::Interconnect => "interconnect".to_owned(),
-        Place::Memory(i) => p
-            .memory
-            .get(i)
-            .map_or_else(|| "memory".to_owned(), |m| m.name.clone()),
-    }
-}
-
-/// A hop as output.
-pub fn route_hop(p: &Platform, h: &Hop) -> RouteHop {
-    RouteHop {
-        at: place_name(p, h.at),
-        event: h.event.as_str(),
-        tlp: TlpView {
-            op: h.tlp.op,
-            addr: h.tlp.addr,
-            payload: h.tlp.payload,
-            at: h.tlp.at,
-        },
-    }
 }

@@ -44,7 +44,7 @@ use crate::Topology;
 use peerpath_model::{CcKind, DomainId, DomainType, Driver, IommuId, NodeKind, PassthroughFrom};
 
 /// Where a device's domain type came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DomainSource {
     /// No IOMMU translates the device: dma-direct.
     NoIommu,

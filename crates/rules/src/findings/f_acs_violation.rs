@@ -18,7 +18,7 @@ pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         let End::Fault(Fault::AcsViolation { port, bit }) = tr.end else {
             continue;
         };
-        let Some(tlp) = tr.hops.last().map(|h| h.tlp) else {
+        let Some(tlp) = tr.summary.last.map(|(_, t)| t) else {
             continue;
         };
         let name = cx.name(port);

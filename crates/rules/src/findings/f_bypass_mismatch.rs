@@ -16,7 +16,7 @@
 //! The subject is where the hardware applied the other regime (the faulting agent, or
 //! where the IOVA ended).
 
-use peerpath_engine::{End, Event, Fault, Place, Ste, Why};
+use peerpath_engine::{End, Fault, Ste};
 
 use super::{end_place, iova_routed_untranslated, Cx};
 use crate::finding::{Code, Finding};
@@ -30,16 +30,12 @@ pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         return;
     };
     for (_, tr) in cx.traces() {
-        let Some(last) = tr.hops.last() else {
+        let Some((_, last)) = tr.summary.last else {
             continue;
         };
         let place = end_place(tr).map(|p| cx.place(p)).unwrap_or_default();
-        let issued = tr.hops.first().map_or(last.tlp, |h| h.tlp);
-        let redirect = tr
-            .hops
-            .iter()
-            .find(|h| h.event == Event::Redirect)
-            .map(|h| cx.place(h.at));
+        let issued = tr.summary.issued.unwrap_or(last);
+        let redirect = tr.summary.redirected_at.map(|at| cx.place(at));
         let (hw, message, fix) = match tr.end {
             End::Fault(Fault::Unmapped { iova }) if regime != Regime::Iova => {
                 let handed = match regime {
@@ -84,10 +80,7 @@ pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
                 )
             }
             _ if iova_routed_untranslated(cx, tr) => {
-                let agentless = tr.hops.iter().find_map(|h| match (h.at, h.why) {
-                    (Place::Pci(hb), Why::NoTranslation) => Some(cx.name(hb)),
-                    _ => None,
-                });
+                let agentless = tr.summary.no_translation_at.map(|hb| cx.name(hb));
                 match agentless {
                     Some(hb) => (
                         "untranslated",

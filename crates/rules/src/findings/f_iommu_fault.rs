@@ -28,7 +28,7 @@ pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         let End::Fault(fault) = tr.end else {
             continue;
         };
-        let Some(tlp) = tr.hops.last().map(|h| h.tlp) else {
+        let Some(tlp) = tr.summary.last.map(|(_, t)| t) else {
             continue;
         };
         let place = end_place(tr).map(|p| cx.place(p)).unwrap_or_default();

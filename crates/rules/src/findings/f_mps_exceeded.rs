@@ -6,9 +6,9 @@
 //! included: `pcie_bus_config=perf` lets a device's MPS exceed a peer's, `peer2peer`
 //! (128 everywhere) never does. The subject is the node that dropped it.
 
-use peerpath_engine::{DropReason, End, Event};
+use peerpath_engine::{DropReason, End};
 
-use super::{has_event, Cx};
+use super::Cx;
 use crate::finding::{Code, Finding};
 
 /// Raises `mps-exceeded`.
@@ -23,7 +23,7 @@ pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         else {
             continue;
         };
-        if has_event(tr, Event::Merge) {
+        if tr.summary.merged {
             continue;
         }
         let name = cx.name(link_at);

@@ -8,9 +8,9 @@
 //! P2P pages) is merged; `IOMMU_MMIO` (Device) never is. The subject is the target root
 //! port (or where the burst was dropped).
 
-use peerpath_engine::{DropReason, End, Event};
+use peerpath_engine::{DropReason, End};
 
-use super::{has_event, Cx};
+use super::Cx;
 use crate::finding::{Code, Finding};
 use crate::hex::json;
 
@@ -67,7 +67,7 @@ pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         else {
             continue;
         };
-        if !has_event(tr, Event::Merge) {
+        if !tr.summary.merged {
             continue;
         }
         let name = cx.name(link_at);

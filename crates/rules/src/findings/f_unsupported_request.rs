@@ -19,7 +19,7 @@ pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         if iova_routed_untranslated(cx, tr) {
             continue;
         }
-        let Some(last) = tr.hops.last() else {
+        let Some((_, last)) = tr.summary.last else {
             continue;
         };
         let place = end_place(tr).map(|p| cx.place(p)).unwrap_or_default();
@@ -28,22 +28,22 @@ pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
                 "no-decode",
                 format!(
                     "{imp}'s {} to {addr:#x} decodes to nothing at {place}: unsupported request",
-                    last.tlp.op
+                    last.op
                 ),
             ),
             End::Dram { addr, .. } => (
                 "dram",
                 format!(
                     "{imp}'s {} lands in DRAM ({place}) at {addr:#x} instead of {exp}'s BAR",
-                    last.tlp.op
+                    last.op
                 ),
             ),
             End::Delivered { target, .. } if target != cx.exporter() => (
                 "wrong-target",
                 format!(
                     "{imp}'s {} to {:#x} lands in {}'s BAR instead of {exp}'s",
-                    last.tlp.op,
-                    last.tlp.addr,
+                    last.op,
+                    last.addr,
                     cx.name(target)
                 ),
             ),
@@ -52,7 +52,7 @@ pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         out.push(
             Finding::new(Code::UnsupportedRequest, &place, message)
                 .with("decode", kind)
-                .with("addr", json(last.tlp.addr))
+                .with("addr", json(last.addr))
                 .with("kernel_dma_address", cx.k.dma_address.map(|a| json(a.0)))
                 .fix(
                     "check the host bridge windows and bus offsets: the importer's address must decode to the exporter's BAR"

@@ -29,13 +29,13 @@ pub mod f_swiotlb_forced;
 pub mod f_tdisp_error;
 pub mod f_unsupported_request;
 
-use peerpath_engine::{DropReason, End, Event, Place, StreamSetup, Trace};
+use peerpath_engine::{DropReason, End, Place, StreamSetup, Trace};
 use peerpath_model::{Export, Import, NodeId, Platform};
 use peerpath_topology::Topology;
 
 use crate::finding::Finding;
 use crate::kernel::{KernelDecision, Regime};
-use crate::report::{place_name, FlowTrace};
+use crate::report::FlowTrace;
 
 /// Everything a finding module may look at for one pairing.
 #[derive(Debug)]
@@ -82,7 +82,7 @@ impl<'p> Cx<'_, 'p> {
 
     /// A place's name.
     pub fn place(&self, place: Place) -> String {
-        place_name(self.p(), place)
+        place.name(self.p()).to_owned()
     }
 
     /// The traces that carry an outcome (not merged into another TLP's burst), with
@@ -103,12 +103,7 @@ impl<'p> Cx<'_, 'p> {
 
 /// The place of a trace's last hop (where it ended).
 pub fn end_place(tr: &Trace) -> Option<Place> {
-    tr.hops.last().map(|h| h.at)
-}
-
-/// Whether a trace has a hop of this event.
-pub fn has_event(tr: &Trace, ev: Event) -> bool {
-    tr.hops.iter().any(|h| h.event == ev)
+    tr.summary.last.map(|(at, _)| at)
 }
 
 /// The importer was handed an IOVA, but the TLP never met a translation agent: ACS did

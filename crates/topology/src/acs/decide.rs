@@ -46,7 +46,7 @@
 use peerpath_model::{AcsDecision, AcsFlags, At};
 
 /// One port's (or function's) ACS state.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct PortAcs {
     /// The ACS Capability register; `None`: no ACS capability.
     pub cap: Option<AcsFlags>,

@@ -1,0 +1,63 @@
+//! A progress bar with pairings per second on a terminal (indicatif), for runs longer
+//! than about a second; never in a pipe, never with JSON on stdout.
+
+use std::cell::{Cell, RefCell};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Shown after this long.
+const AFTER: Duration = Duration::from_secs(1);
+
+/// The bar, created on the first tick past [`AFTER`].
+#[derive(Debug)]
+pub struct Progress {
+    total: u64,
+    enabled: bool,
+    start: Instant,
+    done: Cell<u64>,
+    bar: RefCell<Option<ProgressBar>>,
+}
+
+impl Progress {
+    /// A progress of `total` pairings; `enabled`: stderr is a terminal and stdout is
+    /// not JSON.
+    pub fn new(total: usize, enabled: bool) -> Self {
+        Self {
+            total: total as u64,
+            enabled,
+            start: Instant::now(),
+            done: Cell::new(0),
+            bar: RefCell::new(None),
+        }
+    }
+
+    /// One more pairing done.
+    pub fn tick(&self) {
+        let done = self.done.get() + 1;
+        self.done.set(done);
+        if !self.enabled || done % 256 != 0 {
+            return;
+        }
+        let mut bar = self.bar.borrow_mut();
+        if bar.is_none() && self.start.elapsed() >= AFTER {
+            let b = ProgressBar::with_draw_target(Some(self.total), ProgressDrawTarget::stderr());
+            if let Ok(style) =
+                ProgressStyle::with_template("{bar:40} {pos}/{len} pairings, {per_sec}, {eta} left")
+            {
+                b.set_style(style);
+            }
+            *bar = Some(b);
+        }
+        if let Some(b) = bar.as_ref() {
+            b.set_position(done);
+        }
+    }
+
+    /// Removes the bar, if shown.
+    pub fn finish(&self) {
+        if let Some(b) = self.bar.borrow_mut().take() {
+            b.finish_and_clear();
+        }
+    }
+}

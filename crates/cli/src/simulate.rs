@@ -1,0 +1,157 @@
+//! `peerpath simulate`: every pairing, streamed. Nothing is collected: `--summary`
+//! folds verdicts into a tally (decided once per class), JSON is written one pairing
+//! at a time as the workers finish them (in order), and text prints the matrix from
+//! the verdicts, then evaluates again only the pairings that have findings to print
+//! them. Memory does not grow with the number of pairings beyond the failing-pairing
+//! list of `--summary` (and one bit per pairing for text).
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+
+use peerpath_model::{Platform, Severity};
+use peerpath_render::{JsonStream, OutcomeGrid, Style};
+use peerpath_rules::{PairResult, Routes, Tally, Verdict};
+use peerpath_topology::Topology;
+
+use crate::progress::Progress;
+
+/// What `simulate` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Matrix (or table), findings, summary line.
+    Text,
+    /// output-format.md's JSON document.
+    Json,
+    /// `--summary`.
+    Summary,
+}
+
+/// Runs the simulation, writing to `out`; returns the tally (for `--fail-on`).
+pub fn run(
+    topo: &Topology<'_>,
+    output: Output,
+    jobs: usize,
+    style: Style,
+    out: &mut dyn Write,
+) -> io::Result<Tally> {
+    let p = topo.platform();
+    let mut out = BufWriter::with_capacity(1 << 16, out);
+    let progress = Progress::new(
+        p.imports.len(),
+        output != Output::Json && io::stderr().is_terminal(),
+    );
+    let tally = match output {
+        Output::Summary => {
+            let tally = verdicts(topo, jobs, &progress, |_, _, _| Ok(()))?;
+            progress.finish();
+            out.write_all(peerpath_render::simulate_summary(&p.name, &tally, style).as_bytes())?;
+            tally
+        }
+        Output::Json => json(topo, jobs, &mut out)?,
+        Output::Text => text(topo, jobs, style, &progress, &mut out)?,
+    };
+    out.flush()?;
+    Ok(tally)
+}
+
+/// Whether a tally holds a finding at or above `threshold`.
+pub fn fails_at(tally: &Tally, threshold: Severity) -> bool {
+    tally.worst.is_some_and(|w| w <= threshold)
+}
+
+/// Every pairing's verdict in order into a tally; `each` sees them too.
+fn verdicts(
+    topo: &Topology<'_>,
+    jobs: usize,
+    progress: &Progress,
+    mut each: impl FnMut(&str, &str, &Verdict) -> io::Result<()>,
+) -> io::Result<Tally> {
+    let p = topo.platform();
+    let mut tally = Tally::default();
+    peerpath_rules::for_each_verdict(topo, jobs, |import, v| {
+        let (importer, export) = names(p, import);
+        tally.add(importer, export, v);
+        progress.tick();
+        each(importer, export, v)
+    })?;
+    Ok(tally)
+}
+
+fn names<'p>(p: &'p Platform, import: &peerpath_model::Import) -> (&'p str, &'p str) {
+    (
+        p.node(import.importer).name.as_str(),
+        p.export(import.export).name.as_str(),
+    )
+}
+
+fn json(topo: &Topology<'_>, jobs: usize, out: &mut dyn Write) -> io::Result<Tally> {
+    let p = topo.platform();
+    let mut stream = JsonStream::begin(out, &p.name)?;
+    let mut tally = Tally::default();
+    peerpath_rules::for_each_pair(
+        topo,
+        jobs,
+        Routes::Representative,
+        |pair: PairResult| {
+            let element = peerpath_render::pair_element(p, &pair);
+            (
+                pair.detail.importer,
+                pair.detail.export,
+                Verdict::of(&pair),
+                element,
+            )
+        },
+        |(importer, export, verdict, element)| {
+            tally.add(&p.node(importer).name, &p.export(export).name, &verdict);
+            stream.pair(&element.map_err(io::Error::other)?)
+        },
+    )?;
+    stream.finish(&tally.summary)?;
+    Ok(tally)
+}
+
+fn text(
+    topo: &Topology<'_>,
+    jobs: usize,
+    style: Style,
+    progress: &Progress,
+    out: &mut dyn Write,
+) -> io::Result<Tally> {
+    let p = topo.platform();
+    out.write_all(peerpath_render::simulate_title(&p.name, style).as_bytes())?;
+    if p.imports.is_empty() {
+        out.write_all(peerpath_render::NO_PAIRINGS.as_bytes())?;
+        return Ok(Tally::default());
+    }
+    out.write_all(b"\n")?;
+    let mut grid = OutcomeGrid::new(p, style);
+    out.write_all(grid.head().as_bytes())?;
+    // One bit per pairing: which have findings to print.
+    let mut with_findings = vec![false; p.imports.len()];
+    let mut i = 0;
+    let tally = verdicts(topo, jobs, progress, |importer, export, v| {
+        with_findings[i] = !v.codes.is_empty();
+        i += 1;
+        out.write_all(grid.push(importer, export, v).as_bytes())
+    })?;
+    out.write_all(grid.finish().as_bytes())?;
+    progress.finish();
+    if with_findings.iter().any(|b| *b) {
+        let mut first = true;
+        peerpath_rules::for_each_pair_where(
+            topo,
+            jobs,
+            Routes::None,
+            |k| with_findings[k],
+            |pair| peerpath_render::findings_block(&pair, false, style),
+            |block| {
+                if first {
+                    out.write_all(format!("\n{}\n", style.bold("Findings")).as_bytes())?;
+                    first = false;
+                }
+                out.write_all(block.as_bytes())
+            },
+        )?;
+    }
+    writeln!(out, "\n{}", peerpath_render::summary_line(&tally.summary))?;
+    Ok(tally)
+}
