@@ -1,11 +1,14 @@
-//! `peerpath import` on the real machines of ../shared/realdata (SOURCES.md), run through
-//! the real binary. The files are required: a missing file fails the test.
+//! What needs the project's shared folder (`../shared` beside the checkout, as CI has
+//! it): `peerpath import` on the real machines of `../shared/realdata` (SOURCES.md), run
+//! through the real binary, and the example of `../shared/spec/platform-format.md`, which
+//! must load. Not part of `cargo test --workspace` (`test = false` in Cargo.toml): run it
+//! with `cargo xtask realdata`. A missing file fails the test and names the file.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{peerpath, stderr, stdout};
+use common::{peerpath, shared, stderr, stdout};
 
 const ALTRA: &str = "ampere-altra-adlink-devplatform-2gpu.lspci-vvnn-with-iommu-groups.txt";
 const GENOA_DMESG: &str = "epyc-genoa-as4125gs-tnrt-2xh100.dmesg-iommu-groups.txt";
@@ -17,13 +20,9 @@ const ESC8000A: &str = "epyc-genoa-esc8000a-e12-4gpu.lspci-tv.topo-m.p2p.md";
 
 /// A realdata file, which must exist.
 fn realdata(name: &str) -> String {
-    let p = common::repo().join("../shared/realdata").join(name);
-    assert!(
-        p.is_file(),
-        "realdata fixture {} is required (CI has ../shared)",
-        p.display()
-    );
-    p.to_string_lossy().into_owned()
+    shared(&format!("realdata/{name}"))
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// A fresh directory for outputs.
@@ -329,36 +328,21 @@ fn existing_output_needs_force() {
     assert!(y.starts_with("# Imported by `peerpath import`"), "{y}");
 }
 
-/// Garbage is imported as what could be read (here: nothing), with warnings and exit 0:
-/// the result is a valid, empty platform whose header says why. Asking to compare groups
-/// the input does not carry is invalid input (exit 2).
+/// The spec's example platform (the first ```yaml block of platform-format.md) loads, so
+/// that the format's documentation and the loader cannot drift apart.
 #[test]
-fn garbage_input_warns_and_never_panics() {
-    let dir = tmp("garbage");
-    let junk = dir.join("junk.txt");
-    let mut bytes: Vec<u8> = (0u32..4096)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
-    bytes.extend_from_slice(b"\n00:01.0 PCI bridge: truncated\n\tBus: primary=00, secondary=");
-    std::fs::write(&junk, &bytes).expect("write");
-    for flag in ["--lspci", "--dmesg", "--markdown", "--tree"] {
-        let out = dir.join(format!("out{flag}.yaml"));
-        let o = peerpath(&["import", flag, &s(&junk), "-o", &s(&out)]);
-        let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(0), "{flag}: {err}");
-        assert!(!err.contains("panicked"), "{flag}: {err}");
-        assert!(err.contains("warning:"), "{flag}: {err}");
-        let c = peerpath(&["check", &s(&out)]);
-        assert_eq!(c.status.code(), Some(0), "{flag}: {}", stderr(&c));
-    }
-    let o = peerpath(&["import", "--dmesg", &s(&junk), "--compare-groups"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("carries no IOMMU groups"),
-        "{}",
-        stderr(&o)
-    );
-    let o = peerpath(&["import", "--lspci", &s(&dir.join("missing.txt"))]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("cannot read"), "{}", stderr(&o));
+fn the_spec_example_loads() {
+    let path = shared("spec/platform-format.md");
+    let text = std::fs::read_to_string(&path).expect("readable spec");
+    let block = peerpath_import::extract_fenced_blocks(&text)
+        .into_iter()
+        .find(|b| b.info == "yaml")
+        .unwrap_or_else(|| panic!("{} has no ```yaml block", path.display()));
+    // Blank lines in front of the block so that diagnostics give the spec's own lines.
+    let yaml = "\n".repeat(block.first_line - 1) + block.body;
+    let p = peerpath_load::load_str(&path.display().to_string(), &yaml)
+        .unwrap_or_else(|d| panic!("the example of {} does not load:\n{d}", path.display()));
+    // The example is the whole format at once: every section is present.
+    assert!(!p.nodes.is_empty() && !p.exports.is_empty() && !p.imports.is_empty());
+    assert!(!p.iommus.is_empty());
 }
