@@ -33,9 +33,20 @@
 //! | the IOMMU | `iommu0` |
 //! | an export | `<endpoint>-bar<i>` |
 //!
-//! Architecture invariant: `plan` decides what goes into the file; `emit` turns that into
-//! `peerpath_load::raw` structs and writes them with `peerpath_load::to_yaml`, under the
-//! comment header. This crate writes no YAML syntax of its own, only `# ` comment lines.
+//! # Layout
+//!
+//! - parsers: `lspci`, `tree`, `dmesg`, `sysfs`, `markdown` (each dump kind into a
+//!   [`Machine`], `machine` holding the types and the merge), `text` (panic-free helpers);
+//! - `plan`: the machine laid out as a platform, one module per step (nodes and roles,
+//!   kernel, endpoints, ports, host bridges and windows, exports, header), each building
+//!   its part of the loader's raw platform directly;
+//! - `emit`: the comment header and `peerpath_load::to_yaml` of the raw platform;
+//! - `compare`: peerpath's IOMMU groups against the kernel's.
+//!
+//! Architecture invariant: `plan` decides what goes into the file as
+//! `peerpath_load::raw` structs; `emit` writes them with `peerpath_load::to_yaml`, under
+//! the comment header. This crate writes no YAML syntax of its own, only `# ` comment
+//! lines.
 
 mod compare;
 mod dmesg;
