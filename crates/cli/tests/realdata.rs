@@ -173,9 +173,11 @@ fn intel_b70_pairing_is_not_supported_with_the_kernels_reason() {
     ] {
         assert!(y.contains(said), "header lacks `{said}`:\n{y}");
     }
+    // 07:00.0 is a GPU by its driver (`xe 0000:07:00.0: …`); the log says nothing of
+    // 03:00.0 but that it is the p2pdma provider, so it is exported under a plain `ep-`.
     let o = peerpath(&[
         "explain",
-        "ep-0000-07-00-0",
+        "gpu-0000-07-00-0",
         "ep-0000-03-00-0-bar0",
         &s(&out),
         "--format",
@@ -186,7 +188,7 @@ fn intel_b70_pairing_is_not_supported_with_the_kernels_reason() {
     assert_eq!(v["kernel"]["map_type"], "not-supported", "{v}");
     let o = peerpath(&[
         "explain",
-        "ep-0000-07-00-0",
+        "gpu-0000-07-00-0",
         "ep-0000-03-00-0-bar0",
         &s(&out),
     ]);
@@ -211,8 +213,8 @@ fn am5_b70_pairing_goes_through_the_host_bridge() {
     assert!(y.contains("cpu: {vendor: amd, family: 26}"), "{y}");
     assert!(y.contains("assumed for GPUs/accelerators"), "{y}");
     for (imp, exp) in [
-        ("ep-0000-08-00-0", "ep-0000-03-00-0-bar0"),
-        ("ep-0000-03-00-0", "ep-0000-08-00-0-bar0"),
+        ("gpu-0000-08-00-0", "gpu-0000-03-00-0-bar0"),
+        ("gpu-0000-03-00-0", "gpu-0000-08-00-0-bar0"),
     ] {
         let o = peerpath(&["explain", imp, exp, &s(&out), "--format", "json"]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

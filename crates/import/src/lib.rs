@@ -19,8 +19,9 @@
 //!
 //! # Names
 //!
-//! Platform names are derived from addresses only, so re-importing the same machine gives
-//! the same names whatever the dump kind (`ssss-bb-dd-f` is the BDF with `-` separators):
+//! Platform names are derived from the BDF (and an endpoint's class), so re-importing the
+//! same machine gives the same names whatever the dump kind (`ssss-bb-dd-f` is the BDF
+//! with `-` separators):
 //!
 //! | node | name |
 //! |---|---|
@@ -29,7 +30,8 @@
 //! | switch (and its upstream port) | `sw-ssss-bb-dd-f`, the upstream port's BDF |
 //! | switch downstream port | `dp-ssss-bb-dd-f` |
 //! | PCIe-to-PCI bridge | `br-ssss-bb-dd-f` |
-//! | endpoint (RCiEPs and host bridge functions too) | `ep-ssss-bb-dd-f` |
+//! | endpoint of class GPU, NIC, NVMe, accelerator | `gpu-`, `nic-`, `nvme-`, `accel-ssss-bb-dd-f` |
+//! | any other endpoint (RCiEPs and host bridge functions too) | `ep-ssss-bb-dd-f` |
 //! | the IOMMU | `iommu0` |
 //! | an export | `<endpoint>-bar<i>` |
 //!

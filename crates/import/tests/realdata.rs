@@ -265,11 +265,11 @@ fn altra_platform_yaml() {
         "0004:01:00.0",
         Some(256)
     ));
-    let gpu = endpoint(&p, "ep-0000-01-00-0");
+    let gpu = endpoint(&p, "gpu-0000-01-00-0");
     assert_eq!(gpu.parent, "rp-0000-00-01-0");
     assert_eq!(gpu.bdf.to_string(), "0000:01:00.0");
     assert_eq!(gpu.class, Some(DeviceClass::Gpu));
-    assert_eq!(endpoint(&p, "ep-0004-02-00-0").parent, "br-0004-01-00-0");
+    assert_eq!(endpoint(&p, "gpu-0004-02-00-0").parent, "br-0004-01-00-0");
     assert!(p
         .endpoints
         .iter()
@@ -278,13 +278,18 @@ fn altra_platform_yaml() {
             && b.addr.0 == 0x3c00_0000_0000
             && b.size.0 == 256 << 20
             && b.prefetchable == Some(true)));
-    assert!(has_export(&p, "ep-0000-01-00-0-bar1", "ep-0000-01-00-0", 1));
+    assert!(has_export(
+        &p,
+        "gpu-0000-01-00-0-bar1",
+        "gpu-0000-01-00-0",
+        1
+    ));
     assert!(has_host_id(&p, 0x1def, 0xe100));
     // GPUs, NICs, NVMe and accelerators import every export.
     let imports = p.imports.as_ref().expect("imports");
     assert!(imports
         .iter()
-        .any(|i| i.device == "ep-0000-01-00-0" && i.exports == ExportSel::All));
+        .any(|i| i.device == "gpu-0000-01-00-0" && i.exports == ExportSel::All));
     // Host bridges' own functions are the hosts' ids, not endpoints.
     assert!(!y.contains("ep-0000-00-00-0"));
 }
@@ -415,7 +420,12 @@ fn genoa_dmesg_dummy_host_bridges_are_rcieps() {
         "0000:61:00.0",
         None
     ));
-    assert!(has_export(&p, "ep-0000-c1-00-0-bar2", "ep-0000-c1-00-0", 2));
+    assert!(has_export(
+        &p,
+        "gpu-0000-c1-00-0-bar2",
+        "gpu-0000-c1-00-0",
+        2
+    ));
     assert!(
         !y.contains("ep-0000-e0-00-0"),
         "root complex function is the host bridge id"
@@ -520,10 +530,15 @@ fn wrx90_tree_block_and_switch_cascade() {
         .switches
         .iter()
         .any(|sw| sw.name == "sw-0000-03-00-0" && sw.parent == "dp-0000-02-00-0"));
-    assert_eq!(endpoint(&p, "ep-0000-c1-00-0").parent, "rp-0000-c0-01-1");
+    assert_eq!(endpoint(&p, "gpu-0000-c1-00-0").parent, "rp-0000-c0-01-1");
     assert!(p.iommus.is_empty());
     assert!(p.host_bridges.iter().all(|h| h.iommu.is_none()));
-    assert!(has_export(&p, "ep-0000-c1-00-0-bar1", "ep-0000-c1-00-0", 1));
+    assert!(has_export(
+        &p,
+        "gpu-0000-c1-00-0-bar1",
+        "gpu-0000-c1-00-0",
+        1
+    ));
 }
 
 #[test]

@@ -312,9 +312,26 @@ fn synthetic_sysfs_tree() {
     let ep = p
         .endpoints
         .iter()
-        .find(|e| e.name == "ep-0000-01-00-0")
+        .find(|e| e.name == "gpu-0000-01-00-0")
         .expect("endpoint");
     assert_eq!(ep.parent, "rp-0000-00-01-0");
+    // Endpoints are named after their class and BDF, exports after their device (issue 10).
+    let names: Vec<&str> = p.endpoints.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "ep-0000-00-02-0",
+            "nic-0000-00-03-0",
+            "gpu-0000-01-00-0",
+            "ep-0000-01-00-1"
+        ]
+    );
+    let exports: Vec<(&str, &str)> = p
+        .exports
+        .iter()
+        .map(|x| (x.name.as_str(), x.device.as_str()))
+        .collect();
+    assert_eq!(exports, [("gpu-0000-01-00-0-bar1", "gpu-0000-01-00-0")]);
     assert!(p.endpoints.iter().any(|e| e.ats == Some(true)));
     let k = p.kernel.as_ref().expect("kernel");
     assert_eq!(k.noats, Some(true));

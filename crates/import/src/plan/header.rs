@@ -121,7 +121,7 @@ pub(super) fn header(cx: &Ctx<'_>, host_bridges: usize, notes: &Notes) -> Vec<St
             m.devices.len(),
             host_bridges
         ),
-        "Names derive from BDFs: hb-ssss-bb, rp-/dp-/br-/ep-ssss-bb-dd-f, switches sw-<upstream BDF>.".to_string(),
+        "Names derive from BDFs: hb-ssss-bb, rp-/dp-/br-ssss-bb-dd-f, endpoints gpu-/nic-/nvme-/accel-/ep-ssss-bb-dd-f by class, switches sw-<upstream BDF>, exports <endpoint>-bar<i>.".to_string(),
         "Everything below comes from the dump except what these lines say was assumed:".to_string(),
     ];
     header.extend(notes.lines.iter().map(|l| format!("- {l}")));

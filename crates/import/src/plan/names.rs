@@ -1,8 +1,11 @@
-//! Node and platform names. Derived from addresses only (and, for endpoints, the class),
-//! so that re-importing the same machine gives the same names whatever the dump kind.
+//! Node and platform names. Derived from the BDF (and, for endpoints, the class), so
+//! that re-importing the same machine gives the same names whatever the dump kind, and a
+//! reader sees what each endpoint is: `gpu-0000-c1-00-0`, its export
+//! `gpu-0000-c1-00-0-bar1`.
 
-use peerpath_model::Bdf;
+use peerpath_model::{Bdf, DeviceClass};
 
+use super::endpoints::device_class;
 use super::{Ctx, Role};
 use crate::machine::{PciDevice, SourceKind};
 
@@ -19,14 +22,21 @@ pub(super) fn hb_name(segment: u16, bus: u8) -> String {
     format!("hb-{segment:04x}-{bus:02x}")
 }
 
-/// The name of a function placed in `role`.
+/// The name of a function placed in `role`; an endpoint's prefix is its class
+/// (`gpu`, `nic`, `nvme`, `accel`, else `ep`).
 pub(super) fn node_name(role: Role, d: &PciDevice) -> String {
     let prefix = match role {
         Role::RootPort => "rp",
         Role::Upstream => "sw",
         Role::Downstream => "dp",
         Role::Bridge => "br",
-        Role::Endpoint => "ep",
+        Role::Endpoint => match device_class(d) {
+            DeviceClass::Gpu => "gpu",
+            DeviceClass::Nic => "nic",
+            DeviceClass::Nvme => "nvme",
+            DeviceClass::Accel => "accel",
+            DeviceClass::Other => "ep",
+        },
     };
     format!("{prefix}-{}", slug(d.bdf))
 }
