@@ -58,6 +58,8 @@ mod machine;
 mod markdown;
 mod plan;
 mod sysfs;
+#[cfg(all(feature = "test-support", unix))]
+pub mod test_support;
 mod text;
 mod tree;
 
