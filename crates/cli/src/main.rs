@@ -87,8 +87,12 @@ enum Command {
     },
     /// Import a real machine (sysfs, lspci, dmesg, a markdown report) as a platform file.
     #[command(group(clap::ArgGroup::new("input").required(true).multiple(true)
-        .args(["sysfs", "lspci", "tree", "dmesg", "markdown"])))]
+        .args(["files", "sysfs", "lspci", "tree", "dmesg", "markdown"])))]
     Import {
+        /// Dumps of one machine, each detected as lspci -vvv/-vvnn output, an lspci -tv
+        /// tree, a kernel log, a markdown report, or a directory holding a /sys tree.
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
         /// A /sys tree: reads ROOT/sys/bus/pci/devices and ROOT/sys/kernel/iommu_groups.
         #[arg(long, value_name = "ROOT", num_args = 0..=1, default_missing_value = "/")]
         sysfs: Option<PathBuf>,
@@ -190,6 +194,7 @@ fn main() -> ExitCode {
         Command::Groups { platform, format } => groups(platform, format),
         Command::Dot { platform, pairing } => dot(platform, pairing),
         Command::Import {
+            files,
             sysfs,
             lspci,
             tree,
@@ -208,6 +213,7 @@ fn main() -> ExitCode {
             no_acs_from_groups,
             assume_gpu_bar,
         } => import::run(&import::Request {
+            files,
             sysfs,
             lspci,
             tree,

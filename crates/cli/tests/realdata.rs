@@ -348,3 +348,94 @@ fn the_spec_example_loads() {
     assert!(!p.nodes.is_empty() && !p.exports.is_empty() && !p.imports.is_empty());
     assert!(!p.iommus.is_empty());
 }
+
+/// Every file of `../shared/realdata` given without a flag is detected as its kind, said
+/// on stderr, and gives byte for byte the platform of the explicit flag (issue 10). A
+/// file added to the folder must be added here.
+#[test]
+fn every_realdata_file_is_detected_and_imports_like_its_flag() {
+    let kinds: &[(&str, Option<(&str, &str)>)] = &[
+        (ALTRA, Some(("--lspci", "lspci output"))),
+        (GENOA_DMESG, Some(("--dmesg", "a kernel or script log"))),
+        (GENOA_LSPCI, Some(("--lspci", "lspci output"))),
+        (INTEL_B70, Some(("--dmesg", "a kernel or script log"))),
+        (AM5_B70, Some(("--dmesg", "a kernel or script log"))),
+        (WRX90, Some(("--markdown", "a markdown report"))),
+        (ESC8000A, Some(("--markdown", "a markdown report"))),
+        (
+            "epyc-naples-8xvega20-4xpex8747.lspci.txt",
+            Some(("--lspci", "lspci output")),
+        ),
+        // The provenance notes: prose, not a dump.
+        ("SOURCES.md", None),
+    ];
+    let dir = shared("realdata");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("readable realdata folder")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    names.sort();
+    let mut listed: Vec<String> = kinds.iter().map(|(n, _)| n.to_string()).collect();
+    listed.sort();
+    assert_eq!(
+        names, listed,
+        "every realdata file has its kind in this table"
+    );
+    for (name, kind) in kinds {
+        let path = realdata(name);
+        let detected = peerpath(&["import", &path]);
+        let err = stderr(&detected);
+        let Some((flag, what)) = kind else {
+            assert_eq!(detected.status.code(), Some(2), "{name}: {err}");
+            assert!(err.contains("not a dump peerpath reads"), "{name}: {err}");
+            continue;
+        };
+        assert_eq!(detected.status.code(), Some(0), "{name}: {err}");
+        assert!(
+            err.contains(&format!("{path}: detected {what} (")),
+            "{name}: {err}"
+        );
+        assert!(err.contains(&format!("read as {flag}")), "{name}: {err}");
+        let flagged = peerpath(&["import", flag, &path]);
+        assert_eq!(
+            flagged.status.code(),
+            Some(0),
+            "{name}: {}",
+            stderr(&flagged)
+        );
+        assert!(
+            !stderr(&flagged).contains("looks like"),
+            "{name}: {}",
+            stderr(&flagged)
+        );
+        assert!(stdout(&detected).contains("\nendpoints:\n"), "{name}");
+        assert_eq!(stdout(&detected), stdout(&flagged), "{name}");
+    }
+    // Two dumps of one machine, in either order: the platform of both flags.
+    let both = peerpath(&[
+        "import",
+        "--dmesg",
+        &realdata(GENOA_DMESG),
+        "--lspci",
+        &realdata(GENOA_LSPCI),
+    ]);
+    let o = peerpath(&["import", &realdata(GENOA_LSPCI), &realdata(GENOA_DMESG)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), stdout(&both));
+}
+
+/// The run of issue 10: the Threadripper report given to `--lspci` gave a platform in
+/// which every GPU pairing failed, with one unrelated warning. It now says what the file
+/// looks like and which flag reads it.
+#[test]
+fn a_report_given_to_lspci_names_the_markdown_flag() {
+    let path = realdata(WRX90);
+    let o = peerpath(&["import", "--lspci", &path]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!("warning: {path} looks like a markdown report (")),
+        "{err}"
+    );
+    assert!(err.contains("not lspci output: --markdown reads it"), "{err}");
+}

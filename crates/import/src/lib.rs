@@ -39,6 +39,7 @@
 //!
 //! - parsers: `lspci`, `tree`, `dmesg`, `sysfs`, `markdown` (each dump kind into a
 //!   [`Machine`], `machine` holding the types and the merge), `text` (panic-free helpers);
+//! - `detect`: which kind of dump a text is ([`detect_dump`]), for `peerpath import FILE`;
 //! - `plan`: the machine laid out as a platform, one module per step (nodes and roles,
 //!   kernel, endpoints, ports, host bridges and windows, exports, header), each building
 //!   its part of the loader's raw platform directly;
@@ -51,6 +52,7 @@
 //! lines.
 
 mod compare;
+mod detect;
 mod dmesg;
 mod emit;
 mod lspci;
@@ -64,6 +66,7 @@ mod text;
 mod tree;
 
 pub use compare::{compare_groups, DeviceComparison, GroupComparison};
+pub use detect::{detect_dump, Detection, DumpKind};
 pub use dmesg::{parse_dmesg, parse_log};
 pub use lspci::parse_lspci;
 pub use machine::{
