@@ -27,8 +27,25 @@ use exit::Exit;
 use peerpath_render::Style;
 use peerpath_rules::Severity;
 
+/// The line `peerpath --help` opens with: the question the tool answers. (Without it clap
+/// would take the package description, which describes the crate, not the tool.)
+const ABOUT: &str =
+    "Will peer-to-peer DMA between two PCIe devices work on this machine, and if not, why?";
+
+/// `peerpath --help`: the question, then how the tool answers it.
+const LONG_ABOUT: &str = "\
+Will peer-to-peer DMA between two PCIe devices work on this machine, and if not, why?
+
+peerpath is a digital twin of the Linux P2PDMA path: from a description of the platform
+(a YAML file, or a machine imported from sysfs, lspci or a kernel log) it says, for every
+export/import pairing, what the kernel decides and what the hardware does with each TLP.";
+
 #[derive(Parser, Debug)]
-#[command(name = "peerpath", version, about, long_about = None)]
+#[command(name = "peerpath", version, about = ABOUT, long_about = LONG_ABOUT, after_help = "\
+Start here:
+  peerpath simulate                      every pairing of the embedded example platform
+  peerpath explain nic0 gpu0-vram        one pairing, hop by hop, and why it fails
+  peerpath import dump.txt -o box.yaml   a platform from a dump (lspci, dmesg, a report)")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -37,6 +54,11 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Every export/import pairing: map type, DMA path, outcome, findings.
+    #[command(after_help = "\
+Examples:
+  peerpath simulate                                    the embedded default platform
+  peerpath simulate topologies/dgx-like.yaml --summary
+  peerpath simulate topologies/amd-zen-switch.yaml --format json")]
     Simulate {
         /// Platform file (default: the embedded platform).
         platform: Option<PathBuf>,
@@ -50,6 +72,10 @@ enum Command {
         summary: bool,
     },
     /// One pairing hop by hop: the kernel's decision, each TLP hop, findings and fixes.
+    #[command(after_help = "\
+Examples:
+  peerpath explain nic0 gpu0-vram                      on the embedded default platform
+  peerpath explain nic1 gpu0-vram topologies/arm-external-tbu.yaml --format json")]
     Explain {
         /// The importing endpoint's name.
         importer: String,
@@ -61,16 +87,28 @@ enum Command {
         format: Format,
     },
     /// Validate platform files only; print every diagnostic with file:line:column.
+    #[command(after_help = "\
+Examples:
+  peerpath check topologies/                           every platform file of a directory
+  peerpath check topologies/dgx-like.yaml")]
     Check {
         /// Platform files or directories of them (default: the embedded platform).
         platforms: Vec<PathBuf>,
     },
     /// Run scenario files and report every mismatch (default: ./scenarios).
+    #[command(after_help = "\
+Examples:
+  peerpath scenarios scenarios/                        every scenario file; exit 1 on a mismatch
+  peerpath scenarios scenarios/case-01-switch-siblings-no-iommu.yaml")]
     Scenarios {
         /// Scenario files or directories of them.
         paths: Vec<PathBuf>,
     },
     /// The topology as a Graphviz DOT graph (`peerpath dot | dot -Tsvg > topo.svg`).
+    #[command(after_help = "\
+Examples:
+  peerpath dot --pairing nic0 gpu0-vram | dot -Tsvg > topo.svg
+  peerpath dot topologies/dgx-like.yaml")]
     Dot {
         /// Platform file (default: the embedded platform).
         platform: Option<PathBuf>,
@@ -79,6 +117,10 @@ enum Command {
         pairing: Option<Vec<String>>,
     },
     /// Print the IOMMU groups the kernel would form (rules K4.3).
+    #[command(after_help = "\
+Examples:
+  peerpath groups topologies/intel-same-host-bridge.yaml
+  peerpath groups topologies/intel-same-host-bridge.yaml --format json")]
     Groups {
         /// Platform file (default: the embedded platform).
         platform: Option<PathBuf>,
@@ -87,7 +129,13 @@ enum Command {
     },
     /// Import a real machine (sysfs, lspci, dmesg, a markdown report) as a platform file.
     #[command(group(clap::ArgGroup::new("input").required(true).multiple(true)
-        .args(["files", "sysfs", "lspci", "tree", "dmesg", "markdown"])))]
+        .args(["files", "sysfs", "lspci", "tree", "dmesg", "markdown"])),
+        after_help = "\
+Examples:
+  peerpath import lspci-vvnn.txt -o box.yaml           each file's kind is detected
+  peerpath import dmesg.txt lspci.txt -o box.yaml --compare-groups
+  peerpath import report.md --assume-gpu-bar 256MiB
+  peerpath import --sysfs -o this-machine.yaml         the running machine")]
     Import {
         /// Dumps of one machine, each detected as lspci -vvv/-vvnn output, an lspci -tv
         /// tree, a kernel log, a markdown report, or a directory holding a /sys tree.

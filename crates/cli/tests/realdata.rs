@@ -437,5 +437,8 @@ fn a_report_given_to_lspci_names_the_markdown_flag() {
         err.contains(&format!("warning: {path} looks like a markdown report (")),
         "{err}"
     );
-    assert!(err.contains("not lspci output: --markdown reads it"), "{err}");
+    assert!(
+        err.contains("not lspci output: --markdown reads it"),
+        "{err}"
+    );
 }
