@@ -324,6 +324,35 @@ fn platform(
     }
 }
 
+/// `simulate`/`explain`/`groups`/`dot --sysfs [ROOT]`: the machine under ROOT imported in
+/// memory, with what was read said on stderr; nothing is written.
+pub fn sysfs_platform(root: &Path) -> Result<Platform, Exit> {
+    let req = Request {
+        files: Vec::new(),
+        sysfs: Some(root.to_path_buf()),
+        lspci: None,
+        tree: None,
+        dmesg: None,
+        markdown: None,
+        output: None,
+        force: false,
+        compare_groups: false,
+        options: ImportOptions::default(),
+    };
+    let m = machine(&req)?;
+    let (_, p) = platform(&m, &req.options, &format!("<sysfs {}>", root.display()))?;
+    eprintln!(
+        "imported {} in memory: {} PCI functions, {} nodes, {} exports; {} warnings (`peerpath import --sysfs {}` writes the platform with every assumption)",
+        root.join("sys").display(),
+        m.devices.len(),
+        p.nodes.len(),
+        p.exports.len(),
+        m.warnings.len(),
+        root.display()
+    );
+    Ok(p)
+}
+
 /// Runs `peerpath import`.
 pub fn run(req: &Request) -> Exit {
     let to_file = req.output.as_deref().filter(|p| *p != Path::new("-"));

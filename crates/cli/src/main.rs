@@ -58,10 +58,11 @@ enum Command {
 Examples:
   peerpath simulate                                    the embedded default platform
   peerpath simulate topologies/dgx-like.yaml --summary
-  peerpath simulate topologies/amd-zen-switch.yaml --format json")]
+  peerpath simulate topologies/amd-zen-switch.yaml --format json
+  peerpath simulate --sysfs                            this machine, imported in memory")]
     Simulate {
-        /// Platform file (default: the embedded platform).
-        platform: Option<PathBuf>,
+        #[command(flatten)]
+        source: PlatformArgs,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// Exit 1 when a finding at or above this severity is raised.
@@ -75,14 +76,15 @@ Examples:
     #[command(after_help = "\
 Examples:
   peerpath explain nic0 gpu0-vram                      on the embedded default platform
-  peerpath explain nic1 gpu0-vram topologies/arm-external-tbu.yaml --format json")]
+  peerpath explain nic1 gpu0-vram topologies/arm-external-tbu.yaml --format json
+  peerpath explain nic-0000-01-00-0 gpu-0000-c1-00-0-bar1 --sysfs   on this machine")]
     Explain {
         /// The importing endpoint's name.
         importer: String,
         /// The export's name.
         export: String,
-        /// Platform file (default: the embedded platform).
-        platform: Option<PathBuf>,
+        #[command(flatten)]
+        source: PlatformArgs,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -110,8 +112,8 @@ Examples:
   peerpath dot --pairing nic0 gpu0-vram | dot -Tsvg > topo.svg
   peerpath dot topologies/dgx-like.yaml")]
     Dot {
-        /// Platform file (default: the embedded platform).
-        platform: Option<PathBuf>,
+        #[command(flatten)]
+        source: PlatformArgs,
         /// Draw this pairing's route in red: IMPORTER and EXPORT names.
         #[arg(long, num_args = 2, value_names = ["IMPORTER", "EXPORT"])]
         pairing: Option<Vec<String>>,
@@ -120,10 +122,11 @@ Examples:
     #[command(after_help = "\
 Examples:
   peerpath groups topologies/intel-same-host-bridge.yaml
-  peerpath groups topologies/intel-same-host-bridge.yaml --format json")]
+  peerpath groups topologies/intel-same-host-bridge.yaml --format json
+  peerpath groups --sysfs                              this machine, imported in memory")]
     Groups {
-        /// Platform file (default: the embedded platform).
-        platform: Option<PathBuf>,
+        #[command(flatten)]
+        source: PlatformArgs,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -196,6 +199,18 @@ Examples:
     },
 }
 
+/// Where `simulate`, `explain`, `dot` and `groups` take the platform from.
+#[derive(clap::Args, Debug)]
+struct PlatformArgs {
+    /// Platform file (default: the embedded platform).
+    platform: Option<PathBuf>,
+    /// Instead of a platform file, import the running machine (or the /sys tree under
+    /// ROOT) in memory, as `peerpath import --sysfs` would; nothing is written.
+    #[arg(long, value_name = "ROOT", num_args = 0..=1, default_missing_value = "/",
+        conflicts_with = "platform")]
+    sysfs: Option<PathBuf>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Format {
     Text,
@@ -226,21 +241,21 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let exit = match cli.command {
         Command::Simulate {
-            platform,
+            source,
             format,
             fail_on,
             summary,
-        } => simulate(platform, format, fail_on, summary),
+        } => simulate(&source, format, fail_on, summary),
         Command::Explain {
             importer,
             export,
-            platform,
+            source,
             format,
-        } => explain(&importer, &export, platform, format),
+        } => explain(&importer, &export, &source, format),
         Command::Check { platforms } => check(&platforms),
         Command::Scenarios { paths } => run_scenarios(&paths),
-        Command::Groups { platform, format } => groups(platform, format),
-        Command::Dot { platform, pairing } => dot(platform, pairing),
+        Command::Groups { source, format } => groups(&source, format),
+        Command::Dot { source, pairing } => dot(&source, pairing),
         Command::Import {
             files,
             sysfs,
@@ -293,21 +308,19 @@ fn style() -> Style {
     }
 }
 
-/// Loads the platform or prints its diagnostics.
-fn platform_or_exit(path: Option<&std::path::Path>) -> Result<peerpath_model::Platform, Exit> {
-    input::load_platform(path).map_err(|d| {
+/// Loads the platform (or imports the machine under `--sysfs`) or prints its diagnostics.
+fn platform_or_exit(source: &PlatformArgs) -> Result<peerpath_model::Platform, Exit> {
+    if let Some(root) = &source.sysfs {
+        return import::sysfs_platform(root);
+    }
+    input::load_platform(source.platform.as_deref()).map_err(|d| {
         input::print_diagnostics(d);
         Exit::InvalidInput
     })
 }
 
-fn simulate(
-    platform: Option<PathBuf>,
-    format: Format,
-    fail_on: Option<FailOn>,
-    summary: bool,
-) -> Exit {
-    let p = match platform_or_exit(platform.as_deref()) {
+fn simulate(source: &PlatformArgs, format: Format, fail_on: Option<FailOn>, summary: bool) -> Exit {
+    let p = match platform_or_exit(source) {
         Ok(p) => p,
         Err(e) => return e,
     };
@@ -339,8 +352,8 @@ fn simulate(
     }
 }
 
-fn explain(importer: &str, export: &str, platform: Option<PathBuf>, format: Format) -> Exit {
-    let p = match platform_or_exit(platform.as_deref()) {
+fn explain(importer: &str, export: &str, source: &PlatformArgs, format: Format) -> Exit {
+    let p = match platform_or_exit(source) {
         Ok(p) => p,
         Err(e) => return e,
     };
@@ -467,8 +480,8 @@ fn run_scenarios(paths: &[PathBuf]) -> Exit {
     }
 }
 
-fn dot(platform: Option<PathBuf>, pairing: Option<Vec<String>>) -> Exit {
-    let p = match platform_or_exit(platform.as_deref()) {
+fn dot(source: &PlatformArgs, pairing: Option<Vec<String>>) -> Exit {
+    let p = match platform_or_exit(source) {
         Ok(p) => p,
         Err(e) => return e,
     };
@@ -484,8 +497,8 @@ fn dot(platform: Option<PathBuf>, pairing: Option<Vec<String>>) -> Exit {
     Exit::Success
 }
 
-fn groups(platform: Option<PathBuf>, format: Format) -> Exit {
-    let p = match platform_or_exit(platform.as_deref()) {
+fn groups(source: &PlatformArgs, format: Format) -> Exit {
+    let p = match platform_or_exit(source) {
         Ok(p) => p,
         Err(e) => return e,
     };

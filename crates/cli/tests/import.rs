@@ -273,3 +273,74 @@ fn garbage_input_warns_and_never_panics() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("cannot read"), "{}", stderr(&o));
 }
+
+/// `simulate`, `explain`, `groups` and `dot --sysfs ROOT` import the machine in memory and
+/// answer as they would from the file `import --sysfs ROOT` writes (issue 10).
+#[test]
+fn sysfs_commands_answer_from_the_machine_in_memory() {
+    let dir = tmp();
+    let root = dir.path().join("machine");
+    peerpath_import::test_support::machine_tree(&root, true).expect("tree written");
+    let root = s(&root);
+    let file = s(&dir.path().join("box.yaml"));
+    let o = peerpath(&["import", "--sysfs", &root, "-o", &file]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let runs: [&[&str]; 5] = [
+        &["simulate", "--format", "json"],
+        &["simulate", "--summary"],
+        &["explain", "nic-0000-00-03-0", "gpu-0000-01-00-0-bar1"],
+        &["groups"],
+        &["dot"],
+    ];
+    for args in runs {
+        let mut from_file = args.to_vec();
+        from_file.push(&file);
+        let mut in_memory = args.to_vec();
+        in_memory.extend(["--sysfs", &root]);
+        let f = peerpath(&from_file);
+        let m = peerpath(&in_memory);
+        assert_eq!(f.status.code(), Some(0), "{args:?}: {}", stderr(&f));
+        assert_eq!(m.status.code(), Some(0), "{args:?}: {}", stderr(&m));
+        assert!(!stdout(&m).is_empty(), "{args:?}");
+        assert_eq!(stdout(&m), stdout(&f), "{args:?}");
+        assert!(
+            stderr(&m).contains(&format!("imported {root}/sys in memory: 6 PCI functions")),
+            "{}",
+            stderr(&m)
+        );
+    }
+    // The pairing the synthetic machine offers: the NIC imports the GPU's BAR 1.
+    let o = peerpath(&["simulate", "--sysfs", &root, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    let pairs: Vec<(&str, &str)> = v["pairs"]
+        .as_array()
+        .expect("pairs")
+        .iter()
+        .map(|p| {
+            (
+                p["importer"].as_str().unwrap_or_default(),
+                p["export"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(
+        pairs.contains(&("nic-0000-00-03-0", "gpu-0000-01-00-0-bar1")),
+        "{pairs:?}"
+    );
+}
+
+#[test]
+fn sysfs_commands_reject_a_wrong_root_and_a_platform_file_besides() {
+    let dir = tmp();
+    let o = peerpath(&["simulate", "--sysfs", &s(dir.path())]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("has no sys/bus/pci/devices directory"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stdout(&o).is_empty());
+    let o = peerpath(&["groups", "topologies/dgx-like.yaml", "--sysfs"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
+}
