@@ -1,6 +1,7 @@
-//! `cargo xtask ci | codegen | tidy`: the project's own chores, in Rust so they run
-//! wherever cargo does.
+//! `cargo xtask ci | realdata | codegen | tidy`: the project's own chores, in Rust so
+//! they run wherever cargo does.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 fn main() -> ExitCode {
@@ -8,12 +9,15 @@ fn main() -> ExitCode {
     let task = args.first().map(String::as_str).unwrap_or("help");
     let result = match task {
         "ci" => ci(),
+        "realdata" => realdata(args.get(1..).unwrap_or_default()),
         "codegen" => codegen(),
         "tidy" => tidy(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\n\
-                 tasks:\n  ci       cargo fmt --check, clippy -D warnings, the test suite (what .ci/run does)\n  \
+                 tasks:\n  ci       cargo fmt --check, clippy -D warnings, the test suite, realdata (what .ci/run does)\n  \
+                 realdata the tests that need ../shared (real-machine dumps, the spec's example);\n           \
+                 further arguments (`--locked`) go to cargo\n  \
                  codegen  regenerate docs/rules.md and docs/explain.md from the code\n  \
                  tidy     cargo fmt, then the ci checks"
             );
@@ -54,6 +58,55 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }
 
+/// The repository root (xtask lives one level below it).
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// The packages with a `realdata` test target (`test = false`: `cargo test` leaves them
+/// out, so that a clone of the project alone passes its test suite).
+const REALDATA_PACKAGES: [&str; 2] = ["peerpath-import", "peerpath-cli"];
+
+/// What the realdata tests read from the shared folder beside the checkout. Checked before
+/// building, so that a missing folder is named at once; the tests name each missing file.
+const SHARED_NEEDED: [&str; 2] = ["realdata/SOURCES.md", "spec/platform-format.md"];
+
+/// The tests that need `../shared`: the importer on every real-machine dump, `peerpath
+/// import` through the binary, the spec's example loading; linted like the rest.
+fn realdata(cargo_args: &[String]) -> Result<(), String> {
+    let shared = repo()
+        .parent()
+        .map(|p| p.join("shared"))
+        .unwrap_or_default();
+    let missing: Vec<String> = SHARED_NEEDED
+        .iter()
+        .map(|f| shared.join(f))
+        .filter(|p| !p.is_file())
+        .map(|p| p.display().to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "missing {}: these tests need the project's shared folder at {} (beside the \
+             checkout, as CI has it)",
+            missing.join(", "),
+            shared.display()
+        ));
+    }
+    let cargo = cargo();
+    let mut args = vec!["test"];
+    for p in REALDATA_PACKAGES {
+        args.extend(["-p", p]);
+    }
+    args.extend(["--test", "realdata"]);
+    args.extend(cargo_args.iter().map(String::as_str));
+    run(&cargo, &args, &[])?;
+    args[0] = "clippy";
+    args.extend(["--", "-D", "warnings"]);
+    run(&cargo, &args, &[])
+}
+
 /// The checks `.ci/run` runs, in the same order.
 fn ci() -> Result<(), String> {
     let cargo = cargo();
@@ -70,7 +123,8 @@ fn ci() -> Result<(), String> {
         ],
         &[],
     )?;
-    run(&cargo, &["test", "--workspace"], &[])
+    run(&cargo, &["test", "--workspace"], &[])?;
+    realdata(&[])
 }
 
 /// Regenerates the checked-in documents whose staleness tests catch.

@@ -1,26 +1,35 @@
 //! `peerpath import`: a real machine (sysfs, lspci, dmesg, markdown reports) → a platform
 //! file, with `--compare-groups` checking peerpath's IOMMU groups against the kernel's.
 //!
+//! Files given without a flag are detected (`peerpath_import::detect_dump`; a directory
+//! is a sysfs root) and each detection is said on stderr; the flags force a kind, with a
+//! warning when the file looks like another. Inputs are merged in one fixed order
+//! whatever the order on the command line, so a detected file gives the same platform as
+//! its flag.
+//!
 //! Exit codes: 0 written (warnings about the dump go to stderr and into the file's header;
 //! a dump in which nothing could be read is still written, as an empty platform, with a
 //! warning); 1 `--compare-groups` found a device grouped differently; 2 invalid input (an
-//! unreadable input file, an existing output without `--force`, a comparison asked for
-//! when the dump has no groups, or emitted text that does not load); 3 internal error.
+//! unreadable input file, a file without a flag that is no dump peerpath reads, two dumps
+//! of one kind, an existing output without `--force`, a comparison asked for when the
+//! dump has no groups, or emitted text that does not load); 3 internal error.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use peerpath_import::{
-    compare_groups, kernel_groups, parse_log, parse_lspci, parse_lspci_tree, parse_markdown,
-    parse_sysfs, to_platform_yaml, ImportOptions, Machine,
+    compare_groups, detect_dump, kernel_groups, parse_log, parse_lspci, parse_lspci_tree,
+    parse_markdown, parse_sysfs, to_platform_yaml, DumpKind, ImportOptions, Machine,
 };
-use peerpath_model::{Arch, CpuVendor};
+use peerpath_model::{Arch, CpuVendor, Platform};
 
 use crate::exit::Exit;
 
 /// Where the dumps come from and what to do with the result.
 #[derive(Debug)]
 pub struct Request {
+    /// Files and directories whose kind is detected.
+    pub files: Vec<PathBuf>,
     /// `--sysfs [ROOT]`.
     pub sysfs: Option<PathBuf>,
     /// `--lspci FILE`.
@@ -114,10 +123,160 @@ fn merge(acc: &mut Option<Machine>, m: Machine) {
     }
 }
 
-/// Reads every dump named and merges them into one machine.
+/// A text dump, read.
+#[derive(Debug)]
+struct Dump {
+    path: PathBuf,
+    text: String,
+}
+
+/// Every input, one of each kind, from the flags and the detected files.
+#[derive(Debug, Default)]
+struct Inputs {
+    sysfs: Option<PathBuf>,
+    lspci: Option<Dump>,
+    tree: Option<Dump>,
+    dmesg: Option<Dump>,
+    markdown: Option<Dump>,
+}
+
+impl Inputs {
+    fn slot(&mut self, kind: DumpKind) -> &mut Option<Dump> {
+        match kind {
+            DumpKind::Lspci => &mut self.lspci,
+            DumpKind::LspciTree => &mut self.tree,
+            DumpKind::Log => &mut self.dmesg,
+            DumpKind::Markdown => &mut self.markdown,
+        }
+    }
+
+    /// Puts a dump in its kind's slot; a second dump of one kind is invalid input.
+    fn put(&mut self, kind: DumpKind, dump: Dump) -> Result<(), Exit> {
+        let slot = self.slot(kind);
+        if let Some(first) = slot {
+            eprintln!(
+                "error: {} and {} are both {}: give each kind of dump once (one machine per import)",
+                first.path.display(),
+                dump.path.display(),
+                kind.describe()
+            );
+            return Err(Exit::InvalidInput);
+        }
+        *slot = Some(dump);
+        Ok(())
+    }
+}
+
+/// The root the `/sys` tree of a directory is under: the directory itself
+/// (`ROOT/sys/bus/pci/devices`), or its parent when it is the `sys` directory.
+fn sysfs_root(dir: &Path) -> Option<PathBuf> {
+    if dir.join("sys/bus/pci/devices").is_dir() {
+        return Some(dir.to_path_buf());
+    }
+    let is_sys = dir.file_name().is_some_and(|n| n == "sys");
+    (is_sys && dir.join("bus/pci/devices").is_dir())
+        .then(|| dir.parent().map(Path::to_path_buf))
+        .flatten()
+}
+
+/// Reads a file given with a flag; warns when it looks like another kind of dump.
+fn flagged(path: &Path, kind: DumpKind) -> Result<Dump, Exit> {
+    let text = read(path, kind.describe())?;
+    match detect_dump(&text) {
+        Some(d) if d.kind != kind => eprintln!(
+            "warning: {} looks like {} ({}), not {}: {} reads it (or give the file without a flag)",
+            path.display(),
+            d.kind.describe(),
+            d.evidence,
+            kind.describe(),
+            d.kind.flag()
+        ),
+        Some(_) => {}
+        None => eprintln!(
+            "warning: {} does not look like {} (nor like any other dump peerpath reads)",
+            path.display(),
+            kind.describe()
+        ),
+    }
+    Ok(Dump {
+        path: path.to_path_buf(),
+        text,
+    })
+}
+
+/// The flags' inputs, then each file without a flag, detected and said on stderr.
+fn inputs(req: &Request) -> Result<Inputs, Exit> {
+    let mut inp = Inputs {
+        sysfs: req.sysfs.clone(),
+        ..Inputs::default()
+    };
+    for (path, kind) in [
+        (&req.lspci, DumpKind::Lspci),
+        (&req.tree, DumpKind::LspciTree),
+        (&req.dmesg, DumpKind::Log),
+        (&req.markdown, DumpKind::Markdown),
+    ] {
+        if let Some(p) = path {
+            *inp.slot(kind) = Some(flagged(p, kind)?);
+        }
+    }
+    for path in &req.files {
+        if path.is_dir() {
+            let Some(root) = sysfs_root(path) else {
+                eprintln!(
+                    "error: {} is a directory but not a sysfs root: it has no sys/bus/pci/devices (give the root the /sys tree is under, e.g. /)",
+                    path.display()
+                );
+                return Err(Exit::InvalidInput);
+            };
+            if let Some(first) = &inp.sysfs {
+                eprintln!(
+                    "error: {} and {} are both sysfs roots: give one (one machine per import)",
+                    first.display(),
+                    path.display()
+                );
+                return Err(Exit::InvalidInput);
+            }
+            eprintln!(
+                "{}: detected a sysfs root ({}/sys), read as --sysfs",
+                path.display(),
+                root.display()
+            );
+            inp.sysfs = Some(root);
+            continue;
+        }
+        let text = read(path, "file")?;
+        let Some(d) = detect_dump(&text) else {
+            eprintln!(
+                "error: {}: not a dump peerpath reads; expected lspci -vvv/-vvnn output, an lspci -tv tree, a kernel log (dmesg, journalctl -k), a markdown report with lspci output in fenced blocks, or a sysfs root directory",
+                path.display()
+            );
+            eprintln!("  to read it as one of them anyway, name the kind: --lspci, --tree, --dmesg or --markdown");
+            return Err(Exit::InvalidInput);
+        };
+        eprintln!(
+            "{}: detected {} ({}), read as {}",
+            path.display(),
+            d.kind.describe(),
+            d.evidence,
+            d.kind.flag()
+        );
+        inp.put(
+            d.kind,
+            Dump {
+                path: path.clone(),
+                text,
+            },
+        )?;
+    }
+    Ok(inp)
+}
+
+/// Reads every dump named and merges them into one machine, in one fixed order.
 fn machine(req: &Request) -> Result<Machine, Exit> {
+    let inp = inputs(req)?;
     let mut acc: Option<Machine> = None;
-    if let Some(root) = &req.sysfs {
+    if let Some(root) = &inp.sysfs {
         if !root.join("sys/bus/pci/devices").is_dir() {
             eprintln!(
                 "error: {} has no sys/bus/pci/devices directory (--sysfs takes the root the /sys tree is under, default /)",
@@ -127,30 +286,75 @@ fn machine(req: &Request) -> Result<Machine, Exit> {
         }
         merge(&mut acc, parse_sysfs(root));
     }
-    if let Some(p) = &req.dmesg {
-        let text = read(p, "kernel log")?;
-        merge(&mut acc, parse_log(&text));
+    if let Some(d) = &inp.dmesg {
+        merge(&mut acc, parse_log(&d.text));
     }
-    let tree = match &req.tree {
-        Some(p) => Some(read(p, "lspci -t tree")?),
-        None => None,
-    };
-    match (&req.lspci, tree) {
-        (Some(p), tree) => {
-            let text = read(p, "lspci dump")?;
-            merge(&mut acc, parse_lspci(&text, tree.as_deref()));
-        }
-        (None, Some(tree)) => merge(&mut acc, parse_lspci_tree(&tree).to_machine()),
+    let tree = inp.tree.as_ref().map(|d| d.text.as_str());
+    match (&inp.lspci, tree) {
+        (Some(d), tree) => merge(&mut acc, parse_lspci(&d.text, tree)),
+        (None, Some(tree)) => merge(&mut acc, parse_lspci_tree(tree).to_machine()),
         (None, None) => {}
     }
-    if let Some(p) = &req.markdown {
-        let text = read(p, "markdown report")?;
-        merge(&mut acc, parse_markdown(&text));
+    if let Some(d) = &inp.markdown {
+        merge(&mut acc, parse_markdown(&d.text));
     }
     acc.ok_or_else(|| {
-        eprintln!("error: nothing to import: give --sysfs, --lspci, --tree, --dmesg or --markdown");
+        eprintln!(
+            "error: nothing to import: give files, --sysfs, --lspci, --tree, --dmesg or --markdown"
+        );
         Exit::InvalidInput
     })
+}
+
+/// The platform file for `m` and the platform it loads as. The emitted text is loaded
+/// the way every platform file is: it must be valid.
+fn platform(
+    m: &Machine,
+    options: &ImportOptions,
+    source: &str,
+) -> Result<(String, Platform), Exit> {
+    let yaml = to_platform_yaml(m, options);
+    match peerpath_load::load_str(source, &yaml) {
+        Ok(p) => Ok((yaml, p)),
+        Err(d) => {
+            // The importer emits only what the loader accepts: a platform that does not
+            // load is a bug in peerpath, not in the user's dump.
+            let exit = crate::exit::internal(
+                "the imported platform does not load (a bug in the importer; please report it with the dump):",
+            );
+            crate::input::print_diagnostics(d);
+            Err(exit)
+        }
+    }
+}
+
+/// `simulate`/`explain`/`groups`/`dot --sysfs [ROOT]`: the machine under ROOT imported in
+/// memory, with what was read said on stderr; nothing is written.
+pub fn sysfs_platform(root: &Path) -> Result<Platform, Exit> {
+    let req = Request {
+        files: Vec::new(),
+        sysfs: Some(root.to_path_buf()),
+        lspci: None,
+        tree: None,
+        dmesg: None,
+        markdown: None,
+        output: None,
+        force: false,
+        compare_groups: false,
+        options: ImportOptions::default(),
+    };
+    let m = machine(&req)?;
+    let (_, p) = platform(&m, &req.options, &format!("<sysfs {}>", root.display()))?;
+    eprintln!(
+        "imported {} in memory: {} PCI functions, {} nodes, {} exports; {} warnings (`peerpath import --sysfs {}` writes the platform with every assumption)",
+        root.join("sys").display(),
+        m.devices.len(),
+        p.nodes.len(),
+        p.exports.len(),
+        m.warnings.len(),
+        root.display()
+    );
+    Ok(p)
 }
 
 /// Runs `peerpath import`.
@@ -179,16 +383,10 @@ pub fn run(req: &Request) -> Exit {
         eprintln!("error: --compare-groups: the input carries no IOMMU groups of the kernel (`IOMMU group:` lines, `Adding to iommu group`, sysfs iommu_group links)");
         return Exit::InvalidInput;
     }
-    let yaml = to_platform_yaml(&m, &req.options);
     let source = to_file.map_or_else(|| "<import>".to_string(), |p| p.display().to_string());
-    // The emitted text is loaded the way every platform file is: it must be valid.
-    let platform = match peerpath_load::load_str(&source, &yaml) {
-        Ok(p) => p,
-        Err(d) => {
-            eprintln!("error: the imported platform does not load; this is a bug in the importer or a dump it cannot lay out:");
-            crate::input::print_diagnostics(d);
-            return Exit::InvalidInput;
-        }
+    let (yaml, platform) = match platform(&m, &req.options, &source) {
+        Ok(x) => x,
+        Err(e) => return e,
     };
     match to_file {
         Some(out) => {

@@ -29,8 +29,25 @@ use exit::Exit;
 use peerpath_render::Style;
 use peerpath_rules::Severity;
 
+/// The line `peerpath --help` opens with: the question the tool answers. (Without it clap
+/// would take the package description, which describes the crate, not the tool.)
+const ABOUT: &str =
+    "Will peer-to-peer DMA between two PCIe devices work on this machine, and if not, why?";
+
+/// `peerpath --help`: the question, then how the tool answers it.
+const LONG_ABOUT: &str = "\
+Will peer-to-peer DMA between two PCIe devices work on this machine, and if not, why?
+
+peerpath is a digital twin of the Linux P2PDMA path: from a description of the platform
+(a YAML file, or a machine imported from sysfs, lspci or a kernel log) it says, for every
+export/import pairing, what the kernel decides and what the hardware does with each TLP.";
+
 #[derive(Parser, Debug)]
-#[command(name = "peerpath", version, about, long_about = None)]
+#[command(name = "peerpath", version, about = ABOUT, long_about = LONG_ABOUT, after_help = "\
+Start here:
+  peerpath simulate                      every pairing of the embedded example platform
+  peerpath explain nic0 gpu0-vram        one pairing, hop by hop, and why it fails
+  peerpath import dump.txt -o box.yaml   a platform from a dump (lspci, dmesg, a report)")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,9 +56,15 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Every export/import pairing: map type, DMA path, outcome, findings.
+    #[command(after_help = "\
+Examples:
+  peerpath simulate                                    the embedded default platform
+  peerpath simulate topologies/dgx-like.yaml --summary
+  peerpath simulate topologies/amd-zen-switch.yaml --format json
+  peerpath simulate --sysfs                            this machine, imported in memory")]
     Simulate {
-        /// Platform file (default: the embedded platform).
-        platform: Option<PathBuf>,
+        #[command(flatten)]
+        source: PlatformArgs,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// Exit 1 when a finding at or above this severity is raised.
@@ -55,45 +78,77 @@ enum Command {
         jobs: Option<u16>,
     },
     /// One pairing hop by hop: the kernel's decision, each TLP hop, findings and fixes.
+    #[command(after_help = "\
+Examples:
+  peerpath explain nic0 gpu0-vram                      on the embedded default platform
+  peerpath explain nic1 gpu0-vram topologies/arm-external-tbu.yaml --format json
+  peerpath explain nic-0000-01-00-0 gpu-0000-c1-00-0-bar1 --sysfs   on this machine")]
     Explain {
         /// The importing endpoint's name.
         importer: String,
         /// The export's name.
         export: String,
-        /// Platform file (default: the embedded platform).
-        platform: Option<PathBuf>,
+        #[command(flatten)]
+        source: PlatformArgs,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
     /// Validate platform files only; print every diagnostic with file:line:column.
+    #[command(after_help = "\
+Examples:
+  peerpath check topologies/                           every platform file of a directory
+  peerpath check topologies/dgx-like.yaml")]
     Check {
         /// Platform files or directories of them (default: the embedded platform).
         platforms: Vec<PathBuf>,
     },
     /// Run scenario files and report every mismatch (default: ./scenarios).
+    #[command(after_help = "\
+Examples:
+  peerpath scenarios scenarios/                        every scenario file; exit 1 on a mismatch
+  peerpath scenarios scenarios/case-01-switch-siblings-no-iommu.yaml")]
     Scenarios {
         /// Scenario files or directories of them.
         paths: Vec<PathBuf>,
     },
     /// The topology as a Graphviz DOT graph (`peerpath dot | dot -Tsvg > topo.svg`).
+    #[command(after_help = "\
+Examples:
+  peerpath dot --pairing nic0 gpu0-vram | dot -Tsvg > topo.svg
+  peerpath dot topologies/dgx-like.yaml")]
     Dot {
-        /// Platform file (default: the embedded platform).
-        platform: Option<PathBuf>,
+        #[command(flatten)]
+        source: PlatformArgs,
         /// Draw this pairing's route in red: IMPORTER and EXPORT names.
         #[arg(long, num_args = 2, value_names = ["IMPORTER", "EXPORT"])]
         pairing: Option<Vec<String>>,
     },
     /// Print the IOMMU groups the kernel would form (rules K4.3).
+    #[command(after_help = "\
+Examples:
+  peerpath groups topologies/intel-same-host-bridge.yaml
+  peerpath groups topologies/intel-same-host-bridge.yaml --format json
+  peerpath groups --sysfs                              this machine, imported in memory")]
     Groups {
-        /// Platform file (default: the embedded platform).
-        platform: Option<PathBuf>,
+        #[command(flatten)]
+        source: PlatformArgs,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
     /// Import a real machine (sysfs, lspci, dmesg, a markdown report) as a platform file.
     #[command(group(clap::ArgGroup::new("input").required(true).multiple(true)
-        .args(["sysfs", "lspci", "tree", "dmesg", "markdown"])))]
+        .args(["files", "sysfs", "lspci", "tree", "dmesg", "markdown"])),
+        after_help = "\
+Examples:
+  peerpath import lspci-vvnn.txt -o box.yaml           each file's kind is detected
+  peerpath import dmesg.txt lspci.txt -o box.yaml --compare-groups
+  peerpath import report.md --assume-gpu-bar 256MiB
+  peerpath import --sysfs -o this-machine.yaml         the running machine")]
     Import {
+        /// Dumps of one machine, each detected as lspci -vvv/-vvnn output, an lspci -tv
+        /// tree, a kernel log, a markdown report, or a directory holding a /sys tree.
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
         /// A /sys tree: reads ROOT/sys/bus/pci/devices and ROOT/sys/kernel/iommu_groups.
         #[arg(long, value_name = "ROOT", num_args = 0..=1, default_missing_value = "/")]
         sysfs: Option<PathBuf>,
@@ -149,6 +204,18 @@ enum Command {
     },
 }
 
+/// Where `simulate`, `explain`, `dot` and `groups` take the platform from.
+#[derive(clap::Args, Debug)]
+struct PlatformArgs {
+    /// Platform file (default: the embedded platform).
+    platform: Option<PathBuf>,
+    /// Instead of a platform file, import the running machine (or the /sys tree under
+    /// ROOT) in memory, as `peerpath import --sysfs` would; nothing is written.
+    #[arg(long, value_name = "ROOT", num_args = 0..=1, default_missing_value = "/",
+        conflicts_with = "platform")]
+    sysfs: Option<PathBuf>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Format {
     Text,
@@ -175,23 +242,24 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let exit = match cli.command {
         Command::Simulate {
-            platform,
+            source,
             format,
             fail_on,
             summary,
             jobs,
-        } => simulate(platform, format, fail_on, summary, jobs),
+        } => simulate(&source, format, fail_on, summary, jobs),
         Command::Explain {
             importer,
             export,
-            platform,
+            source,
             format,
-        } => explain(&importer, &export, platform, format),
+        } => explain(&importer, &export, &source, format),
         Command::Check { platforms } => check(&platforms),
         Command::Scenarios { paths } => run_scenarios(&paths),
-        Command::Groups { platform, format } => groups(platform, format),
-        Command::Dot { platform, pairing } => dot(platform, pairing),
+        Command::Groups { source, format } => groups(&source, format),
+        Command::Dot { source, pairing } => dot(&source, pairing),
         Command::Import {
+            files,
             sysfs,
             lspci,
             tree,
@@ -210,6 +278,7 @@ fn main() -> ExitCode {
             no_acs_from_groups,
             assume_gpu_bar,
         } => import::run(&import::Request {
+            files,
             sysfs,
             lspci,
             tree,
@@ -241,22 +310,25 @@ fn style() -> Style {
     }
 }
 
-/// Loads the platform or prints its diagnostics.
-fn platform_or_exit(path: Option<&std::path::Path>) -> Result<peerpath_model::Platform, Exit> {
-    input::load_platform(path).map_err(|d| {
+/// Loads the platform (or imports the machine under `--sysfs`) or prints its diagnostics.
+fn platform_or_exit(source: &PlatformArgs) -> Result<peerpath_model::Platform, Exit> {
+    if let Some(root) = &source.sysfs {
+        return import::sysfs_platform(root);
+    }
+    input::load_platform(source.platform.as_deref()).map_err(|d| {
         input::print_diagnostics(d);
         Exit::InvalidInput
     })
 }
 
 fn simulate(
-    platform: Option<PathBuf>,
+    source: &PlatformArgs,
     format: Format,
     fail_on: Option<FailOn>,
     summary: bool,
     jobs: Option<u16>,
 ) -> Exit {
-    let p = match platform_or_exit(platform.as_deref()) {
+    let p = match platform_or_exit(source) {
         Ok(p) => p,
         Err(e) => return e,
     };
@@ -284,8 +356,8 @@ fn simulate(
     }
 }
 
-fn explain(importer: &str, export: &str, platform: Option<PathBuf>, format: Format) -> Exit {
-    let p = match platform_or_exit(platform.as_deref()) {
+fn explain(importer: &str, export: &str, source: &PlatformArgs, format: Format) -> Exit {
+    let p = match platform_or_exit(source) {
         Ok(p) => p,
         Err(e) => return e,
     };
@@ -409,8 +481,8 @@ fn run_scenarios(paths: &[PathBuf]) -> Exit {
     }
 }
 
-fn dot(platform: Option<PathBuf>, pairing: Option<Vec<String>>) -> Exit {
-    let p = match platform_or_exit(platform.as_deref()) {
+fn dot(source: &PlatformArgs, pairing: Option<Vec<String>>) -> Exit {
+    let p = match platform_or_exit(source) {
         Ok(p) => p,
         Err(e) => return e,
     };
@@ -426,8 +498,8 @@ fn dot(platform: Option<PathBuf>, pairing: Option<Vec<String>>) -> Exit {
     Exit::Success
 }
 
-fn groups(platform: Option<PathBuf>, format: Format) -> Exit {
-    let p = match platform_or_exit(platform.as_deref()) {
+fn groups(source: &PlatformArgs, format: Format) -> Exit {
+    let p = match platform_or_exit(source) {
         Ok(p) => p,
         Err(e) => return e,
     };

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{peerpath, stderr, stdout, topologies};
+use common::{peerpath, repo, stderr, stdout, topologies};
 
 #[test]
 fn check_accepts_every_topology_and_the_embedded_default() {
@@ -271,4 +271,87 @@ fn dot_draws_every_node_and_the_route_of_a_pairing() {
     );
     let o = peerpath(&["dot", "--pairing", "nic9", "gpu0-vram"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+/// The example lines of a help text: `  peerpath …` under `Examples:` or `Start here:`,
+/// each cut to its command (the comment column starts after two spaces; a pipe ends it).
+fn examples(help: &str) -> Vec<Vec<String>> {
+    help.lines()
+        .skip_while(|l| *l != "Examples:" && *l != "Start here:")
+        .filter(|l| l.starts_with("  peerpath "))
+        .map(|l| {
+            let cmd = l.trim_start().split("  ").next().unwrap_or_default();
+            let cmd = cmd.split(" |").next().unwrap_or_default();
+            cmd.split_whitespace().skip(1).map(str::to_string).collect()
+        })
+        .collect()
+}
+
+/// `peerpath --help` opens with the question the tool answers, not the crate's internal
+/// description; it and every subcommand's help end with examples, and the examples that
+/// need only this repository run without a usage error (issue 10).
+#[test]
+fn help_says_what_the_tool_is_for_with_examples_that_run() {
+    for flag in ["--help", "-h"] {
+        let text = stdout(&peerpath(&[flag]));
+        let first = text.lines().next().unwrap_or_default();
+        assert_eq!(
+            first,
+            "Will peer-to-peer DMA between two PCIe devices work on this machine, and if not, why?"
+        );
+        assert!(!text.contains("argument parsing"), "{text}");
+    }
+    let top = stdout(&peerpath(&["--help"]));
+    let subs: Vec<String> = top
+        .lines()
+        .skip_while(|l| *l != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|s| *s != "help")
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        subs,
+        [
+            "simulate",
+            "explain",
+            "check",
+            "scenarios",
+            "dot",
+            "groups",
+            "import"
+        ]
+    );
+    let mut all = examples(&top);
+    assert!(all.len() >= 3, "{top}");
+    for sub in &subs {
+        let help = stdout(&peerpath(&[sub, "--help"]));
+        let ex = examples(&help);
+        assert!(!ex.is_empty(), "{sub} --help has no example:\n{help}");
+        assert!(ex.iter().all(|e| e.first() == Some(sub)), "{sub}: {ex:?}");
+        all.extend(ex);
+    }
+    // Run those that read only files of this repository and write nothing.
+    let runnable: Vec<&Vec<String>> = all
+        .iter()
+        .filter(|args| {
+            args.iter().all(|a| {
+                let file_like =
+                    a.contains('/') || [".yaml", ".txt", ".md"].iter().any(|x| a.ends_with(x));
+                !file_like || repo().join(a).exists()
+            }) && !args.iter().any(|a| a == "-o" || a == "--sysfs")
+        })
+        .collect();
+    assert!(runnable.len() >= 10, "{runnable:?}");
+    for args in runnable {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = peerpath(&refs);
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "peerpath {}: {}",
+            args.join(" "),
+            stderr(&o)
+        );
+    }
 }

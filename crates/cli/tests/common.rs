@@ -10,6 +10,19 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// A file of the project's shared folder (`../shared` beside the checkout), which must
+/// exist: only the tests of `cargo xtask realdata` use it.
+pub fn shared(rel: &str) -> PathBuf {
+    let p = repo().join("../shared").join(rel);
+    assert!(
+        p.exists(),
+        "missing {}: the realdata tests (`cargo xtask realdata`) need the project's shared \
+         folder beside the checkout, as CI has it",
+        p.display()
+    );
+    p
+}
+
 /// Runs `peerpath ARGS` in the repository root.
 pub fn peerpath(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_peerpath"))

@@ -19,8 +19,9 @@
 //!
 //! # Names
 //!
-//! Platform names are derived from addresses only, so re-importing the same machine gives
-//! the same names whatever the dump kind (`ssss-bb-dd-f` is the BDF with `-` separators):
+//! Platform names are derived from the BDF (and an endpoint's class), so re-importing the
+//! same machine gives the same names whatever the dump kind (`ssss-bb-dd-f` is the BDF
+//! with `-` separators):
 //!
 //! | node | name |
 //! |---|---|
@@ -29,15 +30,29 @@
 //! | switch (and its upstream port) | `sw-ssss-bb-dd-f`, the upstream port's BDF |
 //! | switch downstream port | `dp-ssss-bb-dd-f` |
 //! | PCIe-to-PCI bridge | `br-ssss-bb-dd-f` |
-//! | endpoint (RCiEPs and host bridge functions too) | `ep-ssss-bb-dd-f` |
+//! | endpoint of class GPU, NIC, NVMe, accelerator | `gpu-`, `nic-`, `nvme-`, `accel-ssss-bb-dd-f` |
+//! | any other endpoint (RCiEPs and host bridge functions too) | `ep-ssss-bb-dd-f` |
 //! | the IOMMU | `iommu0` |
 //! | an export | `<endpoint>-bar<i>` |
 //!
-//! Architecture invariant: `plan` decides what goes into the file; `emit` turns that into
-//! `peerpath_load::raw` structs and writes them with `peerpath_load::to_yaml`, under the
-//! comment header. This crate writes no YAML syntax of its own, only `# ` comment lines.
+//! # Layout
+//!
+//! - parsers: `lspci`, `tree`, `dmesg`, `sysfs`, `markdown` (each dump kind into a
+//!   [`Machine`], `machine` holding the types and the merge), `text` (panic-free helpers);
+//! - `detect`: which kind of dump a text is ([`detect_dump`]), for `peerpath import FILE`;
+//! - `plan`: the machine laid out as a platform, one module per step (nodes and roles,
+//!   kernel, endpoints, ports, host bridges and windows, exports, header), each building
+//!   its part of the loader's raw platform directly;
+//! - `emit`: the comment header and `peerpath_load::to_yaml` of the raw platform;
+//! - `compare`: peerpath's IOMMU groups against the kernel's.
+//!
+//! Architecture invariant: `plan` decides what goes into the file as
+//! `peerpath_load::raw` structs; `emit` writes them with `peerpath_load::to_yaml`, under
+//! the comment header. This crate writes no YAML syntax of its own, only `# ` comment
+//! lines.
 
 mod compare;
+mod detect;
 mod dmesg;
 mod emit;
 mod lspci;
@@ -45,10 +60,13 @@ mod machine;
 mod markdown;
 mod plan;
 mod sysfs;
+#[cfg(all(feature = "test-support", unix))]
+pub mod test_support;
 mod text;
 mod tree;
 
 pub use compare::{compare_groups, DeviceComparison, GroupComparison};
+pub use detect::{detect_dump, Detection, DumpKind};
 pub use dmesg::{parse_dmesg, parse_log};
 pub use lspci::parse_lspci;
 pub use machine::{

@@ -1,6 +1,11 @@
-//! The importer against the real dumps in `shared/realdata` (see its SOURCES.md), used in
-//! place. A missing file fails the test: these are the fixtures the importer is built on.
+//! The importer against the real dumps in `../shared/realdata` (see its SOURCES.md), used
+//! in place. Not part of `cargo test --workspace` (`test = false` in Cargo.toml): `cargo
+//! xtask realdata` runs it. A missing file fails the test and names the file: these are
+//! the fixtures the importer is built on.
 
+mod common;
+
+use common::check;
 use peerpath_import::{
     extract_fenced_blocks, is_tree_block, kernel_groups, parse_dmesg, parse_lspci,
     parse_lspci_tree, parse_markdown, to_platform_yaml, CapsSeen, DeviceKind, HierarchySource,
@@ -24,7 +29,10 @@ fn realdata(name: &str) -> String {
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("realdata fixture {path} is required and could not be read: {e}")
+        panic!(
+            "cannot read {path}: {e}; the realdata tests (`cargo xtask realdata`) need the \
+             project's shared folder beside the checkout, as CI has it"
+        )
     })
 }
 
@@ -257,11 +265,11 @@ fn altra_platform_yaml() {
         "0004:01:00.0",
         Some(256)
     ));
-    let gpu = endpoint(&p, "ep-0000-01-00-0");
+    let gpu = endpoint(&p, "gpu-0000-01-00-0");
     assert_eq!(gpu.parent, "rp-0000-00-01-0");
     assert_eq!(gpu.bdf.to_string(), "0000:01:00.0");
     assert_eq!(gpu.class, Some(DeviceClass::Gpu));
-    assert_eq!(endpoint(&p, "ep-0004-02-00-0").parent, "br-0004-01-00-0");
+    assert_eq!(endpoint(&p, "gpu-0004-02-00-0").parent, "br-0004-01-00-0");
     assert!(p
         .endpoints
         .iter()
@@ -270,13 +278,18 @@ fn altra_platform_yaml() {
             && b.addr.0 == 0x3c00_0000_0000
             && b.size.0 == 256 << 20
             && b.prefetchable == Some(true)));
-    assert!(has_export(&p, "ep-0000-01-00-0-bar1", "ep-0000-01-00-0", 1));
+    assert!(has_export(
+        &p,
+        "gpu-0000-01-00-0-bar1",
+        "gpu-0000-01-00-0",
+        1
+    ));
     assert!(has_host_id(&p, 0x1def, 0xe100));
     // GPUs, NICs, NVMe and accelerators import every export.
     let imports = p.imports.as_ref().expect("imports");
     assert!(imports
         .iter()
-        .any(|i| i.device == "ep-0000-01-00-0" && i.exports == ExportSel::All));
+        .any(|i| i.device == "gpu-0000-01-00-0" && i.exports == ExportSel::All));
     // Host bridges' own functions are the hosts' ids, not endpoints.
     assert!(!y.contains("ep-0000-00-00-0"));
 }
@@ -407,7 +420,12 @@ fn genoa_dmesg_dummy_host_bridges_are_rcieps() {
         "0000:61:00.0",
         None
     ));
-    assert!(has_export(&p, "ep-0000-c1-00-0-bar2", "ep-0000-c1-00-0", 2));
+    assert!(has_export(
+        &p,
+        "gpu-0000-c1-00-0-bar2",
+        "gpu-0000-c1-00-0",
+        2
+    ));
     assert!(
         !y.contains("ep-0000-e0-00-0"),
         "root complex function is the host bridge id"
@@ -512,10 +530,15 @@ fn wrx90_tree_block_and_switch_cascade() {
         .switches
         .iter()
         .any(|sw| sw.name == "sw-0000-03-00-0" && sw.parent == "dp-0000-02-00-0"));
-    assert_eq!(endpoint(&p, "ep-0000-c1-00-0").parent, "rp-0000-c0-01-1");
+    assert_eq!(endpoint(&p, "gpu-0000-c1-00-0").parent, "rp-0000-c0-01-1");
     assert!(p.iommus.is_empty());
     assert!(p.host_bridges.iter().all(|h| h.iommu.is_none()));
-    assert!(has_export(&p, "ep-0000-c1-00-0-bar1", "ep-0000-c1-00-0", 1));
+    assert!(has_export(
+        &p,
+        "gpu-0000-c1-00-0-bar1",
+        "gpu-0000-c1-00-0",
+        1
+    ));
 }
 
 #[test]
@@ -729,5 +752,128 @@ fn truncated_dumps_never_panic() {
             let _ = to_platform_yaml(&c, &ImportOptions::default());
             cut += 4099;
         }
+    }
+}
+
+// ------------------------------------------------ every import reads back and loads
+
+fn assert_valid(what: &str, m: &Machine) {
+    let y = to_platform_yaml(m, &ImportOptions::default());
+    let errs = check(&y);
+    assert!(errs.is_empty(), "{what}:\n{}\n---\n{y}", errs.join("\n"));
+}
+
+#[test]
+fn every_realdata_import_reads_back_valid() {
+    let altra = realdata("ampere-altra-adlink-devplatform-2gpu.lspci-vvnn-with-iommu-groups.txt");
+    assert_valid("altra", &parse_lspci(&altra, None));
+    let genoa = realdata("epyc-genoa-as4125gs-tnrt-2xh100.dmesg-iommu-groups.txt");
+    let mut g = parse_dmesg(&genoa);
+    assert_valid("genoa dmesg", &g);
+    g.merge(parse_lspci(
+        &realdata("epyc-genoa-as4125gs-tnrt-2xh100.lspci.txt"),
+        None,
+    ));
+    assert_valid("genoa dmesg + lspci", &g);
+    for md in [
+        "threadripper-pro-wrx90-2gpu.lspci-tv.topo-m.p2p.md",
+        "epyc-genoa-esc8000a-e12-4gpu.lspci-tv.topo-m.p2p.md",
+    ] {
+        assert_valid(md, &parse_markdown(&realdata(md)));
+    }
+    let am5 = realdata("amd-am5-2xarc-b70-separate-rootports.p2p-works.log");
+    assert_valid("am5", &parse_lspci_tree(&am5).to_machine());
+    let intel = realdata("intel-client-2xarc-b70-separate-rootports.p2pdma-refused.log");
+    assert_valid("intel", &parse_dmesg(&intel));
+    for plain in [
+        "epyc-naples-8xvega20-4xpex8747.lspci.txt",
+        "epyc-genoa-as4125gs-tnrt-2xh100.lspci.txt",
+    ] {
+        assert_valid(plain, &parse_lspci(&realdata(plain), None));
+    }
+    assert_valid("nothing", &parse_lspci("", None));
+}
+
+/// Every realdata import, as the CLI would produce it.
+fn realdata_imports() -> Vec<(&'static str, Machine)> {
+    let altra = realdata("ampere-altra-adlink-devplatform-2gpu.lspci-vvnn-with-iommu-groups.txt");
+    let genoa = parse_dmesg(&realdata(
+        "epyc-genoa-as4125gs-tnrt-2xh100.dmesg-iommu-groups.txt",
+    ));
+    let mut genoa_merged = genoa.clone();
+    genoa_merged.merge(parse_lspci(
+        &realdata("epyc-genoa-as4125gs-tnrt-2xh100.lspci.txt"),
+        None,
+    ));
+    vec![
+        ("altra", parse_lspci(&altra, None)),
+        ("genoa", genoa),
+        ("genoa+lspci", genoa_merged),
+        (
+            "wrx90",
+            parse_markdown(&realdata(
+                "threadripper-pro-wrx90-2gpu.lspci-tv.topo-m.p2p.md",
+            )),
+        ),
+        (
+            "esc8000a",
+            parse_markdown(&realdata(
+                "epyc-genoa-esc8000a-e12-4gpu.lspci-tv.topo-m.p2p.md",
+            )),
+        ),
+        (
+            "am5",
+            parse_lspci_tree(&realdata(
+                "amd-am5-2xarc-b70-separate-rootports.p2p-works.log",
+            ))
+            .to_machine(),
+        ),
+        (
+            "intel",
+            parse_dmesg(&realdata(
+                "intel-client-2xarc-b70-separate-rootports.p2pdma-refused.log",
+            )),
+        ),
+        (
+            "naples",
+            parse_lspci(&realdata("epyc-naples-8xvega20-4xpex8747.lspci.txt"), None),
+        ),
+        ("nothing", parse_lspci("", None)),
+    ]
+}
+
+#[test]
+fn every_realdata_import_loads() {
+    for (name, m) in realdata_imports() {
+        let y = to_platform_yaml(&m, &ImportOptions::default());
+        match peerpath_load::load_str(name, &y) {
+            Ok(p) => assert!(p.nodes.len() <= m.devices.len() + m.root_buses.len()),
+            Err(d) => panic!("{name} does not load:\n{d:?}\n---\n{y}"),
+        }
+        // The comment header lists every node (ids, name and group from the dump).
+        let raw = peerpath_load::load_raw_str(name, &y).expect("raw");
+        let header: Vec<&str> = y.lines().take_while(|l| l.starts_with('#')).collect();
+        let listed = |n: &str| header.iter().any(|l| l.starts_with(&format!("# - {n}: ")));
+        for n in raw
+            .endpoints
+            .iter()
+            .map(|e| &e.name)
+            .chain(raw.bridges.iter().map(|b| &b.name))
+            .chain(raw.switches.iter().map(|s| &s.name))
+        {
+            assert!(listed(n), "{name}: {n} not in the header:\n{y}");
+        }
+        // Without measured ACS Control and without exports it loads too.
+        let opts = ImportOptions {
+            measured_acs_ctl: false,
+            export_gpu_bars: false,
+            acs_from_groups: false,
+            ..ImportOptions::default()
+        };
+        let y = to_platform_yaml(&m, &opts);
+        assert!(
+            peerpath_load::load_str(name, &y).is_ok(),
+            "{name} with other options"
+        );
     }
 }

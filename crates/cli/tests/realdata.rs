@@ -1,11 +1,14 @@
-//! `peerpath import` on the real machines of ../shared/realdata (SOURCES.md), run through
-//! the real binary. The files are required: a missing file fails the test.
+//! What needs the project's shared folder (`../shared` beside the checkout, as CI has
+//! it): `peerpath import` on the real machines of `../shared/realdata` (SOURCES.md), run
+//! through the real binary, and the example of `../shared/spec/platform-format.md`, which
+//! must load. Not part of `cargo test --workspace` (`test = false` in Cargo.toml): run it
+//! with `cargo xtask realdata`. A missing file fails the test and names the file.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{peerpath, stderr, stdout};
+use common::{peerpath, shared, stderr, stdout};
 
 const ALTRA: &str = "ampere-altra-adlink-devplatform-2gpu.lspci-vvnn-with-iommu-groups.txt";
 const GENOA_DMESG: &str = "epyc-genoa-as4125gs-tnrt-2xh100.dmesg-iommu-groups.txt";
@@ -17,13 +20,9 @@ const ESC8000A: &str = "epyc-genoa-esc8000a-e12-4gpu.lspci-tv.topo-m.p2p.md";
 
 /// A realdata file, which must exist.
 fn realdata(name: &str) -> String {
-    let p = common::repo().join("../shared/realdata").join(name);
-    assert!(
-        p.is_file(),
-        "realdata fixture {} is required (CI has ../shared)",
-        p.display()
-    );
-    p.to_string_lossy().into_owned()
+    shared(&format!("realdata/{name}"))
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// A fresh directory for outputs.
@@ -174,9 +173,11 @@ fn intel_b70_pairing_is_not_supported_with_the_kernels_reason() {
     ] {
         assert!(y.contains(said), "header lacks `{said}`:\n{y}");
     }
+    // 07:00.0 is a GPU by its driver (`xe 0000:07:00.0: …`); the log says nothing of
+    // 03:00.0 but that it is the p2pdma provider, so it is exported under a plain `ep-`.
     let o = peerpath(&[
         "explain",
-        "ep-0000-07-00-0",
+        "gpu-0000-07-00-0",
         "ep-0000-03-00-0-bar0",
         &s(&out),
         "--format",
@@ -187,7 +188,7 @@ fn intel_b70_pairing_is_not_supported_with_the_kernels_reason() {
     assert_eq!(v["kernel"]["map_type"], "not-supported", "{v}");
     let o = peerpath(&[
         "explain",
-        "ep-0000-07-00-0",
+        "gpu-0000-07-00-0",
         "ep-0000-03-00-0-bar0",
         &s(&out),
     ]);
@@ -212,8 +213,8 @@ fn am5_b70_pairing_goes_through_the_host_bridge() {
     assert!(y.contains("cpu: {vendor: amd, family: 26}"), "{y}");
     assert!(y.contains("assumed for GPUs/accelerators"), "{y}");
     for (imp, exp) in [
-        ("ep-0000-08-00-0", "ep-0000-03-00-0-bar0"),
-        ("ep-0000-03-00-0", "ep-0000-08-00-0-bar0"),
+        ("gpu-0000-08-00-0", "gpu-0000-03-00-0-bar0"),
+        ("gpu-0000-03-00-0", "gpu-0000-08-00-0-bar0"),
     ] {
         let o = peerpath(&["explain", imp, exp, &s(&out), "--format", "json"]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -329,36 +330,115 @@ fn existing_output_needs_force() {
     assert!(y.starts_with("# Imported by `peerpath import`"), "{y}");
 }
 
-/// Garbage is imported as what could be read (here: nothing), with warnings and exit 0:
-/// the result is a valid, empty platform whose header says why. Asking to compare groups
-/// the input does not carry is invalid input (exit 2).
+/// The spec's example platform (the first ```yaml block of platform-format.md) loads, so
+/// that the format's documentation and the loader cannot drift apart.
 #[test]
-fn garbage_input_warns_and_never_panics() {
-    let dir = tmp("garbage");
-    let junk = dir.join("junk.txt");
-    let mut bytes: Vec<u8> = (0u32..4096)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+fn the_spec_example_loads() {
+    let path = shared("spec/platform-format.md");
+    let text = std::fs::read_to_string(&path).expect("readable spec");
+    let block = peerpath_import::extract_fenced_blocks(&text)
+        .into_iter()
+        .find(|b| b.info == "yaml")
+        .unwrap_or_else(|| panic!("{} has no ```yaml block", path.display()));
+    // Blank lines in front of the block so that diagnostics give the spec's own lines.
+    let yaml = "\n".repeat(block.first_line - 1) + block.body;
+    let p = peerpath_load::load_str(&path.display().to_string(), &yaml)
+        .unwrap_or_else(|d| panic!("the example of {} does not load:\n{d}", path.display()));
+    // The example is the whole format at once: every section is present.
+    assert!(!p.nodes.is_empty() && !p.exports.is_empty() && !p.imports.is_empty());
+    assert!(!p.iommus.is_empty());
+}
+
+/// Every file of `../shared/realdata` given without a flag is detected as its kind, said
+/// on stderr, and gives byte for byte the platform of the explicit flag (issue 10). A
+/// file added to the folder must be added here.
+#[test]
+fn every_realdata_file_is_detected_and_imports_like_its_flag() {
+    let kinds: &[(&str, Option<(&str, &str)>)] = &[
+        (ALTRA, Some(("--lspci", "lspci output"))),
+        (GENOA_DMESG, Some(("--dmesg", "a kernel or script log"))),
+        (GENOA_LSPCI, Some(("--lspci", "lspci output"))),
+        (INTEL_B70, Some(("--dmesg", "a kernel or script log"))),
+        (AM5_B70, Some(("--dmesg", "a kernel or script log"))),
+        (WRX90, Some(("--markdown", "a markdown report"))),
+        (ESC8000A, Some(("--markdown", "a markdown report"))),
+        (
+            "epyc-naples-8xvega20-4xpex8747.lspci.txt",
+            Some(("--lspci", "lspci output")),
+        ),
+        // The provenance notes: prose, not a dump.
+        ("SOURCES.md", None),
+    ];
+    let dir = shared("realdata");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("readable realdata folder")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
         .collect();
-    bytes.extend_from_slice(b"\n00:01.0 PCI bridge: truncated\n\tBus: primary=00, secondary=");
-    std::fs::write(&junk, &bytes).expect("write");
-    for flag in ["--lspci", "--dmesg", "--markdown", "--tree"] {
-        let out = dir.join(format!("out{flag}.yaml"));
-        let o = peerpath(&["import", flag, &s(&junk), "-o", &s(&out)]);
-        let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(0), "{flag}: {err}");
-        assert!(!err.contains("panicked"), "{flag}: {err}");
-        assert!(err.contains("warning:"), "{flag}: {err}");
-        let c = peerpath(&["check", &s(&out)]);
-        assert_eq!(c.status.code(), Some(0), "{flag}: {}", stderr(&c));
-    }
-    let o = peerpath(&["import", "--dmesg", &s(&junk), "--compare-groups"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("carries no IOMMU groups"),
-        "{}",
-        stderr(&o)
+    names.sort();
+    let mut listed: Vec<String> = kinds.iter().map(|(n, _)| n.to_string()).collect();
+    listed.sort();
+    assert_eq!(
+        names, listed,
+        "every realdata file has its kind in this table"
     );
-    let o = peerpath(&["import", "--lspci", &s(&dir.join("missing.txt"))]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("cannot read"), "{}", stderr(&o));
+    for (name, kind) in kinds {
+        let path = realdata(name);
+        let detected = peerpath(&["import", &path]);
+        let err = stderr(&detected);
+        let Some((flag, what)) = kind else {
+            assert_eq!(detected.status.code(), Some(2), "{name}: {err}");
+            assert!(err.contains("not a dump peerpath reads"), "{name}: {err}");
+            continue;
+        };
+        assert_eq!(detected.status.code(), Some(0), "{name}: {err}");
+        assert!(
+            err.contains(&format!("{path}: detected {what} (")),
+            "{name}: {err}"
+        );
+        assert!(err.contains(&format!("read as {flag}")), "{name}: {err}");
+        let flagged = peerpath(&["import", flag, &path]);
+        assert_eq!(
+            flagged.status.code(),
+            Some(0),
+            "{name}: {}",
+            stderr(&flagged)
+        );
+        assert!(
+            !stderr(&flagged).contains("looks like"),
+            "{name}: {}",
+            stderr(&flagged)
+        );
+        assert!(stdout(&detected).contains("\nendpoints:\n"), "{name}");
+        assert_eq!(stdout(&detected), stdout(&flagged), "{name}");
+    }
+    // Two dumps of one machine, in either order: the platform of both flags.
+    let both = peerpath(&[
+        "import",
+        "--dmesg",
+        &realdata(GENOA_DMESG),
+        "--lspci",
+        &realdata(GENOA_LSPCI),
+    ]);
+    let o = peerpath(&["import", &realdata(GENOA_LSPCI), &realdata(GENOA_DMESG)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), stdout(&both));
+}
+
+/// The run of issue 10: the Threadripper report given to `--lspci` gave a platform in
+/// which every GPU pairing failed, with one unrelated warning. It now says what the file
+/// looks like and which flag reads it.
+#[test]
+fn a_report_given_to_lspci_names_the_markdown_flag() {
+    let path = realdata(WRX90);
+    let o = peerpath(&["import", "--lspci", &path]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!("warning: {path} looks like a markdown report (")),
+        "{err}"
+    );
+    assert!(
+        err.contains("not lspci output: --markdown reads it"),
+        "{err}"
+    );
 }

@@ -1,0 +1,310 @@
+//! Step 5: host bridges (one per root bus) and their windows. Windows are the kernel's
+//! `root bus resource` lines where the dump has them; every BAR or bridge window outside
+//! them gets a synthesized window, the span of the ranges below the host bridge (split
+//! at 4 GiB, never across another host bridge's ranges). The result is made valid as the
+//! format demands: no overlapping windows, within or across host bridges, and every BAR
+//! inside a window of its own host bridge (else left out, and said).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use peerpath_load::raw::{Addr, RawHostBridge, RawPciId, RawRootPort, RawWindow, Size};
+use peerpath_model::{AddrRange, ForwardsP2p};
+
+use super::endpoints::Endpoints;
+use super::kernel::Kernel;
+use super::names::hb_name;
+use super::nodes::Layout;
+use super::{Ctx, Notes, Role};
+use crate::machine::DeviceKind;
+
+/// Where each host bridge's windows come from.
+#[derive(Debug)]
+struct Sources {
+    /// The windows the kernel reported, by host bridge index.
+    given: BTreeMap<usize, Vec<RawWindow>>,
+    /// Synthesized spans (range, host bridge index) for every range outside them.
+    spans: Vec<(AddrRange, usize)>,
+}
+
+fn range(w: &RawWindow) -> Option<AddrRange> {
+    AddrRange::from_start_and_size(w.cpu.0, w.size.0)
+}
+
+/// A window with bus address = CPU address.
+fn identity_window(r: &AddrRange) -> Option<RawWindow> {
+    Some(RawWindow {
+        cpu: Addr(r.start),
+        bus: Addr(r.start),
+        size: Size(r.size()?),
+    })
+}
+
+/// The host bridges with their windows and root ports; BARs outside every window of
+/// their host bridge are taken out of `eps`.
+pub(super) fn host_bridges(
+    cx: &Ctx<'_>,
+    layout: &Layout<'_>,
+    kernel: &Kernel,
+    mut root_ports: BTreeMap<(u16, u8), Vec<RawRootPort>>,
+    eps: &mut Endpoints,
+    notes: &mut Notes,
+    comments: &mut BTreeMap<String, String>,
+) -> Vec<RawHostBridge> {
+    let m = cx.m;
+    let mut hb_keys: BTreeSet<(u16, u8)> =
+        m.root_buses.iter().map(|r| (r.segment, r.bus)).collect();
+    for b in layout.placed.keys() {
+        hb_keys.insert(cx.root_of(*b));
+    }
+    let hb_list: Vec<(u16, u8)> = hb_keys.iter().copied().collect();
+    let Sources { given, spans } = sources(cx, layout, &hb_list, eps, notes);
+    let zen = kernel.is_zen();
+    // H6: whether the root complex forwards peer traffic is not in any dump. AMD Zen
+    // (family >= 0x17) forwards between root ports and across root complexes through the
+    // data fabric — the property the kernel's CPU rule (K1.6) relies on.
+    let forwards_p2p = zen.then_some(ForwardsP2p::Any);
+    if !hb_list.is_empty() {
+        notes.add(if zen {
+            "host_bridges[].forwards_p2p: any, assumed for AMD family >= 0x17 (Zen): the data fabric forwards peer traffic between root ports and root complexes, which the kernel's CPU rule (K1.6) relies on"
+        } else {
+            "host_bridges[].forwards_p2p: left to the format's default (same-host-bridge): the dump does not say whether the root complex forwards peer traffic"
+        });
+    }
+    let iommu = kernel.iommus.first().map(|x| x.name.clone());
+    let mut host_bridges: Vec<RawHostBridge> = hb_list
+        .iter()
+        .enumerate()
+        .map(|(i, (seg, bus))| {
+            let name = hb_name(*seg, *bus);
+            let first = m
+                .devices
+                .iter()
+                .find(|d| d.bdf.segment == *seg && d.bdf.bus == *bus && d.parent.is_none());
+            let id = first
+                .filter(|d| d.bdf.devfn() == 0 || d.kind == DeviceKind::RootPort)
+                .and_then(|d| Some((d.vendor?, d.device?)));
+            if let Some(d) = first {
+                comments.insert(
+                    name.clone(),
+                    format!(
+                        "root bus {seg:04x}:{bus:02x}; first function {}",
+                        d.describe()
+                    ),
+                );
+            }
+            let mut windows: Vec<RawWindow> = given.get(&i).cloned().unwrap_or_default();
+            windows.extend(
+                spans
+                    .iter()
+                    .filter(|(_, j)| *j == i)
+                    .filter_map(|(r, _)| identity_window(r)),
+            );
+            windows.sort_by_key(|w| w.cpu);
+            RawHostBridge {
+                name,
+                segment: Some(*seg),
+                id: id.map(|(vendor, device)| RawPciId { vendor, device }),
+                forwards_p2p,
+                translation: None,
+                iommu: iommu.clone(),
+                windows,
+                root_ports: root_ports.remove(&(*seg, *bus)).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let mut window_notes = Vec::new();
+    merge_overlapping_windows(&mut host_bridges, &mut window_notes);
+    drop_windows_claimed_by_others(&mut host_bridges, &mut window_notes);
+    drop_bars_outside_windows(&host_bridges, eps, &mut window_notes);
+    for n in window_notes {
+        notes.add(n);
+    }
+    host_bridges
+}
+
+/// The windows the kernel reported, and synthesized spans for every BAR and bridge
+/// window outside them.
+fn sources(
+    cx: &Ctx<'_>,
+    layout: &Layout<'_>,
+    hb_list: &[(u16, u8)],
+    eps: &Endpoints,
+    notes: &mut Notes,
+) -> Sources {
+    let m = cx.m;
+    let hb_index: BTreeMap<(u16, u8), usize> =
+        hb_list.iter().enumerate().map(|(i, k)| (*k, i)).collect();
+    let mut ranges: Vec<(AddrRange, usize)> = Vec::new();
+    for (r, b) in &eps.bars {
+        if let Some(i) = hb_index.get(&cx.root_of(*b)) {
+            ranges.push((*r, *i));
+        }
+    }
+    for d in &layout.emitted {
+        if layout.role(d.bdf).is_some_and(|r| r != Role::Endpoint) {
+            if let Some(i) = hb_index.get(&cx.root_of(d.bdf)) {
+                ranges.extend(d.bridge_windows.iter().map(|w| (w.range, *i)));
+            }
+        }
+    }
+    let given: BTreeMap<usize, Vec<RawWindow>> = m
+        .root_buses
+        .iter()
+        .filter(|r| !r.windows.is_empty())
+        .filter_map(|r| {
+            let i = *hb_index.get(&(r.segment, r.bus))?;
+            let w = r
+                .windows
+                .iter()
+                .filter_map(|w| {
+                    Some(RawWindow {
+                        cpu: Addr(w.cpu.start),
+                        bus: Addr(w.bus_start),
+                        size: Size(w.cpu.size()?),
+                    })
+                })
+                .collect();
+            Some((i, w))
+        })
+        .collect();
+    // Ranges not inside a window the kernel reported are synthesized too.
+    let mut outside = Vec::new();
+    ranges.retain(|(r, i)| match given.get(i) {
+        None => true,
+        Some(ws) => {
+            let inside = ws
+                .iter()
+                .any(|w| range(w).is_some_and(|x| x.contains_range(r)));
+            if !inside {
+                outside.push(format!("{r}"));
+            }
+            !inside
+        }
+    });
+    ranges.sort();
+    let mut spans: Vec<(AddrRange, usize)> = Vec::new();
+    let mut clashes = Vec::new();
+    for (r, i) in ranges {
+        let high = |x: &AddrRange| x.start >> 32 != 0;
+        match spans.last_mut() {
+            Some((last, li)) if *li == i && high(last) == high(&r) => *last = last.union(&r),
+            Some((last, li)) if *li != i && last.overlaps(&r) => {
+                clashes.push(format!("{r} (host bridges {} and {})", *li, i));
+                spans.push((r, i));
+            }
+            _ => spans.push((r, i)),
+        }
+    }
+    let synthesized_any = (0..hb_list.len()).any(|i| !given.contains_key(&i));
+    if synthesized_any && !hb_list.is_empty() {
+        notes.add("host bridge windows: synthesized as the spans of the BARs and bridge windows below each host bridge (split at 4 GiB, never across another host bridge's ranges), bus address = CPU address; the dump gives no windows");
+    }
+    if !given.is_empty() {
+        notes.add("host bridge windows: the kernel's `root bus resource` lines");
+    }
+    if !outside.is_empty() {
+        notes.add(format!(
+            "ranges outside every window the kernel reported got a synthesized window: {}",
+            outside.join(", ")
+        ));
+    }
+    for c in &clashes {
+        notes.add(format!("windows of two host bridges overlap at {c}: the platform will not validate until this is fixed"));
+    }
+    for o in &eps.overlapping {
+        notes.add(format!("BAR left out: {o}"));
+    }
+    Sources { given, spans }
+}
+
+/// Within each host bridge: overlapping windows with the same bus offset become one;
+/// with another offset the later one is left out.
+fn merge_overlapping_windows(host_bridges: &mut [RawHostBridge], window_notes: &mut Vec<String>) {
+    for hb in host_bridges {
+        hb.windows.sort_by_key(|w| (w.cpu, w.size));
+        let mut kept: Vec<RawWindow> = Vec::new();
+        for w in std::mem::take(&mut hb.windows) {
+            let Some(r) = range(&w) else {
+                continue;
+            };
+            match kept.last_mut() {
+                Some(last) => {
+                    let Some(lr) = range(last) else {
+                        continue;
+                    };
+                    if !lr.overlaps(&r) {
+                        kept.push(w);
+                    } else if last.bus.0.wrapping_sub(last.cpu.0) == w.bus.0.wrapping_sub(w.cpu.0) {
+                        let u = lr.union(&r);
+                        if let Some(sz) = u.size() {
+                            last.size = Size(sz);
+                        }
+                    } else {
+                        window_notes.push(format!(
+                            "{}: window {r} overlaps {lr} with another bus offset: left out",
+                            hb.name
+                        ));
+                    }
+                }
+                None => kept.push(w),
+            }
+        }
+        hb.windows = kept;
+    }
+}
+
+/// Across host bridges: a window overlapping one of an earlier host bridge is left out.
+fn drop_windows_claimed_by_others(
+    host_bridges: &mut [RawHostBridge],
+    window_notes: &mut Vec<String>,
+) {
+    let mut claimed: Vec<(AddrRange, String)> = Vec::new();
+    for hb in host_bridges {
+        let mut kept = Vec::new();
+        for w in std::mem::take(&mut hb.windows) {
+            let Some(r) = range(&w) else {
+                continue;
+            };
+            match claimed.iter().find(|(c, _)| c.overlaps(&r)) {
+                Some((c, other)) => window_notes.push(format!(
+                    "{}: window {r} overlaps {other}'s window {c}: left out",
+                    hb.name
+                )),
+                None => kept.push(w),
+            }
+        }
+        claimed.extend(kept.iter().filter_map(range).map(|r| (r, hb.name.clone())));
+        hb.windows = kept;
+    }
+}
+
+/// Every BAR must lie inside a window of its own host bridge; those that do not are
+/// left out.
+fn drop_bars_outside_windows(
+    host_bridges: &[RawHostBridge],
+    eps: &mut Endpoints,
+    window_notes: &mut Vec<String>,
+) {
+    for (e, root) in eps.endpoints.iter_mut().zip(&eps.roots) {
+        let hb = host_bridges
+            .iter()
+            .find(|h| h.segment == Some(root.0) && h.name == hb_name(root.0, root.1));
+        e.bars.retain(|b| {
+            let inside = hb.is_some_and(|h| {
+                h.windows.iter().any(|w| {
+                    match (range(w), AddrRange::from_start_and_size(b.addr.0, b.size.0)) {
+                        (Some(wr), Some(br)) => wr.contains_range(&br),
+                        _ => false,
+                    }
+                })
+            });
+            if !inside {
+                window_notes.push(format!(
+                    "{} BAR {}: outside every window of its host bridge: left out",
+                    e.name, b.index
+                ));
+            }
+            inside
+        });
+    }
+}
