@@ -1,14 +1,16 @@
 //! Proptest strategies for random platforms: a [`Case`] (seed and knobs) that
 //! shrinks on both, towards the simplest knobs of [`Knobs::default`].
 //!
-//! ```ignore
-//! proptest! {
-//!     #[test]
-//!     fn my_property(case in peerpath_testkit::strategy::cases()) {
-//!         let p = case.platform();
-//!         // …
-//!     }
-//! }
+//! ```
+//! use peerpath_testkit::strategy::cases;
+//! use proptest::strategy::{Strategy, ValueTree};
+//! use proptest::test_runner::TestRunner;
+//!
+//! // What `proptest!` does with `case in cases()`:
+//! let mut runner = TestRunner::deterministic();
+//! let case = cases().new_tree(&mut runner).expect("a case").current();
+//! let platform = case.platform();
+//! assert_eq!(platform, case.platform(), "a case is its seed and knobs");
 //! ```
 //! To hold a knob fixed, map the knobs: `knobs().prop_map(|k| Knobs { iommu:
 //! IommuKnob::Flavor, ..k })`, then [`cases_with`].
