@@ -675,3 +675,46 @@ fn p7_load_dump_load_is_the_identity_and_output_is_byte_identical() {
     });
     assert_checked(checked, 1, "a platform");
 }
+
+/// The `*.yaml` files of a folder of the repository, sorted.
+fn yaml_files(folder: &str) -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(folder);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Property 7b on the hand-written platforms: every file of `topologies/` and the
+/// platform of every scenario load back from their dump as the same platform, so the
+/// dump knows every key they use.
+#[test]
+fn p7_every_topology_and_scenario_survives_load_dump_load() {
+    let topologies = yaml_files("topologies");
+    let scenarios = yaml_files("scenarios");
+    assert!(topologies.len() >= 7, "the topologies: {topologies:?}");
+    assert!(scenarios.len() >= 40, "the scenarios: {scenarios:?}");
+    let platforms = topologies
+        .iter()
+        .map(|f| (f, peerpath_load::load_file(f).map_err(|d| d.to_string())))
+        .chain(scenarios.iter().map(|f| {
+            let s = peerpath_load::scenario::load_scenario(f).map_err(|d| d.to_string());
+            (f, s.map(|s| s.platform))
+        }));
+    for (f, p) in platforms {
+        let p = p.unwrap_or_else(|d| panic!("{}: {d}", f.display()));
+        let text = dump::to_yaml(&p);
+        let again = peerpath_load::load_str("dumped.yaml", &text)
+            .unwrap_or_else(|d| panic!("{}: the dump does not load: {d}\n{text}", f.display()));
+        assert!(
+            again == p,
+            "{}: the dump loads as another platform\n{text}",
+            f.display()
+        );
+    }
+}
