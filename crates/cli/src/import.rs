@@ -14,7 +14,6 @@
 //! of one kind, an existing output without `--force`, a comparison asked for when the
 //! dump has no groups, or emitted text that does not load); 3 internal error.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use peerpath_import::{
@@ -359,15 +358,9 @@ pub fn sysfs_platform(root: &Path) -> Result<Platform, Exit> {
 
 /// Runs `peerpath import`.
 pub fn run(req: &Request) -> Exit {
-    let to_file = req.output.as_deref().filter(|p| *p != Path::new("-"));
-    if let Some(out) = to_file {
-        if out.exists() && !req.force {
-            eprintln!(
-                "error: {} exists; not overwritten (use --force to replace it)",
-                out.display()
-            );
-            return Exit::InvalidInput;
-        }
+    let to_file = crate::output::file(req.output.as_deref());
+    if let Err(e) = crate::output::refuse_overwrite(to_file, req.force) {
+        return e;
     }
     let m = match machine(req) {
         Ok(m) => m,
@@ -388,26 +381,17 @@ pub fn run(req: &Request) -> Exit {
         Ok(x) => x,
         Err(e) => return e,
     };
-    match to_file {
-        Some(out) => {
-            if let Err(e) = std::fs::write(out, &yaml) {
-                eprintln!("error: cannot write {}: {e}", out.display());
-                return Exit::InvalidInput;
-            }
-            eprintln!(
-                "wrote {} ({} nodes, {} exports; {} warnings, see its header)",
-                out.display(),
-                platform.nodes.len(),
-                platform.exports.len(),
-                m.warnings.len()
-            );
-        }
-        None => {
-            let mut so = std::io::stdout().lock();
-            if so.write_all(yaml.as_bytes()).is_err() {
-                return Exit::Internal;
-            }
-        }
+    if let Err(e) = crate::output::write(to_file, &yaml) {
+        return e;
+    }
+    if let Some(out) = to_file {
+        eprintln!(
+            "wrote {} ({} nodes, {} exports; {} warnings, see its header)",
+            out.display(),
+            platform.nodes.len(),
+            platform.exports.len(),
+            m.warnings.len()
+        );
     }
     if !req.compare_groups {
         return Exit::Success;

@@ -14,8 +14,10 @@ macro_rules! outln {
 }
 
 mod exit;
+mod generate;
 mod import;
 mod input;
+mod output;
 mod progress;
 mod scenarios;
 mod simulate;
@@ -202,6 +204,33 @@ Examples:
         #[arg(long, value_name = "SIZE", value_parser = import::parse_bar_size)]
         assume_gpu_bar: Option<u64>,
     },
+    /// Write a platform of the scale-test shape: host bridges of 8 root ports, two
+    /// switch levels, GPUs, NICs and NVMe; M GPUs export 1 GiB of BAR 0 and every
+    /// endpoint imports every export. The same arguments give the same bytes.
+    #[command(after_help = "\
+Examples:
+  peerpath generate --endpoints 10000 --exports 100 --seed 1 -o big.yaml
+  peerpath generate --endpoints 200 --exports 4 --seed 7 --flavor amd | peerpath simulate /dev/stdin --summary")]
+    Generate {
+        /// Endpoints (at most 200 per host bridge).
+        #[arg(long, value_name = "N")]
+        endpoints: usize,
+        /// Exports, one GPU's BAR 0 each (half the endpoints are GPUs).
+        #[arg(long, value_name = "M")]
+        exports: usize,
+        /// The seed: which GPUs export, MPSS, ATS and which switches have ACS.
+        #[arg(long, value_name = "S")]
+        seed: u64,
+        /// amd, arm or intel: arch, CPU, IOMMU and where translation happens.
+        #[arg(long, value_parser = generate::parse_flavor, default_value = "arm")]
+        flavor: peerpath_testkit::Flavor,
+        /// Where to write the platform (`-` or absent: stdout).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Replace an existing output file.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// Where `simulate`, `explain`, `dot` and `groups` take the platform from.
@@ -299,6 +328,23 @@ fn main() -> ExitCode {
                 assumed_gpu_bar: assume_gpu_bar,
                 ..peerpath_import::ImportOptions::default()
             },
+        }),
+        Command::Generate {
+            endpoints,
+            exports,
+            seed,
+            flavor,
+            output,
+            force,
+        } => generate::run(&generate::Request {
+            scale: peerpath_testkit::scale::Scale {
+                endpoints,
+                exports,
+                seed,
+                flavor,
+            },
+            output,
+            force,
         }),
     };
     exit.into()

@@ -320,7 +320,8 @@ fn help_says_what_the_tool_is_for_with_examples_that_run() {
             "scenarios",
             "dot",
             "groups",
-            "import"
+            "import",
+            "generate"
         ]
     );
     let mut all = examples(&top);

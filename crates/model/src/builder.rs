@@ -5,6 +5,8 @@
 //! can give for free (parents before children, names unique) and asserts the rest in
 //! `build`, because a builder misuse is a bug in a test, not user input.
 
+use std::collections::HashSet;
+
 use crate::{
     Acs, AcsFlags, AddrRange, Bar, Bdf, DeviceClass, Domain, DomainType, Driver, Endpoint, Export,
     ExportId, ForwardsP2p, HostBridge, Import, Interconnect, Iommu, IommuId, IommuKind, Kernel,
@@ -17,6 +19,9 @@ use crate::{
 pub struct PlatformBuilder {
     p: Platform,
     explicit_imports: bool,
+    /// The names of the nodes added so far: a duplicate is found without scanning
+    /// every node (platforms of 100,000 endpoints are built this way).
+    names: HashSet<String>,
 }
 
 impl PlatformBuilder {
@@ -41,6 +46,7 @@ impl PlatformBuilder {
                 traffic: Vec::new(),
             },
             explicit_imports: false,
+            names: HashSet::new(),
         }
     }
 
@@ -105,8 +111,13 @@ impl PlatformBuilder {
         bdf: Option<&str>,
         kind: NodeKind,
     ) -> NodeId {
+        // Nodes added or removed through `platform_mut` leave `names` behind: rebuild it
+        // (a rename through `platform_mut` is not seen).
+        if self.names.len() != self.p.nodes.len() {
+            self.names = self.p.nodes.iter().map(|n| n.name.clone()).collect();
+        }
         assert!(
-            self.p.node_by_name(name).is_none(),
+            self.names.insert(name.to_owned()),
             "builder: duplicate name {name}"
         );
         let bdf = bdf.map(|b| b.parse::<Bdf>().expect("builder: bad BDF"));
@@ -354,6 +365,15 @@ impl PlatformBuilder {
         self.p.sort_imports();
         self.p
     }
+
+    /// Finishes without expanding the default imports: `imports` holds only the
+    /// pairings added with [`PlatformBuilder::import`] (none: empty). For platforms
+    /// whose default expansion is too large to hold, written out with `imports`
+    /// omitted so that the loader expands it, and for an explicit empty list.
+    pub fn build_without_default_imports(mut self) -> Platform {
+        self.p.sort_imports();
+        self.p
+    }
 }
 
 impl Platform {
@@ -415,5 +435,30 @@ mod tests {
         assert_eq!(p.imports.len(), 1);
         assert_eq!(p.imports[0].importer, n);
         assert_eq!(p.switches[0].downstream.len(), 2);
+    }
+
+    #[test]
+    fn build_without_default_imports_keeps_only_the_added_pairings() {
+        let mut b = PlatformBuilder::new("t");
+        let hb = b.host_bridge("hb0", 0, 0x40_0000_0000, 0x10_0000_0000);
+        let rp = b.root_port("rp0", hb, "00:01.0", 512);
+        let g = b.endpoint("gpu0", rp, "01:00.0", 0x40_0000_0000, 0x1000_0000);
+        b.export("gpu0-bar0", g, 0, Via::VfioDmabuf);
+        let mut again = b.clone();
+        assert!(b.build_without_default_imports().imports.is_empty());
+        let n = again.endpoint("nic0", rp, "01:00.1", 0x40_1000_0000, 0x10_0000);
+        again.import(n, ExportId(0));
+        let p = again.build_without_default_imports();
+        assert_eq!(p.imports.len(), 1);
+        assert_eq!(p.imports[0].importer, n);
+    }
+
+    #[test]
+    #[should_panic(expected = "duplicate name rp0")]
+    fn a_duplicate_name_is_refused() {
+        let mut b = PlatformBuilder::new("t");
+        let hb = b.host_bridge("hb0", 0, 0x40_0000_0000, 0x10_0000_0000);
+        b.root_port("rp0", hb, "00:01.0", 512);
+        b.root_port("rp0", hb, "00:02.0", 512);
     }
 }

@@ -572,168 +572,12 @@ fn evaluate_pair_agrees_with_evaluate_and_reports_unknown_pairs() {
 }
 
 mod proptests {
-    //! Random small platforms: `evaluate` never panics, is deterministic, and each
+    //! Random platforms (the testkit generator): `evaluate` never panics, is deterministic, and each
     //! outcome agrees with its findings' severities.
 
     use super::*;
     use crate::finding::Severity;
     use proptest::prelude::*;
-
-    #[derive(Clone, Debug)]
-    struct Knobs {
-        arch: u8,
-        iommu: Option<u8>,
-        acs: Vec<(u8, bool)>,
-        switched: Vec<bool>,
-        mpss: Vec<u8>,
-        config: u8,
-        default_identity: bool,
-        swiotlb: bool,
-        cc: u8,
-        forwards: u8,
-        via_pages: bool,
-        vfio: Vec<bool>,
-        merge: u8,
-        ats: bool,
-        decision: bool,
-        mask32: Vec<bool>,
-        hb_id: u8,
-    }
-
-    fn knobs() -> impl Strategy<Value = Knobs> {
-        (
-            (
-                0u8..3,
-                prop::option::of(0u8..4),
-                prop::collection::vec((0u8..128, any::<bool>()), 5),
-            ),
-            (
-                prop::collection::vec(any::<bool>(), 4),
-                prop::collection::vec(0u8..4, 5),
-                0u8..5,
-            ),
-            (any::<bool>(), any::<bool>(), 0u8..4, 0u8..3, any::<bool>()),
-            (
-                prop::collection::vec(any::<bool>(), 4),
-                0u8..4,
-                any::<bool>(),
-                any::<bool>(),
-            ),
-            (prop::collection::vec(any::<bool>(), 4), 0u8..4),
-        )
-            .prop_map(
-                |(
-                    (arch, iommu, acs),
-                    (switched, mpss, config),
-                    (default_identity, swiotlb, cc, forwards, via_pages),
-                    (vfio, merge, ats, decision),
-                    (mask32, hb_id),
-                )| Knobs {
-                    arch,
-                    iommu,
-                    acs,
-                    switched,
-                    mpss,
-                    config,
-                    default_identity,
-                    swiotlb,
-                    cc,
-                    forwards,
-                    via_pages,
-                    vfio,
-                    merge,
-                    ats,
-                    decision,
-                    mask32,
-                    hb_id,
-                },
-            )
-    }
-
-    fn build(k: &Knobs) -> Platform {
-        let mut b = PlatformBuilder::new("random");
-        b.memory("dram0", 0x8000_0000, 4 << 30);
-        match k.arch {
-            0 => {}
-            1 => amd_zen(&mut b),
-            _ => b.kernel().arch = Arch::Ppc64,
-        }
-        b.kernel().pcie_bus_config = PcieBusConfig::ALL[k.config as usize % 5];
-        b.kernel().default_domain = if k.default_identity {
-            DomainType::Identity
-        } else {
-            DomainType::Dma
-        };
-        b.kernel().swiotlb_force = k.swiotlb;
-        b.kernel().cc = CcKind::ALL[k.cc as usize % 4];
-        b.kernel().acs_decision = if k.decision {
-            peerpath_model::AcsDecision::EgressAware
-        } else {
-            peerpath_model::AcsDecision::Mainline
-        };
-        b.platform_mut().interconnect.write_merge_bytes = [64, 128, 256, 512][k.merge as usize % 4];
-        let iommu = k.iommu.map(|i| {
-            let id = b.iommu(
-                "iommu0",
-                [
-                    IommuKind::Smmuv3,
-                    IommuKind::Vtd,
-                    IommuKind::AmdVi,
-                    IommuKind::Tce,
-                ][i as usize % 4],
-            );
-            b.iommu_mut(id).ats = k.ats;
-            id
-        });
-        let mpss = |i: usize| [128u32, 256, 512, 1024][k.mpss[i % 5] as usize % 4];
-        let hb = b.host_bridge("hb0", 0, 0x40_0000_0000, 0x10_0000_0000);
-        b.host_bridge_mut(hb).iommu = iommu;
-        b.host_bridge_mut(hb).forwards_p2p = ForwardsP2p::ALL[k.forwards as usize % 3];
-        if k.hb_id > 0 {
-            b.host_bridge_id(hb, [0x8086, 0x1ae0, 0x10de][k.hb_id as usize % 3], 0x2f95);
-        }
-        let rp0 = b.root_port("rp0", hb, "00:01.0", mpss(0));
-        let rp1 = b.root_port("rp1", hb, "00:02.0", mpss(1));
-        let mut parents = vec![rp0, rp1];
-        if k.switched[0] {
-            let (_, dps) = b.switch("sw0", rp0, "01:00.0", &["02:00.0", "02:01.0"], mpss(2));
-            parents = vec![dps[0], dps[1], rp1];
-        }
-        let acs_nodes: Vec<NodeId> = {
-            let mut v = vec![rp0, rp1];
-            v.extend(parents.iter().copied().filter(|n| *n != rp1));
-            v
-        };
-        for (i, n) in acs_nodes.iter().enumerate() {
-            let (bits, given) = k.acs[i % 5];
-            let cap = AcsFlags::from_bits_truncate(bits) | AcsFlags::REQ;
-            let ctl = given.then_some(AcsFlags::from_bits_truncate(bits) & cap);
-            b.acs(*n, cap, ctl);
-        }
-        let bdfs = ["03:00.0", "04:00.0", "05:00.0"];
-        let mut eps = Vec::new();
-        for (i, parent) in parents.iter().enumerate() {
-            let addr = 0x40_0000_0000 + (i as u64) * 0x1000_0000;
-            let ep = b.endpoint(&format!("ep{i}"), *parent, bdfs[i], addr, 16 * MIB);
-            b.endpoint_mut(ep).mpss = mpss(3 + i);
-            b.endpoint_mut(ep).ats = k.ats;
-            if k.vfio[i % 4] {
-                b.endpoint_mut(ep).driver = Driver::VfioPci;
-            }
-            if k.mask32[i % 4] {
-                b.endpoint_mut(ep).dma_mask_bits = 32;
-            }
-            eps.push(ep);
-        }
-        let via = if k.via_pages {
-            Via::P2pdmaPages
-        } else {
-            Via::VfioDmabuf
-        };
-        b.export("ep0-bar0", eps[0], 0, via);
-        b.export("ep1-bar0", eps[1], 0, Via::VfioDmabuf);
-        b.build()
-    }
 
     proptest! {
         // 64 cases by default; PROPTEST_CASES overrides (ProptestConfig::default reads it).
@@ -747,8 +591,8 @@ mod proptests {
         })]
 
         #[test]
-        fn evaluate_is_total_deterministic_and_consistent(k in knobs()) {
-            let p = build(&k);
+        fn evaluate_is_total_deterministic_and_consistent(case in peerpath_testkit::strategy::cases()) {
+            let p = case.platform();
             let topo = Topology::new(&p);
             let a = evaluate(&topo);
             let b = evaluate(&Topology::new(&p));

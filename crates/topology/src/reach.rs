@@ -309,135 +309,16 @@ mod tests {
         assert_eq!(Topology::new(&p).untranslated_turnaround(x, y), Some(br));
     }
 
-    /// A small deterministic generator (xorshift) driven by a proptest seed.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-        fn acs(&mut self) -> Option<(AcsFlags, Option<AcsFlags>)> {
-            if self.below(3) == 0 {
-                return None;
-            }
-            let cap = AcsFlags::from_bits_truncate(self.next() as u8);
-            let ctl =
-                (self.below(3) == 0).then(|| cap & AcsFlags::from_bits_truncate(self.next() as u8));
-            Some((cap, ctl))
-        }
-    }
-
-    struct Gen {
-        b: PlatformBuilder,
-        rng: Rng,
-        next_bus: u8,
-        next_bar: u64,
-        ports: Vec<NodeId>,
-        n: u32,
-    }
-
-    impl Gen {
-        fn name(&mut self, prefix: &str) -> String {
-            self.n += 1;
-            format!("{prefix}{}", self.n)
-        }
-        fn bus(&mut self) -> u8 {
-            self.next_bus += 1;
-            self.next_bus
-        }
-        fn endpoints(&mut self, parent: NodeId, conventional: bool) {
-            let bus = self.bus();
-            let funcs = 1 + self.rng.below(3);
-            for f in 0..funcs {
-                let dev = if conventional { f } else { 0 };
-                let func = if conventional { 0 } else { f };
-                let name = self.name("ep");
-                let bar = 0x40_0000_0000 + self.next_bar;
-                self.next_bar += 0x1_0000;
-                let ep = self.b.endpoint(
-                    &name,
-                    parent,
-                    &format!("{bus:02x}:{dev:02x}.{func}"),
-                    bar,
-                    0x1000,
-                );
-                if !conventional {
-                    if let Some((cap, ctl)) = self.rng.acs() {
-                        self.b.acs(ep, cap, ctl);
-                    }
-                }
-            }
-        }
-        fn below_port(&mut self, port: NodeId, depth: u32) {
-            match self.rng.below(if depth < 2 { 4 } else { 2 }) {
-                0 | 1 => self.endpoints(port, false),
-                2 => {
-                    let name = self.name("br");
-                    let bus = self.bus();
-                    let br = self.b.pci_bridge(&name, port, &format!("{bus:02x}:00.0"));
-                    self.endpoints(br, true);
-                }
-                _ => {
-                    let name = self.name("sw");
-                    let up_bus = self.bus();
-                    let int_bus = self.bus();
-                    let ndsp = 1 + self.rng.below(3);
-                    let bdfs: Vec<String> = (0..ndsp)
-                        .map(|i| format!("{int_bus:02x}:{i:02x}.0"))
-                        .collect();
-                    let refs: Vec<&str> = bdfs.iter().map(String::as_str).collect();
-                    let (_, dps) =
-                        self.b
-                            .switch(&name, port, &format!("{up_bus:02x}:00.0"), &refs, 512);
-                    for d in dps {
-                        if let Some((cap, ctl)) = self.rng.acs() {
-                            self.b.acs(d, cap, ctl);
-                        }
-                        self.ports.push(d);
-                        self.below_port(d, depth + 1);
-                    }
-                }
-            }
-        }
-    }
-
-    fn random_platform(seed: u64, algorithm: GroupAlgorithm) -> Platform {
-        let mut g = Gen {
-            b: PlatformBuilder::new("random"),
-            rng: Rng(seed | 1),
-            next_bus: 0,
-            next_bar: 0,
-            ports: Vec::new(),
-            n: 0,
-        };
-        g.b.kernel().group_algorithm = algorithm;
-        let hb = g.b.host_bridge("hb0", 0, 0x40_0000_0000, 0x10_0000_0000);
-        let smmu = g.b.iommu("smmu0", IommuKind::Smmuv3);
-        g.b.host_bridge_mut(hb).iommu = Some(smmu);
-        let nrp = 1 + g.rng.below(3);
-        for i in 0..nrp {
-            let name = g.name("rp");
-            // Root ports of one slot now and then (multifunction PCH ports).
-            let func = if i > 0 && g.rng.below(2) == 0 { i } else { 0 };
-            let dev = if func > 0 { 1 } else { i + 1 };
-            let rp =
-                g.b.root_port(&name, hb, &format!("00:{dev:02x}.{func}"), 512);
-            if let Some((cap, ctl)) = g.rng.acs() {
-                g.b.acs(rp, cap, ctl);
-            }
-            g.ports.push(rp);
-            g.below_port(rp, 0);
-        }
-        let ports = g.ports.clone();
-        let redir: Vec<NodeId> = ports.into_iter().filter(|_| g.rng.below(4) == 0).collect();
-        g.b.kernel().disable_acs_redir = redir;
-        g.b.build()
+    /// Random platforms whose host bridges all have an IOMMU (groups exist) and whose
+    /// kernel forms groups with `reachable`.
+    fn reachable_cases() -> impl Strategy<Value = peerpath_testkit::Case> {
+        use peerpath_testkit::strategy::{cases_with, knobs};
+        use peerpath_testkit::{IommuKnob, Knobs};
+        cases_with(knobs().prop_map(|k| Knobs {
+            iommu: IommuKnob::Flavor,
+            group_algorithm: GroupAlgorithm::Reachable,
+            ..k
+        }))
     }
 
     proptest! {
@@ -447,9 +328,11 @@ mod tests {
         /// group — unless the port the request turns through is one the kernel's
         /// isolation reading takes as isolating while the silicon forwards (a
         /// capability without RR): the gap `group-isolation-hole` reports.
+        /// (That groups partition the devices is a property across models, in
+        /// peerpath-testkit's tests/cross_model.rs.)
         #[test]
-        fn reachable_groups_cover_every_untranslated_path(seed in any::<u64>()) {
-            let p = random_platform(seed, GroupAlgorithm::Reachable);
+        fn reachable_groups_cover_every_untranslated_path(case in reachable_cases()) {
+            let p = case.platform();
             let t = Topology::new(&p);
             let eps: Vec<NodeId> = t.endpoints().collect();
             for &a in &eps {
@@ -464,36 +347,6 @@ mod tests {
                         "{} reaches {} untranslated but the groups differ", t.name(a), t.name(b)
                     );
                 }
-            }
-        }
-
-        /// Both algorithms partition every function below the IOMMU, numbered by lowest BDF.
-        #[test]
-        fn groups_partition_and_are_numbered_by_lowest_bdf(seed in any::<u64>(), reachable in any::<bool>()) {
-            let algorithm = if reachable { GroupAlgorithm::Reachable } else { GroupAlgorithm::Legacy };
-            let p = random_platform(seed, algorithm);
-            let t = Topology::new(&p);
-            let groups = t.groups();
-            let mut seen = vec![0u32; p.nodes.len()];
-            let mut last_first = None;
-            for (i, g) in groups.groups.iter().enumerate() {
-                prop_assert_eq!(g.id as usize, i);
-                prop_assert!(!g.devices.is_empty());
-                let names: Vec<&str> = g.devices.iter().map(|d| t.name(*d)).collect();
-                let mut sorted = names.clone();
-                sorted.sort_unstable();
-                prop_assert_eq!(names, sorted);
-                let first = g.devices.iter().filter_map(|d| t.bdf(*d)).min();
-                prop_assert!(last_first < first);
-                last_first = first;
-                for d in &g.devices {
-                    seen[d.index()] += 1;
-                    prop_assert_eq!(groups.group_of(*d), Some(g.id));
-                }
-            }
-            for id in p.node_ids() {
-                let want = u32::from(p.node(id).parent.is_some());
-                prop_assert_eq!(seen[id.index()], want, "{}", t.name(id));
             }
         }
     }

@@ -1,239 +1,41 @@
-//! Property tests: random small platforms (PlatformBuilder) and random TLPs. Routing
+//! Property tests: random platforms (the testkit generator) and random TLPs. Routing
 //! terminates within a bound, never panics, is deterministic, and every delivery lands
 //! on an endpoint whose BAR holds the address.
 
 use super::*;
 use crate::pagetable::{IoPageTable, MemAttr, Prot};
-use peerpath_model::NodeKind;
-use peerpath_model::{
-    AcsFlags, CcState, DeviceCc, ForwardsP2p, IommuKind, Iova, PcieBusConfig, PhysAddr,
-    PlatformBuilder, TdispState, Translation, MPS_VALUES,
-};
+use peerpath_model::{AddrRange, Iova, NodeKind, PhysAddr};
+use peerpath_testkit::strategy::cases;
 use proptest::prelude::*;
 
-const WINDOW: u64 = 0x1_0000_0000;
-const BAR: u64 = 0x10_0000;
-const DRAM: u64 = 0x8000_0000;
+/// Where the IOVA of endpoint j's BAR 0 starts: `IOVA + j * stride`.
 const IOVA: u64 = 0x1000_0000;
 
-#[derive(Clone, Debug)]
-struct EpSpec {
-    mps: usize,
-    tdisp: Option<u8>,
+/// Per endpoint with a BAR: its id and its host bridge window's `bus - cpu`.
+fn endpoints(topo: &Topology<'_>) -> Vec<(NodeId, u64)> {
+    topo.endpoints()
+        .filter(|id| topo.endpoint(*id).is_some_and(|e| !e.bars.is_empty()))
+        .map(|id| {
+            let hb = topo.host_bridge(topo.host_bridge_of(id));
+            (id, hb.windows.first().map_or(0, |w| w.bus_offset()))
+        })
+        .collect()
 }
 
-#[derive(Clone, Debug)]
-enum Child {
-    Endpoint(EpSpec),
-    Switch(Vec<(u8, usize, EpSpec)>),
-    Bridge(EpSpec),
-}
-
-#[derive(Clone, Debug)]
-struct RpSpec {
-    acs: u8,
-    mps: usize,
-    splits: bool,
-    child: Child,
-}
-
-#[derive(Clone, Debug)]
-struct HbSpec {
-    translation: u8,
-    iommu: bool,
-    forwards: u8,
-    bus_offset: bool,
-    ats: bool,
-    disable_bypass: bool,
-    rps: Vec<RpSpec>,
-}
-
-#[derive(Clone, Debug)]
-struct Spec {
-    hbs: Vec<HbSpec>,
-    write_merge: u32,
-}
-
-fn ep() -> impl Strategy<Value = EpSpec> {
-    (0..MPS_VALUES.len(), proptest::option::of(0u8..4))
-        .prop_map(|(mps, tdisp)| EpSpec { mps, tdisp })
-}
-
-fn child() -> impl Strategy<Value = Child> {
-    prop_oneof![
-        ep().prop_map(Child::Endpoint),
-        proptest::collection::vec((any::<u8>(), 0..MPS_VALUES.len(), ep()), 1..=3)
-            .prop_map(Child::Switch),
-        ep().prop_map(Child::Bridge),
-    ]
-}
-
-fn spec() -> impl Strategy<Value = Spec> {
-    let rp = (any::<u8>(), 0..MPS_VALUES.len(), any::<bool>(), child()).prop_map(
-        |(acs, mps, splits, child)| RpSpec {
-            acs,
-            mps,
-            splits,
-            child,
-        },
-    );
-    let hb = (
-        0u8..4,
-        any::<bool>(),
-        0u8..3,
-        any::<bool>(),
-        any::<bool>(),
-        any::<bool>(),
-        proptest::collection::vec(rp, 1..=3),
-    )
-        .prop_map(
-            |(translation, iommu, forwards, bus_offset, ats, disable_bypass, rps)| HbSpec {
-                translation,
-                iommu,
-                forwards,
-                bus_offset,
-                ats,
-                disable_bypass,
-                rps,
-            },
-        );
-    (
-        proptest::collection::vec(hb, 1..=2),
-        prop_oneof![Just(0u32), Just(64), Just(256), Just(512), Just(1024)],
-    )
-        .prop_map(|(hbs, write_merge)| Spec { hbs, write_merge })
-}
-
-/// The built platform and, per endpoint, its id and its host bridge's `bus - cpu`.
-fn build(spec: &Spec) -> (Platform, Vec<(NodeId, u64)>) {
-    let mut b = PlatformBuilder::new("prop");
-    b.kernel().pcie_bus_config = PcieBusConfig::TuneOff;
-    b.platform_mut().interconnect.write_merge_bytes = spec.write_merge;
-    b.memory("dram0", DRAM, 0x4000_0000);
-    let mut eps = Vec::new();
-    for (h, hs) in spec.hbs.iter().enumerate() {
-        let seg = h as u16;
-        let cpu = 0x40_0000_0000 + h as u64 * 0x10_0000_0000;
-        let hb = b.host_bridge(&format!("hb{h}"), seg, cpu, WINDOW);
-        let offset = if hs.bus_offset {
-            0u64.wrapping_sub(0x38_0000_0000)
-        } else {
-            0
-        };
-        b.host_bridge_mut(hb).windows[0].bus = cpu.wrapping_add(offset);
-        b.host_bridge_mut(hb).translation = match hs.translation {
-            0 => Translation::ExternalTbu,
-            1 => Translation::DtiAts,
-            2 => Translation::Integrated,
-            _ => Translation::None,
-        };
-        b.host_bridge_mut(hb).forwards_p2p = match hs.forwards {
-            0 => ForwardsP2p::None,
-            1 => ForwardsP2p::SameHostBridge,
-            _ => ForwardsP2p::Any,
-        };
-        let iommu = hs.iommu.then(|| {
-            let i = b.iommu(&format!("iommu{h}"), IommuKind::Smmuv3);
-            b.iommu_mut(i).ats = hs.ats;
-            b.iommu_mut(i).disable_bypass = hs.disable_bypass;
-            b.host_bridge_mut(hb).iommu = Some(i);
-            i
-        });
-        let mut bus = 1u8;
-        let mut bar = cpu;
-        let mut next_bus = || {
-            let x = bus;
-            bus = bus.wrapping_add(1);
-            x
-        };
-        let mut ep_at =
-            |b: &mut PlatformBuilder, name: String, parent: NodeId, busn: u8, e: &EpSpec| {
-                let id = b.endpoint(
-                    &name,
-                    parent,
-                    &format!("{seg:04x}:{busn:02x}:00.0"),
-                    bar,
-                    BAR,
-                );
-                bar += BAR;
-                b.endpoint_mut(id).mps = MPS_VALUES[e.mps];
-                b.endpoint_mut(id).cc = e.tdisp.map(|t| DeviceCc {
-                    state: CcState::Private,
-                    tdisp: [
-                        TdispState::Unlocked,
-                        TdispState::Locked,
-                        TdispState::Run,
-                        TdispState::Error,
-                    ][t as usize % 4],
-                });
-                id
-            };
-        for (r, rs) in hs.rps.iter().enumerate() {
-            let rp = b.root_port(
-                &format!("hb{h}.rp{r}"),
-                hb,
-                &format!("{seg:04x}:00:{:02x}.0", r + 1),
-                4096,
-            );
-            b.port_mut(rp).mps = MPS_VALUES[rs.mps];
-            b.port_mut(rp).splits_oversized_writes = rs.splits;
-            b.acs(
-                rp,
-                AcsFlags::all(),
-                Some(AcsFlags::from_bits_truncate(rs.acs)),
-            );
-            if let (Some(i), 0) = (iommu, hs.translation) {
-                let t = b.tbu(i, &format!("hb{h}.tbu{r}"), 4, 2);
-                b.port_mut(rp).tbu = Some(t);
-            }
-            match &rs.child {
-                Child::Endpoint(e) => {
-                    let busn = next_bus();
-                    let id = ep_at(&mut b, format!("hb{h}.rp{r}.ep"), rp, busn, e);
-                    eps.push((id, offset));
-                }
-                Child::Bridge(e) => {
-                    let bb = next_bus();
-                    let br = b.pci_bridge(
-                        &format!("hb{h}.rp{r}.br"),
-                        rp,
-                        &format!("{seg:04x}:{bb:02x}:00.0"),
-                    );
-                    let busn = next_bus();
-                    let id = ep_at(&mut b, format!("hb{h}.rp{r}.legacy"), br, busn, e);
-                    eps.push((id, offset));
-                }
-                Child::Switch(dps) => {
-                    let up = next_bus();
-                    let dbus = next_bus();
-                    let dbdfs: Vec<String> = (0..dps.len())
-                        .map(|d| format!("{seg:04x}:{dbus:02x}:{d:02x}.0"))
-                        .collect();
-                    let refs: Vec<&str> = dbdfs.iter().map(String::as_str).collect();
-                    let (usp, dpids) = b.switch(
-                        &format!("hb{h}.rp{r}.sw"),
-                        rp,
-                        &format!("{seg:04x}:{up:02x}:00.0"),
-                        &refs,
-                        4096,
-                    );
-                    b.port_mut(usp).mps = MPS_VALUES[rs.mps];
-                    for (d, (acs, mps, e)) in dps.iter().enumerate() {
-                        b.port_mut(dpids[d]).mps = MPS_VALUES[*mps];
-                        b.acs(
-                            dpids[d],
-                            AcsFlags::all(),
-                            Some(AcsFlags::from_bits_truncate(*acs)),
-                        );
-                        let busn = next_bus();
-                        let id = ep_at(&mut b, format!("hb{h}.rp{r}.sw.ep{d}"), dpids[d], busn, e);
-                        eps.push((id, offset));
-                    }
-                }
-            }
-        }
+fn bar0(p: &Platform, id: NodeId) -> AddrRange {
+    match &p.node(id).kind {
+        NodeKind::Endpoint(e) => e.bars[0].range,
+        _ => unreachable!("endpoints() keeps endpoints with a BAR"),
     }
-    (b.build(), eps)
+}
+
+/// The IOVA stride: the largest BAR 0, so that the endpoints' IOVA ranges never overlap.
+fn stride(p: &Platform, eps: &[(NodeId, u64)]) -> u64 {
+    eps.iter()
+        .filter_map(|(id, _)| bar0(p, *id).size())
+        .max()
+        .unwrap_or(4096)
+        .next_power_of_two()
 }
 
 #[derive(Clone, Debug)]
@@ -277,21 +79,19 @@ fn tlp_spec() -> impl Strategy<Value = TlpSpec> {
         )
 }
 
-/// Per TLP spec, the TLP; the STE maps IOVA `IOVA + j * BAR` to endpoint j's BAR.
+/// Per TLP spec, the TLP; the STE maps IOVA `IOVA + j * stride` to endpoint j's BAR 0.
 fn make_tlp(p: &Platform, eps: &[(NodeId, u64)], t: &TlpSpec) -> Tlp {
     let (req, _) = eps[t.requester % eps.len()];
     let j = t.target % eps.len();
     let (tgt, off) = eps[j];
-    let bar_cpu = match &p.node(tgt).kind {
-        NodeKind::Endpoint(e) => e.bars[0].range.start,
-        _ => 0,
-    };
-    let within = t.raw % BAR;
+    let bar = bar0(p, tgt);
+    let within = t.raw % bar.size().unwrap_or(u64::MAX);
+    let dram = p.memory.first().map_or(0, |m| m.range.start);
     let addr = match t.addr_kind {
-        0 => bar_cpu.wrapping_add(off).wrapping_add(within), // bus address of the peer
-        1 => bar_cpu + within,                               // CPU physical of the peer
-        2 => IOVA + j as u64 * BAR + within,                 // IOVA
-        3 => DRAM + within,
+        0 => bar.start.wrapping_add(off).wrapping_add(within), // bus address of the peer
+        1 => bar.start + within,                               // CPU physical of the peer
+        2 => IOVA + j as u64 * stride(p, eps) + within,        // IOVA
+        3 => dram + within % 4096,
         _ => t.raw,
     };
     Tlp {
@@ -318,16 +118,16 @@ fn stream(
         _ => {
             let attr = [MemAttr::Device, MemAttr::NormalWb, MemAttr::NormalNc][attr as usize % 3];
             let mut t = IoPageTable::new();
+            let stride = stride(p, eps);
             for (j, (id, _)) in eps.iter().enumerate() {
-                if let NodeKind::Endpoint(e) = &p.node(*id).kind {
-                    let ok = t.map(
-                        Iova(IOVA + j as u64 * BAR),
-                        PhysAddr(e.bars[0].range.start),
-                        BAR,
-                        Prot::rw(attr),
-                    );
-                    assert!(ok.is_ok(), "{ok:?}");
-                }
+                let bar = bar0(p, *id);
+                let ok = t.map(
+                    Iova(IOVA + j as u64 * stride),
+                    PhysAddr(bar.start),
+                    bar.size().unwrap_or(4096),
+                    Prot::rw(attr),
+                );
+                assert!(ok.is_ok(), "{ok:?}");
             }
             Ste::Translate(t)
         }
@@ -408,14 +208,16 @@ proptest! {
 
     #[test]
     fn random_platforms_route_without_panics_and_deliver_only_into_bars(
-        spec in spec(),
+        case in cases(),
         tlps in proptest::collection::vec(tlp_spec(), 1..12),
         ste in any::<u8>(),
         attr in any::<u8>(),
         ats in any::<bool>(),
     ) {
-        let (p, eps) = build(&spec);
+        let p = case.platform();
         let topo = Topology::new(&p);
+        let eps = endpoints(&topo);
+        prop_assert!(!eps.is_empty(), "the generator always places an endpoint");
         let mut engine = Engine::new(&topo);
         let mut again = Engine::new(&topo);
         for t in &tlps {
@@ -437,7 +239,7 @@ proptest! {
             check_trace(&p, &eps, tr)?;
         }
         for m in &bt.merges {
-            prop_assert!(m.count >= 2 && m.bytes <= spec.write_merge);
+            prop_assert!(m.count >= 2 && m.bytes <= p.interconnect.write_merge_bytes);
         }
     }
 }
@@ -451,17 +253,18 @@ proptest! {
     /// its page, so the cache serves most of them.
     #[test]
     fn the_flow_cache_agrees_with_the_reference_router(
-        spec in spec(),
+        case in cases(),
         tlps in proptest::collection::vec(tlp_spec(), 1..10),
         ste in any::<u8>(),
         attr in any::<u8>(),
         ats in any::<bool>(),
     ) {
-        let (p, eps) = build(&spec);
+        let p = case.platform();
         let topo = Topology::new(&p);
+        let eps = endpoints(&topo);
         let mut reference = Engine::new(&topo);
         let mut cached = reference.fork();
-        prop_assert!(cached.flow_cache_enabled(), "1 MiB BARs: every boundary page aligned");
+        prop_assert!(cached.flow_cache_enabled(), "testkit lays BARs out page aligned");
         let mut summary = Trace::summary_only();
         for t in &tlps {
             let first = make_tlp(&p, &eps, t);

@@ -1,0 +1,87 @@
+//! `peerpath generate`: a platform of the scale-test shape (issue 7), from
+//! `peerpath_testkit::scale`: N endpoints below host bridges of 8 root ports and two
+//! switch levels, M GPUs exporting 1 GiB of BAR 0, every endpoint importing every
+//! export. The same arguments give the same bytes.
+//!
+//! Exit codes: 0 written; 2 an impossible request (no endpoint, more exports than
+//! GPUs, more endpoints than the loader takes) or an existing output without
+//! `--force`; 3 stdout could not be written.
+
+use std::path::PathBuf;
+
+use peerpath_testkit::scale::{self, Scale};
+use peerpath_testkit::Flavor;
+
+use crate::exit::Exit;
+use crate::output;
+
+/// What to generate and where.
+#[derive(Debug)]
+pub struct Request {
+    /// `--endpoints`, `--exports`, `--seed`, `--flavor`.
+    pub scale: Scale,
+    /// `-o FILE` (`-` or absent: stdout).
+    pub output: Option<PathBuf>,
+    /// `--force`.
+    pub force: bool,
+}
+
+/// Parses `--flavor`: the vendors of issue 7.
+pub fn parse_flavor(s: &str) -> Result<Flavor, String> {
+    match Flavor::from_name(s) {
+        Some(f @ (Flavor::Amd | Flavor::Arm | Flavor::Intel)) => Ok(f),
+        _ => Err(format!("`{s}` is not a flavor: amd, arm or intel")),
+    }
+}
+
+/// Runs `peerpath generate`.
+pub fn run(req: &Request) -> Exit {
+    let file = output::file(req.output.as_deref());
+    if let Err(e) = output::refuse_overwrite(file, req.force) {
+        return e;
+    }
+    let yaml = match scale::yaml(&req.scale) {
+        Ok(y) => y,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::InvalidInput;
+        }
+    };
+    let s = &req.scale;
+    let limits = [
+        (
+            yaml.len() as u64 > peerpath_load::limits::MAX_FILE_BYTES,
+            format!(
+                "the file is {} bytes, above the {} the loader reads",
+                yaml.len(),
+                peerpath_load::limits::MAX_FILE_BYTES
+            ),
+        ),
+        (
+            s.pairings() > peerpath_load::limits::MAX_PAIRINGS as u64,
+            format!(
+                "{} pairings are more than the {} the loader expands",
+                s.pairings(),
+                peerpath_load::limits::MAX_PAIRINGS
+            ),
+        ),
+    ];
+    for (over, what) in limits {
+        if over {
+            eprintln!("warning: {what}");
+        }
+    }
+    if let Err(e) = output::write(file, &yaml) {
+        return e;
+    }
+    if let Some(out) = file {
+        eprintln!(
+            "wrote {} ({} endpoints, {} exports, {} pairings)",
+            out.display(),
+            s.endpoints,
+            s.exports,
+            s.pairings()
+        );
+    }
+    Exit::Success
+}
