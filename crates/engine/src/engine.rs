@@ -281,7 +281,60 @@ impl<'t> Engine<'t> {
             Self::push(tr, Place::Pci(r), Event::Drop, tlp, Why::NoDecode);
             return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
         }
+        if let Some(end) = self.loopback(tlp, tr) {
+            return end;
+        }
         self.upstream(setup, tlp, r, tr)
+    }
+
+    /// H1 inside a multifunction device: a request for a sibling function's BAR stays
+    /// inside the device when the requester function has an internal peer path and
+    /// its ACS neither redirects nor blocks it (the one ACS decision, `PeerFunction`);
+    /// otherwise it goes out on the link like any other.
+    fn loopback(&mut self, tlp: Tlp, tr: &mut Trace) -> Option<End> {
+        let info = &self.hw.nodes[tlp.requester.index()];
+        if info.slot_peers.is_empty() || tlp.at == At::TranslationRequest {
+            return None;
+        }
+        let peer = info.slot_peers.iter().copied().find(|f| {
+            self.hw.nodes[f.index()]
+                .bars
+                .iter()
+                .any(|b| b.bus.contains(tlp.addr))
+        })?;
+        let decision = acs::decide(
+            info.acs,
+            self.hw.reader,
+            AcsTlp {
+                class: Class::Request(tlp.at),
+                requester_in_range: true,
+                dest: Dest::PeerFunction,
+            },
+        );
+        let r = tlp.requester;
+        match decision {
+            Decision::Peer { .. } => {
+                Self::push(
+                    tr,
+                    Place::Pci(r),
+                    Event::Forward,
+                    tlp,
+                    Why::FunctionLoopback { to: peer },
+                );
+                Some(self.deliver(peer, tlp, tr))
+            }
+            Decision::Block(bit) => {
+                Self::push(
+                    tr,
+                    Place::Pci(r),
+                    Event::Fault,
+                    tlp,
+                    Why::AcsBlocked { bit },
+                );
+                Some(End::Fault(Fault::AcsViolation { port: r, bit }))
+            }
+            Decision::Up { .. } | Decision::TurnBack => None,
+        }
     }
 
     /// Whether H5 applies: data-carrying requests (writes). A read request's length is
@@ -290,10 +343,15 @@ impl<'t> Engine<'t> {
         tlp.op == Op::Write && tlp.at != At::TranslationRequest
     }
 
-    /// H5 at a receiving node: `Some(end)` if the TLP is malformed there.
+    /// H5 at a receiving node: `Some(end)` if the TLP is malformed there. A
+    /// conventional PCI device has no MPS (the bus carries transactions, not TLPs).
     fn mps_check(&self, node: NodeId, tlp: Tlp, tr: &mut Trace) -> Option<End> {
         let info = &self.hw.nodes[node.index()];
-        if info.kind == Kind::HostBridge || !Self::carries_data(&tlp) || tlp.payload <= info.mps {
+        if info.kind == Kind::HostBridge
+            || info.conventional
+            || !Self::carries_data(&tlp)
+            || tlp.payload <= info.mps
+        {
             return None;
         }
         Self::push(
@@ -311,7 +369,10 @@ impl<'t> Engine<'t> {
     }
 
     /// Upward from `from` (which the TLP just left): each receiving port decides (H1).
-    fn upstream(&mut self, setup: &StreamSetup, tlp: Tlp, from: NodeId, tr: &mut Trace) -> End {
+    /// A PCIe-to-PCI bridge receives a conventional device's write as a PCI
+    /// transaction, not a TLP: no MPS applies, and what it forwards upstream it sends
+    /// as TLPs of at most its own MPS.
+    fn upstream(&mut self, setup: &StreamSetup, mut tlp: Tlp, from: NodeId, tr: &mut Trace) -> End {
         let mut cur = from;
         // Bounded by depth: each step moves one node up.
         loop {
@@ -322,8 +383,11 @@ impl<'t> Engine<'t> {
             if pk == Kind::HostBridge {
                 return self.root_complex(setup, tlp, p, cur, tr);
             }
-            if let Some(end) = self.mps_check(p, tlp, tr) {
-                return end;
+            let from_pci_bus = pk == Kind::PciBridge && self.hw.nodes[cur.index()].conventional;
+            if !from_pci_bus {
+                if let Some(end) = self.mps_check(p, tlp, tr) {
+                    return end;
+                }
             }
             if pk == Kind::SwitchUpstream {
                 // The downstream port below already decided: up.
@@ -337,6 +401,13 @@ impl<'t> Engine<'t> {
                         Event::Redirect
                     } else {
                         Event::Forward
+                    };
+                    let mps = self.hw.nodes[p.index()].mps;
+                    let why = if from_pci_bus && Self::carries_data(&tlp) && tlp.payload > mps {
+                        tlp.payload = mps;
+                        Why::SplitOversized { chunk: mps }
+                    } else {
+                        why
                     };
                     Self::push(tr, Place::Pci(p), ev, tlp, why);
                     cur = p;

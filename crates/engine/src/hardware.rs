@@ -66,6 +66,10 @@ pub(crate) struct NodeInfo {
     pub(crate) tdisp: Option<TdispState>,
     pub(crate) tbu: Option<TbuId>,
     pub(crate) splits: bool,
+    /// A conventional PCI device (below a PCIe-to-PCI bridge): no MPS of its own.
+    pub(crate) conventional: bool,
+    /// An endpoint's sibling functions (same slot), which it may reach internally.
+    pub(crate) slot_peers: Vec<NodeId>,
     /// This node's slice of `Hardware::decode_below`.
     below: (u32, u32),
     /// Children's ranges overlap: decode by first child in order.
@@ -332,6 +336,18 @@ fn node_infos(topo: &Topology<'_>, hbs: &[Option<HbInfo>]) -> Vec<NodeInfo> {
                 tdisp: ep.and_then(|e| e.cc).map(|c| c.tdisp),
                 tbu: port.and_then(|x| x.tbu),
                 splits: port.is_some_and(|x| x.splits_oversized_writes),
+                conventional: node
+                    .parent
+                    .is_some_and(|q| matches!(p.node(q).kind, NodeKind::PciBridge(_))),
+                slot_peers: match kind {
+                    Kind::Endpoint => topo
+                        .slot_functions(id)
+                        .iter()
+                        .copied()
+                        .filter(|f| *f != id && topo.endpoint(*f).is_some())
+                        .collect(),
+                    _ => Vec::new(),
+                },
                 below: (0, 0),
                 below_overlaps: false,
             }

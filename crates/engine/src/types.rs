@@ -207,6 +207,12 @@ pub enum Why {
         /// The egress downstream port.
         egress: NodeId,
     },
+    /// A function of a multifunction device routes the request to a sibling function
+    /// inside the device (its ACS implements RR and neither RR nor EC is set) (H1).
+    FunctionLoopback {
+        /// The sibling function.
+        to: NodeId,
+    },
     /// The address lies below the ingress port itself and UF is clear: it turns back
     /// down the port it came in on without going upstream (H1).
     TurnBack,
@@ -343,6 +349,9 @@ impl fmt::Display for Why {
             Why::NotBelow => f.write_str("address not below this port: upstream"),
             Why::WindowMatch { window } => write!(f, "address in window {window}"),
             Why::SwitchPeer { .. } => f.write_str("switch routes the peer request across"),
+            Why::FunctionLoopback { .. } => {
+                f.write_str("routed to the sibling function inside the device")
+            }
             Why::TurnBack => f.write_str("address below the ingress port, UF clear: turned back"),
             Why::AcsRedirect { bit } => write!(f, "ACS {bit} redirects the peer request upstream"),
             Why::AcsUpstreamForwarding => {

@@ -1,8 +1,7 @@
-//! Properties that tie peerpath's models together (issue 8, properties 2 to 7), on
+//! Properties that tie peerpath's models together (issue 8, properties 1 to 7), on
 //! random platforms from the testkit generator: the kernel's decision (K1–K3, rules),
-//! the hardware's route (engine), the IOMMU groups (topology), the loader and the
-//! renderers. Property 1 (engine vs reach vs groups on ACS) lives with the ACS
-//! decision.
+//! the hardware's route (engine), untranslated reach and the IOMMU groups (topology),
+//! the loader and the renderers.
 //!
 //! Each property runs on [`CASES`] cases; failures are kept in
 //! `cross_model.proptest-regressions` beside this file and replayed first. Each also
@@ -11,7 +10,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use peerpath_engine::{At, End, Event, Place, Ste, Why};
+use peerpath_engine::{At, End, Engine, Event, Fault, Place, Ste, StreamSetup, Tlp, Why};
 use peerpath_model::{
     Acs, AcsDecision, AcsFlags, DomainType, Iova, NodeId, NodeKind, Op, PcieBusConfig, Platform,
     Via,
@@ -510,14 +509,9 @@ fn p5_identity_gets_the_physical_address_and_iovas_map_the_export() {
 /// `mps-exceeded` for traffic at the importer's MPS (a `payload` above 128 written in
 /// `traffic` is sent as written and may exceed it; those are cut to 128 here). Both
 /// findings do occur in the same runs otherwise, or the property would prove nothing.
-///
-/// KNOWN GAP, left out and reported (not documented as deliberate): a conventional PCI
-/// importer (below a PCIe-to-PCI bridge) keeps the firmware `mps` of the file, as the
-/// kernel leaves it alone (topology's K5), and the engine sends its writes with that
-/// payload, so one with `mps` above 128 is dropped as malformed at the bridge under
-/// `peer2peer`. Conventional PCI has no MPS: the bridge forwards its bursts as TLPs of
-/// the bridge's own MPS. Such importers are not checked for `mps-exceeded` until the
-/// model caps their payload at the bridge.
+/// A conventional PCI importer (below a PCIe-to-PCI bridge) has no MPS: the bridge
+/// sends its writes on as TLPs of the bridge's own MPS (regression: they were dropped
+/// as malformed at the bridge).
 #[test]
 fn p6_vfio_dmabuf_never_merges_and_peer2peer_never_exceeds_mps() {
     let merges = AtomicUsize::new(0);
@@ -557,11 +551,7 @@ fn p6_vfio_dmabuf_never_merges_and_peer2peer_never_exceeds_mps() {
             } else if has("mps-write-merge") {
                 merges.fetch_add(1, Ordering::Relaxed);
             }
-            let conventional = p
-                .node(pr.detail.importer)
-                .parent
-                .is_some_and(|b| matches!(p.node(b).kind, NodeKind::PciBridge(_)));
-            if peer2peer && !conventional {
+            if peer2peer {
                 prop_assert!(
                     !has("mps-exceeded"),
                     "{} → {}: peer2peer with mps-exceeded\n{}",
@@ -735,4 +725,109 @@ fn p7_every_topology_and_scenario_survives_load_dump_load() {
             f.display()
         );
     }
+}
+
+/// Property 1. The engine, untranslated reach and the IOMMU groups agree on ACS (one
+/// decision, `peerpath_topology::acs::decide`): for every ordered pair of endpoints
+/// (A, B) with a BAR, an untranslated write from A to B's BAR (as a bus address) turns
+/// back below the root complex and reaches B exactly when reach says A reaches B; and
+/// for every pairing where one of the two reaches the other so, with both behind an
+/// IOMMU and in different groups, `group-isolation-hole` is raised — under `reachable`
+/// only where the kernel's isolation test assumes what the silicon lacks (evidence
+/// `assumed_isolating`). Conversely the finding is raised only then.
+#[test]
+fn p1_engine_reach_and_groups_agree_on_acs() {
+    let strategy = cases_with(knobs().prop_map(|k| Knobs {
+        iommu: IommuKnob::Flavor,
+        ..k
+    }));
+    let checked = forall(strategy, |case: Case| {
+        let p = case.platform();
+        let topo = Topology::new(&p);
+        let mut engine = Engine::new(&topo);
+        let eps: Vec<NodeId> = topo.endpoints().collect();
+        let mut turned = 0;
+        for &a in &eps {
+            let setup = StreamSetup {
+                requester: a,
+                ste: Ste::Bypass,
+                ats_enabled: false,
+            };
+            for &b in &eps {
+                let Some(bar) = topo.endpoint(b).and_then(|e| e.bars.first()) else {
+                    continue;
+                };
+                if a == b {
+                    continue;
+                }
+                let hb = topo.host_bridge(topo.host_bridge_of(b));
+                let offset = hb
+                    .windows
+                    .iter()
+                    .find(|w| w.cpu.contains(bar.range.start))
+                    .map_or(0, |w| w.bus_offset());
+                let tr = engine.route(
+                    &setup,
+                    Tlp::write(a, bar.range.start.wrapping_add(offset), 4),
+                );
+                let below_rc = tr.hops.iter().all(|h| match h.at {
+                    Place::Pci(n) => !matches!(p.node(n).kind, NodeKind::HostBridge(_)),
+                    _ => false,
+                });
+                let reached = matches!(tr.end,
+                    End::Delivered { target, .. } | End::Fault(Fault::TdispRejected { target })
+                        if target == b);
+                let engine_says = below_rc && reached;
+                turned += usize::from(engine_says);
+                prop_assert_eq!(
+                    engine_says,
+                    topo.reachable_untranslated(a, b),
+                    "{} -> {}: engine {:?}\n{}",
+                    topo.name(a),
+                    topo.name(b),
+                    tr.hops
+                        .iter()
+                        .map(|h| format!("{} {}", h.at.name(&p), h.event))
+                        .collect::<Vec<_>>(),
+                    yaml(&p)
+                );
+            }
+        }
+        let report = evaluate(&topo);
+        let behind = |n: NodeId| topo.domain(n).is_some_and(|d| d.iommu.is_some());
+        for pr in &report.pairs {
+            let (a, b) = (pr.detail.importer, pr.detail.exporter);
+            let reach = topo.reachable_untranslated(a, b) || topo.reachable_untranslated(b, a);
+            let apart = !topo.groups().same_group(a, b);
+            let hole = pr
+                .findings
+                .iter()
+                .find(|f| f.code.as_str() == "group-isolation-hole");
+            prop_assert_eq!(
+                hole.is_some(),
+                reach && apart && behind(a) && behind(b),
+                "{} <- {}: reach {}, groups apart {}\n{}",
+                &pr.importer,
+                &pr.export,
+                reach,
+                apart,
+                yaml(&p)
+            );
+            if let (Some(f), peerpath_model::GroupAlgorithm::Reachable) =
+                (hole, p.kernel.group_algorithm)
+            {
+                let assumed = f.evidence.get("assumed_isolating");
+                prop_assert!(
+                    assumed.is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty())),
+                    "{} <- {}: a hole under reachable without an assumed port: {:?}\n{}",
+                    &pr.importer,
+                    &pr.export,
+                    f,
+                    yaml(&p)
+                );
+            }
+        }
+        Ok(turned > 0)
+    });
+    assert_checked(checked, 8, "a pair that turns below the root complex");
 }

@@ -95,6 +95,12 @@ impl Topology<'_> {
         acs_enabled(self, id, multifunction(self, id))
     }
 
+    /// The functions of `id`'s slot (same parent, segment, bus and device), itself
+    /// included, in BDF order.
+    pub fn slot_functions(&self, id: NodeId) -> &[NodeId] {
+        slot_functions(self, id)
+    }
+
     /// Whether the kernel treats this function as part of a multifunction device:
     /// marked `multifunction`, or another function shares its slot below the same parent.
     pub fn multifunction(&self, id: NodeId) -> bool {

@@ -5,39 +5,68 @@
 //! "Fix incorrect iommu_groups with PCIe ACS": "if device A is permitted to access
 //! device B's MMIO then A and B must be grouped together").
 //!
-//! An untranslated memory request (AT=00b) from `a` to a BAR of `b` climbs from `a`
-//! until it reaches the nearest common ancestor of the two, where it would turn back
-//! down towards `b`. Climbing is ordinary upstream routing; ACS only matters where the
-//! request would turn:
+//! An untranslated memory request (AT=00b) from `a` to a BAR of `b` goes where the
+//! engine routes it ([`Turn`]): every decision is the one ACS decision
+//! ([`crate::acs::decide`], `Reader::Hardware`), and the climb is the engine's own, so
+//! reach, the route and the groups cannot part silently (a property test on random
+//! platforms holds the route and reach equal).
 //!
-//! - **a switch's internal bus** (the ancestor is a switch upstream port): the
-//!   downstream port the request entered by decides, as the silicon reads its ACS
-//!   ([`crate::acs::decide`] with `Reader::Hardware`, the decision the engine routes
-//!   by): it goes straight to the peer port unless RR redirects it upstream or EC
-//!   blocks it. A port without an ACS capability, or whose capability lacks RR,
-//!   forwards peer-to-peer — where the kernel's isolation test takes a missing RR as
-//!   hard-wired on, that difference is the `group-isolation-hole` finding. CR
-//!   concerns completions and DT translated requests, so neither matters here.
-//! - **inside a multifunction device** (the ancestor is the port above the device and
-//!   `a`, `b` sit at or below two functions of one slot): the function on `a`'s side
-//!   loops the request back internally (the same decision, `Dest::PeerFunction`) only
-//!   if its ACS capability implements RR, RR is not enabled and EC is clear
+//! - **inside a multifunction device** (`a` and `b` are functions of one slot): the
+//!   requester function keeps the request inside the device (`Dest::PeerFunction`)
+//!   only if its ACS capability implements RR, RR is not enabled and EC is clear
 //!   [PCIe §6.12.1.2: functions that support peer-to-peer with other functions must
-//!   implement RR, so without it there is no internal loopback].
-//! - **a conventional PCI bus** (the ancestor is a PCIe-to-PCI bridge): any device on
-//!   the bus may claim it; always reachable.
-//! - **the root complex** (the ancestor is the host bridge): the request enters the
-//!   root complex, where the IOMMU (or the root port's TBU) sits; whether it is then
-//!   forwarded is H6's business. Never "untranslated" in this sense.
+//!   implement RR, so without it there is no internal path]; EC alone blocks it;
+//!   otherwise it goes out on the link.
+//! - **climbing**, each port the request enters from below decides with where address
+//!   decode would send it: a root or downstream port whose own subtree holds `b`
+//!   sends it back down unless UF sends it up (a *hairpin*: two functions without an
+//!   internal path reach each other so); a downstream port whose sibling holds `b`
+//!   forwards it across the switch's internal bus unless RR redirects it or EC blocks
+//!   it — a port without an ACS capability, or whose capability lacks RR, forwards;
+//!   anything else goes up, and a redirected request may still turn at a port above.
+//! - **a conventional PCI bus** (a PCIe-to-PCI bridge above `b`): any device on the
+//!   bus may claim it.
+//! - **the root complex**: the request enters it, where the IOMMU (or the root port's
+//!   TBU) sits; whether it is then forwarded is H6's business. Never "untranslated" in
+//!   this sense.
 //!
-//! Redirected requests go upstream to the root complex and are therefore not reached
-//! untranslated either. The answer is directional (ACS is egress control: `a` may
-//! reach `b` while `b` cannot reach `a`). Under `group_algorithm: reachable` a true
-//! answer always comes with a shared group (tested below); under `legacy` it need not.
+//! The answer is directional (ACS is egress control: `a` may reach `b` while `b`
+//! cannot reach `a`). Where the kernel's grouping reads a port differently — a
+//! capability bit the port lacks taken as hard-wired on, or (`reachable`) a root port
+//! without ACS taken to keep its link's requests — [`Topology::isolation_assumed`]
+//! names it, and `group-isolation-hole` reports the two devices it splits.
 
 use crate::acs::{AcsTlp, Decision, Dest, Reader};
 use crate::Topology;
-use peerpath_model::{NodeId, NodeKind};
+
+/// Where and how an untranslated request turns back down below the root complex.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Turn {
+    /// On a switch's internal bus: `ingress` (a downstream port) forwards it to a peer.
+    SwitchBus {
+        /// The switch upstream port whose internal bus carries it.
+        usp: NodeId,
+        /// The downstream port it entered by.
+        ingress: NodeId,
+    },
+    /// Inside a multifunction device: `function` loops it back to a sibling.
+    Loopback {
+        /// The function on the requester's side.
+        function: NodeId,
+    },
+    /// At a root or downstream port that sends a request for its own link back down
+    /// (UF clear): the requester's link is the target's.
+    Hairpin {
+        /// The port.
+        port: NodeId,
+    },
+    /// On a conventional PCI bus, where any device may claim it.
+    PciBus {
+        /// The PCIe-to-PCI bridge above the bus.
+        bridge: NodeId,
+    },
+}
+use peerpath_model::{GroupAlgorithm, NodeId, NodeKind};
 
 impl Topology<'_> {
     /// Where an untranslated request from `a` to `b`'s MMIO turns back down without
@@ -47,6 +76,17 @@ impl Topology<'_> {
     /// it must go through the root complex, `b` has no BAR, or `a == b`. See the module
     /// documentation for the rules.
     pub fn untranslated_turnaround(&self, a: NodeId, b: NodeId) -> Option<NodeId> {
+        self.turn(a, b).map(|t| match t {
+            Turn::SwitchBus { usp, .. } => usp,
+            Turn::Loopback { function } => function,
+            Turn::Hairpin { port } => port,
+            Turn::PciBus { bridge } => bridge,
+        })
+    }
+
+    /// How an untranslated request from `a` to `b`'s MMIO turns back down below the
+    /// root complex, if it does. See the module documentation.
+    pub fn turn(&self, a: NodeId, b: NodeId) -> Option<Turn> {
         if a == b || self.endpoint(b).is_none_or(|e| e.bars.is_empty()) {
             return None;
         }
@@ -54,18 +94,72 @@ impl Topology<'_> {
             return None;
         }
         let (lca, a_side, b_side) = self.lowest_common_ancestor(a, b)?;
-        match &self.platform().node(lca).kind {
-            NodeKind::HostBridge(_) | NodeKind::Endpoint(_) => None,
-            NodeKind::SwitchUpstream(_) => self.forwards_peer_to_peer(a_side).then_some(lca),
-            NodeKind::RootPort(_) | NodeKind::SwitchDownstream(_) => {
-                let same_device = matches!(
-                    (self.bdf(a_side), self.bdf(b_side)),
-                    (Some(x), Some(y)) if x.same_slot(&y)
-                );
-                (same_device && self.loops_back(a_side)).then_some(a_side)
+        if matches!(
+            self.platform().node(lca).kind,
+            NodeKind::RootPort(_) | NodeKind::SwitchDownstream(_)
+        ) {
+            let same_device = matches!(
+                (self.bdf(a_side), self.bdf(b_side)),
+                (Some(x), Some(y)) if x.same_slot(&y)
+            );
+            // A function sends a request for a sibling function's BAR inside the device,
+            // blocks it, or puts it on the link (as the engine's `loopback`).
+            if same_device && a_side == a && b_side == b {
+                match self.acs_decide(a, Reader::Hardware, AcsTlp::request(Dest::PeerFunction)) {
+                    Decision::Peer { .. } => return Some(Turn::Loopback { function: a }),
+                    Decision::Block(_) => return None,
+                    Decision::Up { .. } | Decision::TurnBack => {}
+                }
             }
-            NodeKind::PciBridge(_) => Some(lca),
         }
+        // Climb as the engine routes: each port the request enters from below decides
+        // by the one ACS decision, with where address decode would send it.
+        let mut cur = a;
+        loop {
+            let port = self.parent(cur)?;
+            match &self.platform().node(port).kind {
+                NodeKind::HostBridge(_) | NodeKind::Endpoint(_) => return None,
+                // The downstream port below already sent it up.
+                NodeKind::SwitchUpstream(_) => {}
+                NodeKind::PciBridge(_) if self.is_above(port, b) => {
+                    return Some(Turn::PciBus { bridge: port });
+                }
+                NodeKind::PciBridge(_) => {}
+                NodeKind::RootPort(_) | NodeKind::SwitchDownstream(_) => {
+                    let switch_bus = self.parent(port).filter(|u| {
+                        matches!(self.platform().node(*u).kind, NodeKind::SwitchUpstream(_))
+                    });
+                    let dest = if self.is_above(port, b) {
+                        Dest::Own
+                    } else if switch_bus.is_some_and(|u| self.is_above(u, b)) {
+                        Dest::PeerPort
+                    } else {
+                        Dest::Up
+                    };
+                    match self.acs_decide(port, Reader::Hardware, AcsTlp::request(dest)) {
+                        Decision::TurnBack => return Some(Turn::Hairpin { port }),
+                        Decision::Peer { .. } => {
+                            return switch_bus.map(|usp| Turn::SwitchBus { usp, ingress: port });
+                        }
+                        Decision::Block(_) => return None,
+                        Decision::Up { .. } => {}
+                    }
+                }
+            }
+            cur = port;
+        }
+    }
+
+    /// Whether `x` is a proper ancestor of `y`.
+    fn is_above(&self, x: NodeId, y: NodeId) -> bool {
+        let mut cur = y;
+        while let Some(p) = self.parent(cur) {
+            if p == x {
+                return true;
+            }
+            cur = p;
+        }
+        false
     }
 
     /// Whether `a` can reach `b`'s MMIO without passing the IOMMU (the request turns
@@ -73,51 +167,33 @@ impl Topology<'_> {
     /// Used by the `group-isolation-hole` finding: exporter and importer in different
     /// groups, yet one reaches the other untranslated.
     pub fn reachable_untranslated(&self, a: NodeId, b: NodeId) -> bool {
-        self.untranslated_turnaround(a, b).is_some()
+        self.turn(a, b).is_some()
     }
 
-    /// The ports on the way from `from` up to where its request turns at `turn` whose
-    /// ACS the kernel's isolation test reads as isolating while the silicon forwards
-    /// the request (a capability that lacks RR, taken as hard-wired on): where the
-    /// kernel's IOMMU groups and the hardware part. Empty when the readings agree.
-    pub fn isolation_assumed(&self, from: NodeId, turn: NodeId) -> Vec<NodeId> {
-        let Some(ingress) = self.ingress_below(from, turn) else {
-            return Vec::new();
-        };
-        let dest = if matches!(self.platform().node(turn).kind, NodeKind::SwitchUpstream(_)) {
-            Dest::PeerPort
-        } else {
-            Dest::PeerFunction
+    /// The port (or function) where `a`'s request to `b` turns that the kernel's
+    /// grouping takes as keeping it from turning: its isolation test reads a
+    /// capability bit the port lacks (RR, UF) as hard-wired on, or — `reachable`
+    /// only — a root port without an ACS capability is taken to have no loopback,
+    /// while the silicon sends its link's requests back down. Where the kernel's IOMMU
+    /// groups and the hardware part. Empty when they agree or `a` does not reach `b`.
+    pub fn isolation_assumed(&self, a: NodeId, b: NodeId) -> Vec<NodeId> {
+        let (port, dest) = match self.turn(a, b) {
+            Some(Turn::SwitchBus { ingress, .. }) => (ingress, Dest::PeerPort),
+            Some(Turn::Loopback { function }) => (function, Dest::PeerFunction),
+            Some(Turn::Hairpin { port }) => (port, Dest::Own),
+            Some(Turn::PciBus { .. }) | None => return Vec::new(),
         };
         let tlp = AcsTlp::request(dest);
-        let hardware = self.acs_decide(ingress, Reader::Hardware, tlp);
-        let kernel = self.acs_decide(ingress, Reader::Isolation, tlp);
-        if matches!(hardware, Decision::Peer { .. }) && kernel.redirected() {
-            vec![ingress]
+        let kernel = self.acs_decide(port, Reader::Isolation, tlp);
+        let rp_without_acs = dest == Dest::Own
+            && self.acs_cap(port).is_none()
+            && matches!(self.platform().node(port).kind, NodeKind::RootPort(_))
+            && self.platform().kernel.group_algorithm == GroupAlgorithm::Reachable;
+        if kernel.redirected() || rp_without_acs {
+            vec![port]
         } else {
             Vec::new()
         }
-    }
-
-    /// A downstream port on a switch's internal bus: does an untranslated request
-    /// entering it go to a peer port directly (the silicon's reading)?
-    fn forwards_peer_to_peer(&self, port: NodeId) -> bool {
-        matches!(
-            self.acs_decide(port, Reader::Hardware, AcsTlp::request(Dest::PeerPort)),
-            Decision::Peer { .. }
-        )
-    }
-
-    /// A function of a multifunction device: does it loop requests back to a sibling?
-    fn loops_back(&self, function: NodeId) -> bool {
-        matches!(
-            self.acs_decide(
-                function,
-                Reader::Hardware,
-                AcsTlp::request(Dest::PeerFunction)
-            ),
-            Decision::Peer { .. }
-        )
     }
 
     /// The port through which a request from `from` enters `turn` (the child of `turn`
@@ -272,10 +348,13 @@ mod tests {
 
     #[test]
     fn multifunction_loopback_needs_an_acs_capability_without_rr() {
+        let uf = AcsFlags::SV | AcsFlags::UF;
         let build = |acs: Option<(AcsFlags, Option<AcsFlags>)>| {
             let mut b = PlatformBuilder::new("mfd");
             let hb = b.host_bridge("hb0", 0, 0x40_0000_0000, 0x10_0000_0000);
             let rp = b.root_port("rp0", hb, "00:01.0", 512);
+            // UF on the root port: a request for its own link goes up, not back down.
+            b.acs(rp, uf, Some(uf));
             let f0 = b.endpoint("f0", rp, "01:00.0", 0x40_0000_0000, 0x1000);
             let f1 = b.endpoint("f1", rp, "01:00.1", 0x40_0001_0000, 0x1000);
             if let Some((cap, ctl)) = acs {
@@ -290,11 +369,27 @@ mod tests {
         );
         let (p, f0, f1) = build(Some((AcsFlags::REQ, Some(AcsFlags::SV))));
         let t = Topology::new(&p);
-        assert_eq!(t.untranslated_turnaround(f0, f1), Some(f0));
+        assert_eq!(t.turn(f0, f1), Some(super::Turn::Loopback { function: f0 }));
         assert!(
             !t.reachable_untranslated(f1, f0),
             "f1 has no ACS: no loopback"
         );
+    }
+
+    /// Property 1 of issue 8 found it: two functions without an internal path send
+    /// each other's requests out on the link, and a port without UF sends them back
+    /// down (as the engine routes them); only UF sends them up to the root complex.
+    #[test]
+    fn a_port_without_uf_sends_its_links_requests_back_down() {
+        let mut b = PlatformBuilder::new("hairpin");
+        let hb = b.host_bridge("hb0", 0, 0x40_0000_0000, 0x10_0000_0000);
+        let rp = b.root_port("rp0", hb, "00:01.0", 512);
+        let f0 = b.endpoint("f0", rp, "01:00.0", 0x40_0000_0000, 0x1000);
+        let f1 = b.endpoint("f1", rp, "01:00.1", 0x40_0001_0000, 0x1000);
+        let p = b.build();
+        let t = Topology::new(&p);
+        assert_eq!(t.turn(f0, f1), Some(super::Turn::Hairpin { port: rp }));
+        assert!(t.reachable_untranslated(f1, f0));
     }
 
     #[test]
@@ -341,7 +436,8 @@ mod tests {
                     if t.groups().same_group(a, b) {
                         continue;
                     }
-                    let assumed = t.isolation_assumed(a, turn);
+                    let _ = turn;
+                    let assumed = t.isolation_assumed(a, b);
                     prop_assert!(
                         !assumed.is_empty(),
                         "{} reaches {} untranslated but the groups differ", t.name(a), t.name(b)

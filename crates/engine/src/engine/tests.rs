@@ -105,21 +105,11 @@ fn paging(maps: &[(u64, u64, u64, MemAttr)]) -> Ste {
     Ste::Translate(t)
 }
 
-fn place_name(p: &Platform, at: Place) -> String {
-    match at {
-        Place::Pci(n) => p.node(n).name.clone(),
-        Place::Tbu(t) => p.tbu(t).name.clone(),
-        Place::Iommu(i) => p.iommu(i).name.clone(),
-        Place::Interconnect => "interconnect".to_owned(),
-        Place::Memory(i) => p.memory[i].name.clone(),
-    }
-}
-
 /// "place event" per hop.
 fn path(p: &Platform, tr: &Trace) -> Vec<String> {
     tr.hops
         .iter()
-        .map(|h| format!("{} {}", place_name(p, h.at), h.event))
+        .map(|h| format!("{} {}", h.at.name(p), h.event))
         .collect()
 }
 
@@ -980,4 +970,46 @@ fn routing_is_deterministic() {
         (out, e.tlb_stats())
     };
     assert_eq!(run(), run());
+}
+
+/// Property 6 of issue 8 found it: a conventional PCI device has no MPS. Its write to
+/// a peer on the same PCI bus never becomes a TLP; one going upstream leaves the
+/// PCIe-to-PCI bridge as TLPs of the bridge's MPS, not as a malformed TLP.
+#[test]
+fn conventional_pci_writes_are_packetized_at_the_bridge() {
+    let mut f = fixture();
+    let br = f.b.pci_bridge("br0", f.rp1, "06:00.0");
+    let dev0 =
+        f.b.endpoint("dev0", br, "07:00.0", NIC1_BAR + 0x10_0000, 0x1000);
+    let dev1 =
+        f.b.endpoint("dev1", br, "07:01.0", NIC1_BAR + 0x20_0000, 0x1000);
+    f.b.endpoint_mut(dev0).mps = 512;
+    f.b.endpoint_mut(dev1).mps = 512;
+    let (nic0, gpu) = (f.nic0, f.gpu);
+    let p = f.b.build();
+    let s = setup(dev1, Ste::NoIommu);
+    let tr = route(&p, &s, Tlp::write(dev1, NIC1_BAR + 0x10_0000, 512));
+    assert_eq!(tr.end, delivered(dev0, 0));
+    assert_eq!(path(&p, &tr), ["dev1 issue", "br0 forward", "dev0 deliver"]);
+    let tr = route(&p, &s, Tlp::write(dev1, GPU_BAR, 512));
+    assert_eq!(tr.end, delivered(gpu, 0));
+    let mps = Topology::new(&p).mps(br);
+    assert!(mps < 512);
+    let split = tr
+        .hops
+        .iter()
+        .find(|h| h.at == Place::Pci(br))
+        .expect("bridge hop");
+    assert_eq!(split.why, Why::SplitOversized { chunk: mps });
+    assert_eq!(split.tlp.payload, mps);
+    // A PCIe device's oversized TLP is still malformed.
+    let tr = route(
+        &p,
+        &setup(nic0, Ste::NoIommu),
+        Tlp::write(nic0, NIC1_BAR, 512),
+    );
+    assert!(matches!(
+        tr.end,
+        End::Dropped(DropReason::MalformedTlp { .. })
+    ));
 }

@@ -47,11 +47,7 @@ pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     // Both directions: each way in has its own ingress port.
     let mut assumed: Vec<&str> = [(imp, exp), (exp, imp)]
         .into_iter()
-        .filter_map(|(a, b)| {
-            let t = cx.topo.untranslated_turnaround(a, b)?;
-            Some(cx.topo.isolation_assumed(a, t))
-        })
-        .flatten()
+        .flat_map(|(a, b)| cx.topo.isolation_assumed(a, b))
         .map(|n| cx.name(n))
         .collect();
     assumed.sort_unstable();
@@ -59,7 +55,7 @@ pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let (fname, tname, turn) = (cx.name(from), cx.name(to), cx.name(turn));
     let fix = match ingress {
         Some(_) if !assumed.is_empty() => format!(
-            "the ACS capability of {} lacks RR, which the kernel takes as hard-wired on while the silicon forwards peer requests: assign {fname} and {tname} together (VFIO cannot isolate them), or move one behind a port that implements ACS RR",
+            "the kernel's grouping takes {} as isolating (a capability bit it lacks counted as hard-wired on, or a root port without ACS as having no loopback) while the silicon turns the request there: assign {fname} and {tname} together (VFIO cannot isolate them), or move one behind a port that implements ACS RR and UF",
             assumed.join(", ")
         ),
         Some(port) if ingress_has_acs => format!(
