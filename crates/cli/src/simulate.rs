@@ -43,7 +43,7 @@ pub fn run(
         Output::Summary => {
             let tally = verdicts(topo, jobs, &progress, |_, _, _| Ok(()))?;
             progress.finish();
-            out.write_all(peerpath_render::simulate_summary(&p.name, &tally, style).as_bytes())?;
+            out.write_all(peerpath_render::simulate_summary(p, &tally, style).as_bytes())?;
             tally
         }
         Output::Json => json(topo, jobs, &mut out)?,
@@ -69,7 +69,7 @@ fn verdicts(
     let mut tally = Tally::default();
     peerpath_rules::for_each_verdict(topo, jobs, |import, v| {
         let (importer, export) = names(p, import);
-        tally.add(importer, export, v);
+        tally.add(import.importer, import.export, v);
         progress.tick();
         each(importer, export, v)
     })?;
@@ -101,7 +101,7 @@ fn json(topo: &Topology<'_>, jobs: usize, out: &mut dyn Write) -> io::Result<Tal
             )
         },
         |(importer, export, verdict, element)| {
-            tally.add(&p.node(importer).name, &p.export(export).name, &verdict);
+            tally.add(importer, export, &verdict);
             stream.pair(&element.map_err(io::Error::other)?)
         },
     )?;

@@ -10,8 +10,6 @@
 //! Page tables carry a globally fresh tag per contents, so an entry never outlives the
 //! table it describes; the cache is bounded by clearing it when it fills.
 
-use std::hash::{BuildHasherDefault, Hasher};
-
 use peerpath_model::{NodeId, StreamId};
 
 use crate::engine::{IcEntry, Src};
@@ -107,36 +105,7 @@ impl FlowValue {
     }
 }
 
-/// FxHash (rustc's): a multiply-rotate hash, fast for small fixed keys.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(b));
-        }
-    }
-    fn write_u8(&mut self, i: u8) {
-        self.write_u64(u64::from(i));
-    }
-    fn write_u32(&mut self, i: u32) {
-        self.write_u64(u64::from(i));
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.write_u64(i as u64);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type Map = std::collections::HashMap<FlowKey, FlowValue, BuildHasherDefault<FxHasher>>;
+type Map = rustc_hash::FxHashMap<FlowKey, FlowValue>;
 
 /// The cache. See the module documentation.
 #[derive(Debug, Default)]
@@ -154,11 +123,5 @@ impl FlowCache {
             self.map.clear();
         }
         self.map.insert(key, value);
-    }
-}
-
-impl std::fmt::Debug for FxHasher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("FxHasher")
     }
 }

@@ -54,6 +54,11 @@ macro_rules! codes {
                 match self { $(Code::$variant => &[$($rule),*],)+ }
             }
 
+            /// The code's position in `ALL` (rules.md order), below 32.
+            pub fn index(self) -> usize {
+                self as usize
+            }
+
             /// Parses a contract string.
             pub fn from_name(s: &str) -> Option<Code> {
                 match s { $($text => Some(Code::$variant),)+ _ => None }

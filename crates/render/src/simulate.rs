@@ -206,12 +206,12 @@ pub fn summary_line(s: &Summary) -> String {
 /// `--summary`: counts per outcome, map type and finding code (pairings affected:
 /// each code counted once per pairing), then the failing pairings by name with their
 /// error codes, each once.
-pub fn simulate_summary(platform: &str, tally: &Tally, style: Style) -> String {
+pub fn simulate_summary(p: &Platform, tally: &Tally, style: Style) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "{}",
-        style.bold(&format!("peerpath simulate --summary: {platform}"))
+        style.bold(&format!("peerpath simulate --summary: {}", p.name))
     );
     let _ = writeln!(out, "{}", summary_line(&tally.summary));
     out.push_str("\nmap type:\n");
@@ -227,8 +227,14 @@ pub fn simulate_summary(platform: &str, tally: &Tally, style: Style) -> String {
     if !tally.failing.is_empty() {
         out.push_str("\nfailing pairings:\n");
         for (importer, export, codes) in &tally.failing {
-            let codes: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
-            let _ = writeln!(out, "  {importer} <- {export}: {}", codes.join(", "));
+            let codes: Vec<&str> = codes.codes().map(|c| c.as_str()).collect();
+            let _ = writeln!(
+                out,
+                "  {} <- {}: {}",
+                p.node(*importer).name,
+                p.export(*export).name,
+                codes.join(", ")
+            );
         }
     }
     out

@@ -29,25 +29,31 @@
 //! A property test holds the claim: on random platforms, the verdict through the class
 //! cache equals the pairing's own evaluation, for every pairing.
 
+use std::collections::{HashMap, HashSet};
+
 use peerpath_model::{
     Acs, Bdf, DeviceCc, DomainType, Driver, ExportId, Import, IommuId, NodeId, NodeKind,
 };
 use peerpath_topology::{DomainSource, PortAcs, Topology};
 
-/// What makes two pairings the same shape. See the module documentation.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// What makes two pairings the same shape. See the module documentation. Plain
+/// numbers: the shapes of the importer and of its chain of ports are interned by
+/// [`Classes`] (the chain from the importer's parent up to its host bridge — above the
+/// meeting point it is the exporter's own, so for one export and one meeting point the
+/// whole chain says exactly what the part below the meeting point says).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ClassKey {
     export: ExportId,
     importer_hb: NodeId,
-    /// Index of the meeting node in the exporter's upstream chain (host bridge
-    /// included); `None` across host bridges.
+    /// Depth of the meeting node above the exporter (its index in the exporter's
+    /// upstream chain, host bridge included); `None` across host bridges.
     meet: Option<u32>,
     /// The two children of the meeting node are functions of one slot.
     same_slot: bool,
-    /// From the importer's parent up to the node below the meeting point (or the
-    /// root), nearest first.
-    ports: Vec<PortShape>,
-    importer: EndpointShape,
+    /// The interned shape of the chain above the importer.
+    chain: u32,
+    /// The interned shape of the importer.
+    importer: u32,
     same_group: bool,
     reach_to: bool,
     reach_from: bool,
@@ -55,7 +61,8 @@ pub struct ClassKey {
     dynamic: bool,
 }
 
-/// The attributes of one port (or bridge) on the importer's side that a verdict reads.
+/// The attributes of one port (or bridge, or host bridge) above the importer that a
+/// verdict reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct PortShape {
     kind: u8,
@@ -96,83 +103,155 @@ fn kind(k: &NodeKind) -> u8 {
     }
 }
 
-/// The class of a pairing; `None` when it must be decided alone (its own traffic).
-pub fn class_key(topo: &Topology<'_>, import: &Import) -> Option<ClassKey> {
-    let p = topo.platform();
-    if p.traffic
-        .iter()
-        .any(|t| t.importer == import.importer && t.export == import.export)
-    {
-        return None;
-    }
-    let export = p.export(import.export);
-    let (imp, exp) = (import.importer, export.device);
-    let e = topo.endpoint(imp)?;
-    let exp_chain = topo.upstream_chain(exp);
-    // Walk up from the importer until a node of the exporter's chain.
-    let mut ports = Vec::new();
-    let mut below = imp;
-    let mut cur = imp;
-    let meet = loop {
-        if let Some(i) = exp_chain.iter().position(|n| *n == cur) {
-            break u32::try_from(i).ok();
+/// Interns values into dense ids.
+struct Interner<T> {
+    ids: HashMap<T, u32>,
+}
+
+impl<T: std::hash::Hash + Eq> Interner<T> {
+    fn new() -> Self {
+        Self {
+            ids: HashMap::new(),
         }
-        if cur != imp {
-            let node = p.node(cur);
-            let port = topo.port(cur);
-            ports.push(PortShape {
+    }
+
+    fn id(&mut self, v: T) -> u32 {
+        let next = self.ids.len() as u32;
+        *self.ids.entry(v).or_insert(next)
+    }
+}
+
+/// Everything per node that class keys need, computed once per topology.
+#[derive(Debug)]
+pub struct Classes<'a, 'p> {
+    topo: &'a Topology<'p>,
+    /// Per node: the interned shape of the chain from its parent up (`u32::MAX` for a
+    /// host bridge).
+    chain: Vec<u32>,
+    /// Per node: the interned importer shape (endpoints only).
+    endpoint: Vec<u32>,
+    /// Pairings with their own `traffic` entries.
+    with_traffic: HashSet<(NodeId, ExportId)>,
+}
+
+impl<'a, 'p> Classes<'a, 'p> {
+    /// Interns every node's shapes.
+    pub fn new(topo: &'a Topology<'p>) -> Self {
+        let p = topo.platform();
+        let mut ports = Interner::new();
+        let mut endpoints = Interner::new();
+        let n = p.nodes.len();
+        let mut chain = vec![u32::MAX; n];
+        // Per node: the interned shape of the chain from the node itself up.
+        let mut through = vec![u32::MAX; n];
+        let mut endpoint = vec![u32::MAX; n];
+        for id in p.node_ids() {
+            let node = p.node(id);
+            let port = topo.port(id);
+            let shape = PortShape {
                 kind: kind(&node.kind),
-                acs: topo.port_acs(cur),
-                mps: topo.mps(cur),
-                multifunction: topo.multifunction(cur),
+                acs: topo.port_acs(id),
+                mps: topo.mps(id),
+                multifunction: topo.multifunction(id),
                 tbu_iommu: port.and_then(|x| x.tbu).map(|t| t.iommu),
                 splits: port.is_some_and(|x| x.splits_oversized_writes),
-            });
+            };
+            // Parents come before children in `nodes` (a Platform invariant).
+            let above = node.parent.map_or(u32::MAX, |q| through[q.index()]);
+            chain[id.index()] = above;
+            through[id.index()] = ports.id((above, shape));
+            if let Some(e) = topo.endpoint(id) {
+                let domain = topo
+                    .domain(id)
+                    .map(|d| (d.iommu, d.ty, d.source, d.default_ty, d.explicit.is_some()));
+                endpoint[id.index()] = endpoints.id(EndpointShape {
+                    mps: topo.mps(id),
+                    dma_mask_bits: e.dma_mask_bits,
+                    bus_dma_limit: e.bus_dma_limit,
+                    coherent: e.coherent,
+                    ats: e.ats,
+                    trusted: e.trusted,
+                    multifunction: topo.multifunction(id),
+                    acs: e.acs,
+                    acs_state: topo.port_acs(id),
+                    driver: e.driver,
+                    cc: e.cc,
+                    has_bar: !e.bars.is_empty(),
+                    has_sid: peerpath_engine::stream_id(topo, id).is_some(),
+                    domain,
+                });
+            }
         }
-        let Some(parent) = topo.parent(cur) else {
-            break None;
-        };
-        below = cur;
-        cur = parent;
-    };
-    let slot = |n: NodeId| topo.bdf(n).map(|b: Bdf| (b.segment, b.bus, b.device));
-    let same_slot = match meet {
-        Some(i) if i > 0 && below != cur => {
-            let exp_side = exp_chain[i as usize - 1];
-            exp_side != below && slot(below).is_some() && slot(below) == slot(exp_side)
+        Self {
+            topo,
+            chain,
+            endpoint,
+            with_traffic: p.traffic.iter().map(|t| (t.importer, t.export)).collect(),
         }
-        _ => false,
-    };
-    let domain = topo
-        .domain(imp)
-        .map(|d| (d.iommu, d.ty, d.source, d.default_ty, d.explicit.is_some()));
-    let importer = EndpointShape {
-        mps: topo.mps(imp),
-        dma_mask_bits: e.dma_mask_bits,
-        bus_dma_limit: e.bus_dma_limit,
-        coherent: e.coherent,
-        ats: e.ats,
-        trusted: e.trusted,
-        multifunction: topo.multifunction(imp),
-        acs: e.acs,
-        acs_state: topo.port_acs(imp),
-        driver: e.driver,
-        cc: e.cc,
-        has_bar: !e.bars.is_empty(),
-        has_sid: peerpath_engine::stream_id(topo, imp).is_some(),
-        domain,
-    };
-    Some(ClassKey {
-        export: import.export,
-        importer_hb: topo.host_bridge_of(imp),
-        meet,
-        same_slot,
-        ports,
-        importer,
-        same_group: topo.groups().same_group(imp, exp),
-        reach_to: topo.reachable_untranslated(imp, exp),
-        reach_from: topo.reachable_untranslated(exp, imp),
-        allow_peer2peer: import.allow_peer2peer,
-        dynamic: import.dynamic,
-    })
+    }
+
+    /// The class of a pairing; `None` when it must be decided alone (its own traffic,
+    /// or an importer that is not an endpoint).
+    pub fn key(&self, import: &Import) -> Option<ClassKey> {
+        let topo = self.topo;
+        let p = topo.platform();
+        if self
+            .with_traffic
+            .contains(&(import.importer, import.export))
+        {
+            return None;
+        }
+        let (imp, exp) = (import.importer, p.export(import.export).device);
+        let importer = *self.endpoint.get(imp.index())?;
+        if importer == u32::MAX {
+            return None;
+        }
+        // The meeting node: walk both up to one depth, then together.
+        let (mut x, mut y) = (imp, exp);
+        let (mut x_below, mut y_below) = (imp, exp);
+        while topo.depth(x) > topo.depth(y) {
+            x_below = x;
+            x = topo.parent(x)?;
+        }
+        while topo.depth(y) > topo.depth(x) {
+            y_below = y;
+            y = topo.parent(y)?;
+        }
+        while x != y {
+            match (topo.parent(x), topo.parent(y)) {
+                (Some(px), Some(py)) => {
+                    (x_below, y_below) = (x, y);
+                    (x, y) = (px, py);
+                }
+                _ => break,
+            }
+        }
+        let meet = (x == y).then(|| topo.depth(exp) - topo.depth(x));
+        let slot = |n: NodeId| topo.bdf(n).map(|b: Bdf| (b.segment, b.bus, b.device));
+        let same_slot = meet.is_some_and(|i| {
+            i > 0
+                && x_below != x
+                && y_below != x_below
+                && slot(x_below).is_some()
+                && slot(x_below) == slot(y_below)
+        });
+        Some(ClassKey {
+            export: import.export,
+            importer_hb: topo.host_bridge_of(imp),
+            meet,
+            same_slot,
+            chain: self.chain[imp.index()],
+            importer,
+            same_group: topo.groups().same_group(imp, exp),
+            reach_to: topo.reachable_untranslated(imp, exp),
+            reach_from: topo.reachable_untranslated(exp, imp),
+            allow_peer2peer: import.allow_peer2peer,
+            dynamic: import.dynamic,
+        })
+    }
+}
+
+/// The class of one pairing (see [`Classes::key`], which serves many).
+pub fn class_key(topo: &Topology<'_>, import: &Import) -> Option<ClassKey> {
+    Classes::new(topo).key(import)
 }

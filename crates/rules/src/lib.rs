@@ -35,7 +35,7 @@ mod testplat;
 #[cfg(test)]
 mod tests;
 
-pub use class::{class_key, ClassKey};
+pub use class::{class_key, ClassKey, Classes};
 pub use docs::rules_doc;
 pub use errors::UnknownPair;
 pub use finding::{Code, Evidence, Finding, Outcome, Severity};
@@ -44,7 +44,7 @@ pub use k2_dmabuf::Attr;
 pub use k3_dma_path::DmaPath;
 pub use kernel::{KernelDecision, KernelWhy};
 pub use pair::Routes;
-pub use report::{FlowTrace, PairDetail, PairResult, Report, Summary, Tally, Verdict};
+pub use report::{CodeSet, FlowTrace, PairDetail, PairResult, Report, Summary, Tally, Verdict};
 pub use run::{default_jobs, for_each_pair, for_each_pair_where, for_each_verdict, verdict_alone};
 
 use peerpath_engine::Engine;

@@ -102,15 +102,15 @@ pub struct Tally {
     pub by_map: BTreeMap<&'static str, usize>,
     /// Pairings per finding code, by name, with the code's severity.
     pub by_code: BTreeMap<&'static str, (Severity, usize)>,
-    /// The failing pairings in order: (importer, export, error codes).
-    pub failing: Vec<(String, String, Vec<Code>)>,
+    /// The failing pairings in order, 12 bytes each: (importer, export, error codes).
+    pub failing: Vec<(NodeId, ExportId, CodeSet)>,
     /// The worst severity raised by any pairing.
     pub worst: Option<Severity>,
 }
 
 impl Tally {
     /// Adds one pairing.
-    pub fn add(&mut self, importer: &str, export: &str, v: &Verdict) {
+    pub fn add(&mut self, importer: NodeId, export: ExportId, v: &Verdict) {
         self.summary.add(v.outcome);
         *self.by_map.entry(v.map_type.as_str()).or_default() += 1;
         for (sev, code) in &v.codes {
@@ -123,13 +123,40 @@ impl Tally {
                 .filter(|(s, _)| *s == Severity::Error)
                 .map(|(_, c)| *c)
                 .collect();
-            self.failing
-                .push((importer.to_owned(), export.to_owned(), errors));
+            self.failing.push((importer, export, errors));
         }
         self.worst = match (self.worst, v.worst()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
+    }
+}
+
+/// A set of finding codes in one word (rules.md F has 20).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct CodeSet(u32);
+
+impl CodeSet {
+    /// Whether the set holds `code`.
+    pub fn contains(self, code: Code) -> bool {
+        self.0 & (1 << code.index()) != 0
+    }
+
+    /// The codes, in output order (by name).
+    pub fn codes(self) -> impl Iterator<Item = Code> {
+        let mut v: Vec<Code> = Code::ALL
+            .iter()
+            .copied()
+            .filter(|c| self.contains(*c))
+            .collect();
+        v.sort_by_key(|c| c.as_str());
+        v.into_iter()
+    }
+}
+
+impl FromIterator<Code> for CodeSet {
+    fn from_iter<I: IntoIterator<Item = Code>>(it: I) -> Self {
+        CodeSet(it.into_iter().fold(0, |a, c| a | (1 << c.index())))
     }
 }
 

@@ -9,15 +9,17 @@
 //! `for_each_verdict` decides one pairing per class (module `class`) and reuses its
 //! verdict for the others of the class; the cache is shared by the workers.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
+
+use rustc_hash::FxHashMap;
 
 use peerpath_engine::{AcsReader, Engine, Hardware};
 use peerpath_model::Import;
 use peerpath_topology::Topology;
 use rayon::prelude::*;
 
-use crate::class::{class_key, ClassKey};
+use crate::class::{ClassKey, Classes};
 use crate::pair::{evaluate_import, Routes};
 use crate::report::{PairResult, Verdict};
 
@@ -127,12 +129,13 @@ pub fn for_each_verdict<E>(
     mut each: impl FnMut(&Import, &Verdict) -> Result<(), E>,
 ) -> Result<(), E> {
     let cache = ClassCache::default();
+    let classes = Classes::new(topo);
     drive(
         topo,
         jobs,
         &|_| true,
         |engine, import| {
-            let key = class_key(topo, import);
+            let key = classes.key(import);
             if let Some(v) = key.as_ref().and_then(|k| cache.get(k)) {
                 return (*import, v);
             }
@@ -154,15 +157,13 @@ pub fn for_each_verdict<E>(
 /// Verdicts by class, shared by the workers (sharded to keep locks short).
 #[derive(Default)]
 struct ClassCache {
-    shards: [Mutex<HashMap<ClassKey, Arc<Verdict>>>; 16],
+    shards: [Mutex<FxHashMap<ClassKey, Arc<Verdict>>>; 16],
 }
 
 impl ClassCache {
-    fn shard(&self, k: &ClassKey) -> &Mutex<HashMap<ClassKey, Arc<Verdict>>> {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        k.hash(&mut h);
-        &self.shards[(h.finish() % 16) as usize]
+    fn shard(&self, k: &ClassKey) -> &Mutex<FxHashMap<ClassKey, Arc<Verdict>>> {
+        let h = rustc_hash::FxBuildHasher.hash_one(k);
+        &self.shards[(h >> 60) as usize]
     }
 
     fn get(&self, k: &ClassKey) -> Option<Arc<Verdict>> {

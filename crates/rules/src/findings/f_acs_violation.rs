@@ -7,7 +7,7 @@
 use peerpath_engine::{End, Fault};
 use peerpath_model::AcsFlags;
 
-use super::Cx;
+use super::{already, Cx};
 use crate::finding::{Code, Finding};
 use crate::hex::json;
 
@@ -22,6 +22,9 @@ pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             continue;
         };
         let name = cx.name(port);
+        if already(out, Code::AcsViolation, name) {
+            continue;
+        }
         let (why, fix) = if bit.contains(AcsFlags::EC) {
             (
                 "egress control without RR blocks the peer request",

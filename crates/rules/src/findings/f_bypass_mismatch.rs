@@ -18,7 +18,7 @@
 
 use peerpath_engine::{End, Fault, Ste};
 
-use super::{end_place, iova_routed_untranslated, Cx};
+use super::{already, end_place, iova_routed_untranslated, Cx};
 use crate::finding::{Code, Finding};
 use crate::hex::json;
 use crate::kernel::Regime;
@@ -34,6 +34,9 @@ pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             continue;
         };
         let place = end_place(tr).map(|p| cx.place(p)).unwrap_or_default();
+        if already(out, Code::BypassMismatch, &place) {
+            continue;
+        }
         let issued = tr.summary.issued.unwrap_or(last);
         let redirect = tr.summary.redirected_at.map(|at| cx.place(at));
         let (hw, message, fix) = match tr.end {

@@ -12,7 +12,7 @@
 
 use peerpath_engine::{End, Fault, Ste};
 
-use super::{end_place, Cx};
+use super::{already, end_place, Cx};
 use crate::finding::{Code, Finding};
 use crate::hex::json;
 use crate::k3_stream::attached_domain;
@@ -32,6 +32,9 @@ pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             continue;
         };
         let place = end_place(tr).map(|p| cx.place(p)).unwrap_or_default();
+        if already(out, Code::IommuFault, &place) {
+            continue;
+        }
         let (kind, message, fix) = match fault {
             Fault::StreamAbort { .. } => {
                 let (why, fix) = if cx.setup.ste == Ste::Abort {

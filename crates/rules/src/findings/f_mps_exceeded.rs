@@ -8,7 +8,7 @@
 
 use peerpath_engine::{DropReason, End};
 
-use super::Cx;
+use super::{already, Cx};
 use crate::finding::{Code, Finding};
 
 /// Raises `mps-exceeded`.
@@ -27,6 +27,9 @@ pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             continue;
         }
         let name = cx.name(link_at);
+        if already(out, Code::MpsExceeded, name) {
+            continue;
+        }
         let config = cx.p().kernel.pcie_bus_config;
         let own = cx.topo.mps(cx.importer());
         let note = if payload > own {

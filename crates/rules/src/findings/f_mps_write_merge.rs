@@ -10,7 +10,7 @@
 
 use peerpath_engine::{DropReason, End};
 
-use super::Cx;
+use super::{already, Cx};
 use crate::finding::{Code, Finding};
 use crate::hex::json;
 
@@ -71,6 +71,9 @@ pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             continue;
         }
         let name = cx.name(link_at);
+        if already(out, Code::MpsWriteMerge, name) {
+            continue;
+        }
         out.push(
             Finding::new(
                 Code::MpsWriteMerge,

@@ -8,7 +8,7 @@
 
 use peerpath_engine::{DropReason, End};
 
-use super::Cx;
+use super::{already, Cx};
 use crate::finding::{Code, Finding};
 
 /// Raises `rc-no-forward`.
@@ -24,6 +24,9 @@ pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         else {
             continue;
         };
+        if already(out, Code::RcNoForward, cx.name(from_hb)) {
+            continue;
+        }
         let forwards = cx.topo.host_bridge(from_hb).forwards_p2p;
         let from = from_root_port.map_or("an integrated endpoint", |n| cx.name(n));
         let to = to_root_port.map_or("an integrated endpoint", |n| cx.name(n));

@@ -7,7 +7,7 @@
 
 use peerpath_engine::{DropReason, End};
 
-use super::{end_place, iova_routed_untranslated, Cx};
+use super::{already, end_place, iova_routed_untranslated, Cx};
 use crate::finding::{Code, Finding};
 use crate::hex::json;
 
@@ -23,6 +23,9 @@ pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             continue;
         };
         let place = end_place(tr).map(|p| cx.place(p)).unwrap_or_default();
+        if already(out, Code::UnsupportedRequest, &place) {
+            continue;
+        }
         let (kind, message) = match tr.end {
             End::Dropped(DropReason::UnsupportedRequest { addr }) => (
                 "no-decode",

@@ -33,7 +33,7 @@ use peerpath_engine::{DropReason, End, Place, StreamSetup, Trace};
 use peerpath_model::{Export, Import, NodeId, Platform};
 use peerpath_topology::Topology;
 
-use crate::finding::Finding;
+use crate::finding::{Code, Finding};
 use crate::kernel::{KernelDecision, Regime};
 use crate::report::FlowTrace;
 
@@ -99,6 +99,13 @@ impl<'p> Cx<'_, 'p> {
     pub fn regime(&self) -> Option<Regime> {
         self.k.why.mapping.map(|m| m.regime)
     }
+}
+
+/// Whether `out` already holds a finding of `code` at `subject`. `sort_and_dedup`
+/// keeps only the first of each (code, subject), and a flow of up to 1,024 TLPs mostly
+/// ends alike: checking first skips building findings that would be dropped.
+pub fn already(out: &[Finding], code: Code, subject: &str) -> bool {
+    out.iter().any(|f| f.code == code && f.subject == subject)
 }
 
 /// The place of a trace's last hop (where it ended).
