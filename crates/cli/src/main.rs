@@ -204,6 +204,24 @@ Examples:
         #[arg(long, value_name = "SIZE", value_parser = import::parse_bar_size)]
         assume_gpu_bar: Option<u64>,
     },
+    /// Route the platform's traffic again and again, one thread, and print TLPs per
+    /// second, the TLB hit rate and hops per TLP (the compiled path, or `--reference`).
+    #[command(after_help = "\
+Examples:
+  peerpath throughput                                   the embedded default platform
+  peerpath throughput topologies/dgx-like.yaml --tlps 5000000
+  peerpath throughput topologies/dgx-like.yaml --reference")]
+    Throughput {
+        #[command(flatten)]
+        source: PlatformArgs,
+        /// TLPs to route (whole passes over the traffic).
+        #[arg(long, value_name = "N", default_value_t = 2_000_000)]
+        tlps: u64,
+        /// Route hop by hop, keeping every hop (the reference router), instead of the
+        /// compiled path.
+        #[arg(long)]
+        reference: bool,
+    },
     /// Write a platform of the scale-test shape: host bridges of 8 root ports, two
     /// switch levels, GPUs, NICs and NVMe; M GPUs export 1 GiB of BAR 0 and every
     /// endpoint imports every export. The same arguments give the same bytes.
@@ -329,6 +347,11 @@ fn main() -> ExitCode {
                 ..peerpath_import::ImportOptions::default()
             },
         }),
+        Command::Throughput {
+            source,
+            tlps,
+            reference,
+        } => throughput(&source, tlps, reference),
         Command::Generate {
             endpoints,
             exports,
@@ -558,5 +581,56 @@ fn groups(source: &PlatformArgs, format: Format) -> Exit {
         },
     };
     out!("{out}");
+    Exit::Success
+}
+
+fn throughput(source: &PlatformArgs, tlps: u64, reference: bool) -> Exit {
+    let p = match platform_or_exit(source) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let topo = peerpath_topology::Topology::new(&p);
+    let enough = usize::try_from(tlps).unwrap_or(usize::MAX);
+    let w = peerpath_rules::throughput::workload(&topo, enough);
+    outln!(
+        "peerpath throughput: {} ({} router, one thread)",
+        p.name,
+        if reference {
+            "hop-by-hop reference"
+        } else {
+            "compiled"
+        }
+    );
+    if w.tlps() == 0 {
+        outln!("no traffic: no pairing of the platform is mapped by the kernel");
+        return Exit::Success;
+    }
+    outln!(
+        "workload: {} TLPs per pass from {} of {} pairings (those the kernel maps)",
+        w.tlps(),
+        w.streams.len(),
+        w.pairings
+    );
+    let m = peerpath_rules::throughput::measure(&topo, &w, tlps, reference);
+    let lookups = m.tlb.hits + m.tlb.misses;
+    outln!(
+        "routed {} TLPs in {:.3} s: {:.1} M TLP/s ({:.1} ns per TLP)",
+        m.tlps,
+        m.elapsed.as_secs_f64(),
+        m.per_second() / 1e6,
+        1e9 / m.per_second()
+    );
+    if lookups > 0 {
+        outln!(
+            "TLB: {} lookups, {:.1}% hits, {} misses, {} evictions",
+            lookups,
+            100.0 * m.tlb.hits as f64 / lookups as f64,
+            m.tlb.misses,
+            m.tlb.evictions
+        );
+    } else {
+        outln!("TLB: no lookups (no route met a translating IOMMU)");
+    }
+    outln!("hops per TLP: {:.2}", m.hops as f64 / m.tlps.max(1) as f64);
     Exit::Success
 }

@@ -65,6 +65,39 @@ pub struct Engine<'t> {
     burst_root_port: Option<NodeId>,
 }
 
+/// A cached route for `tlp`: the recorded outcome moved to its address (every field of
+/// the trace set), and the TLB access the reference route made.
+fn replay(
+    v: &FlowValue,
+    tlp: Tlp,
+    out: &mut Trace,
+    ic_entry: &mut Option<IcEntry>,
+    tlbs: &mut [Tlb],
+) {
+    let delta = tlp.addr.wrapping_sub(v.addr);
+    out.hops.clear();
+    out.end = v.end.shifted(delta);
+    out.attr = v.attr;
+    out.sid = v.sid;
+    out.summary = v.summary.shifted(delta);
+    *ic_entry = v.ic_entry.map(|e| IcEntry {
+        hop_index: 0,
+        tlp: Tlp {
+            addr: e.tlp.addr.wrapping_add(delta),
+            ..e.tlp
+        },
+        src: e.src,
+        to_pci: e.to_pci,
+    });
+    if let Some(t) = &v.tlb {
+        if let Some(tlb) = tlbs.get_mut(t.tlb) {
+            if let (None, Some(entry)) = (tlb.lookup(t.table, t.sid, t.vpn), t.entry) {
+                tlb.fill(t.table, t.sid, t.vpn, entry);
+            }
+        }
+    }
+}
+
 /// Where a request came into the root complex from: its host bridge and root port
 /// (`None` for an RCiEP requester).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -208,18 +241,19 @@ impl<'t> Engine<'t> {
     /// Routes one TLP into `out`, reusing its buffer. A recording trace is routed hop
     /// by hop (the reference); a summary-only trace goes through the flow cache.
     pub fn route_into(&mut self, setup: &StreamSetup, tlp: Tlp, out: &mut Trace) {
-        out.reset();
         if !out.record && self.hw.page_exact {
             let key = FlowKey::new(setup, &tlp);
             if let Some(v) = self.flows.get(&key) {
-                self.replay(v, tlp, out);
+                replay(v, tlp, out, &mut self.ic_entry, &mut self.tlbs);
                 return;
             }
+            out.reset();
             self.reference(setup, tlp, out);
             self.flows
                 .insert(key, FlowValue::of(tlp, out, self.ic_entry, self.touched));
             return;
         }
+        out.reset();
         self.reference(setup, tlp, out);
     }
 
@@ -228,32 +262,6 @@ impl<'t> Engine<'t> {
         self.ic_entry = None;
         self.touched = None;
         out.end = self.issue(setup, tlp, out, Why::Issued);
-    }
-
-    /// A cached route for `tlp`: the recorded outcome moved to its address, and the
-    /// TLB access the reference would make.
-    fn replay(&mut self, v: FlowValue, tlp: Tlp, out: &mut Trace) {
-        let delta = tlp.addr.wrapping_sub(v.addr);
-        out.end = v.end.shifted(delta);
-        out.attr = v.attr;
-        out.sid = v.sid;
-        out.summary = v.summary.shifted(delta);
-        self.ic_entry = v.ic_entry.map(|e| IcEntry {
-            hop_index: 0,
-            tlp: Tlp {
-                addr: e.tlp.addr.wrapping_add(delta),
-                ..e.tlp
-            },
-            src: e.src,
-            to_pci: e.to_pci,
-        });
-        if let Some(t) = v.tlb {
-            if let Some(tlb) = self.tlbs.get_mut(t.tlb) {
-                if let (None, Some(entry)) = (tlb.lookup(t.table, t.sid, t.vpn), t.entry) {
-                    tlb.fill(t.table, t.sid, t.vpn, entry);
-                }
-            }
-        }
     }
 
     /// Whether the flow cache serves summary-only routes (every decode boundary is

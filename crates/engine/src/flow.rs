@@ -8,7 +8,11 @@
 //! fill on a miss — so TLB contents and counters stay exactly the reference's.
 //!
 //! Page tables carry a globally fresh tag per contents, so an entry never outlives the
-//! table it describes; the cache is bounded by clearing it when it fills.
+//! table it describes. The cache is direct-mapped: [`SLOTS`] slots, allocated on the
+//! first insert, a key's slot chosen by its hash, a newer key replacing an older one —
+//! bounded, with no rehashing and nothing to clear.
+
+use std::hash::BuildHasher;
 
 use peerpath_model::{NodeId, StreamId};
 
@@ -17,11 +21,12 @@ use crate::pagetable::MemAttr;
 use crate::tlb::{TlbEntry, PAGE_SHIFT};
 use crate::types::{End, RouteSummary, Ste, StreamSetup, Tlp, Trace};
 
-/// Entries kept before the cache is cleared.
-const CAPACITY: usize = 1 << 16;
+/// Slots of the direct-mapped cache (a pairing touches a few pages; 1,024 TLPs of a
+/// custom flow at most 256).
+pub(crate) const SLOTS: usize = 256;
 
 /// What identifies a route up to the address within a page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct FlowKey {
     requester: NodeId,
     /// 0 no IOMMU, 1 abort, 2 bypass, 3 translate.
@@ -52,6 +57,21 @@ impl FlowKey {
             payload: tlp.payload,
             page: tlp.addr >> PAGE_SHIFT,
         }
+    }
+}
+
+impl std::hash::Hash for FlowKey {
+    /// Three words: the small fields packed into one.
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        let small = u64::from(self.requester.0)
+            | u64::from(self.ste) << 32
+            | u64::from(self.ats) << 34
+            | (self.op as u64) << 35
+            | (self.at as u64) << 36
+            | u64::from(self.payload) << 40;
+        h.write_u64(small);
+        h.write_u64(self.table);
+        h.write_u64(self.page);
     }
 }
 
@@ -105,23 +125,32 @@ impl FlowValue {
     }
 }
 
-type Map = rustc_hash::FxHashMap<FlowKey, FlowValue>;
-
 /// The cache. See the module documentation.
 #[derive(Debug, Default)]
 pub(crate) struct FlowCache {
-    map: Map,
+    /// `SLOTS` entries once anything was inserted.
+    slots: Vec<Option<(FlowKey, FlowValue)>>,
 }
 
 impl FlowCache {
-    pub(crate) fn get(&self, key: &FlowKey) -> Option<FlowValue> {
-        self.map.get(key).copied()
+    fn slot(key: &FlowKey) -> usize {
+        let h = rustc_hash::FxBuildHasher.hash_one(key);
+        // The high bits of FxHash mix best.
+        (h >> 56) as usize % SLOTS
+    }
+
+    pub(crate) fn get(&self, key: &FlowKey) -> Option<&FlowValue> {
+        match self.slots.get(Self::slot(key)) {
+            Some(Some((k, v))) if k == key => Some(v),
+            _ => None,
+        }
     }
 
     pub(crate) fn insert(&mut self, key: FlowKey, value: FlowValue) {
-        if self.map.len() >= CAPACITY {
-            self.map.clear();
+        if self.slots.is_empty() {
+            self.slots = vec![None; SLOTS];
         }
-        self.map.insert(key, value);
+        let i = Self::slot(&key);
+        self.slots[i] = Some((key, value));
     }
 }

@@ -85,7 +85,12 @@ impl Tlb {
         if self.sets == 0 {
             return None;
         }
-        let set = ((vpn ^ u64::from(sid.0)) % self.sets as u64) as usize;
+        let key = vpn ^ u64::from(sid.0);
+        let set = if self.sets.is_power_of_two() {
+            (key & (self.sets as u64 - 1)) as usize
+        } else {
+            (key % self.sets as u64) as usize
+        };
         let start = set * self.ways;
         Some(start..start + self.ways)
     }

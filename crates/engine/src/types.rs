@@ -581,6 +581,8 @@ pub struct RouteSummary {
     pub translated: bool,
     /// It was merged into a burst (a `Merge` hop).
     pub merged: bool,
+    /// Hops the route took.
+    pub hops: u32,
 }
 
 impl RouteSummary {
@@ -590,6 +592,7 @@ impl RouteSummary {
             self.issued = Some(hop.tlp);
         }
         self.last = Some((hop.at, hop.tlp));
+        self.hops += 1;
         match (hop.event, hop.why) {
             (Event::Redirect, _) if self.redirected_at.is_none() => {
                 self.redirected_at = Some(hop.at);

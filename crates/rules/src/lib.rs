@@ -28,6 +28,7 @@ pub mod kernel;
 mod pair;
 pub mod report;
 mod run;
+pub mod throughput;
 pub mod traffic;
 
 #[cfg(test)]

@@ -77,10 +77,10 @@ where
         start = end;
         let results: Vec<Vec<T>> = pool.install(|| {
             kept.par_chunks(SLICE)
-                .map(|slice| {
-                    let mut engine = Engine::on(Arc::clone(&hw));
-                    slice.iter().map(|i| work(&mut engine, i)).collect()
-                })
+                .map_init(
+                    || Engine::on(Arc::clone(&hw)),
+                    |engine, slice| slice.iter().map(|i| work(engine, i)).collect(),
+                )
                 .collect()
         });
         for t in results.into_iter().flatten() {

@@ -1,0 +1,127 @@
+//! `peerpath throughput`: the engine's speed on the user's own platform. Every
+//! pairing's traffic is planned once as `simulate` plans it (the kernel's mapping,
+//! the importer's stream, its TLPs); the TLPs are then routed again and again, one
+//! thread, until the asked number has been routed, through the compiled path (flow
+//! cache, no hops kept) or the hop-by-hop reference.
+
+use std::time::{Duration, Instant};
+
+use peerpath_engine::{Engine, StreamSetup, TlbStats, Tlp, Trace};
+use peerpath_topology::Topology;
+
+use crate::k3_stream::stream_setup;
+use crate::kernel::decide;
+use crate::traffic::flows;
+
+/// The traffic of the pairings the kernel mapped (probes of refused pairings aside).
+#[derive(Debug)]
+pub struct Workload {
+    /// One stream and its TLPs per pairing.
+    pub streams: Vec<(StreamSetup, Vec<Tlp>)>,
+    /// Pairings of the platform.
+    pub pairings: usize,
+}
+
+impl Workload {
+    /// TLPs in one pass.
+    pub fn tlps(&self) -> usize {
+        self.streams.iter().map(|(_, t)| t.len()).sum()
+    }
+}
+
+/// Plans the traffic of the platform's pairings, stopping once a pass holds `enough`
+/// TLPs (a large platform need not be planned whole to be measured).
+pub fn workload(topo: &Topology<'_>, enough: usize) -> Workload {
+    let p = topo.platform();
+    let mut streams = Vec::new();
+    let mut tlps = 0;
+    for import in &p.imports {
+        if tlps >= enough {
+            break;
+        }
+        let k = decide(topo, import);
+        let Some(m) = k.why.mapping else { continue };
+        let setup = stream_setup(topo, &k);
+        let all: Vec<Tlp> = flows(topo, import, m.dma.0, setup.ats_enabled)
+            .into_iter()
+            .flat_map(|f| f.tlps)
+            .collect();
+        tlps += all.len();
+        streams.push((setup, all));
+    }
+    Workload {
+        streams,
+        pairings: p.imports.len(),
+    }
+}
+
+/// What a run measured.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Measurement {
+    /// TLPs routed.
+    pub tlps: u64,
+    /// Hops those routes took.
+    pub hops: u64,
+    /// The TLBs' counters over the run.
+    pub tlb: TlbStats,
+    /// Wall time of the routing.
+    pub elapsed: Duration,
+}
+
+impl Measurement {
+    /// TLPs per second.
+    pub fn per_second(&self) -> f64 {
+        self.tlps as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Routes the workload's TLPs until at least `target` are routed (whole passes;
+/// TLBs keep their contents between passes, as a running system's would).
+/// `reference`: hop by hop with every hop kept, else the compiled path.
+pub fn measure(topo: &Topology<'_>, w: &Workload, target: u64, reference: bool) -> Measurement {
+    let mut engine = Engine::new(topo);
+    let mut trace = if reference {
+        Trace::recording()
+    } else {
+        Trace::summary_only()
+    };
+    let mut m = Measurement::default();
+    if w.tlps() == 0 {
+        return m;
+    }
+    let start = Instant::now();
+    while m.tlps < target {
+        for (setup, tlps) in &w.streams {
+            for tlp in tlps {
+                engine.route_into(setup, *tlp, &mut trace);
+                m.hops += u64::from(trace.summary.hops);
+            }
+            m.tlps += tlps.len() as u64;
+        }
+    }
+    m.elapsed = start.elapsed();
+    m.tlb = engine.tlb_totals();
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testplat;
+
+    #[test]
+    fn both_paths_route_the_same_tlps_with_the_same_hops_and_tlb_counts() {
+        let p = testplat::switch_pair(|_| {});
+        let topo = Topology::new(&p);
+        let w = workload(&topo, usize::MAX);
+        assert!(w.tlps() > 0);
+        let a = measure(&topo, &w, 1000, false);
+        let b = measure(&topo, &w, 1000, true);
+        assert!(a.tlps >= 1000);
+        assert_eq!((a.tlps, a.hops, a.tlb), (b.tlps, b.hops, b.tlb));
+        assert!(
+            a.hops >= a.tlps * 2,
+            "every route has an issue and a delivery hop"
+        );
+    }
+}
