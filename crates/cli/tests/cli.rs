@@ -357,3 +357,59 @@ fn help_says_what_the_tool_is_for_with_examples_that_run() {
         );
     }
 }
+
+/// Issue 8: `--summary` counts what it says. Its "findings (pairings affected)" counts
+/// pairings, not findings, and its failing-pairings line names each code once; both
+/// are held against the JSON report of the same platform.
+#[test]
+fn summary_counts_pairings_as_the_json_report_does() {
+    use std::collections::{BTreeMap, BTreeSet};
+    for t in topologies() {
+        let json: serde_json::Value =
+            serde_json::from_str(&stdout(&peerpath(&["simulate", &t, "--format", "json"])))
+                .expect("valid JSON");
+        let mut by_code: BTreeMap<String, usize> = BTreeMap::new();
+        let mut failing = Vec::new();
+        for pair in json["pairs"].as_array().expect("pairs") {
+            let findings = pair["findings"].as_array().expect("findings");
+            let codes: BTreeSet<&str> = findings
+                .iter()
+                .map(|f| f["code"].as_str().expect("code"))
+                .collect();
+            for c in &codes {
+                *by_code.entry((*c).to_owned()).or_default() += 1;
+            }
+            if pair["outcome"] == "fails" {
+                let errors: BTreeSet<&str> = findings
+                    .iter()
+                    .filter(|f| f["severity"] == "error")
+                    .map(|f| f["code"].as_str().expect("code"))
+                    .collect();
+                failing.push(format!(
+                    "  {} <- {}: {}",
+                    pair["importer"].as_str().expect("importer"),
+                    pair["export"].as_str().expect("export"),
+                    errors.into_iter().collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        let summary = stdout(&peerpath(&["simulate", &t, "--summary"]));
+        let counted: BTreeMap<String, usize> = summary
+            .lines()
+            .skip_while(|l| !l.starts_with("findings (pairings affected)"))
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                (w[0].to_owned(), w[2].parse().expect("count"))
+            })
+            .collect();
+        assert_eq!(counted, by_code, "{t}\n{summary}");
+        let listed: Vec<&str> = summary
+            .lines()
+            .skip_while(|l| *l != "failing pairings:")
+            .skip(1)
+            .collect();
+        assert_eq!(listed, failing, "{t}\n{summary}");
+    }
+}
