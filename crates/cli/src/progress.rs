@@ -42,10 +42,15 @@ impl Progress {
         let mut bar = self.bar.borrow_mut();
         if bar.is_none() && self.start.elapsed() >= AFTER {
             let b = ProgressBar::with_draw_target(Some(self.total), ProgressDrawTarget::stderr());
-            if let Ok(style) =
-                ProgressStyle::with_template("{bar:40} {pos}/{len} pairings, {per_sec}, {eta} left")
-            {
-                b.set_style(style);
+            if let Ok(style) = ProgressStyle::with_template(
+                "{bar:40} {human_pos}/{human_len} pairings, {rate}, {eta} left",
+            ) {
+                b.set_style(style.with_key(
+                    "rate",
+                    |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.2} M pairings/s", s.per_sec() / 1e6);
+                    },
+                ));
             }
             *bar = Some(b);
         }
