@@ -94,7 +94,7 @@ pub fn load_raw_str(source_name: &str, text: &str) -> Result<RawPlatform, Diagno
 /// carry YAML paths but no line numbers; `source_name` names the platform in them.
 pub fn validate_raw(source_name: &str, raw: &RawPlatform) -> Result<Platform, Diagnostics> {
     let mut sink = Sink::new(source_name, "");
-    let origins = validate::Origins::identity(raw);
+    let origins = raw::Origins::identity(raw);
     match validate::validate(raw, &mut sink, None, ypath![], origins, true) {
         Some(p) if sink.count() == 0 => Ok(p),
         _ => Err(sink.into_diagnostics()),

@@ -14,47 +14,9 @@ use peerpath_model::{
 };
 
 use crate::num::format_addr;
-use crate::raw::{AcsBit, ExportSel, RawAcs, RawPlatform};
+use crate::raw::{AcsBit, ExportSel, Origins, RawAcs, RawPlatform};
 use crate::source::{ypath, Msg, Node, Path, Seg, Sink};
 use crate::suggest::did_you_mean;
-
-/// Where each converted top-level list element sits in the file (conversion drops
-/// elements that failed, so raw index `i` is file index `origins.x[i]`).
-#[derive(Debug, Default, Clone)]
-pub(crate) struct Origins {
-    pub memory: Vec<usize>,
-    pub iommus: Vec<usize>,
-    pub host_bridges: Vec<usize>,
-    pub switches: Vec<usize>,
-    pub endpoints: Vec<usize>,
-    pub bridges: Vec<usize>,
-    pub domains: Vec<usize>,
-    pub exports: Vec<usize>,
-    pub imports: Vec<usize>,
-    pub traffic: Vec<usize>,
-    /// Whether the platform's own `name` converted (else it is a placeholder).
-    pub name_ok: bool,
-}
-
-impl Origins {
-    /// Identity origins for a raw platform built in code.
-    pub fn identity(raw: &RawPlatform) -> Self {
-        let id = |n: usize| (0..n).collect::<Vec<_>>();
-        Self {
-            memory: id(raw.memory.len()),
-            iommus: id(raw.iommus.len()),
-            host_bridges: id(raw.host_bridges.len()),
-            switches: id(raw.switches.len()),
-            endpoints: id(raw.endpoints.len()),
-            bridges: id(raw.bridges.len()),
-            domains: id(raw.domains.len()),
-            exports: id(raw.exports.len()),
-            imports: id(raw.imports.as_ref().map_or(0, Vec::len)),
-            traffic: id(raw.traffic.len()),
-            name_ok: true,
-        }
-    }
-}
 
 fn at(v: &[usize], i: usize) -> usize {
     v.get(i).copied().unwrap_or(i)
@@ -245,7 +207,7 @@ impl<'a> V<'a, '_> {
                 Msg::new(format!("format {} is not supported", raw.format)).expected("1"),
             );
         }
-        if self.o.name_ok {
+        if self.o.converted("name") {
             self.check_name(&raw.name, ypath!["name"]);
         }
         self.register_names();
