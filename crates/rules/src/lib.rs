@@ -13,7 +13,6 @@
 //! agrees with `evaluate`.
 
 pub mod c_cc;
-mod docs;
 mod errors;
 pub mod finding;
 mod findings;
@@ -33,7 +32,6 @@ mod testplat;
 #[cfg(test)]
 mod tests;
 
-pub use docs::rules_doc;
 pub use errors::UnknownPair;
 pub use finding::{Code, Evidence, Finding, Outcome, Severity};
 pub use k1_map_type::MapType;
