@@ -1,9 +1,9 @@
 //! `traffic`: workloads, each for an imported pairing (bytes at least 1, payload
 //! 1–4096 bytes per TLP).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use peerpath_model::{Import, NodeId, Traffic};
+use peerpath_model::{ExportId, Import, NodeId, Traffic};
 
 use crate::source::{ypath, Msg, Seg};
 
@@ -18,6 +18,13 @@ impl Validator<'_, '_> {
     ) -> Vec<Traffic> {
         let raw = self.raw;
         let mut out = Vec::new();
+        // A set, not a scan of `imports` per entry: the default expansion can hold
+        // millions of pairings.
+        let imported: HashSet<(NodeId, ExportId)> = if raw.traffic.is_empty() {
+            HashSet::new()
+        } else {
+            imports.iter().map(|im| (im.importer, im.export)).collect()
+        };
         for (i, t) in raw.traffic.iter().enumerate() {
             let tp = ypath!["traffic", file_index(&self.origins.traffic, i)];
             let mut ip = tp.clone();
@@ -49,10 +56,7 @@ impl Validator<'_, '_> {
             let (Some((_, importer)), Some(export)) = (importer, export) else {
                 continue;
             };
-            if !imports
-                .iter()
-                .any(|im| im.importer == importer && im.export == export)
-            {
+            if !imported.contains(&(importer, export)) {
                 let help = if raw.imports.is_some() {
                     format!(
                         "add `{}` to the `exports` of an `imports` entry for `{}`",
