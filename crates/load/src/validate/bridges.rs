@@ -16,7 +16,7 @@ impl Validator<'_, '_> {
             self.check_mps(&p, mpss, None);
             out.push(PendingNode {
                 name: b.name.clone(),
-                ent: Entity::Bridge(i),
+                entity: Entity::Bridge(i),
                 parent: Parent::Broken,
                 bdf: Some(b.bdf),
                 kind: NodeKind::PciBridge(PciBridge { mpss }),

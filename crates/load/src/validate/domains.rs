@@ -11,6 +11,7 @@ use super::names::Entity;
 use super::Validator;
 
 impl Validator<'_, '_> {
+    /// The `domains`, their devices resolved to nodes (each device in one domain).
     pub(super) fn domains(&mut self, node_ids: &HashMap<Entity, NodeId>) -> Vec<Domain> {
         let raw = self.raw;
         let mut out = Vec::new();

@@ -69,7 +69,7 @@ impl Validator<'_, '_> {
             });
             out.push(PendingNode {
                 name: ep.name.clone(),
-                ent: Entity::Endpoint(i),
+                entity: Entity::Endpoint(i),
                 parent: Parent::Broken,
                 bdf: Some(ep.bdf),
                 kind: NodeKind::Endpoint(Endpoint {
@@ -110,7 +110,7 @@ impl Validator<'_, '_> {
             let NodeKind::Endpoint(ep) = &p.kind else {
                 continue;
             };
-            let Entity::Endpoint(ei) = p.ent else {
+            let Entity::Endpoint(ei) = p.entity else {
                 continue;
             };
             let raw_bars = self
@@ -124,7 +124,7 @@ impl Validator<'_, '_> {
                     .iter()
                     .position(|b| b.index == bar.index)
                     .unwrap_or(0);
-                let mut bp = self.entity_path(p.ent);
+                let mut bp = self.entity_path(p.entity);
                 bp.extend(ypath!["bars", k]);
                 let mut ap = bp.clone();
                 ap.push(Seg::from("addr"));

@@ -11,6 +11,8 @@ use super::names::Entity;
 use super::Validator;
 
 impl Validator<'_, '_> {
+    /// The `exports` that name a BAR of an endpoint; records each one's model id in
+    /// `export_ids`.
     pub(super) fn exports(&mut self, node_ids: &HashMap<Entity, NodeId>) -> Vec<Export> {
         let raw = self.raw;
         let mut out = Vec::new();

@@ -24,10 +24,10 @@ pub(super) enum Parent {
     Broken,
 }
 
-/// A node before topological ordering.
+/// A node of the hierarchy before its parent is resolved and the nodes are ordered.
 pub(super) struct PendingNode {
     pub(super) name: String,
-    pub(super) ent: Entity,
+    pub(super) entity: Entity,
     pub(super) parent: Parent,
     pub(super) bdf: Option<Bdf>,
     pub(super) kind: NodeKind,
@@ -46,15 +46,17 @@ impl Validator<'_, '_> {
         out
     }
 
+    /// Resolves the `parent` of each switch, bridge and endpoint to a pending node;
+    /// one that does not resolve is reported and left `Broken`.
     pub(super) fn resolve_parents(&mut self, pending: &mut [PendingNode]) {
         let raw = self.raw;
         let index: HashMap<Entity, usize> = pending
             .iter()
             .enumerate()
-            .map(|(i, p)| (p.ent, i))
+            .map(|(i, p)| (p.entity, i))
             .collect();
         for pr in pending.iter_mut() {
-            let (parent, ok, expected): (&str, fn(Entity) -> bool, &str) = match pr.ent {
+            let (parent, ok, expected): (&str, fn(Entity) -> bool, &str) = match pr.entity {
                 Entity::Switch(i) => match raw.switches.get(i) {
                     Some(sw) => (
                         &sw.parent,
@@ -91,7 +93,7 @@ impl Validator<'_, '_> {
                 },
                 _ => continue,
             };
-            let mut p = self.entity_path(pr.ent);
+            let mut p = self.entity_path(pr.entity);
             p.push(Seg::from("parent"));
             pr.parent = match self.resolve(parent, p, ok, expected) {
                 Some(e) => index.get(&e).map_or(Parent::Broken, |&i| Parent::Idx(i)),
@@ -184,7 +186,7 @@ impl Validator<'_, '_> {
             .filter(|&&c| {
                 pending.get(c).is_some_and(|p| {
                     matches!(
-                        p.ent,
+                        p.entity,
                         Entity::Switch(_) | Entity::Bridge(_) | Entity::Endpoint(_)
                     )
                 })
@@ -206,7 +208,7 @@ impl Validator<'_, '_> {
         let Some(pr) = pending.get(anchor) else {
             return;
         };
-        let mut p = self.entity_path(pr.ent);
+        let mut p = self.entity_path(pr.entity);
         p.push(Seg::from("parent"));
         let chain = names.join(" → ");
         self.report(
@@ -227,7 +229,7 @@ impl Validator<'_, '_> {
             let Some(bdf) = p.bdf else { continue };
             if let Some(&first) = seen.get(&bdf) {
                 let other = pending.get(first).map(|f| f.name.as_str()).unwrap_or("?");
-                let mut bp = self.port_path(p.ent);
+                let mut bp = self.port_path(p.entity);
                 bp.push(Seg::from("bdf"));
                 self.report(
                     bp,
@@ -250,7 +252,7 @@ impl Validator<'_, '_> {
                 continue;
             };
             if bdf.segment != hb.segment {
-                let mut bp = self.port_path(p.ent);
+                let mut bp = self.port_path(p.entity);
                 bp.push(Seg::from("bdf"));
                 self.report(
                     bp,

@@ -56,7 +56,7 @@ impl Validator<'_, '_> {
             let hb_index = out.len();
             out.push(PendingNode {
                 name: hb.name.clone(),
-                ent: Entity::HostBridge(i),
+                entity: Entity::HostBridge(i),
                 parent: Parent::Root,
                 bdf: None,
                 kind: NodeKind::HostBridge(HostBridge {
@@ -82,7 +82,7 @@ impl Validator<'_, '_> {
                 }
                 out.push(PendingNode {
                     name: rp.name.clone(),
-                    ent: e,
+                    entity: e,
                     parent: Parent::Idx(hb_index),
                     bdf: Some(rp.bdf),
                     kind: NodeKind::RootPort(port),

@@ -9,6 +9,7 @@ use super::names::Entity;
 use super::Validator;
 
 impl Validator<'_, '_> {
+    /// The `iommus`, with their TBUs and stream maps.
     pub(super) fn iommus(&mut self) -> Vec<Iommu> {
         let raw = self.raw;
         let mut out = Vec::new();

@@ -12,6 +12,7 @@ use super::names::Entity;
 use super::Validator;
 
 impl Validator<'_, '_> {
+    /// The `kernel` section, with its defaults when absent; ports named by name or BDF.
     pub(super) fn kernel(&mut self, node_ids: &HashMap<Entity, NodeId>, nodes: &[PNode]) -> Kernel {
         let raw = self.raw;
         let Some(k) = raw.kernel.as_ref() else {

@@ -13,6 +13,7 @@ use super::names::Entity;
 use super::Validator;
 
 impl Validator<'_, '_> {
+    /// The DRAM regions of `memory`.
     pub(super) fn memory(&mut self) -> Vec<MemRegion> {
         let raw = self.raw;
         let mut out = Vec::new();
@@ -57,6 +58,7 @@ impl Validator<'_, '_> {
         }
     }
 
+    /// The `interconnect` (write merging), or its default.
     pub(super) fn interconnect(&mut self) -> Interconnect {
         let Some(bytes) = self
             .raw

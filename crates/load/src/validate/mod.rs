@@ -173,7 +173,7 @@ impl Validator<'_, '_> {
         let node_ids: HashMap<Entity, NodeId> = pending
             .iter()
             .enumerate()
-            .filter_map(|(i, p)| Some((p.ent, ids.get(i).copied().flatten()?)))
+            .filter_map(|(i, p)| Some((p.entity, ids.get(i).copied().flatten()?)))
             .collect();
 
         let switches = self.switches(&node_ids);

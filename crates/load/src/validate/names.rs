@@ -2,8 +2,9 @@
 //! duplicates, its YAML path, and resolving references to names (with "did you mean"
 //! and "is a …, expected …" diagnostics).
 
-use peerpath_model::NodeId;
 use std::collections::HashMap;
+
+use peerpath_model::NodeId;
 
 use crate::source::{ypath, Msg, Path, Seg};
 use crate::suggest::did_you_mean;
@@ -67,6 +68,7 @@ impl Entity {
 pub(super) type Named<'a> = (&'a str, Entity);
 
 impl<'a> Validator<'a, '_> {
+    /// The YAML path of a named thing, with its index in the file.
     pub(super) fn entity_path(&self, e: Entity) -> Path {
         let o = &self.origins;
         match e {

@@ -11,6 +11,7 @@ use super::names::Entity;
 use super::Validator;
 
 impl Validator<'_, '_> {
+    /// MPSS is one of 128…4096, and so is MPS, which is at most MPSS.
     pub(super) fn check_mps(&mut self, p: &Path, mpss: u32, mps: Option<u32>) {
         let mut ok = true;
         if !MPS_VALUES.contains(&mpss) {
@@ -43,6 +44,7 @@ impl Validator<'_, '_> {
         }
     }
 
+    /// The ACS capability and control; control sets only bits of the capability.
     pub(super) fn acs(&mut self, p: &Path, acs: &Option<RawAcs>) -> Option<Acs> {
         let acs = acs.as_ref()?;
         let cap = AcsBit::to_flags(&acs.cap);
@@ -74,6 +76,8 @@ impl Validator<'_, '_> {
         Some(Acs { cap, ctl })
     }
 
+    /// The port fields of a root port or switch port (for [`Entity::Switch`], its
+    /// upstream port), checked.
     pub(super) fn port(
         &mut self,
         e: Entity,

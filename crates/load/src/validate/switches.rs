@@ -25,7 +25,7 @@ impl Validator<'_, '_> {
             let upstream_index = out.len();
             out.push(PendingNode {
                 name: sw.name.clone(),
-                ent: Entity::Switch(i),
+                entity: Entity::Switch(i),
                 parent: Parent::Broken,
                 bdf: Some(up.bdf),
                 kind: NodeKind::SwitchUpstream(port),
@@ -35,7 +35,7 @@ impl Validator<'_, '_> {
                 let port = self.port(e, dp.mpss, dp.mps, &dp.acs, dp.multifunction);
                 out.push(PendingNode {
                     name: dp.name.clone(),
-                    ent: e,
+                    entity: e,
                     parent: Parent::Idx(upstream_index),
                     bdf: Some(dp.bdf),
                     kind: NodeKind::SwitchDownstream(port),

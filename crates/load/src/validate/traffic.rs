@@ -11,6 +11,7 @@ use super::names::{file_index, Entity};
 use super::Validator;
 
 impl Validator<'_, '_> {
+    /// The `traffic` entries, each for an imported pairing.
     pub(super) fn traffic(
         &mut self,
         node_ids: &HashMap<Entity, NodeId>,
