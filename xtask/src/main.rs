@@ -1,4 +1,4 @@
-//! `cargo xtask ci | codegen | tidy`: the project's own chores, in Rust so they run
+//! `cargo xtask ci | codegen [--check] | tidy`: the project's own chores, in Rust so they run
 //! wherever cargo does.
 
 mod codegen;
@@ -20,10 +20,11 @@ fn main() -> ExitCode {
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\n\
-                 tasks:\n  ci       cargo fmt --check, clippy -D warnings, the test suite (what .ci/run does)\n  \
-                 codegen  regenerate docs/rules.md and docs/explain.md from the code\n  \
+                 tasks:\n  \
+                 ci               cargo fmt --check, clippy -D warnings, the test suite (what .ci/run does)\n  \
+                 codegen          regenerate docs/rules.md and docs/explain.md from the code\n  \
                  codegen --check  fail if docs/rules.md or docs/explain.md is stale\n  \
-                 tidy     cargo fmt, then the ci checks"
+                 tidy             cargo fmt, then the ci checks"
             );
             return if task == "help" {
                 ExitCode::SUCCESS
