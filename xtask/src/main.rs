@@ -1,5 +1,7 @@
-//! `cargo xtask ci | realdata | codegen | tidy`: the project's own chores, in Rust so
-//! they run wherever cargo does.
+//! `cargo xtask ci | realdata | codegen [--check] | tidy`: the project's own chores, in
+//! Rust so they run wherever cargo does.
+
+mod codegen;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -10,16 +12,22 @@ fn main() -> ExitCode {
     let result = match task {
         "ci" => ci(),
         "realdata" => realdata(args.get(1..).unwrap_or_default()),
-        "codegen" => codegen(),
+        "codegen" => match args.get(1).map(String::as_str) {
+            None => codegen(false),
+            Some("--check") => codegen(true),
+            Some(other) => Err(format!("unknown argument `{other}` (expected `--check`)")),
+        },
         "tidy" => tidy(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\n\
-                 tasks:\n  ci       cargo fmt --check, clippy -D warnings, the test suite, realdata (what .ci/run does)\n  \
-                 realdata the tests that need ../shared (real-machine dumps, the spec's example);\n           \
+                 tasks:\n  \
+                 ci               cargo fmt --check, clippy -D warnings, the test suite, realdata (what .ci/run does)\n  \
+                 realdata         the tests that need ../shared (real-machine dumps, the spec's example);\n                   \
                  further arguments (`--locked`) go to cargo\n  \
-                 codegen  regenerate docs/rules.md and docs/explain.md from the code\n  \
-                 tidy     cargo fmt, then the ci checks"
+                 codegen          regenerate docs/rules.md and docs/explain.md from the code\n  \
+                 codegen --check  fail if docs/rules.md or docs/explain.md is stale\n  \
+                 tidy             cargo fmt, then the ci checks"
             );
             return if task == "help" {
                 ExitCode::SUCCESS
@@ -127,18 +135,35 @@ fn ci() -> Result<(), String> {
     realdata(&[])
 }
 
-/// Regenerates the checked-in documents whose staleness tests catch.
-fn codegen() -> Result<(), String> {
-    let cargo = cargo();
+/// The repository root (xtask's parent directory).
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Regenerates the checked-in documents generated from the code: docs/rules.md (here,
+/// from the rule modules' comments) and docs/explain.md (by the cli's docs test, from
+/// real `peerpath explain` output). With `check`, changes nothing and fails when
+/// either is stale.
+fn codegen(check: bool) -> Result<(), String> {
+    let path = repo_root().join("docs/rules.md");
+    let want = codegen::rules_md(&repo_root())?;
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    if have != want {
+        if check {
+            return Err("docs/rules.md is stale: run `cargo xtask codegen`".to_owned());
+        }
+        std::fs::write(&path, want).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!("wrote docs/rules.md");
+    }
+    let explain_env: &[(&str, &str)] = if check {
+        &[]
+    } else {
+        &[("UPDATE_EXPECT", "1")]
+    };
     run(
-        &cargo,
-        &["test", "-q", "-p", "peerpath-rules", "--", "rules_doc"],
-        &[("UPDATE_EXPECT", "1")],
-    )?;
-    run(
-        &cargo,
+        &cargo(),
         &["test", "-q", "-p", "peerpath-cli", "--test", "docs"],
-        &[("UPDATE_EXPECT", "1")],
+        explain_env,
     )
 }
 

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use peerpath_model::Bdf;
 
 use crate::num::{parse_size, parse_u64, NumError};
-use crate::raw::{AcsBit, Addr, ExportSel, Size};
+use crate::raw::{AcsBit, Addr, ExportSel, Origins, RawPlatform, Size};
 use crate::source::{shorten, Kind, Msg, Node, Path, Seg, Sink};
 use crate::suggest::{did_you_mean, one_of};
 
@@ -486,24 +486,179 @@ macro_rules! raw_struct {
 }
 pub(crate) use raw_struct;
 
-/// The top-level keys of a platform file.
-pub(crate) const PLATFORM_KEYS: &[&str] = &[
-    "format",
-    "name",
-    "description",
-    "kernel",
-    "interconnect",
-    "memory",
-    "iommus",
-    "host_bridges",
-    "switches",
-    "endpoints",
-    "bridges",
-    "domains",
-    "exports",
-    "imports",
-    "traffic",
-];
+/// A top-level list of the platform file, converted element by element: the elements
+/// that convert are kept, with their indices in the file, so validation can still
+/// check the rest of the file and its paths stay exact.
+pub(crate) trait TopLevelList: Sized {
+    /// The list under `key` of the platform mapping `entries`, and the file index of
+    /// each element kept.
+    fn convert(
+        cv: &mut Conv<'_, '_>,
+        entries: &[(Node, Node)],
+        key: &'static str,
+    ) -> (Self, Vec<usize>);
+
+    /// How many elements the list has.
+    fn count(&self) -> usize;
+}
+
+/// A list; absent or null is the empty list.
+impl<T: FromYaml> TopLevelList for Vec<T> {
+    fn convert(
+        cv: &mut Conv<'_, '_>,
+        entries: &[(Node, Node)],
+        key: &'static str,
+    ) -> (Self, Vec<usize>) {
+        cv.sparse_list(entries, key)
+    }
+
+    fn count(&self) -> usize {
+        self.len()
+    }
+}
+
+/// A list whose absence means something else than an empty list (`imports`): absent or
+/// null is `None`.
+impl<T: FromYaml> TopLevelList for Option<Vec<T>> {
+    fn convert(
+        cv: &mut Conv<'_, '_>,
+        entries: &[(Node, Node)],
+        key: &'static str,
+    ) -> (Self, Vec<usize>) {
+        let src = cv.src();
+        match entries
+            .iter()
+            .find(|(k, _)| k.text(src).as_deref() == Some(key))
+        {
+            None => (None, Vec::new()),
+            Some((_, v)) if matches!(v.kind, Kind::Null) => (None, Vec::new()),
+            Some(_) => {
+                let (list, origin) = cv.sparse_list(entries, key);
+                (Some(list), origin)
+            }
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.as_ref().map_or(0, Vec::len)
+    }
+}
+
+/// Declares the platform struct from its one list of top-level fields, and derives
+/// from that list everything else that names them: the serde derives (unknown fields
+/// denied), the top-level keys (`KEYS`, in declaration order, for "unknown key"
+/// messages), the conversion from the located tree (`convert_keys`) and [`Origins`]
+/// (`crate::raw::Origins`), which remembers where each converted list element sits in
+/// the file. Adding a top-level field is a change to the one invocation in `raw.rs`.
+///
+/// Two groups of fields, in this order:
+/// - `single { pub name: Type = placeholder, ... }`: one value each, read with
+///   [`Conv::field`] (`Option` types may be absent). When the key is missing or does
+///   not convert, the error is reported and `placeholder` stands in, so validation can
+///   go on; the key is then listed in `Origins::failed`.
+/// - `lists { pub name: Type, ... }`: [`TopLevelList`]s, kept element by element.
+macro_rules! platform_struct {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            single {
+                $(
+                    $(#[$smeta:meta])*
+                    pub $single:ident : $sty:ty = $placeholder:expr
+                ),* $(,)?
+            }
+            lists {
+                $(
+                    $(#[$lmeta:meta])*
+                    pub $list:ident : $lty:ty
+                ),* $(,)?
+            }
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $(
+                $(#[$smeta])*
+                pub $single: $sty,
+            )*
+            $(
+                $(#[$lmeta])*
+                pub $list: $lty,
+            )*
+        }
+
+        /// Where each converted element of a top-level list sits in the file: conversion
+        /// drops elements that failed, so raw index `i` of list `x` is file index
+        /// `x[i]`. Generated with the platform struct, one field per list.
+        #[derive(Debug, Default, Clone)]
+        pub(crate) struct Origins {
+            $(pub $list: Vec<usize>,)*
+            /// The single-valued keys that were missing or did not convert (their
+            /// placeholder stands in).
+            pub failed: Vec<&'static str>,
+        }
+
+        impl Origins {
+            /// Identity origins for a platform built in code.
+            pub(crate) fn identity(raw: &$name) -> Self {
+                Self {
+                    $(
+                        $list: (0..$crate::conv::TopLevelList::count(&raw.$list)).collect(),
+                    )*
+                    failed: Vec::new(),
+                }
+            }
+
+            /// Whether the single-valued `key` converted (else a placeholder stands in).
+            pub(crate) fn converted(&self, key: &str) -> bool {
+                !self.failed.contains(&key)
+            }
+        }
+
+        impl $name {
+            /// Every top-level key, in declaration order.
+            pub(crate) const KEYS: &'static [&'static str] =
+                &[$(stringify!($single),)* $(stringify!($list),)*];
+
+            /// Placeholders and empty lists.
+            fn placeholder() -> Self {
+                Self {
+                    $($single: $placeholder,)*
+                    $($list: Default::default(),)*
+                }
+            }
+
+            /// Converts each key of the platform mapping `node` (with `entries`), in
+            /// declaration order, reporting every problem through `cv`.
+            pub(crate) fn convert_keys(
+                node: &$crate::source::Node,
+                entries: &[($crate::source::Node, $crate::source::Node)],
+                cv: &mut $crate::conv::Conv<'_, '_>,
+            ) -> (Self, Origins) {
+                let mut origins = Origins::default();
+                $(
+                    let $single = cv.field::<$sty>(node, entries, stringify!($single));
+                    if $single.is_none() {
+                        origins.failed.push(stringify!($single));
+                    }
+                )*
+                $(
+                    let $list;
+                    ($list, origins.$list) =
+                        <$lty as $crate::conv::TopLevelList>::convert(cv, entries, stringify!($list));
+                )*
+                let raw = Self {
+                    $($single: $single.unwrap_or_else(|| $placeholder),)*
+                    $($list,)*
+                };
+                (raw, origins)
+            }
+        }
+    };
+}
+pub(crate) use platform_struct;
 
 /// Converts the platform mapping. Top-level lists keep the elements that converted
 /// (with their file indices in the returned origins), so validation can still check
@@ -511,12 +666,7 @@ pub(crate) const PLATFORM_KEYS: &[&str] = &[
 pub(crate) fn convert_platform(
     node: &Node,
     cv: &mut Conv<'_, '_>,
-) -> Option<(crate::raw::RawPlatform, crate::validate::Origins)> {
-    use crate::raw::{
-        RawBridge, RawDomain, RawEndpoint, RawExport, RawHostBridge, RawImport, RawIommu,
-        RawMemory, RawPlatform, RawSwitch, RawTraffic,
-    };
-
+) -> Option<(RawPlatform, Origins)> {
     let src = cv.src();
     let entries = match &node.kind {
         Kind::Map(entries) => entries,
@@ -547,7 +697,7 @@ pub(crate) fn convert_platform(
             return None;
         }
     };
-    cv.check_keys(entries, PLATFORM_KEYS);
+    cv.check_keys(entries, RawPlatform::KEYS);
     if let Some(eps) = node.get("endpoints", src) {
         if let Kind::Seq(items) = &eps.kind {
             if items.len() > crate::limits::MAX_ENDPOINTS {
@@ -564,59 +714,5 @@ pub(crate) fn convert_platform(
             }
         }
     }
-    let format = cv.field::<u32>(node, entries, "format");
-    let name = cv.field::<String>(node, entries, "name");
-    let description = cv.field::<Option<String>>(node, entries, "description");
-    let kernel = cv.field::<Option<crate::raw::RawKernel>>(node, entries, "kernel");
-    let interconnect =
-        cv.field::<Option<crate::raw::RawInterconnect>>(node, entries, "interconnect");
-    let mut o = crate::validate::Origins {
-        name_ok: name.is_some(),
-        ..Default::default()
-    };
-    let memory;
-    let iommus;
-    let host_bridges;
-    let switches;
-    let endpoints;
-    let bridges;
-    let domains;
-    let exports;
-    let traffic;
-    (memory, o.memory) = cv.sparse_list::<RawMemory>(entries, "memory");
-    (iommus, o.iommus) = cv.sparse_list::<RawIommu>(entries, "iommus");
-    (host_bridges, o.host_bridges) = cv.sparse_list::<RawHostBridge>(entries, "host_bridges");
-    (switches, o.switches) = cv.sparse_list::<RawSwitch>(entries, "switches");
-    (endpoints, o.endpoints) = cv.sparse_list::<RawEndpoint>(entries, "endpoints");
-    (bridges, o.bridges) = cv.sparse_list::<RawBridge>(entries, "bridges");
-    (domains, o.domains) = cv.sparse_list::<RawDomain>(entries, "domains");
-    (exports, o.exports) = cv.sparse_list::<RawExport>(entries, "exports");
-    let imports = match node.get("imports", src) {
-        None => None,
-        Some(n) if matches!(n.kind, Kind::Null) => None,
-        Some(_) => {
-            let (list, origin) = cv.sparse_list::<RawImport>(entries, "imports");
-            o.imports = origin;
-            Some(list)
-        }
-    };
-    (traffic, o.traffic) = cv.sparse_list::<RawTraffic>(entries, "traffic");
-    let raw = RawPlatform {
-        format: format.unwrap_or(1),
-        name: name.unwrap_or_default(),
-        description: description.flatten(),
-        kernel: kernel.flatten(),
-        interconnect: interconnect.flatten(),
-        memory,
-        iommus,
-        host_bridges,
-        switches,
-        endpoints,
-        bridges,
-        domains,
-        exports,
-        imports,
-        traffic,
-    };
-    Some((raw, o))
+    Some(RawPlatform::convert_keys(node, entries, cv))
 }

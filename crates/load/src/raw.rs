@@ -15,7 +15,7 @@ use peerpath_model::{
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::conv::raw_struct;
+use crate::conv::{platform_struct, raw_struct};
 use crate::num::{format_addr, format_size, parse_size, parse_u64};
 
 /// An address: written as an integer or a hex/decimal string (`0x40_0000_0000`);
@@ -227,95 +227,86 @@ impl<'de> Deserialize<'de> for ExportSel {
     }
 }
 
-/// The whole file (`format: 1`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawPlatform {
-    /// `format`: must be 1.
-    pub format: u32,
-    /// `name`.
-    pub name: String,
-    /// `description`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// `kernel` (every field has a default).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kernel: Option<RawKernel>,
-    /// `interconnect`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub interconnect: Option<RawInterconnect>,
-    /// `memory`.
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        serialize_with = "flow_items"
-    )]
-    pub memory: Vec<RawMemory>,
-    /// `iommus`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub iommus: Vec<RawIommu>,
-    /// `host_bridges` (root ports nested inside).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub host_bridges: Vec<RawHostBridge>,
-    /// `switches`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub switches: Vec<RawSwitch>,
-    /// `endpoints`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub endpoints: Vec<RawEndpoint>,
-    /// `bridges`: PCIe-to-PCI(-X) bridges.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub bridges: Vec<RawBridge>,
-    /// `domains`.
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        serialize_with = "flow_items"
-    )]
-    pub domains: Vec<RawDomain>,
-    /// `exports`.
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        serialize_with = "flow_items"
-    )]
-    pub exports: Vec<RawExport>,
-    /// `imports`; `None`: every endpoint imports every export it does not own.
-    /// `Some(vec![])`: no pairings.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "flow_opt_items"
-    )]
-    pub imports: Option<Vec<RawImport>>,
-    /// `traffic`.
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        serialize_with = "flow_items"
-    )]
-    pub traffic: Vec<RawTraffic>,
+platform_struct! {
+    /// The whole file (`format: 1`): the one declaration of the top-level keys.
+    pub struct RawPlatform {
+        single {
+            /// `format`: must be 1.
+            pub format: u32 = 1,
+            /// `name`.
+            pub name: String = String::new(),
+            /// `description`.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub description: Option<String> = None,
+            /// `kernel` (every field has a default).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub kernel: Option<RawKernel> = None,
+            /// `interconnect`.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub interconnect: Option<RawInterconnect> = None,
+        }
+        lists {
+            /// `memory`.
+            #[serde(
+                default,
+                skip_serializing_if = "Vec::is_empty",
+                serialize_with = "flow_items"
+            )]
+            pub memory: Vec<RawMemory>,
+            /// `iommus`.
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            pub iommus: Vec<RawIommu>,
+            /// `host_bridges` (root ports nested inside).
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            pub host_bridges: Vec<RawHostBridge>,
+            /// `switches`.
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            pub switches: Vec<RawSwitch>,
+            /// `endpoints`.
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            pub endpoints: Vec<RawEndpoint>,
+            /// `bridges`: PCIe-to-PCI(-X) bridges.
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            pub bridges: Vec<RawBridge>,
+            /// `domains`.
+            #[serde(
+                default,
+                skip_serializing_if = "Vec::is_empty",
+                serialize_with = "flow_items"
+            )]
+            pub domains: Vec<RawDomain>,
+            /// `exports`.
+            #[serde(
+                default,
+                skip_serializing_if = "Vec::is_empty",
+                serialize_with = "flow_items"
+            )]
+            pub exports: Vec<RawExport>,
+            /// `imports`; `None`: every endpoint imports every export it does not own.
+            /// `Some(vec![])`: no pairings.
+            #[serde(
+                default,
+                skip_serializing_if = "Option::is_none",
+                serialize_with = "flow_opt_items"
+            )]
+            pub imports: Option<Vec<RawImport>>,
+            /// `traffic`.
+            #[serde(
+                default,
+                skip_serializing_if = "Vec::is_empty",
+                serialize_with = "flow_items"
+            )]
+            pub traffic: Vec<RawTraffic>,
+        }
+    }
 }
 
 impl RawPlatform {
     /// An empty platform of format 1 with this name.
     pub fn new(name: impl Into<String>) -> Self {
         Self {
-            format: 1,
             name: name.into(),
-            description: None,
-            kernel: None,
-            interconnect: None,
-            memory: Vec::new(),
-            iommus: Vec::new(),
-            host_bridges: Vec::new(),
-            switches: Vec::new(),
-            endpoints: Vec::new(),
-            bridges: Vec::new(),
-            domains: Vec::new(),
-            exports: Vec::new(),
-            imports: None,
-            traffic: Vec::new(),
+            ..Self::placeholder()
         }
     }
 }

@@ -309,7 +309,7 @@ fn parse_on_this_thread(text: &str) -> Result<Node, serde_saphyr::Error> {
         strict_booleans: true,
         // `1e999` reaches us as a float, so the number parser reports it by spelling.
         non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::PassThrough,
-        emit_comments: false,
+        // No comments are emitted: serde-saphyr is built without its `comments` feature.
         with_snippet: false,
     };
     serde_saphyr::from_str_with_options::<Node>(text, options)

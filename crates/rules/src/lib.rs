@@ -14,7 +14,6 @@
 
 pub mod c_cc;
 mod class;
-mod docs;
 mod errors;
 pub mod finding;
 mod findings;
@@ -37,7 +36,6 @@ mod testplat;
 mod tests;
 
 pub use class::{class_key, ClassKey, Classes};
-pub use docs::rules_doc;
 pub use errors::UnknownPair;
 pub use finding::{Code, Evidence, Finding, Outcome, Severity};
 pub use k1_map_type::MapType;

@@ -5,6 +5,7 @@ mod example;
 mod expansion;
 mod robustness;
 mod roundtrip;
+mod scale;
 mod scenario;
 mod validation;
 

@@ -38,7 +38,7 @@ fn a_100_mib_file_is_refused_without_reading_it() {
     );
     assert_eq!(
         d.items[0].expected.as_deref(),
-        Some("at most 16777216 bytes (16 MiB)")
+        Some("at most 67108864 bytes (64 MiB)")
     );
     assert!(d
         .to_string()
@@ -46,16 +46,16 @@ fn a_100_mib_file_is_refused_without_reading_it() {
 }
 
 #[test]
-fn a_string_over_16_mib_is_refused() {
+fn a_string_over_64_mib_is_refused() {
     let text = "#".repeat(limits::MAX_FILE_BYTES as usize + 1);
     let d = err(&text);
     assert_eq!(d.items.len(), 1);
-    assert!(d.items[0].message.starts_with("the file is 16777217 bytes"));
+    assert!(d.items[0].message.starts_with("the file is 67108865 bytes"));
 }
 
 #[test]
 fn a_file_at_the_limit_is_read() {
-    // 16 MiB of comment after a valid platform: accepted.
+    // 64 MiB of comment after a valid platform: accepted.
     let path = temp_file("limit.yaml");
     let head = "format: 1\nname: t\n";
     let mut f = std::fs::File::create(&path).expect("create");
