@@ -469,3 +469,6 @@ fn yes_no(b: bool) -> &'static str {
         "no"
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -22,10 +22,32 @@ pub use style::Style;
 
 #[cfg(test)]
 mod tests {
+    //! Fixtures shared by the renderers' snapshot tests.
+
+    use peerpath_model::Platform;
+    use peerpath_rules::PairResult;
+    use peerpath_topology::Topology;
+
     /// A topology of the repository, loaded.
-    pub(crate) fn topology(file: &str) -> peerpath_model::Platform {
-        let path = format!("{}/../../topologies/{file}", env!("CARGO_MANIFEST_DIR"));
-        peerpath_load::load_file(std::path::Path::new(&path))
-            .unwrap_or_else(|e| panic!("{path}: {e}"))
+    pub(crate) fn topology(file: &str) -> Platform {
+        fixture(&format!("topologies/{file}"))
+    }
+
+    /// A platform of the repository by its path from the root: a platform file
+    /// (`topologies/…`) or a scenario file's platform (`scenarios/…`).
+    pub(crate) fn fixture(path: &str) -> Platform {
+        let full = std::path::PathBuf::from(format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR")));
+        let loaded = if path.starts_with("scenarios/") {
+            peerpath_load::scenario::load_scenario(&full).map(|s| s.platform)
+        } else {
+            peerpath_load::load_file(&full)
+        };
+        loaded.unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// One pairing, every route recorded, as `peerpath explain` evaluates it.
+    pub(crate) fn pair(topo: &Topology<'_>, importer: &str, export: &str) -> PairResult {
+        peerpath_rules::evaluate_pair(topo, importer, export)
+            .unwrap_or_else(|e| panic!("{importer} {export}: {e}"))
     }
 }
