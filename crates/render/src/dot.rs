@@ -192,3 +192,6 @@ fn esc(s: &str) -> String {
 fn esc_label(s: &str) -> String {
     s.replace('"', "\\\"")
 }
+
+#[cfg(test)]
+mod tests;

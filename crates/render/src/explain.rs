@@ -2,12 +2,14 @@
 //! with the facts and hint the kernel prints (K1.8), then the numbered hops of the
 //! representative TLP, then each finding with evidence, rule ids and fix.
 
-use std::fmt::Write;
+use std::fmt::{self, Write};
 
+use peerpath_engine::{MergedBurst, StreamSetup, Trace};
 use peerpath_model::{Platform, TdispState};
-use peerpath_rules::k1_map_type::{HostBridgeMatch, MapType};
-use peerpath_rules::k3_dma_path::MapResult;
-use peerpath_rules::report::PairResult;
+use peerpath_rules::k1_map_type::{HostBridgeMatch, MapType, MapTypeDecision};
+use peerpath_rules::k2_dmabuf::AttachRefusal;
+use peerpath_rules::k3_dma_path::{MapResult, PathChoice};
+use peerpath_rules::report::{FlowTrace, PairResult};
 use peerpath_topology::Topology;
 
 use crate::simulate::finding_lines;
@@ -15,267 +17,328 @@ use crate::style::Style;
 
 /// The explanation of one pairing as numbered text.
 pub fn explain_text(topo: &Topology<'_>, pair: &PairResult, style: Style) -> String {
+    let mut out = Lines::default();
+    header(&mut out, topo, pair, style);
+    out.section("What Linux decides", style);
+    what_linux_decides(&mut out, topo, pair);
+    out.section("What the hardware does", style);
+    what_the_hardware_does(&mut out, topo, pair);
+    out.section("Findings", style);
+    findings(&mut out, pair, style);
+    out.text
+}
+
+/// The text being written, one line per call.
+#[derive(Default)]
+struct Lines {
+    text: String,
+}
+
+impl Lines {
+    /// Appends `line` and a newline.
+    fn line(&mut self, line: impl fmt::Display) {
+        // Writing into a `String` cannot fail.
+        let _ = writeln!(self.text, "{line}");
+    }
+
+    /// A blank line, then `title` in bold.
+    fn section(&mut self, title: &str, style: Style) {
+        self.line(format_args!("\n{}", style.bold(title)));
+    }
+}
+
+/// Who imports what (the BAR and the window of it), the platform and the outcome.
+fn header(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult, style: Style) {
     let p = topo.platform();
-    let why = &pair.kernel.why;
-    let d = &pair.detail;
-    let export = p.export(d.export);
-    let mut out = String::new();
+    let export = p.export(pair.detail.export);
     let bar = topo
-        .endpoint(d.exporter)
+        .endpoint(pair.detail.exporter)
         .and_then(|e| e.bar(export.bar))
         .map(|b| format!("BAR {} {}", b.index, b.range))
         .unwrap_or_else(|| format!("BAR {} (missing)", export.bar));
-    let _ = writeln!(
-        out,
-        "{}",
-        style.bold(&format!(
-            "{} imports {} ({}, {}, offset {:#x}, {} bytes, via {})",
-            pair.importer, pair.export, pair.exporter, bar, export.offset, export.size, export.via
-        ))
-    );
-    let _ = writeln!(
-        out,
+    out.line(style.bold(&format!(
+        "{} imports {} ({}, {}, offset {:#x}, {} bytes, via {})",
+        pair.importer, pair.export, pair.exporter, bar, export.offset, export.size, export.via
+    )));
+    out.line(format_args!(
         "platform {}; outcome: {}",
         p.name,
         style.outcome(pair.outcome, 0)
-    );
+    ));
+}
 
-    // The kernel's side.
-    let _ = writeln!(out, "\n{}", style.bold("What Linux decides"));
+/// The kernel's side, in the kernel's order: the map type and the facts behind it
+/// (K1), the dma-buf attach (K2.1), the DMA path and mapping (K3), and what the
+/// importer is handed.
+fn what_linux_decides(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult) {
+    let why = &pair.kernel.why;
     let m = &why.map;
-    match (m.common_upstream, m.distance) {
-        (Some(c), Some(dist)) => {
-            let _ = writeln!(
-                out,
-                "  [K1.3] nearest common upstream device: {}{}, distance {dist}",
-                topo.name(c),
-                bdf_suffix(topo, c)
-            );
-        }
-        _ => {
-            let _ = writeln!(
-                out,
-                "  [K1.3] no common upstream device: {} is below {}, {} below {}",
-                pair.exporter,
-                topo.name(m.allow_list.provider_hb),
-                pair.importer,
-                topo.name(m.allow_list.client_hb)
-            );
-        }
+    common_upstream(out, topo, pair);
+    acs_redirect(out, topo, m);
+    if m.common_upstream.is_none() || !m.redirecting.is_empty() {
+        cpu_rule_and_allow_list(out, topo, m);
     }
+    map_type(out, pair);
+    dmabuf_attach(out, &why.attach);
+    if pair.kernel.map_type == MapType::ThruHostBridge {
+        importer_dma_path(out, &why.path);
+    }
+    if let Some(result) = &why.result {
+        mapping_result(out, result);
+    }
+    handed_address(out, pair);
+}
+
+/// K1.3: the nearest common upstream device and the distance, or where each side is.
+fn common_upstream(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult) {
+    let m = &pair.kernel.why.map;
+    match (m.common_upstream, m.distance) {
+        (Some(c), Some(dist)) => out.line(format_args!(
+            "  [K1.3] nearest common upstream device: {}, distance {dist}",
+            name_and_bdf(topo, c)
+        )),
+        _ => out.line(format_args!(
+            "  [K1.3] no common upstream device: {} is below {}, {} below {}",
+            pair.exporter,
+            topo.name(m.allow_list.provider_hb),
+            pair.importer,
+            topo.name(m.allow_list.client_hb)
+        )),
+    }
+}
+
+/// K1.4: the devices whose ACS redirects, with the kernel's hint to disable it (K1.8).
+fn acs_redirect(out: &mut Lines, topo: &Topology<'_>, m: &MapTypeDecision) {
     if m.redirecting.is_empty() {
         if m.common_upstream.is_some() {
-            let _ = writeln!(out, "  [K1.4] no ACS redirect (RR, CR, EC) on the path");
+            out.line("  [K1.4] no ACS redirect (RR, CR, EC) on the path");
         }
+        return;
+    }
+    let names: Vec<String> = m
+        .redirecting
+        .iter()
+        .map(|n| name_and_bdf(topo, *n))
+        .collect();
+    out.line(format_args!(
+        "  [K1.4] ACS redirect is set between the client and provider: {}",
+        names.join(", ")
+    ));
+    if let Some(hint) = m.disable_acs_redir_hint(topo) {
+        out.line(format_args!(
+            "         to disable ACS redirect for this path, add the kernel parameter: {hint}"
+        ));
+    }
+}
+
+/// K1.6 and K1.7: the CPU rule and the host bridge allow-list, consulted when the
+/// switches alone do not decide.
+fn cpu_rule_and_allow_list(out: &mut Lines, topo: &Topology<'_>, m: &MapTypeDecision) {
+    let cpu = &topo.platform().kernel.cpu;
+    out.line(format_args!(
+        "  [K1.6] cpu_supports_p2pdma: {} (vendor {}{})",
+        yes_no(m.cpu_rule),
+        cpu.vendor,
+        cpu.family
+            .map(|f| format!(", family {f:#x}"))
+            .unwrap_or_default()
+    ));
+    let al = &m.allow_list;
+    let verdict = if al.allowed { "allowed" } else { "not allowed" };
+    if al.same_host_bridge {
+        out.line(format_args!(
+            "  [K1.7] host bridge allow-list (both below {}): {} -> {verdict}",
+            topo.name(al.provider_hb),
+            hb_match(al.provider)
+        ));
     } else {
-        let names: Vec<String> = m
-            .redirecting
-            .iter()
-            .map(|n| format!("{}{}", topo.name(*n), bdf_suffix(topo, *n)))
-            .collect();
-        let _ = writeln!(
-            out,
-            "  [K1.4] ACS redirect is set between the client and provider: {}",
-            names.join(", ")
-        );
-        if let Some(hint) = m.disable_acs_redir_hint(topo) {
-            let _ = writeln!(
-                out,
-                "         to disable ACS redirect for this path, add the kernel parameter: {hint}"
-            );
-        }
+        out.line(format_args!(
+            "  [K1.7] host bridge allow-list: {}: {}; {}: {} -> {verdict}",
+            topo.name(al.provider_hb),
+            hb_match(al.provider),
+            topo.name(al.client_hb),
+            hb_match(al.client)
+        ));
     }
-    if m.common_upstream.is_none() || !m.redirecting.is_empty() {
-        let cpu = &p.kernel.cpu;
-        let _ = writeln!(
-            out,
-            "  [K1.6] cpu_supports_p2pdma: {} (vendor {}{})",
-            yes_no(m.cpu_rule),
-            cpu.vendor,
-            cpu.family
-                .map(|f| format!(", family {f:#x}"))
-                .unwrap_or_default()
-        );
-        let al = &m.allow_list;
-        let verdict = if al.allowed { "allowed" } else { "not allowed" };
-        if al.same_host_bridge {
-            let _ = writeln!(
-                out,
-                "  [K1.7] host bridge allow-list (both below {}): {} -> {verdict}",
-                topo.name(al.provider_hb),
-                hb_match(al.provider)
-            );
-        } else {
-            let _ = writeln!(
-                out,
-                "  [K1.7] host bridge allow-list: {}: {}; {}: {} -> {verdict}",
-                topo.name(al.provider_hb),
-                hb_match(al.provider),
-                topo.name(al.client_hb),
-                hb_match(al.client)
-            );
-        }
-    }
-    let _ = writeln!(out, "  [K1.5] map type: {}", pair.kernel.map_type.as_str());
-    if m.map_type == MapType::NotSupported {
-        let _ = writeln!(
-            out,
+}
+
+/// K1.5: the map type, with the kernel's message when P2P is not supported.
+fn map_type(out: &mut Lines, pair: &PairResult) {
+    out.line(format_args!(
+        "  [K1.5] map type: {}",
+        pair.kernel.map_type.as_str()
+    ));
+    if pair.kernel.why.map.map_type == MapType::NotSupported {
+        out.line(format_args!(
             "         {}: cannot be used for peer-to-peer DMA as the client and provider ({}) do not share an upstream bridge or whitelisted host bridge",
             pair.importer, pair.exporter
-        );
+        ));
     }
-    if why.attach.is_empty() {
-        let _ = writeln!(out, "  [K2.1] dma-buf attach: accepted");
-    } else {
-        for r in &why.attach {
-            let _ = writeln!(
-                out,
-                "  [K2.1] dma-buf attach refused: {} ({})",
-                r.as_str(),
-                r.errno()
-            );
+}
+
+/// K2.1: whether the exporter accepts the attach, or each reason it refuses.
+fn dmabuf_attach(out: &mut Lines, refusals: &[AttachRefusal]) {
+    if refusals.is_empty() {
+        out.line("  [K2.1] dma-buf attach: accepted");
+    }
+    for r in refusals {
+        out.line(format_args!(
+            "  [K2.1] dma-buf attach refused: {} ({})",
+            r.as_str(),
+            r.errno()
+        ));
+    }
+}
+
+/// K3.3: the importer's DMA path for `thru-host-bridge`, and its domain.
+fn importer_dma_path(out: &mut Lines, path: &PathChoice) {
+    let domain = path
+        .dma_api_domain
+        .map(|t| format!("{t} domain"))
+        .unwrap_or_else(|| "no IOMMU".to_owned());
+    out.line(format_args!(
+        "  [K3.3] importer DMA path: {} ({domain})",
+        path.path.as_str()
+    ));
+}
+
+/// K3.4–K3.7: how the `thru-host-bridge` mapping ended.
+fn mapping_result(out: &mut Lines, result: &MapResult) {
+    match result {
+        MapResult::Mapped(a) => out.line(format_args!("  [K3]   mapped: DMA address {a}")),
+        MapResult::SwiotlbForced(f) => out.line(format_args!(
+            "  [K3.7] mapping fails: swiotlb is forced ({f:?}); MMIO cannot bounce"
+        )),
+        MapResult::DmaMask { end, limit } => out.line(format_args!(
+            "  [K3.4] mapping fails: dma_capable: end {end:#x} above the limit {limit:#x}"
+        )),
+        MapResult::IovaExhausted { size, limit } => out.line(format_args!(
+            "  [K3.5] mapping fails: no IOVA of {size:#x} bytes below {limit:#x}"
+        )),
+        MapResult::NoMapResource => {
+            out.line("  [K3.6] mapping fails: arch DMA ops have no map_resource")
         }
     }
-    if pair.kernel.map_type == MapType::ThruHostBridge {
-        let domain = why
-            .path
-            .dma_api_domain
-            .map(|t| format!("{t} domain"))
-            .unwrap_or_else(|| "no IOMMU".to_owned());
-        let _ = writeln!(
-            out,
-            "  [K3.3] importer DMA path: {} ({domain})",
-            why.path.path.as_str()
-        );
-    }
-    match &why.result {
-        Some(MapResult::Mapped(a)) => {
-            let _ = writeln!(out, "  [K3]   mapped: DMA address {a}");
-        }
-        Some(MapResult::SwiotlbForced(f)) => {
-            let _ = writeln!(
-                out,
-                "  [K3.7] mapping fails: swiotlb is forced ({f:?}); MMIO cannot bounce"
-            );
-        }
-        Some(MapResult::DmaMask { end, limit }) => {
-            let _ = writeln!(
-                out,
-                "  [K3.4] mapping fails: dma_capable: end {end:#x} above the limit {limit:#x}"
-            );
-        }
-        Some(MapResult::IovaExhausted { size, limit }) => {
-            let _ = writeln!(
-                out,
-                "  [K3.5] mapping fails: no IOVA of {size:#x} bytes below {limit:#x}"
-            );
-        }
-        Some(MapResult::NoMapResource) => {
-            let _ = writeln!(
-                out,
-                "  [K3.6] mapping fails: arch DMA ops have no map_resource"
-            );
-        }
-        None => {}
-    }
-    match (&pair.kernel.dma_address, &why.mapping) {
+}
+
+/// The address the importer is handed, what it stands for and its attributes.
+fn handed_address(out: &mut Lines, pair: &PairResult) {
+    match (&pair.kernel.dma_address, &pair.kernel.why.mapping) {
         (Some(a), Some(map)) => {
             let attrs: Vec<&str> = pair.kernel.attrs.iter().map(|a| a.as_str()).collect();
-            let _ = writeln!(
-                out,
+            out.line(format_args!(
                 "  result: the importer is handed {a} ({}, for CPU physical {}), attrs [{}]",
                 map.regime.as_str(),
                 map.phys,
                 attrs.join(", ")
-            );
+            ));
         }
-        _ => {
-            let _ = writeln!(
-                out,
-                "  result: nothing is mapped; the importer gets no address"
-            );
-        }
+        _ => out.line("  result: nothing is mapped; the importer gets no address"),
     }
-
-    // The hardware's side.
-    let _ = writeln!(out, "\n{}", style.bold("What the hardware does"));
-    let setup = &d.setup;
-    if d.probe {
-        out.push_str("  (nothing was mapped: a probe write to the BAR, routed as if the importer's stream bypassed translation, shows where such a TLP would go; no finding is drawn from it)\n");
-    } else {
-        let _ = writeln!(
-            out,
-            "  importer stream: {}, ATS {}",
-            ste_name(&setup.ste),
-            if setup.ats_enabled {
-                "enabled"
-            } else {
-                "disabled"
-            }
-        );
-    }
-    for (fi, flow) in d.flows.iter().enumerate() {
-        let first = flow.traces.first();
-        let _ = writeln!(
-            out,
-            "  flow {}: {} x{} TLP{}{}{}",
-            fi + 1,
-            flow.flow.op,
-            flow.flow.tlps.len(),
-            if flow.flow.tlps.len() == 1 { "" } else { "s" },
-            if flow.flow.ats { ", ATS" } else { "" },
-            if flow.flow.truncated {
-                " (truncated)"
-            } else {
-                ""
-            }
-        );
-        for mb in &flow.merges {
-            let _ = writeln!(
-                out,
-                "    merged: {} writes into one {}-byte burst at {:#x}{}",
-                mb.count,
-                mb.bytes,
-                mb.addr,
-                mb.target_root_port
-                    .map(|rp| format!(" toward {} (MPS {})", topo.name(rp), topo.mps(rp)))
-                    .unwrap_or_default()
-            );
-        }
-        if Some((fi, 0)) == d.route_of {
-            if let Some(t) = first {
-                for (i, h) in t.hops.iter().enumerate() {
-                    let _ = writeln!(
-                        out,
-                        "    {:>2}. {:<12} {:<9} {} {:#x} {}B {}  — {}",
-                        i + 1,
-                        h.at.name(p),
-                        h.event.as_str(),
-                        h.tlp.op,
-                        h.tlp.addr,
-                        h.tlp.payload,
-                        h.tlp.at.as_str(),
-                        h.why
-                    );
-                }
-            }
-        }
-        let ends = summarize_ends(p, flow);
-        let _ = writeln!(out, "    end: {ends}");
-    }
-
-    // Findings.
-    let _ = writeln!(out, "\n{}", style.bold("Findings"));
-    if pair.findings.is_empty() {
-        out.push_str("  none: the pairing works\n");
-    }
-    for f in &pair.findings {
-        finding_lines(&mut out, f, "  ", style);
-    }
-    out
 }
 
-fn summarize_ends(p: &Platform, flow: &peerpath_rules::report::FlowTrace) -> String {
+/// The hardware's side: the importer's stream (or the probe note), then each flow.
+fn what_the_hardware_does(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult) {
+    let d = &pair.detail;
+    if d.probe {
+        out.line("  (nothing was mapped: a probe write to the BAR, routed as if the importer's stream bypassed translation, shows where such a TLP would go; no finding is drawn from it)");
+    } else {
+        importer_stream(out, &d.setup);
+    }
+    for (fi, flow) in d.flows.iter().enumerate() {
+        let route = (d.route_of == Some((fi, 0)))
+            .then(|| flow.traces.first())
+            .flatten();
+        flow_lines(out, topo, fi + 1, flow, route);
+    }
+}
+
+/// The importer's STE as the hardware sees it, and whether ATS is enabled.
+fn importer_stream(out: &mut Lines, setup: &StreamSetup) {
+    let ats = if setup.ats_enabled {
+        "enabled"
+    } else {
+        "disabled"
+    };
+    out.line(format_args!(
+        "  importer stream: {}, ATS {ats}",
+        ste_name(&setup.ste)
+    ));
+}
+
+/// Flow `number`: what it sends, its merged bursts, the numbered hops of `route`
+/// (the representative TLP, when it is this flow's), and how its TLPs ended.
+fn flow_lines(
+    out: &mut Lines,
+    topo: &Topology<'_>,
+    number: usize,
+    flow: &FlowTrace,
+    route: Option<&Trace>,
+) {
+    let p = topo.platform();
+    let tlps = flow.flow.tlps.len();
+    out.line(format_args!(
+        "  flow {number}: {} x{tlps} TLP{}{}{}",
+        flow.flow.op,
+        if tlps == 1 { "" } else { "s" },
+        if flow.flow.ats { ", ATS" } else { "" },
+        if flow.flow.truncated {
+            " (truncated)"
+        } else {
+            ""
+        }
+    ));
+    for mb in &flow.merges {
+        merged_burst(out, topo, mb);
+    }
+    if let Some(t) = route {
+        numbered_hops(out, p, t);
+    }
+    out.line(format_args!("    end: {}", summarize_ends(p, flow)));
+}
+
+/// H4: writes merged into one burst, and the root port whose MPS it meets.
+fn merged_burst(out: &mut Lines, topo: &Topology<'_>, mb: &MergedBurst) {
+    out.line(format_args!(
+        "    merged: {} writes into one {}-byte burst at {:#x}{}",
+        mb.count,
+        mb.bytes,
+        mb.addr,
+        mb.target_root_port
+            .map(|rp| format!(" toward {} (MPS {})", topo.name(rp), topo.mps(rp)))
+            .unwrap_or_default()
+    ));
+}
+
+/// One numbered line per hop: place, event, the TLP as it leaves, and why.
+fn numbered_hops(out: &mut Lines, p: &Platform, t: &Trace) {
+    for (i, h) in t.hops.iter().enumerate() {
+        out.line(format_args!(
+            "    {:>2}. {:<12} {:<9} {} {:#x} {}B {}  — {}",
+            i + 1,
+            h.at.name(p),
+            h.event.as_str(),
+            h.tlp.op,
+            h.tlp.addr,
+            h.tlp.payload,
+            h.tlp.at.as_str(),
+            h.why
+        ));
+    }
+}
+
+/// Each finding with evidence, rule ids and fix, or a line saying there is none.
+fn findings(out: &mut Lines, pair: &PairResult, style: Style) {
+    if pair.findings.is_empty() {
+        out.line("  none: the pairing works");
+    }
+    for f in &pair.findings {
+        finding_lines(&mut out.text, f, "  ", style);
+    }
+}
+
+/// How the flow's TLPs ended, counted: `16 delivered to gpu0 BAR 1; 1 fault: …`.
+fn summarize_ends(p: &Platform, flow: &FlowTrace) -> String {
     use std::collections::BTreeMap;
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for t in &flow.traces {
@@ -391,8 +454,12 @@ fn hb_match(m: HostBridgeMatch) -> String {
     }
 }
 
-fn bdf_suffix(topo: &Topology<'_>, n: peerpath_model::NodeId) -> String {
-    topo.bdf(n).map(|b| format!(" ({b})")).unwrap_or_default()
+/// `sw0.dp1 (0000:02:01.0)`, or the bare name of a device without a BDF.
+fn name_and_bdf(topo: &Topology<'_>, n: peerpath_model::NodeId) -> String {
+    match topo.bdf(n) {
+        Some(b) => format!("{} ({b})", topo.name(n)),
+        None => topo.name(n).to_owned(),
+    }
 }
 
 fn yes_no(b: bool) -> &'static str {
@@ -402,3 +469,6 @@ fn yes_no(b: bool) -> &'static str {
         "no"
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -68,3 +68,6 @@ pub fn groups_text(topo: &Topology<'_>) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests;

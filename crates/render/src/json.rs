@@ -213,48 +213,4 @@ pub fn simulate_json(p: &Platform, pairs: &[PairResult]) -> Result<String, serde
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use peerpath_topology::Topology;
-
-    #[derive(serde::Serialize)]
-    struct Doc<'a> {
-        format: u32,
-        platform: &'a str,
-        pairs: Vec<PairView<'a>>,
-        summary: SummaryView,
-    }
-
-    /// The streamed document equals pretty-printing the whole report as one value.
-    #[test]
-    fn streaming_is_byte_identical_to_the_collected_document() {
-        for file in ["arm-external-tbu.yaml", "amd-zen-switch.yaml"] {
-            let p = crate::tests::topology(file);
-            let topo = Topology::new(&p);
-            let report = peerpath_rules::evaluate(&topo);
-            assert!(report.pairs.len() > 1);
-            let s = report.summary;
-            let doc = Doc {
-                format: FORMAT,
-                platform: &p.name,
-                pairs: report.pairs.iter().map(|x| pair_view(&p, x)).collect(),
-                summary: SummaryView {
-                    pairs: s.pairs,
-                    works: s.works,
-                    degraded: s.degraded,
-                    fails: s.fails,
-                },
-            };
-            let mut want = serde_json::to_string_pretty(&doc).expect("json");
-            want.push('\n');
-            assert_eq!(simulate_json(&p, &report.pairs).expect("json"), want);
-        }
-        let p = crate::tests::topology("arm-external-tbu.yaml");
-        let got = simulate_json(&p, &[]).expect("json");
-        assert!(
-            got.contains("\"pairs\": [],\n  \"summary\": {\n    \"pairs\": 0,"),
-            "{got}"
-        );
-        serde_json::from_str::<serde_json::Value>(&got).expect("valid JSON");
-    }
-}
+mod tests;

@@ -294,3 +294,6 @@ fn json_scalar(v: &serde_json::Value) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests;

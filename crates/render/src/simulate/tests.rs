@@ -1,0 +1,195 @@
+//! Snapshots of `peerpath simulate` as text: the matrix, the table of more than
+//! [`MATRIX_MAX_EXPORTS`] exports, the findings under them, and `--summary`.
+
+use expect_test::{expect, Expect};
+use peerpath_model::Platform;
+use peerpath_rules::{Tally, Verdict};
+use peerpath_topology::Topology;
+
+use super::{simulate_summary, simulate_text, MATRIX_MAX_EXPORTS};
+use crate::tests::{fixture, gpus_and_a_nic, nic_imports_every_gpu};
+use crate::Style;
+
+fn report(p: &Platform, style: Style) -> String {
+    let topo = Topology::new(p);
+    simulate_text(p, &peerpath_rules::evaluate(&topo).pairs, style)
+}
+
+fn check(p: &Platform, expect: Expect) {
+    expect.assert_eq(&report(p, Style::default()));
+}
+
+fn check_summary(p: &Platform, expect: Expect) {
+    let topo = Topology::new(p);
+    let mut tally = Tally::default();
+    for pair in peerpath_rules::evaluate(&topo).pairs {
+        tally.add(
+            pair.detail.importer,
+            pair.detail.export,
+            &Verdict::of(&pair),
+        );
+    }
+    expect.assert_eq(&simulate_summary(p, &tally, Style::default()));
+}
+
+#[test]
+fn matrix_marks_an_endpoint_s_own_export_with_a_dash() {
+    check(
+        &gpus_and_a_nic(2).build(),
+        expect![[r#"
+            peerpath simulate: gpus-and-a-nic
+
+            importer \ export  gpu0-bar0  gpu1-bar0
+            gpu0               -          works    
+            gpu1               works      -        
+            nic0               works      works    
+
+            4 pairings: 4 works, 0 degraded, 0 fails
+        "#]],
+    );
+}
+
+#[test]
+fn one_pairing_is_counted_in_the_singular() {
+    check(
+        &nic_imports_every_gpu(1),
+        expect![[r#"
+        peerpath simulate: gpus-and-a-nic
+
+        importer \ export  gpu0-bar0
+        nic0               works    
+
+        1 pairing: 1 works, 0 degraded, 0 fails
+    "#]],
+    );
+}
+
+#[test]
+fn matrix_then_findings_grouped_by_pairing() {
+    check(
+        &fixture("topologies/arm-external-tbu.yaml"),
+        expect![[r#"
+        peerpath simulate: arm-external-tbu
+
+        importer \ export  gpu0-vram
+        nic0               fails    
+        nic1               fails    
+
+        Findings
+
+        nic0 imports gpu0-vram (from gpu0): fails, map type not-supported, DMA path none
+          error p2p-not-supported at hb0: ACS redirect between nic0 and gpu0 sends their traffic through the root complex instead of sw0, and host bridge hb0 (13b5:0001) is not allow-listed
+              evidence: allow_listed=false, common_upstream=sw0, cpu_rule=false, host_bridge_ids=["13b5:0001"], host_bridges=["hb0"], redirecting=["sw0.dp0","sw0.dp1"]
+              rules: K1.5, K1.6, K1.7
+              fix: add the kernel parameter pci=disable_acs_redir=0000:02:00.0;0000:02:01.0 so P2P turns at sw0 (bus-addr); this also weakens IOMMU isolation between them (K4.3)
+          info acs-redirect at sw0.dp0: ACS redirect is set between nic0 and gpu0 on sw0.dp0, sw0.dp1: the kernel maps their P2P through the root complex (not-supported) instead of below sw0
+              evidence: acs_ctl={"sw0.dp0":["sv","rr","cr","uf"],"sw0.dp1":["sv","rr","cr","uf"]}, common_upstream=sw0, hint=pci=disable_acs_redir=0000:02:00.0;0000:02:01.0, map_type=not-supported, ports=["sw0.dp0","sw0.dp1"]
+              rules: K1.4, K1.8
+              fix: to disable ACS redirect for this path, add the kernel parameter: pci=disable_acs_redir=0000:02:00.0;0000:02:01.0 (this also weakens IOMMU isolation, K4.3)
+
+        nic1 imports gpu0-vram (from gpu0): fails, map type not-supported, DMA path none
+          error p2p-not-supported at hb1: nic1 and gpu0 share no upstream bridge and host bridges hb0, hb1 (13b5:0001) are not allow-listed
+              evidence: allow_listed=false, common_upstream=null, cpu_rule=false, host_bridge_ids=["13b5:0001"], host_bridges=["hb0","hb1"], redirecting=[]
+              rules: K1.5, K1.6, K1.7
+              fix: none in software on this platform; P2P needs a common switch or an allow-listed root complex
+
+        2 pairings: 0 works, 0 degraded, 2 fails
+    "#]],
+    );
+}
+
+#[test]
+fn more_exports_than_a_matrix_holds_make_a_table() {
+    let p = nic_imports_every_gpu(MATRIX_MAX_EXPORTS + 1);
+    check(
+        &p,
+        expect![[r#"
+        peerpath simulate: gpus-and-a-nic
+
+        importer  export      map type          DMA path     outcome
+        nic0      gpu0-bar0   bus-addr          bus-address  works
+        nic0      gpu1-bar0   bus-addr          bus-address  works
+        nic0      gpu10-bar0  bus-addr          bus-address  works
+        nic0      gpu11-bar0  bus-addr          bus-address  works
+        nic0      gpu12-bar0  bus-addr          bus-address  works
+        nic0      gpu2-bar0   bus-addr          bus-address  works
+        nic0      gpu3-bar0   bus-addr          bus-address  works
+        nic0      gpu4-bar0   bus-addr          bus-address  works
+        nic0      gpu5-bar0   bus-addr          bus-address  works
+        nic0      gpu6-bar0   bus-addr          bus-address  works
+        nic0      gpu7-bar0   bus-addr          bus-address  works
+        nic0      gpu8-bar0   bus-addr          bus-address  works
+        nic0      gpu9-bar0   bus-addr          bus-address  works
+
+        13 pairings: 13 works, 0 degraded, 0 fails
+    "#]],
+    );
+}
+
+#[test]
+fn twelve_exports_still_make_a_matrix() {
+    let p = nic_imports_every_gpu(MATRIX_MAX_EXPORTS);
+    let text = report(&p, Style::default());
+    expect![[r#"importer \ export  gpu0-bar0  gpu1-bar0  gpu10-bar0  gpu11-bar0  gpu2-bar0  gpu3-bar0  gpu4-bar0  gpu5-bar0  gpu6-bar0  gpu7-bar0  gpu8-bar0  gpu9-bar0"#]].assert_eq(text.lines().nth(2).unwrap_or_default());
+}
+
+#[test]
+fn a_platform_without_exports_has_no_pairings() {
+    check(
+        &gpus_and_a_nic(0).build(),
+        expect![[r#"
+        peerpath simulate: gpus-and-a-nic
+        no pairings: the platform has no exports or no importers
+    "#]],
+    );
+}
+
+#[test]
+fn colour_pads_outcome_words_inside_the_colour() {
+    let text = report(&gpus_and_a_nic(2).build(), Style { color: true });
+    let marked: Vec<&str> = text.lines().filter(|l| l.contains('\x1b')).collect();
+    expect![[r#"
+        [
+            "\u{1b}[1mpeerpath simulate: gpus-and-a-nic\u{1b}[0m",
+            "gpu0               -          \u{1b}[32mworks    \u{1b}[0m",
+            "gpu1               \u{1b}[32mworks    \u{1b}[0m  -        ",
+            "nic0               \u{1b}[32mworks    \u{1b}[0m  \u{1b}[32mworks    \u{1b}[0m",
+        ]
+    "#]]
+    .assert_debug_eq(&marked);
+}
+
+#[test]
+fn summary_counts_codes_and_lists_failing_pairings() {
+    check_summary(
+        &fixture("topologies/amd-zen-switch.yaml"),
+        expect![[r#"
+        peerpath simulate --summary: amd-zen-switch
+        6 pairings: 5 works, 0 degraded, 1 fails
+
+        map type:
+          thru-host-bridge   6
+
+        findings (pairings affected):
+          acs-redirect           info     3
+          mps-exceeded           error    1
+
+        failing pairings:
+          nic0 <- gpu0-vram: mps-exceeded
+    "#]],
+    );
+}
+
+#[test]
+fn summary_of_a_platform_where_everything_works() {
+    check_summary(
+        &gpus_and_a_nic(2).build(),
+        expect![[r#"
+        peerpath simulate --summary: gpus-and-a-nic
+        4 pairings: 4 works, 0 degraded, 0 fails
+
+        map type:
+          bus-addr           4
+    "#]],
+    );
+}
