@@ -2,6 +2,7 @@
 //! Rust so they run wherever cargo does.
 
 mod codegen;
+mod tidy;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};

@@ -35,13 +35,13 @@ impl From<Exit> for ExitCode {
 
 /// Ends the process now with `e`'s code (for a write deep inside output that cannot
 /// return: `out!`).
-pub fn terminate(e: Exit) -> ! {
+pub(crate) fn terminate(e: Exit) -> ! {
     std::process::exit(i32::from(e.code()))
 }
 
 /// A failed write to stdout: a reader that went away (broken pipe, `| head`) is a
 /// normal end; anything else is an internal error.
-pub fn stdout_failed(e: &std::io::Error) -> Exit {
+pub(crate) fn stdout_failed(e: &std::io::Error) -> Exit {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
         Exit::Success
     } else {
@@ -51,7 +51,7 @@ pub fn stdout_failed(e: &std::io::Error) -> Exit {
 }
 
 /// An internal error (a bug, not the user's input): said on stderr, exit 3.
-pub fn internal(what: &str) -> Exit {
+pub(crate) fn internal(what: &str) -> Exit {
     eprintln!("internal error: {what}");
     Exit::Internal
 }

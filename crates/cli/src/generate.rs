@@ -17,7 +17,7 @@ use crate::output;
 
 /// What to generate and where.
 #[derive(Debug)]
-pub struct Request {
+pub(crate) struct Request {
     /// `--endpoints`, `--exports`, `--seed`, `--flavor`.
     pub scale: Scale,
     /// `-o FILE` (`-` or absent: stdout).
@@ -27,7 +27,7 @@ pub struct Request {
 }
 
 /// Parses `--flavor`: the vendors of issue 7.
-pub fn parse_flavor(s: &str) -> Result<Flavor, String> {
+pub(crate) fn parse_flavor(s: &str) -> Result<Flavor, String> {
     match Flavor::from_name(s) {
         Some(f @ (Flavor::Amd | Flavor::Arm | Flavor::Intel)) => Ok(f),
         _ => Err(format!("`{s}` is not a flavor: amd, arm or intel")),
@@ -35,7 +35,7 @@ pub fn parse_flavor(s: &str) -> Result<Flavor, String> {
 }
 
 /// Runs `peerpath generate`.
-pub fn run(req: &Request) -> Exit {
+pub(crate) fn run(req: &Request) -> Exit {
     let file = output::file(req.output.as_deref());
     if let Err(e) = output::refuse_overwrite(file, req.force) {
         return e;

@@ -26,7 +26,7 @@ use crate::exit::Exit;
 
 /// Where the dumps come from and what to do with the result.
 #[derive(Debug)]
-pub struct Request {
+pub(crate) struct Request {
     /// Files and directories whose kind is detected.
     pub files: Vec<PathBuf>,
     /// `--sysfs [ROOT]`.
@@ -50,18 +50,18 @@ pub struct Request {
 }
 
 /// Parses `--arch`.
-pub fn parse_arch(s: &str) -> Result<Arch, String> {
+pub(crate) fn parse_arch(s: &str) -> Result<Arch, String> {
     Arch::from_name(s).ok_or_else(|| format!("expected one of {}", Arch::names().join(", ")))
 }
 
 /// Parses `--cpu-vendor`.
-pub fn parse_cpu_vendor(s: &str) -> Result<CpuVendor, String> {
+pub(crate) fn parse_cpu_vendor(s: &str) -> Result<CpuVendor, String> {
     CpuVendor::from_name(s)
         .ok_or_else(|| format!("expected one of {}", CpuVendor::names().join(", ")))
 }
 
 /// Parses `--cpu-family`: `0x1a`, `1ah` or decimal `26`.
-pub fn parse_family(s: &str) -> Result<u32, String> {
+pub(crate) fn parse_family(s: &str) -> Result<u32, String> {
     let t = s.trim();
     let r = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
         u32::from_str_radix(h, 16)
@@ -75,7 +75,7 @@ pub fn parse_family(s: &str) -> Result<u32, String> {
 
 /// Parses `--assume-gpu-bar`: bytes, or a number with KiB/MiB/GiB/TiB (or K/M/G/T); a
 /// power of two of at least 4 KiB.
-pub fn parse_bar_size(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_bar_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let (num, shift) = [
         ("TiB", 40),
@@ -329,7 +329,7 @@ fn platform(
 
 /// `simulate`/`explain`/`groups`/`dot --sysfs [ROOT]`: the machine under ROOT imported in
 /// memory, with what was read said on stderr; nothing is written.
-pub fn sysfs_platform(root: &Path) -> Result<Platform, Exit> {
+pub(crate) fn sysfs_platform(root: &Path) -> Result<Platform, Exit> {
     let req = Request {
         files: Vec::new(),
         sysfs: Some(root.to_path_buf()),
@@ -357,7 +357,7 @@ pub fn sysfs_platform(root: &Path) -> Result<Platform, Exit> {
 }
 
 /// Runs `peerpath import`.
-pub fn run(req: &Request) -> Exit {
+pub(crate) fn run(req: &Request) -> Exit {
     let to_file = crate::output::file(req.output.as_deref());
     if let Err(e) = crate::output::refuse_overwrite(to_file, req.force) {
         return e;

@@ -7,12 +7,12 @@ use peerpath_load::Diagnostics;
 use peerpath_model::Platform;
 
 /// The embedded default platform (the Arm external-TBU example of the spec).
-pub const DEFAULT_PLATFORM: &str = include_str!("../../../topologies/arm-external-tbu.yaml");
+pub(crate) const DEFAULT_PLATFORM: &str = include_str!("../../../topologies/arm-external-tbu.yaml");
 /// The name diagnostics give the embedded default.
-pub const DEFAULT_NAME: &str = "<embedded>/topologies/arm-external-tbu.yaml";
+pub(crate) const DEFAULT_NAME: &str = "<embedded>/topologies/arm-external-tbu.yaml";
 
 /// Loads the platform at `path`, or the embedded default.
-pub fn load_platform(path: Option<&Path>) -> Result<Platform, Diagnostics> {
+pub(crate) fn load_platform(path: Option<&Path>) -> Result<Platform, Diagnostics> {
     match path {
         Some(p) => peerpath_load::load_file(p),
         None => peerpath_load::load_str(DEFAULT_NAME, DEFAULT_PLATFORM),
@@ -20,7 +20,7 @@ pub fn load_platform(path: Option<&Path>) -> Result<Platform, Diagnostics> {
 }
 
 /// Prints diagnostics to stderr: miette's graphical form on a terminal, plain text in pipes.
-pub fn print_diagnostics(diags: Diagnostics) {
+pub(crate) fn print_diagnostics(diags: Diagnostics) {
     let count = diags.items.len();
     if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
         eprintln!("{:?}", miette::Report::new(diags.fancy()));
@@ -35,7 +35,7 @@ pub fn print_diagnostics(diags: Diagnostics) {
 }
 
 /// Expands directory arguments to the `*.yaml`/`*.yml` files inside, sorted.
-pub fn expand_yaml_args(args: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+pub(crate) fn expand_yaml_args(args: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for a in args {
         if a.is_dir() {

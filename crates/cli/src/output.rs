@@ -7,12 +7,12 @@ use std::path::Path;
 use crate::exit::Exit;
 
 /// The file named by `-o`, or `None` for stdout (`-` or absent).
-pub fn file(output: Option<&Path>) -> Option<&Path> {
+pub(crate) fn file(output: Option<&Path>) -> Option<&Path> {
     output.filter(|p| *p != Path::new("-"))
 }
 
 /// Refuses to replace an existing file without `--force` (exit 2).
-pub fn refuse_overwrite(file: Option<&Path>, force: bool) -> Result<(), Exit> {
+pub(crate) fn refuse_overwrite(file: Option<&Path>, force: bool) -> Result<(), Exit> {
     match file {
         Some(out) if out.exists() && !force => {
             eprintln!(
@@ -27,7 +27,7 @@ pub fn refuse_overwrite(file: Option<&Path>, force: bool) -> Result<(), Exit> {
 
 /// Writes `text` to `file`, or to stdout when `None`. A file that cannot be written is
 /// invalid input (exit 2); stdout that cannot be written an internal error (exit 3).
-pub fn write(file: Option<&Path>, text: &str) -> Result<(), Exit> {
+pub(crate) fn write(file: Option<&Path>, text: &str) -> Result<(), Exit> {
     match file {
         Some(out) => std::fs::write(out, text).map_err(|e| {
             eprintln!("error: cannot write {}: {e}", out.display());

@@ -11,7 +11,7 @@ const AFTER: Duration = Duration::from_secs(1);
 
 /// The bar, created on the first tick past [`AFTER`].
 #[derive(Debug)]
-pub struct Progress {
+pub(crate) struct Progress {
     total: u64,
     enabled: bool,
     start: Instant,
@@ -22,7 +22,7 @@ pub struct Progress {
 impl Progress {
     /// A progress of `total` pairings; `enabled`: stderr is a terminal and stdout is
     /// not JSON.
-    pub fn new(total: usize, enabled: bool) -> Self {
+    pub(crate) fn new(total: usize, enabled: bool) -> Self {
         Self {
             total: total as u64,
             enabled,
@@ -33,7 +33,7 @@ impl Progress {
     }
 
     /// One more pairing done.
-    pub fn tick(&self) {
+    pub(crate) fn tick(&self) {
         let done = self.done.get() + 1;
         self.done.set(done);
         if !self.enabled || done % 256 != 0 {
@@ -60,7 +60,7 @@ impl Progress {
     }
 
     /// Removes the bar, if shown.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(b) = self.bar.borrow_mut().take() {
             b.finish_and_clear();
         }

@@ -9,7 +9,7 @@ use peerpath_rules::PairResult;
 
 /// What one scenario file gave.
 #[derive(Debug)]
-pub enum FileResult {
+pub(crate) enum FileResult {
     /// The scenario's platform or expectations did not load.
     Invalid(peerpath_load::Diagnostics),
     /// Loaded and ran; the mismatches (empty: passed) and the number of expectations.
@@ -20,7 +20,7 @@ pub enum FileResult {
 }
 
 /// Runs one scenario file.
-pub fn run_file(path: &Path) -> FileResult {
+pub(crate) fn run_file(path: &Path) -> FileResult {
     let scenario = match peerpath_load::scenario::load_scenario(path) {
         Ok(s) => s,
         Err(d) => return FileResult::Invalid(d),
@@ -34,7 +34,7 @@ pub fn run_file(path: &Path) -> FileResult {
 
 /// Every way the scenario's expectations differ from what peerpath computes. Each
 /// expected pairing is evaluated alone (`evaluate_pair` agrees with `evaluate`).
-pub fn check(path: &Path, scenario: &Scenario) -> Vec<String> {
+pub(crate) fn check(path: &Path, scenario: &Scenario) -> Vec<String> {
     let topo = peerpath_topology::Topology::new(&scenario.platform);
     scenario
         .expect
@@ -105,7 +105,7 @@ fn codes(pair: &PairResult) -> String {
 }
 
 /// Expands arguments: directories to their `*.yaml` files; no argument = `scenarios/`.
-pub fn files(args: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+pub(crate) fn files(args: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     if args.is_empty() {
         crate::input::expand_yaml_args(&[PathBuf::from("scenarios")])
     } else {
@@ -114,7 +114,7 @@ pub fn files(args: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
 }
 
 /// The one-line tally.
-pub fn tally(files: usize, passed: usize, failed: usize, invalid: usize) -> String {
+pub(crate) fn tally(files: usize, passed: usize, failed: usize, invalid: usize) -> String {
     let mut s = String::new();
     let _ = write!(
         s,

@@ -16,7 +16,7 @@ use crate::progress::Progress;
 
 /// What `simulate` prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Output {
+pub(crate) enum Output {
     /// Matrix (or table), findings, summary line.
     Text,
     /// output-format.md's JSON document.
@@ -26,7 +26,7 @@ pub enum Output {
 }
 
 /// Runs the simulation, writing to `out`; returns the tally (for `--fail-on`).
-pub fn run(
+pub(crate) fn run(
     topo: &Topology<'_>,
     output: Output,
     jobs: usize,
@@ -54,7 +54,7 @@ pub fn run(
 }
 
 /// Whether a tally holds a finding at or above `threshold`.
-pub fn fails_at(tally: &Tally, threshold: Severity) -> bool {
+pub(crate) fn fails_at(tally: &Tally, threshold: Severity) -> bool {
     tally.worst.is_some_and(|w| w <= threshold)
 }
 

@@ -6,13 +6,13 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 /// The repository root (two levels above this crate).
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// A file of the project's shared folder (`../shared` beside the checkout), which must
 /// exist: only the tests of `cargo xtask realdata` use it.
-pub fn shared(rel: &str) -> PathBuf {
+pub(crate) fn shared(rel: &str) -> PathBuf {
     let p = repo().join("../shared").join(rel);
     assert!(
         p.exists(),
@@ -24,7 +24,7 @@ pub fn shared(rel: &str) -> PathBuf {
 }
 
 /// Runs `peerpath ARGS` in the repository root.
-pub fn peerpath(args: &[&str]) -> Output {
+pub(crate) fn peerpath(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_peerpath"))
         .args(args)
         .current_dir(repo())
@@ -34,17 +34,17 @@ pub fn peerpath(args: &[&str]) -> Output {
 }
 
 /// stdout as text.
-pub fn stdout(o: &Output) -> String {
+pub(crate) fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 /// stderr as text.
-pub fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Every `topologies/*.yaml`, sorted, relative to the repo root.
-pub fn topologies() -> Vec<String> {
+pub(crate) fn topologies() -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(repo().join("topologies"))
         .expect("topologies/ exists")
         .filter_map(|e| e.ok())

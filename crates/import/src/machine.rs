@@ -748,7 +748,7 @@ pub(crate) struct DeviceSet {
 
 impl DeviceSet {
     /// The device at `bdf`, created if new (`line` recorded on creation).
-    pub fn get(&mut self, bdf: Bdf, line: Option<usize>) -> &mut PciDevice {
+    pub(crate) fn get(&mut self, bdf: Bdf, line: Option<usize>) -> &mut PciDevice {
         self.devices.entry(bdf).or_insert_with(|| {
             let mut d = PciDevice::new(bdf);
             d.line = line;
@@ -757,7 +757,7 @@ impl DeviceSet {
     }
 
     /// Moves the devices into `m`, merging with devices already there.
-    pub fn into_machine(self, m: &mut Machine) {
+    pub(crate) fn into_machine(self, m: &mut Machine) {
         for (_, d) in self.devices {
             match m.devices.binary_search_by_key(&d.bdf, |x| x.bdf) {
                 Ok(i) => {

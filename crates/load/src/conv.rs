@@ -26,17 +26,17 @@ pub(crate) struct Conv<'s, 't> {
 }
 
 impl<'t> Conv<'_, 't> {
-    pub fn src(&self) -> &'t str {
+    pub(crate) fn src(&self) -> &'t str {
         self.sink.text
     }
 
     /// Reports `msg` at `node` with the current path.
-    pub fn err(&mut self, node: &Node, msg: Msg) {
+    pub(crate) fn err(&mut self, node: &Node, msg: Msg) {
         self.sink.at(node.loc, &self.path, msg);
     }
 
     /// Runs `f` with `seg` appended to the path.
-    pub fn within<R>(&mut self, seg: Seg, f: impl FnOnce(&mut Self) -> R) -> R {
+    pub(crate) fn within<R>(&mut self, seg: Seg, f: impl FnOnce(&mut Self) -> R) -> R {
         self.path.push(seg);
         let r = f(self);
         self.path.pop();
@@ -44,7 +44,7 @@ impl<'t> Conv<'_, 't> {
     }
 
     /// The text of a scalar node, or an error saying what was found instead.
-    pub fn scalar(&mut self, node: &Node, expected: &str) -> Option<String> {
+    pub(crate) fn scalar(&mut self, node: &Node, expected: &str) -> Option<String> {
         match node.text(self.src()) {
             Some(t) => Some(t.into_owned()),
             None => {
@@ -56,7 +56,7 @@ impl<'t> Conv<'_, 't> {
     }
 
     /// The entries of a mapping node, or an error.
-    pub fn expect_map<'n>(&mut self, node: &'n Node) -> Option<&'n [(Node, Node)]> {
+    pub(crate) fn expect_map<'n>(&mut self, node: &'n Node) -> Option<&'n [(Node, Node)]> {
         match &node.kind {
             Kind::Map(entries) => Some(entries),
             _ => {
@@ -75,7 +75,7 @@ impl<'t> Conv<'_, 't> {
     }
 
     /// The items of a sequence node, or an error.
-    pub fn expect_seq<'n>(&mut self, node: &'n Node) -> Option<&'n [Node]> {
+    pub(crate) fn expect_seq<'n>(&mut self, node: &'n Node) -> Option<&'n [Node]> {
         match &node.kind {
             Kind::Seq(items) => Some(items),
             _ => {
@@ -100,7 +100,7 @@ impl<'t> Conv<'_, 't> {
     }
 
     /// Reports keys not in `keys` (with a "did you mean") and repeated keys.
-    pub fn check_keys(&mut self, entries: &[(Node, Node)], keys: &[&'static str]) {
+    pub(crate) fn check_keys(&mut self, entries: &[(Node, Node)], keys: &[&'static str]) {
         let src = self.src();
         let mut seen: std::collections::HashMap<Cow<'_, str>, &Node> =
             std::collections::HashMap::with_capacity(entries.len());
@@ -142,7 +142,7 @@ impl<'t> Conv<'_, 't> {
 
     /// Converts the value of `key` in the mapping `map`; absent keys take
     /// [`FromYaml::absent`] or are reported as missing.
-    pub fn field<T: FromYaml>(
+    pub(crate) fn field<T: FromYaml>(
         &mut self,
         map: &Node,
         entries: &[(Node, Node)],
@@ -166,7 +166,7 @@ impl<'t> Conv<'_, 't> {
 
     /// Converts a top-level list element by element, keeping the good ones: returns
     /// them with their indices in the file, so later paths stay exact.
-    pub fn sparse_list<T: FromYaml>(
+    pub(crate) fn sparse_list<T: FromYaml>(
         &mut self,
         entries: &[(Node, Node)],
         key: &'static str,

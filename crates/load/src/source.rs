@@ -83,7 +83,7 @@ pub(crate) struct Node {
 
 impl Node {
     /// "a mapping", "a string `x`", ... for "found ..." messages.
-    pub fn describe(&self, src: &str) -> String {
+    pub(crate) fn describe(&self, src: &str) -> String {
         match &self.kind {
             Kind::Null => "null".to_owned(),
             Kind::Seq(_) => "a sequence".to_owned(),
@@ -95,7 +95,7 @@ impl Node {
     }
 
     /// The text of a scalar as written (without quotes); `None` for null and collections.
-    pub fn text<'s>(&'s self, src: &'s str) -> Option<Cow<'s, str>> {
+    pub(crate) fn text<'s>(&'s self, src: &'s str) -> Option<Cow<'s, str>> {
         match &self.kind {
             Kind::Str(s) => Some(Cow::Borrowed(s)),
             Kind::Typed(t, span) => {
@@ -112,7 +112,7 @@ impl Node {
     }
 
     /// The entries when this is a mapping.
-    pub fn entries(&self) -> Option<&[(Node, Node)]> {
+    pub(crate) fn entries(&self) -> Option<&[(Node, Node)]> {
         match &self.kind {
             Kind::Map(m) => Some(m),
             _ => None,
@@ -120,7 +120,7 @@ impl Node {
     }
 
     /// The value of `key` in a mapping.
-    pub fn get(&self, key: &str, src: &str) -> Option<&Node> {
+    pub(crate) fn get(&self, key: &str, src: &str) -> Option<&Node> {
         self.entries()?
             .iter()
             .find(|(k, _)| k.text(src).as_deref() == Some(key))
@@ -129,7 +129,7 @@ impl Node {
 
     /// Follows `path` from this node as far as it exists; returns the deepest node
     /// reached and whether the whole path was found.
-    pub fn locate<'n>(&'n self, path: &[Seg], src: &str) -> (&'n Node, bool) {
+    pub(crate) fn locate<'n>(&'n self, path: &[Seg], src: &str) -> (&'n Node, bool) {
         let mut node = self;
         for seg in path {
             let next = match (seg, &node.kind) {
@@ -147,7 +147,7 @@ impl Node {
 
     /// Calls `f` on every node, depth first, without recursion (the depth is bounded
     /// by the budget, but a worklist costs nothing).
-    pub fn walk<'n>(&'n self, mut f: impl FnMut(&'n Node)) {
+    pub(crate) fn walk<'n>(&'n self, mut f: impl FnMut(&'n Node)) {
         let mut stack = vec![self];
         while let Some(n) = stack.pop() {
             f(n);
@@ -372,21 +372,21 @@ pub(crate) struct Msg {
 }
 
 impl Msg {
-    pub fn new(message: impl Into<String>) -> Self {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             ..Self::default()
         }
     }
-    pub fn expected(mut self, e: impl Into<String>) -> Self {
+    pub(crate) fn expected(mut self, e: impl Into<String>) -> Self {
         self.expected = Some(e.into());
         self
     }
-    pub fn help(mut self, h: impl Into<String>) -> Self {
+    pub(crate) fn help(mut self, h: impl Into<String>) -> Self {
         self.help = Some(h.into());
         self
     }
-    pub fn help_opt(mut self, h: Option<String>) -> Self {
+    pub(crate) fn help_opt(mut self, h: Option<String>) -> Self {
         self.help = h;
         self
     }
@@ -402,7 +402,7 @@ pub(crate) struct Sink<'t> {
 }
 
 impl<'t> Sink<'t> {
-    pub fn new(file: &str, text: &'t str) -> Self {
+    pub(crate) fn new(file: &str, text: &'t str) -> Self {
         Self {
             file: file.to_owned(),
             text,
@@ -413,12 +413,12 @@ impl<'t> Sink<'t> {
     }
 
     /// Whether no more diagnostics are kept (further ones are only counted).
-    pub fn full(&self) -> bool {
+    pub(crate) fn full(&self) -> bool {
         self.items.len() >= limits::MAX_DIAGNOSTICS
     }
 
     /// Number of errors reported (kept or not).
-    pub fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.items.len() + self.dropped
     }
 
@@ -431,7 +431,7 @@ impl<'t> Sink<'t> {
     }
 
     /// Reports `msg` at `loc` with the display path `path`.
-    pub fn at(&mut self, loc: Loc, path: &[Seg], msg: Msg) {
+    pub(crate) fn at(&mut self, loc: Loc, path: &[Seg], msg: Msg) {
         if self.full() {
             self.dropped += 1;
             return;
@@ -459,7 +459,7 @@ impl<'t> Sink<'t> {
     }
 
     /// The diagnostics, sorted by position, with a closing note if some were dropped.
-    pub fn finish(mut self) -> Vec<Diagnostic> {
+    pub(crate) fn finish(mut self) -> Vec<Diagnostic> {
         self.items.sort_by_key(|d| (d.line == 0, d.line, d.column));
         if self.dropped > 0 {
             let mut d = Diagnostic::unlocated(
@@ -477,7 +477,7 @@ impl<'t> Sink<'t> {
     }
 
     /// A `Diagnostics` from the items so far.
-    pub fn into_diagnostics(self) -> Diagnostics {
+    pub(crate) fn into_diagnostics(self) -> Diagnostics {
         Diagnostics {
             items: self.finish(),
         }

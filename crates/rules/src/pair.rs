@@ -37,7 +37,7 @@ pub enum Routes {
 }
 
 /// Evaluates one pairing, on `engine` (built from `topo`).
-pub fn evaluate_import(
+pub(crate) fn evaluate_import(
     topo: &Topology<'_>,
     engine: &mut Engine<'_>,
     import: &Import,

@@ -3,14 +3,14 @@
 use peerpath_model::{IommuKind, Platform, PlatformBuilder, Via};
 
 /// 1 MiB.
-pub const MIB: u64 = 1 << 20;
+pub(crate) const MIB: u64 = 1 << 20;
 
 /// hb0 (window 0x40_0000_0000, 64 GiB, no IOMMU) → rp0 (00:01.0, MPSS 512) → switch
 /// sw0 (01:00.0; sw0.dp0 02:00.0, sw0.dp1 02:01.0, MPSS 512) → gpu0 (03:00.0, BAR 0 at
 /// 0x40_0000_0000, 256 MiB) and nic0 (04:00.0, BAR 0 at 0x40_1000_0000, 1 MiB);
 /// export `gpu0-bar0` (vfio-dmabuf) imported by nic0. DRAM 0x8000_0000, 16 GiB.
 /// `f` customises the builder before `build`.
-pub fn switch_pair(f: impl FnOnce(&mut PlatformBuilder)) -> Platform {
+pub(crate) fn switch_pair(f: impl FnOnce(&mut PlatformBuilder)) -> Platform {
     let mut b = PlatformBuilder::new("switch-pair");
     b.memory("dram0", 0x8000_0000, 16 << 30);
     let hb = b.host_bridge("hb0", 0, 0x40_0000_0000, 0x10_0000_0000);
@@ -25,7 +25,7 @@ pub fn switch_pair(f: impl FnOnce(&mut PlatformBuilder)) -> Platform {
 }
 
 /// Adds an IOMMU of `kind` to every host bridge of the builder's platform.
-pub fn add_iommu(b: &mut PlatformBuilder, kind: IommuKind) {
+pub(crate) fn add_iommu(b: &mut PlatformBuilder, kind: IommuKind) {
     let iommu = b.iommu("iommu0", kind);
     let hbs: Vec<_> = b
         .platform_mut()
@@ -42,12 +42,16 @@ pub fn add_iommu(b: &mut PlatformBuilder, kind: IommuKind) {
 
 /// Two Intel host bridges: hb0 (id 8086:`id0`) with rp0 → gpu0 and rp1 → nic0; hb1
 /// (id 8086:`id1`) with rp2 → nic1. `gpu0-bar0` is imported by nic0 and nic1.
-pub fn two_host_bridges(id0: u16, id1: u16) -> Platform {
+pub(crate) fn two_host_bridges(id0: u16, id1: u16) -> Platform {
     two_host_bridges_with(id0, id1, |_| {})
 }
 
 /// `two_host_bridges`, customised by `f` before `build`.
-pub fn two_host_bridges_with(id0: u16, id1: u16, f: impl FnOnce(&mut PlatformBuilder)) -> Platform {
+pub(crate) fn two_host_bridges_with(
+    id0: u16,
+    id1: u16,
+    f: impl FnOnce(&mut PlatformBuilder),
+) -> Platform {
     let mut b = PlatformBuilder::new("two-host-bridges");
     b.kernel().arch = peerpath_model::Arch::X86_64;
     b.kernel().cpu.vendor = peerpath_model::CpuVendor::Intel;
@@ -70,7 +74,7 @@ pub fn two_host_bridges_with(id0: u16, id1: u16, f: impl FnOnce(&mut PlatformBui
 }
 
 /// Evaluates `p` and returns the pairing `importer` ← `export`.
-pub fn pair_result(p: &Platform, importer: &str, export: &str) -> crate::PairResult {
+pub(crate) fn pair_result(p: &Platform, importer: &str, export: &str) -> crate::PairResult {
     let topo = peerpath_topology::Topology::new(p);
     match crate::evaluate_pair(&topo, importer, export) {
         Ok(r) => r,
@@ -79,7 +83,11 @@ pub fn pair_result(p: &Platform, importer: &str, export: &str) -> crate::PairRes
 }
 
 /// The (code, subject) of every finding of one pairing, in output order.
-pub fn findings_of(p: &Platform, importer: &str, export: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn findings_of(
+    p: &Platform,
+    importer: &str,
+    export: &str,
+) -> Vec<(&'static str, String)> {
     pair_result(p, importer, export)
         .findings
         .iter()
@@ -88,7 +96,7 @@ pub fn findings_of(p: &Platform, importer: &str, export: &str) -> Vec<(&'static 
 }
 
 /// The node named `name` while building.
-pub fn node(b: &mut PlatformBuilder, name: &str) -> peerpath_model::NodeId {
+pub(crate) fn node(b: &mut PlatformBuilder, name: &str) -> peerpath_model::NodeId {
     match b.platform_mut().node_by_name(name) {
         Some(n) => n,
         None => panic!("no node {name}"),

@@ -20,7 +20,7 @@ pub(super) struct Kernel {
 
 impl Kernel {
     /// The `kernel` section, with the `disable_acs_redir` ports found by name.
-    pub fn raw(&self, cx: &Ctx<'_>, disable_acs_redir: Vec<String>) -> RawKernel {
+    pub(super) fn raw(&self, cx: &Ctx<'_>, disable_acs_redir: Vec<String>) -> RawKernel {
         let k = &cx.m.kernel;
         RawKernel {
             release: k.release.clone(),
@@ -38,7 +38,7 @@ impl Kernel {
     }
 
     /// AMD Zen (family >= 0x17), whose data fabric forwards peer traffic.
-    pub fn is_zen(&self) -> bool {
+    pub(super) fn is_zen(&self) -> bool {
         self.arch == Arch::X86_64
             && self.cpu_vendor == CpuVendor::Amd
             && self.cpu_family.unwrap_or(0) >= 0x17

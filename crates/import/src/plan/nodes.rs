@@ -23,7 +23,7 @@ pub(super) struct Layout<'m> {
 
 impl<'m> Layout<'m> {
     /// The nearest ancestor that is emitted (functions left out are skipped over).
-    pub fn parent(&self, d: &PciDevice) -> Option<Bdf> {
+    pub(super) fn parent(&self, d: &PciDevice) -> Option<Bdf> {
         let mut p = d.parent;
         while let Some(b) = p {
             if self.emitted_set.contains(&b) {
@@ -35,17 +35,17 @@ impl<'m> Layout<'m> {
     }
 
     /// The placed parent's role and name.
-    pub fn placed_parent(&self, d: &PciDevice) -> Option<&(Role, String)> {
+    pub(super) fn placed_parent(&self, d: &PciDevice) -> Option<&(Role, String)> {
         self.parent(d).and_then(|p| self.placed.get(&p))
     }
 
     /// The role of a placed function.
-    pub fn role(&self, b: Bdf) -> Option<Role> {
+    pub(super) fn role(&self, b: Bdf) -> Option<Role> {
         self.placed.get(&b).map(|(r, _)| *r)
     }
 
     /// The emitted, placed functions directly below `b`, in the machine's order.
-    pub fn children(&self, b: Bdf) -> impl Iterator<Item = &'m PciDevice> + '_ {
+    pub(super) fn children(&self, b: Bdf) -> impl Iterator<Item = &'m PciDevice> + '_ {
         self.emitted
             .iter()
             .copied()
@@ -53,7 +53,7 @@ impl<'m> Layout<'m> {
     }
 
     /// The emitted functions of a given role, in the machine's order, with their names.
-    pub fn with_role(&self, role: Role) -> impl Iterator<Item = (&'m PciDevice, &str)> + '_ {
+    pub(super) fn with_role(&self, role: Role) -> impl Iterator<Item = (&'m PciDevice, &str)> + '_ {
         self.emitted
             .iter()
             .copied()

@@ -41,7 +41,7 @@ fn check_port(p: &Port<'_>, errs: &mut Vec<String>) {
 }
 
 /// Every validation problem of the emitted text.
-pub fn check(yaml: &str) -> Vec<String> {
+pub(crate) fn check(yaml: &str) -> Vec<String> {
     let doc: RawPlatform = match peerpath_load::load_raw_str("emitted.yaml", yaml) {
         Ok(d) => d,
         Err(e) => return vec![format!("not readable: {e}")],

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 /// bridge with one root port); `exports` exports of the first endpoints' BARs, no
 /// `imports` (every endpoint imports every export it does not own), and `traffic`
 /// entries for distinct pairings of the other endpoints.
-pub fn generated_platform(endpoints: usize, exports: usize, traffic: usize) -> String {
+pub(crate) fn generated_platform(endpoints: usize, exports: usize, traffic: usize) -> String {
     // Buses 3..=199 of each segment, 8 functions of 32 devices on each.
     const PER_SEGMENT: usize = 197 * 256;
     let segments = endpoints.div_ceil(PER_SEGMENT).max(1);

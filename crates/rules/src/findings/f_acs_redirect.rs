@@ -11,7 +11,7 @@ use super::Cx;
 use crate::finding::{Code, Finding};
 
 /// Raises `acs-redirect`.
-pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let m = &cx.k.why.map;
     let (Some(common), Some(first), Some(hint)) = (
         m.common_upstream,

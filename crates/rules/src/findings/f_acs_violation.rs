@@ -12,7 +12,7 @@ use crate::finding::{Code, Finding};
 use crate::hex::json;
 
 /// Raises `acs-violation`.
-pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let imp = cx.name(cx.importer());
     for (_, tr) in cx.traces() {
         let End::Fault(Fault::AcsViolation { port, bit }) = tr.end else {

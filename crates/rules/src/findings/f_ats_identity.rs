@@ -13,7 +13,7 @@ use crate::finding::{Code, Finding};
 use crate::k3_stream::attached_domain;
 
 /// Raises `ats-identity`.
-pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     if cx.probe || !cx.flows.iter().any(|f| f.flow.ats) {
         return;
     }

@@ -24,7 +24,7 @@ use crate::hex::json;
 use crate::kernel::Regime;
 
 /// Raises `bypass-mismatch`.
-pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let imp = cx.name(cx.importer());
     let Some(regime) = cx.regime() else {
         return;

@@ -17,7 +17,7 @@ use crate::hex::json;
 use crate::kernel::Regime;
 
 /// Raises `cc-alias`.
-pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let p = cx.p();
     let (imp, exp) = (cx.importer(), cx.exporter());
     let (icc, ecc) = (device_cc(p, imp), device_cc(p, exp));

@@ -10,7 +10,7 @@ use crate::finding::{Code, Finding};
 use crate::k3_dma_path::{MapResult, SwiotlbForce};
 
 /// Raises `cc-swiotlb-forced`.
-pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let Some(MapResult::SwiotlbForced(SwiotlbForce::Cc(kind))) = cx.k.why.result else {
         return;
     };

@@ -11,7 +11,7 @@ use crate::hex::json;
 use crate::k3_dma_path::MapResult;
 
 /// Raises `dma-mask`.
-pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let imp = cx.name(cx.importer());
     let ep = cx.topo.endpoint(cx.importer());
     let bits = ep.map_or(64, |e| e.dma_mask_bits);

@@ -10,7 +10,7 @@ use crate::finding::{Code, Finding};
 use crate::k2_dmabuf::AttachRefusal;
 
 /// Raises `dmabuf-attach-refused`.
-pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let refusals = &cx.k.why.attach;
     let Some(first) = refusals.first() else {
         return;

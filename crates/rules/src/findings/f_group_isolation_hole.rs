@@ -21,7 +21,7 @@ use super::Cx;
 use crate::finding::{Code, Finding};
 
 /// Raises `group-isolation-hole`.
-pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let (imp, exp) = (cx.importer(), cx.exporter());
     let behind = |n| cx.topo.domain(n).is_some_and(|d| d.iommu.is_some());
     if !behind(imp) || !behind(exp) {

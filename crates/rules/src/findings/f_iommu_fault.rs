@@ -19,7 +19,7 @@ use crate::k3_stream::attached_domain;
 use crate::kernel::Regime;
 
 /// Raises `iommu-fault`.
-pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let imp = cx.name(cx.importer());
     let domain = attached_domain(cx.topo, cx.importer());
     let domain_name = domain.map_or("none", |d| d.as_str());

@@ -22,7 +22,7 @@ fn fix(cx: &Cx<'_, '_>, port: &str) -> String {
 }
 
 /// Raises `mps-write-merge`.
-pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     if cx.probe {
         return;
     }

@@ -10,7 +10,7 @@ use crate::finding::{Code, Finding};
 use crate::k3_dma_path::MapResult;
 
 /// Raises `no-map-resource`.
-pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     if cx.k.why.result != Some(MapResult::NoMapResource) {
         return;
     }

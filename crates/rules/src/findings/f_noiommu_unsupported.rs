@@ -11,7 +11,7 @@ use super::Cx;
 use crate::finding::{Code, Finding};
 
 /// Raises `noiommu-unsupported`.
-pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     for (dev, role) in [(cx.importer(), "importer"), (cx.exporter(), "exporter")] {
         if cx.topo.endpoint(dev).map(|e| e.driver) != Some(Driver::VfioNoiommu) {
             continue;

@@ -31,7 +31,7 @@ fn host_bridges(
 }
 
 /// Raises `p2p-not-supported`.
-pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let m = &cx.k.why.map;
     if m.map_type != MapType::NotSupported {
         return;

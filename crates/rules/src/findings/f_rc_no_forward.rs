@@ -12,7 +12,7 @@ use super::{already, Cx};
 use crate::finding::{Code, Finding};
 
 /// Raises `rc-no-forward`.
-pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let imp = cx.name(cx.importer());
     for (_, tr) in cx.traces() {
         let End::Dropped(DropReason::RcNoForward {

@@ -11,7 +11,7 @@ use crate::finding::{Code, Finding};
 use crate::k3_dma_path::{MapResult, SwiotlbForce};
 
 /// Raises `swiotlb-forced`.
-pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     if cx.k.why.result != Some(MapResult::SwiotlbForced(SwiotlbForce::Param)) {
         return;
     }

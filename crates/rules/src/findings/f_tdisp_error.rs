@@ -15,7 +15,7 @@ use crate::c_cc::device_cc;
 use crate::finding::{Code, Finding};
 
 /// Raises `tdisp-error`.
-pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let p = cx.p();
     let exp = cx.exporter();
     let ename = cx.name(exp);

@@ -12,7 +12,7 @@ use crate::finding::{Code, Finding};
 use crate::hex::json;
 
 /// Raises `unsupported-request`.
-pub fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let imp = cx.name(cx.importer());
     let exp = cx.name(cx.exporter());
     for (_, tr) in cx.traces() {

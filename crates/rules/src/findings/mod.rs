@@ -8,26 +8,26 @@
 //! separates them lives here (`iova_routed_untranslated`), so each trace yields one
 //! hardware finding.
 
-pub mod f_acs_redirect;
-pub mod f_acs_violation;
-pub mod f_ats_identity;
-pub mod f_bypass_mismatch;
-pub mod f_cc_alias;
-pub mod f_cc_swiotlb_forced;
-pub mod f_dma_mask;
-pub mod f_dmabuf_attach_refused;
-pub mod f_group_isolation_hole;
-pub mod f_iommu_fault;
-pub mod f_iommu_group_shared;
-pub mod f_mps_exceeded;
-pub mod f_mps_write_merge;
-pub mod f_no_map_resource;
-pub mod f_noiommu_unsupported;
-pub mod f_p2p_not_supported;
-pub mod f_rc_no_forward;
-pub mod f_swiotlb_forced;
-pub mod f_tdisp_error;
-pub mod f_unsupported_request;
+pub(crate) mod f_acs_redirect;
+pub(crate) mod f_acs_violation;
+pub(crate) mod f_ats_identity;
+pub(crate) mod f_bypass_mismatch;
+pub(crate) mod f_cc_alias;
+pub(crate) mod f_cc_swiotlb_forced;
+pub(crate) mod f_dma_mask;
+pub(crate) mod f_dmabuf_attach_refused;
+pub(crate) mod f_group_isolation_hole;
+pub(crate) mod f_iommu_fault;
+pub(crate) mod f_iommu_group_shared;
+pub(crate) mod f_mps_exceeded;
+pub(crate) mod f_mps_write_merge;
+pub(crate) mod f_no_map_resource;
+pub(crate) mod f_noiommu_unsupported;
+pub(crate) mod f_p2p_not_supported;
+pub(crate) mod f_rc_no_forward;
+pub(crate) mod f_swiotlb_forced;
+pub(crate) mod f_tdisp_error;
+pub(crate) mod f_unsupported_request;
 
 use peerpath_engine::{DropReason, End, Place, StreamSetup, Trace};
 use peerpath_model::{Export, Import, NodeId, Platform};
@@ -39,7 +39,7 @@ use crate::report::FlowTrace;
 
 /// Everything a finding module may look at for one pairing.
 #[derive(Debug)]
-pub struct Cx<'a, 'p> {
+pub(crate) struct Cx<'a, 'p> {
     /// The topology.
     pub topo: &'a Topology<'p>,
     /// The pairing.
@@ -56,38 +56,38 @@ pub struct Cx<'a, 'p> {
 
 impl<'p> Cx<'_, 'p> {
     /// The platform.
-    pub fn p(&self) -> &'p Platform {
+    pub(crate) fn p(&self) -> &'p Platform {
         self.topo.platform()
     }
 
     /// A node's name.
-    pub fn name(&self, n: NodeId) -> &'p str {
+    pub(crate) fn name(&self, n: NodeId) -> &'p str {
         self.topo.name(n)
     }
 
     /// The importer.
-    pub fn importer(&self) -> NodeId {
+    pub(crate) fn importer(&self) -> NodeId {
         self.import.importer
     }
 
     /// The exporter.
-    pub fn exporter(&self) -> NodeId {
+    pub(crate) fn exporter(&self) -> NodeId {
         self.export().device
     }
 
     /// The export.
-    pub fn export(&self) -> &'p Export {
+    pub(crate) fn export(&self) -> &'p Export {
         self.p().export(self.import.export)
     }
 
     /// A place's name.
-    pub fn place(&self, place: Place) -> String {
+    pub(crate) fn place(&self, place: Place) -> String {
         place.name(self.p()).to_owned()
     }
 
     /// The traces that carry an outcome (not merged into another TLP's burst), with
     /// their flow; empty for a probe.
-    pub fn traces(&self) -> impl Iterator<Item = (&FlowTrace, &Trace)> + '_ {
+    pub(crate) fn traces(&self) -> impl Iterator<Item = (&FlowTrace, &Trace)> + '_ {
         self.flows
             .iter()
             .filter(|_| !self.probe)
@@ -96,7 +96,7 @@ impl<'p> Cx<'_, 'p> {
     }
 
     /// The regime of the address the importer was handed, if it was handed one.
-    pub fn regime(&self) -> Option<Regime> {
+    pub(crate) fn regime(&self) -> Option<Regime> {
         self.k.why.mapping.map(|m| m.regime)
     }
 }
@@ -104,12 +104,12 @@ impl<'p> Cx<'_, 'p> {
 /// Whether `out` already holds a finding of `code` at `subject`. `sort_and_dedup`
 /// keeps only the first of each (code, subject), and a flow of up to 1,024 TLPs mostly
 /// ends alike: checking first skips building findings that would be dropped.
-pub fn already(out: &[Finding], code: Code, subject: &str) -> bool {
+pub(crate) fn already(out: &[Finding], code: Code, subject: &str) -> bool {
     out.iter().any(|f| f.code == code && f.subject == subject)
 }
 
 /// The place of a trace's last hop (where it ended).
-pub fn end_place(tr: &Trace) -> Option<Place> {
+pub(crate) fn end_place(tr: &Trace) -> Option<Place> {
     tr.summary.last.map(|(at, _)| at)
 }
 
@@ -117,7 +117,7 @@ pub fn end_place(tr: &Trace) -> Option<Place> {
 /// not send it upstream, so it was routed as a bus address (H2) and ended wherever
 /// that address decodes. `bypass-mismatch` reports this; `unsupported-request` leaves
 /// such traces alone.
-pub fn iova_routed_untranslated(cx: &Cx<'_, '_>, tr: &Trace) -> bool {
+pub(crate) fn iova_routed_untranslated(cx: &Cx<'_, '_>, tr: &Trace) -> bool {
     cx.regime() == Some(Regime::Iova)
         && tr.sid.is_none()
         && matches!(
@@ -129,7 +129,7 @@ pub fn iova_routed_untranslated(cx: &Cx<'_, '_>, tr: &Trace) -> bool {
 }
 
 /// Runs every finding module.
-pub fn check_all(cx: &Cx<'_, '_>) -> Vec<Finding> {
+pub(crate) fn check_all(cx: &Cx<'_, '_>) -> Vec<Finding> {
     let mut out = Vec::new();
     f_p2p_not_supported::check(cx, &mut out);
     f_acs_redirect::check(cx, &mut out);
