@@ -210,17 +210,22 @@ Examples:
 Examples:
   peerpath throughput                                   the embedded default platform
   peerpath throughput topologies/dgx-like.yaml --tlps 5000000
-  peerpath throughput topologies/dgx-like.yaml --reference")]
+  peerpath throughput topologies/dgx-like.yaml --reference
+  peerpath throughput topologies/dgx-like.yaml --record")]
     Throughput {
         #[command(flatten)]
         source: PlatformArgs,
         /// TLPs to route (whole passes over the traffic).
         #[arg(long, value_name = "N", default_value_t = 2_000_000)]
         tlps: u64,
-        /// Route hop by hop, keeping every hop (the reference router), instead of the
+        /// Route hop by hop (the reference router, flow cache off) instead of the
         /// compiled path.
         #[arg(long)]
         reference: bool,
+        /// Keep every hop of every route, as `explain` and JSON routes do (the
+        /// reference router).
+        #[arg(long)]
+        record: bool,
     },
     /// Write a platform of the scale-test shape: host bridges of 8 root ports, two
     /// switch levels, GPUs, NICs and NVMe; M GPUs export 1 GiB of BAR 0 and every
@@ -351,7 +356,12 @@ fn main() -> ExitCode {
             source,
             tlps,
             reference,
-        } => throughput(&source, tlps, reference),
+            record,
+        } => throughput(
+            &source,
+            tlps,
+            peerpath_rules::throughput::Mode { reference, record },
+        ),
         Command::Generate {
             endpoints,
             exports,
@@ -584,7 +594,7 @@ fn groups(source: &PlatformArgs, format: Format) -> Exit {
     Exit::Success
 }
 
-fn throughput(source: &PlatformArgs, tlps: u64, reference: bool) -> Exit {
+fn throughput(source: &PlatformArgs, tlps: u64, mode: peerpath_rules::throughput::Mode) -> Exit {
     let p = match platform_or_exit(source) {
         Ok(p) => p,
         Err(e) => return e,
@@ -593,12 +603,12 @@ fn throughput(source: &PlatformArgs, tlps: u64, reference: bool) -> Exit {
     let enough = usize::try_from(tlps).unwrap_or(usize::MAX);
     let w = peerpath_rules::throughput::workload(&topo, enough);
     outln!(
-        "peerpath throughput: {} ({} router, one thread)",
+        "peerpath throughput: {} ({}, one thread)",
         p.name,
-        if reference {
-            "hop-by-hop reference"
-        } else {
-            "compiled"
+        match (mode.reference, mode.record) {
+            (_, true) => "hop-by-hop reference router, every hop recorded",
+            (true, false) => "hop-by-hop reference router",
+            (false, false) => "compiled router: flow cache, no hops kept",
         }
     );
     if w.tlps() == 0 {
@@ -611,7 +621,7 @@ fn throughput(source: &PlatformArgs, tlps: u64, reference: bool) -> Exit {
         w.streams.len(),
         w.pairings
     );
-    let m = peerpath_rules::throughput::measure(&topo, &w, tlps, reference);
+    let m = peerpath_rules::throughput::measure(&topo, &w, tlps, mode);
     let lookups = m.tlb.hits + m.tlb.misses;
     outln!(
         "routed {} TLPs in {:.3} s: {:.1} M TLP/s ({:.1} ns per TLP)",

@@ -110,7 +110,19 @@ fn bench(c: &mut Criterion) {
     });
 
     g.bench_function("reference-tlb-hit", |b| {
-        // The hop-by-hop reference, every hop recorded into a reused buffer.
+        // The hop-by-hop reference router (flow cache off), keeping no hops.
+        let mut engine = Engine::new(&topo);
+        engine.set_flow_cache(false);
+        let tlp = Tlp::write(src, 0x1_0000_0040, 256);
+        let mut trace = Trace::summary_only();
+        b.iter(|| {
+            engine.route_into(&setup, black_box(tlp), &mut trace);
+            black_box(&trace.end);
+        });
+    });
+
+    g.bench_function("reference-recording-tlb-hit", |b| {
+        // The same, every hop recorded into a reused buffer (explain, JSON routes).
         let mut engine = Engine::new(&topo);
         let tlp = Tlp::write(src, 0x1_0000_0040, 256);
         let mut trace = engine.route(&setup, tlp);
@@ -136,7 +148,8 @@ fn bench(c: &mut Criterion) {
 
     g.bench_function("reference-tlb-miss", |b| {
         let mut engine = Engine::new(&topo);
-        let mut trace = Trace::recording();
+        engine.set_flow_cache(false);
+        let mut trace = Trace::summary_only();
         let mut page = 0u64;
         b.iter(|| {
             page = (page + 1) % 65_536;

@@ -59,6 +59,7 @@ pub struct Engine<'t> {
     /// The TLB a route looked up, for the flow cache.
     touched: Option<TlbTouch>,
     flows: FlowCache,
+    flow_cache: bool,
     /// `route_burst`'s per-TLP interconnect entries, reused.
     pub(crate) burst_entries: Vec<Option<IcEntry>>,
     /// The root port a merged burst went down (set by `down_host_bridge`).
@@ -67,6 +68,7 @@ pub struct Engine<'t> {
 
 /// A cached route for `tlp`: the recorded outcome moved to its address (every field of
 /// the trace set), and the TLB access the reference route made.
+#[inline]
 fn replay(
     v: &FlowValue,
     tlp: Tlp,
@@ -164,6 +166,7 @@ impl<'t> Engine<'t> {
             ic_entry: None,
             touched: None,
             flows: FlowCache::default(),
+            flow_cache: true,
             burst_entries: Vec::new(),
             burst_root_port: None,
         }
@@ -241,7 +244,7 @@ impl<'t> Engine<'t> {
     /// Routes one TLP into `out`, reusing its buffer. A recording trace is routed hop
     /// by hop (the reference); a summary-only trace goes through the flow cache.
     pub fn route_into(&mut self, setup: &StreamSetup, tlp: Tlp, out: &mut Trace) {
-        if !out.record && self.hw.page_exact {
+        if !out.record && self.hw.page_exact && self.flow_cache {
             let key = FlowKey::new(setup, &tlp);
             if let Some(v) = self.flows.get(&key) {
                 replay(v, tlp, out, &mut self.ic_entry, &mut self.tlbs);
@@ -262,21 +265,33 @@ impl<'t> Engine<'t> {
         self.ic_entry = None;
         self.touched = None;
         out.end = self.issue(setup, tlp, out, Why::Issued);
+        out.finish();
     }
 
     /// Whether the flow cache serves summary-only routes (every decode boundary is
-    /// page aligned).
+    /// page aligned, and it was not turned off).
     pub fn flow_cache_enabled(&self) -> bool {
-        self.hw.page_exact
+        self.hw.page_exact && self.flow_cache
     }
 
+    /// Turns the flow cache on or off (on by default): off, every route is the
+    /// hop-by-hop reference, for measuring it.
+    pub fn set_flow_cache(&mut self, on: bool) {
+        self.flow_cache = on;
+    }
+
+    #[inline]
     fn push(tr: &mut Trace, at: Place, event: Event, tlp: Tlp, why: Why) {
-        tr.push(Hop {
-            at,
-            event,
-            tlp,
-            why,
-        });
+        if tr.record {
+            tr.hops.push(Hop {
+                at,
+                event,
+                tlp,
+                why,
+            });
+        } else {
+            tr.summary.note_parts(at, event, &tlp, &why);
+        }
     }
 
     fn issue(&mut self, setup: &StreamSetup, tlp: Tlp, tr: &mut Trace, why: Why) -> End {
@@ -477,8 +492,10 @@ impl<'t> Engine<'t> {
         let dest = if info.window.contains(tlp.addr) {
             Dest::Own
         } else if info.kind == Kind::SwitchDownstream {
+            // A sibling can hold the address only if the switch's window does.
             egress = info
                 .parent
+                .filter(|usp| self.hw.nodes[usp.index()].window.contains(tlp.addr))
                 .and_then(|usp| self.hw.child_at(usp, tlp.addr))
                 .map(|(sibling, _)| sibling)
                 .filter(|sibling| *sibling != port);

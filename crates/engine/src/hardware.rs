@@ -249,8 +249,9 @@ impl<'t> Hardware<'t> {
         let info = &self.nodes[node.index()];
         let (lo, hi) = info.below;
         let ranges = &self.decode_below[lo as usize..hi as usize];
-        let found = if info.below_overlaps {
-            // Ranges were pushed in child order, each child's in its own order.
+        let found = if info.below_overlaps || ranges.len() <= 8 {
+            // Ranges were pushed in child order (overlapping ones keep it), or sorted:
+            // either way the first that holds the address; a short list is scanned.
             ranges.iter().find(|c| c.range.contains(addr))
         } else {
             let i = ranges.partition_point(|c| c.range.start <= addr);

@@ -125,9 +125,13 @@ impl Engine<'_> {
                 tr.hops.truncate(entry.hop_index);
                 tr.push(merge_hop);
                 tr.end = End::Merged { into: i };
+                if k != i {
+                    tr.finish();
+                }
             }
             let (end, target_root_port) = self.resume_merged(burst, first.src, &mut traces[i]);
             traces[i].end = end;
+            traces[i].finish();
             out.merges.push(MergedBurst {
                 first: i,
                 count: count as u32,

@@ -531,6 +531,7 @@ impl End {
     /// address an end carries is the TLP's address plus a constant within a page
     /// (translation keeps the page offset, windows add a constant), which is what lets
     /// the flow cache reuse one route for every TLP of a page.
+    #[inline]
     pub(crate) fn shifted(self, delta: u64) -> End {
         match self {
             End::Delivered {
@@ -588,27 +589,34 @@ pub struct RouteSummary {
 impl RouteSummary {
     /// Takes one hop into the summary.
     pub(crate) fn note(&mut self, hop: &Hop) {
-        if self.issued.is_none() {
-            self.issued = Some(hop.tlp);
+        self.note_parts(hop.at, hop.event, &hop.tlp, &hop.why);
+    }
+
+    /// Takes one hop, given by its parts, into the summary.
+    #[inline]
+    pub(crate) fn note_parts(&mut self, at: Place, event: Event, tlp: &Tlp, why: &Why) {
+        if self.hops == 0 {
+            self.issued = Some(*tlp);
         }
-        self.last = Some((hop.at, hop.tlp));
+        self.last = Some((at, *tlp));
         self.hops += 1;
-        match (hop.event, hop.why) {
-            (Event::Redirect, _) if self.redirected_at.is_none() => {
-                self.redirected_at = Some(hop.at);
-            }
-            (Event::Translate, _) | (_, Why::StreamBypass { .. }) => self.translated = true,
-            (Event::Merge, _) => self.merged = true,
-            (_, Why::NoTranslation) => {
-                if let (None, Place::Pci(hb)) = (self.no_translation_at, hop.at) {
-                    self.no_translation_at = Some(hb);
-                }
+        match event {
+            Event::Redirect if self.redirected_at.is_none() => self.redirected_at = Some(at),
+            Event::Translate => self.translated = true,
+            Event::Merge => self.merged = true,
+            _ => {}
+        }
+        match (why, at) {
+            (Why::StreamBypass { .. }, _) => self.translated = true,
+            (Why::NoTranslation, Place::Pci(hb)) if self.no_translation_at.is_none() => {
+                self.no_translation_at = Some(hb);
             }
             _ => {}
         }
     }
 
     /// The same summary for a TLP whose address was `delta` higher (see `End::shifted`).
+    #[inline]
     pub(crate) fn shifted(self, delta: u64) -> RouteSummary {
         let shift = |t: Tlp| Tlp {
             addr: t.addr.wrapping_add(delta),
@@ -670,11 +678,24 @@ impl Trace {
         self.summary = RouteSummary::default();
     }
 
-    /// Appends a hop (when recording) and notes it in the summary.
+    /// Appends a hop when recording (the summary is made from the hops when the route
+    /// ends: `finish`), else notes it in the summary.
     pub(crate) fn push(&mut self, hop: Hop) {
-        self.summary.note(&hop);
         if self.record {
             self.hops.push(hop);
+        } else {
+            self.summary.note(&hop);
+        }
+    }
+
+    /// Ends a route: a recording trace's summary is made from its hops.
+    pub(crate) fn finish(&mut self) {
+        if self.record {
+            let mut summary = RouteSummary::default();
+            for h in &self.hops {
+                summary.note(h);
+            }
+            self.summary = summary;
         }
     }
 

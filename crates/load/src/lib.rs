@@ -50,8 +50,10 @@ pub mod limits {
     pub const MAX_YAML_EVENTS: usize = 40_000_000;
     /// Most events replayed through aliases: bounds alias expansion ("billion laughs").
     pub const MAX_ALIAS_REPLAYED_EVENTS: usize = 250_000;
-    /// Most (importer, export) pairings, explicit or expanded from the default.
-    pub const MAX_PAIRINGS: usize = 4_000_000;
+    /// Most (importer, export) pairings, explicit or expanded from the default: 12
+    /// bytes each once loaded (192 MB at the limit); evaluation streams them, so only
+    /// the list itself is held (the 100,000-endpoint platform of issue 7 has 10 M).
+    pub const MAX_PAIRINGS: usize = 16_000_000;
     /// Most diagnostics kept from one file; further ones are counted, not stored.
     pub const MAX_DIAGNOSTICS: usize = 1_000;
 }

@@ -75,12 +75,21 @@ impl Measurement {
     }
 }
 
+/// How to route.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Mode {
+    /// The hop-by-hop reference router (flow cache off).
+    pub reference: bool,
+    /// Keep every hop (as `explain` and JSON routes do); implies the reference.
+    pub record: bool,
+}
+
 /// Routes the workload's TLPs until at least `target` are routed (whole passes;
 /// TLBs keep their contents between passes, as a running system's would).
-/// `reference`: hop by hop with every hop kept, else the compiled path.
-pub fn measure(topo: &Topology<'_>, w: &Workload, target: u64, reference: bool) -> Measurement {
+pub fn measure(topo: &Topology<'_>, w: &Workload, target: u64, mode: Mode) -> Measurement {
     let mut engine = Engine::new(topo);
-    let mut trace = if reference {
+    engine.set_flow_cache(!mode.reference && !mode.record);
+    let mut trace = if mode.record {
         Trace::recording()
     } else {
         Trace::summary_only()
@@ -115,10 +124,21 @@ mod tests {
         let topo = Topology::new(&p);
         let w = workload(&topo, usize::MAX);
         assert!(w.tlps() > 0);
-        let a = measure(&topo, &w, 1000, false);
-        let b = measure(&topo, &w, 1000, true);
+        let a = measure(&topo, &w, 1000, Mode::default());
         assert!(a.tlps >= 1000);
-        assert_eq!((a.tlps, a.hops, a.tlb), (b.tlps, b.hops, b.tlb));
+        for mode in [
+            Mode {
+                reference: true,
+                record: false,
+            },
+            Mode {
+                reference: true,
+                record: true,
+            },
+        ] {
+            let b = measure(&topo, &w, 1000, mode);
+            assert_eq!((a.tlps, a.hops, a.tlb), (b.tlps, b.hops, b.tlb), "{mode:?}");
+        }
         assert!(
             a.hops >= a.tlps * 2,
             "every route has an issue and a delivery hop"

@@ -412,7 +412,7 @@ proptest! {
 
 #[test]
 fn default_imports_that_would_expand_past_the_limit() {
-    // 2100 endpoints × 2000 exports = 4.2M pairings > MAX_PAIRINGS: refused before
+    // 2100 endpoints × 8000 exports = 16.8M pairings > MAX_PAIRINGS: refused before
     // anything is expanded.
     let mut doc = String::from(
         "format: 1\nname: t\nhost_bridges: [{name: hb0, windows: [{cpu: 0, bus: 0, size: 1GiB}], segment: 0}]\nendpoints:\n- {name: e0, parent: hb0, bdf: 00:00.0, bars: [{index: 0, addr: 0, size: 1MiB}]}\n",
@@ -425,7 +425,7 @@ fn default_imports_that_would_expand_past_the_limit() {
         ));
     }
     doc.push_str("exports:\n");
-    for i in 0..2000 {
+    for i in 0..8000 {
         doc.push_str(&format!("- {{name: x{i}, device: e0, bar: 0}}\n"));
     }
     let start = Instant::now();
@@ -434,7 +434,7 @@ fn default_imports_that_would_expand_past_the_limit() {
     assert_eq!(d.items.len(), 1, "{d}");
     assert_eq!(
         d.items[0].message,
-        "without `imports`, 2100 endpoints and 2000 exports make up to 4200000 pairings"
+        "without `imports`, 2100 endpoints and 8000 exports make up to 16800000 pairings"
     );
     assert_eq!(d.items[0].path, "exports");
     assert_eq!(d.items[0].line, 2106);
