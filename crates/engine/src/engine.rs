@@ -40,6 +40,8 @@ use crate::types::{
 pub(crate) struct IcEntry {
     /// `hops.len()` before the interconnect's hops.
     pub(crate) hop_index: usize,
+    /// `summary.hops` then (a trace that keeps no hops counts them there).
+    pub(crate) summary_hops: u32,
     /// The TLP at the interconnect, its address CPU physical.
     pub(crate) tlp: Tlp,
     pub(crate) src: Src,
@@ -81,9 +83,11 @@ fn replay(
     out.end = v.end.shifted(delta);
     out.attr = v.attr;
     out.sid = v.sid;
-    out.summary = v.summary.shifted(delta);
+    out.summary.clone_from(&v.summary);
+    out.summary.shift(delta);
     *ic_entry = v.ic_entry.map(|e| IcEntry {
         hop_index: 0,
+        summary_hops: e.summary_hops,
         tlp: Tlp {
             addr: e.tlp.addr.wrapping_add(delta),
             ..e.tlp
@@ -865,6 +869,7 @@ impl<'t> Engine<'t> {
         if !merged {
             self.ic_entry = Some(IcEntry {
                 hop_index: tr.hops.len(),
+                summary_hops: tr.summary.hops,
                 tlp,
                 src,
                 to_pci: matches!(decoded, Some(Decode::Hb { .. })),

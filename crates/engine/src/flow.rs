@@ -14,7 +14,7 @@
 
 use std::hash::BuildHasher;
 
-use peerpath_model::{NodeId, StreamId};
+use peerpath_model::StreamId;
 
 use crate::engine::{IcEntry, Src};
 use crate::pagetable::MemAttr;
@@ -25,53 +25,36 @@ use crate::types::{End, RouteSummary, Ste, StreamSetup, Tlp, Trace};
 /// custom flow at most 256).
 pub(crate) const SLOTS: usize = 256;
 
-/// What identifies a route up to the address within a page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What identifies a route up to the address within a page, packed into words:
+/// the requester, the STE kind (no IOMMU, abort, bypass, translate), ATS enabled,
+/// the operation and the Address Type in one; the payload; the page table's contents
+/// tag; the page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct FlowKey {
-    requester: NodeId,
-    /// 0 no IOMMU, 1 abort, 2 bypass, 3 translate.
-    ste: u8,
-    table: u64,
-    ats: bool,
-    op: peerpath_model::Op,
-    at: crate::types::At,
+    small: u64,
     payload: u32,
+    table: u64,
     page: u64,
 }
 
 impl FlowKey {
     pub(crate) fn new(setup: &StreamSetup, tlp: &Tlp) -> Self {
         let (ste, table) = match &setup.ste {
-            Ste::NoIommu => (0, 0),
+            Ste::NoIommu => (0u64, 0),
             Ste::Abort => (1, 0),
             Ste::Bypass => (2, 0),
             Ste::Translate(t) => (3, t.tag()),
         };
         Self {
-            requester: tlp.requester,
-            ste,
-            table,
-            ats: setup.ats_enabled,
-            op: tlp.op,
-            at: tlp.at,
+            small: u64::from(tlp.requester.0)
+                | ste << 32
+                | u64::from(setup.ats_enabled) << 34
+                | (tlp.op as u64) << 35
+                | (tlp.at as u64) << 36,
             payload: tlp.payload,
+            table,
             page: tlp.addr >> PAGE_SHIFT,
         }
-    }
-}
-
-impl std::hash::Hash for FlowKey {
-    /// Three words: the small fields packed into one.
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        let small = u64::from(self.requester.0)
-            | u64::from(self.ste) << 32
-            | u64::from(self.ats) << 34
-            | (self.op as u64) << 35
-            | (self.at as u64) << 36
-            | u64::from(self.payload) << 40;
-        h.write_u64(small);
-        h.write_u64(self.table);
-        h.write_u64(self.page);
     }
 }
 
@@ -102,6 +85,7 @@ pub(crate) struct FlowValue {
 /// An `IcEntry` without the hop index (cached routes record no hops).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct IcLite {
+    pub(crate) summary_hops: u32,
     pub(crate) tlp: Tlp,
     pub(crate) src: Src,
     pub(crate) to_pci: bool,
@@ -116,6 +100,7 @@ impl FlowValue {
             sid: tr.sid,
             summary: tr.summary,
             ic_entry: ic.map(|e| IcLite {
+                summary_hops: e.summary_hops,
                 tlp: e.tlp,
                 src: e.src,
                 to_pci: e.to_pci,

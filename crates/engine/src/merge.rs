@@ -123,6 +123,7 @@ impl Engine<'_> {
                 let Some(entry) = entries[k] else { continue };
                 let tr: &mut Trace = &mut traces[k];
                 tr.hops.truncate(entry.hop_index);
+                tr.summary.hops = entry.summary_hops;
                 tr.push(merge_hop);
                 tr.end = End::Merged { into: i };
                 if k != i {

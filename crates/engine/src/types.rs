@@ -615,17 +615,14 @@ impl RouteSummary {
         }
     }
 
-    /// The same summary for a TLP whose address was `delta` higher (see `End::shifted`).
+    /// The summary for a TLP whose address is `delta` higher (see `End::shifted`).
     #[inline]
-    pub(crate) fn shifted(self, delta: u64) -> RouteSummary {
-        let shift = |t: Tlp| Tlp {
-            addr: t.addr.wrapping_add(delta),
-            ..t
-        };
-        RouteSummary {
-            issued: self.issued.map(shift),
-            last: self.last.map(|(at, t)| (at, shift(t))),
-            ..self
+    pub(crate) fn shift(&mut self, delta: u64) {
+        if let Some(t) = &mut self.issued {
+            t.addr = t.addr.wrapping_add(delta);
+        }
+        if let Some((_, t)) = &mut self.last {
+            t.addr = t.addr.wrapping_add(delta);
         }
     }
 }
