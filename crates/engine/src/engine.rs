@@ -314,6 +314,18 @@ impl<'t> Engine<'t> {
         self.upstream(setup, tlp, r, tr)
     }
 
+    /// ACS `bit` at `at` blocks the request (H1): a fault hop, an ACS violation.
+    fn acs_violation(at: NodeId, bit: AcsFlags, tlp: Tlp, tr: &mut Trace) -> End {
+        Self::push(
+            tr,
+            Place::Pci(at),
+            Event::Fault,
+            tlp,
+            Why::AcsBlocked { bit },
+        );
+        End::Fault(Fault::AcsViolation { port: at, bit })
+    }
+
     /// H1 inside a multifunction device: a request for a sibling function's BAR stays
     /// inside the device when the requester function has an internal peer path and
     /// its ACS neither redirects nor blocks it (the one ACS decision, `PeerFunction`);
@@ -350,16 +362,7 @@ impl<'t> Engine<'t> {
                 );
                 Some(self.deliver(peer, tlp, tr))
             }
-            Decision::Block(bit) => {
-                Self::push(
-                    tr,
-                    Place::Pci(r),
-                    Event::Fault,
-                    tlp,
-                    Why::AcsBlocked { bit },
-                );
-                Some(End::Fault(Fault::AcsViolation { port: r, bit }))
-            }
+            Decision::Block(bit) => Some(Self::acs_violation(r, bit, tlp, tr)),
             Decision::Up { .. } | Decision::TurnBack => None,
         }
     }
@@ -465,16 +468,7 @@ impl<'t> Engine<'t> {
                     }
                     return self.descend(tlp, egress, None, false, tr);
                 }
-                Ingress::Block(bit) => {
-                    Self::push(
-                        tr,
-                        Place::Pci(p),
-                        Event::Fault,
-                        tlp,
-                        Why::AcsBlocked { bit },
-                    );
-                    return End::Fault(Fault::AcsViolation { port: p, bit });
-                }
+                Ingress::Block(bit) => return Self::acs_violation(p, bit, tlp, tr),
             }
         }
     }

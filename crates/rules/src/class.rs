@@ -250,8 +250,3 @@ impl<'a, 'p> Classes<'a, 'p> {
         })
     }
 }
-
-/// The class of one pairing (see [`Classes::key`], which serves many).
-pub fn class_key(topo: &Topology<'_>, import: &Import) -> Option<ClassKey> {
-    Classes::new(topo).key(import)
-}

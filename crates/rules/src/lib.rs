@@ -35,7 +35,7 @@ mod testplat;
 #[cfg(test)]
 mod tests;
 
-pub use class::{class_key, ClassKey, Classes};
+pub use class::{ClassKey, Classes};
 pub use errors::UnknownPair;
 pub use finding::{Code, Evidence, Finding, Outcome, Severity};
 pub use k1_map_type::MapType;
