@@ -831,3 +831,33 @@ fn p1_engine_reach_and_groups_agree_on_acs() {
     });
     assert_checked(checked, 8, "a pair that turns below the root complex");
 }
+
+/// Issue 7, "decide each shape once": on random platforms, the verdict that
+/// `for_each_verdict` hands out through the class cache (on 2 threads) equals each
+/// pairing's own evaluation, for every pairing.
+#[test]
+fn class_verdicts_equal_direct_verdicts() {
+    let checked = forall(cases_with(knobs()), |case: Case| {
+        let p = case.platform();
+        let topo = Topology::new(&p);
+        let mut n = 0;
+        let r: Result<(), TestCaseError> =
+            peerpath_rules::for_each_verdict(&topo, 2, |import, v| {
+                n += 1;
+                let alone = peerpath_rules::verdict_alone(&topo, import);
+                prop_assert_eq!(
+                    v,
+                    &alone,
+                    "{} <- {}\n{}",
+                    &p.node(import.importer).name,
+                    &p.export(import.export).name,
+                    yaml(&p)
+                );
+                Ok(())
+            });
+        r?;
+        prop_assert_eq!(n, p.imports.len());
+        Ok(n > 1)
+    });
+    assert_checked(checked, 2, "two pairings or more");
+}
