@@ -22,6 +22,7 @@ pub(crate) const MODULES: &[(&str, &str)] = &[
     ("Hardware", "engine/src/merge.rs"),
     ("Kernel", "rules/src/k1_map_type.rs"),
     ("Kernel", "rules/src/k2_dmabuf.rs"),
+    ("Kernel", "rules/src/k2_driver.rs"),
     ("Kernel", "rules/src/k3_dma_path.rs"),
     ("Kernel", "rules/src/k3_iova.rs"),
     ("Kernel", "rules/src/k3_stream.rs"),
@@ -46,6 +47,7 @@ pub(crate) const MODULES: &[(&str, &str)] = &[
     ("Findings", "rules/src/findings/f_cc_alias.rs"),
     ("Findings", "rules/src/findings/f_tdisp_error.rs"),
     ("Findings", "rules/src/findings/f_iommu_group_shared.rs"),
+    ("Findings", "rules/src/findings/f_driver_bypasses_p2pdma.rs"),
     ("Findings", "rules/src/findings/f_group_isolation_hole.rs"),
 ];
 

@@ -63,10 +63,13 @@ Examples:
   peerpath simulate                                    the embedded default platform
   peerpath simulate topologies/dgx-like.yaml --summary
   peerpath simulate topologies/amd-zen-switch.yaml --format json
-  peerpath simulate --sysfs                            this machine, imported in memory")]
+  peerpath simulate --sysfs                            this machine, imported in memory
+  peerpath simulate --via driver-bus-address           what a vendor stack's own peer mapping would do")]
     Simulate {
         #[command(flatten)]
         source: PlatformArgs,
+        #[command(flatten)]
+        via: ViaArg,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// Exit 1 when a finding at or above this severity is raised.
@@ -84,7 +87,8 @@ Examples:
 Examples:
   peerpath explain nic0 gpu0-vram                      on the embedded default platform
   peerpath explain nic1 gpu0-vram topologies/arm-external-tbu.yaml --format json
-  peerpath explain nic-0000-01-00-0 gpu-0000-c1-00-0-bar1 --sysfs   on this machine")]
+  peerpath explain nic-0000-01-00-0 gpu-0000-c1-00-0-bar1 --sysfs   on this machine
+  peerpath explain nic0 gpu0-vram --via driver-bus-address")]
     Explain {
         /// The importing endpoint's name.
         importer: String,
@@ -92,6 +96,8 @@ Examples:
         export: String,
         #[command(flatten)]
         source: PlatformArgs,
+        #[command(flatten)]
+        via: ViaArg,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -268,6 +274,19 @@ struct PlatformArgs {
     sysfs: Option<PathBuf>,
 }
 
+/// `--via`: one mapping path for every export, for one run.
+#[derive(clap::Args, Debug)]
+struct ViaArg {
+    /// Map every export this way for this run (rules K2.2–K2.4): the kernel's
+    /// vfio-dmabuf or p2pdma-pages, or a driver's own driver-bus-address or
+    /// driver-map-resource (what a vendor stack that never asks p2pdma would do).
+    #[arg(long, value_name = "VIA",
+        value_parser = clap::builder::TypedValueParser::map(
+            clap::builder::PossibleValuesParser::new(peerpath_model::Via::names()),
+            |s: String| peerpath_model::Via::from_name(&s).unwrap_or_default()))]
+    via: Option<peerpath_model::Via>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Format {
     Text,
@@ -295,17 +314,19 @@ fn main() -> ExitCode {
     let exit = match cli.command {
         Command::Simulate {
             source,
+            via,
             format,
             fail_on,
             summary,
             jobs,
-        } => simulate(&source, format, fail_on, summary, jobs),
+        } => simulate(&source, &via, format, fail_on, summary, jobs),
         Command::Explain {
             importer,
             export,
             source,
+            via,
             format,
-        } => explain(&importer, &export, &source, format),
+        } => explain(&importer, &export, &source, &via, format),
         Command::Check { platforms } => check(&platforms),
         Command::Scenarios { paths } => run_scenarios(&paths),
         Command::Groups { source, format } => groups(&source, format),
@@ -400,14 +421,24 @@ fn platform_or_exit(source: &PlatformArgs) -> Result<peerpath_model::Platform, E
     })
 }
 
+/// `platform_or_exit`, with every export's `via` overridden when `--via` is given.
+fn platform_via(source: &PlatformArgs, via: &ViaArg) -> Result<peerpath_model::Platform, Exit> {
+    let mut p = platform_or_exit(source)?;
+    if let Some(v) = via.via {
+        p.override_via(v);
+    }
+    Ok(p)
+}
+
 fn simulate(
     source: &PlatformArgs,
+    via: &ViaArg,
     format: Format,
     fail_on: Option<FailOn>,
     summary: bool,
     jobs: Option<u16>,
 ) -> Exit {
-    let p = match platform_or_exit(source) {
+    let p = match platform_via(source, via) {
         Ok(p) => p,
         Err(e) => return e,
     };
@@ -435,8 +466,14 @@ fn simulate(
     }
 }
 
-fn explain(importer: &str, export: &str, source: &PlatformArgs, format: Format) -> Exit {
-    let p = match platform_or_exit(source) {
+fn explain(
+    importer: &str,
+    export: &str,
+    source: &PlatformArgs,
+    via: &ViaArg,
+    format: Format,
+) -> Exit {
+    let p = match platform_via(source, via) {
         Ok(p) => p,
         Err(e) => return e,
     };

@@ -131,8 +131,18 @@ kebab_enum!(
     TdispState { Unlocked = "unlocked", Locked = "locked", Run = "run", Error = "error", } default Unlocked
 );
 kebab_enum!(
-    /// `exports[].via`: which kernel mapping path (K2.2 or K2.3).
-    Via { VfioDmabuf = "vfio-dmabuf", P2pdmaPages = "p2pdma-pages", } default VfioDmabuf
+    /// `exports[].via`: which mapping path — the kernel's (K2.2, K2.3) or a driver's
+    /// own (K2.4).
+    Via {
+        /// K2.2: a VFIO dma-buf, mapped by the importer per K1's map type.
+        VfioDmabuf = "vfio-dmabuf",
+        /// K2.3: legacy P2P pages, mapped like RAM.
+        P2pdmaPages = "p2pdma-pages",
+        /// K2.4: the driver hands the importer the BAR's bus address, whatever K1 says.
+        DriverBusAddress = "driver-bus-address",
+        /// K2.4: the driver hands the importer its `dma_map_resource` result.
+        DriverMapResource = "driver-map-resource",
+    } default VfioDmabuf
 );
 kebab_enum!(
     /// `traffic[].op`.
@@ -190,6 +200,14 @@ impl Platform {
     /// The node with this id.
     pub fn node(&self, id: NodeId) -> &Node {
         &self.nodes[id.index()]
+    }
+
+    /// Maps every export `via` (`--via`: "what would a vendor stack's own peer
+    /// mapping do on this machine?", K2.4).
+    pub fn override_via(&mut self, via: Via) {
+        for e in &mut self.exports {
+            e.via = via;
+        }
     }
 
     /// The node with this name.

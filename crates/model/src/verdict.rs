@@ -109,6 +109,9 @@ codes! {
     TdispError = "tdisp-error", Error, ["C2", "C3"];
     /// Exporter and importer share an IOMMU group.
     IommuGroupShared = "iommu-group-shared", Warning, ["K4.3"];
+    /// The export's driver maps the peer itself and p2pdma would have decided another
+    /// map type.
+    DriverBypassesP2pdma = "driver-bypasses-p2pdma", Info, ["K2.4", "K1.5"];
     /// Different groups, yet one reaches the other's MMIO without translation.
     GroupIsolationHole = "group-isolation-hole", Warning, ["K4.3", "H1"];
 }
@@ -228,7 +231,7 @@ mod tests {
             assert_eq!(Code::from_name(c.as_str()), Some(*c));
             assert!(!c.rules().is_empty());
         }
-        assert_eq!(Code::ALL.len(), 20);
+        assert_eq!(Code::ALL.len(), 21);
         for m in MapType::ALL {
             assert_eq!(MapType::from_name(m.as_str()), Some(m));
         }

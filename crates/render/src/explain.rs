@@ -79,7 +79,9 @@ fn what_linux_decides(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult) {
         cpu_rule_and_allow_list(out, topo, m);
     }
     map_type(out, pair);
-    dmabuf_attach(out, &why.attach);
+    if why.driver.is_none() {
+        dmabuf_attach(out, &why.attach);
+    }
     if pair.kernel.map_type == MapType::ThruHostBridge {
         importer_dma_path(out, &why.path);
     }
@@ -124,10 +126,15 @@ fn acs_redirect(out: &mut Lines, topo: &Topology<'_>, m: &MapTypeDecision) {
         "  [K1.4] ACS redirect is set between the client and provider: {}",
         names.join(", ")
     ));
-    if let Some(hint) = m.disable_acs_redir_hint(topo) {
+    if let Some(clear) = m.clear_redirect(topo) {
         out.line(format_args!(
-            "         to disable ACS redirect for this path, add the kernel parameter: {hint}"
+            "         to disable ACS redirect for this path, add the kernel parameter: {}",
+            clear.parameter
         ));
+        out.line("         or at runtime (lost on reboot and hot-plug; clears RR, CR, EC only):");
+        for l in &clear.runtime {
+            out.line(format_args!("           {}", l.command));
+        }
     }
 }
 
@@ -164,6 +171,22 @@ fn cpu_rule_and_allow_list(out: &mut Lines, topo: &Topology<'_>, m: &MapTypeDeci
 
 /// K1.5: the map type, with the kernel's message when P2P is not supported.
 fn map_type(out: &mut Lines, pair: &PairResult) {
+    let why = &pair.kernel.why;
+    if let Some(driver) = why.driver {
+        out.line(format_args!(
+            "  [K1.5] p2pdma's map type: {} (not asked: the driver maps the peer itself)",
+            why.map.map_type.as_str()
+        ));
+        out.line(format_args!(
+            "  [K2.4] the driver's map type: {} ({})",
+            driver.as_str(),
+            match driver {
+                MapType::BusAddr => "the BAR's bus address, whatever ACS does",
+                _ => "dma_map_resource for the importer",
+            }
+        ));
+        return;
+    }
     out.line(format_args!(
         "  [K1.5] map type: {}",
         pair.kernel.map_type.as_str()

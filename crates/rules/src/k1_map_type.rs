@@ -189,15 +189,13 @@ pub struct MapTypeDecision {
 impl MapTypeDecision {
     /// The `pci=disable_acs_redir=` value naming the redirecting devices (K1.8).
     pub fn disable_acs_redir_hint(&self, topo: &Topology<'_>) -> Option<String> {
-        if self.redirecting.is_empty() {
-            return None;
-        }
-        let bdfs: Vec<String> = self
-            .redirecting
-            .iter()
-            .filter_map(|n| topo.bdf(*n).map(|b| b.to_string()))
-            .collect();
-        Some(format!("pci=disable_acs_redir={}", bdfs.join(";")))
+        self.clear_redirect(topo).map(|c| c.parameter)
+    }
+
+    /// Clearing ACS redirect on the redirecting devices: the hint and the runtime
+    /// `setpci` commands (`acs_fix`).
+    pub fn clear_redirect(&self, topo: &Topology<'_>) -> Option<crate::acs_fix::ClearRedirect> {
+        crate::acs_fix::clear_redirect(topo, &self.redirecting)
     }
 }
 

@@ -17,6 +17,10 @@
 //! `dma_map_phys(DMA_ATTR_MMIO)` (dma-direct or arch ops); anything else is `-EINVAL`.
 //! The attribute is `mmio`: the IOMMU page table gets `IOMMU_MMIO`, Device memory.
 //!
+//! A driver that maps the peer itself (K2.4, `k2_driver`) passes no gate: there is no
+//! dma-buf and no P2P resource. `driver-map-resource` gets `mmio` like K2.2
+//! (`iommu_dma_map_resource` maps with `IOMMU_MMIO`).
+//!
 //! Legacy P2P pages (K2.3, `via: p2pdma-pages`): `thru-host-bridge` is mapped like RAM.
 //! On iommu-dma a coherent importer gets `IOMMU_CACHE` (attribute `cache`, Normal
 //! write-back), a non-coherent one neither (no attribute, Normal non-cacheable) — never
@@ -119,6 +123,9 @@ impl AttachRefusal {
 pub fn attach_gates(p: &Platform, import: &Import) -> Vec<AttachRefusal> {
     let export = p.export(import.export);
     let mut out = Vec::new();
+    if matches!(export.via, Via::DriverBusAddress | Via::DriverMapResource) {
+        return out;
+    }
     if export.via == Via::VfioDmabuf {
         if !import.allow_peer2peer {
             out.push(AttachRefusal::NoPeer2Peer);
@@ -160,9 +167,10 @@ pub fn mapping_attrs(via: Via, map_type: MapType, path: DmaPath, coherent: bool)
     }
     match (via, path) {
         (_, DmaPath::None | DmaPath::BusAddress) => Vec::new(),
-        (Via::VfioDmabuf, _) => vec![Attr::Mmio],
+        (Via::VfioDmabuf | Via::DriverMapResource, _) => vec![Attr::Mmio],
         (Via::P2pdmaPages, DmaPath::IommuDma) if coherent => vec![Attr::Cache],
         (Via::P2pdmaPages, _) => Vec::new(),
+        (Via::DriverBusAddress, _) => Vec::new(),
     }
 }
 

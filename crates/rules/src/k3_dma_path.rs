@@ -214,8 +214,16 @@ pub fn map_thru_host_bridge(
         }
         DmaPath::IommuDma => {
             let kind = p.iommu(choice.iommu?).kind;
-            match IovaSpace::for_device(topo, importer, kind).alloc(export.size, limit) {
-                Some(iova) => MapResult::Mapped(DmaAddr(iova)),
+            // `__iommu_dma_map`: whole pages are mapped and the IOVA keeps the
+            // address's offset in its page (only K2.4's driver mappings can be
+            // unaligned; K2.1 makes every other export page-aligned).
+            let off = phys % peerpath_model::PAGE_SIZE;
+            let pages = export
+                .size
+                .saturating_add(off)
+                .next_multiple_of(peerpath_model::PAGE_SIZE);
+            match IovaSpace::for_device(topo, importer, kind).alloc(pages, limit) {
+                Some(iova) => MapResult::Mapped(DmaAddr(iova + off)),
                 None => MapResult::IovaExhausted {
                     size: export.size,
                     limit,

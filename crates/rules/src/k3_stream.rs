@@ -72,10 +72,13 @@ pub fn stream_setup(topo: &Topology<'_>, k: &KernelDecision) -> StreamSetup {
             if let Some(m) = k.why.mapping.filter(|m| m.regime == Regime::Iova) {
                 // The kernel maps whole pages (K2.1 makes the export page-aligned); a
                 // refused map leaves the table without it, which the route then shows.
+                // A driver's `dma_map_resource` (K2.4) may start inside a page:
+                // `__iommu_dma_map` maps the whole pages around it.
+                let off = m.phys.0 % peerpath_model::PAGE_SIZE;
                 let _ = table.map(
-                    Iova(m.dma.0),
-                    PhysAddr(m.phys.0),
-                    m.size,
+                    Iova(m.dma.0 - off),
+                    PhysAddr(m.phys.0 - off),
+                    (m.size + off).next_multiple_of(peerpath_model::PAGE_SIZE),
                     Prot::rw(mem_attr(m.mem)),
                 );
             }

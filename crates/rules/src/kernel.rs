@@ -1,13 +1,16 @@
 //! The kernel side of one pairing: K1 → K2 → K3 in the order the kernel runs them.
 //!
 //! This module only sequences the rule modules (`k1_map_type`, `k2_dmabuf`,
-//! `k3_dma_path`, `k3_iova`) into one `KernelDecision`; it decides nothing itself.
+//! `k2_driver`, `k3_dma_path`, `k3_iova`) into one `KernelDecision`; it decides nothing
+//! itself. K1 always runs; where a driver maps the peer itself (K2.4) its choice, not
+//! K1's, is the map type the importer gets.
 
 use peerpath_model::{DmaAddr, Import, IommuId, NodeId, PhysAddr};
 use peerpath_topology::Topology;
 
 use crate::k1_map_type::{calc_map_type_and_dist, MapType, MapTypeDecision};
 use crate::k2_dmabuf::{attach_gates, mapping_attrs, AttachRefusal, Attr, MemType};
+use crate::k2_driver::driver_map_type;
 use crate::k3_dma_path::{
     bus_address, choose_path, export_phys, map_thru_host_bridge, DmaPath, MapResult, PathChoice,
 };
@@ -15,7 +18,7 @@ use crate::k3_dma_path::{
 /// What the kernel decides for one pairing (output-format.md, `kernel`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct KernelDecision {
-    /// K1 map type.
+    /// The map type the importer's address follows: K1's, or the driver's own (K2.4).
     pub map_type: MapType,
     /// K1.3 distance; `None` without a common upstream device.
     pub distance: Option<u32>,
@@ -37,8 +40,10 @@ pub struct KernelWhy {
     pub importer: NodeId,
     /// The exporter (provider).
     pub exporter: NodeId,
-    /// K1.
+    /// K1: p2pdma's decision, computed even where a driver maps the peer itself.
     pub map: MapTypeDecision,
+    /// K2.4: the map type the export's driver chose itself, bypassing p2pdma.
+    pub driver: Option<MapType>,
     /// K2.1 refusals; non-empty means nothing was mapped.
     pub attach: Vec<AttachRefusal>,
     /// K3.3: the importer's path for `thru-host-bridge`.
@@ -95,6 +100,8 @@ pub fn decide(topo: &Topology<'_>, import: &Import) -> KernelDecision {
     let importer = import.importer;
     let exporter = export.device;
     let map = calc_map_type_and_dist(topo, exporter, importer);
+    let driver = driver_map_type(export.via);
+    let map_type = driver.unwrap_or(map.map_type);
     let attach = attach_gates(p, import);
     let path = choose_path(topo, importer);
     let coherent = topo.endpoint(importer).is_none_or(|e| e.coherent);
@@ -104,7 +111,7 @@ pub fn decide(topo: &Topology<'_>, import: &Import) -> KernelDecision {
     let mut mapping = None;
     let mut dma_path = DmaPath::None;
     if attach.is_empty() {
-        match map.map_type {
+        match map_type {
             MapType::BusAddr => {
                 dma_path = DmaPath::BusAddress;
                 mapping = bus_address(topo, export)
@@ -127,7 +134,7 @@ pub fn decide(topo: &Topology<'_>, import: &Import) -> KernelDecision {
                     } else {
                         Regime::RawPhys
                     };
-                    let attrs = mapping_attrs(export.via, map.map_type, path.path, coherent);
+                    let attrs = mapping_attrs(export.via, map_type, path.path, coherent);
                     mapping = Some(Mapping {
                         regime,
                         dma,
@@ -142,12 +149,12 @@ pub fn decide(topo: &Topology<'_>, import: &Import) -> KernelDecision {
         }
     }
     let attrs = if mapping.is_some() {
-        mapping_attrs(export.via, map.map_type, dma_path, coherent)
+        mapping_attrs(export.via, map_type, dma_path, coherent)
     } else {
         Vec::new()
     };
     KernelDecision {
-        map_type: map.map_type,
+        map_type,
         distance: map.distance,
         dma_path,
         dma_address: mapping.map(|m| m.dma),
@@ -156,6 +163,7 @@ pub fn decide(topo: &Topology<'_>, import: &Import) -> KernelDecision {
             importer,
             exporter,
             map,
+            driver,
             attach,
             path,
             result,

@@ -12,6 +12,7 @@
 //! pairing is evaluated alone (fresh engine, fresh IOVA space), so `evaluate_pair`
 //! agrees with `evaluate`.
 
+pub mod acs_fix;
 pub mod c_cc;
 mod class;
 mod errors;
@@ -20,6 +21,7 @@ mod findings;
 mod hex;
 pub mod k1_map_type;
 pub mod k2_dmabuf;
+pub mod k2_driver;
 pub mod k3_dma_path;
 pub mod k3_iova;
 pub mod k3_stream;

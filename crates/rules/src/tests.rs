@@ -521,7 +521,8 @@ fn vfio_importer_translates_with_a_table_the_kernel_never_filled() {
     let r = eval(&q);
     let y = pair(&r, "nic0", "gpu0-bar0");
     assert_eq!(y.kernel.dma_path, DmaPath::DmaDirect);
-    assert_eq!(codes(y), ["bypass-mismatch"]);
+    // The cause, and the fault the IOMMU logs for it (rules.md K2.4).
+    assert_eq!(codes(y), ["bypass-mismatch", "iommu-fault"]);
     assert_eq!(y.findings[0].evidence["kernel_regime"], "raw-pa");
 }
 

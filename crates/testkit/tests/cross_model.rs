@@ -358,7 +358,11 @@ fn p4_bus_addr_routes_pass_no_translation_agent_and_land_in_the_export() {
                         .first()
                         .is_some_and(|h| h.tlp.at == At::Untranslated);
                     let uf = tr.hops.iter().any(|h| h.why == Why::AcsUpstreamForwarding);
-                    if pr.kernel.map_type == MapType::BusAddr && untranslated && !uf {
+                    // K2.4: a driver's own bus address is handed whatever ACS does;
+                    // only p2pdma's bus-addr promises a route below the switches.
+                    let bus_addr_by_p2pdma = pr.kernel.map_type == MapType::BusAddr
+                        && pr.kernel.why.map.map_type == MapType::BusAddr;
+                    if bus_addr_by_p2pdma && untranslated && !uf {
                         bus_addr = true;
                         let agent = tr.hops.iter().find(|h| {
                             matches!(h.at, Place::Tbu(_) | Place::Iommu(_))

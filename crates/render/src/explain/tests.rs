@@ -101,6 +101,9 @@ fn acs_redirect_without_allow_list_routes_a_probe() {
               [K1.3] nearest common upstream device: sw0 (0000:01:00.0), distance 4
               [K1.4] ACS redirect is set between the client and provider: sw0.dp0 (0000:02:00.0), sw0.dp1 (0000:02:01.0)
                      to disable ACS redirect for this path, add the kernel parameter: pci=disable_acs_redir=0000:02:00.0;0000:02:01.0
+                     or at runtime (lost on reboot and hot-plug; clears RR, CR, EC only):
+                       setpci -s 0000:02:00.0 ECAP_ACS+0x6.w=0011
+                       setpci -s 0000:02:01.0 ECAP_ACS+0x6.w=0011
               [K1.6] cpu_supports_p2pdma: no (vendor arm)
               [K1.7] host bridge allow-list (both below hb0): Host bridge not in P2PDMA whitelist: 13b5:0001 -> not allowed
               [K1.5] map type: not-supported
@@ -123,11 +126,11 @@ fn acs_redirect_without_allow_list_routes_a_probe() {
               error p2p-not-supported at hb0: ACS redirect between nic0 and gpu0 sends their traffic through the root complex instead of sw0, and host bridge hb0 (13b5:0001) is not allow-listed
                   evidence: allow_listed=false, common_upstream=sw0, cpu_rule=false, host_bridge_ids=["13b5:0001"], host_bridges=["hb0"], redirecting=["sw0.dp0","sw0.dp1"]
                   rules: K1.5, K1.6, K1.7
-                  fix: add the kernel parameter pci=disable_acs_redir=0000:02:00.0;0000:02:01.0 so P2P turns at sw0 (bus-addr); this also weakens IOMMU isolation between them (K4.3)
+                  fix: add the kernel parameter pci=disable_acs_redir=0000:02:00.0;0000:02:01.0 so P2P turns at sw0 (bus-addr), or at runtime (lost on reboot and hot-plug): setpci -s 0000:02:00.0 ECAP_ACS+0x6.w=0011; setpci -s 0000:02:01.0 ECAP_ACS+0x6.w=0011; this also weakens IOMMU isolation between them (K4.3)
               info acs-redirect at sw0.dp0: ACS redirect is set between nic0 and gpu0 on sw0.dp0, sw0.dp1: the kernel maps their P2P through the root complex (not-supported) instead of below sw0
-                  evidence: acs_ctl={"sw0.dp0":["sv","rr","cr","uf"],"sw0.dp1":["sv","rr","cr","uf"]}, common_upstream=sw0, hint=pci=disable_acs_redir=0000:02:00.0;0000:02:01.0, map_type=not-supported, ports=["sw0.dp0","sw0.dp1"]
+                  evidence: acs_ctl={"sw0.dp0":["sv","rr","cr","uf"],"sw0.dp1":["sv","rr","cr","uf"]}, common_upstream=sw0, hint=pci=disable_acs_redir=0000:02:00.0;0000:02:01.0, map_type=not-supported, ports=["sw0.dp0","sw0.dp1"], runtime=["setpci -s 0000:02:00.0 ECAP_ACS+0x6.w=0011","setpci -s 0000:02:01.0 ECAP_ACS+0x6.w=0011"]
                   rules: K1.4, K1.8
-                  fix: to disable ACS redirect for this path, add the kernel parameter: pci=disable_acs_redir=0000:02:00.0;0000:02:01.0 (this also weakens IOMMU isolation, K4.3)
+                  fix: to disable ACS redirect for this path, add the kernel parameter pci=disable_acs_redir=0000:02:00.0;0000:02:01.0, or at runtime (lost on reboot and hot-plug): setpci -s 0000:02:00.0 ECAP_ACS+0x6.w=0011; setpci -s 0000:02:01.0 ECAP_ACS+0x6.w=0011 (this also weakens IOMMU isolation, K4.3)
         "#]],
     );
 }
@@ -203,6 +206,9 @@ fn thru_host_bridge_by_the_cpu_rule_maps_through_dma_direct() {
               [K1.3] nearest common upstream device: sw0 (0000:01:00.0), distance 4
               [K1.4] ACS redirect is set between the client and provider: sw0.dp0 (0000:02:00.0), sw0.dp2 (0000:02:02.0)
                      to disable ACS redirect for this path, add the kernel parameter: pci=disable_acs_redir=0000:02:00.0;0000:02:02.0
+                     or at runtime (lost on reboot and hot-plug; clears RR, CR, EC only):
+                       setpci -s 0000:02:00.0 ECAP_ACS+0x6.w=0011
+                       setpci -s 0000:02:02.0 ECAP_ACS+0x6.w=0011
               [K1.6] cpu_supports_p2pdma: yes (vendor amd, family 0x17)
               [K1.7] host bridge allow-list (both below hb0): Host bridge not in P2PDMA whitelist: 1022:1480 -> not allowed
               [K1.5] map type: thru-host-bridge
@@ -265,6 +271,9 @@ fn arch_dma_ops_without_map_resource_fail_the_mapping() {
               [K1.3] nearest common upstream device: sw0 (0000:01:00.0), distance 4
               [K1.4] ACS redirect is set between the client and provider: sw0.dp0 (0000:02:08.0), sw0.dp1 (0000:02:09.0)
                      to disable ACS redirect for this path, add the kernel parameter: pci=disable_acs_redir=0000:02:08.0;0000:02:09.0
+                     or at runtime (lost on reboot and hot-plug; clears RR, CR, EC only):
+                       setpci -s 0000:02:08.0 ECAP_ACS+0x6.w=0011
+                       setpci -s 0000:02:09.0 ECAP_ACS+0x6.w=0011
               [K1.6] cpu_supports_p2pdma: no (vendor ibm)
               [K1.7] host bridge allow-list (both below phb0): 1ae0:04c1 listed -> allowed
               [K1.5] map type: thru-host-bridge
@@ -287,6 +296,9 @@ fn refused_attach_gives_each_reason() {
               [K1.3] nearest common upstream device: sw0 (0000:01:00.0), distance 4
               [K1.4] ACS redirect is set between the client and provider: sw0.dp0 (0000:02:00.0), sw0.dp2 (0000:02:02.0)
                      to disable ACS redirect for this path, add the kernel parameter: pci=disable_acs_redir=0000:02:00.0;0000:02:02.0
+                     or at runtime (lost on reboot and hot-plug; clears RR, CR, EC only):
+                       setpci -s 0000:02:00.0 ECAP_ACS+0x6.w=0011
+                       setpci -s 0000:02:02.0 ECAP_ACS+0x6.w=0011
               [K1.6] cpu_supports_p2pdma: yes (vendor amd, family 0x19)
               [K1.7] host bridge allow-list (both below hb0): Host bridge not in P2PDMA whitelist: 1022:14a4 -> not allowed
               [K1.5] map type: thru-host-bridge

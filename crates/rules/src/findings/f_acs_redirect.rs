@@ -4,8 +4,11 @@
 //!
 //! Raised when K1 found a common upstream device and at least one redirecting device on
 //! the kernel's walk. It names the devices in the kernel's order with their ACS Control,
-//! and carries the kernel's hint `pci=disable_acs_redir=<BDF;BDF…>`. The subject is the
-//! first redirecting device.
+//! and carries the kernel's hint `pci=disable_acs_redir=<BDF;BDF…>` with the runtime
+//! `setpci` commands for the same ports (`acs_fix`). The subject is the
+//! first redirecting device. Not raised where the export's driver maps the peer itself
+//! (K2.4): the kernel's choice is not used then (`driver-bypasses-p2pdma` names it, and
+//! the hardware findings carry the hint where the redirect breaks the driver's address).
 
 use super::Cx;
 use crate::finding::{Code, Finding};
@@ -13,10 +16,13 @@ use crate::finding::{Code, Finding};
 /// Raises `acs-redirect`.
 pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let m = &cx.k.why.map;
+    if cx.k.why.driver.is_some() {
+        return;
+    }
     let (Some(common), Some(first), Some(hint)) = (
         m.common_upstream,
         m.redirecting.first(),
-        m.disable_acs_redir_hint(cx.topo),
+        m.clear_redirect(cx.topo),
     ) else {
         return;
     };
@@ -49,9 +55,17 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             .with("acs_ctl", ctl)
             .with("common_upstream", cx.name(common))
             .with("map_type", m.map_type.as_str())
-            .with("hint", hint.clone())
+            .with("hint", hint.parameter.clone())
+            .with(
+                "runtime",
+                hint.runtime
+                    .iter()
+                    .map(|l| l.command.as_str())
+                    .collect::<Vec<_>>(),
+            )
             .fix(format!(
-                "to disable {what} for this path, add the kernel parameter: {hint} (this also weakens IOMMU isolation, K4.3)"
+                "to disable {what} for this path, {} (this also weakens IOMMU isolation, K4.3)",
+                hint.sentence()
             )),
     );
 }

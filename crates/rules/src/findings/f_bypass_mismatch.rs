@@ -13,6 +13,10 @@
 //!   CR or EC as redirect (mainline K1.4) while the hardware redirects requests only on
 //!   RR (H1).
 //!
+//! Where the bus address came from a driver that maps peers itself (K2.4) across ACS
+//! redirect, the fix is clearing the redirect (`acs_fix`) or mapping with
+//! `dma_map_resource`.
+//!
 //! The subject is where the hardware applied the other regime (the faulting agent, or
 //! where the IOVA ended).
 
@@ -28,6 +32,12 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let imp = cx.name(cx.importer());
     let Some(regime) = cx.regime() else {
         return;
+    };
+    // K2.4: a driver that maps the peer itself, not the kernel, handed the address.
+    let who = if cx.k.why.driver.is_some() {
+        "the driver"
+    } else {
+        "the kernel"
     };
     for (_, tr) in cx.traces() {
         let Some((_, last)) = tr.summary.last else {
@@ -49,7 +59,15 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
                     (Some(r), Regime::BusAddress) => format!("{r} redirects it to {place}, which"),
                     _ => format!("{imp}'s stream translates, and {place}"),
                 };
-                let fix = if regime == Regime::BusAddress {
+                let driver_fix = (regime == Regime::BusAddress && cx.k.why.driver.is_some())
+                    .then(|| cx.k.why.map.clear_redirect(cx.topo))
+                    .flatten();
+                let fix = if let Some(c) = driver_fix {
+                    format!(
+                        "the driver handed {imp} a bus address although ACS redirects it: to clear ACS redirect on the path, {} (this weakens IOMMU isolation, K4.3); or have the driver map with dma_map_resource (via: driver-map-resource)",
+                        c.sentence()
+                    )
+                } else if regime == Regime::BusAddress {
                     format!(
                         "keep ACS from redirecting this path (the kernel saw no redirect), or give {imp} an IOVA: the kernel and the hardware must agree on ACS"
                     )
@@ -61,7 +79,7 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
                 (
                     "translated",
                     format!(
-                        "the kernel handed {imp} {handed} {iova:#x} ({}), but {how} looks it up as an IOVA and faults",
+                        "{who} handed {imp} {handed} {iova:#x} ({}), but {how} looks it up as an IOVA and faults",
                         cx.k.dma_path.as_str()
                     ),
                     fix,
@@ -88,7 +106,7 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
                     Some(hb) => (
                         "untranslated",
                         format!(
-                            "the kernel handed {imp} the IOVA {:#x} (iommu-dma), but {hb} has no translation agent (translation: none): the IOVA goes out untranslated and ends at {place}",
+                            "{who} handed {imp} the IOVA {:#x} (iommu-dma), but {hb} has no translation agent (translation: none): the IOVA goes out untranslated and ends at {place}",
                             issued.addr
                         ),
                         format!("describe where {hb}'s traffic is translated (host_bridges[].translation)"),
@@ -96,7 +114,7 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
                     None => (
                         "bus-routed",
                         format!(
-                            "the kernel handed {imp} the IOVA {:#x} (iommu-dma), but no ACS redirect sends it to the IOMMU: it is routed as a bus address and ends at {place}",
+                            "{who} handed {imp} the IOVA {:#x} (iommu-dma), but no ACS redirect sends it to the IOMMU: it is routed as a bus address and ends at {place}",
                             issued.addr
                         ),
                         "set RR (and UF) on the downstream ports between the peers (pci=config_acs), so peer requests reach the IOMMU as the kernel assumes"

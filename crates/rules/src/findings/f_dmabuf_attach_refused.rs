@@ -54,6 +54,10 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             format!("the dma-buf attach of {} by {imp}", export.name)
         }
         peerpath_model::Via::P2pdmaPages => format!("the P2P resource of {}", export.name),
+        // K2.4: a driver's own mapping passes no gate (`attach_gates` returns none).
+        peerpath_model::Via::DriverBusAddress | peerpath_model::Via::DriverMapResource => {
+            return;
+        }
     };
     let message = format!(
         "{what} fails with {}: {}",

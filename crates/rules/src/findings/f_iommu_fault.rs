@@ -6,9 +6,12 @@
 //! not mapped in the domain the hardware uses (an `unmanaged` VFIO domain holds nothing
 //! the kernel mapped) or the access lies beyond the mapping; the mapping lacks the
 //! permission; or ATS requests from a paging stream whose ATS the kernel did not
-//! enable. A fault caused by the wrong regime (a bus address or raw PA looked up as an
-//! IOVA, ATS from a bypassing stream) is `bypass-mismatch` instead. The subject is the
-//! translation agent (TBU, IOMMU or root complex) that faulted.
+//! enable. A bus address or raw PA looked up as an IOVA and found unmapped is raised
+//! here too (rules.md K2.4: "`bypass-mismatch`, and `iommu-fault` when nothing is
+//! mapped there"): the fault is what the IOMMU logs (`AMD-Vi: Event logged
+//! [IO_PAGE_FAULT …]`, `arm-smmu-v3: event 0x10 received`), while `bypass-mismatch`
+//! names the cause. ATS from a bypassing stream is `bypass-mismatch` alone. The subject
+//! is the translation agent (TBU, IOMMU or root complex) that faulted.
 
 use peerpath_engine::{End, Fault, Ste};
 
@@ -77,6 +80,20 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
                         "keep the importer's accesses inside the mapped buffer".to_owned(),
                     )
                 }
+            }
+            Fault::Unmapped { iova } => {
+                let handed = match cx.regime() {
+                    Some(Regime::BusAddress) => "a bus address",
+                    _ => "a raw physical address",
+                };
+                (
+                    "unmapped",
+                    format!(
+                        "{place} finds no mapping for {iova:#x} in {imp}'s {domain_name} domain: {handed}, looked up as an IOVA (the IOMMU logs a page fault)"
+                    ),
+                    "see bypass-mismatch: the address must be the one the hardware's regime expects"
+                        .to_owned(),
+                )
             }
             Fault::Permission { iova, op } => (
                 "permission",

@@ -5,7 +5,8 @@
 //! Raised whenever K1 says `not-supported`: the peers share no upstream bridge, or ACS
 //! redirect sends their traffic through the root complex, and neither the CPU rule nor
 //! the host-bridge allow-list lets the kernel use it. The subject is the importer's host
-//! bridge. With a common upstream device the fix is the kernel's own hint,
+//! bridge. Not raised where the export's driver maps the peer itself (K2.4): nothing
+//! asks p2pdma then, and `driver-bypasses-p2pdma` shows its verdict. With a common upstream device the fix is the kernel's own hint,
 //! `pci=disable_acs_redir=…`; without one nothing in software helps.
 
 use peerpath_topology::Topology;
@@ -33,7 +34,7 @@ fn host_bridges(
 /// Raises `p2p-not-supported`.
 pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let m = &cx.k.why.map;
-    if m.map_type != MapType::NotSupported {
+    if cx.k.map_type != MapType::NotSupported {
         return;
     }
     let al = &m.allow_list;
@@ -77,7 +78,7 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             ids.join(", ")
         )
     };
-    let hint = m.disable_acs_redir_hint(cx.topo);
+    let hint = m.clear_redirect(cx.topo);
     let message = match (m.common_upstream, &hint) {
         (Some(c), Some(_)) => format!(
             "ACS redirect between {imp} and {exp} sends their traffic through the root complex instead of {}, and {why_hb}",
@@ -87,8 +88,10 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     };
     let fix = match (m.common_upstream, hint) {
         (Some(c), Some(h)) => format!(
-            "add the kernel parameter {h} so P2P turns at {} (bus-addr); this also weakens IOMMU isolation between them (K4.3)",
-            cx.name(c)
+            "add the kernel parameter {} so P2P turns at {} (bus-addr), {}; this also weakens IOMMU isolation between them (K4.3)",
+            h.parameter,
+            cx.name(c),
+            h.at_runtime()
         ),
         _ => "none in software on this platform; P2P needs a common switch or an allow-listed root complex"
             .to_owned(),

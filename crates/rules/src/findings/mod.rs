@@ -16,6 +16,7 @@ pub(crate) mod f_cc_alias;
 pub(crate) mod f_cc_swiotlb_forced;
 pub(crate) mod f_dma_mask;
 pub(crate) mod f_dmabuf_attach_refused;
+pub(crate) mod f_driver_bypasses_p2pdma;
 pub(crate) mod f_group_isolation_hole;
 pub(crate) mod f_iommu_fault;
 pub(crate) mod f_iommu_group_shared;
@@ -150,6 +151,7 @@ pub(crate) fn check_all(cx: &Cx<'_, '_>) -> Vec<Finding> {
     f_cc_alias::check(cx, &mut out);
     f_tdisp_error::check(cx, &mut out);
     f_iommu_group_shared::check(cx, &mut out);
+    f_driver_bypasses_p2pdma::check(cx, &mut out);
     f_group_isolation_hole::check(cx, &mut out);
     out
 }
