@@ -14,6 +14,7 @@ macro_rules! outln {
 }
 
 mod exit;
+mod fix;
 mod generate;
 mod import;
 mod input;
@@ -100,6 +101,44 @@ Examples:
         via: ViaArg,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+    },
+    /// The smallest changes of the knobs you control (ACS, IOMMU domains, MPS, swiotlb,
+    /// the export's path) that make one pairing work, each with its side effects: the
+    /// IOMMU groups that merge or split and every other pairing whose outcome changes.
+    #[command(after_help = "\
+Examples:
+  peerpath fix nic0 gpu0-vram                          on the embedded default platform
+  peerpath fix nic0 gpu0-vram --format json
+  peerpath fix nic0 gpu0-vram --apply -o fixed.yaml && peerpath simulate fixed.yaml
+  peerpath fix gpu1 gpu0-vram scenarios/case-14-driver-bus-address-acs.yaml --via driver-bus-address")]
+    Fix {
+        /// The importing endpoint's name.
+        importer: String,
+        /// The export's name.
+        export: String,
+        #[command(flatten)]
+        source: PlatformArgs,
+        #[command(flatten)]
+        via: ViaArg,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Write the platform with a proposal applied (the best, or `--pick N`) to `-o`.
+        #[arg(long, requires = "output")]
+        apply: bool,
+        /// Which proposal `--apply` writes (1 = the best).
+        #[arg(long, value_name = "N", default_value_t = 1, requires = "apply",
+            value_parser = clap::value_parser!(u16).range(1..))]
+        pick: u16,
+        /// Where `--apply` writes the platform (`-`: stdout).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Replace an existing output file.
+        #[arg(long)]
+        force: bool,
+        /// The most changes in one proposal (the search's bound).
+        #[arg(long, value_name = "N", default_value_t = 3,
+            value_parser = clap::value_parser!(u8).range(1..=4))]
+        max_changes: u8,
     },
     /// Validate platform files only; print every diagnostic with file:line:column.
     #[command(after_help = "\
@@ -327,6 +366,35 @@ fn main() -> ExitCode {
             via,
             format,
         } => explain(&importer, &export, &source, &via, format),
+        Command::Fix {
+            importer,
+            export,
+            source,
+            via,
+            format,
+            apply,
+            pick,
+            output,
+            force,
+            max_changes,
+        } => match platform_via(&source, &via) {
+            Ok(p) => fix::run(
+                &p,
+                &fix::FixRequest {
+                    importer,
+                    export,
+                    json: format == Format::Json,
+                    apply,
+                    pick: usize::from(pick),
+                    output,
+                    force,
+                    max_changes: usize::from(max_changes),
+                    vary_via: via.via.is_none(),
+                },
+                style(),
+            ),
+            Err(e) => e,
+        },
         Command::Check { platforms } => check(&platforms),
         Command::Scenarios { paths } => run_scenarios(&paths),
         Command::Groups { source, format } => groups(&source, format),

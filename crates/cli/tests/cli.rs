@@ -316,6 +316,7 @@ fn help_says_what_the_tool_is_for_with_examples_that_run() {
         [
             "simulate",
             "explain",
+            "fix",
             "check",
             "scenarios",
             "dot",

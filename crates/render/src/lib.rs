@@ -5,6 +5,7 @@
 
 mod dot;
 mod explain;
+mod fix;
 mod groups;
 mod json;
 mod simulate;
@@ -12,6 +13,7 @@ mod style;
 
 pub use dot::topology_dot;
 pub use explain::explain_text;
+pub use fix::{fix_json, fix_text};
 pub use groups::{groups_json, groups_text};
 pub use json::{pair_element, pair_json, simulate_json, JsonStream, FORMAT};
 pub use simulate::{

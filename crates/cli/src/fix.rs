@@ -1,0 +1,104 @@
+//! `peerpath fix IMPORTER EXPORT [PLATFORM]`: the proposals (`peerpath-fix`), as text
+//! or JSON, and `--apply -o FILE` writing the platform with one proposal applied.
+//! Exit 0 when the pairing works or a proposal exists (and was written), 1 when
+//! nothing within the bound improves it or `--pick` names no proposal, 2 for invalid
+//! input or an existing output without `--force`, 3 for an internal error.
+
+use std::path::PathBuf;
+
+use crate::exit::Exit;
+use crate::output;
+
+/// What `fix` was asked.
+#[derive(Debug)]
+pub(crate) struct FixRequest {
+    /// The importing endpoint.
+    pub importer: String,
+    /// The export.
+    pub export: String,
+    /// Text or JSON.
+    pub json: bool,
+    /// Write the platform with proposal `pick` applied.
+    pub apply: bool,
+    /// Which proposal (1 = the best).
+    pub pick: usize,
+    /// Where to write it.
+    pub output: Option<PathBuf>,
+    /// Replace an existing output file.
+    pub force: bool,
+    /// The most changes per proposal.
+    pub max_changes: usize,
+    /// Whether the export's `via` may change (not under `--via`).
+    pub vary_via: bool,
+}
+
+/// Runs `fix` on a loaded platform.
+pub(crate) fn run(
+    p: &peerpath_model::Platform,
+    req: &FixRequest,
+    style: peerpath_render::Style,
+) -> Exit {
+    let file = output::file(req.output.as_deref());
+    if req.apply {
+        if let Err(e) = output::refuse_overwrite(file, req.force) {
+            return e;
+        }
+    }
+    let bound = peerpath_fix::Bound {
+        max_changes: req.max_changes,
+        vary_via: req.vary_via,
+        ..peerpath_fix::Bound::default()
+    };
+    let report = match peerpath_fix::fix(p, &req.importer, &req.export, bound) {
+        Ok(r) => r,
+        Err(e) => return crate::unknown_pair(&e),
+    };
+    if req.apply {
+        let Some(chosen) = report.proposals.get(req.pick.saturating_sub(1)) else {
+            eprintln!(
+                "error: no proposal {} to apply ({} found)",
+                req.pick,
+                report.proposals.len()
+            );
+            return Exit::Findings;
+        };
+        let texts: Vec<&str> = chosen.described.iter().map(|d| d.text.as_str()).collect();
+        let text = format!(
+            "# Written by `peerpath fix {} {} --apply` (proposal {}): {}.\n# Predicted: {} {} is {}.\n{}",
+            req.importer,
+            req.export,
+            req.pick,
+            texts.join("; "),
+            req.importer,
+            req.export,
+            chosen.after.outcome.as_str(),
+            chosen.yaml
+        );
+        if let Err(e) = output::write(file, &text) {
+            return e;
+        }
+        if let Some(f) = file {
+            eprintln!(
+                "wrote {} (proposal {}: {} predicted)",
+                f.display(),
+                req.pick,
+                chosen.after.outcome.as_str()
+            );
+        }
+        return Exit::Success;
+    }
+    let text = if req.json {
+        match peerpath_render::fix_json(&report) {
+            Ok(s) => s,
+            Err(e) => return crate::exit::internal(&format!("cannot serialize the report: {e}")),
+        }
+    } else {
+        peerpath_render::fix_text(&report, style)
+    };
+    out!("{text}");
+    if report.now.outcome == peerpath_model::Outcome::Works || !report.proposals.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Findings
+    }
+}
