@@ -364,7 +364,14 @@ fn findings(out: &mut Lines, pair: &PairResult, style: Style) {
 fn summarize_ends(p: &Platform, flow: &FlowTrace) -> String {
     use std::collections::BTreeMap;
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    // Unmapped IOVAs: one entry with the lowest and highest address, not one per TLP.
+    let mut unmapped: Option<(u64, u64, usize)> = None;
     for t in &flow.traces {
+        if let peerpath_engine::End::Fault(peerpath_engine::Fault::Unmapped { iova }) = t.end {
+            let (lo, hi, n) = unmapped.unwrap_or((iova, iova, 0));
+            unmapped = Some((lo.min(iova), hi.max(iova), n + 1));
+            continue;
+        }
         let key = match &t.end {
             peerpath_engine::End::Delivered {
                 target, bar, tdisp, ..
@@ -385,6 +392,14 @@ fn summarize_ends(p: &Platform, flow: &FlowTrace) -> String {
             peerpath_engine::End::Merged { .. } => "merged into a burst".to_owned(),
         };
         *counts.entry(key).or_default() += 1;
+    }
+    if let Some((lo, hi, n)) = unmapped {
+        let what = if lo == hi {
+            format!("IOVA {lo:#x} is not mapped")
+        } else {
+            format!("IOVAs {lo:#x} to {hi:#x} are not mapped")
+        };
+        counts.insert(format!("fault: {what}"), n);
     }
     let parts: Vec<String> = counts
         .into_iter()

@@ -492,10 +492,10 @@ fn ends_in_unmapped_iovas_one_per_address() {
         "nic0",
         "gpu0-vram",
         expect![[r#"
-              flow 1: write x2 TLPs, ATS
-                end: 1 fault: IOVA 0x3c0000000000 is not mapped; 1 fault: IOVA 0x3c0000000100 is not mapped
-              flow 2: read x1 TLP, ATS
-                end: 1 fault: IOVA 0x3c0000000000 is not mapped
+            flow 1: write x2 TLPs, ATS
+              end: 2 fault: IOVAs 0x3c0000000000 to 0x3c0000000100 are not mapped
+            flow 2: read x1 TLP, ATS
+              end: 1 fault: IOVA 0x3c0000000000 is not mapped
         "#]],
     );
 }
