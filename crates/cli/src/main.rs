@@ -63,7 +63,9 @@ Examples:
   peerpath simulate                                    the embedded default platform
   peerpath simulate topologies/dgx-like.yaml --summary
   peerpath simulate topologies/amd-zen-switch.yaml --format json
-  peerpath simulate --sysfs                            this machine, imported in memory")]
+  peerpath simulate --sysfs                            this machine, imported in memory
+  peerpath simulate --matrix                           outcome, map type and NCCL path class
+  peerpath simulate topologies/dgx-like.yaml --matrix --format json")]
     Simulate {
         #[command(flatten)]
         source: PlatformArgs,
@@ -75,6 +77,10 @@ Examples:
         /// Counts per outcome, map type and finding code, then the failing pairings.
         #[arg(long, conflicts_with = "format")]
         summary: bool,
+        /// Importers × exports: each cell the outcome, the map type and the NCCL /
+        /// `nvidia-smi topo -m` path class (PIX, PXB, PHB, NODE, SYS), with a legend.
+        #[arg(long, conflicts_with = "summary")]
+        matrix: bool,
         /// Worker threads (default: every core). The output is the same for any N.
         #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
         jobs: Option<u16>,
@@ -298,8 +304,9 @@ fn main() -> ExitCode {
             format,
             fail_on,
             summary,
+            matrix,
             jobs,
-        } => simulate(&source, format, fail_on, summary, jobs),
+        } => simulate(&source, format, fail_on, summary, matrix, jobs),
         Command::Explain {
             importer,
             export,
@@ -405,6 +412,7 @@ fn simulate(
     format: Format,
     fail_on: Option<FailOn>,
     summary: bool,
+    matrix: bool,
     jobs: Option<u16>,
 ) -> Exit {
     let p = match platform_or_exit(source) {
@@ -412,10 +420,12 @@ fn simulate(
         Err(e) => return e,
     };
     let topo = peerpath_topology::Topology::new(&p);
-    let output = match (summary, format) {
-        (true, _) => simulate::Output::Summary,
-        (false, Format::Text) => simulate::Output::Text,
-        (false, Format::Json) => simulate::Output::Json,
+    let output = match (summary, matrix, format) {
+        (true, _, _) => simulate::Output::Summary,
+        (false, true, Format::Text) => simulate::Output::Matrix,
+        (false, true, Format::Json) => simulate::Output::MatrixJson,
+        (false, false, Format::Text) => simulate::Output::Text,
+        (false, false, Format::Json) => simulate::Output::Json,
     };
     let jobs = jobs.map_or_else(peerpath_rules::default_jobs, usize::from);
     let mut stdout = std::io::stdout().lock();

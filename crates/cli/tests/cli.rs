@@ -413,3 +413,45 @@ fn summary_counts_pairings_as_the_json_report_does() {
         assert_eq!(listed, failing, "{t}\n{summary}");
     }
 }
+
+/// Issue 9: `simulate --matrix` gives every pairing the outcome and map type of the
+/// full report, and a path class; as text it has the legend under the grid.
+#[test]
+fn matrix_agrees_with_the_report_and_has_a_legend() {
+    for t in topologies() {
+        let report: serde_json::Value =
+            serde_json::from_str(&stdout(&peerpath(&["simulate", &t, "--format", "json"])))
+                .expect("valid JSON");
+        let o = peerpath(&["simulate", &t, "--matrix", "--format", "json"]);
+        assert_eq!(o.status.code(), Some(0), "{t}: {}", stderr(&o));
+        let matrix: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("valid JSON");
+        let pairs = report["pairs"].as_array().expect("pairs");
+        let cells = matrix["cells"].as_array().expect("cells");
+        assert_eq!(pairs.len(), cells.len(), "{t}");
+        for (pair, cell) in pairs.iter().zip(cells) {
+            for (a, b) in [
+                ("importer", "importer"),
+                ("export", "export"),
+                ("outcome", "outcome"),
+            ] {
+                assert_eq!(pair[a], cell[b], "{t}: {cell}");
+            }
+            assert_eq!(pair["kernel"]["map_type"], cell["map_type"], "{t}: {cell}");
+            let path = cell["path"].as_str().expect("path");
+            assert!(
+                ["PIX", "PXB", "PHB", "NODE", "SYS"].contains(&path),
+                "{t}: {cell}"
+            );
+        }
+        assert_eq!(matrix["summary"], report["summary"], "{t}");
+        let text = stdout(&peerpath(&["simulate", &t, "--matrix"]));
+        let legend = text.find("Each cell:").expect("a legend");
+        assert!(
+            text.find("importer \\ export").expect("a grid") < legend,
+            "{text}"
+        );
+        for class in ["PIX ", "PXB ", "PHB ", "NODE ", "SYS "] {
+            assert!(text[legend..].contains(class), "{t}: {class} in the legend");
+        }
+    }
+}

@@ -7,6 +7,7 @@ mod dot;
 mod explain;
 mod groups;
 mod json;
+mod matrix;
 mod simulate;
 mod style;
 
@@ -14,6 +15,7 @@ pub use dot::topology_dot;
 pub use explain::explain_text;
 pub use groups::{groups_json, groups_text};
 pub use json::{pair_element, pair_json, simulate_json, JsonStream, FORMAT};
+pub use matrix::{matrix_json, matrix_legend, matrix_text, MatrixCell, MatrixGrid, MatrixJson};
 pub use simulate::{
     findings_block, simulate_summary, simulate_text, simulate_title, summary_line, OutcomeGrid,
     MATRIX_MAX_EXPORTS, NO_PAIRINGS,

@@ -68,14 +68,16 @@ impl PathClass {
             PathClass::Pix => "at most one PCIe bridge or switch between them, no host bridge",
             PathClass::Pxb => "several PCIe bridges or switches, no host bridge",
             PathClass::Phb => "through the PCIe host bridge (root complex) both sit below",
-            PathClass::Node => {
-                "between host bridges of one NUMA node (every host bridge is assumed to be on \
-                 one NUMA node: the platform format does not say)"
-            }
+            PathClass::Node => "between host bridges of one NUMA node (socket)",
             PathClass::Sys => "across the SMP interconnect between NUMA nodes (sockets)",
         }
     }
 }
+
+/// What [`Topology::path_class`] assumes where the platform format is silent, for
+/// legends.
+pub const NUMA_ASSUMPTION: &str =
+    "all host bridges on one NUMA node (the format names no socket): NODE, never SYS";
 
 impl std::fmt::Display for PathClass {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
