@@ -7,9 +7,11 @@ mod dot;
 mod explain;
 mod groups;
 mod json;
+mod label;
 mod matrix;
 mod simulate;
 mod style;
+mod svg;
 
 pub use dot::topology_dot;
 pub use explain::explain_text;
@@ -21,6 +23,7 @@ pub use simulate::{
     MATRIX_MAX_EXPORTS, NO_PAIRINGS,
 };
 pub use style::Style;
+pub use svg::{topology_svg, DrawOptions};
 
 #[cfg(test)]
 mod tests {
