@@ -20,6 +20,7 @@ mod input;
 mod output;
 mod progress;
 mod scenarios;
+mod show;
 mod simulate;
 
 use std::io::IsTerminal;
@@ -130,6 +131,47 @@ Examples:
         /// Draw this pairing's route in red: IMPORTER and EXPORT names.
         #[arg(long, num_args = 2, value_names = ["IMPORTER", "EXPORT"])]
         pairing: Option<Vec<String>>,
+    },
+    /// The topology as a self-contained SVG picture (no Graphviz): the PCI tree with
+    /// each port's effective MPS, ACS Control and IOMMU group, the IOMMUs and TBUs; with
+    /// --pair one pairing's route numbered hop by hop, the failing hop in red.
+    #[command(after_help = "\
+Examples:
+  peerpath draw --pair nic0:gpu0-vram -o route.svg     the route, failing hop in red
+  peerpath draw topologies/dgx-like.yaml --groups > dgx.svg   IOMMU groups shaded
+  peerpath draw topologies/amd-zen-switch.yaml --pair nic0:gpu0-vram")]
+    Draw {
+        #[command(flatten)]
+        source: PlatformArgs,
+        /// Draw this pairing's route: IMPORTER:EXPORT.
+        #[arg(long, value_name = "IMPORTER:EXPORT")]
+        pair: Option<String>,
+        /// Shade the IOMMU groups, with a legend.
+        #[arg(long)]
+        groups: bool,
+        /// Where to write the SVG (`-` or absent: stdout).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Replace an existing output file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// One self-contained HTML file: the matrix, the picture, each pairing's explain
+    /// text behind a click, the findings with their fixes and the IOMMU groups.
+    #[command(after_help = "\
+Examples:
+  peerpath report -o report.html                       the embedded default platform
+  peerpath report topologies/dgx-like.yaml -o dgx.html --force
+  peerpath report topologies/amd-zen-switch.yaml > zen.html")]
+    Report {
+        #[command(flatten)]
+        source: PlatformArgs,
+        /// Where to write the HTML (`-` or absent: stdout).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Replace an existing output file.
+        #[arg(long)]
+        force: bool,
     },
     /// Print the IOMMU groups the kernel would form (rules K4.3).
     #[command(after_help = "\
@@ -317,6 +359,18 @@ fn main() -> ExitCode {
         Command::Scenarios { paths } => run_scenarios(&paths),
         Command::Groups { source, format } => groups(&source, format),
         Command::Dot { source, pairing } => dot(&source, pairing),
+        Command::Draw {
+            source,
+            pair,
+            groups,
+            output,
+            force,
+        } => show::draw(&source, pair.as_deref(), groups, output.as_deref(), force),
+        Command::Report {
+            source,
+            output,
+            force,
+        } => show::report(&source, output.as_deref(), force),
         Command::Import {
             files,
             sysfs,

@@ -6,6 +6,7 @@
 mod dot;
 mod explain;
 mod groups;
+mod html;
 mod json;
 mod label;
 mod matrix;
@@ -16,6 +17,7 @@ mod svg;
 pub use dot::topology_dot;
 pub use explain::explain_text;
 pub use groups::{groups_json, groups_text};
+pub use html::report_html;
 pub use json::{pair_element, pair_json, simulate_json, JsonStream, FORMAT};
 pub use matrix::{matrix_json, matrix_legend, matrix_text, MatrixCell, MatrixGrid, MatrixJson};
 pub use simulate::{

@@ -46,19 +46,40 @@ const WARN: &str = "#e07b00";
 pub fn topology_svg(topo: &Topology<'_>, route: Option<&PairResult>, opts: DrawOptions) -> String {
     let lay = layout::layout(topo);
     let stops = route.map(|r| stops(topo, &lay, r)).unwrap_or_default();
-    let legend_lines = legend(topo, route, opts);
-    let legend_h = i32::try_from(legend_lines.len()).unwrap_or(0) * LINE_H + 8;
+    let (route_lines, group_lines) = legend(topo, route, opts);
     let title_w = title_lines(topo, route)
         .iter()
         .map(|l| l.chars().count() as i32 * CHAR_W + 2 * MARGIN)
         .max()
         .unwrap_or(0);
-    let legend_w = legend_lines
+    let route_w = route_lines
         .iter()
         .map(|(_, l)| l.chars().count() as i32 * CHAR_W + 2 * MARGIN + 24)
         .max()
         .unwrap_or(0);
-    let width = lay.width.max(title_w).max(legend_w);
+    let width = lay.width.max(title_w).max(route_w);
+    // Group lines flow in columns as wide as the widest line.
+    let col_w = group_lines
+        .iter()
+        .map(|(_, l)| l.chars().count() as i32 * CHAR_W + 24 + 24)
+        .max()
+        .unwrap_or(1);
+    let cols = ((width - 2 * MARGIN) / col_w).max(1);
+    let group_rows = (group_lines.len() as i32 + cols - 1) / cols;
+    let mut legend_items: Vec<(i32, i32, Option<&str>, String)> = Vec::new();
+    for (i, (fill, text)) in route_lines.into_iter().enumerate() {
+        legend_items.push((MARGIN, lay.height + i as i32 * LINE_H, fill, text));
+    }
+    let group_top = lay.height + legend_items.len() as i32 * LINE_H;
+    for (i, (fill, text)) in group_lines.into_iter().enumerate() {
+        let (col, row) = (i as i32 / group_rows.max(1), i as i32 % group_rows.max(1));
+        legend_items.push((MARGIN + col * col_w, group_top + row * LINE_H, fill, text));
+    }
+    let legend_h = legend_items
+        .iter()
+        .map(|(_, y, _, _)| *y)
+        .max()
+        .map_or(0, |y| y - lay.height + LINE_H + 8);
     let height = lay.height + legend_h;
 
     let mut out = String::new();
@@ -92,19 +113,18 @@ pub fn topology_svg(topo: &Topology<'_>, route: Option<&PairResult>, opts: DrawO
     boxes(topo, &lay, opts, &stops, &mut out);
     route_arrows(&stops, &mut out);
     badges(&stops, &mut out);
-    for (i, (swatch, line)) in legend_lines.iter().enumerate() {
-        let y = lay.height + i as i32 * LINE_H;
+    for (x, y, swatch, line) in &legend_items {
         if let Some(fill) = swatch {
             let _ = writeln!(
                 out,
-                "<rect x=\"{MARGIN}\" y=\"{}\" width=\"16\" height=\"11\" fill=\"{fill}\" stroke=\"#555\"/>",
+                "<rect x=\"{x}\" y=\"{}\" width=\"16\" height=\"11\" fill=\"{fill}\" stroke=\"#555\"/>",
                 y - 10
             );
         }
         let _ = writeln!(
             out,
             "<text x=\"{}\" y=\"{y}\">{}</text>",
-            MARGIN + if swatch.is_some() { 24 } else { 0 },
+            x + if swatch.is_some() { 24 } else { 0 },
             esc(line)
         );
     }
@@ -129,14 +149,18 @@ fn title_lines(topo: &Topology<'_>, route: Option<&PairResult>) -> Vec<String> {
     lines
 }
 
-/// Legend lines under the drawing: (swatch colour, text).
+/// A legend line: swatch colour, text.
+type LegendLine = (Option<&'static str>, String);
+
+/// Legend lines under the drawing: the route's, one per line; the groups', in columns.
 fn legend(
     topo: &Topology<'_>,
     route: Option<&PairResult>,
     opts: DrawOptions,
-) -> Vec<(Option<&'static str>, String)> {
+) -> (Vec<LegendLine>, Vec<LegendLine>) {
     let p = topo.platform();
     let mut lines = Vec::new();
+    let mut groups = Vec::new();
     if let Some(r) = route {
         lines.push((
             Some(ROUTE),
@@ -162,13 +186,13 @@ fn legend(
     if opts.groups {
         for g in &topo.groups().groups {
             let names: Vec<&str> = g.devices.iter().map(|d| p.node(*d).name.as_str()).collect();
-            lines.push((
+            groups.push((
                 Some(group_fill(g.id)),
                 format!("IOMMU group {}: {}", g.id, names.join(", ")),
             ));
         }
     }
-    lines
+    (lines, groups)
 }
 
 fn group_fill(id: u32) -> &'static str {

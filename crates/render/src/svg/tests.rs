@@ -23,13 +23,13 @@ fn a_switch_with_two_endpoints() {
     let p = fixture("scenarios/case-01-switch-siblings-no-iommu.yaml");
     let topo = Topology::new(&p);
     expect![[r##"
-        <svg xmlns="http://www.w3.org/2000/svg" width="424" height="644" viewBox="0 0 424 644" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="12">
+        <svg xmlns="http://www.w3.org/2000/svg" width="424" height="636" viewBox="0 0 424 636" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="12">
         <title>peerpath draw: case-01-switch-siblings-no-iommu</title>
         <defs>
         <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#1f5fbf"/></marker>
         <marker id="arrow-fail" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#d11a1a"/></marker>
         </defs>
-        <rect x="0" y="0" width="424" height="644" fill="#ffffff"/>
+        <rect x="0" y="0" width="424" height="636" fill="#ffffff"/>
         <text x="24" y="32" font-size="16" font-weight="bold">peerpath draw: case-01-switch-siblings-no-iommu</text>
         <rect x="14" y="300" width="266" height="207" rx="10" fill="#fafafa" stroke="#999" stroke-dasharray="5 3"/>
         <text x="20" y="313" font-size="11" fill="#666">switch sw0</text>
