@@ -257,11 +257,7 @@ fn edges(topo: &Topology<'_>, lay: &Layout, out: &mut String) {
                 // Upward links: from the top of the lower box to the bottom of the upper.
                 let (lo, hi) = if pa.y >= pb.y { (pa, pb) } else { (pb, pa) };
                 let (x0, y0) = (lo.cx() + if lo.y == hi.y { 0 } else { lo.w / 4 }, lo.y);
-                let (x1, y1) = if lo.y == hi.y {
-                    (hi.cx(), hi.y + hi.h)
-                } else {
-                    (hi.cx(), hi.y + hi.h)
-                };
+                let (x1, y1) = (hi.cx(), hi.y + hi.h);
                 let dash = match link {
                     Link::PartOf => "2 3",
                     _ => "6 4",

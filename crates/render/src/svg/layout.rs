@@ -163,11 +163,11 @@ pub(crate) fn layout(topo: &Topology<'_>) -> Layout {
         x += sub_w[r.index()] + GAP_X * 2;
     }
     // TBUs no root port passes: after the forest, on the host bridges' row.
-    for t in 0..boxes.len() {
-        if matches!(boxes[t].vertex, Vertex::Tbu(_)) && !placed_tbu.contains(&t) {
-            boxes[t].x = x;
-            boxes[t].y = row_y[1];
-            x += boxes[t].w + GAP_X;
+    for (t, b) in boxes.iter_mut().enumerate() {
+        if matches!(b.vertex, Vertex::Tbu(_)) && !placed_tbu.contains(&t) {
+            b.x = x;
+            b.y = row_y[1];
+            x += b.w + GAP_X;
         }
     }
 
