@@ -1,6 +1,7 @@
-//! `cargo xtask ci | realdata | codegen [--check] | tidy`: the project's own chores, in
+//! `cargo xtask ci | realdata | codegen [--check] | browser [--screenshot] | tidy`: the project's own chores, in
 //! Rust so they run wherever cargo does.
 
+mod browser;
 mod codegen;
 mod tidy;
 
@@ -18,6 +19,7 @@ fn main() -> ExitCode {
             Some("--check") => codegen(true),
             Some(other) => Err(format!("unknown argument `{other}` (expected `--check`)")),
         },
+        "browser" => browser::browser(args.get(1..).unwrap_or_default()),
         "tidy" => tidy(),
         _ => {
             eprintln!(
@@ -28,6 +30,8 @@ fn main() -> ExitCode {
                  further arguments (`--locked`) go to cargo\n  \
                  codegen          regenerate docs/rules.md and docs/explain.md from the code\n  \
                  codegen --check  fail if docs/rules.md or docs/explain.md is stale\n  \
+                 browser          the report and the SVG checked in headless Chromium (installed\n                   \
+                 with apt-get if missing); --screenshot also writes docs/report.png\n  \
                  tidy             cargo fmt, then the ci checks"
             );
             return if task == "help" {

@@ -21,6 +21,7 @@ mod input;
 mod output;
 mod progress;
 mod scenarios;
+mod show;
 mod simulate;
 
 use std::io::IsTerminal;
@@ -65,7 +66,9 @@ Examples:
   peerpath simulate topologies/dgx-like.yaml --summary
   peerpath simulate topologies/amd-zen-switch.yaml --format json
   peerpath simulate --sysfs                            this machine, imported in memory
-  peerpath simulate --via driver-bus-address           what a vendor stack's own peer mapping would do")]
+  peerpath simulate --via driver-bus-address           what a vendor stack's own peer mapping would do
+  peerpath simulate --matrix                           outcome, map type and NCCL path class
+  peerpath simulate topologies/dgx-like.yaml --matrix --format json")]
     Simulate {
         #[command(flatten)]
         source: PlatformArgs,
@@ -79,6 +82,10 @@ Examples:
         /// Counts per outcome, map type and finding code, then the failing pairings.
         #[arg(long, conflicts_with = "format")]
         summary: bool,
+        /// Importers × exports: each cell the outcome, the map type and the NCCL /
+        /// `nvidia-smi topo -m` path class (PIX, PXB, PHB, NODE, SYS), with a legend.
+        #[arg(long, conflicts_with = "summary")]
+        matrix: bool,
         /// Worker threads (default: every core). The output is the same for any N.
         #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
         jobs: Option<u16>,
@@ -102,8 +109,10 @@ Examples:
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// The smallest changes of the knobs you control (ACS, IOMMU domains, MPS, swiotlb,
-    /// the export's path) that make one pairing work, each with its side effects: the
+    /// The smallest changes that make one pairing work, with their side effects.
+    ///
+    /// Searches the knobs you control (ACS, IOMMU domains, MPS, swiotlb, ATS, the
+    /// export's path); each proposal shows the kernel parameter or runtime command, the
     /// IOMMU groups that merge or split and every other pairing whose outcome changes.
     #[command(after_help = "\
 Examples:
@@ -169,6 +178,47 @@ Examples:
         /// Draw this pairing's route in red: IMPORTER and EXPORT names.
         #[arg(long, num_args = 2, value_names = ["IMPORTER", "EXPORT"])]
         pairing: Option<Vec<String>>,
+    },
+    /// The topology as a self-contained SVG picture (no Graphviz): the PCI tree with
+    /// each port's effective MPS, ACS Control and IOMMU group, the IOMMUs and TBUs; with
+    /// --pair one pairing's route numbered hop by hop, the failing hop in red.
+    #[command(after_help = "\
+Examples:
+  peerpath draw --pair nic0:gpu0-vram -o route.svg     the route, failing hop in red
+  peerpath draw topologies/dgx-like.yaml --groups > dgx.svg   IOMMU groups shaded
+  peerpath draw topologies/amd-zen-switch.yaml --pair nic0:gpu0-vram")]
+    Draw {
+        #[command(flatten)]
+        source: PlatformArgs,
+        /// Draw this pairing's route: IMPORTER:EXPORT.
+        #[arg(long, value_name = "IMPORTER:EXPORT")]
+        pair: Option<String>,
+        /// Shade the IOMMU groups, with a legend.
+        #[arg(long)]
+        groups: bool,
+        /// Where to write the SVG (`-` or absent: stdout).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Replace an existing output file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// One self-contained HTML file: the matrix, the picture, each pairing's explain
+    /// text behind a click, the findings with their fixes and the IOMMU groups.
+    #[command(after_help = "\
+Examples:
+  peerpath report -o report.html                       the embedded default platform
+  peerpath report topologies/dgx-like.yaml -o dgx.html --force
+  peerpath report topologies/amd-zen-switch.yaml > zen.html")]
+    Report {
+        #[command(flatten)]
+        source: PlatformArgs,
+        /// Where to write the HTML (`-` or absent: stdout).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Replace an existing output file.
+        #[arg(long)]
+        force: bool,
     },
     /// Print the IOMMU groups the kernel would form (rules K4.3).
     #[command(after_help = "\
@@ -357,8 +407,9 @@ fn main() -> ExitCode {
             format,
             fail_on,
             summary,
+            matrix,
             jobs,
-        } => simulate(&source, &via, format, fail_on, summary, jobs),
+        } => simulate(&source, &via, format, fail_on, summary, matrix, jobs),
         Command::Explain {
             importer,
             export,
@@ -399,6 +450,18 @@ fn main() -> ExitCode {
         Command::Scenarios { paths } => run_scenarios(&paths),
         Command::Groups { source, format } => groups(&source, format),
         Command::Dot { source, pairing } => dot(&source, pairing),
+        Command::Draw {
+            source,
+            pair,
+            groups,
+            output,
+            force,
+        } => show::draw(&source, pair.as_deref(), groups, output.as_deref(), force),
+        Command::Report {
+            source,
+            output,
+            force,
+        } => show::report(&source, output.as_deref(), force),
         Command::Import {
             files,
             sysfs,
@@ -504,6 +567,7 @@ fn simulate(
     format: Format,
     fail_on: Option<FailOn>,
     summary: bool,
+    matrix: bool,
     jobs: Option<u16>,
 ) -> Exit {
     let p = match platform_via(source, via) {
@@ -511,10 +575,12 @@ fn simulate(
         Err(e) => return e,
     };
     let topo = peerpath_topology::Topology::new(&p);
-    let output = match (summary, format) {
-        (true, _) => simulate::Output::Summary,
-        (false, Format::Text) => simulate::Output::Text,
-        (false, Format::Json) => simulate::Output::Json,
+    let output = match (summary, matrix, format) {
+        (true, _, _) => simulate::Output::Summary,
+        (false, true, Format::Text) => simulate::Output::Matrix,
+        (false, true, Format::Json) => simulate::Output::MatrixJson,
+        (false, false, Format::Text) => simulate::Output::Text,
+        (false, false, Format::Json) => simulate::Output::Json,
     };
     let jobs = jobs.map_or_else(peerpath_rules::default_jobs, usize::from);
     let mut stdout = std::io::stdout().lock();

@@ -7,8 +7,8 @@
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 
-use peerpath_model::{Platform, Severity};
-use peerpath_render::{JsonStream, OutcomeGrid, Style};
+use peerpath_model::{Import, Platform, Severity};
+use peerpath_render::{JsonStream, MatrixCell, MatrixGrid, MatrixJson, OutcomeGrid, Style};
 use peerpath_rules::{PairResult, Routes, Tally, Verdict};
 use peerpath_topology::Topology;
 
@@ -23,6 +23,10 @@ pub(crate) enum Output {
     Json,
     /// `--summary`.
     Summary,
+    /// `--matrix`: outcome, map type and path class per cell, and a legend.
+    Matrix,
+    /// `--matrix --format json` (docs/matrix.md).
+    MatrixJson,
 }
 
 /// Runs the simulation, writing to `out`; returns the tally (for `--fail-on`).
@@ -41,12 +45,22 @@ pub(crate) fn run(
     );
     let tally = match output {
         Output::Summary => {
-            let tally = verdicts(topo, jobs, &progress, |_, _, _| Ok(()))?;
+            let tally = verdicts(topo, jobs, &progress, |_, _| Ok(()))?;
             progress.finish();
             out.write_all(peerpath_render::simulate_summary(p, &tally, style).as_bytes())?;
             tally
         }
         Output::Json => json(topo, jobs, &mut out)?,
+        Output::Matrix => matrix(topo, jobs, style, &progress, &mut out)?,
+        Output::MatrixJson => {
+            let mut stream = MatrixJson::begin(&mut out, p)?;
+            let tally = verdicts(topo, jobs, &progress, |import, v| {
+                stream.cell(&MatrixCell::new(topo, import, v))
+            })?;
+            progress.finish();
+            stream.finish()?;
+            tally
+        }
         Output::Text => text(topo, jobs, style, &progress, &mut out)?,
     };
     out.flush()?;
@@ -63,15 +77,13 @@ fn verdicts(
     topo: &Topology<'_>,
     jobs: usize,
     progress: &Progress,
-    mut each: impl FnMut(&str, &str, &Verdict) -> io::Result<()>,
+    mut each: impl FnMut(&Import, &Verdict) -> io::Result<()>,
 ) -> io::Result<Tally> {
-    let p = topo.platform();
     let mut tally = Tally::default();
     peerpath_rules::for_each_verdict(topo, jobs, |import, v| {
-        let (importer, export) = names(p, import);
         tally.add(import.importer, import.export, v);
         progress.tick();
-        each(importer, export, v)
+        each(import, v)
     })?;
     Ok(tally)
 }
@@ -128,7 +140,8 @@ fn text(
     // One bit per pairing: which have findings to print.
     let mut with_findings = vec![false; p.imports.len()];
     let mut i = 0;
-    let tally = verdicts(topo, jobs, progress, |importer, export, v| {
+    let tally = verdicts(topo, jobs, progress, |import, v| {
+        let (importer, export) = names(p, import);
         with_findings[i] = !v.codes.is_empty();
         i += 1;
         out.write_all(grid.push(importer, export, v).as_bytes())
@@ -153,5 +166,32 @@ fn text(
         )?;
     }
     writeln!(out, "\n{}", peerpath_render::summary_line(&tally.summary))?;
+    Ok(tally)
+}
+
+/// `--matrix`: the grid as rows complete, the legend, the summary line.
+fn matrix(
+    topo: &Topology<'_>,
+    jobs: usize,
+    style: Style,
+    progress: &Progress,
+    out: &mut dyn Write,
+) -> io::Result<Tally> {
+    let p = topo.platform();
+    out.write_all(peerpath_render::simulate_title(&p.name, style).as_bytes())?;
+    if p.imports.is_empty() {
+        out.write_all(peerpath_render::NO_PAIRINGS.as_bytes())?;
+        return Ok(Tally::default());
+    }
+    out.write_all(b"\n")?;
+    let mut grid = MatrixGrid::new(p, style);
+    out.write_all(grid.head().as_bytes())?;
+    let tally = verdicts(topo, jobs, progress, |import, v| {
+        out.write_all(grid.push(MatrixCell::new(topo, import, v)).as_bytes())
+    })?;
+    out.write_all(grid.finish().as_bytes())?;
+    progress.finish();
+    writeln!(out, "\n{}", peerpath_render::matrix_legend())?;
+    writeln!(out, "{}", peerpath_render::summary_line(&tally.summary))?;
     Ok(tally)
 }

@@ -274,7 +274,8 @@ fn dot_draws_every_node_and_the_route_of_a_pairing() {
 }
 
 /// The example lines of a help text: `  peerpath …` under `Examples:` or `Start here:`,
-/// each cut to its command (the comment column starts after two spaces; a pipe ends it).
+/// each cut to its command (the comment column starts after two spaces; a pipe or a
+/// redirection ends it).
 fn examples(help: &str) -> Vec<Vec<String>> {
     help.lines()
         .skip_while(|l| *l != "Examples:" && *l != "Start here:")
@@ -282,6 +283,7 @@ fn examples(help: &str) -> Vec<Vec<String>> {
         .map(|l| {
             let cmd = l.trim_start().split("  ").next().unwrap_or_default();
             let cmd = cmd.split(" |").next().unwrap_or_default();
+            let cmd = cmd.split(" >").next().unwrap_or_default();
             cmd.split_whitespace().skip(1).map(str::to_string).collect()
         })
         .collect()
@@ -320,6 +322,8 @@ fn help_says_what_the_tool_is_for_with_examples_that_run() {
             "check",
             "scenarios",
             "dot",
+            "draw",
+            "report",
             "groups",
             "import",
             "throughput",
@@ -412,5 +416,93 @@ fn summary_counts_pairings_as_the_json_report_does() {
             .skip(1)
             .collect();
         assert_eq!(listed, failing, "{t}\n{summary}");
+    }
+}
+
+/// Issue 9: `simulate --matrix` gives every pairing the outcome and map type of the
+/// full report, and a path class; as text it has the legend under the grid.
+#[test]
+fn matrix_agrees_with_the_report_and_has_a_legend() {
+    for t in topologies() {
+        let report: serde_json::Value =
+            serde_json::from_str(&stdout(&peerpath(&["simulate", &t, "--format", "json"])))
+                .expect("valid JSON");
+        let o = peerpath(&["simulate", &t, "--matrix", "--format", "json"]);
+        assert_eq!(o.status.code(), Some(0), "{t}: {}", stderr(&o));
+        let matrix: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("valid JSON");
+        let pairs = report["pairs"].as_array().expect("pairs");
+        let cells = matrix["cells"].as_array().expect("cells");
+        assert_eq!(pairs.len(), cells.len(), "{t}");
+        for (pair, cell) in pairs.iter().zip(cells) {
+            for (a, b) in [
+                ("importer", "importer"),
+                ("export", "export"),
+                ("outcome", "outcome"),
+            ] {
+                assert_eq!(pair[a], cell[b], "{t}: {cell}");
+            }
+            assert_eq!(pair["kernel"]["map_type"], cell["map_type"], "{t}: {cell}");
+            let path = cell["path"].as_str().expect("path");
+            assert!(
+                ["PIX", "PXB", "PHB", "NODE", "SYS"].contains(&path),
+                "{t}: {cell}"
+            );
+        }
+        assert_eq!(matrix["summary"], report["summary"], "{t}");
+        let text = stdout(&peerpath(&["simulate", &t, "--matrix"]));
+        let legend = text.find("Each cell:").expect("a legend");
+        assert!(
+            text.find("importer \\ export").expect("a grid") < legend,
+            "{text}"
+        );
+        for class in ["PIX ", "PXB ", "PHB ", "NODE ", "SYS "] {
+            assert!(text[legend..].contains(class), "{t}: {class} in the legend");
+        }
+    }
+}
+
+/// Issue 9: `draw` writes an SVG (stdout or `-o`), `report` an HTML file; neither
+/// replaces an existing file without `--force`; a malformed `--pair` is exit 2.
+#[test]
+fn draw_and_report_write_files_and_never_overwrite_without_force() {
+    let o = peerpath(&["draw", "--pair", "nic0:gpu0-vram"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let svg = stdout(&o);
+    assert!(
+        svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+        "{svg}"
+    );
+    assert!(svg.contains("class=\"route\""));
+    assert_eq!(
+        stdout(&peerpath(&["draw", "--pair", "nic0:gpu0-vram"])),
+        svg
+    );
+    for bad in [
+        &["draw", "--pair", "nic0"][..],
+        &["draw", "--pair", "nic9:gpu0-vram"],
+    ] {
+        assert_eq!(peerpath(bad).status.code(), Some(2), "{bad:?}");
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (cmd, file, head) in [
+        ("draw", "topo.svg", "<svg "),
+        ("report", "report.html", "<!DOCTYPE html>"),
+    ] {
+        let path = dir.path().join(file);
+        let path_s = path.to_str().expect("utf-8 path");
+        let o = peerpath(&[cmd, "topologies/dgx-like.yaml", "-o", path_s]);
+        assert_eq!(o.status.code(), Some(0), "{cmd}: {}", stderr(&o));
+        let written = std::fs::read_to_string(&path).expect("written");
+        assert!(written.starts_with(head), "{cmd}");
+        std::fs::write(&path, "mine").expect("write");
+        let o = peerpath(&[cmd, "-o", path_s]);
+        assert_eq!(o.status.code(), Some(2), "{cmd}");
+        assert!(stderr(&o).contains("use --force"), "{cmd}: {}", stderr(&o));
+        assert_eq!(std::fs::read_to_string(&path).expect("kept"), "mine");
+        let o = peerpath(&[cmd, "-o", path_s, "--force"]);
+        assert_eq!(o.status.code(), Some(0), "{cmd}");
+        assert!(std::fs::read_to_string(&path)
+            .expect("replaced")
+            .starts_with(head));
     }
 }

@@ -8,9 +8,11 @@
 use std::fmt::Write;
 
 use peerpath_engine::Place;
-use peerpath_model::{NodeKind, Platform};
+use peerpath_model::Platform;
 use peerpath_rules::PairResult;
 use peerpath_topology::{Link, Topology, Vertex};
+
+use crate::label::{vertex_label, Shape};
 
 /// DOT text of the whole topology; `route` draws one pairing's representative route.
 pub fn topology_dot(topo: &Topology<'_>, route: Option<&PairResult>) -> String {
@@ -20,42 +22,19 @@ pub fn topology_dot(topo: &Topology<'_>, route: Option<&PairResult>) -> String {
     out.push_str("  rankdir=TB;\n  node [fontname=\"Helvetica\", fontsize=10];\n  edge [fontname=\"Helvetica\", fontsize=9];\n");
     let g = topo.graph();
     for ix in g.node_indices() {
-        let (id, label, shape, color) = match g[ix] {
-            Vertex::Pci(n) => pci_node(topo, p, n),
-            Vertex::Iommu(i) => {
-                let m = p.iommu(i);
-                (
-                    format!("iommu:{}", m.name),
-                    format!(
-                        "{}\\n{}{}",
-                        m.name,
-                        m.kind,
-                        if m.ats { ", ATS" } else { "" }
-                    ),
-                    "hexagon",
-                    "#c9d7f0",
-                )
-            }
-            Vertex::Tbu(t) => {
-                let tb = p.tbu(t);
-                (
-                    format!("tbu:{}", tb.name),
-                    format!(
-                        "{}\\nTLB {}x{}",
-                        tb.name,
-                        tb.tlb_entries / tb.tlb_ways.max(1),
-                        tb.tlb_ways
-                    ),
-                    "hexagon",
-                    "#e0e8f8",
-                )
-            }
+        let label = vertex_label(topo, g[ix]);
+        let shape = match label.shape {
+            Shape::HostBridge => "box3d",
+            Shape::Port => "box",
+            Shape::Endpoint => "ellipse",
+            Shape::Iommu => "hexagon",
         };
         let _ = writeln!(
             out,
-            "  \"{}\" [label=\"{}\", shape={shape}, style=filled, fillcolor=\"{color}\"];",
-            esc(&id),
-            esc_label(&label)
+            "  \"{}\" [label=\"{}\", shape={shape}, style=filled, fillcolor=\"{}\"];",
+            esc(&vertex_id(p, g[ix])),
+            esc_label(&label.lines.join("\\n")),
+            label.fill
         );
     }
     for e in g.edge_indices() {
@@ -103,66 +82,6 @@ pub fn topology_dot(topo: &Topology<'_>, route: Option<&PairResult>) -> String {
     }
     out.push_str("}\n");
     out
-}
-
-fn pci_node(
-    topo: &Topology<'_>,
-    p: &Platform,
-    n: peerpath_model::NodeId,
-) -> (String, String, &'static str, &'static str) {
-    let node = p.node(n);
-    let bdf = node.bdf.map(|b| format!("\\n{b}")).unwrap_or_default();
-    let acs = {
-        let ctl = topo.acs_ctl(n);
-        if topo.acs_cap(n).is_some() {
-            format!("\\nACS {ctl}")
-        } else {
-            String::new()
-        }
-    };
-    let group = topo
-        .groups()
-        .group_of(n)
-        .map(|g| format!("\\ngroup {g}"))
-        .unwrap_or_default();
-    let (label, shape, color) = match &node.kind {
-        NodeKind::HostBridge(h) => (
-            format!(
-                "{}{}\\n{}, forwards {}",
-                node.name,
-                h.id.map(|i| format!(" ({i})")).unwrap_or_default(),
-                h.translation,
-                h.forwards_p2p
-            ),
-            "box3d",
-            "#d9d9d9",
-        ),
-        NodeKind::RootPort(_) | NodeKind::SwitchUpstream(_) | NodeKind::SwitchDownstream(_) => (
-            format!("{}{bdf}\\nMPS {}{acs}{group}", node.name, topo.mps(n)),
-            "box",
-            "#f2f2f2",
-        ),
-        NodeKind::PciBridge(_) => (format!("{}{bdf}{group}", node.name), "box", "#f2f2f2"),
-        NodeKind::Endpoint(e) => (
-            format!(
-                "{} ({}){bdf}\\nMPS {}{}{acs}{group}",
-                node.name,
-                e.class,
-                topo.mps(n),
-                topo.domain(n)
-                    .filter(|d| d.iommu.is_some())
-                    .map(|d| format!(", {} domain", d.ty))
-                    .unwrap_or_default()
-            ),
-            "ellipse",
-            match e.class {
-                peerpath_model::DeviceClass::Gpu => "#d5f0d5",
-                peerpath_model::DeviceClass::Nic => "#f8e3c6",
-                _ => "#ffffff",
-            },
-        ),
-    };
-    (node.name.clone(), label, shape, color)
 }
 
 fn vertex_id(p: &Platform, v: Vertex) -> String {

@@ -7,20 +7,27 @@ mod dot;
 mod explain;
 mod fix;
 mod groups;
+mod html;
 mod json;
+mod label;
+mod matrix;
 mod simulate;
 mod style;
+mod svg;
 
 pub use dot::topology_dot;
 pub use explain::explain_text;
 pub use fix::{fix_json, fix_text};
 pub use groups::{groups_json, groups_text};
+pub use html::report_html;
 pub use json::{pair_element, pair_json, simulate_json, JsonStream, FORMAT};
+pub use matrix::{matrix_json, matrix_legend, matrix_text, MatrixCell, MatrixGrid, MatrixJson};
 pub use simulate::{
     findings_block, simulate_summary, simulate_text, simulate_title, summary_line, OutcomeGrid,
     MATRIX_MAX_EXPORTS, NO_PAIRINGS,
 };
 pub use style::Style;
+pub use svg::{topology_svg, DrawOptions};
 
 #[cfg(test)]
 mod tests {

@@ -17,12 +17,14 @@ pub mod acs;
 mod domain;
 mod groups;
 mod mps;
+mod path_class;
 mod reach;
 mod windows;
 
 pub use acs::{effective_acs_ctl, PortAcs};
 pub use domain::{DeviceDomain, DomainSource};
 pub use groups::{Group, Groups};
+pub use path_class::{PathClass, NUMA_ASSUMPTION};
 
 use peerpath_model::{
     AcsFlags, Bdf, BridgeWindows, Endpoint, HostBridge, IommuId, NodeId, NodeKind, Platform, Port,
