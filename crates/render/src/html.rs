@@ -19,6 +19,7 @@ const CSS: &str = "\
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px;color:#222;max-width:1400px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 pre{font-family:'DejaVu Sans Mono',Menlo,Consolas,monospace;font-size:12px;background:#f7f7f7;padding:10px;overflow-x:auto;margin:6px 0}
+pre.wrap{white-space:pre-wrap;overflow-wrap:anywhere}
 table.matrix{border-collapse:collapse;font-family:'DejaVu Sans Mono',Menlo,Consolas,monospace;font-size:12px}
 table.matrix th,table.matrix td{border:1px solid #ccc;padding:4px 8px;text-align:left}
 table.matrix th{background:#eee}
@@ -125,7 +126,11 @@ pub fn report_html(
     if blocks.is_empty() {
         out.push_str("<p>No findings.</p>\n");
     } else {
-        let _ = writeln!(out, "<pre>{}</pre>", esc(blocks.trim_start_matches('\n')));
+        let _ = writeln!(
+            out,
+            "<pre class=\"wrap\">{}</pre>",
+            esc(blocks.trim_start_matches('\n'))
+        );
     }
 
     out.push_str("<h2 id=\"groups\">IOMMU groups</h2>\n");
