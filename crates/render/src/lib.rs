@@ -3,6 +3,7 @@
 //! Architecture invariant: renderers only format what the topology and the rules
 //! computed; output order never depends on hash order; colour only when asked.
 
+mod bandwidth;
 mod dot;
 mod explain;
 mod groups;
@@ -10,8 +11,9 @@ mod json;
 mod simulate;
 mod style;
 
+pub use bandwidth::{bandwidth_json, bandwidth_text, compare_json, compare_text};
 pub use dot::topology_dot;
-pub use explain::explain_text;
+pub use explain::{explain_text, explain_timing};
 pub use groups::{groups_json, groups_text};
 pub use json::{pair_element, pair_json, simulate_json, JsonStream, FORMAT};
 pub use simulate::{

@@ -156,6 +156,19 @@ impl Comparison {
     }
 }
 
+/// The matrix indices of the measured devices the platform has.
+pub fn matched(topo: &Topology<'_>, matrix: &Matrix, m: &Measured) -> Vec<usize> {
+    m.devices
+        .iter()
+        .filter_map(|&(_, bdf)| {
+            matrix
+                .devices
+                .iter()
+                .position(|&n| topo.bdf(n) == Some(bdf))
+        })
+        .collect()
+}
+
 /// Each off-diagonal P2P=Enabled cell with a prediction, in metric, row, column
 /// order; and the measured devices no endpoint of the platform has the address of.
 pub fn compare(topo: &Topology<'_>, matrix: &Matrix, m: &Measured) -> (Vec<Comparison>, Vec<Bdf>) {

@@ -275,11 +275,18 @@ fn assumptions(topo: &Topology<'_>, stages: &[Stage]) -> Vec<String> {
                 to,
                 class: FabricClass::SocketUnknown,
                 ..
-            } => out.push(format!(
-                "{} and {}: no `socket` given, taken as one socket (fabric same_socket)",
-                topo.name(from),
-                topo.name(to)
-            )),
+            } => {
+                let (a, b) = if topo.name(from) <= topo.name(to) {
+                    (from, to)
+                } else {
+                    (to, from)
+                };
+                out.push(format!(
+                    "{} and {}: no `socket` given, taken as one socket (fabric same_socket)",
+                    topo.name(a),
+                    topo.name(b)
+                ))
+            }
             Stage::Translation { hits: 0, misses: 0 } => {
                 out.push("translation: the engine modelled no TLB, taken as a hit".to_owned())
             }

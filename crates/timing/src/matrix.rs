@@ -89,10 +89,17 @@ impl Matrix {
 
     /// Every assumption of every cell, each once, sorted.
     pub fn assumptions(&self) -> Vec<String> {
+        let all: Vec<usize> = (0..self.devices.len()).collect();
+        self.assumptions_among(&all)
+    }
+
+    /// The assumptions of the cells between these devices, each once, sorted.
+    pub fn assumptions_among(&self, devices: &[usize]) -> Vec<String> {
         let mut all: Vec<String> = self
             .cells
-            .values()
-            .filter_map(|&k| self.timings.get(k))
+            .iter()
+            .filter(|((i, j), _)| devices.contains(i) && devices.contains(j))
+            .filter_map(|(_, &k)| self.timings.get(k))
             .flat_map(|t| t.assumptions.iter().cloned())
             .collect();
         all.sort();
