@@ -234,8 +234,8 @@ Examples:
     /// the error per pair.
     #[command(after_help = "\
 Examples:
-  peerpath bandwidth topologies/dgx-like.yaml
-  peerpath bandwidth topologies/dgx-like.yaml --format json
+  peerpath bandwidth topologies/timing-two-sockets.yaml
+  peerpath bandwidth topologies/timing-two-sockets.yaml --format json
   peerpath bandwidth box.yaml --compare p2pBandwidthLatencyTest.txt   devices matched by PCI address")]
     Bandwidth {
         #[command(flatten)]

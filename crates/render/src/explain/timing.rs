@@ -39,3 +39,35 @@ pub fn explain_timing(t: &PairTiming) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use expect_test::expect;
+    use peerpath_topology::Topology;
+
+    use crate::tests::{pair, topology};
+
+    #[test]
+    fn the_timing_section_names_the_bottleneck_and_each_stage() {
+        let p = topology("timing-two-sockets.yaml");
+        let topo = Topology::new(&p);
+        let t = peerpath_timing::pair_timing(&topo, &pair(&topo, "gpu0", "gpu2-vram"));
+        expect![[r#"
+
+            Timing (predicted; docs/timing.md)
+              writes 28.73 GB/s one way, bottleneck sw0.dp0–gpu0: 16GT/s x16, MPS 256 B on sw0.dp0: 91% payload efficiency
+              reads  29.15 GB/s one way, bottleneck sw0.dp0–gpu0: 16GT/s x16, completions of 256 B on sw0.dp0: 93% payload efficiency
+              latency 1.88 us:
+                  1000 ns  initiator     gpu0
+                    50 ns  link          sw0.dp0–gpu0
+                   115 ns  switch        sw0
+                    50 ns  link          rp0–sw0
+                   150 ns  root complex  hb0
+                   150 ns  fabric        hb0–hb1
+                   150 ns  root complex  hb1
+                    50 ns  link          rp2–sw1
+                   115 ns  switch        sw1
+                    50 ns  link          sw1.dp0–gpu2
+        "#]].assert_eq(&super::explain_timing(&t));
+    }
+}
