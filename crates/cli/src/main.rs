@@ -322,6 +322,29 @@ Examples:
         #[arg(long)]
         record: bool,
     },
+    /// Predict each pairing's P2P bandwidth and latency (the timing twin): matrices
+    /// laid out like `p2pBandwidthLatencyTest` (unidirectional, bidirectional,
+    /// latency), each pairing's bottleneck and every assumption; `--compare` reads a
+    /// measured `p2pBandwidthLatencyTest` output and prints predicted, measured and
+    /// the error per pair.
+    #[command(after_help = "\
+Examples:
+  peerpath bandwidth topologies/timing-two-sockets.yaml
+  peerpath bandwidth topologies/timing-two-sockets.yaml --format json
+  peerpath bandwidth box.yaml --compare p2pBandwidthLatencyTest.txt   devices matched by PCI address")]
+    Bandwidth {
+        #[command(flatten)]
+        source: PlatformArgs,
+        /// A `p2pBandwidthLatencyTest` output (alone or inside a markdown report) to
+        /// compare with; its P2P=Enabled matrices, diagonal left out.
+        #[arg(long, value_name = "FILE")]
+        compare: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Worker threads (default: every core).
+        #[arg(long, value_name = "N")]
+        jobs: Option<u16>,
+    },
     /// Write a platform of the scale-test shape: host bridges of 8 root ports, two
     /// switch levels, GPUs, NICs and NVMe; M GPUs export 1 GiB of BAR 0 and every
     /// endpoint imports every export. The same arguments give the same bytes.
@@ -514,6 +537,12 @@ fn main() -> ExitCode {
             tlps,
             peerpath_rules::throughput::Mode { reference, record },
         ),
+        Command::Bandwidth {
+            source,
+            compare,
+            format,
+            jobs,
+        } => bandwidth(&source, compare.as_deref(), format, jobs),
         Command::Generate {
             endpoints,
             exports,
@@ -615,7 +644,11 @@ fn explain(
     match peerpath_rules::evaluate_pair(&topo, importer, export) {
         Ok(pair) => {
             match format {
-                Format::Text => out!("{}", peerpath_render::explain_text(&topo, &pair, style())),
+                Format::Text => {
+                    out!("{}", peerpath_render::explain_text(&topo, &pair, style()));
+                    let timing = peerpath_timing::pair_timing(&topo, &pair);
+                    out!("{}", peerpath_render::explain_timing(&timing));
+                }
                 Format::Json => match peerpath_render::pair_json(&p, &pair) {
                     Ok(s) => out!("{s}"),
                     Err(e) => return exit::internal(&format!("cannot serialize the pairing: {e}")),
@@ -625,6 +658,60 @@ fn explain(
         }
         Err(e) => unknown_pair(&e),
     }
+}
+
+fn bandwidth(
+    source: &PlatformArgs,
+    compare: Option<&std::path::Path>,
+    format: Format,
+    jobs: Option<u16>,
+) -> Exit {
+    let measured = match compare.map(std::fs::read_to_string) {
+        None => None,
+        Some(Ok(text)) => match peerpath_timing::compare::parse(&text) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                eprintln!(
+                    "error: {}: {e}",
+                    compare.map_or(String::new(), |c| c.display().to_string())
+                );
+                return Exit::InvalidInput;
+            }
+        },
+        Some(Err(e)) => {
+            eprintln!(
+                "error: {}: cannot read: {e}",
+                compare.map_or(String::new(), |c| c.display().to_string())
+            );
+            return Exit::InvalidInput;
+        }
+    };
+    let p = match platform_or_exit(source) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let topo = peerpath_topology::Topology::new(&p);
+    let jobs = jobs.map_or_else(peerpath_rules::default_jobs, usize::from);
+    let m = peerpath_timing::matrix::Matrix::build(&topo, jobs);
+    match (measured, format) {
+        (None, Format::Text) => out!("{}", peerpath_render::bandwidth_text(&topo, &m)),
+        (None, Format::Json) => outln!("{}", peerpath_render::bandwidth_json(&topo, &m)),
+        (Some(measured), format) => {
+            let (cmp, unmatched) = peerpath_timing::compare::compare(&topo, &m, &measured);
+            match format {
+                Format::Text => {
+                    let unmatched: Vec<String> = unmatched.iter().map(|b| b.to_string()).collect();
+                    out!("{}", peerpath_render::compare_text(&cmp, &unmatched));
+                    let ours = peerpath_timing::compare::matched(&topo, &m, &measured);
+                    for a in m.assumptions_among(&ours) {
+                        outln!("assumed: {a}");
+                    }
+                }
+                Format::Json => outln!("{}", peerpath_render::compare_json(&cmp)),
+            }
+        }
+    }
+    Exit::Success
 }
 
 fn check(platforms: &[PathBuf]) -> Exit {

@@ -327,6 +327,7 @@ fn help_says_what_the_tool_is_for_with_examples_that_run() {
             "groups",
             "import",
             "throughput",
+            "bandwidth",
             "generate"
         ]
     );

@@ -442,3 +442,61 @@ fn a_report_given_to_lspci_names_the_markdown_flag() {
         "{err}"
     );
 }
+
+/// Issue 11's check: `peerpath bandwidth --compare` on the imported report predicts
+/// every measured P2P-write pair within 15% one way and both ways and within 25% for
+/// latency, with every assumption stated.
+fn timing_within_bounds(name: &str, file: &str, gpus: usize) {
+    let platform = import_report(name, file, gpus);
+    let o = peerpath(&[
+        "bandwidth",
+        &s(&platform),
+        "--compare",
+        &realdata(file),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    let rows = doc["comparisons"].as_array().expect("comparisons");
+    let pairs = gpus * (gpus - 1);
+    for (metric, bound) in [
+        ("unidirectional_gbps", 0.15),
+        ("bidirectional_gbps", 0.15),
+        ("latency_us", 0.25),
+    ] {
+        let of: Vec<_> = rows.iter().filter(|r| r["metric"] == metric).collect();
+        assert_eq!(of.len(), pairs, "{metric}: {rows:?}");
+        for r in of {
+            let p = r["predicted"].as_f64().expect("predicted");
+            let m = r["measured"].as_f64().expect("measured");
+            let err = (p - m).abs() / m;
+            assert!(
+                err <= bound,
+                "{metric} {} -> {}: predicted {p}, measured {m}",
+                r["from"],
+                r["to"]
+            );
+        }
+    }
+    let text = stdout(&peerpath(&[
+        "bandwidth",
+        &s(&platform),
+        "--compare",
+        &realdata(file),
+    ]));
+    assert!(
+        text.contains("assumed: rp-") && text.contains("gives no link: taken as gpu-"),
+        "the root ports' missing links are stated:\n{text}"
+    );
+}
+
+#[test]
+fn threadripper_timing_matches_the_measured_matrices() {
+    timing_within_bounds("wrx90-timing", WRX90, 2);
+}
+
+#[test]
+fn esc8000a_timing_matches_the_measured_matrices() {
+    timing_within_bounds("esc8000a-timing", ESC8000A, 4);
+}

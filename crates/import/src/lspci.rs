@@ -360,6 +360,18 @@ fn parse_detail(
         return;
     }
     if rec.cap == Cap::Express {
+        for (label, cap) in [("LnkCap:", true), ("LnkSta:", false)] {
+            if let Some(c) = rest_after(label) {
+                rec.registers_seen = true;
+                let link = link_fields(c);
+                if cap {
+                    dev.link_cap = link;
+                } else {
+                    dev.link_sta = link;
+                }
+                return;
+            }
+        }
         if let Some(c) = rest_after("DevCap:") {
             rec.registers_seen = true;
             if let Some(v) = max_payload(c) {
@@ -374,6 +386,17 @@ fn parse_detail(
             }
         }
     }
+}
+
+/// `Port #0, Speed 16GT/s, Width x16, …` or `Speed 2.5GT/s (downgraded), Width x16`.
+fn link_fields(t: &str) -> Option<peerpath_model::Link> {
+    let field = |key: &str| {
+        t.split(',')
+            .map(str::trim)
+            .find_map(|f| f.strip_prefix(key))
+            .map(|v| v.split_whitespace().next().unwrap_or(""))
+    };
+    crate::machine::parse_link(field("Speed ")?, field("Width ")?)
 }
 
 /// `MaxPayload 512 bytes` anywhere in the text.

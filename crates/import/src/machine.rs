@@ -243,6 +243,12 @@ pub struct PciDevice {
     pub mpss: Option<u32>,
     /// Device Control Max_Payload_Size, bytes (the programmed value).
     pub mps: Option<u32>,
+    /// Link Capabilities: the speed and width the device supports (`LnkCap`,
+    /// sysfs `max_link_speed`/`max_link_width`).
+    pub link_cap: Option<peerpath_model::Link>,
+    /// Link Status: how the link trained at dump time (`LnkSta`, sysfs
+    /// `current_link_*`); idle GPUs often show 2.5GT/s here.
+    pub link_sta: Option<peerpath_model::Link>,
     /// BARs, sorted by index.
     pub bars: Vec<PciBar>,
     /// The kernel's IOMMU group.
@@ -278,6 +284,8 @@ impl PciDevice {
             ats: None,
             mpss: None,
             mps: None,
+            link_cap: None,
+            link_sta: None,
             bars: Vec::new(),
             iommu_group: None,
             parent: None,
@@ -1130,5 +1138,44 @@ mod tests {
         let mut k = KernelFacts::default();
         k.apply_cmdline("iommu.strict=0");
         assert_eq!(k.default_domain, Some(DomainType::DmaFq));
+    }
+}
+
+/// A link figure as dumps print it: the speed from `Speed 16GT/s` (lspci) or
+/// `16.0 GT/s PCIe` (sysfs), the width from `Width x16` or `16`. `None` when either is
+/// missing or not a PCIe value (`Unknown`, `x0`).
+pub(crate) fn parse_link(speed: &str, width: &str) -> Option<peerpath_model::Link> {
+    let num = speed.split("GT/s").next()?.trim();
+    let num = num.strip_suffix(".0").unwrap_or(num);
+    let speed = peerpath_model::LinkSpeed::parse(num)?;
+    let w = width.trim().trim_start_matches('x');
+    let width: u8 = w.parse().ok()?;
+    peerpath_model::LINK_WIDTHS
+        .contains(&width)
+        .then_some(peerpath_model::Link { speed, width })
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::parse_link;
+    use peerpath_model::{Link, LinkSpeed};
+
+    #[test]
+    fn links_parse_as_lspci_and_sysfs_print_them() {
+        let g4 = Some(Link {
+            speed: LinkSpeed::Gen4,
+            width: 16,
+        });
+        assert_eq!(parse_link("16GT/s", "x16"), g4);
+        assert_eq!(parse_link("16.0 GT/s PCIe", "16"), g4);
+        assert_eq!(
+            parse_link("2.5 GT/s PCIe", "8"),
+            Some(Link {
+                speed: LinkSpeed::Gen1,
+                width: 8
+            })
+        );
+        assert_eq!(parse_link("Unknown", "16"), None);
+        assert_eq!(parse_link("8GT/s", "x0"), None);
     }
 }

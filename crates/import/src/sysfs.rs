@@ -361,6 +361,11 @@ fn read_device(d: &mut PciDevice, dir: &Path, warnings: &mut Vec<ImportWarning>)
     d.class = hex("class").and_then(|v| u32::try_from(v).ok());
     d.iommu_group = link_name(&dir.join("iommu_group")).and_then(|n| parse_dec(&n));
     d.driver = link_name(&dir.join("driver"));
+    let link = |speed: &str, width: &str| {
+        crate::machine::parse_link(&read_text(&dir.join(speed))?, &read_text(&dir.join(width))?)
+    };
+    d.link_cap = link("max_link_speed", "max_link_width");
+    d.link_sta = link("current_link_speed", "current_link_width");
     match fs::read(dir.join("config")) {
         Ok(cfg) => {
             let (facts, notes) = decode_config(&cfg);

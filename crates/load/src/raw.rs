@@ -400,6 +400,103 @@ raw_struct! {
         /// `write_merge_bytes` (default 64).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub write_merge_bytes: Option<Size>,
+        /// `fabric` (timing; defaults in docs/timing.md).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub fabric: Option<RawFabric>,
+        /// `latency` (timing; defaults in docs/timing.md).
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
+        pub latency: Option<RawLatency>,
+    }
+}
+
+raw_struct! {
+    /// `interconnect.fabric`.
+    pub struct RawFabric {
+        /// `same_socket`: between host bridges of one socket.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
+        pub same_socket: Option<RawFabricHop>,
+        /// `cross_socket`: between sockets.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
+        pub cross_socket: Option<RawFabricHop>,
+        /// `pairs`: explicit host-bridge pairs.
+        #[serde(
+            default,
+            skip_serializing_if = "Vec::is_empty",
+            serialize_with = "flow_items"
+        )]
+        pub pairs: Vec<RawFabricPair>,
+    }
+}
+
+raw_struct! {
+    /// A fabric crossing: `{ bandwidth: 64GB/s, latency: 150ns }`.
+    pub struct RawFabricHop {
+        /// `bandwidth` (`64GB/s`, `500MB/s`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub bandwidth: Option<String>,
+        /// `latency` (`150ns`, `1.2us`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub latency: Option<String>,
+    }
+}
+
+raw_struct! {
+    /// An `interconnect.fabric.pairs` entry.
+    pub struct RawFabricPair {
+        /// `between`: two host bridge names.
+        pub between: Vec<String>,
+        /// `bandwidth`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub bandwidth: Option<String>,
+        /// `latency`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub latency: Option<String>,
+    }
+}
+
+raw_struct! {
+    /// `interconnect.latency`: each a duration (`150ns`, `1us`).
+    pub struct RawLatency {
+        /// `endpoint`: the initiator's own work per transfer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub endpoint: Option<String>,
+        /// `link`: one link.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub link: Option<String>,
+        /// `switch`: ingress to egress.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub switch: Option<String>,
+        /// `root_complex`: peer forwarding between root ports.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub root_complex: Option<String>,
+        /// `iommu_hit`: a translation that hits the TLB.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub iommu_hit: Option<String>,
+        /// `iommu_miss`: a translation that walks the page table.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub iommu_miss: Option<String>,
+    }
+}
+
+raw_struct! {
+    /// A port's or endpoint's `link`: `{ speed: 16GT/s, width: 16 }`.
+    pub struct RawLink {
+        /// `speed`: `16GT/s`, `2.5GT/s` or `gen4`.
+        pub speed: String,
+        /// `width`: lanes.
+        pub width: u32,
     }
 }
 
@@ -500,6 +597,13 @@ raw_struct! {
             serialize_with = "flow_items"
         )]
         pub windows: Vec<RawWindow>,
+        /// `socket` (timing: which fabric joins host bridges).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub socket: Option<u16>,
+        /// `p2p_bandwidth`: what the root complex forwards between root ports
+        /// (timing; absent: no limit of its own).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub p2p_bandwidth: Option<String>,
         /// `root_ports`.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         pub root_ports: Vec<RawRootPort>,
@@ -575,6 +679,13 @@ raw_struct! {
         /// `multifunction` (default false).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub multifunction: Option<bool>,
+        /// `link` (timing: what the link supports).
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
+        pub link: Option<RawLink>,
     }
 }
 
@@ -613,6 +724,13 @@ raw_struct! {
         /// `multifunction` (default false).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub multifunction: Option<bool>,
+        /// `link` (timing: what the link supports).
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
+        pub link: Option<RawLink>,
     }
 }
 
@@ -638,6 +756,13 @@ raw_struct! {
         /// `multifunction` (default false).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub multifunction: Option<bool>,
+        /// `link` (timing: what the link supports).
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
+        pub link: Option<RawLink>,
     }
 }
 
@@ -701,6 +826,13 @@ raw_struct! {
             serialize_with = "flow_opt"
         )]
         pub cc: Option<RawDeviceCc>,
+        /// `link` (timing: what the link supports).
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
+        pub link: Option<RawLink>,
     }
 }
 

@@ -126,6 +126,7 @@ impl PlatformBuilder {
             parent,
             bdf,
             kind,
+            link: None,
         });
         NodeId(self.p.nodes.len() as u32 - 1)
     }
@@ -155,6 +156,8 @@ impl PlatformBuilder {
                     cpu,
                     bus: window_base,
                 }],
+                socket: None,
+                p2p_bandwidth_mbs: None,
             }),
         )
     }
@@ -170,6 +173,12 @@ impl PlatformBuilder {
     /// Sets a host bridge's allow-list id.
     pub fn host_bridge_id(&mut self, id: NodeId, vendor: u16, device: u16) -> &mut Self {
         self.host_bridge_mut(id).id = Some(PciId { vendor, device });
+        self
+    }
+
+    /// Sets what a port's or endpoint's link supports (`link:`).
+    pub fn link(&mut self, id: NodeId, link: crate::Link) -> &mut Self {
+        self.p.nodes[id.index()].link = Some(link);
         self
     }
 

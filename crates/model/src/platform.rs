@@ -309,16 +309,22 @@ pub struct ConfigAcs {
 }
 
 /// `interconnect`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Interconnect {
     /// Largest burst consecutive Normal-memory writes may be merged into (default 64).
     pub write_merge_bytes: u32,
+    /// `fabric`: between host bridges and sockets (timing only).
+    pub fabric: crate::Fabric,
+    /// `latency`: per kind of place (timing only).
+    pub latency: crate::Latencies,
 }
 
 impl Default for Interconnect {
     fn default() -> Self {
         Self {
             write_merge_bytes: 64,
+            fabric: crate::Fabric::default(),
+            latency: crate::Latencies::default(),
         }
     }
 }
@@ -382,6 +388,10 @@ pub struct Node {
     pub bdf: Option<Bdf>,
     /// What kind of node, with its own fields.
     pub kind: NodeKind,
+    /// `link`: what the node's PCIe link supports (its Link Capabilities), for a
+    /// port or endpoint that gives it; `None`: not stated (the timing model assumes
+    /// the other end's, and says so).
+    pub link: Option<crate::Link>,
 }
 
 /// The kinds of node.
@@ -417,6 +427,11 @@ pub struct HostBridge {
     pub iommu: Option<IommuId>,
     /// `windows`.
     pub windows: Vec<Window>,
+    /// `socket` (timing: which fabric joins two host bridges); `None`: not stated.
+    pub socket: Option<u16>,
+    /// `p2p_bandwidth` in MB/s: what the root complex forwards between root ports,
+    /// both directions together, where the file states it (timing).
+    pub p2p_bandwidth_mbs: Option<u64>,
 }
 
 /// A vendor/device id pair.

@@ -12,6 +12,10 @@ use peerpath_rules::k3_dma_path::{MapResult, PathChoice};
 use peerpath_rules::report::{FlowTrace, PairResult};
 use peerpath_topology::Topology;
 
+mod timing;
+
+pub use timing::explain_timing;
+
 use crate::simulate::finding_lines;
 use crate::style::Style;
 

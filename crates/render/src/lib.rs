@@ -3,6 +3,7 @@
 //! Architecture invariant: renderers only format what the topology and the rules
 //! computed; output order never depends on hash order; colour only when asked.
 
+mod bandwidth;
 mod dot;
 mod explain;
 mod fix;
@@ -15,8 +16,9 @@ mod simulate;
 mod style;
 mod svg;
 
+pub use bandwidth::{bandwidth_json, bandwidth_text, compare_json, compare_text};
 pub use dot::topology_dot;
-pub use explain::explain_text;
+pub use explain::{explain_text, explain_timing};
 pub use fix::{fix_json, fix_text};
 pub use groups::{groups_json, groups_text};
 pub use html::report_html;

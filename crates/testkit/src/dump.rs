@@ -11,14 +11,15 @@ use std::collections::BTreeMap;
 
 use peerpath_load::raw::{
     AcsBit, Addr, ExportSel, RawAcs, RawBar, RawBridge, RawConfigAcs, RawCpu, RawDeviceCc,
-    RawDomain, RawDownstreamPort, RawEndpoint, RawExport, RawHostBridge, RawImport,
-    RawInterconnect, RawIommu, RawKernel, RawMemory, RawPciId, RawPlatform, RawRootPort,
-    RawStreamMap, RawSwitch, RawTbu, RawTraffic, RawUpstreamPort, RawWindow, Size,
+    RawDomain, RawDownstreamPort, RawEndpoint, RawExport, RawFabric, RawFabricHop, RawFabricPair,
+    RawHostBridge, RawImport, RawInterconnect, RawIommu, RawKernel, RawLatency, RawLink, RawMemory,
+    RawPciId, RawPlatform, RawRootPort, RawStreamMap, RawSwitch, RawTbu, RawTraffic,
+    RawUpstreamPort, RawWindow, Size,
 };
 use peerpath_model::{
     Acs, AcsDecision, AddrRange, AtsUse, Bdf, CcKind, CpuVendor, DeviceClass, DomainType, Driver,
-    ForwardsP2p, GroupAlgorithm, Interconnect, NodeId, NodeKind, Op, PassthroughFrom, Pattern,
-    PcieBusConfig, Platform, Port, Translation, Via,
+    Fabric, FabricHop, ForwardsP2p, GroupAlgorithm, Interconnect, Latencies, Link, NodeId,
+    NodeKind, Op, PassthroughFrom, Pattern, PcieBusConfig, Platform, Port, Translation, Via,
 };
 
 /// Only host bridges lack a BDF, and the raw host bridge has no `bdf` key.
@@ -68,6 +69,65 @@ fn unless<T: PartialEq>(v: T, default: T) -> Option<T> {
     (v != default).then_some(v)
 }
 
+/// A link as written.
+fn link(l: Option<Link>) -> Option<RawLink> {
+    l.map(|l| RawLink {
+        speed: l.speed.to_string(),
+        width: u32::from(l.width),
+    })
+}
+
+/// A bandwidth as written (MB/s, exact).
+fn bandwidth(mbs: u64) -> String {
+    format!("{mbs}MB/s")
+}
+
+/// A fabric crossing as written.
+fn hop(h: FabricHop) -> RawFabricHop {
+    RawFabricHop {
+        bandwidth: Some(bandwidth(h.bandwidth_mbs)),
+        latency: Some(format!("{}ns", h.latency_ns)),
+    }
+}
+
+/// `interconnect.fabric`, unless it is the default.
+fn fabric(p: &Platform) -> Option<RawFabric> {
+    let f = &p.interconnect.fabric;
+    (*f != Fabric::default()).then(|| RawFabric {
+        same_socket: Some(hop(f.same_socket)),
+        cross_socket: Some(hop(f.cross_socket)),
+        pairs: f
+            .pairs
+            .iter()
+            .map(|pair| {
+                let h = hop(pair.hop);
+                RawFabricPair {
+                    between: pair
+                        .between
+                        .iter()
+                        .map(|&n| p.node(n).name.clone())
+                        .collect(),
+                    bandwidth: h.bandwidth,
+                    latency: h.latency,
+                }
+            })
+            .collect(),
+    })
+}
+
+/// `interconnect.latency`, unless it is the default.
+fn latency(l: &Latencies) -> Option<RawLatency> {
+    let ns = |v: u32| Some(format!("{v}ns"));
+    (*l != Latencies::default()).then(|| RawLatency {
+        endpoint: ns(l.endpoint_ns),
+        link: ns(l.link_ns),
+        switch: ns(l.switch_ns),
+        root_complex: ns(l.root_complex_ns),
+        iommu_hit: ns(l.iommu_hit_ns),
+        iommu_miss: ns(l.iommu_miss_ns),
+    })
+}
+
 /// The platform as raw structs.
 pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
     let name = |id: NodeId| p.node(id).name.clone();
@@ -76,6 +136,8 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
     raw.kernel = Some(kernel(p));
     raw.interconnect = (p.interconnect != Interconnect::default()).then(|| RawInterconnect {
         write_merge_bytes: Some(Size(u64::from(p.interconnect.write_merge_bytes))),
+        fabric: fabric(p),
+        latency: latency(&p.interconnect.latency),
     });
     raw.memory = p
         .memory
@@ -142,6 +204,8 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
                             size: Size(size_of(w.cpu)),
                         })
                         .collect(),
+                    socket: hb.socket,
+                    p2p_bandwidth: hb.p2p_bandwidth_mbs.map(bandwidth),
                     root_ports: Vec::new(),
                 },
             )),
@@ -155,6 +219,7 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
                     tbu: port.tbu.map(|t| p.tbu(t).name.clone()),
                     splits_oversized_writes: unless(port.splits_oversized_writes, false),
                     multifunction: unless(port.multifunction, false),
+                    link: link(n.link),
                 };
                 if let Some((_, hb)) = host_bridges.iter_mut().find(|(h, _)| Some(*h) == n.parent) {
                     hb.root_ports.push(rp);
@@ -197,6 +262,7 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
                     state: Some(c.state),
                     tdisp: Some(c.tdisp),
                 }),
+                link: link(n.link),
             }),
         }
     }
@@ -222,6 +288,7 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
                     mps: unless(up.mps, 128),
                     acs: acs(up.acs),
                     multifunction: unless(up.multifunction, false),
+                    link: link(up_node.link),
                 },
                 downstream: sw
                     .downstream
@@ -236,6 +303,7 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
                             mps: unless(dp.mps, 128),
                             acs: acs(dp.acs),
                             multifunction: unless(dp.multifunction, false),
+                            link: link(node.link),
                         })
                     })
                     .collect(),

@@ -131,6 +131,7 @@ pub(super) fn endpoints(
             driver: (d.driver.as_deref() == Some("vfio-pci")).then_some(Driver::VfioPci),
             bars,
             cc: None,
+            link: tally.link(d),
         });
     }
     out

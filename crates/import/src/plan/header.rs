@@ -49,6 +49,18 @@ pub(super) fn note_assumptions(
         ),
         &default_mpss,
     );
+    notes.list(
+        "link: the Link Capabilities (LnkCap) written where the Link Status (LnkSta) shows less; an idle device's link is often downgraded (2.5GT/s) by power management, while under load it trains to the lower end's LnkCap, which the timing model predicts for",
+        &tally.link_sta_lower,
+    );
+    notes.list(
+        "link: only the Link Status (LnkSta) in the dump, written as the link",
+        &tally.link_from_sta,
+    );
+    notes.list(
+        "link: not in the dump (the timing model takes the other end's link and says so)",
+        &tally.no_link,
+    );
     let mps_known = m.devices.iter().any(|d| d.mps.is_some());
     if !mps_known && !m.devices.is_empty() {
         notes.add("mps: not in the dump anywhere, left to the format's default (128)");

@@ -27,7 +27,7 @@ mod windows;
 
 use std::collections::BTreeMap;
 
-use peerpath_load::raw::{AcsBit, RawAcs, RawPlatform};
+use peerpath_load::raw::{AcsBit, RawAcs, RawLink, RawPlatform};
 use peerpath_model::{Acs, AcsFlags, Arch, Bdf, CpuVendor, MPS_VALUES};
 
 use crate::emit::render;
@@ -190,9 +190,39 @@ struct Tally {
     unknown_ep_acs_mf: Vec<Bdf>,
     assumed_bars: Vec<Bdf>,
     no_bar_gpus: Vec<Bdf>,
+    link_sta_lower: Vec<Bdf>,
+    link_from_sta: Vec<Bdf>,
+    no_link: Vec<Bdf>,
 }
 
 impl Tally {
+    /// The link to write for a port or endpoint: its Link Capabilities, since a loaded
+    /// link trains to the lower end's capability (the timing model takes the lower of
+    /// both ends); the Link Status only when the dump has no capability. An idle
+    /// device's status often reads 2.5GT/s (downgraded by power management): noted.
+    fn link(&mut self, d: &PciDevice) -> Option<RawLink> {
+        let link = match (d.link_cap, d.link_sta) {
+            (Some(cap), sta) => {
+                if sta.is_some_and(|s| s != cap) {
+                    self.link_sta_lower.push(d.bdf);
+                }
+                cap
+            }
+            (None, Some(sta)) => {
+                self.link_from_sta.push(d.bdf);
+                sta
+            }
+            (None, None) => {
+                self.no_link.push(d.bdf);
+                return None;
+            }
+        };
+        Some(RawLink {
+            speed: link.speed.to_string(),
+            width: u32::from(link.width),
+        })
+    }
+
     /// MPSS from the dump, or the default (noted).
     fn mpss(&mut self, d: &PciDevice, default: u32) -> u32 {
         match valid_mps(d.mpss) {

@@ -61,6 +61,7 @@ pub(super) fn ports(
                         tbu: None,
                         splits_oversized_writes: None,
                         multifunction: p.multifunction,
+                        link: tally.link(d),
                     });
             }
             Role::Upstream => {
@@ -84,6 +85,7 @@ pub(super) fn ports(
                         mps: p.mps,
                         acs: p.acs.as_ref().map(raw_acs),
                         multifunction: p.multifunction,
+                        link: tally.link(c),
                     });
                 }
                 out.switches.push(RawSwitch {
@@ -95,6 +97,7 @@ pub(super) fn ports(
                         mps: up.mps,
                         acs: up.acs.as_ref().map(raw_acs),
                         multifunction: up.multifunction,
+                        link: tally.link(d),
                     },
                     downstream,
                 });

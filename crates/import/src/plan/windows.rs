@@ -108,6 +108,8 @@ pub(super) fn host_bridges(
                 translation: None,
                 iommu: iommu.clone(),
                 windows,
+                socket: None,
+                p2p_bandwidth: None,
                 root_ports: root_ports.remove(&(*seg, *bus)).unwrap_or_default(),
             }
         })

@@ -53,6 +53,7 @@ impl Validator<'_, '_> {
                     windows.push(Window { cpu, bus: w.bus.0 });
                 }
             }
+            let p2p_bandwidth_mbs = self.host_bridge_p2p_bandwidth(i);
             let hb_index = out.len();
             out.push(PendingNode {
                 name: hb.name.clone(),
@@ -69,6 +70,8 @@ impl Validator<'_, '_> {
                     translation: hb.translation.unwrap_or_default(),
                     iommu: iommu.map(|k| IommuId(k as u32)),
                     windows,
+                    socket: hb.socket,
+                    p2p_bandwidth_mbs,
                 }),
             });
             for (j, rp) in hb.root_ports.iter().enumerate() {

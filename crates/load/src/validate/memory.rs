@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use peerpath_model::{AddrRange, Interconnect, MemRegion};
+use peerpath_model::{AddrRange, Interconnect, MemRegion, NodeId};
 
 use crate::num::format_addr;
 use crate::source::{ypath, Msg, Path, Seg};
@@ -59,28 +59,31 @@ impl Validator<'_, '_> {
     }
 
     /// The `interconnect` (write merging), or its default.
-    pub(super) fn interconnect(&mut self) -> Interconnect {
+    pub(super) fn interconnect(&mut self, node_ids: &HashMap<Entity, NodeId>) -> Interconnect {
+        let mut ic = Interconnect {
+            fabric: self.fabric(node_ids),
+            latency: self.latencies(),
+            ..Interconnect::default()
+        };
         let Some(bytes) = self
             .raw
             .interconnect
             .as_ref()
             .and_then(|i| i.write_merge_bytes)
         else {
-            return Interconnect::default();
+            return ic;
         };
         match u32::try_from(bytes.0) {
-            Ok(b) if b > 0 => Interconnect {
-                write_merge_bytes: b,
-            },
+            Ok(b) if b > 0 => ic.write_merge_bytes = b,
             _ => {
                 self.report(
                     ypath!["interconnect", "write_merge_bytes"],
                     Msg::new(format!("a burst of {} bytes", bytes.0))
                         .expected("1 byte to 4GiB - 1"),
                 );
-                Interconnect::default()
             }
         }
+        ic
     }
 
     /// DRAM regions and host bridge windows share the CPU physical address map, and

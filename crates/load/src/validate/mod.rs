@@ -13,7 +13,9 @@
 //!    loops and checks BDFs; [`ports`] holds the MPS and ACS checks they share. Then
 //!    the CPU address map (DRAM and windows, in [`memory`]) and the BARs are checked.
 //! 4. The sections that refer to nodes by name: [`kernel`], then `interconnect` (in
-//!    [`memory`]), [`domains`], [`exports`], [`imports`] and [`traffic`].
+//!    [`memory`], with the fabric and latencies of [`timing`]), [`domains`],
+//!    [`exports`], [`imports`] and [`traffic`]. Links (`link:` of ports and
+//!    endpoints, [`timing`]) are checked as the nodes are made.
 //!
 //! Diagnostics are reported in that order; the sink sorts them by file position.
 //!
@@ -33,6 +35,7 @@ mod memory;
 mod names;
 mod ports;
 mod switches;
+mod timing;
 mod traffic;
 
 use std::collections::{HashMap, HashSet};
@@ -167,6 +170,7 @@ impl Validator<'_, '_> {
                     },
                     bdf: pr.bdf,
                     kind: pr.kind.clone(),
+                    link: self.link(pr.entity),
                 })
             })
             .collect();
@@ -179,7 +183,7 @@ impl Validator<'_, '_> {
         let switches = self.switches(&node_ids);
 
         let kernel = self.kernel(&node_ids, &nodes);
-        let interconnect = self.interconnect();
+        let interconnect = self.interconnect(&node_ids);
         let domains = self.domains(&node_ids);
         let exports = self.exports(&node_ids);
         let listed = self.imports(&node_ids, &exports);

@@ -7,6 +7,7 @@ mod robustness;
 mod roundtrip;
 mod scale;
 mod scenario;
+mod timing;
 mod validation;
 
 use expect_test::Expect;

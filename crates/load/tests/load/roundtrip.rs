@@ -2,7 +2,7 @@
 
 use peerpath_load::raw::{
     AcsBit, Addr, ExportSel, RawAcs, RawBar, RawEndpoint, RawExport, RawHostBridge, RawImport,
-    RawPlatform, RawRootPort, RawWindow, Size,
+    RawLink, RawPlatform, RawRootPort, RawWindow, Size,
 };
 use peerpath_load::{load_raw_str, load_str, to_yaml, validate_raw};
 
@@ -41,6 +41,8 @@ fn built_in_code() -> RawPlatform {
         forwards_p2p: None,
         translation: None,
         iommu: None,
+        socket: Some(1),
+        p2p_bandwidth: Some("20GB/s".to_owned()),
         windows: vec![RawWindow {
             cpu: Addr(0xffff_0000_0000),
             bus: Addr(0),
@@ -58,6 +60,10 @@ fn built_in_code() -> RawPlatform {
             tbu: None,
             splits_oversized_writes: Some(true),
             multifunction: None,
+            link: Some(RawLink {
+                speed: "gen5".to_owned(),
+                width: 8,
+            }),
         }],
     });
     for (i, name) in ["e0", "e1"].into_iter().enumerate() {
@@ -83,6 +89,7 @@ fn built_in_code() -> RawPlatform {
                 prefetchable: None,
             }],
             cc: None,
+            link: None,
         });
     }
     p.exports.push(RawExport {

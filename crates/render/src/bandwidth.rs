@@ -1,0 +1,271 @@
+//! `peerpath bandwidth`: the timing twin's matrices, laid out as
+//! `p2pBandwidthLatencyTest` prints its own (so a prediction and a measurement read
+//! side by side), each pairing's bottleneck and every assumption; the same as JSON;
+//! and `--compare`'s table of predicted, measured and error per pair.
+
+use std::fmt::Write;
+
+use peerpath_timing::compare::Comparison;
+use peerpath_timing::matrix::Matrix;
+use peerpath_topology::Topology;
+use serde_json::{json, Value};
+
+/// One matrix: `cell(i, j)` for each pair, `-` on the diagonal, `n/a` without a
+/// prediction.
+fn matrix(
+    out: &mut String,
+    title: &str,
+    corner: &str,
+    n: usize,
+    cell: impl Fn(usize, usize) -> Option<f64>,
+) {
+    let _ = writeln!(out, "{title}");
+    let _ = write!(out, "{corner:>6}");
+    for j in 0..n {
+        let _ = write!(out, " {j:>6}");
+    }
+    out.push('\n');
+    for i in 0..n {
+        let _ = write!(out, "{i:>6}");
+        for j in 0..n {
+            let text = if i == j {
+                "-".to_owned()
+            } else {
+                cell(i, j).map_or_else(|| "n/a".to_owned(), |v| format!("{v:.2}"))
+            };
+            let _ = write!(out, " {text:>6}");
+        }
+        out.push('\n');
+    }
+}
+
+/// The text of `peerpath bandwidth`.
+pub fn bandwidth_text(topo: &Topology<'_>, m: &Matrix) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "[peerpath timing twin: predicted P2P bandwidth and latency] platform {}",
+        topo.platform().name
+    );
+    for (i, &d) in m.devices.iter().enumerate() {
+        let bdf = topo.bdf(d);
+        let _ = writeln!(
+            out,
+            "Device: {i}, {}, pciBusID: {:x}, pciDeviceID: {:x}, pciDomainID:{:x}",
+            topo.name(d),
+            bdf.map_or(0, |b| b.bus),
+            bdf.map_or(0, |b| b.device),
+            bdf.map_or(0, |b| b.segment),
+        );
+    }
+    if m.devices.is_empty() {
+        out.push_str("no pairings\n");
+        return out;
+    }
+    let n = m.devices.len();
+    matrix(
+        &mut out,
+        "Unidirectional P2P=Enabled Bandwidth (P2P Writes) Matrix (GB/s)",
+        "D\\D",
+        n,
+        |i, j| m.unidirectional(i, j),
+    );
+    matrix(
+        &mut out,
+        "Bidirectional P2P=Enabled Bandwidth Matrix (GB/s)",
+        "D\\D",
+        n,
+        |i, j| m.bidirectional(i, j),
+    );
+    matrix(
+        &mut out,
+        "P2P=Enabled Latency (P2P Writes) Matrix (us)",
+        "GPU",
+        n,
+        |i, j| m.latency_us(i, j),
+    );
+    out.push_str("\nBottlenecks (writes; reads return completions the other way)\n");
+    for i in 0..n {
+        for j in 0..n {
+            let Some(t) = m.timing(i, j) else { continue };
+            let Some(w) = &t.write else { continue };
+            let read = t
+                .read
+                .as_ref()
+                .map_or(String::new(), |r| format!("; reads {:.2} GB/s", r.gbps));
+            let _ = writeln!(
+                out,
+                "  {i} -> {j}: {} — {}{read}",
+                w.bottleneck.place, w.bottleneck.why
+            );
+        }
+    }
+    let assumptions = m.assumptions();
+    out.push_str("\nAssumptions (parameters and their sources: docs/timing.md)\n");
+    for a in &assumptions {
+        let _ = writeln!(out, "  - {a}");
+    }
+    let lat = topo.platform().interconnect.latency;
+    let _ = writeln!(
+        out,
+        "  - latencies: initiator {} ns, link {} ns, switch {} ns, root complex {} ns, IOMMU hit {} ns / miss {} ns (interconnect.latency)",
+        lat.endpoint_ns, lat.link_ns, lat.switch_ns, lat.root_complex_ns, lat.iommu_hit_ns, lat.iommu_miss_ns
+    );
+    let _ = writeln!(
+        out,
+        "  - reads: Max_Read_Request_Size {} B (the PCIe default), completions of at most the exporter's MPS; outstanding-request limits not modelled",
+        peerpath_timing::MRRS
+    );
+    out
+}
+
+/// Rounded for JSON: two decimals for GB/s and µs.
+fn r2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+/// The JSON of `peerpath bandwidth --format json`.
+pub fn bandwidth_json(topo: &Topology<'_>, m: &Matrix) -> String {
+    let n = m.devices.len();
+    let devices: Vec<Value> = m
+        .devices
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| {
+            json!({
+                "index": i,
+                "name": topo.name(d),
+                "bdf": topo.bdf(d).map(|b| b.to_string()),
+            })
+        })
+        .collect();
+    let mut pairs = Vec::new();
+    for i in 0..n {
+        for j in 0..n {
+            let Some(t) = m.timing(i, j) else { continue };
+            pairs.push(json!({
+                "from": topo.name(m.devices[i]),
+                "to": topo.name(m.devices[j]),
+                "export": topo.platform().export(t.export).name,
+                "unidirectional_gbps": m.unidirectional(i, j).map(r2),
+                "bidirectional_gbps": m.bidirectional(i, j).map(r2),
+                "latency_us": m.latency_us(i, j).map(|v| (v * 1000.0).round() / 1000.0),
+                "read_gbps": t.read.as_ref().map(|r| r2(r.gbps)),
+                "bottleneck": t.write.as_ref().map(|w| json!({
+                    "place": w.bottleneck.place,
+                    "why": w.bottleneck.why,
+                })),
+                "latency_parts": t.latency_parts.iter().map(|(place, what, ns)| json!({
+                    "place": place, "what": what, "ns": ns.round(),
+                })).collect::<Vec<_>>(),
+                "assumptions": t.assumptions,
+            }));
+        }
+    }
+    let doc = json!({
+        "platform": topo.platform().name,
+        "devices": devices,
+        "pairs": pairs,
+        "assumptions": m.assumptions(),
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
+/// The text of `--compare`.
+pub fn compare_text(comparisons: &[Comparison], unmatched: &[String]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<22} {:<22} {:<20} {:>10} {:>10} {:>8}",
+        "from", "to", "metric", "predicted", "measured", "error"
+    );
+    for c in comparisons {
+        let _ = writeln!(
+            out,
+            "{:<22} {:<22} {:<20} {:>10.2} {:>10.2} {:>+7.1}%",
+            c.from,
+            c.to,
+            c.metric.as_str(),
+            c.predicted,
+            c.measured,
+            c.error() * 100.0
+        );
+    }
+    if comparisons.is_empty() {
+        out.push_str("no pair of the measurement has a prediction\n");
+    }
+    for u in unmatched {
+        let _ = writeln!(
+            out,
+            "measured device {u}: no endpoint of the platform has this address"
+        );
+    }
+    out
+}
+
+/// The JSON of `--compare --format json`.
+pub fn compare_json(comparisons: &[Comparison]) -> String {
+    let list: Vec<Value> = comparisons
+        .iter()
+        .map(|c| {
+            json!({
+                "from": c.from,
+                "to": c.to,
+                "metric": c.metric.as_str(),
+                "predicted": (c.predicted * 1000.0).round() / 1000.0,
+                "measured": c.measured,
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&json!({ "comparisons": list })).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use expect_test::expect;
+    use peerpath_timing::compare::{compare, parse};
+    use peerpath_timing::matrix::Matrix;
+    use peerpath_topology::Topology;
+
+    use crate::tests::topology;
+
+    #[test]
+    fn a_measurement_compares_by_pci_address_and_the_rest_is_named() {
+        let p = topology("timing-two-sockets.yaml");
+        let topo = Topology::new(&p);
+        let m = Matrix::build(&topo, 1);
+        let measured = parse(
+            "Device: 0, X, pciBusID: 3, pciDeviceID: 0, pciDomainID:0
+Device: 1, X, pciBusID: 83, pciDeviceID: 0, pciDomainID:0
+Device: 2, X, pciBusID: 99, pciDeviceID: 0, pciDomainID:0
+Unidirectional P2P=Enabled Bandwidth (P2P Writes) Matrix (GB/s)
+   D\\D     0      1      2
+     0 800.00  25.00  25.00
+     1  26.00 800.00  25.00
+     2  25.00  25.00 800.00
+",
+        )
+        .expect("parses");
+        let (cmp, unmatched) = compare(&topo, &m, &measured);
+        let unmatched: Vec<String> = unmatched.iter().map(|b| b.to_string()).collect();
+        expect![[r#"
+            from                   to                     metric                predicted   measured    error
+            gpu0                   gpu2                   unidirectional_gbps       28.73      25.00   +14.9%
+            gpu2                   gpu0                   unidirectional_gbps       28.73      26.00   +10.5%
+            measured device 0000:99:00.0: no endpoint of the platform has this address
+        "#]].assert_eq(&super::compare_text(&cmp, &unmatched));
+        expect![[r#"
+            {
+              "comparisons": [
+                {
+                  "from": "gpu0",
+                  "measured": 25.0,
+                  "metric": "unidirectional_gbps",
+                  "predicted": 28.732,
+                  "to": "gpu2"
+                }
+              ]
+            }"#]]
+        .assert_eq(&super::compare_json(&cmp[..1]));
+    }
+}

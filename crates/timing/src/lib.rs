@@ -1,0 +1,360 @@
+//! The timing twin (issue 11): for each pairing, the P2P bandwidth of posted writes
+//! and of reads one way, both ways at once, and the latency of a write, with the
+//! bottleneck named and every assumption stated. `docs/timing.md` gives the model and
+//! the source of every parameter.
+//!
+//! The route is the engine's, read from the rules' evaluation of the pairing
+//! ([`route`]): nothing is routed again. Per direction, each stage offers a bandwidth
+//! — a link what its speed, width and line encoding carry times the protocol
+//! efficiency ([`protocol`]); the fabric and a root complex's stated P2P limit what
+//! the file gives — and the lowest is the bottleneck. Links are full duplex, so the
+//! two directions of a bidirectional transfer each have their lanes, and pay for the
+//! Ack and UpdateFC DLLPs the other direction's TLPs cause; the fabric and the root
+//! complex are shared, so each direction gets half of what both use. Latency is the
+//! sum of each stage's latency along the route, with the initiator's own work.
+//!
+//! Architecture invariant: the model reads verdicts and traces, never decides
+//! routing, ACS or MPS itself (it takes the effective MPS the TLPs carry).
+
+pub mod compare;
+pub mod matrix;
+pub mod protocol;
+pub mod route;
+
+use peerpath_model::{ExportId, NodeId, NodeKind, Outcome};
+use peerpath_rules::PairResult;
+use peerpath_topology::Topology;
+
+use protocol::{dllp_share, payload_efficiency, raw_gbps, HEADER_CPL, SKP_SHARE};
+pub use route::{FabricClass, LinkFrom, Stage};
+
+/// Maximum Read Request Size assumed for reads: the PCIe default [PCIe r6.0 §7.5.3.4,
+/// Max_Read_Request_Size default 010b = 512 bytes]; the platform format has no MRRS.
+pub const MRRS: u32 = 512;
+
+/// What bounds one direction, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bottleneck {
+    /// The place: a link as `parent–child`, a host bridge, or `a–b` for the fabric.
+    pub place: String,
+    /// Why it bounds, in a phrase (`MPS 128 on rp2: 84% payload efficiency`).
+    pub why: String,
+}
+
+/// One direction of a pairing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Direction {
+    /// GB/s (10^9 bytes per second) when it runs alone.
+    pub gbps: f64,
+    /// GB/s this direction's own lanes carry while the other direction runs too
+    /// (before the shared stages are split).
+    pub lanes_bidir_gbps: f64,
+    /// The stage that bounds it alone.
+    pub bottleneck: Bottleneck,
+    /// Shared stages (fabric, root complex limits): key and GB/s for both
+    /// directions together.
+    pub shared: Vec<(String, f64)>,
+}
+
+/// The timing of one pairing (importer DMA into the export).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PairTiming {
+    /// The importer: it issues the writes and reads.
+    pub importer: NodeId,
+    /// The export.
+    pub export: ExportId,
+    /// Its device.
+    pub exporter: NodeId,
+    /// The route's stages.
+    pub stages: Vec<Stage>,
+    /// Posted writes; `None` when the route does not deliver or states no link.
+    pub write: Option<Direction>,
+    /// Reads (completions of at most `MRRS` and the route's payload) travelling back.
+    pub read: Option<Direction>,
+    /// Latency of a write, ns, and its parts (place, what, ns).
+    pub latency_ns: f64,
+    /// The parts of `latency_ns`, in route order.
+    pub latency_parts: Vec<(String, &'static str, f64)>,
+    /// Every assumption the numbers rest on.
+    pub assumptions: Vec<String>,
+}
+
+/// One candidate bound of a direction.
+struct Bound {
+    gbps: f64,
+    bidir: f64,
+    place: String,
+    why: String,
+}
+
+/// The name of a link.
+fn link_name(topo: &Topology<'_>, parent: NodeId, child: NodeId) -> String {
+    format!("{}–{}", topo.name(parent), topo.name(child))
+}
+
+/// Bounds of one direction; `completion` for reads (completion TLPs of `chunk`).
+fn direction(topo: &Topology<'_>, stages: &[Stage], completion: Option<u32>) -> Option<Direction> {
+    let mut bounds: Vec<Bound> = Vec::new();
+    let mut shared = Vec::new();
+    for s in stages {
+        match *s {
+            Stage::Link {
+                child,
+                parent,
+                link: Some(link),
+                payload,
+                header,
+                ..
+            } => {
+                let (payload, header) = match completion {
+                    Some(chunk) => (chunk.min(payload.max(1)), HEADER_CPL),
+                    None => (payload, header),
+                };
+                let eff = payload_efficiency(link.speed, payload, header);
+                let raw = raw_gbps(link);
+                let dllp = dllp_share(link, payload);
+                bounds.push(Bound {
+                    gbps: raw * (1.0 - SKP_SHARE) * eff,
+                    bidir: raw * (1.0 - SKP_SHARE - dllp) * eff,
+                    place: link_name(topo, parent, child),
+                    why: format!(
+                        "{link}, {what} {payload} B on {}: {:.0}% payload efficiency",
+                        topo.name(parent),
+                        eff * 100.0,
+                        what = if completion.is_some() {
+                            "completions of"
+                        } else {
+                            "MPS"
+                        }
+                    ),
+                });
+            }
+            Stage::RootComplex {
+                hb,
+                limit_mbs: Some(l),
+            } => {
+                let g = l as f64 / 1000.0;
+                shared.push((topo.name(hb).to_owned(), g));
+                bounds.push(Bound {
+                    gbps: g,
+                    bidir: g,
+                    place: topo.name(hb).to_owned(),
+                    why: format!("root complex P2P forwarding limit {g} GB/s (p2p_bandwidth)"),
+                });
+            }
+            Stage::Fabric { from, to, hop, .. } => {
+                let g = hop.bandwidth_mbs as f64 / 1000.0;
+                let (a, b) = if topo.name(from) <= topo.name(to) {
+                    (from, to)
+                } else {
+                    (to, from)
+                };
+                let key = format!("{}–{}", topo.name(a), topo.name(b));
+                shared.push((key.clone(), g));
+                bounds.push(Bound {
+                    gbps: g,
+                    bidir: g,
+                    place: key,
+                    why: format!("fabric between host bridges: {g} GB/s"),
+                });
+            }
+            _ => {}
+        }
+    }
+    let links_stated = stages
+        .iter()
+        .any(|s| matches!(s, Stage::Link { link: Some(_), .. }));
+    if !links_stated {
+        return None;
+    }
+    let best = bounds.iter().min_by(|a, b| a.gbps.total_cmp(&b.gbps))?;
+    let lanes_bidir = bounds
+        .iter()
+        .filter(|b| !shared.iter().any(|(k, _)| *k == b.place))
+        .map(|b| b.bidir)
+        .fold(f64::INFINITY, f64::min);
+    Some(Direction {
+        gbps: best.gbps,
+        lanes_bidir_gbps: lanes_bidir,
+        bottleneck: Bottleneck {
+            place: best.place.clone(),
+            why: best.why.clone(),
+        },
+        shared,
+    })
+}
+
+/// The latency parts of a route.
+fn latency(
+    topo: &Topology<'_>,
+    importer: NodeId,
+    stages: &[Stage],
+) -> Vec<(String, &'static str, f64)> {
+    let lat = topo.platform().interconnect.latency;
+    let mut parts = vec![(
+        topo.name(importer).to_owned(),
+        "initiator",
+        f64::from(lat.endpoint_ns),
+    )];
+    for s in stages {
+        match *s {
+            Stage::Link { child, parent, .. } => parts.push((
+                link_name(topo, parent, child),
+                "link",
+                f64::from(lat.link_ns),
+            )),
+            Stage::Switch { node } => parts.push((
+                topo.name(node).to_owned(),
+                "switch",
+                f64::from(lat.switch_ns),
+            )),
+            Stage::RootComplex { hb, .. } => parts.push((
+                topo.name(hb).to_owned(),
+                "root complex",
+                f64::from(lat.root_complex_ns),
+            )),
+            Stage::Fabric { from, to, hop, .. } => parts.push((
+                format!("{}–{}", topo.name(from), topo.name(to)),
+                "fabric",
+                f64::from(hop.latency_ns),
+            )),
+            Stage::Translation { hits, misses } => {
+                let rate = hit_rate(hits, misses);
+                parts.push((
+                    "iommu".to_owned(),
+                    "translation",
+                    rate * f64::from(lat.iommu_hit_ns)
+                        + (1.0 - rate) * f64::from(lat.iommu_miss_ns),
+                ))
+            }
+        }
+    }
+    parts
+}
+
+/// The TLB hit rate; 1 when the engine saw no TLB (a translation without one is
+/// taken as a hit, stated).
+fn hit_rate(hits: u64, misses: u64) -> f64 {
+    if hits + misses == 0 {
+        1.0
+    } else {
+        hits as f64 / (hits + misses) as f64
+    }
+}
+
+/// The assumptions behind a route's numbers.
+fn assumptions(topo: &Topology<'_>, stages: &[Stage]) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in stages {
+        match *s {
+            Stage::Link {
+                child,
+                parent,
+                from: LinkFrom::OneEnd(given),
+                link: Some(link),
+                ..
+            } => {
+                let other = if given == child { parent } else { child };
+                out.push(format!(
+                    "{} gives no link: taken as {}'s {link}",
+                    topo.name(other),
+                    topo.name(given)
+                ));
+            }
+            Stage::Link {
+                child,
+                parent,
+                from: LinkFrom::Neither,
+                ..
+            } => out.push(format!(
+                "link {}: no `link` on either end, not counted",
+                link_name(topo, parent, child)
+            )),
+            Stage::Fabric {
+                from,
+                to,
+                class: FabricClass::SocketUnknown,
+                ..
+            } => {
+                let (a, b) = if topo.name(from) <= topo.name(to) {
+                    (from, to)
+                } else {
+                    (to, from)
+                };
+                out.push(format!(
+                    "{} and {}: no `socket` given, taken as one socket (fabric same_socket)",
+                    topo.name(a),
+                    topo.name(b)
+                ))
+            }
+            Stage::Translation { hits: 0, misses: 0 } => {
+                out.push("translation: the engine modelled no TLB, taken as a hit".to_owned())
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The timing of one evaluated pairing (any `Routes` that records the
+/// representative route). A pairing that fails, or whose route does not deliver,
+/// has no bandwidth.
+pub fn pair_timing(topo: &Topology<'_>, pair: &PairResult) -> PairTiming {
+    let d = &pair.detail;
+    let works = pair.outcome != Outcome::Fails && route::delivered(pair.route());
+    let stages = if works {
+        route::stages(topo, pair)
+    } else {
+        Vec::new()
+    };
+    let write = direction(topo, &stages, None);
+    let chunk = MRRS.min(topo.mps(d.exporter));
+    let read = direction(topo, &stages, Some(chunk));
+    let latency_parts = if works {
+        latency(topo, d.importer, &stages)
+    } else {
+        Vec::new()
+    };
+    let mut assumptions = assumptions(topo, &stages);
+    if works && write.is_none() {
+        assumptions
+            .push("no link on the route states its speed and width: no bandwidth".to_owned());
+    }
+    PairTiming {
+        importer: d.importer,
+        export: d.export,
+        exporter: d.exporter,
+        latency_ns: latency_parts.iter().map(|p| p.2).sum(),
+        latency_parts,
+        stages,
+        write,
+        read,
+        assumptions,
+    }
+}
+
+/// GB/s of `a` and `b` writing to each other at once: each direction's own lanes,
+/// the stages both use (fabric, root complex) split between them.
+pub fn bidirectional(a: &Direction, b: &Direction) -> f64 {
+    let one = |x: &Direction, y: &Direction| {
+        x.shared
+            .iter()
+            .map(|(k, g)| {
+                if y.shared.iter().any(|(l, _)| l == k) {
+                    g / 2.0
+                } else {
+                    *g
+                }
+            })
+            .fold(x.lanes_bidir_gbps, f64::min)
+    };
+    one(a, b) + one(b, a)
+}
+
+/// Whether a node is an endpoint.
+fn is_endpoint(topo: &Topology<'_>, n: NodeId) -> bool {
+    matches!(topo.platform().node(n).kind, NodeKind::Endpoint(_))
+}
+
+#[cfg(test)]
+mod tests;
