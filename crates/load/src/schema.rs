@@ -75,6 +75,14 @@ pub fn to_pretty(schema: &Value) -> String {
     text
 }
 
+/// YAML text as the JSON values a YAML language server validates against the schemas:
+/// YAML 1.2 scalars, as the loader reads them (only `true`/`false` are booleans, so
+/// `ats: off` is a string). For tests and tools that check files against a schema.
+pub fn yaml_to_json(text: &str) -> Result<Value, String> {
+    let options = serde_saphyr::options! { strict_booleans: true };
+    serde_saphyr::from_str_with_options(text, options).map_err(|e| e.to_string())
+}
+
 /// Any scalar: the loader reads a name from the scalar's text, so `123` or `6.8` are
 /// names too (`Conv::scalar`).
 pub(crate) fn scalar() -> Value {
@@ -215,14 +223,20 @@ mod tests {
             vec![
                 Prop {
                     key: "name",
-                    doc: Some("`name`.".to_owned()),
+                    doc: Some("`name`: unique.".to_owned()),
                     schema: scalar(),
                     required: true,
                 },
                 Prop {
                     key: "size",
+                    doc: Some("`size`.".to_owned()),
+                    schema: size("bytes"),
+                    required: false,
+                },
+                Prop {
+                    key: "ats",
                     doc: None,
-                    schema: nullable(size("bytes")),
+                    schema: nullable(json!({ "type": "boolean" })),
                     required: false,
                 },
             ],
@@ -230,7 +244,10 @@ mod tests {
         assert_eq!(v["required"], json!(["name"]));
         assert_eq!(v["additionalProperties"], json!(false));
         assert_eq!(v["description"], json!("a thing"));
-        assert_eq!(v["properties"]["name"]["description"], json!("`name`."));
-        assert!(v["properties"]["size"].get("description").is_none());
+        assert_eq!(v["properties"]["name"]["description"], json!("`name`: unique."));
+        // A doc that only repeats the key keeps the type's own description.
+        assert_eq!(v["properties"]["size"]["description"], json!("bytes"));
+        assert!(v["properties"]["ats"].get("description").is_none());
+        assert_eq!(v["properties"]["ats"]["anyOf"][1], json!({ "type": "null" }));
     }
 }

@@ -2,10 +2,11 @@
 //! `topologies/` and every scenario of `scenarios/` validates; structurally wrong
 //! documents, which the loader refuses, are refused; the scalars the loader reads in
 //! its own way (addresses, sizes, BDFs, integers as strings) are accepted exactly when
-//! the loader's conversion accepts them; `docs/peerpath.schema.json` is up to date.
+//! the loader's conversion accepts them; `docs/peerpath.schema.json` is up to date and
+//! the files of `topologies/` and `scenarios/` name it in their modeline.
 //!
-//! YAML is turned into JSON values with serde-saphyr, as an editor's YAML language
-//! server turns it into the values it validates; the validator is `boon`.
+//! YAML is turned into JSON values by `peerpath_load::yaml_to_json` (YAML 1.2 scalars,
+//! as an editor's YAML language server reads them); the validator is `boon`.
 
 use std::path::{Path, PathBuf};
 
@@ -28,10 +29,16 @@ fn yaml_files(dir: &str) -> Vec<PathBuf> {
 
 /// YAML 1.2 values, as the loader and a YAML language server read them: only
 /// `true`/`false` are booleans (`off` is a string, a value of `traffic[].ats`).
+/// The file opens with the modeline of docs/editor.md, naming a schema that exists.
+fn assert_modeline(file: &Path, text: &str, schema: &str) {
+    let want = format!("# yaml-language-server: $schema=../docs/{schema}");
+    let first = text.lines().next().unwrap_or_default();
+    assert_eq!(first, want, "{}: the first line", file.display());
+    assert!(repo().join("docs").join(schema).is_file(), "{schema}");
+}
+
 fn json_of(yaml: &str) -> Value {
-    let options = serde_saphyr::options! { strict_booleans: true };
-    serde_saphyr::from_str_with_options(yaml, options)
-        .unwrap_or_else(|e| panic!("not YAML: {e}\n{yaml}"))
+    peerpath_load::yaml_to_json(yaml).unwrap_or_else(|e| panic!("not YAML: {e}\n{yaml}"))
 }
 
 /// A compiled schema.
@@ -73,6 +80,7 @@ fn every_topology_validates() {
     assert!(files.len() >= 7, "{files:?}");
     for f in files {
         let text = std::fs::read_to_string(&f).expect("readable");
+        assert_modeline(&f, &text, "peerpath.schema.json");
         // A file the loader takes, so the schema must take it too.
         peerpath_load::load_str(&f.display().to_string(), &text)
             .unwrap_or_else(|d| panic!("{} does not load:\n{d}", f.display()));
@@ -92,6 +100,7 @@ fn every_scenario_validates() {
         let text = std::fs::read_to_string(&f).expect("readable");
         peerpath_load::scenario::load_scenario(&f)
             .unwrap_or_else(|d| panic!("{} does not load:\n{d}", f.display()));
+        assert_modeline(&f, &text, "peerpath-scenario.schema.json");
         inline += usize::from(json_of(&text)["platform"].is_object());
         if let Err(e) = v.check(&text) {
             panic!("{} is refused by the scenario schema: {e}", f.display());
