@@ -244,10 +244,16 @@ mod tests {
         assert_eq!(v["required"], json!(["name"]));
         assert_eq!(v["additionalProperties"], json!(false));
         assert_eq!(v["description"], json!("a thing"));
-        assert_eq!(v["properties"]["name"]["description"], json!("`name`: unique."));
+        assert_eq!(
+            v["properties"]["name"]["description"],
+            json!("`name`: unique.")
+        );
         // A doc that only repeats the key keeps the type's own description.
         assert_eq!(v["properties"]["size"]["description"], json!("bytes"));
         assert!(v["properties"]["ats"].get("description").is_none());
-        assert_eq!(v["properties"]["ats"]["anyOf"][1], json!({ "type": "null" }));
+        assert_eq!(
+            v["properties"]["ats"]["anyOf"][1],
+            json!({ "type": "null" })
+        );
     }
 }
