@@ -28,8 +28,8 @@ fn main() -> ExitCode {
                  ci               cargo fmt --check, clippy -D warnings, the test suite, realdata (what .ci/run does)\n  \
                  realdata         the tests that need ../shared (real-machine dumps, the spec's example);\n                   \
                  further arguments (`--locked`) go to cargo\n  \
-                 codegen          regenerate docs/rules.md and docs/explain.md from the code\n  \
-                 codegen --check  fail if docs/rules.md or docs/explain.md is stale\n  \
+                 codegen          regenerate docs/rules.md, docs/explain.md and the JSON Schemas in docs/\n  \
+                 codegen --check  fail if one of them is stale\n  \
                  browser          the report and the SVG checked in headless Chromium (installed\n                   \
                  with apt-get if missing); --screenshot also writes docs/report.png\n  \
                  tidy             cargo fmt, then the ci checks"
@@ -146,9 +146,11 @@ fn repo_root() -> PathBuf {
 }
 
 /// Regenerates the checked-in documents generated from the code: docs/rules.md (here,
-/// from the rule modules' comments) and docs/explain.md (by the cli's docs test, from
-/// real `peerpath explain` output). With `check`, changes nothing and fails when
-/// either is stale.
+/// from the rule modules' comments), docs/explain.md (by the cli's docs test, from
+/// real `peerpath explain` output) and docs/peerpath.schema.json and
+/// docs/peerpath-scenario.schema.json (by the load crate's schema test, from
+/// `peerpath_load::platform_schema`). With `check`, changes nothing and fails when one
+/// is stale.
 fn codegen(check: bool) -> Result<(), String> {
     let path = repo_root().join("docs/rules.md");
     let want = codegen::rules_md(&repo_root())?;
@@ -168,6 +170,19 @@ fn codegen(check: bool) -> Result<(), String> {
     run(
         &cargo(),
         &["test", "-q", "-p", "peerpath-cli", "--test", "docs"],
+        explain_env,
+    )?;
+    run(
+        &cargo(),
+        &[
+            "test",
+            "-q",
+            "-p",
+            "peerpath-load",
+            "--test",
+            "schema",
+            "docs_schema_is_up_to_date",
+        ],
         explain_env,
     )
 }

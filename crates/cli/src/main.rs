@@ -21,6 +21,7 @@ mod input;
 mod output;
 mod progress;
 mod scenarios;
+mod schema;
 mod show;
 mod simulate;
 
@@ -372,6 +373,25 @@ Examples:
         #[arg(long)]
         force: bool,
     },
+    /// Print the platform format as a JSON Schema, for editors: a YAML language server
+    /// then checks platform files as you type and completes their keys (docs/editor.md).
+    #[command(after_help = "\
+Examples:
+  peerpath schema -o peerpath.schema.json              then, atop a platform file:
+                                                       # yaml-language-server: $schema=./peerpath.schema.json
+  peerpath schema --scenario -o scenario.schema.json   the scenario format
+  peerpath schema")]
+    Schema {
+        /// The scenario file format instead of the platform format.
+        #[arg(long)]
+        scenario: bool,
+        /// Where to write the schema (`-` or absent: stdout).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Replace an existing output file.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// Where `simulate`, `explain`, `dot` and `groups` take the platform from.
@@ -557,6 +577,15 @@ fn main() -> ExitCode {
                 seed,
                 flavor,
             },
+            output,
+            force,
+        }),
+        Command::Schema {
+            scenario,
+            output,
+            force,
+        } => schema::run(&schema::Request {
+            scenario,
             output,
             force,
         }),

@@ -328,7 +328,8 @@ fn help_says_what_the_tool_is_for_with_examples_that_run() {
             "import",
             "throughput",
             "bandwidth",
-            "generate"
+            "generate",
+            "schema"
         ]
     );
     let mut all = examples(&top);

@@ -349,6 +349,36 @@ fn the_spec_example_loads() {
     assert!(!p.iommus.is_empty());
 }
 
+/// The spec's example platform validates against `peerpath schema` (issue 9), as an
+/// editor would check it (YAML 1.2 values, `peerpath_load::yaml_to_json`).
+#[test]
+fn the_spec_example_validates_against_the_schema() {
+    let path = shared("spec/platform-format.md");
+    let text = std::fs::read_to_string(&path).expect("readable spec");
+    let block = peerpath_import::extract_fenced_blocks(&text)
+        .into_iter()
+        .find(|b| b.info == "yaml")
+        .unwrap_or_else(|| panic!("{} has no ```yaml block", path.display()));
+    let value = peerpath_load::yaml_to_json(block.body)
+        .unwrap_or_else(|e| panic!("the example of {} is not YAML: {e}", path.display()));
+    let o = peerpath(&["schema"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let schema: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    let url = "file:///peerpath.schema.json";
+    compiler.add_resource(url, schema).expect("a resource");
+    let index = compiler
+        .compile(url, &mut schemas)
+        .unwrap_or_else(|e| panic!("the schema does not compile: {e:#}"));
+    if let Err(e) = schemas.validate(&value, index) {
+        panic!(
+            "the example of {} is refused by the schema: {e:#}",
+            path.display()
+        );
+    }
+}
+
 /// Every file of `../shared/realdata` given without a flag is detected as its kind, said
 /// on stderr, and gives byte for byte the platform of the explicit flag (issue 10). A
 /// file added to the folder must be added here.

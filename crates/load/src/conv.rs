@@ -11,6 +11,7 @@ use peerpath_model::Bdf;
 
 use crate::num::{parse_size, parse_u64, NumError};
 use crate::raw::{AcsBit, Addr, ExportSel, Origins, RawPlatform, Size};
+use crate::schema;
 use crate::source::{shorten, Kind, Msg, Node, Path, Seg, Sink};
 use crate::suggest::{did_you_mean, one_of};
 
@@ -239,11 +240,18 @@ pub(crate) trait FromYaml: Sized {
     fn absent() -> Option<Self> {
         None
     }
+
+    /// What [`FromYaml::from_yaml`] accepts, as a JSON Schema (`crate::schema`).
+    fn schema() -> serde_json::Value;
 }
 
 impl FromYaml for String {
     fn from_yaml(node: &Node, cv: &mut Conv<'_, '_>) -> Option<Self> {
         cv.scalar(node, "a string")
+    }
+
+    fn schema() -> serde_json::Value {
+        schema::scalar()
     }
 }
 
@@ -261,6 +269,10 @@ impl FromYaml for bool {
             }
         }
     }
+
+    fn schema() -> serde_json::Value {
+        serde_json::json!({ "type": "boolean" })
+    }
 }
 
 macro_rules! unsigned_from_yaml {
@@ -268,6 +280,10 @@ macro_rules! unsigned_from_yaml {
         impl FromYaml for $t {
             fn from_yaml(node: &Node, cv: &mut Conv<'_, '_>) -> Option<Self> {
                 cv.unsigned(node, u64::from(<$t>::MAX)).and_then(|v| <$t>::try_from(v).ok())
+            }
+
+            fn schema() -> serde_json::Value {
+                schema::unsigned(u64::from(<$t>::MAX))
             }
         }
     )*};
@@ -285,6 +301,10 @@ impl FromYaml for Addr {
             }
         }
     }
+
+    fn schema() -> serde_json::Value {
+        schema::addr(EXPECTED_ADDR)
+    }
 }
 
 impl FromYaml for Size {
@@ -298,6 +318,10 @@ impl FromYaml for Size {
             }
         }
     }
+
+    fn schema() -> serde_json::Value {
+        schema::size(EXPECTED_SIZE)
+    }
 }
 
 impl FromYaml for Bdf {
@@ -310,6 +334,10 @@ impl FromYaml for Bdf {
                 None
             }
         }
+    }
+
+    fn schema() -> serde_json::Value {
+        schema::bdf()
     }
 }
 
@@ -343,6 +371,10 @@ macro_rules! kebab_from_yaml {
             fn from_yaml(node: &Node, cv: &mut Conv<'_, '_>) -> Option<Self> {
                 named(node, cv, peerpath_model::$t::names(), peerpath_model::$t::from_name)
             }
+
+            fn schema() -> serde_json::Value {
+                schema::one_of(peerpath_model::$t::names())
+            }
         }
     )*};
 }
@@ -372,6 +404,10 @@ impl FromYaml for AcsBit {
     fn from_yaml(node: &Node, cv: &mut Conv<'_, '_>) -> Option<Self> {
         named(node, cv, AcsBit::NAMES, AcsBit::from_name)
     }
+
+    fn schema() -> serde_json::Value {
+        schema::one_of(AcsBit::NAMES)
+    }
 }
 
 impl FromYaml for ExportSel {
@@ -392,6 +428,16 @@ impl FromYaml for ExportSel {
             },
         }
     }
+
+    fn schema() -> serde_json::Value {
+        serde_json::json!({
+            "description": "`all`, or a list of export names",
+            "anyOf": [
+                { "const": "all" },
+                { "type": "array", "items": String::schema() },
+            ]
+        })
+    }
 }
 
 impl<T: FromYaml> FromYaml for Option<T> {
@@ -404,6 +450,10 @@ impl<T: FromYaml> FromYaml for Option<T> {
 
     fn absent() -> Option<Self> {
         Some(None)
+    }
+
+    fn schema() -> serde_json::Value {
+        schema::nullable(T::schema())
     }
 }
 
@@ -430,6 +480,10 @@ impl<T: FromYaml> FromYaml for Vec<T> {
     fn absent() -> Option<Self> {
         Some(Vec::new())
     }
+
+    fn schema() -> serde_json::Value {
+        schema::list(T::schema())
+    }
 }
 
 /// The YAML key of a field: its name, or an explicit spelling (`ty ["type"]`).
@@ -443,26 +497,38 @@ macro_rules! key {
 }
 pub(crate) use key;
 
+/// The text of one attribute when it is a doc comment (`/// text` is `#[doc = "text"]`),
+/// else `None`: how the struct macros find the docs among a field's attributes.
+macro_rules! doc_line {
+    (doc = $d:literal) => {
+        Some($d)
+    };
+    ($($other:tt)*) => {
+        None
+    };
+}
+pub(crate) use doc_line;
+
 /// Declares a raw struct (serde derives, unknown fields denied) and its [`FromYaml`].
 ///
 /// Field syntax: `pub name: Type` or `pub field ["yaml-key"]: Type`. `Option` fields
 /// and lists may be absent; every other field is required.
 macro_rules! raw_struct {
     (
-        $(#[$meta:meta])*
+        $(#[$($meta:tt)*])*
         pub struct $name:ident {
             $(
-                $(#[$fmeta:meta])*
+                $(#[$($fmeta:tt)*])*
                 pub $field:ident $([$key:literal])? : $ty:ty
             ),* $(,)?
         }
     ) => {
-        $(#[$meta])*
+        $(#[$($meta)*])*
         #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
         #[serde(deny_unknown_fields)]
         pub struct $name {
             $(
-                $(#[$fmeta])*
+                $(#[$($fmeta)*])*
                 $(#[serde(rename = $key)])?
                 pub $field: $ty,
             )*
@@ -480,6 +546,24 @@ macro_rules! raw_struct {
                     let $field = cv.field::<$ty>(node, entries, $crate::conv::key!($field $(, $key)?));
                 )*
                 Some(Self { $($field: $field?,)* })
+            }
+
+            /// The keys of the conversion above, each required when its type has no
+            /// [`FromYaml::absent`] value, described by the field's doc comment.
+            fn schema() -> serde_json::Value {
+                $crate::schema::object(
+                    $crate::schema::doc_text(&[$($crate::conv::doc_line!($($meta)*)),*]),
+                    vec![$(
+                        $crate::schema::Prop {
+                            key: $crate::conv::key!($field $(, $key)?),
+                            doc: $crate::schema::doc_text(
+                                &[$($crate::conv::doc_line!($($fmeta)*)),*],
+                            ),
+                            schema: <$ty as $crate::conv::FromYaml>::schema(),
+                            required: <$ty as $crate::conv::FromYaml>::absent().is_none(),
+                        },
+                    )*],
+                )
             }
         }
     };
@@ -500,6 +584,9 @@ pub(crate) trait TopLevelList: Sized {
 
     /// How many elements the list has.
     fn count(&self) -> usize;
+
+    /// What [`TopLevelList::convert`] accepts, as a JSON Schema (`crate::schema`).
+    fn schema() -> serde_json::Value;
 }
 
 /// A list; absent or null is the empty list.
@@ -514,6 +601,10 @@ impl<T: FromYaml> TopLevelList for Vec<T> {
 
     fn count(&self) -> usize {
         self.len()
+    }
+
+    fn schema() -> serde_json::Value {
+        schema::list(T::schema())
     }
 }
 
@@ -542,6 +633,10 @@ impl<T: FromYaml> TopLevelList for Option<Vec<T>> {
     fn count(&self) -> usize {
         self.as_ref().map_or(0, Vec::len)
     }
+
+    fn schema() -> serde_json::Value {
+        schema::list(T::schema())
+    }
 }
 
 /// Declares the platform struct from its one list of top-level fields, and derives
@@ -559,34 +654,67 @@ impl<T: FromYaml> TopLevelList for Option<Vec<T>> {
 /// - `lists { pub name: Type, ... }`: [`TopLevelList`]s, kept element by element.
 macro_rules! platform_struct {
     (
-        $(#[$meta:meta])*
+        $(#[$($meta:tt)*])*
         pub struct $name:ident {
             single {
                 $(
-                    $(#[$smeta:meta])*
+                    $(#[$($smeta:tt)*])*
                     pub $single:ident : $sty:ty = $placeholder:expr
                 ),* $(,)?
             }
             lists {
                 $(
-                    $(#[$lmeta:meta])*
+                    $(#[$($lmeta:tt)*])*
                     pub $list:ident : $lty:ty
                 ),* $(,)?
             }
         }
     ) => {
-        $(#[$meta])*
+        $(#[$($meta)*])*
         #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
         #[serde(deny_unknown_fields)]
         pub struct $name {
             $(
-                $(#[$smeta])*
+                $(#[$($smeta)*])*
                 pub $single: $sty,
             )*
             $(
-                $(#[$lmeta])*
+                $(#[$($lmeta)*])*
                 pub $list: $lty,
             )*
+        }
+
+        impl $name {
+            /// What [`convert_platform`] accepts, as a JSON Schema: the top-level keys,
+            /// the single ones required when their type has no [`FromYaml::absent`]
+            /// value, the lists never.
+            pub(crate) fn schema() -> serde_json::Value {
+                $crate::schema::object(
+                    $crate::schema::doc_text(&[$($crate::conv::doc_line!($($meta)*)),*]),
+                    vec![
+                        $(
+                            $crate::schema::Prop {
+                                key: stringify!($single),
+                                doc: $crate::schema::doc_text(
+                                    &[$($crate::conv::doc_line!($($smeta)*)),*],
+                                ),
+                                schema: <$sty as $crate::conv::FromYaml>::schema(),
+                                required: <$sty as $crate::conv::FromYaml>::absent().is_none(),
+                            },
+                        )*
+                        $(
+                            $crate::schema::Prop {
+                                key: stringify!($list),
+                                doc: $crate::schema::doc_text(
+                                    &[$($crate::conv::doc_line!($($lmeta)*)),*],
+                                ),
+                                schema: <$lty as $crate::conv::TopLevelList>::schema(),
+                                required: false,
+                            },
+                        )*
+                    ],
+                )
+            }
         }
 
         /// Where each converted element of a top-level list sits in the file: conversion

@@ -26,11 +26,13 @@ mod diag;
 mod num;
 pub mod raw;
 pub mod scenario;
+mod schema;
 mod source;
 mod suggest;
 mod validate;
 
 pub use diag::{Diagnostic, Diagnostics, Fancy, SharedSource};
+pub use schema::{platform_schema, scenario_schema, to_pretty as schema_text, yaml_to_json};
 
 use raw::RawPlatform;
 use source::{ypath, Loc, Msg, Node, Path as YamlPath, Sink};

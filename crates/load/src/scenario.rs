@@ -68,6 +68,64 @@ raw_struct! {
 
 const SCENARIO_KEYS: &[&str] = &["description", "platform", "expect"];
 
+/// What [`load`] accepts, as a JSON Schema (`crate::schema`): the keys of
+/// [`SCENARIO_KEYS`], `platform` a path or an inline platform, and in `expect` the
+/// names [`load`] checks (map types, outcomes, finding codes) as enums.
+pub(crate) fn schema() -> serde_json::Value {
+    use crate::conv::FromYaml;
+    use crate::schema::{list, object, one_of, Prop};
+    let mut expect = <RawExpect as FromYaml>::schema();
+    let codes: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+    let names = [
+        ("map_type", one_of(&MapType::ALL.map(MapType::as_str))),
+        ("outcome", one_of(&Outcome::ALL.map(Outcome::as_str))),
+        ("findings", list(one_of(&codes))),
+        ("absent", list(one_of(&codes))),
+    ];
+    for (key, schema) in names {
+        if let Some(prop) = expect["properties"].get_mut(key) {
+            let description = prop.get("description").cloned();
+            *prop = match key {
+                "map_type" | "outcome" => crate::schema::nullable(schema),
+                _ => schema,
+            };
+            if let (Some(d), Some(map)) = (description, prop.as_object_mut()) {
+                map.insert("description".to_owned(), d);
+            }
+        }
+    }
+    let props = vec![
+        Prop {
+            key: "description",
+            doc: Some("What the scenario pins down.".to_owned()),
+            schema: String::schema(),
+            required: true,
+        },
+        Prop {
+            key: "platform",
+            doc: Some(
+                "The platform: a path relative to this file, or an inline platform mapping."
+                    .to_owned(),
+            ),
+            schema: serde_json::json!({
+                "anyOf": [{ "type": "string" }, crate::raw::RawPlatform::schema()]
+            }),
+            required: true,
+        },
+        Prop {
+            key: "expect",
+            doc: Some("The expected verdicts of some pairings.".to_owned()),
+            schema: list(expect),
+            required: false,
+        },
+    ];
+    debug_assert!(props
+        .iter()
+        .map(|p| p.key)
+        .eq(SCENARIO_KEYS.iter().copied()));
+    object(None, props)
+}
+
 /// Loads a scenario file and its platform. Diagnostics about an external platform
 /// file name that file; those about an inline platform name the scenario file.
 pub fn load_scenario(path: &Path) -> Result<Scenario, Diagnostics> {
