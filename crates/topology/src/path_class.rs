@@ -16,10 +16,10 @@
 //! - **SYS**: they sit below host bridges of different NUMA nodes: the path crosses
 //!   the SMP interconnect between sockets.
 //!
-//! Assumption: the platform format (platform-format.md) says nothing about sockets or
-//! NUMA nodes, so every host bridge is taken to belong to one NUMA node; different host
-//! bridges are therefore NODE, and SYS is not produced until the format says where a
-//! host bridge sits.
+//! The socket comes from `host_bridges[].socket` (a peerpath addition for the timing
+//! twin, docs/status.md 23). Assumption: platform-format.md itself names no socket, so
+//! two host bridges of which either gives no `socket` are taken to share a NUMA node
+//! (NODE); SYS needs both sockets stated and different.
 
 use peerpath_model::{NodeId, NodeKind};
 
@@ -77,7 +77,7 @@ impl PathClass {
 /// What [`Topology::path_class`] assumes where the platform format is silent, for
 /// legends.
 pub const NUMA_ASSUMPTION: &str =
-    "all host bridges on one NUMA node (the format names no socket): NODE, never SYS";
+    "host bridges without host_bridges[].socket count as one NUMA node: NODE, not SYS";
 
 impl std::fmt::Display for PathClass {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -89,10 +89,12 @@ impl Topology<'_> {
     /// The path class between devices `a` and `b` (symmetric). See the module comment.
     pub fn path_class(&self, a: NodeId, b: NodeId) -> PathClass {
         let Some((common, _)) = self.common_upstream(a, b) else {
-            return if self.host_bridge_of(a) == self.host_bridge_of(b) {
-                PathClass::Phb
-            } else {
-                PathClass::Node
+            let (ha, hb) = (self.host_bridge_of(a), self.host_bridge_of(b));
+            let socket = |h| self.host_bridge(h).socket;
+            return match (socket(ha), socket(hb)) {
+                _ if ha == hb => PathClass::Phb,
+                (Some(x), Some(y)) if x != y => PathClass::Sys,
+                _ => PathClass::Node,
             };
         };
         let mut units: Vec<NodeId> = Vec::new();
@@ -174,6 +176,28 @@ mod tests {
             nic1 gpu0 NODE
         "#]],
         );
+    }
+
+    #[test]
+    fn host_bridges_on_two_sockets_are_sys() {
+        check("timing-two-sockets.yaml", expect![[r#"
+            gpu0 gpu1 PIX
+            gpu0 gpu2 SYS
+            gpu0 gpu3 SYS
+            gpu1 gpu0 PIX
+            gpu1 gpu2 SYS
+            gpu1 gpu3 SYS
+            gpu2 gpu0 SYS
+            gpu2 gpu1 SYS
+            gpu2 gpu3 PIX
+            gpu3 gpu0 SYS
+            gpu3 gpu1 SYS
+            gpu3 gpu2 PIX
+            nic0 gpu0 PHB
+            nic0 gpu1 PHB
+            nic0 gpu2 SYS
+            nic0 gpu3 SYS
+        "#]]);
     }
 
     #[test]
