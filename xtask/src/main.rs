@@ -26,8 +26,8 @@ fn main() -> ExitCode {
                  ci               cargo fmt --check, clippy -D warnings, the test suite, realdata (what .ci/run does)\n  \
                  realdata         the tests that need ../shared (real-machine dumps, the spec's example);\n                   \
                  further arguments (`--locked`) go to cargo\n  \
-                 codegen          regenerate docs/rules.md and docs/explain.md from the code\n  \
-                 codegen --check  fail if docs/rules.md or docs/explain.md is stale\n  \
+                 codegen          regenerate docs/rules.md, docs/explain.md and docs/troubleshooting.md\n  \
+                 codegen --check  fail if one of them is stale\n  \
                  tidy             cargo fmt, then the ci checks"
             );
             return if task == "help" {
@@ -142,9 +142,9 @@ fn repo_root() -> PathBuf {
 }
 
 /// Regenerates the checked-in documents generated from the code: docs/rules.md (here,
-/// from the rule modules' comments) and docs/explain.md (by the cli's docs test, from
-/// real `peerpath explain` output). With `check`, changes nothing and fails when
-/// either is stale.
+/// from the rule modules' comments), docs/explain.md and docs/troubleshooting.md (by the
+/// cli's docs test, from real `peerpath` output). With `check`, changes nothing and
+/// fails when one is stale.
 fn codegen(check: bool) -> Result<(), String> {
     let path = repo_root().join("docs/rules.md");
     let want = codegen::rules_md(&repo_root())?;

@@ -779,7 +779,7 @@ impl DeviceSet {
 /// (`drivers/pci/p2pdma.c`, K1.7). AMD's host bridges say "Endpoint" or have no PCIe
 /// capability; both are covered.
 pub(crate) fn is_host_bridge_function(class: Option<u32>, header_type: Option<u8>) -> bool {
-    class.is_some_and(|c| c >> 8 == 0x0600) && header_type.map_or(true, |h| h & 0x7f != 1)
+    class.is_some_and(|c| c >> 8 == 0x0600) && header_type.is_none_or(|h| h & 0x7f != 1)
 }
 
 /// Kind from the class code alone (used when nothing better is known).
