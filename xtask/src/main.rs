@@ -28,7 +28,8 @@ fn main() -> ExitCode {
                  ci               cargo fmt --check, clippy -D warnings, the test suite, realdata (what .ci/run does)\n  \
                  realdata         the tests that need ../shared (real-machine dumps, the spec's example);\n                   \
                  further arguments (`--locked`) go to cargo\n  \
-                 codegen          regenerate docs/rules.md, docs/explain.md and the JSON Schemas in docs/\n  \
+                 codegen          regenerate docs/rules.md, docs/explain.md, docs/troubleshooting.md\n                   \
+                 and the JSON Schemas in docs/\n  \
                  codegen --check  fail if one of them is stale\n  \
                  browser          the report and the SVG checked in headless Chromium (installed\n                   \
                  with apt-get if missing); --screenshot also writes docs/report.png\n  \
@@ -146,8 +147,8 @@ fn repo_root() -> PathBuf {
 }
 
 /// Regenerates the checked-in documents generated from the code: docs/rules.md (here,
-/// from the rule modules' comments), docs/explain.md (by the cli's docs test, from
-/// real `peerpath explain` output) and docs/peerpath.schema.json and
+/// from the rule modules' comments), docs/explain.md and docs/troubleshooting.md (by
+/// the cli's docs test, from real `peerpath` output) and docs/peerpath.schema.json and
 /// docs/peerpath-scenario.schema.json (by the load crate's schema test, from
 /// `peerpath_load::platform_schema`). With `check`, changes nothing and fails when one
 /// is stale.

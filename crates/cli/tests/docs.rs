@@ -1,8 +1,13 @@
-//! docs/explain.md is generated from the real `peerpath explain` output of three
-//! failing pairings; this test fails when it is stale (`cargo xtask codegen` or
-//! `UPDATE_EXPECT=1 cargo test -p peerpath-cli --test docs` refreshes it).
+//! The generated documents: docs/explain.md from the real `peerpath explain` output of
+//! three failing pairings, and docs/troubleshooting.md from its template
+//! (`tests/docs/troubleshooting.md`) with the real output of every command the template
+//! shows. The tests fail when a document is stale (`cargo xtask codegen` or
+//! `UPDATE_EXPECT=1 cargo test -p peerpath-cli --test docs` refreshes them).
 
 mod common;
+
+#[path = "docs/troubleshooting.rs"]
+mod troubleshooting;
 
 use common::{peerpath, repo, stdout};
 
@@ -76,17 +81,22 @@ fn third_failing_example() -> (String, String, String, String) {
     panic!("no failing pairing outside the default platform");
 }
 
-#[test]
-fn explain_md_is_fresh() {
-    let path = repo().join("docs/explain.md");
-    let want = generate();
+/// Writes `want` to the repository's `rel` under `UPDATE_EXPECT`, else fails when the
+/// checked-in file differs.
+pub(crate) fn check_fresh(rel: &str, want: &str) {
+    let path = repo().join(rel);
     if std::env::var_os("UPDATE_EXPECT").is_some() {
-        std::fs::write(&path, &want).expect("write docs/explain.md");
+        std::fs::write(&path, want).unwrap_or_else(|e| panic!("write {rel}: {e}"));
         return;
     }
     let have = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         have == want,
-        "docs/explain.md is stale: run `cargo xtask codegen` (or UPDATE_EXPECT=1 cargo test -p peerpath-cli --test docs)"
+        "{rel} is stale: run `cargo xtask codegen` (or UPDATE_EXPECT=1 cargo test -p peerpath-cli --test docs)"
     );
+}
+
+#[test]
+fn explain_md_is_fresh() {
+    check_fresh("docs/explain.md", &generate());
 }

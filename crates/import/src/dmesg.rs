@@ -555,11 +555,8 @@ fn enumeration(m: &mut Machine, set: &mut DeviceSet, bdf: Bdf, msg: &str, no: us
         "conventional PCI bridge" | "CardBus bridge" => Some(DeviceKind::PciBridge),
         _ => None,
     };
-    let host_bridge_class = d.class.is_some_and(|c| c >> 8 == 0x0600);
     match by_type {
-        Some(DeviceKind::Endpoint | DeviceKind::RcEndpoint | DeviceKind::Conventional)
-            if host_bridge_class =>
-        {
+        Some(_) if crate::machine::is_host_bridge_function(d.class, d.header_type) => {
             d.kind = DeviceKind::HostBridge;
             d.kind_from = KindEvidence::ClassCode;
         }

@@ -8,9 +8,9 @@
 use peerpath_model::{Acs, AcsFlags, AddrRange};
 
 use crate::machine::{
-    finalize, kind_from_class, Ats, BarKind, BridgeWindow, BusRange, CapsSeen, DeviceKind,
-    DeviceSet, HierarchySource, ImportWarning, KindEvidence, Machine, PciBar, PciDevice,
-    SourceKind, WarningKind,
+    finalize, is_host_bridge_function, kind_from_class, Ats, BarKind, BridgeWindow, BusRange,
+    CapsSeen, DeviceKind, DeviceSet, HierarchySource, ImportWarning, KindEvidence, Machine, PciBar,
+    PciDevice, SourceKind, WarningKind,
 };
 use crate::text::{
     bdf_at_start, parse_dec, parse_hex_u64, parse_lspci_size, trailing_id_pair, BdfTrouble,
@@ -648,10 +648,11 @@ fn close_record(set: &mut DeviceSet, rec: Record, warnings: &mut Vec<ImportWarni
         }
         (None, None) => {}
     }
-    // Kind: the PCIe capability's type wins; class 0x0600 functions are host bridge functions.
-    let is_host_bridge_class = dev.class_base_sub() == Some(0x0600);
+    // Kind: the PCIe capability's type wins, but class 0x0600 functions without a bridge
+    // header (no `Bus:` line) are host bridge functions whatever the type says.
+    let header_type = rec.bus_line.then_some(1);
     if let Some(k) = rec.express_kind {
-        if is_host_bridge_class && matches!(k, DeviceKind::Endpoint | DeviceKind::RcEndpoint) {
+        if is_host_bridge_function(dev.class, header_type) {
             dev.kind = DeviceKind::HostBridge;
             dev.kind_from = KindEvidence::ClassCode;
         } else {
@@ -659,7 +660,7 @@ fn close_record(set: &mut DeviceSet, rec: Record, warnings: &mut Vec<ImportWarni
             dev.kind_from = KindEvidence::PcieCapability;
         }
     } else if let Some(c) = dev.class {
-        let k = kind_from_class(c, rec.bus_line.then_some(1));
+        let k = kind_from_class(c, header_type);
         if k != DeviceKind::Unknown {
             dev.kind = k;
             dev.kind_from = KindEvidence::ClassCode;
@@ -759,6 +760,29 @@ mod tests {
             hb.name.as_deref(),
             Some("Advanced Micro Devices, Inc. [AMD] Device 14a4")
         );
+    }
+
+    /// Intel Xeon E5 v3/v4's DMI2 port: class Host bridge, a PCIe capability of type Root
+    /// Port, a type-0 header (no `Bus:` line). It is the host bridge's own function, not a
+    /// root port; the real root port beside it stays one.
+    #[test]
+    fn intel_dmi2_root_port_capability_is_a_host_bridge_function() {
+        let text = "\
+00:00.0 Host bridge: Intel Corporation Xeon E7 v4/Xeon E5 v4/Xeon E3 v4/Xeon D DMI2 (rev 01)
+\tIOMMU group: 0
+\tCapabilities: [90] Express (v2) Root Port (Slot-), MSI 00
+\t\tDevCap:\tMaxPayload 128 bytes, PhantFunc 0
+
+00:02.0 PCI bridge: Intel Corporation Xeon E7 v4/Xeon E5 v4/Xeon E3 v4/Xeon D PCI Express Root Port 2 (rev 01) (prog-if 00 [Normal decode])
+\tBus: primary=00, secondary=02, subordinate=05, sec-latency=0
+\tCapabilities: [90] Express (v2) Root Port (Slot+), MSI 00
+";
+        let m = parse_lspci(text, None);
+        let hb = m.device(bdf("00:00.0")).expect("dmi2");
+        assert_eq!(hb.kind, DeviceKind::HostBridge);
+        assert!(hb.is_own_host_bridge_function());
+        let rp = m.device(bdf("00:02.0")).expect("root port");
+        assert_eq!(rp.kind, DeviceKind::RootPort);
     }
 
     #[test]

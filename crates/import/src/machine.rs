@@ -779,6 +779,17 @@ impl DeviceSet {
     }
 }
 
+/// Whether a function is the root complex's own (host bridge) function whatever type its
+/// PCIe capability gives: class 0x0600 without a type-1 (bridge) header. Intel Xeon E5
+/// v3/v4's DMI2 port at 00:00.0 (8086:2f00, 8086:6f00) is one: its capability says "Root
+/// Port", yet its header is type 0, it has no bus numbers and no device below it, and it is
+/// the function `pci_host_bridge_dev()` hands the p2pdma allow-list
+/// (`drivers/pci/p2pdma.c`, K1.7). AMD's host bridges say "Endpoint" or have no PCIe
+/// capability; both are covered.
+pub(crate) fn is_host_bridge_function(class: Option<u32>, header_type: Option<u8>) -> bool {
+    class.is_some_and(|c| c >> 8 == 0x0600) && header_type.is_none_or(|h| h & 0x7f != 1)
+}
+
 /// Kind from the class code alone (used when nothing better is known).
 pub(crate) fn kind_from_class(class: u32, header_type: Option<u8>) -> DeviceKind {
     match (class >> 8, header_type) {

@@ -408,9 +408,8 @@ fn apply_config(d: &mut PciDevice, f: &ConfigFacts) {
     d.mps = f.mps;
     d.acs = f.acs;
     d.ats = f.ats;
-    let host_bridge_class = d.class.is_some_and(|c| c >> 8 == 0x0600);
     match f.pcie_kind {
-        Some(DeviceKind::Endpoint | DeviceKind::RcEndpoint) if host_bridge_class => {
+        Some(_) if crate::machine::is_host_bridge_function(d.class, d.header_type) => {
             d.kind = DeviceKind::HostBridge;
             d.kind_from = KindEvidence::ClassCode;
         }

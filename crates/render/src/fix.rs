@@ -64,9 +64,14 @@ pub fn fix_text(r: &FixReport, style: Style) -> String {
                 .iter()
                 .filter(|q| q.after.outcome == p.after.outcome)
                 .count();
+            // "the pairing works", "the pairing is degraded".
+            let verb = match p.after.outcome {
+                peerpath_model::Outcome::Works | peerpath_model::Outcome::Fails => "",
+                peerpath_model::Outcome::Degraded => "is ",
+            };
             let _ = writeln!(
                 out,
-                "\nthe smallest changes that make it {} ({n}, best first):",
+                "\nthe smallest changes after which the pairing {verb}{} ({n}, best first):",
                 style.outcome(p.after.outcome, 0)
             );
         }
