@@ -180,7 +180,9 @@ mod tests {
 
     #[test]
     fn host_bridges_on_two_sockets_are_sys() {
-        check("timing-two-sockets.yaml", expect![[r#"
+        check(
+            "timing-two-sockets.yaml",
+            expect![[r#"
             gpu0 gpu1 PIX
             gpu0 gpu2 SYS
             gpu0 gpu3 SYS
@@ -197,7 +199,8 @@ mod tests {
             nic0 gpu1 PHB
             nic0 gpu2 SYS
             nic0 gpu3 SYS
-        "#]]);
+        "#]],
+        );
     }
 
     #[test]
