@@ -25,8 +25,27 @@ fn state_line(s: &State, style: Style) -> String {
     )
 }
 
+/// One group's members, the first few of a large group and how many there are.
 fn group_text(g: &[String]) -> String {
-    format!("{{{}}}", g.join(", "))
+    const SHOWN: usize = 6;
+    if g.len() <= SHOWN + 1 {
+        format!("{{{}}}", g.join(", "))
+    } else {
+        format!("{{{}, … {} devices}}", g[..SHOWN].join(", "), g.len())
+    }
+}
+
+/// Groups joined by ` + `, the first few of many.
+fn groups_text(gs: &[Vec<String>]) -> String {
+    const SHOWN: usize = 4;
+    let mut parts: Vec<String> = gs.iter().take(SHOWN).map(|g| group_text(g)).collect();
+    if gs.len() > SHOWN + 1 {
+        parts.truncate(SHOWN - 1);
+        parts.push(format!("… {} groups", gs.len()));
+    } else if gs.len() == SHOWN + 1 {
+        parts.push(group_text(&gs[SHOWN]));
+    }
+    parts.join(" + ")
 }
 
 /// The text report.
@@ -146,14 +165,12 @@ fn proposal(out: &mut String, n: usize, p: &Proposal, style: Style) {
         let _ = writeln!(out, "   IOMMU groups: unchanged");
     }
     for g in &p.groups {
-        let before: Vec<String> = g.before.iter().map(|x| group_text(x)).collect();
-        let after: Vec<String> = g.after.iter().map(|x| group_text(x)).collect();
         let _ = writeln!(
             out,
             "   IOMMU groups ({}): {} -> {}",
             g.kind(),
-            before.join(" + "),
-            after.join(" + ")
+            groups_text(&g.before),
+            groups_text(&g.after)
         );
     }
     match &p.others {
