@@ -332,6 +332,7 @@ Examples:
 Examples:
   peerpath bandwidth topologies/timing-two-sockets.yaml
   peerpath bandwidth topologies/timing-two-sockets.yaml --format json
+  peerpath bandwidth topologies/timing-two-sockets.yaml --concurrent   every write at once
   peerpath bandwidth box.yaml --compare p2pBandwidthLatencyTest.txt   devices matched by PCI address")]
     Bandwidth {
         #[command(flatten)]
@@ -342,6 +343,10 @@ Examples:
         compare: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Every write at once, as an all-to-all collective: each link direction and
+        /// shared stage divided by max-min fair share.
+        #[arg(long, conflicts_with = "compare")]
+        concurrent: bool,
         /// Worker threads (default: every core).
         #[arg(long, value_name = "N")]
         jobs: Option<u16>,
@@ -561,8 +566,9 @@ fn main() -> ExitCode {
             source,
             compare,
             format,
+            concurrent,
             jobs,
-        } => bandwidth(&source, compare.as_deref(), format, jobs),
+        } => bandwidth(&source, compare.as_deref(), format, concurrent, jobs),
         Command::Generate {
             endpoints,
             exports,
@@ -693,6 +699,7 @@ fn bandwidth(
     source: &PlatformArgs,
     compare: Option<&std::path::Path>,
     format: Format,
+    concurrent: bool,
     jobs: Option<u16>,
 ) -> Exit {
     let measured = match compare.map(std::fs::read_to_string) {
@@ -722,6 +729,14 @@ fn bandwidth(
     let topo = peerpath_topology::Topology::new(&p);
     let jobs = jobs.map_or_else(peerpath_rules::default_jobs, usize::from);
     let m = peerpath_timing::matrix::Matrix::build(&topo, jobs);
+    if concurrent {
+        let c = peerpath_timing::concurrent::concurrent(&topo, &m);
+        match format {
+            Format::Text => out!("{}", peerpath_render::concurrent_text(&m, &c)),
+            Format::Json => outln!("{}", peerpath_render::concurrent_json(&topo, &m, &c)),
+        }
+        return Exit::Success;
+    }
     match (measured, format) {
         (None, Format::Text) => out!("{}", peerpath_render::bandwidth_text(&topo, &m)),
         (None, Format::Json) => outln!("{}", peerpath_render::bandwidth_json(&topo, &m)),

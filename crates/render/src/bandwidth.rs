@@ -269,3 +269,65 @@ Unidirectional P2P=Enabled Bandwidth (P2P Writes) Matrix (GB/s)
         .assert_eq(&super::compare_json(&cmp[..1]));
     }
 }
+
+/// The text of `--concurrent`: the matrix of every write's share while all run, as
+/// `p2pBandwidthLatencyTest` lays out its matrices, then each write's bottleneck.
+pub fn concurrent_text(m: &Matrix, c: &peerpath_timing::concurrent::Concurrent) -> String {
+    let mut out = String::new();
+    let n = m.devices.len();
+    let cell = |i: usize, j: usize| c.shares.iter().find(|s| s.from == i && s.to == j);
+    matrix(
+        &mut out,
+        "Concurrent P2P=Enabled Bandwidth (every write at once, max-min fair share) Matrix (GB/s)",
+        "D\\D",
+        n,
+        |i, j| cell(i, j).map(|s| s.gbps),
+    );
+    let _ = writeln!(
+        out,
+        "all writes together: {:.2} GB/s over {} writes",
+        c.aggregate_gbps,
+        c.shares.len()
+    );
+    out.push_str("\nShared bottlenecks (while every write runs)\n");
+    for s in &c.shares {
+        let _ = writeln!(
+            out,
+            "  {} -> {}: {:.2} of {:.2} GB/s alone — {} shared by {} writes",
+            s.from, s.to, s.gbps, s.alone, s.bottleneck, s.sharers
+        );
+    }
+    out
+}
+
+/// The JSON of `--concurrent`: `{"aggregate_gbps", "shares": [{from, to, gbps,
+/// alone_gbps, bottleneck, sharers}]}` with device names.
+pub fn concurrent_json(
+    topo: &Topology<'_>,
+    m: &Matrix,
+    c: &peerpath_timing::concurrent::Concurrent,
+) -> String {
+    let shares: Vec<Value> = c
+        .shares
+        .iter()
+        .map(|s| {
+            json!({
+                "from": topo.name(m.devices[s.from]),
+                "to": topo.name(m.devices[s.to]),
+                "gbps": r2(s.gbps),
+                "alone_gbps": r2(s.alone),
+                "bottleneck": s.bottleneck,
+                "sharers": s.sharers,
+            })
+        })
+        .collect();
+    let doc = json!({
+        "platform": topo.platform().name,
+        "concurrent": {
+            "model": "max-min fair share of every link direction and shared stage, every write at once",
+            "aggregate_gbps": r2(c.aggregate_gbps),
+            "shares": shares,
+        },
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
+}

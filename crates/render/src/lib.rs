@@ -16,7 +16,9 @@ mod simulate;
 mod style;
 mod svg;
 
-pub use bandwidth::{bandwidth_json, bandwidth_text, compare_json, compare_text};
+pub use bandwidth::{
+    bandwidth_json, bandwidth_text, compare_json, compare_text, concurrent_json, concurrent_text,
+};
 pub use dot::topology_dot;
 pub use explain::{explain_text, explain_timing};
 pub use fix::{fix_json, fix_text};

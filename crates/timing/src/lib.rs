@@ -17,6 +17,7 @@
 //! routing, ACS or MPS itself (it takes the effective MPS the TLPs carry).
 
 pub mod compare;
+pub mod concurrent;
 pub mod matrix;
 pub mod protocol;
 pub mod route;

@@ -36,6 +36,9 @@ pub enum Stage {
         payload: u32,
         /// Header bytes of those TLPs (4DW above 4 GiB, else 3DW).
         header: u32,
+        /// The request crosses it upstream (child to parent), else downstream. Links
+        /// are full duplex: the two directions are separate resources.
+        upstream: bool,
     },
     /// A switch crossed, by its upstream port.
     Switch {
@@ -133,10 +136,10 @@ pub(crate) fn stages(topo: &Topology<'_>, pair: &PairResult) -> Vec<Stage> {
         let Some(&(m, ..)) = places.get(i + 1) else {
             continue;
         };
-        let (child, parent) = if topo.parent(m) == Some(n) {
-            (m, n)
+        let (child, parent, upstream) = if topo.parent(m) == Some(n) {
+            (m, n, false)
         } else if topo.parent(n) == Some(m) {
-            (n, m)
+            (n, m, true)
         } else {
             if let (NodeKind::HostBridge(a), NodeKind::HostBridge(b)) = (kind(n), kind(m)) {
                 let f = &p.interconnect.fabric;
@@ -183,6 +186,7 @@ pub(crate) fn stages(topo: &Topology<'_>, pair: &PairResult) -> Vec<Stage> {
             from,
             payload,
             header,
+            upstream,
         });
     }
     let translated = pair.route().iter().any(|h| h.event == Event::Translate);
