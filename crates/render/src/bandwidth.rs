@@ -220,56 +220,6 @@ pub fn compare_json(comparisons: &[Comparison]) -> String {
     serde_json::to_string_pretty(&json!({ "comparisons": list })).unwrap_or_default()
 }
 
-#[cfg(test)]
-mod tests {
-    use expect_test::expect;
-    use peerpath_timing::compare::{compare, parse};
-    use peerpath_timing::matrix::Matrix;
-    use peerpath_topology::Topology;
-
-    use crate::tests::topology;
-
-    #[test]
-    fn a_measurement_compares_by_pci_address_and_the_rest_is_named() {
-        let p = topology("timing-two-sockets.yaml");
-        let topo = Topology::new(&p);
-        let m = Matrix::build(&topo, 1);
-        let measured = parse(
-            "Device: 0, X, pciBusID: 3, pciDeviceID: 0, pciDomainID:0
-Device: 1, X, pciBusID: 83, pciDeviceID: 0, pciDomainID:0
-Device: 2, X, pciBusID: 99, pciDeviceID: 0, pciDomainID:0
-Unidirectional P2P=Enabled Bandwidth (P2P Writes) Matrix (GB/s)
-   D\\D     0      1      2
-     0 800.00  25.00  25.00
-     1  26.00 800.00  25.00
-     2  25.00  25.00 800.00
-",
-        )
-        .expect("parses");
-        let (cmp, unmatched) = compare(&topo, &m, &measured);
-        let unmatched: Vec<String> = unmatched.iter().map(|b| b.to_string()).collect();
-        expect![[r#"
-            from                   to                     metric                predicted   measured    error
-            gpu0                   gpu2                   unidirectional_gbps       28.73      25.00   +14.9%
-            gpu2                   gpu0                   unidirectional_gbps       28.73      26.00   +10.5%
-            measured device 0000:99:00.0: no endpoint of the platform has this address
-        "#]].assert_eq(&super::compare_text(&cmp, &unmatched));
-        expect![[r#"
-            {
-              "comparisons": [
-                {
-                  "from": "gpu0",
-                  "measured": 25.0,
-                  "metric": "unidirectional_gbps",
-                  "predicted": 28.732,
-                  "to": "gpu2"
-                }
-              ]
-            }"#]]
-        .assert_eq(&super::compare_json(&cmp[..1]));
-    }
-}
-
 /// The text of `--concurrent`: the matrix of every write's share while all run, as
 /// `p2pBandwidthLatencyTest` lays out its matrices, then each write's bottleneck.
 pub fn concurrent_text(m: &Matrix, c: &peerpath_timing::concurrent::Concurrent) -> String {
@@ -330,4 +280,54 @@ pub fn concurrent_json(
         },
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use expect_test::expect;
+    use peerpath_timing::compare::{compare, parse};
+    use peerpath_timing::matrix::Matrix;
+    use peerpath_topology::Topology;
+
+    use crate::tests::topology;
+
+    #[test]
+    fn a_measurement_compares_by_pci_address_and_the_rest_is_named() {
+        let p = topology("timing-two-sockets.yaml");
+        let topo = Topology::new(&p);
+        let m = Matrix::build(&topo, 1);
+        let measured = parse(
+            "Device: 0, X, pciBusID: 3, pciDeviceID: 0, pciDomainID:0
+Device: 1, X, pciBusID: 83, pciDeviceID: 0, pciDomainID:0
+Device: 2, X, pciBusID: 99, pciDeviceID: 0, pciDomainID:0
+Unidirectional P2P=Enabled Bandwidth (P2P Writes) Matrix (GB/s)
+   D\\D     0      1      2
+     0 800.00  25.00  25.00
+     1  26.00 800.00  25.00
+     2  25.00  25.00 800.00
+",
+        )
+        .expect("parses");
+        let (cmp, unmatched) = compare(&topo, &m, &measured);
+        let unmatched: Vec<String> = unmatched.iter().map(|b| b.to_string()).collect();
+        expect![[r#"
+            from                   to                     metric                predicted   measured    error
+            gpu0                   gpu2                   unidirectional_gbps       28.73      25.00   +14.9%
+            gpu2                   gpu0                   unidirectional_gbps       28.73      26.00   +10.5%
+            measured device 0000:99:00.0: no endpoint of the platform has this address
+        "#]].assert_eq(&super::compare_text(&cmp, &unmatched));
+        expect![[r#"
+            {
+              "comparisons": [
+                {
+                  "from": "gpu0",
+                  "measured": 25.0,
+                  "metric": "unidirectional_gbps",
+                  "predicted": 28.732,
+                  "to": "gpu2"
+                }
+              ]
+            }"#]]
+        .assert_eq(&super::compare_json(&cmp[..1]));
+    }
 }
