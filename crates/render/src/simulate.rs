@@ -53,13 +53,7 @@ enum Layout {
 impl OutcomeGrid {
     /// The grid for the platform's pairings (`platform.imports`).
     pub fn new(p: &Platform, style: Style) -> Self {
-        let mut exports: Vec<&str> = p
-            .imports
-            .iter()
-            .map(|i| p.export(i.export).name.as_str())
-            .collect();
-        exports.sort_unstable();
-        exports.dedup();
+        let exports = crate::matrix::export_names(p);
         let importer_width = p
             .imports
             .iter()
