@@ -121,6 +121,17 @@ fn json(topo: &Topology<'_>, jobs: usize, out: &mut dyn Write) -> io::Result<Tal
     Ok(tally)
 }
 
+/// The title, then "no pairings" (false) or the blank line before a grid (true).
+fn title(p: &peerpath_model::Platform, style: Style, out: &mut dyn Write) -> io::Result<bool> {
+    out.write_all(peerpath_render::simulate_title(&p.name, style).as_bytes())?;
+    if p.imports.is_empty() {
+        out.write_all(peerpath_render::NO_PAIRINGS.as_bytes())?;
+        return Ok(false);
+    }
+    out.write_all(b"\n")?;
+    Ok(true)
+}
+
 fn text(
     topo: &Topology<'_>,
     jobs: usize,
@@ -129,12 +140,9 @@ fn text(
     out: &mut dyn Write,
 ) -> io::Result<Tally> {
     let p = topo.platform();
-    out.write_all(peerpath_render::simulate_title(&p.name, style).as_bytes())?;
-    if p.imports.is_empty() {
-        out.write_all(peerpath_render::NO_PAIRINGS.as_bytes())?;
+    if !title(p, style, out)? {
         return Ok(Tally::default());
     }
-    out.write_all(b"\n")?;
     let mut grid = OutcomeGrid::new(p, style);
     out.write_all(grid.head().as_bytes())?;
     // One bit per pairing: which have findings to print.
@@ -178,12 +186,9 @@ fn matrix(
     out: &mut dyn Write,
 ) -> io::Result<Tally> {
     let p = topo.platform();
-    out.write_all(peerpath_render::simulate_title(&p.name, style).as_bytes())?;
-    if p.imports.is_empty() {
-        out.write_all(peerpath_render::NO_PAIRINGS.as_bytes())?;
+    if !title(p, style, out)? {
         return Ok(Tally::default());
     }
-    out.write_all(b"\n")?;
     let mut grid = MatrixGrid::new(p, style);
     out.write_all(grid.head().as_bytes())?;
     let tally = verdicts(topo, jobs, progress, |import, v| {
