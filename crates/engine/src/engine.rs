@@ -26,7 +26,7 @@ use peerpath_topology::acs::{self, AcsTlp, Class, Decision, Dest, Reader};
 use peerpath_topology::{PortAcs, Topology};
 
 use crate::flow::{FlowCache, FlowKey, FlowValue, TlbTouch};
-use crate::hardware::{Decode, Hardware, Kind};
+use crate::hardware::{ChildRange, Decode, Hardware, Kind, NodeInfo};
 use crate::pagetable::LookupError;
 use crate::tlb::{Tlb, TlbEntry, PAGE_SHIFT};
 use crate::types::{
@@ -86,20 +86,15 @@ fn replay(
     out.summary.clone_from(&v.summary);
     out.summary.shift(delta);
     *ic_entry = v.ic_entry.map(|e| IcEntry {
-        hop_index: 0,
-        summary_hops: e.summary_hops,
         tlp: Tlp {
             addr: e.tlp.addr.wrapping_add(delta),
             ..e.tlp
         },
-        src: e.src,
-        to_pci: e.to_pci,
+        ..e
     });
     if let Some(t) = &v.tlb {
         if let Some(tlb) = tlbs.get_mut(t.tlb) {
-            if let (None, Some(entry)) = (tlb.lookup(t.table, t.sid, t.vpn), t.entry) {
-                tlb.fill(t.table, t.sid, t.vpn, entry);
-            }
+            tlb.touch(t.table, t.sid, t.vpn, t.entry);
         }
     }
 }
@@ -268,7 +263,13 @@ impl<'t> Engine<'t> {
     fn reference(&mut self, setup: &StreamSetup, tlp: Tlp, out: &mut Trace) {
         self.ic_entry = None;
         self.touched = None;
-        out.end = self.issue(setup, tlp, out, Why::Issued);
+        // The router is compiled twice: recording every hop, and keeping only the
+        // summary (no per-hop test of the trace's mode).
+        out.end = if out.record {
+            self.issue::<true>(setup, tlp, out, Why::Issued)
+        } else {
+            self.issue::<false>(setup, tlp, out, Why::Issued)
+        };
         out.finish();
     }
 
@@ -284,9 +285,9 @@ impl<'t> Engine<'t> {
         self.flow_cache = on;
     }
 
-    #[inline]
-    fn push(tr: &mut Trace, at: Place, event: Event, tlp: Tlp, why: Why) {
-        if tr.record {
+    #[inline(always)]
+    fn push<const REC: bool>(tr: &mut Trace, at: Place, event: Event, tlp: Tlp, why: Why) {
+        if REC {
             tr.hops.push(Hop {
                 at,
                 event,
@@ -294,29 +295,35 @@ impl<'t> Engine<'t> {
                 why,
             });
         } else {
-            tr.summary.note_parts(at, event, &tlp, &why);
+            tr.summary.note_parts(at, event, tlp, why);
         }
     }
 
-    fn issue(&mut self, setup: &StreamSetup, tlp: Tlp, tr: &mut Trace, why: Why) -> End {
+    fn issue<const REC: bool>(
+        &mut self,
+        setup: &StreamSetup,
+        tlp: Tlp,
+        tr: &mut Trace,
+        why: Why,
+    ) -> End {
         let r = tlp.requester;
         let Some(info) = self.hw.nodes.get(r.index()) else {
             return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
         };
-        Self::push(tr, Place::Pci(r), Event::Issue, tlp, why);
+        Self::push::<REC>(tr, Place::Pci(r), Event::Issue, tlp, why);
         if info.kind == Kind::HostBridge {
-            Self::push(tr, Place::Pci(r), Event::Drop, tlp, Why::NoDecode);
+            Self::push::<REC>(tr, Place::Pci(r), Event::Drop, tlp, Why::NoDecode);
             return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
         }
-        if let Some(end) = self.loopback(tlp, tr) {
+        if let Some(end) = self.loopback::<REC>(tlp, tr) {
             return end;
         }
-        self.upstream(setup, tlp, r, tr)
+        self.upstream::<REC>(setup, tlp, r, tr)
     }
 
     /// ACS `bit` at `at` blocks the request (H1): a fault hop, an ACS violation.
-    fn acs_violation(at: NodeId, bit: AcsFlags, tlp: Tlp, tr: &mut Trace) -> End {
-        Self::push(
+    fn acs_violation<const REC: bool>(at: NodeId, bit: AcsFlags, tlp: Tlp, tr: &mut Trace) -> End {
+        Self::push::<REC>(
             tr,
             Place::Pci(at),
             Event::Fault,
@@ -330,7 +337,7 @@ impl<'t> Engine<'t> {
     /// inside the device when the requester function has an internal peer path and
     /// its ACS neither redirects nor blocks it (the one ACS decision, `PeerFunction`);
     /// otherwise it goes out on the link like any other.
-    fn loopback(&mut self, tlp: Tlp, tr: &mut Trace) -> Option<End> {
+    fn loopback<const REC: bool>(&mut self, tlp: Tlp, tr: &mut Trace) -> Option<End> {
         let info = &self.hw.nodes[tlp.requester.index()];
         if info.slot_peers.is_empty() || tlp.at == At::TranslationRequest {
             return None;
@@ -353,16 +360,16 @@ impl<'t> Engine<'t> {
         let r = tlp.requester;
         match decision {
             Decision::Peer { .. } => {
-                Self::push(
+                Self::push::<REC>(
                     tr,
                     Place::Pci(r),
                     Event::Forward,
                     tlp,
                     Why::FunctionLoopback { to: peer },
                 );
-                Some(self.deliver(peer, tlp, tr))
+                Some(self.deliver::<REC>(peer, tlp, tr))
             }
-            Decision::Block(bit) => Some(Self::acs_violation(r, bit, tlp, tr)),
+            Decision::Block(bit) => Some(Self::acs_violation::<REC>(r, bit, tlp, tr)),
             Decision::Up { .. } | Decision::TurnBack => None,
         }
     }
@@ -375,87 +382,97 @@ impl<'t> Engine<'t> {
 
     /// H5 at a receiving node: `Some(end)` if the TLP is malformed there. A
     /// conventional PCI device has no MPS (the bus carries transactions, not TLPs).
-    fn mps_check(&self, node: NodeId, tlp: Tlp, tr: &mut Trace) -> Option<End> {
-        let info = &self.hw.nodes[node.index()];
-        if info.kind == Kind::HostBridge
-            || info.conventional
-            || !Self::carries_data(&tlp)
-            || tlp.payload <= info.mps
-        {
+    #[inline(always)]
+    fn mps_check<const REC: bool>(&self, node: NodeId, tlp: Tlp, tr: &mut Trace) -> Option<End> {
+        if !Self::carries_data(&tlp) || tlp.payload <= self.hw.nodes[node.index()].mps_limit {
             return None;
         }
-        Self::push(
+        Some(self.malformed::<REC>(node, tlp, tr))
+    }
+
+    /// The drop of a TLP above `node`'s MPS (H5).
+    #[cold]
+    fn malformed<const REC: bool>(&self, node: NodeId, tlp: Tlp, tr: &mut Trace) -> End {
+        let mps = self.hw.nodes[node.index()].mps;
+        Self::push::<REC>(
             tr,
             Place::Pci(node),
             Event::Drop,
             tlp,
-            Why::MpsExceeded { mps: info.mps },
+            Why::MpsExceeded { mps },
         );
-        Some(End::Dropped(DropReason::MalformedTlp {
+        End::Dropped(DropReason::MalformedTlp {
             link_at: node,
             payload: tlp.payload,
-            mps: info.mps,
-        }))
+            mps,
+        })
     }
 
     /// Upward from `from` (which the TLP just left): each receiving port decides (H1).
     /// A PCIe-to-PCI bridge receives a conventional device's write as a PCI
     /// transaction, not a TLP: no MPS applies, and what it forwards upstream it sends
     /// as TLPs of at most its own MPS.
-    fn upstream(&mut self, setup: &StreamSetup, mut tlp: Tlp, from: NodeId, tr: &mut Trace) -> End {
+    fn upstream<const REC: bool>(
+        &mut self,
+        setup: &StreamSetup,
+        mut tlp: Tlp,
+        from: NodeId,
+        tr: &mut Trace,
+    ) -> End {
         let mut cur = from;
+        let data = Self::carries_data(&tlp);
         // Bounded by depth: each step moves one node up.
         loop {
-            let Some(p) = self.hw.nodes[cur.index()].parent else {
+            let info = &self.hw.nodes[cur.index()];
+            let Some(p) = info.parent else {
                 return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
             };
-            let pk = self.hw.nodes[p.index()].kind;
+            let pinfo = &self.hw.nodes[p.index()];
+            let pk = pinfo.kind;
             if pk == Kind::HostBridge {
-                return self.root_complex(setup, tlp, p, cur, tr);
+                return self.root_complex::<REC>(setup, tlp, p, cur, tr);
             }
-            let from_pci_bus = pk == Kind::PciBridge && self.hw.nodes[cur.index()].conventional;
-            if !from_pci_bus {
-                if let Some(end) = self.mps_check(p, tlp, tr) {
-                    return end;
-                }
+            let from_pci_bus = pk == Kind::PciBridge && info.conventional;
+            if !from_pci_bus && data && tlp.payload > pinfo.mps_limit {
+                return self.malformed::<REC>(p, tlp, tr);
             }
             if pk == Kind::SwitchUpstream {
                 // The downstream port below already decided: up.
-                Self::push(tr, Place::Pci(p), Event::Forward, tlp, Why::NotBelow);
+                Self::push::<REC>(tr, Place::Pci(p), Event::Forward, tlp, Why::NotBelow);
                 cur = p;
                 continue;
             }
-            match self.ingress(p, tlp) {
+            match self.ingress(p, pinfo, tlp) {
                 Ingress::Up { why, redirect } => {
                     let ev = if redirect {
                         Event::Redirect
                     } else {
                         Event::Forward
                     };
-                    let mps = self.hw.nodes[p.index()].mps;
-                    let why = if from_pci_bus && Self::carries_data(&tlp) && tlp.payload > mps {
+                    let mps = pinfo.mps;
+                    let why = if from_pci_bus && data && tlp.payload > mps {
                         tlp.payload = mps;
                         Why::SplitOversized { chunk: mps }
                     } else {
                         why
                     };
-                    Self::push(tr, Place::Pci(p), ev, tlp, why);
+                    Self::push::<REC>(tr, Place::Pci(p), ev, tlp, why);
                     cur = p;
                 }
                 Ingress::TurnBack => {
-                    return self.descend(tlp, p, Some(Why::TurnBack), false, tr);
+                    return self.descend::<REC>(tlp, p, Some(Why::TurnBack), false, tr);
                 }
                 Ingress::Peer { egress, why } => {
-                    Self::push(tr, Place::Pci(p), Event::Forward, tlp, why);
+                    Self::push::<REC>(tr, Place::Pci(p), Event::Forward, tlp, why);
                     let Some(usp) = self.hw.nodes[p.index()].parent else {
                         return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
                     };
-                    if let Some(end) = self.mps_check(usp, tlp, tr) {
+                    if let Some(end) = self.mps_check::<REC>(usp, tlp, tr) {
                         return end;
                     }
                     let window = self.hw.nodes[egress.index()].window.find(tlp.addr);
                     if let Some(window) = window {
-                        Self::push(
+                        Self::push::<REC>(
                             tr,
                             Place::Pci(usp),
                             Event::Forward,
@@ -463,12 +480,12 @@ impl<'t> Engine<'t> {
                             Why::WindowMatch { window },
                         );
                     }
-                    if let Some(end) = self.mps_check(egress, tlp, tr) {
+                    if let Some(end) = self.mps_check::<REC>(egress, tlp, tr) {
                         return end;
                     }
-                    return self.descend(tlp, egress, None, false, tr);
+                    return self.descend::<REC>(tlp, egress, None, false, tr);
                 }
-                Ingress::Block(bit) => return Self::acs_violation(p, bit, tlp, tr),
+                Ingress::Block(bit) => return Self::acs_violation::<REC>(p, bit, tlp, tr),
             }
         }
     }
@@ -476,8 +493,8 @@ impl<'t> Engine<'t> {
     /// H1 at the ingress port `port` (the TLP came from below): address decode finds
     /// where the request would go, the one ACS decision (`acs::decide`) says what the
     /// port does with it.
-    fn ingress(&self, port: NodeId, tlp: Tlp) -> Ingress {
-        let info = &self.hw.nodes[port.index()];
+    #[inline(always)]
+    fn ingress(&self, port: NodeId, info: &NodeInfo, tlp: Tlp) -> Ingress {
         let req = &self.hw.nodes[tlp.requester.index()];
         let in_range = match (req.rid, info.bus_range) {
             (Some(rid), Some((lo, hi))) => {
@@ -548,7 +565,7 @@ impl<'t> Engine<'t> {
     /// Down from `node` (already received and MPS-checked) to the target.
     /// `first_why` replaces the first hop's reason (a turn-back); `merged`: the TLP is
     /// a merged burst that a root port may split (H4).
-    fn descend(
+    fn descend<const REC: bool>(
         &mut self,
         mut tlp: Tlp,
         node: NodeId,
@@ -558,24 +575,26 @@ impl<'t> Engine<'t> {
     ) -> End {
         let mut cur = node;
         let mut why_override = first_why;
+        let data = Self::carries_data(&tlp);
         // Bounded by depth: each step moves one node down.
         loop {
             let info = &self.hw.nodes[cur.index()];
             if info.kind == Kind::Endpoint {
-                return self.deliver(cur, tlp, tr);
+                return self.deliver::<REC>(cur, tlp, tr);
             }
-            let next = self.hw.child_at(cur, tlp.addr);
-            let Some((child, window)) = next else {
-                Self::push(tr, Place::Pci(cur), Event::Drop, tlp, Why::NoDecode);
+            let Some(&ChildRange { child, range }) = self.hw.child_range(info, tlp.addr) else {
+                Self::push::<REC>(tr, Place::Pci(cur), Event::Drop, tlp, Why::NoDecode);
                 return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
             };
-            let why = why_override.take().unwrap_or(Why::WindowMatch { window });
-            Self::push(tr, Place::Pci(cur), Event::Forward, tlp, why);
+            let why = why_override
+                .take()
+                .unwrap_or(Why::WindowMatch { window: range });
+            Self::push::<REC>(tr, Place::Pci(cur), Event::Forward, tlp, why);
             let ci = &self.hw.nodes[child.index()];
             if merged && ci.kind == Kind::RootPort && ci.splits && tlp.payload > ci.mps {
                 let chunk = ci.mps;
                 tlp.payload = chunk;
-                Self::push(
+                Self::push::<REC>(
                     tr,
                     Place::Pci(child),
                     Event::Forward,
@@ -583,26 +602,26 @@ impl<'t> Engine<'t> {
                     Why::SplitOversized { chunk },
                 );
             }
-            if let Some(end) = self.mps_check(child, tlp, tr) {
-                return end;
+            if data && tlp.payload > ci.mps_limit {
+                return self.malformed::<REC>(child, tlp, tr);
             }
             cur = child;
         }
     }
 
     /// At the target endpoint: a BAR must hold the address; TDISP ERROR rejects (C3).
-    fn deliver(&self, ep: NodeId, tlp: Tlp, tr: &mut Trace) -> End {
+    fn deliver<const REC: bool>(&self, ep: NodeId, tlp: Tlp, tr: &mut Trace) -> End {
         let info = &self.hw.nodes[ep.index()];
         let Some(bar) = info.bars.iter().find(|b| b.bus.contains(tlp.addr)) else {
-            Self::push(tr, Place::Pci(ep), Event::Drop, tlp, Why::NoDecode);
+            Self::push::<REC>(tr, Place::Pci(ep), Event::Drop, tlp, Why::NoDecode);
             return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
         };
         if info.tdisp == Some(TdispState::Error) {
-            Self::push(tr, Place::Pci(ep), Event::Fault, tlp, Why::TdispError);
+            Self::push::<REC>(tr, Place::Pci(ep), Event::Fault, tlp, Why::TdispError);
             return End::Fault(Fault::TdispRejected { target: ep });
         }
         let offset = tlp.addr - bar.bus.start;
-        Self::push(
+        Self::push::<REC>(
             tr,
             Place::Pci(ep),
             Event::Deliver,
@@ -662,7 +681,7 @@ impl<'t> Engine<'t> {
     }
 
     /// The root complex: translation (H2, H3), then decode (H7) and forwarding (H6).
-    fn root_complex(
+    fn root_complex<const REC: bool>(
         &mut self,
         setup: &StreamSetup,
         mut tlp: Tlp,
@@ -675,11 +694,11 @@ impl<'t> Engine<'t> {
             rp: (self.hw.nodes[from.index()].kind == Kind::RootPort).then_some(from),
         };
         if tlp.at == At::TranslationRequest {
-            return self.ats_request(setup, tlp, hb, tr);
+            return self.ats_request::<REC>(setup, tlp, hb, tr);
         }
         let Some(agent) = self.agent(hb, from) else {
             if tlp.at == At::Translated {
-                Self::push(tr, Place::Pci(hb), Event::Fault, tlp, Why::NoTranslation);
+                Self::push::<REC>(tr, Place::Pci(hb), Event::Fault, tlp, Why::NoTranslation);
                 return End::Fault(Fault::NoTranslationAgent);
             }
             // No translation: a bus address in this host bridge's own windows is
@@ -688,50 +707,50 @@ impl<'t> Engine<'t> {
                 .as_ref()
                 .and_then(|h| h.windows.iter().find(|w| w.bus.contains(tlp.addr)).copied());
             if let Some(w) = own {
-                return self.down_host_bridge(tlp, src, hb, w.offset, Via::RootComplex, tr);
+                return self.down_host_bridge::<REC>(tlp, src, hb, w.offset, Via::RootComplex, tr);
             }
-            Self::push(tr, Place::Pci(hb), Event::Forward, tlp, Why::NoTranslation);
-            return self.interconnect(tlp, src, false, tr);
+            Self::push::<REC>(tr, Place::Pci(hb), Event::Forward, tlp, Why::NoTranslation);
+            return self.interconnect::<REC>(tlp, src, false, tr);
         };
         let iommu = self.iommu(agent.iommu);
         let disable_bypass = iommu.is_none_or(|i| i.disable_bypass);
         let Some(sid) = self.hw.nodes[tlp.requester.index()].sid else {
-            Self::push(tr, agent.place, Event::Fault, tlp, Why::NoStreamId);
+            Self::push::<REC>(tr, agent.place, Event::Fault, tlp, Why::NoStreamId);
             let rid = self.hw.nodes[tlp.requester.index()].rid.unwrap_or(0);
             return End::Fault(Fault::NoStreamId { rid });
         };
         tr.sid = Some(sid);
         if tlp.at == At::Translated {
             if Self::eats(iommu, setup) {
-                Self::push(
+                Self::push::<REC>(
                     tr,
                     agent.place,
                     Event::Forward,
                     tlp,
                     Why::TranslatedPassThrough { sid },
                 );
-                return self.interconnect(tlp, src, false, tr);
+                return self.interconnect::<REC>(tlp, src, false, tr);
             }
-            Self::push(tr, agent.place, Event::Fault, tlp, Why::AtsNotEnabled);
+            Self::push::<REC>(tr, agent.place, Event::Fault, tlp, Why::AtsNotEnabled);
             return End::Fault(Fault::AtsNotEnabled);
         }
         let table = match &setup.ste {
             Ste::Abort => None,
             Ste::NoIommu if disable_bypass => None,
             Ste::NoIommu | Ste::Bypass => {
-                Self::push(
+                Self::push::<REC>(
                     tr,
                     agent.place,
                     Event::Forward,
                     tlp,
                     Why::StreamBypass { sid },
                 );
-                return self.interconnect(tlp, src, false, tr);
+                return self.interconnect::<REC>(tlp, src, false, tr);
             }
             Ste::Translate(t) => Some(t),
         };
         let Some(table) = table else {
-            Self::push(
+            Self::push::<REC>(
                 tr,
                 agent.place,
                 Event::Fault,
@@ -757,7 +776,7 @@ impl<'t> Engine<'t> {
             None => match table.mapping(Iova(tlp.addr)) {
                 None => {
                     self.touched = touch;
-                    Self::push(tr, agent.place, Event::Fault, tlp, Why::Unmapped { sid });
+                    Self::push::<REC>(tr, agent.place, Event::Fault, tlp, Why::Unmapped { sid });
                     return End::Fault(Fault::Unmapped { iova: tlp.addr });
                 }
                 Some(m) => {
@@ -778,7 +797,7 @@ impl<'t> Engine<'t> {
         }
         self.touched = touch;
         if !entry.prot.permits(tlp.op) {
-            Self::push(
+            Self::push::<REC>(
                 tr,
                 agent.place,
                 Event::Fault,
@@ -792,8 +811,8 @@ impl<'t> Engine<'t> {
         }
         tlp.addr = (entry.ppn << PAGE_SHIFT) | (tlp.addr & ((1 << PAGE_SHIFT) - 1));
         tr.attr = Some(entry.prot.attr);
-        Self::push(tr, agent.place, Event::Translate, tlp, why);
-        self.interconnect(tlp, src, false, tr)
+        Self::push::<REC>(tr, agent.place, Event::Translate, tlp, why);
+        self.interconnect::<REC>(tlp, src, false, tr)
     }
 
     /// EATS: the IOMMU has ATS, the kernel enabled ATS, and the STE translates (H2).
@@ -803,19 +822,25 @@ impl<'t> Engine<'t> {
 
     /// H2: a translation request answered by the IOMMU (TCU) from the page table; the
     /// device then re-issues the request as translated (AT=10b).
-    fn ats_request(&mut self, setup: &StreamSetup, tlp: Tlp, hb: NodeId, tr: &mut Trace) -> End {
+    fn ats_request<const REC: bool>(
+        &mut self,
+        setup: &StreamSetup,
+        tlp: Tlp,
+        hb: NodeId,
+        tr: &mut Trace,
+    ) -> End {
         let agent_iommu = self.hw.hbs[hb.index()]
             .as_ref()
             .filter(|h| h.translation != Translation::None)
             .and_then(|h| h.iommu)
             .filter(|i| self.iommu(*i).is_some());
         let Some(iommu_id) = agent_iommu else {
-            Self::push(tr, Place::Pci(hb), Event::Fault, tlp, Why::AtsNotEnabled);
+            Self::push::<REC>(tr, Place::Pci(hb), Event::Fault, tlp, Why::AtsNotEnabled);
             return End::Fault(Fault::NoTranslationAgent);
         };
         let place = Place::Iommu(iommu_id);
         let Some(sid) = self.hw.nodes[tlp.requester.index()].sid else {
-            Self::push(tr, place, Event::Fault, tlp, Why::NoStreamId);
+            Self::push::<REC>(tr, place, Event::Fault, tlp, Why::NoStreamId);
             let rid = self.hw.nodes[tlp.requester.index()].rid.unwrap_or(0);
             return End::Fault(Fault::NoStreamId { rid });
         };
@@ -823,18 +848,18 @@ impl<'t> Engine<'t> {
         let table = match &setup.ste {
             Ste::Translate(t) if Self::eats(self.iommu(iommu_id), setup) => t,
             _ => {
-                Self::push(tr, place, Event::Fault, tlp, Why::AtsNotEnabled);
+                Self::push::<REC>(tr, place, Event::Fault, tlp, Why::AtsNotEnabled);
                 return End::Fault(Fault::AtsNotEnabled);
             }
         };
         let pa = match table.lookup(Iova(tlp.addr), tlp.op) {
             Ok(t) => t.pa.0,
             Err(LookupError::Unmapped) => {
-                Self::push(tr, place, Event::Fault, tlp, Why::Unmapped { sid });
+                Self::push::<REC>(tr, place, Event::Fault, tlp, Why::Unmapped { sid });
                 return End::Fault(Fault::Unmapped { iova: tlp.addr });
             }
             Err(LookupError::NotPermitted) => {
-                Self::push(tr, place, Event::Fault, tlp, Why::NotPermitted { sid });
+                Self::push::<REC>(tr, place, Event::Fault, tlp, Why::NotPermitted { sid });
                 return End::Fault(Fault::Permission {
                     iova: tlp.addr,
                     op: tlp.op,
@@ -846,7 +871,7 @@ impl<'t> Engine<'t> {
             at: At::Translated,
             ..tlp
         };
-        Self::push(
+        Self::push::<REC>(
             tr,
             place,
             Event::Translate,
@@ -854,11 +879,17 @@ impl<'t> Engine<'t> {
             Why::AtsCompletion { sid },
         );
         // The re-issued request is AT=10b, so this recursion happens at most once.
-        self.issue(setup, translated, tr, Why::AtsReissue)
+        self.issue::<REC>(setup, translated, tr, Why::AtsReissue)
     }
 
     /// H7: the CPU physical address in the interconnect's map.
-    fn interconnect(&mut self, tlp: Tlp, src: Src, merged: bool, tr: &mut Trace) -> End {
+    fn interconnect<const REC: bool>(
+        &mut self,
+        tlp: Tlp,
+        src: Src,
+        merged: bool,
+        tr: &mut Trace,
+    ) -> End {
         let decoded = self.hw.decode(tlp.addr);
         if !merged {
             self.ic_entry = Some(IcEntry {
@@ -871,18 +902,18 @@ impl<'t> Engine<'t> {
         }
         match decoded {
             None => {
-                Self::push(tr, Place::Interconnect, Event::Drop, tlp, Why::NoDecode);
+                Self::push::<REC>(tr, Place::Interconnect, Event::Drop, tlp, Why::NoDecode);
                 End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr })
             }
             Some(Decode::Dram(region)) => {
-                Self::push(
+                Self::push::<REC>(
                     tr,
                     Place::Interconnect,
                     Event::Forward,
                     tlp,
                     Why::DramDecode { region },
                 );
-                Self::push(
+                Self::push::<REC>(
                     tr,
                     Place::Memory(region),
                     Event::Deliver,
@@ -900,7 +931,7 @@ impl<'t> Engine<'t> {
                 } else {
                     Via::Interconnect
                 };
-                self.down_host_bridge(tlp, src, hb, offset, via, tr)
+                self.down_host_bridge::<REC>(tlp, src, hb, offset, via, tr)
             }
         }
     }
@@ -914,7 +945,11 @@ impl<'t> Engine<'t> {
         tr: &mut Trace,
     ) -> (End, Option<NodeId>) {
         self.burst_root_port = None;
-        let end = self.interconnect(burst, src, true, tr);
+        let end = if tr.record {
+            self.interconnect::<true>(burst, src, true, tr)
+        } else {
+            self.interconnect::<false>(burst, src, true, tr)
+        };
         (end, self.burst_root_port.take())
     }
 
@@ -922,7 +957,7 @@ impl<'t> Engine<'t> {
     /// hierarchy: H6 forwarding, then address decode by windows. `tlp.addr` is CPU
     /// physical when it comes through the interconnect, else already a bus address of
     /// `to_hb`.
-    fn down_host_bridge(
+    fn down_host_bridge<const REC: bool>(
         &mut self,
         mut tlp: Tlp,
         src: Src,
@@ -953,7 +988,7 @@ impl<'t> Engine<'t> {
                 ForwardsP2p::Any => true,
             };
             if !ok {
-                Self::push(
+                Self::push::<REC>(
                     tr,
                     Place::Pci(from_hb),
                     Event::Drop,
@@ -972,7 +1007,7 @@ impl<'t> Engine<'t> {
             self.burst_root_port = target_rp;
         }
         if via_interconnect {
-            Self::push(
+            Self::push::<REC>(
                 tr,
                 Place::Interconnect,
                 Event::Forward,
@@ -983,9 +1018,9 @@ impl<'t> Engine<'t> {
                 },
             );
             tlp.addr = bus;
-            self.descend(tlp, to_hb, None, via == Via::MergedBurst, tr)
+            self.descend::<REC>(tlp, to_hb, None, via == Via::MergedBurst, tr)
         } else {
-            self.descend(tlp, to_hb, Some(Why::RootComplexInternal), false, tr)
+            self.descend::<REC>(tlp, to_hb, Some(Why::RootComplexInternal), false, tr)
         }
     }
 }

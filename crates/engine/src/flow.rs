@@ -12,11 +12,9 @@
 //! first insert, a key's slot chosen by its hash, a newer key replacing an older one —
 //! bounded, with no rehashing and nothing to clear.
 
-use std::hash::BuildHasher;
-
 use peerpath_model::StreamId;
 
-use crate::engine::{IcEntry, Src};
+use crate::engine::IcEntry;
 use crate::pagetable::MemAttr;
 use crate::tlb::{TlbEntry, PAGE_SHIFT};
 use crate::types::{End, RouteSummary, Ste, StreamSetup, Tlp, Trace};
@@ -29,7 +27,7 @@ pub(crate) const SLOTS: usize = 256;
 /// the requester, the STE kind (no IOMMU, abort, bypass, translate), ATS enabled,
 /// the operation and the Address Type in one; the payload; the page table's contents
 /// tag; the page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct FlowKey {
     small: u64,
     payload: u32,
@@ -78,20 +76,13 @@ pub(crate) struct FlowValue {
     pub(crate) attr: Option<MemAttr>,
     pub(crate) sid: Option<StreamId>,
     pub(crate) summary: RouteSummary,
-    pub(crate) ic_entry: Option<IcLite>,
+    pub(crate) ic_entry: Option<IcEntry>,
     pub(crate) tlb: Option<TlbTouch>,
 }
 
-/// An `IcEntry` without the hop index (cached routes record no hops).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct IcLite {
-    pub(crate) summary_hops: u32,
-    pub(crate) tlp: Tlp,
-    pub(crate) src: Src,
-    pub(crate) to_pci: bool,
-}
-
 impl FlowValue {
+    /// The outcome of `tr`, the route of `tlp`. A cached route records no hops, so
+    /// the interconnect entry's hop index is 0.
     pub(crate) fn of(tlp: Tlp, tr: &Trace, ic: Option<IcEntry>, tlb: Option<TlbTouch>) -> Self {
         Self {
             addr: tlp.addr,
@@ -99,12 +90,7 @@ impl FlowValue {
             attr: tr.attr,
             sid: tr.sid,
             summary: tr.summary,
-            ic_entry: ic.map(|e| IcLite {
-                summary_hops: e.summary_hops,
-                tlp: e.tlp,
-                src: e.src,
-                to_pci: e.to_pci,
-            }),
+            ic_entry: ic.map(|e| IcEntry { hop_index: 0, ..e }),
             tlb,
         }
     }
@@ -118,12 +104,18 @@ pub(crate) struct FlowCache {
 }
 
 impl FlowCache {
+    /// A key's slot: its words folded into one and multiplied by an odd constant
+    /// (Fibonacci hashing); the top bits mix best.
+    #[inline]
     fn slot(key: &FlowKey) -> usize {
-        let h = rustc_hash::FxBuildHasher.hash_one(key);
-        // The high bits of FxHash mix best.
-        (h >> 56) as usize % SLOTS
+        let folded = key.small
+            ^ u64::from(key.payload).rotate_left(40)
+            ^ key.table.rotate_left(20)
+            ^ key.page;
+        (folded.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize % SLOTS
     }
 
+    #[inline]
     pub(crate) fn get(&self, key: &FlowKey) -> Option<&FlowValue> {
         match self.slots.get(Self::slot(key)) {
             Some(Some((k, v))) if k == key => Some(v),

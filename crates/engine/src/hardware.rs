@@ -57,6 +57,9 @@ pub(crate) struct NodeInfo {
     pub(crate) bars: Vec<BarBus>,
     pub(crate) acs: PortAcs,
     pub(crate) mps: u32,
+    /// The largest payload the node receives (H5): `mps`, or `u32::MAX` where no MPS
+    /// applies (a host bridge, a conventional PCI device).
+    pub(crate) mps_limit: u32,
     pub(crate) segment: u16,
     /// Buses below (secondary..=subordinate) of a bridge/port.
     pub(crate) bus_range: Option<(u8, u8)>,
@@ -102,9 +105,9 @@ pub(crate) enum Decode {
 
 /// One child range in a node's secondary-side decode.
 #[derive(Clone, Copy, Debug)]
-struct ChildRange {
-    range: AddrRange,
-    child: NodeId,
+pub(crate) struct ChildRange {
+    pub(crate) range: AddrRange,
+    pub(crate) child: NodeId,
 }
 
 /// The static hardware of one platform. See the module documentation.
@@ -245,21 +248,29 @@ impl<'t> Hardware<'t> {
 
     /// The child of `node` whose BAR (an endpoint child) or window (a bridge child)
     /// holds the bus address `addr`, with that range: the first in child order.
+    #[inline]
     pub(crate) fn child_at(&self, node: NodeId, addr: u64) -> Option<(NodeId, AddrRange)> {
-        let info = &self.nodes[node.index()];
+        self.child_range(&self.nodes[node.index()], addr)
+            .map(|c| (c.child, c.range))
+    }
+
+    /// `child_at` of a node's info.
+    #[inline]
+    pub(crate) fn child_range(&self, info: &NodeInfo, addr: u64) -> Option<&ChildRange> {
         let (lo, hi) = info.below;
-        let ranges = &self.decode_below[lo as usize..hi as usize];
-        let found = if info.below_overlaps || ranges.len() <= 8 {
+        let ranges = self.decode_below.get(lo as usize..hi as usize)?;
+        if info.below_overlaps || ranges.len() <= 8 {
             // Ranges were pushed in child order (overlapping ones keep it), or sorted:
             // either way the first that holds the address; a short list is scanned.
-            ranges.iter().find(|c| c.range.contains(addr))
+            ranges
+                .iter()
+                .find(|c| c.range.start <= addr && addr <= c.range.end)
         } else {
             let i = ranges.partition_point(|c| c.range.start <= addr);
-            i.checked_sub(1)
-                .map(|i| &ranges[i])
-                .filter(|c| c.range.contains(addr))
-        };
-        found.map(|c| (c.child, c.range))
+            ranges
+                .get(i.checked_sub(1)?)
+                .filter(|c| addr <= c.range.end)
+        }
     }
 
     /// The interconnect's decode of a CPU physical address (H7).
@@ -307,6 +318,9 @@ fn node_infos(topo: &Topology<'_>, hbs: &[Option<HbInfo>]) -> Vec<NodeInfo> {
                 NodeKind::PciBridge(_) => (Kind::PciBridge, None),
                 NodeKind::Endpoint(_) => (Kind::Endpoint, None),
             };
+            let conventional = node
+                .parent
+                .is_some_and(|q| matches!(p.node(q).kind, NodeKind::PciBridge(_)));
             let ep = topo.endpoint(id);
             let bars = ep
                 .map(|e| {
@@ -330,6 +344,11 @@ fn node_infos(topo: &Topology<'_>, hbs: &[Option<HbInfo>]) -> Vec<NodeInfo> {
                 bars,
                 acs: topo.port_acs(id),
                 mps: topo.mps(id),
+                mps_limit: if kind == Kind::HostBridge || conventional {
+                    u32::MAX
+                } else {
+                    topo.mps(id)
+                },
                 segment,
                 bus_range: None,
                 rid: wire_rid(topo, id).map(|r| r.0),
@@ -337,9 +356,7 @@ fn node_infos(topo: &Topology<'_>, hbs: &[Option<HbInfo>]) -> Vec<NodeInfo> {
                 tdisp: ep.and_then(|e| e.cc).map(|c| c.tdisp),
                 tbu: port.and_then(|x| x.tbu),
                 splits: port.is_some_and(|x| x.splits_oversized_writes),
-                conventional: node
-                    .parent
-                    .is_some_and(|q| matches!(p.node(q).kind, NodeKind::PciBridge(_))),
+                conventional,
                 slot_peers: match kind {
                     Kind::Endpoint => topo
                         .slot_functions(id)

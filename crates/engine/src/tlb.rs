@@ -20,10 +20,10 @@ pub(crate) const PAGE_SHIFT: u32 = 12;
 #[derive(Clone, Copy, Debug)]
 struct Slot {
     table: u64,
-    sid: u32,
-    /// The TLB epoch the slot was filled in; 0 never matches (epochs start at 1).
-    epoch: u32,
     vpn: u64,
+    /// The StreamID in the low 32 bits, the TLB epoch the slot was filled in above
+    /// (one compare for both); epoch 0 never matches (epochs start at 1).
+    sid_epoch: u64,
     ppn: u64,
     prot: Prot,
     last_use: u64,
@@ -32,9 +32,8 @@ struct Slot {
 impl Slot {
     const EMPTY: Slot = Slot {
         table: 0,
-        sid: 0,
-        epoch: 0,
         vpn: 0,
+        sid_epoch: 0,
         ppn: 0,
         prot: Prot {
             read: false,
@@ -43,6 +42,18 @@ impl Slot {
         },
         last_use: 0,
     };
+
+    fn epoch(&self) -> u32 {
+        (self.sid_epoch >> 32) as u32
+    }
+
+    fn sid(&self) -> u32 {
+        self.sid_epoch as u32
+    }
+}
+
+fn sid_epoch(sid: StreamId, epoch: u32) -> u64 {
+    u64::from(epoch) << 32 | u64::from(sid.0)
 }
 
 /// A set-associative TLB.
@@ -81,7 +92,9 @@ impl Tlb {
         }
     }
 
-    fn set_of(&self, sid: StreamId, vpn: u64) -> Option<std::ops::Range<usize>> {
+    /// The first slot of the set a page maps to; `None` for a TLB that holds nothing.
+    #[inline]
+    fn set_of(&self, sid: StreamId, vpn: u64) -> Option<usize> {
         if self.sets == 0 {
             return None;
         }
@@ -91,39 +104,54 @@ impl Tlb {
         } else {
             (key % self.sets as u64) as usize
         };
-        let start = set * self.ways;
-        Some(start..start + self.ways)
+        Some(set * self.ways)
     }
 
-    /// Looks up a page; counts a hit or a miss.
-    pub(crate) fn lookup(&mut self, table: u64, sid: StreamId, vpn: u64) -> Option<TlbEntry> {
+    /// Looks up a page; counts a hit or a miss, and on a hit makes the slot the most
+    /// recently used. The slot's index on a hit.
+    #[inline]
+    fn probe(&mut self, table: u64, sid: StreamId, vpn: u64) -> Option<usize> {
         self.clock += 1;
-        let clock = self.clock;
-        let epoch = self.epoch;
-        let found = match self.set_of(sid, vpn) {
-            Some(range) if !self.slots.is_empty() => self.slots[range].iter_mut().find_map(|s| {
-                (s.epoch == epoch && s.table == table && s.sid == sid.0 && s.vpn == vpn).then(
-                    || {
-                        s.last_use = clock;
-                        TlbEntry {
-                            ppn: s.ppn,
-                            prot: s.prot,
-                        }
-                    },
-                )
-            }),
-            _ => None,
-        };
+        let want = sid_epoch(sid, self.epoch);
+        let found = self.set_of(sid, vpn).and_then(|start| {
+            let set = self.slots.get(start..start + self.ways)?;
+            let way = set
+                .iter()
+                .position(|s| s.sid_epoch == want && s.vpn == vpn && s.table == table)?;
+            Some(start + way)
+        });
         match found {
-            Some(_) => self.stats.hits += 1,
+            Some(i) => {
+                self.slots[i].last_use = self.clock;
+                self.stats.hits += 1;
+            }
             None => self.stats.misses += 1,
         }
         found
     }
 
+    /// Looks up a page; counts a hit or a miss.
+    #[inline]
+    pub(crate) fn lookup(&mut self, table: u64, sid: StreamId, vpn: u64) -> Option<TlbEntry> {
+        self.probe(table, sid, vpn).map(|i| TlbEntry {
+            ppn: self.slots[i].ppn,
+            prot: self.slots[i].prot,
+        })
+    }
+
+    /// The TLB access of a route already known to hit or miss the same way as the
+    /// reference's: the lookup, and on a miss the fill of `entry` (if the page is
+    /// mapped). Counters and LRU state end exactly as after `lookup` and `fill`.
+    #[inline]
+    pub(crate) fn touch(&mut self, table: u64, sid: StreamId, vpn: u64, entry: Option<TlbEntry>) {
+        if let (None, Some(entry)) = (self.probe(table, sid, vpn), entry) {
+            self.fill(table, sid, vpn, entry);
+        }
+    }
+
     /// Fills a page after a walk: into a free way, else over the least recently used.
     pub(crate) fn fill(&mut self, table: u64, sid: StreamId, vpn: u64, entry: TlbEntry) {
-        let Some(range) = self.set_of(sid, vpn) else {
+        let Some(start) = self.set_of(sid, vpn) else {
             return;
         };
         if self.slots.is_empty() {
@@ -131,16 +159,15 @@ impl Tlb {
         }
         let slot = Slot {
             table,
-            sid: sid.0,
-            epoch: self.epoch,
             vpn,
+            sid_epoch: sid_epoch(sid, self.epoch),
             ppn: entry.ppn,
             prot: entry.prot,
             last_use: self.clock,
         };
         let epoch = self.epoch;
-        let set = &mut self.slots[range];
-        if let Some(free) = set.iter_mut().find(|s| s.epoch != epoch) {
+        let set = &mut self.slots[start..start + self.ways];
+        if let Some(free) = set.iter_mut().find(|s| s.epoch() != epoch) {
             *free = slot;
             return;
         }
@@ -153,7 +180,9 @@ impl Tlb {
     /// Drops every entry (stats are kept): a new epoch.
     pub(crate) fn invalidate_all(&mut self) {
         if self.epoch == u32::MAX {
-            self.slots.iter_mut().for_each(|s| s.epoch = 0);
+            self.slots
+                .iter_mut()
+                .for_each(|s| s.sid_epoch = u64::from(s.sid()));
             self.epoch = 0;
         }
         self.epoch += 1;
@@ -163,8 +192,8 @@ impl Tlb {
     pub(crate) fn invalidate_stream(&mut self, sid: StreamId) {
         let epoch = self.epoch;
         for s in &mut self.slots {
-            if s.epoch == epoch && s.sid == sid.0 {
-                s.epoch = 0;
+            if s.sid_epoch == sid_epoch(sid, epoch) {
+                s.sid_epoch = u64::from(sid.0);
             }
         }
     }

@@ -589,16 +589,16 @@ pub struct RouteSummary {
 impl RouteSummary {
     /// Takes one hop into the summary.
     pub(crate) fn note(&mut self, hop: &Hop) {
-        self.note_parts(hop.at, hop.event, &hop.tlp, &hop.why);
+        self.note_parts(hop.at, hop.event, hop.tlp, hop.why);
     }
 
     /// Takes one hop, given by its parts, into the summary.
-    #[inline]
-    pub(crate) fn note_parts(&mut self, at: Place, event: Event, tlp: &Tlp, why: &Why) {
+    #[inline(always)]
+    pub(crate) fn note_parts(&mut self, at: Place, event: Event, tlp: Tlp, why: Why) {
         if self.hops == 0 {
-            self.issued = Some(*tlp);
+            self.issued = Some(tlp);
         }
-        self.last = Some((at, *tlp));
+        self.last = Some((at, tlp));
         self.hops += 1;
         match event {
             Event::Redirect if self.redirected_at.is_none() => self.redirected_at = Some(at),

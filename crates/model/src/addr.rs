@@ -90,6 +90,7 @@ impl AddrRange {
     }
 
     /// Whether `addr` lies in the range.
+    #[inline]
     pub fn contains(&self, addr: u64) -> bool {
         self.start <= addr && addr <= self.end
     }
@@ -165,6 +166,7 @@ impl BridgeWindows {
     }
 
     /// The window holding `addr`, if any.
+    #[inline]
     pub fn find(&self, addr: u64) -> Option<AddrRange> {
         [self.mem, self.pref]
             .into_iter()
@@ -173,6 +175,7 @@ impl BridgeWindows {
     }
 
     /// Whether a window holds `addr`.
+    #[inline]
     pub fn contains(&self, addr: u64) -> bool {
         self.find(addr).is_some()
     }

@@ -188,15 +188,22 @@ fn bits(acs: PortAcs, reader: Reader) -> (Option<AcsFlags>, AcsFlags) {
 
 /// What a port with ACS state `acs` does with `tlp`, as `reader` reads it. The one
 /// ACS decision of peerpath; see the module documentation for the rules.
+#[inline]
 pub fn decide(acs: PortAcs, reader: Reader, tlp: AcsTlp) -> Decision {
     // Most routes climb through ports that are not the turning point: going up by
-    // address decode, which only SV and TB can change.
+    // address decode, which only SV and TB can change. (Inlined into the router; the
+    // rest is not.)
     if tlp.dest == Dest::Up
         && reader != Reader::Isolation
         && !acs.ctl.intersects(AcsFlags::SV | AcsFlags::TB)
     {
         return Decision::Up { by: None };
     }
+    decide_bits(acs, reader, tlp)
+}
+
+/// `decide` past its fast path.
+fn decide_bits(acs: PortAcs, reader: Reader, tlp: AcsTlp) -> Decision {
     let (cap, ctl) = bits(acs, reader);
     if ctl.contains(AcsFlags::SV) && !tlp.requester_in_range {
         return Decision::Block(AcsFlags::SV);
