@@ -131,14 +131,6 @@ enum Ingress {
     Block(AcsFlags),
 }
 
-/// The agent that translates for a request entering a root complex.
-#[derive(Clone, Copy, Debug)]
-struct Agent {
-    place: Place,
-    iommu: IommuId,
-    tlb: Option<usize>,
-}
-
 impl<'t> Engine<'t> {
     /// The hardware of `topo`'s platform, ACS as the silicon reads it (H1,
     /// `Reader::Hardware`).
@@ -460,7 +452,7 @@ impl<'t> Engine<'t> {
                     cur = p;
                 }
                 Ingress::TurnBack => {
-                    return self.descend::<REC>(tlp, p, Some(Why::TurnBack), false, tr);
+                    return self.descend::<REC>(tlp, p, Some(Why::TurnBack), false, None, tr);
                 }
                 Ingress::Peer { egress, why } => {
                     Self::push::<REC>(tr, Place::Pci(p), Event::Forward, tlp, why);
@@ -483,7 +475,7 @@ impl<'t> Engine<'t> {
                     if let Some(end) = self.mps_check::<REC>(egress, tlp, tr) {
                         return end;
                     }
-                    return self.descend::<REC>(tlp, egress, None, false, tr);
+                    return self.descend::<REC>(tlp, egress, None, false, None, tr);
                 }
                 Ingress::Block(bit) => return Self::acs_violation::<REC>(p, bit, tlp, tr),
             }
@@ -564,13 +556,15 @@ impl<'t> Engine<'t> {
 
     /// Down from `node` (already received and MPS-checked) to the target.
     /// `first_why` replaces the first hop's reason (a turn-back); `merged`: the TLP is
-    /// a merged burst that a root port may split (H4).
+    /// a merged burst that a root port may split (H4); `decoded`: `node`'s decode of
+    /// the address, if the caller already made it.
     fn descend<const REC: bool>(
         &mut self,
         mut tlp: Tlp,
         node: NodeId,
         first_why: Option<Why>,
         merged: bool,
+        mut decoded: Option<ChildRange>,
         tr: &mut Trace,
     ) -> End {
         let mut cur = node;
@@ -582,7 +576,10 @@ impl<'t> Engine<'t> {
             if info.kind == Kind::Endpoint {
                 return self.deliver::<REC>(cur, tlp, tr);
             }
-            let Some(&ChildRange { child, range }) = self.hw.child_range(info, tlp.addr) else {
+            let next = decoded
+                .take()
+                .or_else(|| self.hw.child_range(info, tlp.addr).copied());
+            let Some(ChildRange { child, range }) = next else {
                 Self::push::<REC>(tr, Place::Pci(cur), Event::Drop, tlp, Why::NoDecode);
                 return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
             };
@@ -643,43 +640,6 @@ impl<'t> Engine<'t> {
         self.platform().iommus.get(id.index())
     }
 
-    /// The translation agent for a request entering host bridge `hb` from `from` (H3).
-    fn agent(&self, hb: NodeId, from: NodeId) -> Option<Agent> {
-        let h = self.hw.hbs[hb.index()].as_ref()?;
-        let iommu = h.iommu?;
-        self.iommu(iommu)?;
-        match h.translation {
-            Translation::None => None,
-            Translation::ExternalTbu => {
-                let tbu = (self.hw.nodes[from.index()].kind == Kind::RootPort)
-                    .then(|| self.hw.nodes[from.index()].tbu)
-                    .flatten();
-                match tbu {
-                    Some(t) => Some(Agent {
-                        place: Place::Tbu(t),
-                        iommu: t.iommu,
-                        tlb: self
-                            .hw
-                            .tbu_tlb
-                            .get(t.iommu.index())
-                            .and_then(|v| v.get(t.index as usize))
-                            .copied(),
-                    }),
-                    None => Some(Agent {
-                        place: Place::Iommu(iommu),
-                        iommu,
-                        tlb: h.iotlb,
-                    }),
-                }
-            }
-            Translation::DtiAts | Translation::Integrated => Some(Agent {
-                place: Place::Pci(hb),
-                iommu,
-                tlb: h.iotlb,
-            }),
-        }
-    }
-
     /// The root complex: translation (H2, H3), then decode (H7) and forwarding (H6).
     fn root_complex<const REC: bool>(
         &mut self,
@@ -696,7 +656,7 @@ impl<'t> Engine<'t> {
         if tlp.at == At::TranslationRequest {
             return self.ats_request::<REC>(setup, tlp, hb, tr);
         }
-        let Some(agent) = self.agent(hb, from) else {
+        let Some(agent) = self.hw.nodes[from.index()].agent else {
             if tlp.at == At::Translated {
                 Self::push::<REC>(tr, Place::Pci(hb), Event::Fault, tlp, Why::NoTranslation);
                 return End::Fault(Fault::NoTranslationAgent);
@@ -712,8 +672,7 @@ impl<'t> Engine<'t> {
             Self::push::<REC>(tr, Place::Pci(hb), Event::Forward, tlp, Why::NoTranslation);
             return self.interconnect::<REC>(tlp, src, false, tr);
         };
-        let iommu = self.iommu(agent.iommu);
-        let disable_bypass = iommu.is_none_or(|i| i.disable_bypass);
+        let disable_bypass = agent.disable_bypass;
         let Some(sid) = self.hw.nodes[tlp.requester.index()].sid else {
             Self::push::<REC>(tr, agent.place, Event::Fault, tlp, Why::NoStreamId);
             let rid = self.hw.nodes[tlp.requester.index()].rid.unwrap_or(0);
@@ -721,7 +680,7 @@ impl<'t> Engine<'t> {
         };
         tr.sid = Some(sid);
         if tlp.at == At::Translated {
-            if Self::eats(iommu, setup) {
+            if Self::eats(agent.ats, setup) {
                 Self::push::<REC>(
                     tr,
                     agent.place,
@@ -816,8 +775,8 @@ impl<'t> Engine<'t> {
     }
 
     /// EATS: the IOMMU has ATS, the kernel enabled ATS, and the STE translates (H2).
-    fn eats(iommu: Option<&Iommu>, setup: &StreamSetup) -> bool {
-        iommu.is_some_and(|i| i.ats) && setup.ats_enabled && matches!(setup.ste, Ste::Translate(_))
+    fn eats(iommu_ats: bool, setup: &StreamSetup) -> bool {
+        iommu_ats && setup.ats_enabled && matches!(setup.ste, Ste::Translate(_))
     }
 
     /// H2: a translation request answered by the IOMMU (TCU) from the page table; the
@@ -846,7 +805,9 @@ impl<'t> Engine<'t> {
         };
         tr.sid = Some(sid);
         let table = match &setup.ste {
-            Ste::Translate(t) if Self::eats(self.iommu(iommu_id), setup) => t,
+            Ste::Translate(t) if Self::eats(self.iommu(iommu_id).is_some_and(|i| i.ats), setup) => {
+                t
+            }
             _ => {
                 Self::push::<REC>(tr, place, Event::Fault, tlp, Why::AtsNotEnabled);
                 return End::Fault(Fault::AtsNotEnabled);
@@ -972,10 +933,12 @@ impl<'t> Engine<'t> {
         } else {
             tlp.addr
         };
-        let target_rp = self
+        let decoded = self
             .hw
-            .child_at(to_hb, bus)
-            .map(|(c, _)| c)
+            .child_range(&self.hw.nodes[to_hb.index()], bus)
+            .copied();
+        let target_rp = decoded
+            .map(|c| c.child)
             .filter(|c| self.hw.nodes[c.index()].kind == Kind::RootPort);
         let from_hb = src.hb;
         if let (Some(from_rp), Some(to_rp)) = (src.rp, target_rp) {
@@ -1018,9 +981,10 @@ impl<'t> Engine<'t> {
                 },
             );
             tlp.addr = bus;
-            self.descend::<REC>(tlp, to_hb, None, via == Via::MergedBurst, tr)
+            self.descend::<REC>(tlp, to_hb, None, via == Via::MergedBurst, decoded, tr)
         } else {
-            self.descend::<REC>(tlp, to_hb, Some(Why::RootComplexInternal), false, tr)
+            let why = Some(Why::RootComplexInternal);
+            self.descend::<REC>(tlp, to_hb, why, false, decoded, tr)
         }
     }
 }

@@ -23,7 +23,7 @@ use peerpath_topology::{PortAcs, Topology};
 
 use crate::stream::{stream_id, wire_rid};
 use crate::tlb::PAGE_SHIFT;
-use crate::types::TlbId;
+use crate::types::{Place, TlbId};
 
 /// Entries of the IOTLB of a root complex's own translation agent (integrated,
 /// dti-ats), which the platform format does not describe.
@@ -73,6 +73,10 @@ pub(crate) struct NodeInfo {
     pub(crate) conventional: bool,
     /// An endpoint's sibling functions (same slot), which it may reach internally.
     pub(crate) slot_peers: Vec<NodeId>,
+    /// The translation agent for a request this node sends into its host bridge (a
+    /// root port's or an RCiEP's; `None` elsewhere, and where the root complex has
+    /// none).
+    pub(crate) agent: Option<Agent>,
     /// This node's slice of `Hardware::decode_below`.
     below: (u32, u32),
     /// Children's ranges overlap: decode by first child in order.
@@ -94,6 +98,19 @@ pub(crate) struct HbInfo {
     pub(crate) forwards: ForwardsP2p,
     /// Index into the TLB table of the root complex's own IOTLB.
     pub(crate) iotlb: Option<usize>,
+}
+
+/// The agent that translates for a request entering a root complex (H3), with what
+/// the route reads of its IOMMU.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Agent {
+    pub(crate) place: Place,
+    /// Index into `Hardware::tlbs` of its TLB.
+    pub(crate) tlb: Option<usize>,
+    /// The IOMMU's `disable_bypass` (an unattached stream aborts).
+    pub(crate) disable_bypass: bool,
+    /// The IOMMU has ATS (EATS can be set, H2).
+    pub(crate) ats: bool,
 }
 
 /// What the interconnect decodes a CPU physical address to (H7).
@@ -125,8 +142,6 @@ pub struct Hardware<'t> {
     decode_below: Vec<ChildRange>,
     /// Every TLB's id and geometry (entries, ways), sorted by id.
     pub(crate) tlbs: Vec<(TlbId, u32, u32)>,
-    /// `[iommu][tbu]` → index into `tlbs`.
-    pub(crate) tbu_tlb: Vec<Vec<usize>>,
     /// Every decode boundary (window, BAR, DRAM region) is 4 KiB aligned, so a route
     /// depends on a TLP's address only through its page: the flow cache may reuse it.
     pub(crate) page_exact: bool,
@@ -221,6 +236,12 @@ impl<'t> Hardware<'t> {
         let decode_overlaps = decode.windows(2).any(|w| w[0].0.end >= w[1].0.start);
 
         let mut nodes = node_infos(topo, &hbs);
+        let agents: Vec<Option<Agent>> = (0..nodes.len())
+            .map(|i| agent(p, &nodes, &hbs, &tbu_tlb, NodeId(i as u32)))
+            .collect();
+        for (n, a) in nodes.iter_mut().zip(agents) {
+            n.agent = a;
+        }
         let decode_below = decode_tables(p, &mut nodes);
         let page_exact = page_exact(&nodes, &hbs, &decode);
         Self {
@@ -232,7 +253,6 @@ impl<'t> Hardware<'t> {
             decode_overlaps,
             decode_below,
             tlbs,
-            tbu_tlb,
             page_exact,
         }
     }
@@ -257,9 +277,20 @@ impl<'t> Hardware<'t> {
     /// `child_at` of a node's info.
     #[inline]
     pub(crate) fn child_range(&self, info: &NodeInfo, addr: u64) -> Option<&ChildRange> {
-        let (lo, hi) = info.below;
+        self.decode_slice(info.below, info.below_overlaps, addr)
+    }
+
+    /// The decode of one node's secondary side (`NodeInfo::below`, or a
+    /// `ChildRange::below` on the way down).
+    #[inline]
+    pub(crate) fn decode_slice(
+        &self,
+        (lo, hi): (u32, u32),
+        overlaps: bool,
+        addr: u64,
+    ) -> Option<&ChildRange> {
         let ranges = self.decode_below.get(lo as usize..hi as usize)?;
-        if info.below_overlaps || ranges.len() <= 8 {
+        if overlaps || ranges.len() <= 8 {
             // Ranges were pushed in child order (overlapping ones keep it), or sorted:
             // either way the first that holds the address; a short list is scanned.
             ranges
@@ -288,6 +319,51 @@ impl<'t> Hardware<'t> {
             .filter(|(r, _)| r.contains(addr))
             .map(|(_, d)| d)
     }
+}
+
+/// The translation agent for a request entering its host bridge from `from` (H3): an
+/// external TBU's root port goes through its TBU (or, naming none, the IOMMU itself);
+/// a DTI-ATS or integrated root complex translates in the host bridge.
+fn agent(
+    p: &Platform,
+    nodes: &[NodeInfo],
+    hbs: &[Option<HbInfo>],
+    tbu_tlb: &[Vec<usize>],
+    from: NodeId,
+) -> Option<Agent> {
+    let hb = nodes[from.index()].parent?;
+    let h = hbs[hb.index()].as_ref()?;
+    let id = h.iommu?;
+    p.iommus.get(id.index())?;
+    let (place, id, tlb) = match h.translation {
+        Translation::None => return None,
+        Translation::ExternalTbu => {
+            let tbu = (nodes[from.index()].kind == Kind::RootPort)
+                .then_some(nodes[from.index()].tbu)
+                .flatten();
+            match tbu {
+                Some(t) => (
+                    Place::Tbu(t),
+                    t.iommu,
+                    tbu_tlb
+                        .get(t.iommu.index())
+                        .and_then(|v| v.get(t.index as usize))
+                        .copied(),
+                ),
+                None => (Place::Iommu(id), id, h.iotlb),
+            }
+        }
+        Translation::DtiAts | Translation::Integrated => (Place::Pci(hb), id, h.iotlb),
+    };
+    // The agent's own IOMMU (a TBU's) decides bypass and ATS; an unknown one
+    // behaves as with `disable_bypass` and without ATS.
+    let own = p.iommus.get(id.index());
+    Some(Agent {
+        place,
+        tlb,
+        disable_bypass: own.is_none_or(|i| i.disable_bypass),
+        ats: own.is_some_and(|i| i.ats),
+    })
 }
 
 fn node_infos(topo: &Topology<'_>, hbs: &[Option<HbInfo>]) -> Vec<NodeInfo> {
@@ -366,6 +442,7 @@ fn node_infos(topo: &Topology<'_>, hbs: &[Option<HbInfo>]) -> Vec<NodeInfo> {
                         .collect(),
                     _ => Vec::new(),
                 },
+                agent: None,
                 below: (0, 0),
                 below_overlaps: false,
             }

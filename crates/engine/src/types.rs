@@ -592,10 +592,12 @@ impl RouteSummary {
         self.note_parts(hop.at, hop.event, hop.tlp, hop.why);
     }
 
-    /// Takes one hop, given by its parts, into the summary.
+    /// Takes one hop, given by its parts, into the summary. Every route's first hop
+    /// is its requester's `Issue` (`Engine::issue`), so only an `Issue` hop can be the
+    /// first: a test of the event, which the router's constant events fold away.
     #[inline(always)]
     pub(crate) fn note_parts(&mut self, at: Place, event: Event, tlp: Tlp, why: Why) {
-        if self.hops == 0 {
+        if event == Event::Issue && self.hops == 0 {
             self.issued = Some(tlp);
         }
         self.last = Some((at, tlp));
