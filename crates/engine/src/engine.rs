@@ -23,7 +23,7 @@ use peerpath_model::{
     Translation,
 };
 use peerpath_topology::acs::{self, AcsTlp, Class, Decision, Dest, Reader};
-use peerpath_topology::{PortAcs, Topology};
+use peerpath_topology::Topology;
 
 use crate::flow::{FlowCache, FlowKey, FlowValue, TlbTouch};
 use crate::hardware::{ChildRange, Decode, Hardware, Kind, NodeInfo};
@@ -488,13 +488,15 @@ impl<'t> Engine<'t> {
     #[inline(always)]
     fn ingress(&self, port: NodeId, info: &NodeInfo, tlp: Tlp) -> Ingress {
         let req = &self.hw.nodes[tlp.requester.index()];
-        let in_range = match (req.rid, info.bus_range) {
-            (Some(rid), Some((lo, hi))) => {
-                let bus = (rid >> 8) as u8;
-                req.segment == info.segment && lo <= bus && bus <= hi
-            }
-            _ => false,
-        };
+        // Only Source Validation reads the requester's bus (`acs::validates_source`).
+        let in_range = info.validates_source
+            && match (req.rid, info.bus_range) {
+                (Some(rid), Some((lo, hi))) => {
+                    let bus = (rid >> 8) as u8;
+                    req.segment == info.segment && lo <= bus && bus <= hi
+                }
+                _ => false,
+            };
         let mut egress = None;
         let dest = if info.window.contains(tlp.addr) {
             Dest::Own
@@ -510,13 +512,8 @@ impl<'t> Engine<'t> {
         } else {
             Dest::Up
         };
-        let state = match info.kind {
-            Kind::RootPort | Kind::SwitchDownstream => info.acs,
-            // PCI bridges and others have no ACS.
-            _ => PortAcs::default(),
-        };
         let decision = acs::decide(
-            state,
+            info.ingress_acs(),
             self.hw.reader,
             AcsTlp {
                 class: Class::Request(tlp.at),

@@ -18,7 +18,7 @@ use peerpath_model::{
     AddrRange, BridgeWindows, ForwardsP2p, IommuId, NodeId, NodeKind, Platform, StreamId, TbuId,
     TdispState, Translation,
 };
-use peerpath_topology::acs::Reader;
+use peerpath_topology::acs::{self, Reader};
 use peerpath_topology::{PortAcs, Topology};
 
 use crate::stream::{stream_id, wire_rid};
@@ -73,6 +73,9 @@ pub(crate) struct NodeInfo {
     pub(crate) conventional: bool,
     /// An endpoint's sibling functions (same slot), which it may reach internally.
     pub(crate) slot_peers: Vec<NodeId>,
+    /// `acs::validates_source` of `ingress_acs`: the port's ACS reads the requester's
+    /// bus.
+    pub(crate) validates_source: bool,
     /// The translation agent for a request this node sends into its host bridge (a
     /// root port's or an RCiEP's; `None` elsewhere, and where the root complex has
     /// none).
@@ -81,6 +84,18 @@ pub(crate) struct NodeInfo {
     below: (u32, u32),
     /// Children's ranges overlap: decode by first child in order.
     below_overlaps: bool,
+}
+
+impl NodeInfo {
+    /// The ACS state the node acts on for a request entering it from below (H1): a
+    /// root port's or switch downstream port's; PCI bridges and others have no ACS.
+    #[inline]
+    pub(crate) fn ingress_acs(&self) -> PortAcs {
+        match self.kind {
+            Kind::RootPort | Kind::SwitchDownstream => self.acs,
+            _ => PortAcs::default(),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -236,6 +251,9 @@ impl<'t> Hardware<'t> {
         let decode_overlaps = decode.windows(2).any(|w| w[0].0.end >= w[1].0.start);
 
         let mut nodes = node_infos(topo, &hbs);
+        for n in &mut nodes {
+            n.validates_source = acs::validates_source(n.ingress_acs(), reader);
+        }
         let agents: Vec<Option<Agent>> = (0..nodes.len())
             .map(|i| agent(p, &nodes, &hbs, &tbu_tlb, NodeId(i as u32)))
             .collect();
@@ -442,6 +460,7 @@ fn node_infos(topo: &Topology<'_>, hbs: &[Option<HbInfo>]) -> Vec<NodeInfo> {
                         .collect(),
                     _ => Vec::new(),
                 },
+                validates_source: false,
                 agent: None,
                 below: (0, 0),
                 below_overlaps: false,

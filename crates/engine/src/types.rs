@@ -592,15 +592,22 @@ impl RouteSummary {
         self.note_parts(hop.at, hop.event, hop.tlp, hop.why);
     }
 
-    /// Takes one hop, given by its parts, into the summary. Every route's first hop
-    /// is its requester's `Issue` (`Engine::issue`), so only an `Issue` hop can be the
-    /// first: a test of the event, which the router's constant events fold away.
+    /// Takes one hop, given by its parts, into the summary.
     #[inline(always)]
     pub(crate) fn note_parts(&mut self, at: Place, event: Event, tlp: Tlp, why: Why) {
+        self.note_but_last(at, event, tlp, why);
+        self.last = Some((at, tlp));
+    }
+
+    /// Everything `note_parts` takes of a hop but `last` (which the last hop sets).
+    /// Every route's first hop is its requester's `Issue` (`Engine::issue`), so only
+    /// an `Issue` hop can be the first: a test of the event, which the router's
+    /// constant events fold away.
+    #[inline(always)]
+    fn note_but_last(&mut self, at: Place, event: Event, tlp: Tlp, why: Why) {
         if event == Event::Issue && self.hops == 0 {
             self.issued = Some(tlp);
         }
-        self.last = Some((at, tlp));
         self.hops += 1;
         match event {
             Event::Redirect if self.redirected_at.is_none() => self.redirected_at = Some(at),
@@ -615,6 +622,16 @@ impl RouteSummary {
             }
             _ => {}
         }
+    }
+
+    /// The summary of recorded hops: each taken in turn, `last` from the last.
+    fn of_hops(hops: &[Hop]) -> Self {
+        let mut summary = RouteSummary::default();
+        for h in hops {
+            summary.note_but_last(h.at, h.event, h.tlp, h.why);
+        }
+        summary.last = hops.last().map(|h| (h.at, h.tlp));
+        summary
     }
 
     /// The summary for a TLP whose address is `delta` higher (see `End::shifted`).
@@ -690,11 +707,7 @@ impl Trace {
     /// Ends a route: a recording trace's summary is made from its hops.
     pub(crate) fn finish(&mut self) {
         if self.record {
-            let mut summary = RouteSummary::default();
-            for h in &self.hops {
-                summary.note(h);
-            }
-            self.summary = summary;
+            self.summary = RouteSummary::of_hops(&self.hops);
         }
     }
 

@@ -186,6 +186,13 @@ fn bits(acs: PortAcs, reader: Reader) -> (Option<AcsFlags>, AcsFlags) {
     }
 }
 
+/// Whether [`decide`] reads [`AcsTlp::requester_in_range`] for this port: Source
+/// Validation is in effect for `reader`. Elsewhere the router need not work the range
+/// out.
+pub fn validates_source(acs: PortAcs, reader: Reader) -> bool {
+    bits(acs, reader).1.contains(AcsFlags::SV)
+}
+
 /// What a port with ACS state `acs` does with `tlp`, as `reader` reads it. The one
 /// ACS decision of peerpath; see the module documentation for the rules.
 #[inline]

@@ -15,4 +15,6 @@ pub(crate) mod control;
 mod decide;
 
 pub use control::effective_acs_ctl;
-pub use decide::{decide, isolates, AcsTlp, Class, Decision, Dest, PortAcs, Reader};
+pub use decide::{
+    decide, isolates, validates_source, AcsTlp, Class, Decision, Dest, PortAcs, Reader,
+};
