@@ -62,6 +62,8 @@ pub struct Engine<'t> {
     touched: Option<TlbTouch>,
     flows: FlowCache,
     flow_cache: bool,
+    /// `hw.page_exact && flow_cache`: the flow cache serves summary-only routes.
+    flows_on: bool,
     /// `route_burst`'s per-TLP interconnect entries, reused.
     pub(crate) burst_entries: Vec<Option<IcEntry>>,
     /// The root port a merged burst went down (set by `down_host_bridge`).
@@ -70,12 +72,12 @@ pub struct Engine<'t> {
 
 /// A cached route for `tlp`: the recorded outcome moved to its address (every field of
 /// the trace set), and the TLB access the reference route made.
-#[inline]
+#[inline(always)]
 fn replay(
     v: &FlowValue,
     tlp: Tlp,
     out: &mut Trace,
-    ic_entry: &mut Option<IcEntry>,
+    ic_entry: Option<&mut Option<IcEntry>>,
     tlbs: &mut [Tlb],
 ) {
     let delta = tlp.addr.wrapping_sub(v.addr);
@@ -85,13 +87,15 @@ fn replay(
     out.sid = v.sid;
     out.summary.clone_from(&v.summary);
     out.summary.shift(delta);
-    *ic_entry = v.ic_entry.map(|e| IcEntry {
-        tlp: Tlp {
-            addr: e.tlp.addr.wrapping_add(delta),
-            ..e.tlp
-        },
-        ..e
-    });
+    if let Some(ic_entry) = ic_entry {
+        *ic_entry = v.ic_entry.map(|e| IcEntry {
+            tlp: Tlp {
+                addr: e.tlp.addr.wrapping_add(delta),
+                ..e.tlp
+            },
+            ..e
+        });
+    }
     if let Some(t) = &v.tlb {
         if let Some(tlb) = tlbs.get_mut(t.tlb) {
             tlb.touch(t.table, t.sid, t.vpn, t.entry);
@@ -152,6 +156,7 @@ impl<'t> Engine<'t> {
             .map(|(_, entries, ways)| Tlb::new(*entries, *ways))
             .collect();
         Self {
+            flows_on: hw.page_exact,
             hw,
             tlbs,
             ic_entry: None,
@@ -235,10 +240,24 @@ impl<'t> Engine<'t> {
     /// Routes one TLP into `out`, reusing its buffer. A recording trace is routed hop
     /// by hop (the reference); a summary-only trace goes through the flow cache.
     pub fn route_into(&mut self, setup: &StreamSetup, tlp: Tlp, out: &mut Trace) {
-        if !out.record && self.hw.page_exact && self.flow_cache {
+        self.route_inner(setup, tlp, out, false);
+    }
+
+    /// `route_into`; with `entry`, `self.ic_entry` tells where the route entered the
+    /// interconnect (what `route_burst` reads; a flow cache hit sets it only then).
+    #[inline(always)]
+    pub(crate) fn route_inner(
+        &mut self,
+        setup: &StreamSetup,
+        tlp: Tlp,
+        out: &mut Trace,
+        entry: bool,
+    ) {
+        if !out.record && self.flows_on {
             let key = FlowKey::new(setup, &tlp);
             if let Some(v) = self.flows.get(&key) {
-                replay(v, tlp, out, &mut self.ic_entry, &mut self.tlbs);
+                let ic_entry = entry.then_some(&mut self.ic_entry);
+                replay(v, tlp, out, ic_entry, &mut self.tlbs);
                 return;
             }
             out.reset();
@@ -268,13 +287,14 @@ impl<'t> Engine<'t> {
     /// Whether the flow cache serves summary-only routes (every decode boundary is
     /// page aligned, and it was not turned off).
     pub fn flow_cache_enabled(&self) -> bool {
-        self.hw.page_exact && self.flow_cache
+        self.flows_on
     }
 
     /// Turns the flow cache on or off (on by default): off, every route is the
     /// hop-by-hop reference, for measuring it.
     pub fn set_flow_cache(&mut self, on: bool) {
         self.flow_cache = on;
+        self.flows_on = self.hw.page_exact && on;
     }
 
     #[inline(always)]
@@ -435,6 +455,14 @@ impl<'t> Engine<'t> {
                 continue;
             }
             match self.ingress(p, pinfo, tlp) {
+                // Most ports a route climbs through: up by address decode.
+                Ingress::Up {
+                    why: Why::NotBelow,
+                    redirect: false,
+                } if !from_pci_bus => {
+                    Self::push::<REC>(tr, Place::Pci(p), Event::Forward, tlp, Why::NotBelow);
+                    cur = p;
+                }
                 Ingress::Up { why, redirect } => {
                     let ev = if redirect {
                         Event::Redirect
@@ -561,29 +589,24 @@ impl<'t> Engine<'t> {
         node: NodeId,
         first_why: Option<Why>,
         merged: bool,
-        mut decoded: Option<ChildRange>,
+        decoded: Option<ChildRange>,
         tr: &mut Trace,
     ) -> End {
-        let mut cur = node;
-        let mut why_override = first_why;
         let data = Self::carries_data(&tlp);
+        let info = &self.hw.nodes[node.index()];
+        if info.kind == Kind::Endpoint {
+            return self.deliver::<REC>(node, tlp, tr);
+        }
+        let decoded = decoded.or_else(|| self.hw.child_range(info, tlp.addr).copied());
+        let Some(mut c) = decoded else {
+            Self::push::<REC>(tr, Place::Pci(node), Event::Drop, tlp, Why::NoDecode);
+            return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
+        };
+        let why = first_why.unwrap_or(Why::WindowMatch { window: c.range });
+        Self::push::<REC>(tr, Place::Pci(node), Event::Forward, tlp, why);
         // Bounded by depth: each step moves one node down.
         loop {
-            let info = &self.hw.nodes[cur.index()];
-            if info.kind == Kind::Endpoint {
-                return self.deliver::<REC>(cur, tlp, tr);
-            }
-            let next = decoded
-                .take()
-                .or_else(|| self.hw.child_range(info, tlp.addr).copied());
-            let Some(ChildRange { child, range }) = next else {
-                Self::push::<REC>(tr, Place::Pci(cur), Event::Drop, tlp, Why::NoDecode);
-                return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
-            };
-            let why = why_override
-                .take()
-                .unwrap_or(Why::WindowMatch { window: range });
-            Self::push::<REC>(tr, Place::Pci(cur), Event::Forward, tlp, why);
+            let child = c.child;
             let ci = &self.hw.nodes[child.index()];
             if merged && ci.kind == Kind::RootPort && ci.splits && tlp.payload > ci.mps {
                 let chunk = ci.mps;
@@ -599,7 +622,16 @@ impl<'t> Engine<'t> {
             if data && tlp.payload > ci.mps_limit {
                 return self.malformed::<REC>(child, tlp, tr);
             }
-            cur = child;
+            if ci.kind == Kind::Endpoint {
+                return self.deliver::<REC>(child, tlp, tr);
+            }
+            let Some(&next) = self.hw.child_range(ci, tlp.addr) else {
+                Self::push::<REC>(tr, Place::Pci(child), Event::Drop, tlp, Why::NoDecode);
+                return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
+            };
+            c = next;
+            let why = Why::WindowMatch { window: c.range };
+            Self::push::<REC>(tr, Place::Pci(child), Event::Forward, tlp, why);
         }
     }
 

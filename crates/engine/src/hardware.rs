@@ -322,20 +322,20 @@ impl<'t> Hardware<'t> {
         }
     }
 
-    /// The interconnect's decode of a CPU physical address (H7).
+    /// The interconnect's decode of a CPU physical address (H7): the first range in
+    /// order that holds it (sorted unless ranges overlap; a short list is scanned).
+    #[inline]
     pub(crate) fn decode(&self, addr: u64) -> Option<Decode> {
-        if self.decode_overlaps {
-            return self
-                .decode
+        let ranges = &self.decode;
+        let found = if self.decode_overlaps || ranges.len() <= 8 {
+            ranges
                 .iter()
-                .find(|(r, _)| r.contains(addr))
-                .map(|(_, d)| *d);
-        }
-        let i = self.decode.partition_point(|(r, _)| r.start <= addr);
-        i.checked_sub(1)
-            .map(|i| self.decode[i])
-            .filter(|(r, _)| r.contains(addr))
-            .map(|(_, d)| d)
+                .find(|(r, _)| r.start <= addr && addr <= r.end)
+        } else {
+            let i = ranges.partition_point(|(r, _)| r.start <= addr);
+            ranges.get(i.checked_sub(1)?).filter(|(r, _)| addr <= r.end)
+        };
+        found.map(|(_, d)| *d)
     }
 }
 

@@ -66,7 +66,7 @@ impl Engine<'_> {
                 Record::First => i == 0,
                 Record::All => true,
             };
-            self.route_into(setup, *tlp, trace);
+            self.route_inner(setup, *tlp, trace, true);
             let mergeable = tlp.op == Op::Write
                 && trace.attr.is_some_and(|a| a.allows_merge())
                 && !matches!(trace.end, End::Fault(_));

@@ -60,6 +60,8 @@ fn sid_epoch(sid: StreamId, epoch: u32) -> u64 {
 #[derive(Clone, Debug)]
 pub(crate) struct Tlb {
     sets: usize,
+    /// `sets - 1` when `sets` is a power of two (the set index is a mask).
+    set_mask: Option<u64>,
     ways: usize,
     /// Empty until the first fill.
     slots: Vec<Slot>,
@@ -84,6 +86,7 @@ impl Tlb {
         let ways = if sets == 0 { 0 } else { ways };
         Self {
             sets,
+            set_mask: sets.is_power_of_two().then(|| sets as u64 - 1),
             ways,
             slots: Vec::new(),
             epoch: 1,
@@ -95,31 +98,32 @@ impl Tlb {
     /// The first slot of the set a page maps to; `None` for a TLB that holds nothing.
     #[inline]
     fn set_of(&self, sid: StreamId, vpn: u64) -> Option<usize> {
-        if self.sets == 0 {
-            return None;
-        }
         let key = vpn ^ u64::from(sid.0);
-        let set = if self.sets.is_power_of_two() {
-            (key & (self.sets as u64 - 1)) as usize
-        } else {
-            (key % self.sets as u64) as usize
+        let set = match self.set_mask {
+            Some(mask) => (key & mask) as usize,
+            None if self.sets == 0 => return None,
+            None => (key % self.sets as u64) as usize,
         };
         Some(set * self.ways)
     }
 
     /// Looks up a page; counts a hit or a miss, and on a hit makes the slot the most
     /// recently used. The slot's index on a hit.
-    #[inline]
+    #[inline(always)]
     fn probe(&mut self, table: u64, sid: StreamId, vpn: u64) -> Option<usize> {
         self.clock += 1;
         let want = sid_epoch(sid, self.epoch);
-        let found = self.set_of(sid, vpn).and_then(|start| {
-            let set = self.slots.get(start..start + self.ways)?;
-            let way = set
-                .iter()
-                .position(|s| s.sid_epoch == want && s.vpn == vpn && s.table == table)?;
-            Some(start + way)
-        });
+        let mut found = None;
+        if let Some(start) = self.set_of(sid, vpn) {
+            if let Some(set) = self.slots.get(start..start + self.ways) {
+                for (way, s) in set.iter().enumerate() {
+                    if s.sid_epoch == want && s.vpn == vpn && s.table == table {
+                        found = Some(start + way);
+                        break;
+                    }
+                }
+            }
+        }
         match found {
             Some(i) => {
                 self.slots[i].last_use = self.clock;
@@ -131,7 +135,7 @@ impl Tlb {
     }
 
     /// Looks up a page; counts a hit or a miss.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn lookup(&mut self, table: u64, sid: StreamId, vpn: u64) -> Option<TlbEntry> {
         self.probe(table, sid, vpn).map(|i| TlbEntry {
             ppn: self.slots[i].ppn,
