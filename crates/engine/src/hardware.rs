@@ -1,13 +1,15 @@
 //! The hardware compiled once from a topology: everything static a route reads, frozen
 //! into flat, sorted tables so that a hop is an index or a binary search.
 //!
-//! - per node: kind, parent, memory windows and BARs in **bus** space, ACS state, MPS,
-//!   bus range, requester ID and StreamID, TDISP state, TBU, `splits_oversized_writes`;
+//! - per node: kind, parent, memory windows and BARs in **bus** space, ACS state, MPS
+//!   (and the payload limit H5 applies), bus range, requester ID and StreamID, TDISP
+//!   state, TBU, `splits_oversized_writes`, and for a root port (or RCiEP) the
+//!   translation agent its requests meet in the root complex (H3);
 //! - per node, the **address decode of its secondary side**: every child's BARs (an
 //!   endpoint) or windows (a bridge), sorted by start in one flat array, so finding the
-//!   child that claims an address is a binary search (`child_at`). A node whose
-//!   children's ranges overlap — possible only with derived windows of an odd
-//!   platform — keeps the first-child-in-order rule by a linear scan;
+//!   child that claims an address is a binary search (`child_at`), or a scan of a short
+//!   list. A node whose children's ranges overlap — possible only with derived windows
+//!   of an odd platform — keeps the first-child-in-order rule by a scan in child order;
 //! - the interconnect's physical address map (DRAM and host bridge windows), sorted;
 //! - the geometry of every TLB (the TLBs themselves belong to each [`crate::Engine`]).
 //!
@@ -82,8 +84,9 @@ pub(crate) struct NodeInfo {
     pub(crate) agent: Option<Agent>,
     /// This node's slice of `Hardware::decode_below`.
     below: (u32, u32),
-    /// Children's ranges overlap: decode by first child in order.
-    below_overlaps: bool,
+    /// Decode `below` by a scan (its ranges overlap, or there are few of them); else
+    /// by binary search. See `first_holding`.
+    below_scan: bool,
 }
 
 impl NodeInfo {
@@ -152,7 +155,8 @@ pub struct Hardware<'t> {
     pub(crate) hbs: Vec<Option<HbInfo>>,
     /// Interconnect decode, sorted by start.
     decode: Vec<(AddrRange, Decode)>,
-    decode_overlaps: bool,
+    /// Decode `decode` by a scan. See `first_holding`.
+    decode_scan: bool,
     /// Every node's children's ranges, each node's slice sorted by start.
     decode_below: Vec<ChildRange>,
     /// Every TLB's id and geometry (entries, ways), sorted by id.
@@ -248,7 +252,8 @@ impl<'t> Hardware<'t> {
             }
         }
         decode.sort_by_key(|(r, _)| (r.start, r.end));
-        let decode_overlaps = decode.windows(2).any(|w| w[0].0.end >= w[1].0.start);
+        let decode_scan =
+            decode.len() <= SCAN || decode.windows(2).any(|w| w[0].0.end >= w[1].0.start);
 
         let mut nodes = node_infos(topo, &hbs);
         for n in &mut nodes {
@@ -268,7 +273,7 @@ impl<'t> Hardware<'t> {
             nodes,
             hbs,
             decode,
-            decode_overlaps,
+            decode_scan,
             decode_below,
             tlbs,
             page_exact,
@@ -295,47 +300,15 @@ impl<'t> Hardware<'t> {
     /// `child_at` of a node's info.
     #[inline]
     pub(crate) fn child_range(&self, info: &NodeInfo, addr: u64) -> Option<&ChildRange> {
-        self.decode_slice(info.below, info.below_overlaps, addr)
-    }
-
-    /// The decode of one node's secondary side (`NodeInfo::below`, or a
-    /// `ChildRange::below` on the way down).
-    #[inline]
-    pub(crate) fn decode_slice(
-        &self,
-        (lo, hi): (u32, u32),
-        overlaps: bool,
-        addr: u64,
-    ) -> Option<&ChildRange> {
+        let (lo, hi) = info.below;
         let ranges = self.decode_below.get(lo as usize..hi as usize)?;
-        if overlaps || ranges.len() <= 8 {
-            // Ranges were pushed in child order (overlapping ones keep it), or sorted:
-            // either way the first that holds the address; a short list is scanned.
-            ranges
-                .iter()
-                .find(|c| c.range.start <= addr && addr <= c.range.end)
-        } else {
-            let i = ranges.partition_point(|c| c.range.start <= addr);
-            ranges
-                .get(i.checked_sub(1)?)
-                .filter(|c| addr <= c.range.end)
-        }
+        first_holding(ranges, info.below_scan, addr, |c| &c.range)
     }
 
-    /// The interconnect's decode of a CPU physical address (H7): the first range in
-    /// order that holds it (sorted unless ranges overlap; a short list is scanned).
+    /// The interconnect's decode of a CPU physical address (H7).
     #[inline]
     pub(crate) fn decode(&self, addr: u64) -> Option<Decode> {
-        let ranges = &self.decode;
-        let found = if self.decode_overlaps || ranges.len() <= 8 {
-            ranges
-                .iter()
-                .find(|(r, _)| r.start <= addr && addr <= r.end)
-        } else {
-            let i = ranges.partition_point(|(r, _)| r.start <= addr);
-            ranges.get(i.checked_sub(1)?).filter(|(r, _)| addr <= r.end)
-        };
-        found.map(|(_, d)| *d)
+        first_holding(&self.decode, self.decode_scan, addr, |(r, _)| r).map(|(_, d)| *d)
     }
 }
 
@@ -382,6 +355,33 @@ fn agent(
         disable_bypass: own.is_none_or(|i| i.disable_bypass),
         ats: own.is_some_and(|i| i.ats),
     })
+}
+
+/// Lists of at most this many ranges are scanned, not binary searched.
+const SCAN: usize = 8;
+
+/// The first of `ranges`, in their decode order, that holds `addr`. With `scan` they
+/// are searched in order: ranges that overlap (which keep their order, so the first
+/// wins) and short lists, where a scan is cheaper. Otherwise they are sorted by start
+/// and disjoint, and a binary search finds the one that can hold `addr`.
+#[inline(always)]
+fn first_holding<T>(
+    ranges: &[T],
+    scan: bool,
+    addr: u64,
+    range: impl Fn(&T) -> &AddrRange,
+) -> Option<&T> {
+    if scan {
+        ranges.iter().find(|x| {
+            let r = range(x);
+            r.start <= addr && addr <= r.end
+        })
+    } else {
+        let i = ranges.partition_point(|x| range(x).start <= addr);
+        ranges
+            .get(i.checked_sub(1)?)
+            .filter(|x| addr <= range(x).end)
+    }
 }
 
 fn node_infos(topo: &Topology<'_>, hbs: &[Option<HbInfo>]) -> Vec<NodeInfo> {
@@ -463,7 +463,7 @@ fn node_infos(topo: &Topology<'_>, hbs: &[Option<HbInfo>]) -> Vec<NodeInfo> {
                 validates_source: false,
                 agent: None,
                 below: (0, 0),
-                below_overlaps: false,
+                below_scan: true,
             }
         })
         .collect();
@@ -526,7 +526,7 @@ fn decode_tables(p: &Platform, nodes: &mut [NodeInfo]) -> Vec<ChildRange> {
             slice.copy_from_slice(&sorted);
         }
         nodes[i].below = (lo as u32, flat.len() as u32);
-        nodes[i].below_overlaps = overlaps;
+        nodes[i].below_scan = overlaps || flat.len() - lo <= SCAN;
     }
     flat
 }
