@@ -109,6 +109,21 @@ fn bench(c: &mut Criterion) {
         });
     });
 
+    g.bench_function("flow-cache-hit-stream", |b| {
+        // A DMA stream: consecutive 256-byte writes over 16 pages (64 KiB), so every TLP
+        // has its own address and the pages take turns in the flow cache and the TLB
+        // (all hits once warm).
+        let mut engine = Engine::new(&topo);
+        let mut trace = Trace::summary_only();
+        let mut offset = 0u64;
+        b.iter(|| {
+            offset = (offset + 256) % (16 * 4096);
+            let tlp = Tlp::write(src, 0x1_0000_0000 + offset, 256);
+            engine.route_into(&setup, black_box(tlp), &mut trace);
+            black_box(&trace.end);
+        });
+    });
+
     g.bench_function("reference-tlb-hit", |b| {
         // The hop-by-hop reference router (flow cache off), keeping no hops.
         let mut engine = Engine::new(&topo);
