@@ -61,8 +61,8 @@ pub struct Engine<'t> {
     /// The TLB a route looked up, for the flow cache.
     touched: Option<TlbTouch>,
     flows: FlowCache,
-    flow_cache: bool,
-    /// `hw.page_exact && flow_cache`: the flow cache serves summary-only routes.
+    /// The flow cache serves summary-only routes: the hardware is `page_exact` and
+    /// the cache was not turned off (`set_flow_cache`).
     flows_on: bool,
     /// `route_burst`'s per-TLP interconnect entries, reused.
     pub(crate) burst_entries: Vec<Option<IcEntry>>,
@@ -162,7 +162,6 @@ impl<'t> Engine<'t> {
             ic_entry: None,
             touched: None,
             flows: FlowCache::default(),
-            flow_cache: true,
             burst_entries: Vec::new(),
             burst_root_port: None,
         }
@@ -293,7 +292,6 @@ impl<'t> Engine<'t> {
     /// Turns the flow cache on or off (on by default): off, every route is the
     /// hop-by-hop reference, for measuring it.
     pub fn set_flow_cache(&mut self, on: bool) {
-        self.flow_cache = on;
         self.flows_on = self.hw.page_exact && on;
     }
 
