@@ -435,6 +435,9 @@ impl<'t> Engine<'t> {
         loop {
             let info = &self.hw.nodes[cur.index()];
             let Some(p) = info.parent else {
+                // No way up (not under a host bridge): the route ends here, with a hop
+                // like every other route (`Event::can_end`).
+                Self::push::<REC>(tr, Place::Pci(cur), Event::Drop, tlp, Why::NoDecode);
                 return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
             };
             let pinfo = &self.hw.nodes[p.index()];
@@ -483,6 +486,7 @@ impl<'t> Engine<'t> {
                 Ingress::Peer { egress, why } => {
                     Self::push::<REC>(tr, Place::Pci(p), Event::Forward, tlp, why);
                     let Some(usp) = self.hw.nodes[p.index()].parent else {
+                        Self::push::<REC>(tr, Place::Pci(p), Event::Drop, tlp, Why::NoDecode);
                         return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
                     };
                     if let Some(end) = self.mps_check::<REC>(usp, tlp, tr) {

@@ -148,6 +148,18 @@ pub enum Event {
 }
 
 impl Event {
+    /// Whether a route can end at a hop of this kind: delivered, faulted or dropped
+    /// there, or merged into a burst (whose leading TLP goes on). Every route the
+    /// router takes ends with such a hop, so a summary-only route keeps its last hop
+    /// (`RouteSummary::last`) from these alone.
+    #[inline]
+    pub fn can_end(self) -> bool {
+        matches!(
+            self,
+            Event::Deliver | Event::Fault | Event::Drop | Event::Merge
+        )
+    }
+
     /// The name used in JSON.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -592,11 +604,16 @@ impl RouteSummary {
         self.note_parts(hop.at, hop.event, hop.tlp, hop.why);
     }
 
-    /// Takes one hop, given by its parts, into the summary.
+    /// Takes one hop, given by its parts, into the summary. `last` is taken from the
+    /// hops a route can end at (`Event::can_end`): every route ends at one, so it is
+    /// the route's last hop, and the router's other hops (constant events) store
+    /// nothing for it.
     #[inline(always)]
     pub(crate) fn note_parts(&mut self, at: Place, event: Event, tlp: Tlp, why: Why) {
         self.note_but_last(at, event, tlp, why);
-        self.last = Some((at, tlp));
+        if event.can_end() {
+            self.last = Some((at, tlp));
+        }
     }
 
     /// Everything `note_parts` takes of a hop but `last` (which the last hop sets).
@@ -706,6 +723,12 @@ impl Trace {
 
     /// Ends a route: a recording trace's summary is made from its hops.
     pub(crate) fn finish(&mut self) {
+        // What lets a summary-only route keep its last hop cheaply (`Event::can_end`).
+        debug_assert!(
+            self.hops.last().is_none_or(|h| h.event.can_end()),
+            "a route ended at a hop it cannot end at: {:?}",
+            self.hops.last()
+        );
         if self.record {
             self.summary = RouteSummary::of_hops(&self.hops);
         }

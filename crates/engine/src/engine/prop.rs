@@ -247,8 +247,9 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
-    /// Issue 7: the compiled path (flow cache, summary-only traces) and the hop-by-hop
-    /// reference give the same end, memory type, StreamID and summary for every TLP,
+    /// Issue 7: the compiled path (flow cache, summary-only traces), the hop-by-hop
+    /// router keeping only a summary, and the reference recording every hop give the
+    /// same end, memory type, StreamID and summary for every TLP,
     /// and leave the TLBs with the same counters. Each TLP is followed by three more of
     /// its page, so the cache serves most of them.
     #[test]
@@ -265,7 +266,11 @@ proptest! {
         let mut reference = Engine::new(&topo);
         let mut cached = reference.fork();
         prop_assert!(cached.flow_cache_enabled(), "testkit lays BARs out page aligned");
+        // The hop-by-hop router keeping only the summary (what the flow cache stores).
+        let mut plain = reference.fork();
+        plain.set_flow_cache(false);
         let mut summary = Trace::summary_only();
+        let mut plain_summary = Trace::summary_only();
         for t in &tlps {
             let first = make_tlp(&p, &eps, t);
             let s = stream(&p, &eps, first.requester, ste, attr, ats);
@@ -281,6 +286,9 @@ proptest! {
                 prop_assert_eq!(summary.attr, want.attr);
                 prop_assert_eq!(summary.sid, want.sid);
                 prop_assert_eq!(summary.summary, want.summary);
+                plain.route_into(&s, tlp, &mut plain_summary);
+                prop_assert_eq!(plain_summary.end, want.end);
+                prop_assert_eq!(plain_summary.summary, want.summary);
             }
         }
         prop_assert_eq!(cached.tlb_stats(), reference.tlb_stats());
