@@ -585,6 +585,7 @@ impl<'t> Engine<'t> {
     /// `first_why` replaces the first hop's reason (a turn-back); `merged`: the TLP is
     /// a merged burst that a root port may split (H4); `decoded`: `node`'s decode of
     /// the address, if the caller already made it.
+    #[inline(always)]
     fn descend<const REC: bool>(
         &mut self,
         mut tlp: Tlp,
@@ -949,6 +950,7 @@ impl<'t> Engine<'t> {
     /// hierarchy: H6 forwarding, then address decode by windows. `tlp.addr` is CPU
     /// physical when it comes through the interconnect, else already a bus address of
     /// `to_hb`.
+    #[inline(always)]
     fn down_host_bridge<const REC: bool>(
         &mut self,
         mut tlp: Tlp,
