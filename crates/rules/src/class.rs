@@ -9,32 +9,42 @@
 //!   whole upstream chain, domain, group and CC state) — the key holds the export id;
 //! - the importer's **host bridge** (its id for the allow-list K1.7, translation agent
 //!   and `forwards_p2p` H3/H6, windows the IOVA allocator reserves K3.5) — its id;
-//! - **where the importer's chain meets the exporter's** (the index of the first common
-//!   node in the exporter's upstream chain, or none across host bridges), which fixes
-//!   the common upstream device and distance (K1.3), the exporter-side ports p2pdma
-//!   reads (K1.4) and the route's way down;
-//! - the importer-side **ports** from the importer up to that meeting point: kind, ACS
-//!   state (the one ACS decision reads nothing else), effective MPS, multifunction,
-//!   the IOMMU of a root port's TBU, `splits_oversized_writes`; and whether the two
-//!   children of the meeting point are functions of one slot (internal loopback);
-//! - the **importer** itself: MPS, DMA mask and bus limit, coherence, ATS, trust,
-//!   driver, ACS, CC state, whether it has a BAR and a StreamID, its IOMMU domain;
+//! - **where the importer's chain meets the exporter's** ([`Topology::meeting`]: the
+//!   index of the meeting node in the exporter's upstream chain, or none across host
+//!   bridges), which fixes the common upstream device and distance (K1.3), the
+//!   exporter-side ports p2pdma reads (K1.4) and the route's way down;
+//! - the importer-side **ports** from the importer up to that meeting point
+//!   ([`PortShape`]) and the **importer** itself ([`EndpointShape`]);
 //! - the pairing's relations the rules read from the topology: same IOMMU group,
-//!   untranslated reach in each direction (K4.3);
+//!   untranslated reach in each direction (K4.3), and whether the two children of the
+//!   meeting node are functions of one slot (internal loopback);
 //! - the import's flags (`allow_peer2peer`, `dynamic`).
 //!
 //! Platform-wide settings (kernel knobs, interconnect) are the same for every pairing.
 //! A pairing with its own `traffic` entries has no class: it is decided alone.
 //!
-//! A property test holds the claim: on random platforms, the verdict through the class
-//! cache equals the pairing's own evaluation, for every pairing.
+//! **A key that cannot go stale** (issue 20). The shapes are built by destructuring
+//! every model type a rule can read per pairing — `Platform`, `Kernel`, `Node`, each
+//! node kind, `Import`, the derived `DeviceDomain` — with no `..`: a field added to any
+//! of them fails to compile here until it is classified, either keyed or named with the
+//! reason it cannot change a verdict among pairings of one class. Two tests hold the
+//! classification to the rules (module `tests`): on random platforms, every field of
+//! one importer, one port of its chain and one import is changed in turn (the mutator
+//! destructures the same types, so it too must learn a new field), and the class
+//! verdict must still equal every pairing's own evaluation; and for each keyed field,
+//! leaving that field out of the key ([`Field`], test builds only) makes the first
+//! test fail — so a field the rules read but the key forgets is caught.
 
 use std::collections::{HashMap, HashSet};
 
 use peerpath_model::{
-    Acs, Bdf, DeviceCc, DomainType, Driver, ExportId, Import, IommuId, NodeId, NodeKind,
+    Bdf, Endpoint, ExportId, HostBridge, Import, IommuId, Kernel, Node, NodeId, NodeKind,
+    PciBridge, Platform, Port,
 };
-use peerpath_topology::{DomainSource, PortAcs, Topology};
+use peerpath_topology::{DeviceDomain, DomainSource, Meeting, PortAcs, Topology};
+
+#[cfg(test)]
+mod tests;
 
 /// What makes two pairings the same shape. See the module documentation. Plain
 /// numbers: the shapes of the importer and of its chain of ports are interned by
@@ -61,6 +71,51 @@ pub struct ClassKey {
     dynamic: bool,
 }
 
+/// Each keyed value, by name: in test builds a test can leave one out of the key
+/// ([`keyed`]) and show that the properties then fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Field {
+    PortKind,
+    PortAcs,
+    PortMps,
+    PortMultifunction,
+    PortTbuIommu,
+    PortSplits,
+    Mps,
+    DmaMaskBits,
+    BusDmaLimit,
+    Coherent,
+    Ats,
+    Trusted,
+    Multifunction,
+    Acs,
+    AcsState,
+    Driver,
+    Cc,
+    HasBar,
+    HasSid,
+    Domain,
+    SameSlot,
+    SameGroup,
+    ReachTo,
+    ReachFrom,
+    AllowPeer2peer,
+    Dynamic,
+}
+
+/// A keyed value. In test builds, the value of a field a test blinds is replaced by
+/// its default, as if the key did not hold it.
+#[inline]
+fn keyed<T: Default>(field: Field, v: T) -> T {
+    #[cfg(test)]
+    if tests::blinded(field) {
+        return T::default();
+    }
+    #[cfg(not(test))]
+    let _ = field;
+    v
+}
+
 /// The attributes of one port (or bridge, or host bridge) above the importer that a
 /// verdict reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -73,6 +128,15 @@ struct PortShape {
     splits: bool,
 }
 
+/// The domain as the rules read it: IOMMU, type, why, default type, whether listed.
+type DomainShape = Option<(
+    Option<IommuId>,
+    peerpath_model::DomainType,
+    DomainSource,
+    peerpath_model::DomainType,
+    bool,
+)>;
+
 /// The attributes of the importer that a verdict reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct EndpointShape {
@@ -83,23 +147,179 @@ struct EndpointShape {
     ats: bool,
     trusted: bool,
     multifunction: bool,
-    acs: Option<Acs>,
+    acs: Option<peerpath_model::Acs>,
     acs_state: PortAcs,
-    driver: Driver,
-    cc: Option<DeviceCc>,
+    driver: peerpath_model::Driver,
+    cc: Option<peerpath_model::DeviceCc>,
     has_bar: bool,
     has_sid: bool,
-    domain: Option<(Option<IommuId>, DomainType, DomainSource, DomainType, bool)>,
+    domain: DomainShape,
 }
 
-fn kind(k: &NodeKind) -> u8 {
-    match k {
-        NodeKind::HostBridge(_) => 0,
-        NodeKind::RootPort(_) => 1,
-        NodeKind::SwitchUpstream(_) => 2,
-        NodeKind::SwitchDownstream(_) => 3,
-        NodeKind::PciBridge(_) => 4,
-        NodeKind::Endpoint(_) => 5,
+/// The platform-wide part: every field of `Platform` and `Kernel` is either the same
+/// for every pairing of one run or reaches the key through a per-node value.
+fn classify_platform(p: &Platform) {
+    let Platform {
+        name: _,
+        description: _,
+        // Below, field by field.
+        kernel,
+        // Write merging and timing: platform-wide.
+        interconnect: _,
+        // DRAM: platform-wide (the IOVA allocator's reserved regions, K3.5).
+        memory: _,
+        // Each IOMMU is reached through the importer's domain (its id) or a root
+        // port's TBU (its IOMMU's id); both are keyed by id, which covers every field.
+        iommus: _,
+        // Each node through `PortShape` / `EndpointShape` below.
+        nodes: _,
+        // Membership only: a switch port's kind is in `PortShape`.
+        switches: _,
+        // Through `topo.domain` (the importer's domain shape).
+        domains: _,
+        // The key holds the export id.
+        exports: _,
+        // Per pairing: `Classes::key`.
+        imports: _,
+        // A pairing with its own traffic is decided alone (`Classes::key`).
+        traffic: _,
+    } = p;
+    let Kernel {
+        release: _,
+        arch: _,
+        cpu: _,
+        default_domain: _,
+        passthrough_from: _,
+        swiotlb_force: _,
+        noats: _,
+        pcie_bus_config: _,
+        // Per port: through the effective ACS Control, `topo.port_acs` (K4.2).
+        disable_acs_redir: _,
+        config_acs: _,
+        acs_decision: _,
+        group_algorithm: _,
+        cc: _,
+        ipa_bits: _,
+    } = kernel;
+}
+
+/// The shape of a node above the importer.
+fn port_shape(topo: &Topology<'_>, id: NodeId) -> PortShape {
+    let Node {
+        // Names differ between the pairings of a class.
+        name: _,
+        // The chain interns the shape of every node above.
+        parent: _,
+        // Read for `same_slot` (K1.4) and the StreamID (`has_sid`); Source Validation
+        // holds for every device below its port by construction.
+        bdf: _,
+        kind,
+        // Timing only.
+        link: _,
+    } = topo.platform().node(id);
+    let (kind, tbu_iommu, splits) = match kind {
+        NodeKind::HostBridge(h) => {
+            // The key holds the importer's host bridge by id: every field.
+            let HostBridge {
+                segment: _,
+                id: _,
+                forwards_p2p: _,
+                translation: _,
+                iommu: _,
+                windows: _,
+                socket: _,
+                p2p_bandwidth_mbs: _,
+            } = h;
+            (0, None, false)
+        }
+        NodeKind::RootPort(p) | NodeKind::SwitchUpstream(p) | NodeKind::SwitchDownstream(p) => {
+            let Port {
+                // Through the effective MPS (`topo.mps`, K5).
+                mpss: _,
+                mps: _,
+                // Through the effective ACS state (`topo.port_acs`, K4.1/K4.2).
+                acs: _,
+                // Its IOMMU: which TBU of it only decides TLB hits, not verdicts.
+                tbu,
+                splits_oversized_writes,
+                // Through `topo.multifunction`.
+                multifunction: _,
+            } = p;
+            let k = match kind {
+                NodeKind::RootPort(_) => 1,
+                NodeKind::SwitchUpstream(_) => 2,
+                _ => 3,
+            };
+            (k, tbu.map(|t| t.iommu), *splits_oversized_writes)
+        }
+        NodeKind::PciBridge(b) => {
+            // Through the effective MPS.
+            let PciBridge { mpss: _ } = b;
+            (4, None, false)
+        }
+        // Endpoints are never above another node.
+        NodeKind::Endpoint(_) => (5, None, false),
+    };
+    PortShape {
+        kind: keyed(Field::PortKind, kind),
+        acs: keyed(Field::PortAcs, topo.port_acs(id)),
+        mps: keyed(Field::PortMps, topo.mps(id)),
+        multifunction: keyed(Field::PortMultifunction, topo.multifunction(id)),
+        tbu_iommu: keyed(Field::PortTbuIommu, tbu_iommu),
+        splits: keyed(Field::PortSplits, splits),
+    }
+}
+
+/// The shape of an importer.
+fn endpoint_shape(topo: &Topology<'_>, id: NodeId, e: &Endpoint) -> EndpointShape {
+    let Endpoint {
+        // A label for display.
+        class: _,
+        // Through the effective MPS (`topo.mps`, K5).
+        mpss: _,
+        mps: _,
+        dma_mask_bits,
+        bus_dma_limit,
+        coherent,
+        ats,
+        trusted,
+        // Through `topo.multifunction`.
+        multifunction: _,
+        acs,
+        driver,
+        // Whether it has one: an importer's own BARs are never the target.
+        bars,
+        cc,
+    } = e;
+    let domain = topo.domain(id).map(|d| {
+        let DeviceDomain {
+            iommu,
+            ty,
+            source,
+            // Whether listed; which entry adds nothing the type and IOMMU do not say.
+            explicit,
+            default_ty,
+        } = d;
+        (*iommu, *ty, *source, *default_ty, explicit.is_some())
+    });
+    EndpointShape {
+        mps: keyed(Field::Mps, topo.mps(id)),
+        dma_mask_bits: keyed(Field::DmaMaskBits, *dma_mask_bits),
+        bus_dma_limit: keyed(Field::BusDmaLimit, *bus_dma_limit),
+        coherent: keyed(Field::Coherent, *coherent),
+        ats: keyed(Field::Ats, *ats),
+        trusted: keyed(Field::Trusted, *trusted),
+        multifunction: keyed(Field::Multifunction, topo.multifunction(id)),
+        acs: keyed(Field::Acs, *acs),
+        acs_state: keyed(Field::AcsState, topo.port_acs(id)),
+        driver: keyed(Field::Driver, *driver),
+        cc: keyed(Field::Cc, *cc),
+        has_bar: keyed(Field::HasBar, !bars.is_empty()),
+        has_sid: keyed(
+            Field::HasSid,
+            peerpath_engine::stream_id(topo, id).is_some(),
+        ),
+        domain: keyed(Field::Domain, domain),
     }
 }
 
@@ -138,6 +358,7 @@ impl<'a, 'p> Classes<'a, 'p> {
     /// Interns every node's shapes.
     pub fn new(topo: &'a Topology<'p>) -> Self {
         let p = topo.platform();
+        classify_platform(p);
         let mut ports = Interner::new();
         let mut endpoints = Interner::new();
         let n = p.nodes.len();
@@ -147,39 +368,13 @@ impl<'a, 'p> Classes<'a, 'p> {
         let mut endpoint = vec![u32::MAX; n];
         for id in p.node_ids() {
             let node = p.node(id);
-            let port = topo.port(id);
-            let shape = PortShape {
-                kind: kind(&node.kind),
-                acs: topo.port_acs(id),
-                mps: topo.mps(id),
-                multifunction: topo.multifunction(id),
-                tbu_iommu: port.and_then(|x| x.tbu).map(|t| t.iommu),
-                splits: port.is_some_and(|x| x.splits_oversized_writes),
-            };
             // Parents come before children in `nodes` (a Platform invariant).
             let above = node.parent.map_or(u32::MAX, |q| through[q.index()]);
             chain[id.index()] = above;
-            through[id.index()] = ports.id((above, shape));
-            if let Some(e) = topo.endpoint(id) {
-                let domain = topo
-                    .domain(id)
-                    .map(|d| (d.iommu, d.ty, d.source, d.default_ty, d.explicit.is_some()));
-                endpoint[id.index()] = endpoints.id(EndpointShape {
-                    mps: topo.mps(id),
-                    dma_mask_bits: e.dma_mask_bits,
-                    bus_dma_limit: e.bus_dma_limit,
-                    coherent: e.coherent,
-                    ats: e.ats,
-                    trusted: e.trusted,
-                    multifunction: topo.multifunction(id),
-                    acs: e.acs,
-                    acs_state: topo.port_acs(id),
-                    driver: e.driver,
-                    cc: e.cc,
-                    has_bar: !e.bars.is_empty(),
-                    has_sid: peerpath_engine::stream_id(topo, id).is_some(),
-                    domain,
-                });
+            if let NodeKind::Endpoint(e) = &node.kind {
+                endpoint[id.index()] = endpoints.id(endpoint_shape(topo, id, e));
+            } else {
+                through[id.index()] = ports.id((above, port_shape(topo, id)));
             }
         }
         Self {
@@ -193,60 +388,57 @@ impl<'a, 'p> Classes<'a, 'p> {
     /// The class of a pairing; `None` when it must be decided alone (its own traffic,
     /// or an importer that is not an endpoint).
     pub fn key(&self, import: &Import) -> Option<ClassKey> {
-        let topo = self.topo;
-        let p = topo.platform();
         if self
             .with_traffic
             .contains(&(import.importer, import.export))
         {
             return None;
         }
-        let (imp, exp) = (import.importer, p.export(import.export).device);
+        self.shape_of(import)
+    }
+
+    /// The class a pairing would have without its own traffic.
+    fn shape_of(&self, import: &Import) -> Option<ClassKey> {
+        let Import {
+            importer: imp,
+            export,
+            allow_peer2peer,
+            dynamic,
+        } = *import;
+        let topo = self.topo;
+        let exp = topo.platform().export(export).device;
         let importer = *self.endpoint.get(imp.index())?;
         if importer == u32::MAX {
             return None;
         }
-        // The meeting node: walk both up to one depth, then together.
-        let (mut x, mut y) = (imp, exp);
-        let (mut x_below, mut y_below) = (imp, exp);
-        while topo.depth(x) > topo.depth(y) {
-            x_below = x;
-            x = topo.parent(x)?;
-        }
-        while topo.depth(y) > topo.depth(x) {
-            y_below = y;
-            y = topo.parent(y)?;
-        }
-        while x != y {
-            match (topo.parent(x), topo.parent(y)) {
-                (Some(px), Some(py)) => {
-                    (x_below, y_below) = (x, y);
-                    (x, y) = (px, py);
-                }
-                _ => break,
-            }
-        }
-        let meet = (x == y).then(|| topo.depth(exp) - topo.depth(x));
+        let m = topo.meeting(imp, exp);
+        let meet = m.map(|m| topo.depth(exp) - topo.depth(m.node));
         let slot = |n: NodeId| topo.bdf(n).map(|b: Bdf| (b.segment, b.bus, b.device));
-        let same_slot = meet.is_some_and(|i| {
-            i > 0
-                && x_below != x
-                && y_below != x_below
-                && slot(x_below).is_some()
-                && slot(x_below) == slot(y_below)
-        });
+        let same_slot = m.is_some_and(
+            |Meeting {
+                 node,
+                 below_a,
+                 below_b,
+             }| {
+                node != exp
+                    && below_a != node
+                    && below_b != below_a
+                    && slot(below_a).is_some()
+                    && slot(below_a) == slot(below_b)
+            },
+        );
         Some(ClassKey {
-            export: import.export,
+            export,
             importer_hb: topo.host_bridge_of(imp),
             meet,
-            same_slot,
+            same_slot: keyed(Field::SameSlot, same_slot),
             chain: self.chain[imp.index()],
             importer,
-            same_group: topo.groups().same_group(imp, exp),
-            reach_to: topo.reachable_untranslated(imp, exp),
-            reach_from: topo.reachable_untranslated(exp, imp),
-            allow_peer2peer: import.allow_peer2peer,
-            dynamic: import.dynamic,
+            same_group: keyed(Field::SameGroup, topo.groups().same_group(imp, exp)),
+            reach_to: keyed(Field::ReachTo, topo.reachable_untranslated(imp, exp)),
+            reach_from: keyed(Field::ReachFrom, topo.reachable_untranslated(exp, imp)),
+            allow_peer2peer: keyed(Field::AllowPeer2peer, allow_peer2peer),
+            dynamic: keyed(Field::Dynamic, dynamic),
         })
     }
 }

@@ -265,20 +265,44 @@ impl<'p> Topology<'p> {
             .find(|n| matches!(self.platform.node(*n).kind, NodeKind::RootPort(_)))
     }
 
+    /// Where the upstream chains of two nodes meet: the first node both lie below
+    /// (either of them, when one lies below the other), with the child of that node on
+    /// each side. `None` across host bridges. No allocation: walked by depth.
+    pub fn meeting(&self, a: NodeId, b: NodeId) -> Option<Meeting> {
+        let (mut x, mut y) = (a, b);
+        let (mut below_a, mut below_b) = (a, b);
+        while self.depth(x) > self.depth(y) {
+            below_a = x;
+            x = self.parent(x)?;
+        }
+        while self.depth(y) > self.depth(x) {
+            below_b = y;
+            y = self.parent(y)?;
+        }
+        while x != y {
+            (below_a, below_b) = (x, y);
+            (x, y) = (self.parent(x)?, self.parent(y)?);
+        }
+        Some(Meeting {
+            node: x,
+            below_a,
+            below_b,
+        })
+    }
+
     /// The nearest common upstream PCI device of two devices and the distance, as
     /// `calc_map_type_and_dist` walks them (K1.3): for each ancestor `a` of `provider`
     /// (itself first), for each ancestor `b` of `client` (itself first), the first
     /// `a == b` wins; distance = hops from provider + hops from client. Host bridges are
     /// not PCI devices, so peers that meet only there have no common upstream device.
+    /// In a tree that first common ancestor is where the chains meet ([`Self::meeting`]).
     pub fn common_upstream(&self, provider: NodeId, client: NodeId) -> Option<(NodeId, u32)> {
-        let pa = self.pci_upstream_chain(provider);
-        let pb = self.pci_upstream_chain(client);
-        for (da, a) in pa.iter().enumerate() {
-            if let Some(db) = pb.iter().position(|b| b == a) {
-                return Some((*a, (da + db) as u32));
-            }
+        let m = self.meeting(provider, client)?;
+        if matches!(self.platform.node(m.node).kind, NodeKind::HostBridge(_)) {
+            return None;
         }
-        None
+        let d = self.depth(m.node);
+        Some((m.node, self.depth(provider) - d + self.depth(client) - d))
     }
 
     /// The port fields of a root port, switch port (else `None`).
@@ -413,4 +437,16 @@ fn unreachable_host_bridge() -> ! {
     // A validated Platform's roots are host bridges; reaching this is a bug in
     // peerpath-load, not a user error.
     panic!("internal error: a hierarchy root is not a host bridge")
+}
+
+/// Where two upstream chains meet ([`Topology::meeting`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Meeting {
+    /// The first node both lie below (or one of the two themselves).
+    pub node: NodeId,
+    /// The child of `node` on the first node's side (the first node itself when it is
+    /// `node` or `node`'s child).
+    pub below_a: NodeId,
+    /// The same on the second node's side.
+    pub below_b: NodeId,
 }
