@@ -150,11 +150,14 @@ fn text(
     let mut i = 0;
     let tally = verdicts(topo, jobs, progress, |import, v| {
         let (importer, export) = names(p, import);
-        with_findings[i] = !v.codes.is_empty();
+        with_findings[i] = !v.codes.is_empty() || !v.depends_on.is_empty();
         i += 1;
         out.write_all(grid.push(importer, export, v).as_bytes())
     })?;
     out.write_all(grid.finish().as_bytes())?;
+    if grid.unsure {
+        out.write_all(peerpath_render::UNSURE_LEGEND.as_bytes())?;
+    }
     progress.finish();
     if with_findings.iter().any(|b| *b) {
         let mut first = true;

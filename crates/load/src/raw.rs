@@ -297,6 +297,14 @@ platform_struct! {
                 serialize_with = "flow_items"
             )]
             pub traffic: Vec<RawTraffic>,
+            /// `assumed`: facts the file does not know (an import's guesses); each
+            /// verdict that depends on one says so (`depends_on`).
+            #[serde(
+                default,
+                skip_serializing_if = "Vec::is_empty",
+                serialize_with = "flow_items"
+            )]
+            pub assumed: Vec<RawAssumed>,
         }
     }
 }
@@ -925,6 +933,19 @@ raw_struct! {
         /// `dynamic` (default true).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub dynamic: Option<bool>,
+    }
+}
+
+raw_struct! {
+    /// An `assumed` entry: a fact the file does not know.
+    pub struct RawAssumed {
+        /// `fact`: `kernel.cpu.vendor`, `kernel.cpu.family`, `kernel.default_domain`,
+        /// `kernel.release`, or a node's `id`, `forwards_p2p` (host bridges) or
+        /// `splits_oversized_writes` (root ports).
+        pub fact: String,
+        /// `node`: the host bridge or root port, for a node's fact.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub node: Option<String>,
     }
 }
 

@@ -44,6 +44,7 @@ impl PlatformBuilder {
                 exports: Vec::new(),
                 imports: Vec::new(),
                 traffic: Vec::new(),
+                assumed: Vec::new(),
             },
             explicit_imports: false,
             names: HashSet::new(),

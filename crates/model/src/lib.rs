@@ -6,6 +6,7 @@
 
 mod acs;
 mod addr;
+mod assumed;
 mod builder;
 mod ids;
 mod link;
@@ -15,6 +16,7 @@ mod verdict;
 
 pub use acs::{Acs, AcsFlags};
 pub use addr::{AddrRange, BridgeWindows, BusAddr, DmaAddr, Iova, PhysAddr};
+pub use assumed::Fact;
 pub use builder::PlatformBuilder;
 pub use ids::{Bdf, BdfParseError, DomainId, ExportId, IommuId, NodeId, Rid, StreamId, TbuId};
 pub use link::{Fabric, FabricHop, FabricPair, Latencies, Link, LinkSpeed, LINK_WIDTHS};

@@ -194,6 +194,9 @@ pub struct Platform {
     pub imports: Vec<Import>,
     /// `traffic`: explicit traffic per pairing; pairings not listed get the default.
     pub traffic: Vec<Traffic>,
+    /// `assumed`: facts the file does not know, each given its assumed value above;
+    /// sorted, each once.
+    pub assumed: Vec<crate::Fact>,
 }
 
 impl Platform {

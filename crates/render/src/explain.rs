@@ -29,7 +29,31 @@ pub fn explain_text(topo: &Topology<'_>, pair: &PairResult, style: Style) -> Str
     what_the_hardware_does(&mut out, topo, pair);
     out.section("Findings", style);
     findings(&mut out, pair, style);
+    if !pair.depends_on.is_empty() {
+        out.section("Assumed facts that decide this outcome", style);
+        assumed_facts(&mut out, pair);
+    }
     out.text
+}
+
+/// Issue 24: each assumed fact whose alternative changes the outcome, with how to
+/// read it on the machine; then the platform file can state it (and drop it from
+/// `assumed`).
+fn assumed_facts(out: &mut Lines, pair: &PairResult) {
+    for d in &pair.depends_on {
+        out.line(format_args!(
+            "{}: assumed {}; with {} the pairing {}",
+            d.name,
+            d.assumed,
+            d.alternative,
+            d.outcome.as_str()
+        ));
+        out.line(format_args!("  read it with {}", d.fact.how_to_read()));
+    }
+    out.line(
+        "State what you read in the platform file and remove the fact from `assumed:`; \
+         the verdict is then definite.",
+    );
 }
 
 /// The text being written, one line per call.
@@ -67,7 +91,7 @@ fn header(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult, style: Style)
     out.line(format_args!(
         "platform {}; outcome: {}",
         p.name,
-        style.outcome(pair.outcome, 0)
+        style.verdict(pair.outcome, !pair.depends_on.is_empty(), 0)
     ));
 }
 

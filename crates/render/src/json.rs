@@ -7,6 +7,7 @@ use std::io::{self, Write};
 
 use peerpath_engine::Hop;
 use peerpath_model::Platform;
+use peerpath_rules::assume::DependsOn;
 use peerpath_rules::finding::Evidence;
 use peerpath_rules::{Finding, KernelDecision, PairResult, Summary};
 
@@ -21,7 +22,26 @@ struct PairView<'a> {
     kernel: KernelView,
     route: Vec<HopView<'a>>,
     outcome: &'static str,
+    depends_on: Vec<DependsOnView<'a>>,
     findings: Vec<FindingView<'a>>,
+}
+
+/// One `depends_on` entry (issue 24).
+#[derive(serde::Serialize)]
+pub(crate) struct DependsOnView<'a> {
+    fact: &'a str,
+    assumed: &'a str,
+    alternative: &'a str,
+    outcome: &'static str,
+}
+
+pub(crate) fn depends_on_view(d: &DependsOn) -> DependsOnView<'_> {
+    DependsOnView {
+        fact: &d.name,
+        assumed: &d.assumed,
+        alternative: &d.alternative,
+        outcome: d.outcome.as_str(),
+    }
 }
 
 #[derive(serde::Serialize)]
@@ -115,6 +135,7 @@ fn pair_view<'a>(p: &'a Platform, pair: &'a PairResult) -> PairView<'a> {
         kernel: kernel(&pair.kernel),
         route: pair.route().iter().map(|h| hop(p, h)).collect(),
         outcome: pair.outcome.as_str(),
+        depends_on: pair.depends_on.iter().map(depends_on_view).collect(),
         findings: pair.findings.iter().map(finding).collect(),
     }
 }

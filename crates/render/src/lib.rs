@@ -27,8 +27,8 @@ pub use html::report_html;
 pub use json::{pair_element, pair_json, simulate_json, JsonStream, FORMAT};
 pub use matrix::{matrix_json, matrix_legend, matrix_text, MatrixCell, MatrixGrid, MatrixJson};
 pub use simulate::{
-    findings_block, simulate_summary, simulate_text, simulate_title, summary_line, OutcomeGrid,
-    MATRIX_MAX_EXPORTS, NO_PAIRINGS,
+    depends_on_lines, findings_block, simulate_summary, simulate_text, simulate_title,
+    summary_line, OutcomeGrid, MATRIX_MAX_EXPORTS, NO_PAIRINGS, UNSURE_LEGEND,
 };
 pub use style::Style;
 pub use svg::{topology_svg, DrawOptions};

@@ -21,7 +21,7 @@ use crate::MATRIX_MAX_EXPORTS;
 
 /// One cell: a pairing's outcome and map type, and the path class between the
 /// importer and the exporting device.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MatrixCell {
     /// The importer.
     pub importer: NodeId,
@@ -33,6 +33,8 @@ pub struct MatrixCell {
     pub map_type: MapType,
     /// The path class between importer and exporter.
     pub path: PathClass,
+    /// The assumed facts that would change the outcome (issue 24).
+    pub depends_on: Vec<peerpath_rules::assume::DependsOn>,
 }
 
 impl MatrixCell {
@@ -45,6 +47,7 @@ impl MatrixCell {
             outcome: v.outcome,
             map_type: v.map_type,
             path: topo.path_class(import.importer, exporter),
+            depends_on: v.depends_on.clone(),
         }
     }
 }
@@ -192,7 +195,7 @@ impl<'p> MatrixGrid<'p> {
     fn cell_text(&self, c: &MatrixCell) -> String {
         format!(
             "{} {:<MAP_WIDTH$} {:<4}",
-            self.style.outcome(c.outcome, 8),
+            self.style.verdict(c.outcome, !c.depends_on.is_empty(), 8),
             c.map_type.as_str(),
             c.path.as_str()
         )
@@ -216,6 +219,10 @@ pub fn matrix_legend() -> String {
         let _ = writeln!(out, "    {:<4}  {}", c.as_str(), c.meaning());
     }
     let _ = writeln!(out, "  assumed:  {NUMA_ASSUMPTION}");
+    out.push_str(
+        "  ?         after an outcome: it rests on a fact the platform file lists as assumed,\n\
+         \x20           and another value of that fact gives another outcome (`explain` names it)\n",
+    );
     out
 }
 
@@ -232,7 +239,7 @@ pub fn matrix_text(p: &Platform, cells: &[MatrixCell], style: Style) -> String {
     out.push_str(&grid.head());
     let mut summary = Summary::default();
     for c in cells {
-        out.push_str(&grid.push(*c));
+        out.push_str(&grid.push(c.clone()));
         summary.add(c.outcome);
     }
     out.push_str(&grid.finish());
@@ -250,6 +257,7 @@ struct CellView<'a> {
     outcome: &'static str,
     map_type: &'static str,
     path: &'static str,
+    depends_on: Vec<crate::json::DependsOnView<'a>>,
 }
 
 #[derive(serde::Serialize)]
@@ -306,6 +314,11 @@ impl<'p, W: Write> MatrixJson<'p, W> {
             outcome: c.outcome.as_str(),
             map_type: c.map_type.as_str(),
             path: c.path.as_str(),
+            depends_on: c
+                .depends_on
+                .iter()
+                .map(crate::json::depends_on_view)
+                .collect(),
         };
         let text = serde_json::to_string(&view).map_err(io::Error::other)?;
         self.out.write_all(if self.cells == 0 {

@@ -7,6 +7,7 @@
 use std::fmt::Write;
 
 use peerpath_model::Platform;
+use peerpath_rules::assume::DependsOn;
 use peerpath_rules::finding::Finding;
 use peerpath_rules::{PairResult, Summary, Tally, Verdict};
 
@@ -26,6 +27,9 @@ pub fn simulate_title(platform: &str, style: Style) -> String {
 /// The line when a platform has no pairing.
 pub const NO_PAIRINGS: &str = "no pairings: the platform has no exports or no importers\n";
 
+/// A matrix cell: the outcome, and whether it rests on an assumed fact.
+type Cell = (peerpath_rules::finding::Outcome, bool);
+
 /// The matrix of outcomes (importers × exports) or, with more than
 /// [`MATRIX_MAX_EXPORTS`] exports, a table of one line per pairing; fed the verdicts
 /// in pairing order (sorted by importer, export), it gives each row when complete.
@@ -34,7 +38,9 @@ pub struct OutcomeGrid {
     layout: Layout,
     style: Style,
     /// Matrix: the row being filled (importer, one cell per export).
-    row: Option<(String, Vec<Option<peerpath_rules::finding::Outcome>>)>,
+    row: Option<(String, Vec<Option<Cell>>)>,
+    /// Whether a `?` was printed (the legend says what it means).
+    pub unsure: bool,
 }
 
 #[derive(Debug)]
@@ -76,6 +82,7 @@ impl OutcomeGrid {
             layout,
             style,
             row: None,
+            unsure: false,
         }
     }
 
@@ -108,6 +115,7 @@ impl OutcomeGrid {
     /// Takes the next pairing's verdict; returns what is ready to print.
     pub fn push(&mut self, importer: &str, export: &str, v: &Verdict) -> String {
         let style = self.style;
+        self.unsure |= !v.depends_on.is_empty();
         match &self.layout {
             Layout::Table { wi, we } => format!(
                 "{:<wi$}  {:<we$}  {:<16}  {:<11}  {}\n",
@@ -115,7 +123,7 @@ impl OutcomeGrid {
                 export,
                 v.map_type.as_str(),
                 v.dma_path.as_str(),
-                style.outcome(v.outcome, 0)
+                style.verdict(v.outcome, !v.depends_on.is_empty(), 0)
             ),
             Layout::Matrix { exports, .. } => {
                 let col = exports.binary_search_by(|e| e.as_str().cmp(export)).ok();
@@ -128,7 +136,7 @@ impl OutcomeGrid {
                     .row
                     .get_or_insert_with(|| (importer.to_owned(), vec![None; n]));
                 if let Some(col) = col {
-                    cells[col] = Some(v.outcome);
+                    cells[col] = Some((v.outcome, !v.depends_on.is_empty()));
                 }
                 done
             }
@@ -146,8 +154,8 @@ impl OutcomeGrid {
         let mut out = format!("{importer:<w0$}");
         for (cell, w) in cells.iter().zip(widths) {
             match cell {
-                Some(o) => {
-                    let _ = write!(out, "  {}", self.style.outcome(*o, *w));
+                Some((o, unsure)) => {
+                    let _ = write!(out, "  {}", self.style.verdict(*o, *unsure, *w));
                 }
                 None => {
                     let _ = write!(out, "  {:<w$}", "-");
@@ -163,7 +171,7 @@ impl OutcomeGrid {
 /// first. Empty for a pairing without findings.
 pub fn findings_block(pair: &PairResult, first: bool, style: Style) -> String {
     let mut out = String::new();
-    if pair.findings.is_empty() {
+    if pair.findings.is_empty() && pair.depends_on.is_empty() {
         return out;
     }
     if first {
@@ -175,14 +183,34 @@ pub fn findings_block(pair: &PairResult, first: bool, style: Style) -> String {
         pair.importer,
         pair.export,
         pair.exporter,
-        style.outcome(pair.outcome, 0),
+        style.verdict(pair.outcome, !pair.depends_on.is_empty(), 0),
         pair.kernel.map_type.as_str(),
         pair.kernel.dma_path.as_str()
     );
     for f in &pair.findings {
         finding_lines(&mut out, f, "  ", style);
     }
+    depends_on_lines(&mut out, &pair.depends_on, "  ");
     out
+}
+
+/// The legend of the `?` mark, printed once after a grid that has one.
+pub const UNSURE_LEGEND: &str =
+    "?: the outcome rests on a fact the platform file lists as assumed; \
+     another value of it gives another outcome (see the pairing's `depends on` lines)\n";
+
+/// One line per assumed fact whose alternative changes the outcome (issue 24).
+pub fn depends_on_lines(out: &mut String, deps: &[DependsOn], indent: &str) {
+    for d in deps {
+        let _ = writeln!(
+            out,
+            "{indent}depends on {}: assumed {}; with {} it {}",
+            d.name,
+            d.assumed,
+            d.alternative,
+            d.outcome.as_str()
+        );
+    }
 }
 
 /// `N pairings: W works, D degraded, F fails`.
@@ -218,6 +246,16 @@ pub fn simulate_summary(p: &Platform, tally: &Tally, style: Style) -> String {
             let _ = writeln!(out, "  {code:<22} {:<8} {n}", sev.as_str());
         }
     }
+    if tally.resting > 0 {
+        let _ = writeln!(
+            out,
+            "\nresting on an assumed fact ({} pairings; `explain` says how to read each):",
+            tally.resting
+        );
+        for (name, n) in &tally.assumed {
+            let _ = writeln!(out, "  {name:<30} {n}");
+        }
+    }
     if !tally.failing.is_empty() {
         out.push_str("\nfailing pairings:\n");
         for (importer, export, codes) in &tally.failing {
@@ -248,6 +286,9 @@ pub fn simulate_text(p: &Platform, pairs: &[PairResult], style: Style) -> String
         out.push_str(&grid.push(&x.importer, &x.export, &Verdict::of(x)));
     }
     out.push_str(&grid.finish());
+    if grid.unsure {
+        out.push_str(UNSURE_LEGEND);
+    }
     let mut first = true;
     for x in pairs {
         let block = findings_block(x, first, style);

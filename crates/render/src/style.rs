@@ -28,6 +28,19 @@ impl Style {
         }
     }
 
+    /// An outcome that rests on an assumed fact (issue 24): the word and `?`.
+    pub fn verdict(self, o: Outcome, unsure: bool, width: usize) -> String {
+        if !unsure {
+            return self.outcome(o, width);
+        }
+        let text = format!("{:<width$}", format!("{}?", o.as_str()));
+        match o {
+            Outcome::Works => self.paint("32", &text),
+            Outcome::Degraded => self.paint("33", &text),
+            Outcome::Fails => self.paint("31", &text),
+        }
+    }
+
     /// A severity word, coloured.
     pub fn severity(self, s: Severity) -> String {
         match s {

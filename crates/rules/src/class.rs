@@ -183,6 +183,9 @@ fn classify_platform(p: &Platform) {
         imports: _,
         // A pairing with its own traffic is decided alone (`Classes::key`).
         traffic: _,
+        // Each alternative is a whole platform, decided with its own classes
+        // (`assume`): platform-wide or per host bridge, which the key holds by id.
+        assumed: _,
     } = p;
     let Kernel {
         release: _,

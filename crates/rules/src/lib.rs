@@ -13,6 +13,7 @@
 //! agrees with `evaluate`.
 
 pub mod acs_fix;
+pub mod assume;
 pub mod c_cc;
 mod class;
 mod errors;
@@ -88,12 +89,13 @@ pub fn evaluate_pair(
         .iter()
         .find(|i| topo.name(i.importer) == importer && p.export(i.export).name == export);
     if let Some(i) = found {
-        return Ok(pair::evaluate_import(
-            topo,
-            &mut Engine::new(topo),
-            i,
-            Routes::All,
-        ));
+        let mut pair = pair::evaluate_import(topo, &mut Engine::new(topo), i, Routes::All);
+        let alternatives = assume::Alternatives::of(p);
+        if !alternatives.is_empty() {
+            pair.depends_on =
+                assume::Tried::new(&alternatives).depends_on(topo, i, None, pair.outcome);
+        }
+        return Ok(pair);
     }
     let mut valid_importers: Vec<String> = p
         .imports

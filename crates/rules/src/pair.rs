@@ -127,6 +127,7 @@ pub(crate) fn evaluate_import(
         kernel: k,
         outcome,
         findings,
+        depends_on: Vec::new(),
         detail: PairDetail {
             importer,
             export: import.export,

@@ -69,6 +69,8 @@ pub struct Verdict {
     pub outcome: Outcome,
     /// The codes raised, each once, in output order (severity, code), with severity.
     pub codes: Vec<(Severity, Code)>,
+    /// The assumed facts that would change the outcome (issue 24).
+    pub depends_on: Vec<crate::assume::DependsOn>,
 }
 
 impl Verdict {
@@ -82,6 +84,7 @@ impl Verdict {
             dma_path: pair.kernel.dma_path,
             outcome: pair.outcome,
             codes,
+            depends_on: pair.depends_on.clone(),
         }
     }
 
@@ -106,6 +109,10 @@ pub struct Tally {
     pub failing: Vec<(NodeId, ExportId, CodeSet)>,
     /// The worst severity raised by any pairing.
     pub worst: Option<Severity>,
+    /// Pairings whose outcome rests on an assumed fact, per fact name (issue 24).
+    pub assumed: BTreeMap<String, usize>,
+    /// Pairings whose outcome rests on an assumed fact.
+    pub resting: usize,
 }
 
 impl Tally {
@@ -124,6 +131,14 @@ impl Tally {
                 .map(|(_, c)| *c)
                 .collect();
             self.failing.push((importer, export, errors));
+        }
+        if !v.depends_on.is_empty() {
+            self.resting += 1;
+            let mut names: Vec<&str> = v.depends_on.iter().map(|d| d.name.as_str()).collect();
+            names.dedup();
+            for n in names {
+                *self.assumed.entry(n.to_owned()).or_default() += 1;
+            }
         }
         self.worst = match (self.worst, v.worst()) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -175,6 +190,9 @@ pub struct PairResult {
     pub outcome: Outcome,
     /// Sorted by (severity, code, subject).
     pub findings: Vec<Finding>,
+    /// The assumed facts under whose alternatives the outcome is another (issue 24);
+    /// empty when the verdict rests on facts alone.
+    pub depends_on: Vec<crate::assume::DependsOn>,
     /// Everything else, for `explain` and the renderers.
     pub detail: PairDetail,
 }

@@ -19,6 +19,7 @@ use peerpath_model::Import;
 use peerpath_topology::Topology;
 use rayon::prelude::*;
 
+use crate::assume::{Alternatives, Tried};
 use crate::class::{ClassKey, Classes};
 use crate::pair::{evaluate_import, Routes};
 use crate::report::{PairResult, Verdict};
@@ -113,11 +114,20 @@ pub fn for_each_pair_where<T: Send, E>(
     map: impl Fn(PairResult) -> T + Sync,
     each: impl FnMut(T) -> Result<(), E>,
 ) -> Result<(), E> {
+    let alternatives = Alternatives::of(topo.platform());
+    let tried = Tried::new(&alternatives);
+    let classes = (!alternatives.is_empty()).then(|| Classes::new(topo));
     drive(
         topo,
         jobs,
         &keep,
-        |engine, import| map(evaluate_import(topo, engine, import, routes)),
+        |engine, import| {
+            let mut pair = evaluate_import(topo, engine, import, routes);
+            if let Some(c) = &classes {
+                pair.depends_on = tried.depends_on(topo, import, c.key(import), pair.outcome);
+            }
+            map(pair)
+        },
         each,
     )
 }
@@ -130,6 +140,8 @@ pub fn for_each_verdict<E>(
 ) -> Result<(), E> {
     let cache = ClassCache::default();
     let classes = Classes::new(topo);
+    let alternatives = Alternatives::of(topo.platform());
+    let tried = Tried::new(&alternatives);
     drive(
         topo,
         jobs,
@@ -139,12 +151,9 @@ pub fn for_each_verdict<E>(
             if let Some(v) = key.as_ref().and_then(|k| cache.get(k)) {
                 return (*import, v);
             }
-            let v = Arc::new(Verdict::of(&evaluate_import(
-                topo,
-                engine,
-                import,
-                Routes::None,
-            )));
+            let mut pair = evaluate_import(topo, engine, import, Routes::None);
+            pair.depends_on = tried.depends_on(topo, import, key, pair.outcome);
+            let v = Arc::new(Verdict::of(&pair));
             if let Some(k) = key {
                 cache.insert(k, Arc::clone(&v));
             }
@@ -180,5 +189,8 @@ impl ClassCache {
 /// The verdict of one pairing evaluated on its own, for tests of the class cache.
 pub fn verdict_alone(topo: &Topology<'_>, import: &Import) -> Verdict {
     let mut engine = Engine::new(topo);
-    Verdict::of(&evaluate_import(topo, &mut engine, import, Routes::None))
+    let mut pair = evaluate_import(topo, &mut engine, import, Routes::None);
+    let alternatives = Alternatives::of(topo.platform());
+    pair.depends_on = Tried::new(&alternatives).depends_on(topo, import, None, pair.outcome);
+    Verdict::of(&pair)
 }

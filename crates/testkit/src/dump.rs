@@ -18,7 +18,7 @@ use peerpath_load::raw::{
 };
 use peerpath_model::{
     Acs, AcsDecision, AddrRange, AtsUse, Bdf, CcKind, CpuVendor, DeviceClass, DomainType, Driver,
-    Fabric, FabricHop, ForwardsP2p, GroupAlgorithm, Interconnect, Latencies, Link, NodeId,
+    Fabric, FabricHop, Fact, ForwardsP2p, GroupAlgorithm, Interconnect, Latencies, Link, NodeId,
     NodeKind, Op, PassthroughFrom, Pattern, PcieBusConfig, Platform, Port, Translation, Via,
 };
 
@@ -356,6 +356,14 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
             ats: unless(t.ats, AtsUse::Auto),
         })
         .collect();
+    raw.assumed = p
+        .assumed
+        .iter()
+        .map(|f| peerpath_load::raw::RawAssumed {
+            fact: f.field().to_owned(),
+            node: f.node().map(name),
+        })
+        .collect();
     raw
 }
 
@@ -471,5 +479,14 @@ pub fn renumbered_like(p: &Platform, like: &Platform) -> Option<Platform> {
     q.traffic
         .iter_mut()
         .for_each(|t| t.importer = map(t.importer));
+    for f in &mut q.assumed {
+        *f = match *f {
+            Fact::HostBridgeId(n) => Fact::HostBridgeId(map(n)),
+            Fact::ForwardsP2p(n) => Fact::ForwardsP2p(map(n)),
+            Fact::SplitsOversizedWrites(n) => Fact::SplitsOversizedWrites(map(n)),
+            other => other,
+        };
+    }
+    q.assumed.sort();
     Some(q)
 }

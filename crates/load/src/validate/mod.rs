@@ -22,6 +22,7 @@
 //! Architecture invariant: a `Platform` is returned only when no diagnostic was
 //! reported, by this pass or by the conversion before it.
 
+mod assumed;
 mod bridges;
 mod domains;
 mod endpoints;
@@ -201,12 +202,14 @@ impl Validator<'_, '_> {
             exports,
             imports: Vec::new(),
             traffic: Vec::new(),
+            assumed: Vec::new(),
         };
         // The default expansion and the output order are the model's, shared with
         // `PlatformBuilder`.
         platform.imports = listed.unwrap_or_else(|| platform.default_imports());
         platform.sort_imports();
         platform.traffic = self.traffic(&node_ids, &platform.imports);
+        platform.assumed = self.assumed(&node_ids);
         platform
     }
 }

@@ -628,3 +628,36 @@ fn memory_overlapping_a_window() {
               expected: ranges that do not overlap in the CPU physical address map"#]],
     );
 }
+
+/// Issue 24: `assumed` names known facts, of nodes of the right kind.
+#[test]
+fn assumed_facts_are_checked() {
+    check(
+        &format!(
+            "{HB}assumed:\n- {{fact: kernel.cpu.family}}\n- {{fact: forwards_p2p, node: rp0}}\n- {{fact: id}}\n- {{fact: kernel.cpu.flavour}}\n- {{fact: kernel.release, node: hb0}}\n"
+        ),
+        expect![[r#"
+            error: t.yaml:10:30: assumed[1].node: `rp0` is a root port
+              expected: the name of a host bridge
+
+            error: t.yaml:11:3: assumed[2]: `id` without the `node` it is a fact of
+              expected: `node:` a host bridge
+
+            error: t.yaml:12:10: assumed[3].fact: `kernel.cpu.flavour` is not a fact peerpath can assume
+              expected: one of kernel.cpu.vendor, kernel.cpu.family, kernel.default_domain, kernel.release, id, forwards_p2p, splits_oversized_writes
+
+            error: t.yaml:13:32: assumed[4].node: `kernel.release` is not a fact of a node (`hb0`)
+              expected: no `node` for a kernel fact"#]],
+    );
+    let p = load(&format!(
+        "{HB}assumed:\n- {{fact: forwards_p2p, node: hb0}}\n- {{fact: kernel.cpu.family}}\n- {{fact: kernel.cpu.family}}\n"
+    ));
+    let hb0 = p.node_by_name("hb0").expect("hb0");
+    assert_eq!(
+        p.assumed,
+        [
+            peerpath_model::Fact::CpuFamily,
+            peerpath_model::Fact::ForwardsP2p(hb0)
+        ]
+    );
+}

@@ -128,6 +128,7 @@ fn pair_that_works_with_its_route_and_no_findings() {
                 }
               ],
               "outcome": "works",
+              "depends_on": [],
               "findings": []
             }
         "#]],
@@ -195,6 +196,7 @@ fn pair_that_fails_with_its_finding() {
                 }
               ],
               "outcome": "fails",
+              "depends_on": [],
               "findings": [
                 {
                   "code": "p2p-not-supported",

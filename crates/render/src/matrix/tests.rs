@@ -48,6 +48,8 @@ fn default_platform_one_switch_and_two_host_bridges() {
                 NODE  between host bridges of one NUMA node (socket)
                 SYS   across the SMP interconnect between NUMA nodes (sockets)
               assumed:  host bridges without host_bridges[].socket count as one NUMA node: NODE, not SYS
+              ?         after an outcome: it rests on a fact the platform file lists as assumed,
+                        and another value of that fact gives another outcome (`explain` names it)
 
             2 pairings: 0 works, 0 degraded, 2 fails
         "#]],
@@ -80,6 +82,8 @@ fn amd_zen_switch_works_and_fails_side_by_side() {
                 NODE  between host bridges of one NUMA node (socket)
                 SYS   across the SMP interconnect between NUMA nodes (sockets)
               assumed:  host bridges without host_bridges[].socket count as one NUMA node: NODE, not SYS
+              ?         after an outcome: it rests on a fact the platform file lists as assumed,
+                        and another value of that fact gives another outcome (`explain` names it)
 
             6 pairings: 5 works, 0 degraded, 1 fails
         "#]],
@@ -111,6 +115,8 @@ fn same_host_bridge_is_phb() {
                 NODE  between host bridges of one NUMA node (socket)
                 SYS   across the SMP interconnect between NUMA nodes (sockets)
               assumed:  host bridges without host_bridges[].socket count as one NUMA node: NODE, not SYS
+              ?         after an outcome: it rests on a fact the platform file lists as assumed,
+                        and another value of that fact gives another outcome (`explain` names it)
 
             2 pairings: 1 works, 0 degraded, 1 fails
         "#]],
@@ -158,8 +164,8 @@ fn json_lists_cells_in_order_with_the_path_classes() {
           "exports": ["gpu0-vram"],
           "path_classes": [{"class":"PIX","meaning":"at most one PCIe bridge or switch between them, no host bridge"},{"class":"PXB","meaning":"several PCIe bridges or switches, no host bridge"},{"class":"PHB","meaning":"through the PCIe host bridge (root complex) both sit below"},{"class":"NODE","meaning":"between host bridges of one NUMA node (socket)"},{"class":"SYS","meaning":"across the SMP interconnect between NUMA nodes (sockets)"}],
           "cells": [
-            {"importer":"nic0","export":"gpu0-vram","exporter":"gpu0","outcome":"fails","map_type":"not-supported","path":"PIX"},
-            {"importer":"nic1","export":"gpu0-vram","exporter":"gpu0","outcome":"fails","map_type":"not-supported","path":"NODE"}
+            {"importer":"nic0","export":"gpu0-vram","exporter":"gpu0","outcome":"fails","map_type":"not-supported","path":"PIX","depends_on":[]},
+            {"importer":"nic1","export":"gpu0-vram","exporter":"gpu0","outcome":"fails","map_type":"not-supported","path":"NODE","depends_on":[]}
           ],
           "summary": {"pairs": 2, "works": 0, "degraded": 0, "fails": 2}
         }
