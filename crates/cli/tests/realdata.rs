@@ -315,6 +315,40 @@ fn esc8000a_gpu_pairings_work() {
     assert_not_fails(&gpu_pairings(&out));
 }
 
+/// Regression, issue 24: the plain `lspci` of the 2-socket Genoa imported with
+/// `--assume-gpu-bar 128GiB` and nothing else. The CPU family comes from the root
+/// complex's id (1022:14a4, named "Device 14a4" in the dump), so the GPU pairings work
+/// without `--cpu-family` (before: every pairing failed, `p2p-not-supported`); the ASPEED
+/// BMC display (62:00.0) is no GPU and imports nothing.
+#[test]
+fn issue_24_genoa_gpu_pairings_work_without_cpu_family_and_the_bmc_imports_nothing() {
+    let dir = tmp("genoa-24");
+    let (out, o) = import(
+        &dir,
+        &[&realdata(GENOA_LSPCI), "--assume-gpu-bar", "128GiB"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let y = std::fs::read_to_string(&out).expect("written");
+    assert!(y.contains("family: 25"), "{y}");
+    assert!(y.contains("kernel.cpu.family: 0x19, Zen 4"), "{y}");
+    assert!(
+        y.contains("0000:62:00.0: a BMC's display controller"),
+        "{y}"
+    );
+    let pairs = gpu_pairings(&out);
+    // Two H100s: each imports the other's BAR; the BMC display neither exports nor imports.
+    assert_eq!(pairs.len(), 2, "{pairs:?}");
+    assert_kernel_allows(&pairs, 2);
+    assert_not_fails(&pairs);
+    assert!(pairs
+        .iter()
+        .all(|p| !p.0.contains("62-00-0") && !p.1.contains("62-00-0")));
+    let o = peerpath(&["simulate", &s(&out), "--summary"]);
+    let text = stdout(&o);
+    assert!(!text.contains("p2p-not-supported"), "{text}");
+    assert!(!text.contains("62-00-0"), "{text}");
+}
+
 #[test]
 fn existing_output_needs_force() {
     let dir = tmp("force");

@@ -55,6 +55,7 @@ mod compare;
 mod detect;
 mod dmesg;
 mod emit;
+mod facts;
 mod lspci;
 mod machine;
 mod markdown;

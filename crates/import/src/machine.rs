@@ -583,6 +583,8 @@ pub enum WarningKind {
     Hierarchy,
     /// A file could not be read (sysfs).
     Io,
+    /// A device's name gave no ids, or several (a dump taken without `lspci -nn`).
+    Names,
 }
 
 /// Something the importer could not know, or had to assume.
@@ -802,8 +804,12 @@ pub(crate) fn kind_from_class(class: u32, header_type: Option<u8>) -> DeviceKind
 /// Derives what follows from the dump alone; idempotent. Called by every parser.
 pub(crate) fn finalize(m: &mut Machine) {
     // Warnings finalize itself produces are produced again from scratch.
-    m.warnings
-        .retain(|w| !matches!(w.kind, WarningKind::NoGroup | WarningKind::Hierarchy));
+    m.warnings.retain(|w| {
+        !matches!(
+            w.kind,
+            WarningKind::NoGroup | WarningKind::Hierarchy | WarningKind::Names
+        )
+    });
     m.devices.sort_by_key(|d| d.bdf);
     m.devices.dedup_by(|later, earlier| {
         if later.bdf == earlier.bdf {
@@ -813,11 +819,75 @@ pub(crate) fn finalize(m: &mut Machine) {
             false
         }
     });
+    ids_from_names(m);
     parents_from_bus_numbers(m);
     break_parent_loops(m);
     collect_root_buses(m);
     infer_kinds(m);
     group_warnings(m);
+}
+
+/// Vendor and device ids of devices the dump names without ids (`lspci` without `-nn`),
+/// through `pci.ids` (`facts::pciids`); a name that fits several devices or none is a
+/// warning, and no id is picked.
+fn ids_from_names(m: &mut Machine) {
+    use crate::facts::pciids::{lookup, DeviceMatch};
+    let mut warnings = Vec::new();
+    for d in &mut m.devices {
+        if d.vendor.is_some() && d.device.is_some() {
+            continue;
+        }
+        let Some(name) = d.name.as_deref() else {
+            continue;
+        };
+        let hex = |v: &[u16]| {
+            v.iter()
+                .map(|x| format!("{x:04x}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let Some(l) = lookup(name) else {
+            warnings.push(ImportWarning::new(
+                WarningKind::Names,
+                d.line,
+                Some(d.bdf),
+                format!(
+                    "no vendor in pci.ids is named like `{name}`: vendor and device id unknown"
+                ),
+            ));
+            continue;
+        };
+        if let Some((v, dv)) = l.ids() {
+            d.vendor = Some(v);
+            d.device = Some(dv);
+            d.ids_from_name = true;
+            continue;
+        }
+        if d.vendor.is_none() {
+            d.vendor = l.vendor;
+            d.ids_from_name |= l.vendor.is_some();
+        }
+        let why = match (&l.device, l.vendor) {
+            (_, None) => format!(
+                "vendors {} share the name of `{name}`: vendor and device id unknown",
+                hex(&l.vendors)
+            ),
+            (DeviceMatch::Ambiguous(ids), Some(v)) => format!(
+                "`{name}` is the pci.ids name of devices {} of vendor {v:04x}: device id unknown, none picked",
+                hex(ids)
+            ),
+            (_, Some(v)) => format!(
+                "no device of vendor {v:04x} in pci.ids is named like `{name}`: device id unknown"
+            ),
+        };
+        warnings.push(ImportWarning::new(
+            WarningKind::Names,
+            d.line,
+            Some(d.bdf),
+            why,
+        ));
+    }
+    m.warnings.extend(warnings);
 }
 
 fn parents_from_bus_numbers(m: &mut Machine) {

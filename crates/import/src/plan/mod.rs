@@ -193,6 +193,8 @@ struct Tally {
     link_sta_lower: Vec<Bdf>,
     link_from_sta: Vec<Bdf>,
     no_link: Vec<Bdf>,
+    /// BMC display controllers, written as `other` endpoints (no GPU).
+    bmc_displays: Vec<(Bdf, &'static crate::facts::BmcDisplay)>,
 }
 
 impl Tally {
