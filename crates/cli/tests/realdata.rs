@@ -17,6 +17,7 @@ const INTEL_B70: &str = "intel-client-2xarc-b70-separate-rootports.p2pdma-refuse
 const AM5_B70: &str = "amd-am5-2xarc-b70-separate-rootports.p2p-works.log";
 const WRX90: &str = "threadripper-pro-wrx90-2gpu.lspci-tv.topo-m.p2p.md";
 const ESC8000A: &str = "epyc-genoa-esc8000a-e12-4gpu.lspci-tv.topo-m.p2p.md";
+const NAPLES: &str = "epyc-naples-8xvega20-4xpex8747.lspci.txt";
 
 /// A realdata file, which must exist.
 fn realdata(name: &str) -> String {
@@ -347,6 +348,164 @@ fn issue_24_genoa_gpu_pairings_work_without_cpu_family_and_the_bmc_imports_nothi
     let text = stdout(&o);
     assert!(!text.contains("p2p-not-supported"), "{text}");
     assert!(!text.contains("62-00-0"), "{text}");
+}
+
+/// `(importer, exporter) → path class` of every cell of `simulate --matrix`.
+fn matrix_paths(platform: &Path) -> Vec<(String, String, String)> {
+    let o = peerpath(&["simulate", &s(platform), "--matrix", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    let f = |k: &serde_json::Value| k.as_str().unwrap_or_default().to_string();
+    v["cells"]
+        .as_array()
+        .expect("cells")
+        .iter()
+        .map(|c| (f(&c["importer"]), f(&c["exporter"]), f(&c["path"])))
+        .collect()
+}
+
+/// Issue 24: the ESC8000A's two NUMA nodes (the `NUMA node:` lines of its lspci -vvv
+/// blocks) give the GPU pairings the classes nvidia-smi topo -m recorded on the machine:
+/// NODE within a node, SYS across (before: NODE everywhere).
+#[test]
+fn issue_24_esc8000a_gpu_path_classes_match_nvidia_smi() {
+    let out = import_report("esc8000a-numa", ESC8000A, 4);
+    let text = std::fs::read_to_string(realdata(ESC8000A)).expect("readable");
+    // The recorded table: rows `GPUi  X  NODE  SYS …`, columns GPU0..GPU3 first.
+    let recorded: Vec<Vec<String>> = text
+        .lines()
+        .filter(|l| l.starts_with("GPU") && l.contains(" X "))
+        .map(|l| {
+            l.split_whitespace()
+                .skip(1)
+                .take(4)
+                .map(str::to_string)
+                .collect()
+        })
+        .collect();
+    assert_eq!(recorded.len(), 4, "{recorded:?}");
+    // nvidia-smi numbers GPUs in PCI order; names carry the BDF, so sorting them is that order.
+    let paths = matrix_paths(&out);
+    let mut gpus: Vec<String> = paths
+        .iter()
+        .map(|p| p.0.clone())
+        .filter(|n| n.starts_with("gpu-"))
+        .collect();
+    gpus.sort();
+    gpus.dedup();
+    assert_eq!(gpus.len(), 4, "{gpus:?}");
+    let mut checked = 0;
+    for (i, a) in gpus.iter().enumerate() {
+        for (j, b) in gpus.iter().enumerate().filter(|(j, _)| *j != i) {
+            let ours = paths
+                .iter()
+                .find(|p| &p.0 == a && &p.1 == b)
+                .map(|p| p.2.as_str());
+            assert_eq!(ours, Some(recorded[i][j].as_str()), "{a} <- {b}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 12);
+    assert!(recorded.iter().flatten().any(|c| c == "SYS"));
+}
+
+/// An lspci dump as plain `lspci -vvv` prints it: every `[xxxx:xxxx]` and `[xxxx]` (ids
+/// and class codes, with the space before them) removed.
+fn without_ids(text: &str) -> String {
+    fn hex4(b: &[u8]) -> bool {
+        b.len() == 4 && b.iter().all(u8::is_ascii_hexdigit)
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(" [") {
+        let tail = &rest[at + 2..];
+        let len = tail.find(']').filter(|&n| {
+            let inner = &tail.as_bytes()[..n];
+            hex4(inner) || (n == 9 && inner[4] == b':' && hex4(&inner[..4]) && hex4(&inner[5..]))
+        });
+        match len {
+            Some(n) => {
+                out.push_str(&rest[..at]);
+                rest = &tail[n + 1..];
+            }
+            None => {
+                out.push_str(&rest[..at + 2]);
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn without_ids_strips_ids_and_class_codes_only() {
+    assert_eq!(
+        without_ids("00:00.0 Host bridge [0600]: Intel Corporation Sky Lake-E DMI3 Registers [8086:2020] (rev 04)\n\tRegion 0: Memory at 1 [size=16M]\n"),
+        "00:00.0 Host bridge: Intel Corporation Sky Lake-E DMI3 Registers (rev 04)\n\tRegion 0: Memory at 1 [size=16M]\n"
+    );
+    assert_eq!(
+        without_ids("GA102 [GeForce RTX 3090] [10de:2204]"),
+        "GA102 [GeForce RTX 3090]"
+    );
+}
+
+/// Every pairing of an import: (importer, export, outcome, map type).
+fn verdicts(platform: &Path) -> Vec<(String, String, String, String)> {
+    let o = peerpath(&["simulate", &s(platform), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    let f = |k: &serde_json::Value| k.as_str().unwrap_or_default().to_string();
+    let mut out: Vec<_> = v["pairs"]
+        .as_array()
+        .expect("pairs")
+        .iter()
+        .map(|p| {
+            (
+                f(&p["importer"]),
+                f(&p["export"]),
+                f(&p["outcome"]),
+                f(&p["kernel"]["map_type"]),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Issue 24: each realdata lspci dump and a copy with its ids removed (as plain
+/// `lspci -vvv` prints it) give the same verdicts; the copy's header says the ids were
+/// read from names, and names no ids it could not recover silently.
+#[test]
+fn issue_24_lspci_dumps_without_ids_give_the_same_verdicts() {
+    for file in [ALTRA, GENOA_LSPCI, NAPLES] {
+        let dir = tmp(&format!("plain-{}", &file[..10]));
+        let text = std::fs::read_to_string(realdata(file)).expect("readable");
+        let plain = dir.join("plain.txt");
+        std::fs::write(&plain, without_ids(&text)).expect("written");
+        let args = ["--assume-gpu-bar", "32GiB", "--force"];
+        let (with_ids, o) = import(&dir, &[&["--lspci", &realdata(file)], &args[..]].concat());
+        assert_eq!(o.status.code(), Some(0), "{file}: {}", stderr(&o));
+        let with = verdicts(&with_ids);
+        let y_with = std::fs::read_to_string(&with_ids).expect("written");
+        let (no_ids, o) = import(&dir, &[&["--lspci", &s(&plain)], &args[..]].concat());
+        assert_eq!(o.status.code(), Some(0), "{file}: {}", stderr(&o));
+        let without = verdicts(&no_ids);
+        let y = std::fs::read_to_string(&no_ids).expect("written");
+        assert!(!with.is_empty(), "{file}: no pairings");
+        assert_eq!(with, without, "{file}:\n{y}");
+        assert!(
+            y.contains("vendor/device ids read from the devices' names"),
+            "{file}: {y}"
+        );
+        // Both files give the CPU the same way.
+        let cpu = |y: &str| {
+            y.lines()
+                .find(|l| l.trim_start().starts_with("cpu:"))
+                .map(str::to_string)
+        };
+        assert_eq!(cpu(&y_with), cpu(&y), "{file}");
+    }
 }
 
 #[test]

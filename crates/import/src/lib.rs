@@ -59,6 +59,7 @@ mod facts;
 mod lspci;
 mod machine;
 mod markdown;
+mod nvsmi;
 mod plan;
 mod sysfs;
 #[cfg(all(feature = "test-support", unix))]

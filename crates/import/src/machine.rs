@@ -257,6 +257,11 @@ pub struct PciDevice {
     pub parent: Option<Bdf>,
     /// The bound driver.
     pub driver: Option<String>,
+    /// The NUMA node the kernel gives the device (lspci `NUMA node:`, sysfs
+    /// `numa_node`, `nvidia-smi topo -m`'s NUMA affinity), with the dump line.
+    pub numa_node: Option<(u16, Option<usize>)>,
+    /// `numa_node` came from `nvidia-smi topo -m`, matched to the GPU by PCI order.
+    pub numa_from_topo: bool,
     /// 1-based line of the dump where the device was first seen.
     pub line: Option<usize>,
 }
@@ -290,6 +295,8 @@ impl PciDevice {
             iommu_group: None,
             parent: None,
             driver: None,
+            numa_node: None,
+            numa_from_topo: false,
             line: None,
         }
     }
@@ -376,6 +383,10 @@ impl PciDevice {
         fill(&mut self.iommu_group, &other.iommu_group);
         fill(&mut self.parent, &other.parent);
         fill(&mut self.driver, &other.driver);
+        if self.numa_node.is_none() && other.numa_node.is_some() {
+            self.numa_from_topo = other.numa_from_topo;
+        }
+        fill(&mut self.numa_node, &other.numa_node);
         fill(&mut self.line, &other.line);
     }
 }
