@@ -8,7 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{peerpath, shared, stderr, stdout};
+use common::{peerpath, shared, stderr, stdout, without_ids};
 
 const ALTRA: &str = "ampere-altra-adlink-devplatform-2gpu.lspci-vvnn-with-iommu-groups.txt";
 const GENOA_DMESG: &str = "epyc-genoa-as4125gs-tnrt-2xh100.dmesg-iommu-groups.txt";
@@ -407,47 +407,6 @@ fn issue_24_esc8000a_gpu_path_classes_match_nvidia_smi() {
     }
     assert_eq!(checked, 12);
     assert!(recorded.iter().flatten().any(|c| c == "SYS"));
-}
-
-/// An lspci dump as plain `lspci -vvv` prints it: every `[xxxx:xxxx]` and `[xxxx]` (ids
-/// and class codes, with the space before them) removed.
-fn without_ids(text: &str) -> String {
-    fn hex4(b: &[u8]) -> bool {
-        b.len() == 4 && b.iter().all(u8::is_ascii_hexdigit)
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(" [") {
-        let tail = &rest[at + 2..];
-        let len = tail.find(']').filter(|&n| {
-            let inner = &tail.as_bytes()[..n];
-            hex4(inner) || (n == 9 && inner[4] == b':' && hex4(&inner[..4]) && hex4(&inner[5..]))
-        });
-        match len {
-            Some(n) => {
-                out.push_str(&rest[..at]);
-                rest = &tail[n + 1..];
-            }
-            None => {
-                out.push_str(&rest[..at + 2]);
-                rest = tail;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-#[test]
-fn without_ids_strips_ids_and_class_codes_only() {
-    assert_eq!(
-        without_ids("00:00.0 Host bridge [0600]: Intel Corporation Sky Lake-E DMI3 Registers [8086:2020] (rev 04)\n\tRegion 0: Memory at 1 [size=16M]\n"),
-        "00:00.0 Host bridge: Intel Corporation Sky Lake-E DMI3 Registers (rev 04)\n\tRegion 0: Memory at 1 [size=16M]\n"
-    );
-    assert_eq!(
-        without_ids("GA102 [GeForce RTX 3090] [10de:2204]"),
-        "GA102 [GeForce RTX 3090]"
-    );
 }
 
 /// Every pairing of an import: (importer, export, outcome, map type).
