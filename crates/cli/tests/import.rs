@@ -512,6 +512,7 @@ fn issue_24_a_host_bridge_function_with_a_group_is_a_device() {
     let y = std::fs::read_to_string(&out).expect("written");
     assert!(y.contains("bdf: \"0000:00:00.0\""), "{y}");
     assert!(!y.contains("not emitted, host bridge functions"), "{y}");
+    assert!(y.contains("kernel.cpu.family: 0x6, Alder Lake-S"), "{y}");
     // The same function without its group line, while the others keep theirs: left out,
     // and the header says so.
     let without = W680.replacen("\tIOMMU group: 1\n", "", 1);

@@ -68,7 +68,10 @@ pub(crate) const HOST_BRIDGE_CPUS: &[HostBridgeCpu] = &[
     HostBridgeCpu { vendor: AMD, device: 0x153a, cpu: CpuVendor::Amd, family_min: 0x1a, family_max: 0x1a, generation: "Zen 5 (Turin)", source: "Linux v6.12 arch/x86/kernel/amd_nb.c, amd_root_ids[]: PCI_DEVICE_ID_AMD_1AH_M00H_ROOT 0x153a; pci.ids \"Turin Root Complex\"" },
     HostBridgeCpu { vendor: AMD, device: 0x1507, cpu: CpuVendor::Amd, family_min: 0x1a, family_max: 0x1a, generation: "Zen 5 APU (Strix Point, Strix Halo)", source: "Linux v6.12 arch/x86/kernel/amd_nb.c, amd_root_ids[]: PCI_DEVICE_ID_AMD_1AH_M20H_ROOT 0x1507; pci.ids \"Strix/Strix Halo Root Complex\"" },
     HostBridgeCpu { vendor: AMD, device: 0x1122, cpu: CpuVendor::Amd, family_min: 0x1a, family_max: 0x1a, generation: "Zen 5 APU (Krackan Point)", source: "Linux v6.12 arch/x86/kernel/amd_nb.c, amd_root_ids[]: PCI_DEVICE_ID_AMD_1AH_M60H_ROOT 0x1122; pci.ids \"Krackan Root Complex\"" },
-    // Intel: family 6 (the kernel's Intel rule is the allow-list by id, not the family).
+    // Intel: family 6 for every generation below (Linux arch/x86/include/asm/intel-family.h:
+    // SANDYBRIDGE_X IFM(6, 0x2D), IVYBRIDGE_X 0x3E, HASWELL_X 0x3F, BROADWELL_X 0x4F,
+    // SKYLAKE_X 0x55, ICELAKE_X 0x6A, ALDERLAKE 0x97, RAPTORLAKE 0xB7, METEORLAKE 0xAA/0xAC).
+    // The kernel's Intel P2P rule is the allow-list by id, not the family.
     HostBridgeCpu { vendor: INTEL, device: 0x3c00, cpu: CpuVendor::Intel, family_min: 6, family_max: 6, generation: "Sandy Bridge-EP (Xeon E5)", source: "Linux drivers/pci/p2pdma.c, pci_p2pdma_whitelist[] \"Intel Xeon E5/Core i7\"; pci.ids \"Xeon E5/Core i7 DMI2\"" },
     HostBridgeCpu { vendor: INTEL, device: 0x3c01, cpu: CpuVendor::Intel, family_min: 6, family_max: 6, generation: "Sandy Bridge-EP (Xeon E5)", source: "Linux drivers/pci/p2pdma.c, pci_p2pdma_whitelist[] \"Intel Xeon E5/Core i7\"; pci.ids \"Xeon E5/Core i7 DMI2 in PCI Express Mode\"" },
     HostBridgeCpu { vendor: INTEL, device: 0x0e00, cpu: CpuVendor::Intel, family_min: 6, family_max: 6, generation: "Ivy Bridge-EP (Xeon E5 v2/E7 v2)", source: "pci.ids 8086:0e00 \"Xeon E7 v2/Xeon E5 v2/Core i7 DMI2\"" },
@@ -81,6 +84,11 @@ pub(crate) const HOST_BRIDGE_CPUS: &[HostBridgeCpu] = &[
     HostBridgeCpu { vendor: INTEL, device: 0x2032, cpu: CpuVendor::Intel, family_min: 6, family_max: 6, generation: "Sky Lake-E (Xeon Scalable 1st/2nd gen)", source: "Linux drivers/pci/p2pdma.c, pci_p2pdma_whitelist[] \"Intel Skylake-E\"; pci.ids \"Sky Lake-E PCI Express Root Port C\"" },
     HostBridgeCpu { vendor: INTEL, device: 0x2033, cpu: CpuVendor::Intel, family_min: 6, family_max: 6, generation: "Sky Lake-E (Xeon Scalable 1st/2nd gen)", source: "Linux drivers/pci/p2pdma.c, pci_p2pdma_whitelist[] \"Intel Skylake-E\"; pci.ids \"Sky Lake-E PCI Express Root Port D\"" },
     HostBridgeCpu { vendor: INTEL, device: 0x09a2, cpu: CpuVendor::Intel, family_min: 6, family_max: 6, generation: "Ice Lake-SP (Xeon Scalable 3rd gen)", source: "Linux drivers/pci/p2pdma.c, pci_p2pdma_whitelist[], commit \"PCI/P2PDMA: Add Intel 3rd Gen Intel Xeon Scalable Processors to whitelist\" (lore 20220209162801.7647-1-michael.j.ruhl@intel.com); pci.ids \"Ice Lake Memory Map/VT-d\"" },
+    // Intel client host bridges (none is on the allow-list: P2P through them is refused).
+    HostBridgeCpu { vendor: INTEL, device: 0x4660, cpu: CpuVendor::Intel, family_min: 6, family_max: 6, generation: "Alder Lake-S (12th Gen Core, W680/Z690 boards)", source: "pci.ids 8086:4660 \"12th Gen Core Processor Host Bridge/DRAM Registers\"" },
+    HostBridgeCpu { vendor: INTEL, device: 0x4668, cpu: CpuVendor::Intel, family_min: 6, family_max: 6, generation: "Alder Lake-S (12th Gen Core)", source: "pci.ids 8086:4668 \"12th Gen Core Processor Host Bridge/DRAM Registers\"" },
+    HostBridgeCpu { vendor: INTEL, device: 0xa703, cpu: CpuVendor::Intel, family_min: 6, family_max: 6, generation: "Raptor Lake-S (13th/14th Gen Core)", source: "pci.ids 8086:a703 \"Raptor Lake-S Host Bridge/DRAM Controller\"" },
+    HostBridgeCpu { vendor: INTEL, device: 0x7d01, cpu: CpuVendor::Intel, family_min: 6, family_max: 6, generation: "Meteor Lake-H (Core Ultra 1st gen)", source: "pci.ids 8086:7d01 \"Meteor Lake-H 6p+8e cores Host Bridge/DRAM Controller\"" },
 ];
 
 /// The CPU a host bridge or root port id belongs to.
