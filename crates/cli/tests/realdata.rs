@@ -350,6 +350,39 @@ fn issue_24_genoa_gpu_pairings_work_without_cpu_family_and_the_bmc_imports_nothi
     assert!(!text.contains("62-00-0"), "{text}");
 }
 
+/// Issue 24: the Genoa kernel log says each root bus's NUMA node (`pci_bus 0000:c0: on
+/// NUMA node 1`): its two H100s (c1, e1) share node 1, NODE; the NIC at 01:00.0 is on
+/// node 0, SYS (before: NODE everywhere).
+#[test]
+fn issue_24_genoa_dmesg_numa_nodes_give_node_and_sys() {
+    let dir = tmp("genoa-numa");
+    let (out, o) = import(
+        &dir,
+        &[&realdata(GENOA_DMESG), "--assume-gpu-bar", "128GiB"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let paths = matrix_paths(&out);
+    let class = |i: &str, e: &str| {
+        paths
+            .iter()
+            .find(|p| p.0 == i && p.1 == e)
+            .map(|p| p.2.clone())
+    };
+    assert_eq!(
+        class("gpu-0000-c1-00-0", "gpu-0000-e1-00-0").as_deref(),
+        Some("NODE")
+    );
+    assert_eq!(
+        class("nic-0000-01-00-0", "gpu-0000-c1-00-0").as_deref(),
+        Some("SYS")
+    );
+    let y = std::fs::read_to_string(&out).expect("written");
+    assert!(
+        y.contains("hb-0000-c0 1 (the kernel's `on NUMA node` line"),
+        "{y}"
+    );
+}
+
 /// `(importer, exporter) → path class` of every cell of `simulate --matrix`.
 fn matrix_paths(platform: &Path) -> Vec<(String, String, String)> {
     let o = peerpath(&["simulate", &s(platform), "--matrix", "--format", "json"]);

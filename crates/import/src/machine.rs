@@ -441,6 +441,9 @@ pub struct RootBus {
     /// `[ssss:bb]`); otherwise it was inferred from devices with no bridge above them,
     /// and is dropped again once they get one (e.g. after [`Machine::merge`]).
     pub declared: bool,
+    /// The NUMA node the kernel gives the root bus (dmesg `pci_bus 0000:60: on NUMA
+    /// node 0`, from the host bridge's ACPI `_PXM`), with the dump line.
+    pub numa_node: Option<(u16, usize)>,
 }
 
 /// What the kernel log, command line or sysfs said about the kernel and CPU.
@@ -736,6 +739,9 @@ impl Machine {
                     }
                     if r.last_bus.is_none() {
                         r.last_bus = rb.last_bus;
+                    }
+                    if r.numa_node.is_none() {
+                        r.numa_node = rb.numa_node;
                     }
                 }
                 None => self.root_buses.push(rb),
@@ -1033,6 +1039,7 @@ fn collect_root_buses(m: &mut Machine) {
                 last_bus: None,
                 declared: false,
                 windows: Vec::new(),
+                numa_node: None,
             });
         }
     }

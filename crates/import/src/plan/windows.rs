@@ -54,7 +54,12 @@ fn numa_nodes(cx: &Ctx<'_>, hb_list: &[(u16, u8)], notes: &mut Notes) -> BTreeMa
                 .push(d);
         }
     }
-    if seen.is_empty() {
+    let of_bus: BTreeMap<(u16, u8), (u16, usize)> =
+        cx.m.root_buses
+            .iter()
+            .filter_map(|r| Some(((r.segment, r.bus), r.numa_node?)))
+            .collect();
+    if seen.is_empty() && of_bus.is_empty() {
         return BTreeMap::new();
     }
     let mut out = BTreeMap::new();
@@ -62,6 +67,26 @@ fn numa_nodes(cx: &Ctx<'_>, hb_list: &[(u16, u8)], notes: &mut Notes) -> BTreeMa
     let mut missing = Vec::new();
     for key in hb_list {
         let name = hb_name(key.0, key.1);
+        if let Some((n, line)) = of_bus.get(key) {
+            out.insert(*key, *n);
+            from.push(format!(
+                "{name} {n} (the kernel's `on NUMA node` line {line})"
+            ));
+            let others: Vec<String> = seen
+                .get(key)
+                .into_iter()
+                .flat_map(|m| m.keys())
+                .filter(|m| *m != n)
+                .map(u16::to_string)
+                .collect();
+            if !others.is_empty() {
+                notes.add(format!(
+                    "host_bridges[].numa_node: {name} is on node {n} by the kernel's log, but functions below it say node {}; the log's node written",
+                    others.join(", ")
+                ));
+            }
+            continue;
+        }
         match seen.get(key).map(|m| m.iter().collect::<Vec<_>>()).as_deref() {
             Some([(n, devs)]) => {
                 out.insert(*key, **n);
@@ -84,7 +109,7 @@ fn numa_nodes(cx: &Ctx<'_>, hb_list: &[(u16, u8)], notes: &mut Notes) -> BTreeMa
         }
     }
     notes.add(format!(
-        "host_bridges[].numa_node: the NUMA node the kernel gives the functions below each host bridge (lspci `NUMA node:`, sysfs `numa_node`, nvidia-smi's NUMA affinity): {}",
+        "host_bridges[].numa_node: the NUMA node the kernel gives each root bus (dmesg `pci_bus …: on NUMA node N`) or the functions below it (lspci `NUMA node:`, sysfs `numa_node`, nvidia-smi's NUMA affinity): {}",
         from.join(", ")
     ));
     let topo: Vec<Bdf> =
