@@ -98,6 +98,44 @@ pub(crate) fn host_bridge_cpu(vendor: u16, device: u16) -> Option<&'static HostB
         .find(|r| r.vendor == vendor && r.device == device)
 }
 
+/// The row whose code names include one in `name`, for a root complex that lspci names
+/// by a `pci.ids` entry this table's `pci.ids` does not have (another version: "Genoa/
+/// Genoa-X Root Complex"). Only a name with "Root Complex" in it, only words that are a
+/// code name of the row's `generation` (capitalised, four letters or more, not a word
+/// every row uses), and only when every row with that word agrees on the CPU and family.
+pub(crate) fn host_bridge_cpu_by_code_name(
+    vendor: u16,
+    name: &str,
+) -> Option<(&'static HostBridgeCpu, String)> {
+    if !name.contains("Root Complex") {
+        return None;
+    }
+    const GENERIC: [&str; 6] = ["Root", "Complex", "Family", "Models", "PCIe", "Processor"];
+    let words = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| w.len() >= 4 && w.starts_with(|c: char| c.is_ascii_uppercase()))
+            .filter(|w| !GENERIC.contains(w))
+            .map(str::to_string)
+            .collect()
+    };
+    for w in words(name) {
+        let rows: Vec<&'static HostBridgeCpu> = HOST_BRIDGE_CPUS
+            .iter()
+            .filter(|r| r.vendor == vendor && words(r.generation).contains(&w))
+            .collect();
+        let Some(first) = rows.first() else { continue };
+        let agree = rows.iter().all(|r| {
+            r.cpu == first.cpu
+                && r.family_min == first.family_min
+                && r.family_max == first.family_max
+        });
+        if agree {
+            return Some((first, w));
+        }
+    }
+    None
+}
+
 /// One vendor whose host bridges tell the architecture.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct RootVendor {

@@ -74,6 +74,22 @@ fn genoa_and_naples_host_bridges() {
 }
 
 #[test]
+fn code_names_of_root_complexes_another_pci_ids_names() {
+    use super::host_bridge_cpu_by_code_name as by;
+    let (r, w) = by(0x1022, "Genoa/Genoa-X Root Complex").expect("Genoa");
+    assert_eq!(
+        (r.device, r.family_min, w.as_str()),
+        (0x14a4, 0x19, "Genoa")
+    );
+    let (r, _) = by(0x1022, "Turin Root Complex").expect("Turin");
+    assert_eq!(r.family_min, 0x1a);
+    // Not a root complex, a generic word, another vendor: nothing.
+    assert!(by(0x1022, "Genoa CCP/PSP 4.0 Device").is_none());
+    assert!(by(0x1022, "Family 17h Root Complex").is_none());
+    assert!(by(0x8086, "Genoa Root Complex").is_none());
+}
+
+#[test]
 fn the_table_has_a_version() {
     assert_ne!(version(), "unknown");
 }

@@ -116,7 +116,7 @@ pub(super) fn kernel(cx: &Ctx<'_>, notes: &mut Notes) -> Kernel {
         }
         (None, None, None) => {
             if cpu_vendor == CpuVendor::Amd {
-                notes.add("kernel.cpu.family: not in the dump, and no root-bus host bridge id is in peerpath's table (crates/import/src/facts); K1.6 allows P2P through AMD host bridges only for family >= 0x17 (Zen): give --cpu-family");
+                notes.add("kernel.cpu.family: not in the dump, and not derived from the root-bus host bridge ids (none is in peerpath's table, crates/import/src/facts, or they disagree); K1.6 allows P2P through AMD host bridges only for family >= 0x17 (Zen): give --cpu-family");
             }
             None
         }
@@ -203,6 +203,42 @@ fn at(d: &PciDevice) -> String {
     }
 }
 
+/// CPU vendor and family from a code name in a root complex's name, where no id is known
+/// (lspci's `pci.ids` names it differently from ours, so the name gave no device id):
+/// said as the guess it is, with the word and the row it matched.
+fn cpu_from_code_names(m: &Machine, notes: &mut Notes) -> Option<(CpuVendor, u32, String)> {
+    let (d, r, word) = root_functions(m).find_map(|d| {
+        let vendor = d.vendor?;
+        let name = d.name.as_deref()?;
+        let (r, w) = facts::host_bridge_cpu_by_code_name(vendor, name)?;
+        Some((d, r, w))
+    })?;
+    if d.device.is_some() {
+        // The id is known and in no row: the name does not overrule it.
+        return None;
+    }
+    notes.add(format!(
+        "kernel.cpu: derived from the code name \"{word}\" in the name of {} (`{}`), which pci.ids {} does not have: the row of {:04x}:{:04x} ({}) is the only one with that code name; an assumption, give --cpu-family to override",
+        at(d),
+        d.name.as_deref().unwrap_or_default(),
+        facts::pciids::version(),
+        r.vendor,
+        r.device,
+        r.generation
+    ));
+    Some((
+        r.cpu,
+        r.family_min,
+        format!(
+            "{:#x}, {}, by the code name \"{word}\" of {} (source of the row: {})",
+            r.family_min,
+            r.generation,
+            at(d),
+            r.source
+        ),
+    ))
+}
+
 /// Architecture and CPU vendor from the vendor ids of the root buses' host bridges and
 /// root ports (`facts::ROOT_VENDORS`).
 fn guess_platform(m: &Machine) -> Option<(Arch, CpuVendor, String)> {
@@ -228,6 +264,9 @@ fn cpu_from_host_bridges(m: &Machine, notes: &mut Notes) -> Option<(CpuVendor, u
     let hits: Vec<(&PciDevice, &'static facts::HostBridgeCpu)> = root_functions(m)
         .filter_map(|d| Some((d, facts::host_bridge_cpu(d.vendor?, d.device?)?)))
         .collect();
+    if hits.is_empty() {
+        return cpu_from_code_names(m, notes);
+    }
     let (d, first) = *hits.first()?;
     if let Some((other, r)) = hits.iter().find(|(_, r)| {
         r.cpu != first.cpu || r.family_min != first.family_min || r.family_max != first.family_max
@@ -295,4 +334,48 @@ pub(super) fn disable_acs_redir(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{parse_lspci, to_platform_yaml, ImportOptions};
+
+    fn yaml(text: &str) -> String {
+        to_platform_yaml(&parse_lspci(text, None), &ImportOptions::default())
+    }
+
+    /// Issue 24: the family from the root complex's id, with the row and the line.
+    #[test]
+    fn family_from_the_root_complex_id() {
+        let y = yaml("00:00.0 Host bridge [0600]: Advanced Micro Devices, Inc. [AMD] Device [1022:14a4] (rev 01)\n");
+        assert!(y.contains("cpu: {vendor: amd, family: 25}"), "{y}");
+        assert!(y.contains("kernel.cpu.family: 0x19, Zen 4 (Genoa, Bergamo), derived from host bridge 0000:00:00.0 (1022:14a4, dump line 1)"), "{y}");
+    }
+
+    /// A name from another pci.ids version gives no id; its code name gives the family,
+    /// said as an assumption.
+    #[test]
+    fn family_from_a_code_name_when_the_name_gives_no_id() {
+        let y = yaml("00:00.0 Host bridge: Advanced Micro Devices, Inc. [AMD] Genoa/Genoa-X Root Complex (rev 01)\n");
+        assert!(y.contains("cpu: {vendor: amd, family: 25}"), "{y}");
+        assert!(
+            y.contains("kernel.cpu: derived from the code name \"Genoa\""),
+            "{y}"
+        );
+        // A known id that is in no row is not overruled by its name.
+        let y = yaml("00:00.0 Host bridge [0600]: Advanced Micro Devices, Inc. [AMD] Genoa Root Complex [1022:9999]\n");
+        assert!(y.contains("cpu: {vendor: amd}"), "{y}");
+        assert!(y.contains("give --cpu-family"), "{y}");
+    }
+
+    /// Disagreeing root complexes derive nothing.
+    #[test]
+    fn disagreeing_root_complexes_derive_nothing() {
+        let y = yaml("00:00.0 Host bridge [0600]: AMD [1022:14a4]\n\n40:00.0 Host bridge [0600]: AMD [1022:1450]\n");
+        assert!(
+            y.contains("kernel.cpu: not derived: the host bridges disagree"),
+            "{y}"
+        );
+        assert!(y.contains("cpu: {vendor: amd}"), "{y}");
+    }
 }
