@@ -1,8 +1,9 @@
-//! `cargo xtask ci | realdata | codegen [--check] | browser [--screenshot] | tidy`: the project's own chores, in
+//! `cargo xtask ci | realdata | codegen [--check] | browser [--screenshot] | pciids FILE | tidy`: the project's own chores, in
 //! Rust so they run wherever cargo does.
 
 mod browser;
 mod codegen;
+mod pciids;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +21,10 @@ fn main() -> ExitCode {
             Some(other) => Err(format!("unknown argument `{other}` (expected `--check`)")),
         },
         "browser" => browser::browser(args.get(1..).unwrap_or_default()),
+        "pciids" => match args.get(1) {
+            Some(file) => pciids::pciids(&repo(), Path::new(file)),
+            None => Err("usage: cargo xtask pciids PATH/TO/pci.ids".into()),
+        },
         "tidy" => tidy(),
         _ => {
             eprintln!(
@@ -33,6 +38,8 @@ fn main() -> ExitCode {
                  codegen --check  fail if one of them is stale\n  \
                  browser          the report and the SVG checked in headless Chromium (installed\n                   \
                  with apt-get if missing); --screenshot also writes docs/report.png\n  \
+                 pciids FILE      write crates/import/data/pci.ids, the vendor and device lines of\n                   \
+                 a pci.ids file (pciutils/hwdata), for name → id lookup\n  \
                  tidy             cargo fmt, then the ci checks"
             );
             return if task == "help" {

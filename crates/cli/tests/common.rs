@@ -59,3 +59,32 @@ pub(crate) fn topologies() -> Vec<String> {
     );
     v
 }
+
+/// An lspci dump as plain `lspci -vvv` prints it: every `[xxxx:xxxx]` and `[xxxx]` (ids
+/// and class codes, with the space before them) removed.
+pub(crate) fn without_ids(text: &str) -> String {
+    fn hex4(b: &[u8]) -> bool {
+        b.len() == 4 && b.iter().all(u8::is_ascii_hexdigit)
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(" [") {
+        let tail = &rest[at + 2..];
+        let len = tail.find(']').filter(|&n| {
+            let inner = &tail.as_bytes()[..n];
+            hex4(inner) || (n == 9 && inner[4] == b':' && hex4(&inner[..4]) && hex4(&inner[5..]))
+        });
+        match len {
+            Some(n) => {
+                out.push_str(&rest[..at]);
+                rest = &tail[n + 1..];
+            }
+            None => {
+                out.push_str(&rest[..at + 2]);
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}

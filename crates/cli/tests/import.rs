@@ -344,3 +344,186 @@ fn sysfs_commands_reject_a_wrong_root_and_a_platform_file_besides() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
 }
+
+/// `docs/examples/skylake-e-3gpu.lspci-vvvnn.txt`: a constructed 2-socket Sky Lake-E
+/// (`lspci -vvvnn`, see docs/examples/README.md).
+fn skylake_e() -> String {
+    std::fs::read_to_string(common::repo().join("docs/examples/skylake-e-3gpu.lspci-vvvnn.txt"))
+        .expect("the example")
+}
+
+/// Imports `text` (written to DIR/NAME) and returns the platform file's text and the
+/// JSON of `simulate --matrix` on it.
+fn import_and_matrix(dir: &Path, name: &str, text: &str) -> (String, serde_json::Value) {
+    let input = file(dir, name, text);
+    let out = dir.join(format!("{name}.yaml"));
+    let o = peerpath(&["import", &input, "-o", &s(&out)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let y = std::fs::read_to_string(&out).expect("written");
+    let o = peerpath(&["simulate", &s(&out), "--matrix", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    (y, serde_json::from_str(&stdout(&o)).expect("json"))
+}
+
+/// `importer <- exporter: outcome map_type path`, one line per cell.
+fn cells(v: &serde_json::Value) -> Vec<String> {
+    let f = |k: &serde_json::Value| k.as_str().unwrap_or_default().to_string();
+    v["cells"]
+        .as_array()
+        .expect("cells")
+        .iter()
+        .map(|c| {
+            format!(
+                "{} <- {}: {} {} {}",
+                f(&c["importer"]),
+                f(&c["exporter"]),
+                f(&c["outcome"]),
+                f(&c["map_type"]),
+                f(&c["path"])
+            )
+        })
+        .collect()
+}
+
+/// Issue 24: the Sky Lake-E dump with `-nn` and as plain `lspci -vvv` prints it give the
+/// same verdicts: the root port's id (8086:2030, on the kernel's allow-list) is read
+/// from its name through pci.ids. The two GPUs below one host bridge work; the pairs
+/// across the sockets fail on the format's default `forwards_p2p` (the header says so),
+/// in both forms alike. NUMA nodes make those pairs SYS.
+#[test]
+fn issue_24_skylake_e_without_ids_gives_the_verdicts_of_nn() {
+    let dir = tmp();
+    let (y_nn, nn) = import_and_matrix(dir.path(), "nn.txt", &skylake_e());
+    let (y_plain, plain) =
+        import_and_matrix(dir.path(), "plain.txt", &common::without_ids(&skylake_e()));
+    assert!(!y_plain.contains("[8086:"), "the copy has no ids");
+    let expected = [
+        "gpu-0000-18-00-0 <- gpu-0000-19-00-0: works thru-host-bridge PHB",
+        "gpu-0000-18-00-0 <- gpu-0000-86-00-0: fails thru-host-bridge SYS",
+        "gpu-0000-19-00-0 <- gpu-0000-18-00-0: works thru-host-bridge PHB",
+        "gpu-0000-19-00-0 <- gpu-0000-86-00-0: fails thru-host-bridge SYS",
+        "gpu-0000-86-00-0 <- gpu-0000-18-00-0: fails thru-host-bridge SYS",
+        "gpu-0000-86-00-0 <- gpu-0000-19-00-0: fails thru-host-bridge SYS",
+    ];
+    assert_eq!(cells(&nn), expected, "{y_nn}");
+    assert_eq!(cells(&plain), expected, "{y_plain}");
+    for y in [&y_nn, &y_plain] {
+        assert!(
+            y.contains("id: {vendor: \"0x8086\", device: \"0x2030\"}"),
+            "{y}"
+        );
+        assert!(y.contains("numa_node: 1"), "{y}");
+        assert!(
+            y.contains("host_bridges[].forwards_p2p: left to the format's default"),
+            "{y}"
+        );
+    }
+    assert!(
+        y_plain.contains("vendor/device ids read from the devices' names"),
+        "{y_plain}"
+    );
+    assert!(
+        !y_nn.contains("vendor/device ids read from the devices' names"),
+        "{y_nn}"
+    );
+}
+
+/// Issue 24: the ASPEED display of the BMC (1a03:2000) is no GPU: an `ep-` endpoint of
+/// class other that neither exports nor imports, named in the header.
+#[test]
+fn issue_24_a_bmc_display_imports_nothing() {
+    let dir = tmp();
+    for (name, text) in [
+        ("nn.txt", skylake_e()),
+        ("plain.txt", common::without_ids(&skylake_e())),
+    ] {
+        let (y, v) = import_and_matrix(dir.path(), name, &text);
+        let p = peerpath_load::load_raw_str("imported", &y).expect("raw");
+        let bmc = p
+            .endpoints
+            .iter()
+            .find(|e| e.bdf.to_string() == "0000:02:00.0")
+            .expect("the BMC display");
+        assert_eq!(bmc.name, "ep-0000-02-00-0");
+        assert_eq!(bmc.class, Some(peerpath_model::DeviceClass::Other));
+        assert!(
+            y.contains("0000:02:00.0: a BMC's display controller (ASPEED"),
+            "{y}"
+        );
+        assert!(
+            cells(&v).iter().all(|c| !c.contains("02-00-0")),
+            "{:?}",
+            cells(&v)
+        );
+    }
+}
+
+#[test]
+fn without_ids_strips_ids_and_class_codes_only() {
+    let without_ids = common::without_ids;
+    assert_eq!(
+        without_ids("00:00.0 Host bridge [0600]: Intel Corporation Sky Lake-E DMI3 Registers [8086:2020] (rev 04)\n\tRegion 0: Memory at 1 [size=16M]\n"),
+        "00:00.0 Host bridge: Intel Corporation Sky Lake-E DMI3 Registers (rev 04)\n\tRegion 0: Memory at 1 [size=16M]\n"
+    );
+    assert_eq!(
+        without_ids("GA102 [GeForce RTX 3090] [10de:2204]"),
+        "GA102 [GeForce RTX 3090]"
+    );
+}
+
+/// An Intel client board (W680-class): the kernel gives the host bridge function
+/// 00:00.0 a group of its own (`IOMMU group: 1`).
+const W680: &str = "\
+00:00.0 Host bridge [0600]: Intel Corporation 12th Gen Core Processor Host Bridge/DRAM Registers [8086:4660] (rev 02)
+\tIOMMU group: 1
+
+00:01.0 PCI bridge [0604]: Intel Corporation 12th Gen Core Processor PCI Express x16 Controller #1 [8086:460d] (rev 02) (prog-if 00 [Normal decode])
+\tIOMMU group: 2
+\tBus: primary=00, secondary=01, subordinate=01, sec-latency=0
+\tCapabilities: [40] Express (v2) Root Port (Slot+), MSI 00
+
+01:00.0 VGA compatible controller [0300]: NVIDIA Corporation AD102GL [RTX 6000 Ada Generation] [10de:26b1] (rev a1) (prog-if 00 [VGA controller])
+\tIOMMU group: 3
+\tRegion 1: Memory at 6000000000 (64-bit, prefetchable) [size=64G]
+
+00:02.0 VGA compatible controller [0300]: Intel Corporation AlderLake-S GT1 [8086:4680] (rev 0c) (prog-if 00 [VGA controller])
+\tIOMMU group: 0
+\tRegion 2: Memory at 4000000000 (64-bit, prefetchable) [size=256M]
+";
+
+/// Issue 24, item 6: a host bridge function the kernel places in an IOMMU group is a
+/// device in the groups (an endpoint of its host bridge), not "the root complex" left
+/// out; peerpath's groups agree with the kernel's, it among them. Without a group line
+/// (the realdata servers: AMD and Ampere give 00.0 none) it stays out.
+#[test]
+fn issue_24_a_host_bridge_function_with_a_group_is_a_device() {
+    let dir = tmp();
+    let input = file(dir.path(), "w680.txt", W680);
+    let out = dir.path().join("w680.yaml");
+    let o = peerpath(&["import", &input, "-o", &s(&out), "--compare-groups"]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}\n{}", stderr(&o));
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("ep-0000-00-00-0   0000:00:00.0") && l.ends_with("yes")),
+        "{text}"
+    );
+    assert!(text.contains("groups agree: 4 of 4 devices"), "{text}");
+    let y = std::fs::read_to_string(&out).expect("written");
+    assert!(y.contains("bdf: \"0000:00:00.0\""), "{y}");
+    assert!(!y.contains("not emitted, host bridge functions"), "{y}");
+    assert!(y.contains("kernel.cpu.family: 0x6, Alder Lake-S"), "{y}");
+    // The same function without its group line, while the others keep theirs: left out,
+    // and the header says so.
+    let without = W680.replacen("\tIOMMU group: 1\n", "", 1);
+    let input = file(dir.path(), "w680-nogroup.txt", &without);
+    let out = dir.path().join("w680-nogroup.yaml");
+    let o = peerpath(&["import", &input, "-o", &s(&out)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let y = std::fs::read_to_string(&out).expect("written");
+    assert!(!y.contains("bdf: \"0000:00:00.0\""), "{y}");
+    assert!(
+        y.contains("not emitted, host bridge functions at 00.0"),
+        "{y}"
+    );
+}

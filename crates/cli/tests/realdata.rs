@@ -8,7 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{peerpath, shared, stderr, stdout};
+use common::{peerpath, shared, stderr, stdout, without_ids};
 
 const ALTRA: &str = "ampere-altra-adlink-devplatform-2gpu.lspci-vvnn-with-iommu-groups.txt";
 const GENOA_DMESG: &str = "epyc-genoa-as4125gs-tnrt-2xh100.dmesg-iommu-groups.txt";
@@ -17,6 +17,7 @@ const INTEL_B70: &str = "intel-client-2xarc-b70-separate-rootports.p2pdma-refuse
 const AM5_B70: &str = "amd-am5-2xarc-b70-separate-rootports.p2p-works.log";
 const WRX90: &str = "threadripper-pro-wrx90-2gpu.lspci-tv.topo-m.p2p.md";
 const ESC8000A: &str = "epyc-genoa-esc8000a-e12-4gpu.lspci-tv.topo-m.p2p.md";
+const NAPLES: &str = "epyc-naples-8xvega20-4xpex8747.lspci.txt";
 
 /// A realdata file, which must exist.
 fn realdata(name: &str) -> String {
@@ -313,6 +314,190 @@ fn threadripper_gpu_pairings_work() {
 fn esc8000a_gpu_pairings_work() {
     let out = import_report("esc8000a-works", ESC8000A, 4);
     assert_not_fails(&gpu_pairings(&out));
+}
+
+/// Regression, issue 24: the plain `lspci` of the 2-socket Genoa imported with
+/// `--assume-gpu-bar 128GiB` and nothing else. The CPU family comes from the root
+/// complex's id (1022:14a4, named "Device 14a4" in the dump), so the GPU pairings work
+/// without `--cpu-family` (before: every pairing failed, `p2p-not-supported`); the ASPEED
+/// BMC display (62:00.0) is no GPU and imports nothing.
+#[test]
+fn issue_24_genoa_gpu_pairings_work_without_cpu_family_and_the_bmc_imports_nothing() {
+    let dir = tmp("genoa-24");
+    let (out, o) = import(
+        &dir,
+        &[&realdata(GENOA_LSPCI), "--assume-gpu-bar", "128GiB"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let y = std::fs::read_to_string(&out).expect("written");
+    assert!(y.contains("family: 25"), "{y}");
+    assert!(y.contains("kernel.cpu.family: 0x19, Zen 4"), "{y}");
+    assert!(
+        y.contains("0000:62:00.0: a BMC's display controller"),
+        "{y}"
+    );
+    let pairs = gpu_pairings(&out);
+    // Two H100s: each imports the other's BAR; the BMC display neither exports nor imports.
+    assert_eq!(pairs.len(), 2, "{pairs:?}");
+    assert_kernel_allows(&pairs, 2);
+    assert_not_fails(&pairs);
+    assert!(pairs
+        .iter()
+        .all(|p| !p.0.contains("62-00-0") && !p.1.contains("62-00-0")));
+    let o = peerpath(&["simulate", &s(&out), "--summary"]);
+    let text = stdout(&o);
+    assert!(!text.contains("p2p-not-supported"), "{text}");
+    assert!(!text.contains("62-00-0"), "{text}");
+}
+
+/// Issue 24: the Genoa kernel log says each root bus's NUMA node (`pci_bus 0000:c0: on
+/// NUMA node 1`): its two H100s (c1, e1) share node 1, NODE; the NIC at 01:00.0 is on
+/// node 0, SYS (before: NODE everywhere).
+#[test]
+fn issue_24_genoa_dmesg_numa_nodes_give_node_and_sys() {
+    let dir = tmp("genoa-numa");
+    let (out, o) = import(
+        &dir,
+        &[&realdata(GENOA_DMESG), "--assume-gpu-bar", "128GiB"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let paths = matrix_paths(&out);
+    let class = |i: &str, e: &str| {
+        paths
+            .iter()
+            .find(|p| p.0 == i && p.1 == e)
+            .map(|p| p.2.clone())
+    };
+    assert_eq!(
+        class("gpu-0000-c1-00-0", "gpu-0000-e1-00-0").as_deref(),
+        Some("NODE")
+    );
+    assert_eq!(
+        class("nic-0000-01-00-0", "gpu-0000-c1-00-0").as_deref(),
+        Some("SYS")
+    );
+    let y = std::fs::read_to_string(&out).expect("written");
+    assert!(
+        y.contains("hb-0000-c0 1 (the kernel's `on NUMA node` line"),
+        "{y}"
+    );
+}
+
+/// `(importer, exporter) → path class` of every cell of `simulate --matrix`.
+fn matrix_paths(platform: &Path) -> Vec<(String, String, String)> {
+    let o = peerpath(&["simulate", &s(platform), "--matrix", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    let f = |k: &serde_json::Value| k.as_str().unwrap_or_default().to_string();
+    v["cells"]
+        .as_array()
+        .expect("cells")
+        .iter()
+        .map(|c| (f(&c["importer"]), f(&c["exporter"]), f(&c["path"])))
+        .collect()
+}
+
+/// Issue 24: the ESC8000A's two NUMA nodes (the `NUMA node:` lines of its lspci -vvv
+/// blocks) give the GPU pairings the classes nvidia-smi topo -m recorded on the machine:
+/// NODE within a node, SYS across (before: NODE everywhere).
+#[test]
+fn issue_24_esc8000a_gpu_path_classes_match_nvidia_smi() {
+    let out = import_report("esc8000a-numa", ESC8000A, 4);
+    let text = std::fs::read_to_string(realdata(ESC8000A)).expect("readable");
+    // The recorded table: rows `GPUi  X  NODE  SYS …`, columns GPU0..GPU3 first.
+    let recorded: Vec<Vec<String>> = text
+        .lines()
+        .filter(|l| l.starts_with("GPU") && l.contains(" X "))
+        .map(|l| {
+            l.split_whitespace()
+                .skip(1)
+                .take(4)
+                .map(str::to_string)
+                .collect()
+        })
+        .collect();
+    assert_eq!(recorded.len(), 4, "{recorded:?}");
+    // nvidia-smi numbers GPUs in PCI order; names carry the BDF, so sorting them is that order.
+    let paths = matrix_paths(&out);
+    let mut gpus: Vec<String> = paths
+        .iter()
+        .map(|p| p.0.clone())
+        .filter(|n| n.starts_with("gpu-"))
+        .collect();
+    gpus.sort();
+    gpus.dedup();
+    assert_eq!(gpus.len(), 4, "{gpus:?}");
+    let mut checked = 0;
+    for (i, a) in gpus.iter().enumerate() {
+        for (j, b) in gpus.iter().enumerate().filter(|(j, _)| *j != i) {
+            let ours = paths
+                .iter()
+                .find(|p| &p.0 == a && &p.1 == b)
+                .map(|p| p.2.as_str());
+            assert_eq!(ours, Some(recorded[i][j].as_str()), "{a} <- {b}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 12);
+    assert!(recorded.iter().flatten().any(|c| c == "SYS"));
+}
+
+/// Every pairing of an import: (importer, export, outcome, map type).
+fn verdicts(platform: &Path) -> Vec<(String, String, String, String)> {
+    let o = peerpath(&["simulate", &s(platform), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    let f = |k: &serde_json::Value| k.as_str().unwrap_or_default().to_string();
+    let mut out: Vec<_> = v["pairs"]
+        .as_array()
+        .expect("pairs")
+        .iter()
+        .map(|p| {
+            (
+                f(&p["importer"]),
+                f(&p["export"]),
+                f(&p["outcome"]),
+                f(&p["kernel"]["map_type"]),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Issue 24: each realdata lspci dump and a copy with its ids removed (as plain
+/// `lspci -vvv` prints it) give the same verdicts; the copy's header says the ids were
+/// read from names, and names no ids it could not recover silently.
+#[test]
+fn issue_24_lspci_dumps_without_ids_give_the_same_verdicts() {
+    for file in [ALTRA, GENOA_LSPCI, NAPLES] {
+        let dir = tmp(&format!("plain-{}", &file[..10]));
+        let text = std::fs::read_to_string(realdata(file)).expect("readable");
+        let plain = dir.join("plain.txt");
+        std::fs::write(&plain, without_ids(&text)).expect("written");
+        let args = ["--assume-gpu-bar", "32GiB", "--force"];
+        let (with_ids, o) = import(&dir, &[&["--lspci", &realdata(file)], &args[..]].concat());
+        assert_eq!(o.status.code(), Some(0), "{file}: {}", stderr(&o));
+        let with = verdicts(&with_ids);
+        let y_with = std::fs::read_to_string(&with_ids).expect("written");
+        let (no_ids, o) = import(&dir, &[&["--lspci", &s(&plain)], &args[..]].concat());
+        assert_eq!(o.status.code(), Some(0), "{file}: {}", stderr(&o));
+        let without = verdicts(&no_ids);
+        let y = std::fs::read_to_string(&no_ids).expect("written");
+        assert!(!with.is_empty(), "{file}: no pairings");
+        assert_eq!(with, without, "{file}:\n{y}");
+        assert!(
+            y.contains("vendor/device ids read from the devices' names"),
+            "{file}: {y}"
+        );
+        // Both files give the CPU the same way.
+        let cpu = |y: &str| {
+            y.lines()
+                .find(|l| l.trim_start().starts_with("cpu:"))
+                .map(str::to_string)
+        };
+        assert_eq!(cpu(&y_with), cpu(&y), "{file}");
+    }
 }
 
 #[test]

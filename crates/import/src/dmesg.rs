@@ -247,6 +247,7 @@ fn host_bridge_line(m: &mut Machine, bus: &str, no: usize) {
             last_bus: None,
             declared: true,
             windows: Vec::new(),
+            numa_node: None,
         });
     }
 }
@@ -270,6 +271,17 @@ fn root_bus_resource(m: &mut Machine, rest: &str, no: usize) {
     let Some((segment, bus)) = seg_bus(sb) else {
         return;
     };
+    if let Some(n) = msg.strip_prefix("on NUMA node ") {
+        let node = crate::text::parse_dec::<u16>(n);
+        if let Some(r) = m
+            .root_buses
+            .iter_mut()
+            .find(|r| r.segment == segment && r.bus == bus)
+        {
+            r.numa_node = node.map(|n| (n, no));
+        }
+        return;
+    }
     let Some(res) = msg.strip_prefix("root bus resource ") else {
         return;
     };
@@ -286,6 +298,7 @@ fn root_bus_resource(m: &mut Machine, rest: &str, no: usize) {
                 last_bus: None,
                 declared: true,
                 windows: Vec::new(),
+                numa_node: None,
             });
             m.root_buses.len() - 1
         }
@@ -684,6 +697,20 @@ mod tests {
         assert_eq!(m.p2pdma[0].reason, P2pdmaReason::NoCommonUpstream);
     }
 
+    /// Issue 24: the root bus's NUMA node (`pci_acpi_scan_root`'s `on NUMA node` line).
+    #[test]
+    fn root_bus_numa_node() {
+        let m = parse_dmesg(
+            "[    1.2] PCI host bridge to bus 0000:c0\n[    1.3] pci_bus 0000:c0: on NUMA node 1\n[    1.4] pci 0000:c0:01.1: [1022:14ab] type 01 class 0x060400 PCIe Root Port\n",
+        );
+        let rb = m
+            .root_buses
+            .iter()
+            .find(|r| r.bus == 0xc0)
+            .expect("root bus");
+        assert_eq!(rb.numa_node, Some((1, 2)));
+    }
+
     #[test]
     fn script_cpu_lines_and_an_embedded_tree() {
         let log = [
@@ -698,7 +725,18 @@ mod tests {
         assert_eq!(m.kernel.cpu_family, Some(0x1a));
         assert_eq!(m.kernel.arch, Some(Arch::X86_64));
         assert_eq!(m.devices.len(), 3);
-        assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+        // Only the names pci.ids cannot resolve to one id: this "Root Complex" is no
+        // pci.ids name, and four Battlemage G31 devices share that one.
+        let kinds: Vec<_> = m.warnings.iter().map(|w| (w.kind, w.bdf)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (WarningKind::Names, Some(bdf("00:00.0"))),
+                (WarningKind::Names, Some(bdf("01:00.0")))
+            ],
+            "{:?}",
+            m.warnings
+        );
         let mut k = Machine::new(SourceKind::Dmesg);
         assert!(cpu_line(&mut k, "CPU family: 25"));
         assert!(cpu_line(&mut k, "Model name: Intel(R) Xeon(R)"));

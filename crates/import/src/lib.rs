@@ -55,9 +55,11 @@ mod compare;
 mod detect;
 mod dmesg;
 mod emit;
+mod facts;
 mod lspci;
 mod machine;
 mod markdown;
+mod nvsmi;
 mod plan;
 mod sysfs;
 #[cfg(all(feature = "test-support", unix))]

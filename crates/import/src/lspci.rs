@@ -26,6 +26,7 @@ pub fn parse_lspci(text: &str, tree: Option<&str>) -> Machine {
         let parsed = parse_lspci_tree(t);
         apply_tree(&mut m, &parsed);
     }
+    crate::nvsmi::apply_topo_m(&mut m, text);
     if m.devices.is_empty() {
         m.warnings.push(ImportWarning::new(
             WarningKind::Unparsed,
@@ -304,6 +305,18 @@ fn parse_detail(
                 Some(line),
                 Some(dev.bdf),
                 format!("IOMMU group `{g}` is not a number"),
+            )),
+        }
+        return;
+    }
+    if let Some(n) = rest_after("NUMA node:") {
+        match parse_dec::<u16>(n) {
+            Some(n) => dev.numa_node = Some((n, Some(line))),
+            None => warnings.push(ImportWarning::new(
+                WarningKind::Unparsed,
+                Some(line),
+                Some(dev.bdf),
+                format!("NUMA node `{n}` is not a number"),
             )),
         }
         return;
@@ -760,6 +773,31 @@ mod tests {
             hb.name.as_deref(),
             Some("Advanced Micro Devices, Inc. [AMD] Device 14a4")
         );
+    }
+
+    /// Issue 24: plain lspci's names give the ids through pci.ids, `Device 14a4` its
+    /// number; `NUMA node:` lines give each function's node, with the line.
+    #[test]
+    fn ids_from_names_and_numa_nodes() {
+        let text = "\
+00:00.0 Host bridge: Advanced Micro Devices, Inc. [AMD] Device 14a4 (rev 01)
+\tNUMA node: 1
+
+c1:00.0 VGA compatible controller: ASPEED Technology, Inc. ASPEED Graphics Family (rev 52) (prog-if 00 [VGA controller])
+\tNUMA node: x
+";
+        let m = parse_lspci(text, None);
+        let hb = m.device(bdf("00:00.0")).expect("hb");
+        assert_eq!((hb.vendor, hb.device), (Some(0x1022), Some(0x14a4)));
+        assert!(hb.ids_from_name);
+        assert_eq!(hb.numa_node, Some((1, Some(2))));
+        let vga = m.device(bdf("c1:00.0")).expect("vga");
+        assert_eq!((vga.vendor, vga.device), (Some(0x1a03), Some(0x2000)));
+        assert_eq!(vga.numa_node, None);
+        assert!(m
+            .warnings
+            .iter()
+            .any(|w| w.kind == WarningKind::Unparsed && w.line == Some(5)));
     }
 
     /// Intel Xeon E5 v3/v4's DMI2 port: class Host bridge, a PCIe capability of type Root

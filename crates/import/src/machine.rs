@@ -257,6 +257,11 @@ pub struct PciDevice {
     pub parent: Option<Bdf>,
     /// The bound driver.
     pub driver: Option<String>,
+    /// The NUMA node the kernel gives the device (lspci `NUMA node:`, sysfs
+    /// `numa_node`, `nvidia-smi topo -m`'s NUMA affinity), with the dump line.
+    pub numa_node: Option<(u16, Option<usize>)>,
+    /// `numa_node` came from `nvidia-smi topo -m`, matched to the GPU by PCI order.
+    pub numa_from_topo: bool,
     /// 1-based line of the dump where the device was first seen.
     pub line: Option<usize>,
 }
@@ -290,6 +295,8 @@ impl PciDevice {
             iommu_group: None,
             parent: None,
             driver: None,
+            numa_node: None,
+            numa_from_topo: false,
             line: None,
         }
     }
@@ -376,6 +383,10 @@ impl PciDevice {
         fill(&mut self.iommu_group, &other.iommu_group);
         fill(&mut self.parent, &other.parent);
         fill(&mut self.driver, &other.driver);
+        if self.numa_node.is_none() && other.numa_node.is_some() {
+            self.numa_from_topo = other.numa_from_topo;
+        }
+        fill(&mut self.numa_node, &other.numa_node);
         fill(&mut self.line, &other.line);
     }
 }
@@ -430,6 +441,9 @@ pub struct RootBus {
     /// `[ssss:bb]`); otherwise it was inferred from devices with no bridge above them,
     /// and is dropped again once they get one (e.g. after [`Machine::merge`]).
     pub declared: bool,
+    /// The NUMA node the kernel gives the root bus (dmesg `pci_bus 0000:60: on NUMA
+    /// node 0`, from the host bridge's ACPI `_PXM`), with the dump line.
+    pub numa_node: Option<(u16, usize)>,
 }
 
 /// What the kernel log, command line or sysfs said about the kernel and CPU.
@@ -583,6 +597,8 @@ pub enum WarningKind {
     Hierarchy,
     /// A file could not be read (sysfs).
     Io,
+    /// A device's name gave no ids, or several (a dump taken without `lspci -nn`).
+    Names,
 }
 
 /// Something the importer could not know, or had to assume.
@@ -724,6 +740,9 @@ impl Machine {
                     if r.last_bus.is_none() {
                         r.last_bus = rb.last_bus;
                     }
+                    if r.numa_node.is_none() {
+                        r.numa_node = rb.numa_node;
+                    }
                 }
                 None => self.root_buses.push(rb),
             }
@@ -802,8 +821,12 @@ pub(crate) fn kind_from_class(class: u32, header_type: Option<u8>) -> DeviceKind
 /// Derives what follows from the dump alone; idempotent. Called by every parser.
 pub(crate) fn finalize(m: &mut Machine) {
     // Warnings finalize itself produces are produced again from scratch.
-    m.warnings
-        .retain(|w| !matches!(w.kind, WarningKind::NoGroup | WarningKind::Hierarchy));
+    m.warnings.retain(|w| {
+        !matches!(
+            w.kind,
+            WarningKind::NoGroup | WarningKind::Hierarchy | WarningKind::Names
+        )
+    });
     m.devices.sort_by_key(|d| d.bdf);
     m.devices.dedup_by(|later, earlier| {
         if later.bdf == earlier.bdf {
@@ -813,11 +836,75 @@ pub(crate) fn finalize(m: &mut Machine) {
             false
         }
     });
+    ids_from_names(m);
     parents_from_bus_numbers(m);
     break_parent_loops(m);
     collect_root_buses(m);
     infer_kinds(m);
     group_warnings(m);
+}
+
+/// Vendor and device ids of devices the dump names without ids (`lspci` without `-nn`),
+/// through `pci.ids` (`facts::pciids`); a name that fits several devices or none is a
+/// warning, and no id is picked.
+fn ids_from_names(m: &mut Machine) {
+    use crate::facts::pciids::{lookup, DeviceMatch};
+    let mut warnings = Vec::new();
+    for d in &mut m.devices {
+        if d.vendor.is_some() && d.device.is_some() {
+            continue;
+        }
+        let Some(name) = d.name.as_deref() else {
+            continue;
+        };
+        let hex = |v: &[u16]| {
+            v.iter()
+                .map(|x| format!("{x:04x}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let Some(l) = lookup(name) else {
+            warnings.push(ImportWarning::new(
+                WarningKind::Names,
+                d.line,
+                Some(d.bdf),
+                format!(
+                    "no vendor in pci.ids is named like `{name}`: vendor and device id unknown"
+                ),
+            ));
+            continue;
+        };
+        if let Some((v, dv)) = l.ids() {
+            d.vendor = Some(v);
+            d.device = Some(dv);
+            d.ids_from_name = true;
+            continue;
+        }
+        if d.vendor.is_none() {
+            d.vendor = l.vendor;
+            d.ids_from_name |= l.vendor.is_some();
+        }
+        let why = match (&l.device, l.vendor) {
+            (_, None) => format!(
+                "vendors {} share the name of `{name}`: vendor and device id unknown",
+                hex(&l.vendors)
+            ),
+            (DeviceMatch::Ambiguous(ids), Some(v)) => format!(
+                "`{name}` is the pci.ids name of devices {} of vendor {v:04x}: device id unknown, none picked",
+                hex(ids)
+            ),
+            (_, Some(v)) => format!(
+                "no device of vendor {v:04x} in pci.ids is named like `{name}`: device id unknown"
+            ),
+        };
+        warnings.push(ImportWarning::new(
+            WarningKind::Names,
+            d.line,
+            Some(d.bdf),
+            why,
+        ));
+    }
+    m.warnings.extend(warnings);
 }
 
 fn parents_from_bus_numbers(m: &mut Machine) {
@@ -952,6 +1039,7 @@ fn collect_root_buses(m: &mut Machine) {
                 last_bus: None,
                 declared: false,
                 windows: Vec::new(),
+                numa_node: None,
             });
         }
     }

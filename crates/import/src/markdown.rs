@@ -135,6 +135,7 @@ pub fn parse_markdown(text: &str) -> Machine {
         }
     }
     grub(&mut m, text);
+    crate::nvsmi::apply_topo_m(&mut m, text);
     if m.devices.is_empty() {
         m.warnings.push(ImportWarning::new(
             WarningKind::Unparsed,

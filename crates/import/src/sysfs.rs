@@ -1,5 +1,5 @@
 //! A `/sys` tree: `ROOT/sys/bus/pci/devices/*/{config,resource,class,vendor,device,
-//! iommu_group,driver}`, `ROOT/sys/kernel/iommu_groups/*/{devices,type}`,
+//! iommu_group,driver,numa_node}`, `ROOT/sys/kernel/iommu_groups/*/{devices,type}`,
 //! `ROOT/sys/class/iommu`, `ROOT/proc/cmdline`, `ROOT/proc/sys/kernel/osrelease`.
 //!
 //! The binary `config` file is decoded with the `pcics` crate (header, PCI Express,
@@ -361,6 +361,11 @@ fn read_device(d: &mut PciDevice, dir: &Path, warnings: &mut Vec<ImportWarning>)
     d.class = hex("class").and_then(|v| u32::try_from(v).ok());
     d.iommu_group = link_name(&dir.join("iommu_group")).and_then(|n| parse_dec(&n));
     d.driver = link_name(&dir.join("driver"));
+    // `numa_node` is -1 where the firmware gives no proximity domain.
+    d.numa_node = read_text(&dir.join("numa_node"))
+        .as_deref()
+        .and_then(parse_dec::<u16>)
+        .map(|n| (n, None));
     let link = |speed: &str, width: &str| {
         crate::machine::parse_link(&read_text(&dir.join(speed))?, &read_text(&dir.join(width))?)
     };

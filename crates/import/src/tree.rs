@@ -103,6 +103,7 @@ pub(crate) fn apply_tree(m: &mut Machine, tree: &LspciTree) {
                 last_bus: None,
                 declared: true,
                 windows: Vec::new(),
+                numa_node: None,
             });
         }
     }

@@ -200,3 +200,25 @@ fn config_decoding_edges() {
     );
     assert!(notes.iter().any(|n| n.contains("loop")));
 }
+
+/// Issue 24: `numa_node` gives a function its NUMA node (`-1`: the firmware gives none),
+/// and the host bridge above gets it.
+#[test]
+fn numa_node_files() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    machine_tree(tmp.path(), true).expect("tree written");
+    let devs = tmp.path().join("sys/bus/pci/devices");
+    fs::write(devs.join("0000:01:00.0/numa_node"), "1\n").expect("written");
+    fs::write(devs.join("0000:00:03.0/numa_node"), "-1\n").expect("written");
+    let m = parse_sysfs(tmp.path());
+    let numa = |b: &str| m.device(bdf(b)).and_then(|d| d.numa_node).map(|n| n.0);
+    assert_eq!(numa("0000:01:00.0"), Some(1));
+    assert_eq!(numa("0000:00:03.0"), None);
+    assert_eq!(numa("0000:00:01.0"), None, "no file");
+    let y = to_platform_yaml(&m, &ImportOptions::default());
+    assert!(y.contains("numa_node: 1"), "{y}");
+    assert!(
+        y.contains("hb-0000-00 1 (0000:01:00.0, 1 function(s))"),
+        "{y}"
+    );
+}

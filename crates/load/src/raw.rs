@@ -608,6 +608,10 @@ raw_struct! {
         /// `socket` (timing: which fabric joins host bridges).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub socket: Option<u16>,
+        /// `numa_node`: the NUMA node of the devices below (path classes NODE/SYS;
+        /// several per socket in NPS2/NPS4 or sub-NUMA clustering).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub numa_node: Option<u16>,
         /// `p2p_bandwidth`: what the root complex forwards between root ports
         /// (timing; absent: no limit of its own).
         #[serde(default, skip_serializing_if = "Option::is_none")]

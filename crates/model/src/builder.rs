@@ -158,6 +158,7 @@ impl PlatformBuilder {
                     bus: window_base,
                 }],
                 socket: None,
+                numa_node: None,
                 p2p_bandwidth_mbs: None,
             }),
         )

@@ -432,6 +432,10 @@ pub struct HostBridge {
     pub windows: Vec<Window>,
     /// `socket` (timing: which fabric joins two host bridges); `None`: not stated.
     pub socket: Option<u16>,
+    /// `numa_node`: the NUMA node of the devices below (a peerpath addition, issue 24);
+    /// several per socket on parts in NPS2/NPS4 or sub-NUMA clustering. Path classes
+    /// (NODE/SYS) read it before `socket`. `None`: not stated.
+    pub numa_node: Option<u16>,
     /// `p2p_bandwidth` in MB/s: what the root complex forwards between root ports,
     /// both directions together, where the file states it (timing).
     pub p2p_bandwidth_mbs: Option<u64>,

@@ -231,6 +231,7 @@ fn port_shape(topo: &Topology<'_>, id: NodeId) -> PortShape {
                 iommu: _,
                 windows: _,
                 socket: _,
+                numa_node: _,
                 p2p_bandwidth_mbs: _,
             } = h;
             (0, None, false)

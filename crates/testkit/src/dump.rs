@@ -205,6 +205,7 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
                         })
                         .collect(),
                     socket: hb.socket,
+                    numa_node: hb.numa_node,
                     p2p_bandwidth: hb.p2p_bandwidth_mbs.map(bandwidth),
                     root_ports: Vec::new(),
                 },

@@ -16,10 +16,13 @@
 //! - **SYS**: they sit below host bridges of different NUMA nodes: the path crosses
 //!   the SMP interconnect between sockets.
 //!
-//! The socket comes from `host_bridges[].socket` (a peerpath addition for the timing
-//! twin, docs/status.md 23). Assumption: platform-format.md itself names no socket, so
-//! two host bridges of which either gives no `socket` are taken to share a NUMA node
-//! (NODE); SYS needs both sockets stated and different.
+//! The NUMA node comes from `host_bridges[].numa_node` (issue 24, what an import reads
+//! from `NUMA node:` lines), else from `host_bridges[].socket` (issue 11, timing): both
+//! are peerpath additions (docs/status.md 23 and 24). Two host bridges that both give a
+//! `numa_node` are compared by it (nvidia-smi's SYS is "between NUMA nodes", so NPS2/NPS4
+//! parts have SYS within a socket); otherwise by `socket` when both give one.
+//! Assumption: platform-format.md itself names neither, so two host bridges that do not
+//! both state one are taken to share a NUMA node (NODE).
 
 use peerpath_model::{NodeId, NodeKind};
 
@@ -77,7 +80,7 @@ impl PathClass {
 /// What [`Topology::path_class`] assumes where the platform format is silent, for
 /// legends.
 pub const NUMA_ASSUMPTION: &str =
-    "host bridges without host_bridges[].socket count as one NUMA node: NODE, not SYS";
+    "host bridges without host_bridges[].numa_node or socket count as one NUMA node: NODE, not SYS";
 
 impl std::fmt::Display for PathClass {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -90,11 +93,18 @@ impl Topology<'_> {
     pub fn path_class(&self, a: NodeId, b: NodeId) -> PathClass {
         let Some((common, _)) = self.common_upstream(a, b) else {
             let (ha, hb) = (self.host_bridge_of(a), self.host_bridge_of(b));
-            let socket = |h| self.host_bridge(h).socket;
-            return match (socket(ha), socket(hb)) {
-                _ if ha == hb => PathClass::Phb,
-                (Some(x), Some(y)) if x != y => PathClass::Sys,
-                _ => PathClass::Node,
+            let (x, y) = (self.host_bridge(ha), self.host_bridge(hb));
+            let apart = match (x.numa_node, y.numa_node, x.socket, y.socket) {
+                (Some(m), Some(n), _, _) => m != n,
+                (_, _, Some(s), Some(t)) => s != t,
+                _ => false,
+            };
+            return if ha == hb {
+                PathClass::Phb
+            } else if apart {
+                PathClass::Sys
+            } else {
+                PathClass::Node
             };
         };
         let mut units: Vec<NodeId> = Vec::new();
@@ -328,6 +338,48 @@ mod tests {
         assert_eq!(class(pci0, pci1), PathClass::Pix, "one PCIe-to-PCI bridge");
         assert_eq!(class(pci0, gpu0), PathClass::Phb, "two root ports");
         assert_eq!(class(nic0, pci1), PathClass::Phb, "two root ports");
+    }
+
+    /// Issue 24: NUMA nodes decide NODE and SYS before sockets (NPS2: two nodes on one
+    /// socket are SYS, as nvidia-smi says).
+    #[test]
+    fn numa_nodes_before_sockets() {
+        let mut b = PlatformBuilder::new("numa");
+        b.memory("dram0", 0x8000_0000, 0x1_0000_0000);
+        let mut gpus = Vec::new();
+        for i in 0..3u8 {
+            let base = 0x40_0000_0000 + u64::from(i) * 0x10_0000_0000;
+            let hb = b.host_bridge(&format!("hb{i}"), 0, base, 0x10_0000_0000);
+            let bus = 0x20 * (i + 1);
+            let rp = b.root_port(&format!("rp{i}"), hb, &format!("{bus:02x}:01.0"), 256);
+            let ep = format!("{:02x}:00.0", bus + 1);
+            gpus.push((
+                hb,
+                b.endpoint(&format!("gpu{i}"), rp, &ep, base, 0x100_0000),
+            ));
+        }
+        // hb0 and hb1: one socket, NUMA nodes 0 and 1 (NPS2); hb2: socket 1, node 2.
+        for (i, (socket, node)) in [(0, 0), (0, 1), (1, 2)].into_iter().enumerate() {
+            let h = b.host_bridge_mut(gpus[i].0);
+            h.socket = Some(socket);
+            h.numa_node = Some(node);
+        }
+        let p = b.build();
+        let topo = Topology::new(&p);
+        let class = |i: usize, j: usize| topo.path_class(gpus[i].1, gpus[j].1);
+        assert_eq!(class(0, 1), PathClass::Sys, "one socket, two NUMA nodes");
+        assert_eq!(class(0, 2), PathClass::Sys);
+        // Without NUMA nodes, the sockets decide.
+        let mut p = p;
+        for n in &mut p.nodes {
+            if let peerpath_model::NodeKind::HostBridge(h) = &mut n.kind {
+                h.numa_node = None;
+            }
+        }
+        let topo = Topology::new(&p);
+        let class = |i: usize, j: usize| topo.path_class(gpus[i].1, gpus[j].1);
+        assert_eq!(class(0, 1), PathClass::Node, "one socket");
+        assert_eq!(class(0, 2), PathClass::Sys, "two sockets");
     }
 
     #[test]

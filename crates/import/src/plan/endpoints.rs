@@ -25,8 +25,17 @@ pub(super) struct Endpoints {
     pub overlapping: Vec<String>,
 }
 
-/// The endpoint class from the class code, else the bound driver, else the name.
+/// The display controller of a BMC, by its ids (`facts::BMC_DISPLAYS`).
+pub(super) fn bmc_display(d: &PciDevice) -> Option<&'static crate::facts::BmcDisplay> {
+    crate::facts::bmc_display(d.vendor?, d.device?)
+}
+
+/// The endpoint class from the class code, else the bound driver, else the name. A BMC's
+/// display controller is no GPU: `other`, so it exports and imports nothing.
 pub(super) fn device_class(d: &PciDevice) -> DeviceClass {
+    if bmc_display(d).is_some() {
+        return DeviceClass::Other;
+    }
     if let Some(c) = d.class {
         return match c >> 16 {
             0x03 => DeviceClass::Gpu,
@@ -101,6 +110,9 @@ pub(super) fn endpoints(
         let acs = acs(cx, layout, d, multifunction, tally);
         let mut bars = measured_bars(d, &mut out);
         let class = device_class(d);
+        if let Some(b) = bmc_display(d) {
+            tally.bmc_displays.push((d.bdf, b));
+        }
         let shows_no_mem_bar = !d.bars.iter().any(|b| b.kind == BarKind::Memory);
         if is_exporter(cx, class, d.bdf) && shows_no_mem_bar {
             match assumed_bar(cx, &mut next_assumed) {

@@ -30,9 +30,18 @@ pub(super) fn note_assumptions(
         .map(|d| d.bdf)
         .collect();
     notes.list(
-        "vendor/device ids read from names such as \"… Device 14a4\" (the dump gives no ids)",
+        &format!(
+            "vendor/device ids read from the devices' names (\"… Device 14a4\", or the name through pci.ids {}; the dump gives no ids)",
+            crate::facts::pciids::version()
+        ),
         &named_ids,
     );
+    for (b, bmc) in &tally.bmc_displays {
+        notes.add(format!(
+            "{b}: a BMC's display controller ({}; {}), not a GPU: written as class other, it exports and imports nothing",
+            bmc.what, bmc.source
+        ));
+    }
     if !no_id.is_empty() {
         notes.add(format!(
             "host bridge id (K1.7 allow-list) unknown for: {}",

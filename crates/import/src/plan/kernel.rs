@@ -7,7 +7,8 @@ use peerpath_model::{Arch, Bdf, CpuVendor, IommuKind};
 
 use super::nodes::Layout;
 use super::{flag, Ctx, Notes, Role};
-use crate::machine::{DeviceKind, Machine};
+use crate::facts;
+use crate::machine::{DeviceKind, Machine, PciDevice};
 
 /// The kernel and CPU the platform is written for, and its IOMMUs.
 #[derive(Debug)]
@@ -16,6 +17,8 @@ pub(super) struct Kernel {
     pub cpu_vendor: CpuVendor,
     pub cpu_family: Option<u32>,
     pub iommus: Vec<RawIommu>,
+    /// The kernel facts the dump did not give (`assumed:`, issue 24).
+    pub assumed: Vec<&'static str>,
 }
 
 impl Kernel {
@@ -63,31 +66,44 @@ pub(super) fn kernel(cx: &Ctx<'_>, notes: &mut Notes) -> Kernel {
         );
         Arch::Arm64
     };
-    let cpu_vendor = match (opts.cpu_vendor.or(m.kernel.cpu_vendor), &guess) {
-        (Some(v), _) => {
+    let mut assumed = Vec::new();
+    let from_ids = cpu_from_host_bridges(m, notes);
+    let cpu_vendor = match (opts.cpu_vendor.or(m.kernel.cpu_vendor), &from_ids, &guess) {
+        (Some(v), _, _) => {
             if opts.cpu_vendor.is_some() {
                 notes.add(format!("kernel.cpu.vendor: {v}, given on the command line"));
             }
             v
         }
-        (None, Some((_, v, why))) => {
-            notes.add(format!("kernel.cpu.vendor: {v}, {why}"));
+        (None, Some((v, _, _)), _) => {
+            notes.add(format!(
+                "kernel.cpu.vendor: {v}, derived from the host bridge id that gives kernel.cpu.family"
+            ));
             *v
         }
-        (None, None) => match arch {
+        (None, None, Some((_, v, why))) => {
+            notes.add(format!("kernel.cpu.vendor: {v}, {why}"));
+            assumed.push("kernel.cpu.vendor");
+            *v
+        }
+        (None, None, None) => match arch {
             Arch::Arm64 => CpuVendor::Arm,
             Arch::Ppc64 => CpuVendor::Ibm,
             Arch::X86_64 => {
                 notes.add("kernel.cpu.vendor: other, not in the dump");
+                assumed.push("kernel.cpu.vendor");
                 CpuVendor::Other
             }
         },
     };
+    // A family derived from ids counts only for the vendor it belongs to.
+    let from_ids = from_ids.filter(|(v, _, _)| *v == cpu_vendor);
     let cpu_family = match (
         opts.cpu_family.or(m.kernel.cpu_family),
+        from_ids,
         family_from_names(m),
     ) {
-        (Some(f), _) => {
+        (Some(f), _, _) => {
             if opts.cpu_family.is_some() {
                 notes.add(format!(
                     "kernel.cpu.family: {f:#x}, given on the command line"
@@ -95,19 +111,29 @@ pub(super) fn kernel(cx: &Ctx<'_>, notes: &mut Notes) -> Kernel {
             }
             Some(f)
         }
-        (None, Some((f, b))) => {
-            notes.add(format!("kernel.cpu.family: {f:#x}, from the name of {b}"));
+        (None, Some((_, f, why)), _) => {
+            notes.add(format!("kernel.cpu.family: {why}"));
             Some(f)
         }
-        (None, None) => {
+        (None, None, Some((f, b))) => {
+            notes.add(format!("kernel.cpu.family: {f:#x}, from the name of {b}"));
+            assumed.push("kernel.cpu.family");
+            Some(f)
+        }
+        (None, None, None) => {
             if cpu_vendor == CpuVendor::Amd {
-                notes.add("kernel.cpu.family: not in the dump; K1.6 allows P2P through AMD host bridges only for family >= 0x17 (Zen): add it");
+                assumed.push("kernel.cpu.family");
+                notes.add("kernel.cpu.family: not in the dump, and not derived from the root-bus host bridge ids (none is in peerpath's table, crates/import/src/facts, or they disagree); K1.6 allows P2P through AMD host bridges only for family >= 0x17 (Zen): give --cpu-family");
             }
             None
         }
     };
     if m.kernel.default_domain.is_none() {
         notes.add("kernel.default_domain: not in the dump, left to the format's default (dma)");
+        assumed.push("kernel.default_domain");
+    }
+    if m.kernel.release.is_none() {
+        assumed.push("kernel.release");
     }
     if let Some(n) = &m.kernel.cmdline_note {
         notes.add(format!("kernel command line {n}"));
@@ -129,6 +155,7 @@ pub(super) fn kernel(cx: &Ctx<'_>, notes: &mut Notes) -> Kernel {
         cpu_vendor,
         cpu_family,
         iommus,
+        assumed,
     }
 }
 
@@ -162,57 +189,128 @@ fn iommu(cx: &Ctx<'_>, arch: Arch, cpu_vendor: CpuVendor, notes: &mut Notes) -> 
     iommu
 }
 
-/// Architecture and CPU vendor from the host bridges' vendor ids or names.
-fn guess_platform(m: &Machine) -> Option<(Arch, CpuVendor, String)> {
-    let vendor_of = |v: u16| -> Option<(Arch, CpuVendor, &'static str)> {
-        Some(match v {
-            0x1022 => (Arch::X86_64, CpuVendor::Amd, "AMD"),
-            0x8086 => (Arch::X86_64, CpuVendor::Intel, "Intel"),
-            0x1def => (Arch::Arm64, CpuVendor::Arm, "Ampere"),
-            0x13b5 => (Arch::Arm64, CpuVendor::Arm, "Arm"),
-            0x177d => (Arch::Arm64, CpuVendor::Arm, "Cavium/Marvell"),
-            0x19e5 => (Arch::Arm64, CpuVendor::Arm, "Huawei"),
-            0x17cb => (Arch::Arm64, CpuVendor::Arm, "Qualcomm"),
-            0x1014 => (Arch::Ppc64, CpuVendor::Ibm, "IBM"),
-            _ => return None,
-        })
-    };
-    let root_fns = m.devices.iter().filter(|d| {
+/// The functions on root buses that tell the CPU: host bridge functions and root ports
+/// (the kernel's `pci_host_bridge_dev` takes the first of them on each root bus).
+fn root_functions(m: &Machine) -> impl Iterator<Item = &PciDevice> + '_ {
+    m.devices.iter().filter(|d| {
         d.parent.is_none() && (d.kind == DeviceKind::HostBridge || d.kind == DeviceKind::RootPort)
-    });
-    for d in root_fns.clone() {
-        if let Some((arch, cpu, who)) = d.vendor.and_then(vendor_of) {
-            return Some((
-                arch,
-                cpu,
-                format!(
-                    "guessed from vendor id {:#06x} ({who}) of {} on a root bus",
-                    d.vendor.unwrap_or(0),
-                    d.bdf
-                ),
-            ));
-        }
+    })
+}
+
+/// Where a fact was read: `0000:00:00.0 (1022:14a4, line 1)`.
+fn at(d: &PciDevice) -> String {
+    let ids = match (d.vendor, d.device) {
+        (Some(v), Some(dv)) => format!("{v:04x}:{dv:04x}"),
+        (Some(v), None) => format!("vendor {v:04x}"),
+        _ => "no ids".to_string(),
+    };
+    let from_name = if d.ids_from_name {
+        ", ids from its name"
+    } else {
+        ""
+    };
+    match d.line {
+        Some(l) => format!("{} ({ids}{from_name}, dump line {l})", d.bdf),
+        None => format!("{} ({ids}{from_name})", d.bdf),
     }
-    for d in root_fns.chain(m.devices.iter()) {
-        let n = d.name.as_deref().unwrap_or_default();
-        let hit = if n.starts_with("Advanced Micro Devices") {
-            Some((Arch::X86_64, CpuVendor::Amd, "Advanced Micro Devices"))
-        } else if n.starts_with("Intel Corporation") && d.parent.is_none() {
-            Some((Arch::X86_64, CpuVendor::Intel, "Intel Corporation"))
-        } else if n.starts_with("Ampere Computing") {
-            Some((Arch::Arm64, CpuVendor::Arm, "Ampere Computing"))
-        } else {
-            None
-        };
-        if let Some((arch, cpu, who)) = hit {
-            return Some((
-                arch,
-                cpu,
-                format!("guessed from the name \"{who}\" of {}", d.bdf),
-            ));
-        }
+}
+
+/// CPU vendor and family from a code name in a root complex's name, where no id is known
+/// (lspci's `pci.ids` names it differently from ours, so the name gave no device id):
+/// said as the guess it is, with the word and the row it matched.
+fn cpu_from_code_names(m: &Machine, notes: &mut Notes) -> Option<(CpuVendor, u32, String)> {
+    let (d, r, word) = root_functions(m).find_map(|d| {
+        let vendor = d.vendor?;
+        let name = d.name.as_deref()?;
+        let (r, w) = facts::host_bridge_cpu_by_code_name(vendor, name)?;
+        Some((d, r, w))
+    })?;
+    if d.device.is_some() {
+        // The id is known and in no row: the name does not overrule it.
+        return None;
     }
-    None
+    notes.add(format!(
+        "kernel.cpu: derived from the code name \"{word}\" in the name of {} (`{}`), which pci.ids {} does not have: the row of {:04x}:{:04x} ({}) is the only one with that code name; an assumption, give --cpu-family to override",
+        at(d),
+        d.name.as_deref().unwrap_or_default(),
+        facts::pciids::version(),
+        r.vendor,
+        r.device,
+        r.generation
+    ));
+    Some((
+        r.cpu,
+        r.family_min,
+        format!(
+            "{:#x}, {}, by the code name \"{word}\" of {} (source of the row: {})",
+            r.family_min,
+            r.generation,
+            at(d),
+            r.source
+        ),
+    ))
+}
+
+/// Architecture and CPU vendor from the vendor ids of the root buses' host bridges and
+/// root ports (`facts::ROOT_VENDORS`).
+fn guess_platform(m: &Machine) -> Option<(Arch, CpuVendor, String)> {
+    root_functions(m).find_map(|d| {
+        let r = facts::root_vendor(d.vendor?)?;
+        Some((
+            r.arch,
+            r.cpu,
+            format!(
+                "derived from the {} vendor id of {} on a root bus ({})",
+                r.who,
+                at(d),
+                r.source
+            ),
+        ))
+    })
+}
+
+/// CPU vendor and family from the root buses' host bridge and root port ids
+/// (`facts::HOST_BRIDGE_CPUS`): `None` when no id is known; a note, and `None`, when the
+/// known ids disagree.
+fn cpu_from_host_bridges(m: &Machine, notes: &mut Notes) -> Option<(CpuVendor, u32, String)> {
+    let hits: Vec<(&PciDevice, &'static facts::HostBridgeCpu)> = root_functions(m)
+        .filter_map(|d| Some((d, facts::host_bridge_cpu(d.vendor?, d.device?)?)))
+        .collect();
+    if hits.is_empty() {
+        return cpu_from_code_names(m, notes);
+    }
+    let (d, first) = *hits.first()?;
+    if let Some((other, r)) = hits.iter().find(|(_, r)| {
+        r.cpu != first.cpu || r.family_min != first.family_min || r.family_max != first.family_max
+    }) {
+        notes.add(format!(
+            "kernel.cpu: not derived: the host bridges disagree ({} says {}, {} says {})",
+            at(d),
+            first.generation,
+            at(other),
+            r.generation
+        ));
+        return None;
+    }
+    let family = if first.family_min == first.family_max {
+        format!("{:#x}", first.family_min)
+    } else {
+        format!(
+            "{:#x} (the id is reported by families {:#x} to {:#x}; K1.6 reads the same for all of them)",
+            first.family_min, first.family_min, first.family_max
+        )
+    };
+    Some((
+        first.cpu,
+        first.family_min,
+        format!(
+            "{family}, {}, derived from host bridge {} ({} root-bus function(s) with ids in the table, all agreeing; source: {})",
+            first.generation,
+            at(d),
+            hits.len(),
+            first.source
+        ),
+    ))
 }
 
 /// x86 family from names such as "Family 17h (Models 00h-0fh) Root Complex".
@@ -248,4 +346,48 @@ pub(super) fn disable_acs_redir(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{parse_lspci, to_platform_yaml, ImportOptions};
+
+    fn yaml(text: &str) -> String {
+        to_platform_yaml(&parse_lspci(text, None), &ImportOptions::default())
+    }
+
+    /// Issue 24: the family from the root complex's id, with the row and the line.
+    #[test]
+    fn family_from_the_root_complex_id() {
+        let y = yaml("00:00.0 Host bridge [0600]: Advanced Micro Devices, Inc. [AMD] Device [1022:14a4] (rev 01)\n");
+        assert!(y.contains("cpu: {vendor: amd, family: 25}"), "{y}");
+        assert!(y.contains("kernel.cpu.family: 0x19, Zen 4 (Genoa, Bergamo), derived from host bridge 0000:00:00.0 (1022:14a4, dump line 1)"), "{y}");
+    }
+
+    /// A name from another pci.ids version gives no id; its code name gives the family,
+    /// said as an assumption.
+    #[test]
+    fn family_from_a_code_name_when_the_name_gives_no_id() {
+        let y = yaml("00:00.0 Host bridge: Advanced Micro Devices, Inc. [AMD] Genoa/Genoa-X Root Complex (rev 01)\n");
+        assert!(y.contains("cpu: {vendor: amd, family: 25}"), "{y}");
+        assert!(
+            y.contains("kernel.cpu: derived from the code name \"Genoa\""),
+            "{y}"
+        );
+        // A known id that is in no row is not overruled by its name.
+        let y = yaml("00:00.0 Host bridge [0600]: Advanced Micro Devices, Inc. [AMD] Genoa Root Complex [1022:9999]\n");
+        assert!(y.contains("cpu: {vendor: amd}"), "{y}");
+        assert!(y.contains("give --cpu-family"), "{y}");
+    }
+
+    /// Disagreeing root complexes derive nothing.
+    #[test]
+    fn disagreeing_root_complexes_derive_nothing() {
+        let y = yaml("00:00.0 Host bridge [0600]: AMD [1022:14a4]\n\n40:00.0 Host bridge [0600]: AMD [1022:1450]\n");
+        assert!(
+            y.contains("kernel.cpu: not derived: the host bridges disagree"),
+            "{y}"
+        );
+        assert!(y.contains("cpu: {vendor: amd}"), "{y}");
+    }
 }

@@ -27,7 +27,7 @@ mod windows;
 
 use std::collections::BTreeMap;
 
-use peerpath_load::raw::{AcsBit, RawAcs, RawLink, RawPlatform};
+use peerpath_load::raw::{AcsBit, RawAcs, RawAssumed, RawHostBridge, RawLink, RawPlatform};
 use peerpath_model::{Acs, AcsFlags, Arch, Bdf, CpuVendor, MPS_VALUES};
 
 use crate::emit::render;
@@ -193,6 +193,8 @@ struct Tally {
     link_sta_lower: Vec<Bdf>,
     link_from_sta: Vec<Bdf>,
     no_link: Vec<Bdf>,
+    /// BMC display controllers, written as `other` endpoints (no GPU).
+    bmc_displays: Vec<(Bdf, &'static crate::facts::BmcDisplay)>,
 }
 
 impl Tally {
@@ -274,6 +276,28 @@ fn flag(b: bool) -> Option<bool> {
 }
 
 /// Builds the platform, step by step.
+/// The facts no dump shows, or this one did not (issue 24): the kernel's as the
+/// kernel step found them; each host bridge's `forwards_p2p` (no dump shows it) and
+/// its `id` where the root bus had no function to read it from; each root port's
+/// `splits_oversized_writes` (no dump shows it). The rules try each both ways.
+fn assumed(kernel: &kernel::Kernel, host_bridges: &[RawHostBridge]) -> Vec<RawAssumed> {
+    let fact = |fact: &str, node: Option<&str>| RawAssumed {
+        fact: fact.to_owned(),
+        node: node.map(str::to_owned),
+    };
+    let mut out: Vec<RawAssumed> = kernel.assumed.iter().map(|f| fact(f, None)).collect();
+    for hb in host_bridges {
+        if hb.id.is_none() {
+            out.push(fact("id", Some(&hb.name)));
+        }
+        out.push(fact("forwards_p2p", Some(&hb.name)));
+        for rp in &hb.root_ports {
+            out.push(fact("splits_oversized_writes", Some(&rp.name)));
+        }
+    }
+    out
+}
+
 fn plan(m: &Machine, opts: &ImportOptions) -> Planned {
     let cx = Ctx {
         m,
@@ -305,6 +329,7 @@ fn plan(m: &Machine, opts: &ImportOptions) -> Planned {
     let mut raw = RawPlatform::new(names::platform_name(&cx));
     raw.description = Some(header::description(&cx));
     raw.kernel = Some(kernel.raw(&cx, disable_acs_redir));
+    raw.assumed = assumed(&kernel, &host_bridges);
     raw.iommus = kernel.iommus;
     raw.host_bridges = host_bridges;
     raw.switches = ports.switches;

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use peerpath_load::raw::{Addr, RawHostBridge, RawPciId, RawRootPort, RawWindow, Size};
-use peerpath_model::{AddrRange, ForwardsP2p};
+use peerpath_model::{AddrRange, Bdf, ForwardsP2p};
 
 use super::endpoints::Endpoints;
 use super::kernel::Kernel;
@@ -37,6 +37,99 @@ fn identity_window(r: &AddrRange) -> Option<RawWindow> {
         bus: Addr(r.start),
         size: Size(r.size()?),
     })
+}
+
+/// Each root bus's NUMA node: the one node the kernel gives every function below it
+/// that has one. Notes where the nodes came from, the root buses without one or with
+/// several, and that sockets are not derived.
+fn numa_nodes(cx: &Ctx<'_>, hb_list: &[(u16, u8)], notes: &mut Notes) -> BTreeMap<(u16, u8), u16> {
+    let mut seen: BTreeMap<(u16, u8), BTreeMap<u16, Vec<&crate::machine::PciDevice>>> =
+        BTreeMap::new();
+    for d in &cx.m.devices {
+        if let Some((n, _)) = d.numa_node {
+            seen.entry(cx.root_of(d.bdf))
+                .or_default()
+                .entry(n)
+                .or_default()
+                .push(d);
+        }
+    }
+    let of_bus: BTreeMap<(u16, u8), (u16, usize)> =
+        cx.m.root_buses
+            .iter()
+            .filter_map(|r| Some(((r.segment, r.bus), r.numa_node?)))
+            .collect();
+    if seen.is_empty() && of_bus.is_empty() {
+        return BTreeMap::new();
+    }
+    let mut out = BTreeMap::new();
+    let mut from = Vec::new();
+    let mut missing = Vec::new();
+    for key in hb_list {
+        let name = hb_name(key.0, key.1);
+        if let Some((n, line)) = of_bus.get(key) {
+            out.insert(*key, *n);
+            from.push(format!(
+                "{name} {n} (the kernel's `on NUMA node` line {line})"
+            ));
+            let others: Vec<String> = seen
+                .get(key)
+                .into_iter()
+                .flat_map(|m| m.keys())
+                .filter(|m| *m != n)
+                .map(u16::to_string)
+                .collect();
+            if !others.is_empty() {
+                notes.add(format!(
+                    "host_bridges[].numa_node: {name} is on node {n} by the kernel's log, but functions below it say node {}; the log's node written",
+                    others.join(", ")
+                ));
+            }
+            continue;
+        }
+        match seen.get(key).map(|m| m.iter().collect::<Vec<_>>()).as_deref() {
+            Some([(n, devs)]) => {
+                out.insert(*key, **n);
+                let d = devs[0];
+                let at = match d.numa_node.and_then(|(_, l)| l) {
+                    Some(l) => format!("{} line {l}", d.bdf),
+                    None => d.bdf.to_string(),
+                };
+                from.push(format!("{name} {n} ({at}, {} function(s))", devs.len()));
+            }
+            Some(several) => notes.add(format!(
+                "host_bridges[].numa_node: not written for {name}: the functions below it are on NUMA nodes {}",
+                several
+                    .iter()
+                    .map(|(n, _)| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            None => missing.push(name),
+        }
+    }
+    notes.add(format!(
+        "host_bridges[].numa_node: the NUMA node the kernel gives each root bus (dmesg `pci_bus …: on NUMA node N`) or the functions below it (lspci `NUMA node:`, sysfs `numa_node`, nvidia-smi's NUMA affinity): {}",
+        from.join(", ")
+    ));
+    let topo: Vec<Bdf> =
+        cx.m.devices
+            .iter()
+            .filter(|d| d.numa_from_topo)
+            .map(|d| d.bdf)
+            .collect();
+    notes.list(
+        "NUMA nodes from nvidia-smi topo -m, its GPU i taken as the i-th NVIDIA GPU of the dump in PCI order (nvidia-smi's default order)",
+        &topo,
+    );
+    if !missing.is_empty() {
+        notes.add(format!(
+            "host_bridges[].numa_node: no function below {} has a NUMA node in the dump",
+            missing.join(", ")
+        ));
+    }
+    notes.add("host_bridges[].socket: not written: a NUMA node is not a socket (NPS2/NPS4 and sub-NUMA clustering put several on one), and the dump does not say which nodes share one; path classes read numa_node, the timing model takes unstated sockets as one");
+    out
 }
 
 /// The host bridges with their windows and root ports; BARs outside every window of
@@ -71,6 +164,7 @@ pub(super) fn host_bridges(
         });
     }
     let iommu = kernel.iommus.first().map(|x| x.name.clone());
+    let numa = numa_nodes(cx, &hb_list, notes);
     let mut host_bridges: Vec<RawHostBridge> = hb_list
         .iter()
         .enumerate()
@@ -109,6 +203,7 @@ pub(super) fn host_bridges(
                 iommu: iommu.clone(),
                 windows,
                 socket: None,
+                numa_node: numa.get(&(*seg, *bus)).copied(),
                 p2p_bandwidth: None,
                 root_ports: root_ports.remove(&(*seg, *bus)).unwrap_or_default(),
             }

@@ -71,6 +71,7 @@ impl Validator<'_, '_> {
                     iommu: iommu.map(|k| IommuId(k as u32)),
                     windows,
                     socket: hb.socket,
+                    numa_node: hb.numa_node,
                     p2p_bandwidth_mbs,
                 }),
             });

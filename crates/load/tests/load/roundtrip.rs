@@ -42,6 +42,7 @@ fn built_in_code() -> RawPlatform {
         translation: None,
         iommu: None,
         socket: Some(1),
+        numa_node: Some(3),
         p2p_bandwidth: Some("20GB/s".to_owned()),
         windows: vec![RawWindow {
             cpu: Addr(0xffff_0000_0000),

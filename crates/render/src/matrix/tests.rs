@@ -47,7 +47,7 @@ fn default_platform_one_switch_and_two_host_bridges() {
                 PHB   through the PCIe host bridge (root complex) both sit below
                 NODE  between host bridges of one NUMA node (socket)
                 SYS   across the SMP interconnect between NUMA nodes (sockets)
-              assumed:  host bridges without host_bridges[].socket count as one NUMA node: NODE, not SYS
+              assumed:  host bridges without host_bridges[].numa_node or socket count as one NUMA node: NODE, not SYS
               ?         after an outcome: it rests on a fact the platform file lists as assumed,
                         and another value of that fact gives another outcome (`explain` names it)
 
@@ -81,7 +81,7 @@ fn amd_zen_switch_works_and_fails_side_by_side() {
                 PHB   through the PCIe host bridge (root complex) both sit below
                 NODE  between host bridges of one NUMA node (socket)
                 SYS   across the SMP interconnect between NUMA nodes (sockets)
-              assumed:  host bridges without host_bridges[].socket count as one NUMA node: NODE, not SYS
+              assumed:  host bridges without host_bridges[].numa_node or socket count as one NUMA node: NODE, not SYS
               ?         after an outcome: it rests on a fact the platform file lists as assumed,
                         and another value of that fact gives another outcome (`explain` names it)
 
@@ -114,7 +114,7 @@ fn same_host_bridge_is_phb() {
                 PHB   through the PCIe host bridge (root complex) both sit below
                 NODE  between host bridges of one NUMA node (socket)
                 SYS   across the SMP interconnect between NUMA nodes (sockets)
-              assumed:  host bridges without host_bridges[].socket count as one NUMA node: NODE, not SYS
+              assumed:  host bridges without host_bridges[].numa_node or socket count as one NUMA node: NODE, not SYS
               ?         after an outcome: it rests on a fact the platform file lists as assumed,
                         and another value of that fact gives another outcome (`explain` names it)
 
