@@ -508,3 +508,51 @@ fn draw_and_report_write_files_and_never_overwrite_without_force() {
             .starts_with(head));
     }
 }
+
+/// Issue 23: `--compare` tells an empty file from one without figures, reads a run
+/// without `Device: N` lines, lists each cell it could not compare, and `--strict`
+/// exits 1 on any.
+#[test]
+fn issue_23_compare_input_is_read_and_every_cell_accounted_for() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let platform = repo().join("topologies/timing-two-sockets.yaml");
+    let platform = platform.to_str().expect("utf-8");
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).expect("write");
+        p.to_str().expect("utf-8").to_owned()
+    };
+    let empty = write("empty.txt", "");
+    let prose = write("prose.md", "# a report\nno figures here\n");
+    let run = write(
+        "run.txt",
+        "Unidirectional P2P=Enabled Bandwidth (P2P Writes) Matrix (GB/s)
+   D\\D     0      1
+     0      -  26.32
+     1  26.31      -
+GPU0 -> GPU7: 25.0 GB/s
+",
+    );
+    let o = peerpath(&["bandwidth", platform, "--compare", &empty]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("the file is empty"), "{}", stderr(&o));
+    let o = peerpath(&["bandwidth", platform, "--compare", &prose]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no measured figures"), "{}", stderr(&o));
+    let o = peerpath(&["bandwidth", platform, "--compare", &run]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("gpu0                   gpu1"), "{text}");
+    assert!(
+        text.contains("line 5: unidirectional_gbps 0 -> 7 = 25.0"),
+        "{text}"
+    );
+    assert!(text.contains("no PCI addresses"), "{text}");
+    let o = peerpath(&["bandwidth", platform, "--compare", &run, "--strict"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("1 measured cells not compared"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use peerpath_timing::compare::Comparison;
+use peerpath_timing::compare::Report;
 use peerpath_timing::matrix::Matrix;
 use peerpath_topology::Topology;
 use serde_json::{json, Value};
@@ -171,18 +171,19 @@ pub fn bandwidth_json(topo: &Topology<'_>, m: &Matrix) -> String {
     serde_json::to_string_pretty(&doc).unwrap_or_default()
 }
 
-/// The text of `--compare`.
-pub fn compare_text(comparisons: &[Comparison], unmatched: &[String]) -> String {
+/// The text of `--compare`: predicted, measured and error per compared cell; then every
+/// measured cell not compared, with why; then what the figures rest on.
+pub fn compare_text(r: &Report, model_assumptions: &[String]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<22} {:<22} {:<20} {:>10} {:>10} {:>8}",
+        "{:<22} {:<22} {:<26} {:>10} {:>10} {:>8}",
         "from", "to", "metric", "predicted", "measured", "error"
     );
-    for c in comparisons {
+    for c in &r.comparisons {
         let _ = writeln!(
             out,
-            "{:<22} {:<22} {:<20} {:>10.2} {:>10.2} {:>+7.1}%",
+            "{:<22} {:<22} {:<26} {:>10.2} {:>10.2} {:>+7.1}%",
             c.from,
             c.to,
             c.metric.as_str(),
@@ -191,21 +192,47 @@ pub fn compare_text(comparisons: &[Comparison], unmatched: &[String]) -> String 
             c.error() * 100.0
         );
     }
-    if comparisons.is_empty() {
+    if r.comparisons.is_empty() {
         out.push_str("no pair of the measurement has a prediction\n");
     }
-    for u in unmatched {
+    for u in &r.unknown_devices {
         let _ = writeln!(
             out,
             "measured device {u}: no endpoint of the platform has this address"
         );
     }
+    if !r.unmatched.is_empty() {
+        let _ = writeln!(out, "\nNot compared ({} measured cells)", r.unmatched.len());
+        for u in &r.unmatched {
+            let cell = u
+                .cell
+                .map_or(String::new(), |(i, j)| format!(" {i} -> {j}"));
+            let _ = writeln!(
+                out,
+                "  line {}: {}{cell} = {}: {}",
+                u.line, u.what, u.measured, u.why
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n{} cells compared, {} not compared; left out: {} diagonal cells (local copies), {} cells without a figure (-, n/a)",
+        r.comparisons.len(),
+        r.unmatched.len(),
+        r.diagonal,
+        r.gaps
+    );
+    for a in r.assumptions.iter().chain(model_assumptions) {
+        let _ = writeln!(out, "assumed: {a}");
+    }
     out
 }
 
-/// The JSON of `--compare --format json`.
-pub fn compare_json(comparisons: &[Comparison]) -> String {
-    let list: Vec<Value> = comparisons
+/// The JSON of `--compare --format json`: `comparisons`, `unmatched`,
+/// `unknown_devices`, `assumptions` (the matching's, then the model's).
+pub fn compare_json(r: &Report, model_assumptions: &[String]) -> String {
+    let list: Vec<Value> = r
+        .comparisons
         .iter()
         .map(|c| {
             json!({
@@ -217,7 +244,29 @@ pub fn compare_json(comparisons: &[Comparison]) -> String {
             })
         })
         .collect();
-    serde_json::to_string_pretty(&json!({ "comparisons": list })).unwrap_or_default()
+    let unmatched: Vec<Value> = r
+        .unmatched
+        .iter()
+        .map(|u| {
+            json!({
+                "what": u.what,
+                "from": u.cell.map(|c| c.0),
+                "to": u.cell.map(|c| c.1),
+                "measured": u.measured,
+                "line": u.line,
+                "why": u.why,
+            })
+        })
+        .collect();
+    let assumptions: Vec<&String> = r.assumptions.iter().chain(model_assumptions).collect();
+    serde_json::to_string_pretty(&json!({
+        "comparisons": list,
+        "unmatched": unmatched,
+        "unknown_devices": r.unknown_devices.iter().map(|b| b.to_string()).collect::<Vec<_>>(),
+        "left_out": { "diagonal": r.diagonal, "without_figure": r.gaps },
+        "assumptions": assumptions,
+    }))
+    .unwrap_or_default()
 }
 
 /// The text of `--concurrent`: the matrix of every write's share while all run, as
@@ -308,16 +357,24 @@ Unidirectional P2P=Enabled Bandwidth (P2P Writes) Matrix (GB/s)
 ",
         )
         .expect("parses");
-        let (cmp, unmatched) = compare(&topo, &m, &measured);
-        let unmatched: Vec<String> = unmatched.iter().map(|b| b.to_string()).collect();
+        let r = compare(&topo, &m, &measured);
         expect![[r#"
-            from                   to                     metric                predicted   measured    error
-            gpu0                   gpu2                   unidirectional_gbps       28.73      25.00   +14.9%
-            gpu2                   gpu0                   unidirectional_gbps       28.73      26.00   +10.5%
+            from                   to                     metric                      predicted   measured    error
+            gpu0                   gpu2                   unidirectional_gbps             28.73      25.00   +14.9%
+            gpu2                   gpu0                   unidirectional_gbps             28.73      26.00   +10.5%
             measured device 0000:99:00.0: no endpoint of the platform has this address
-        "#]].assert_eq(&super::compare_text(&cmp, &unmatched));
+
+            Not compared (4 measured cells)
+              line 6: unidirectional_gbps 0 -> 2 = 25.00: the run's device 2 matches no endpoint of the platform
+              line 7: unidirectional_gbps 1 -> 2 = 25.00: the run's device 2 matches no endpoint of the platform
+              line 8: unidirectional_gbps 2 -> 0 = 25.00: the run's device 2 matches no endpoint of the platform
+              line 8: unidirectional_gbps 2 -> 1 = 25.00: the run's device 2 matches no endpoint of the platform
+
+            2 cells compared, 4 not compared; left out: 3 diagonal cells (local copies), 0 cells without a figure (-, n/a)
+        "#]].assert_eq(&super::compare_text(&r, &[]));
         expect![[r#"
             {
+              "assumptions": [],
               "comparisons": [
                 {
                   "from": "gpu0",
@@ -325,9 +382,57 @@ Unidirectional P2P=Enabled Bandwidth (P2P Writes) Matrix (GB/s)
                   "metric": "unidirectional_gbps",
                   "predicted": 28.732,
                   "to": "gpu2"
+                },
+                {
+                  "from": "gpu2",
+                  "measured": 26.0,
+                  "metric": "unidirectional_gbps",
+                  "predicted": 28.732,
+                  "to": "gpu0"
+                }
+              ],
+              "left_out": {
+                "diagonal": 3,
+                "without_figure": 0
+              },
+              "unknown_devices": [
+                "0000:99:00.0"
+              ],
+              "unmatched": [
+                {
+                  "from": 0,
+                  "line": 6,
+                  "measured": "25.00",
+                  "to": 2,
+                  "what": "unidirectional_gbps",
+                  "why": "the run's device 2 matches no endpoint of the platform"
+                },
+                {
+                  "from": 1,
+                  "line": 7,
+                  "measured": "25.00",
+                  "to": 2,
+                  "what": "unidirectional_gbps",
+                  "why": "the run's device 2 matches no endpoint of the platform"
+                },
+                {
+                  "from": 2,
+                  "line": 8,
+                  "measured": "25.00",
+                  "to": 0,
+                  "what": "unidirectional_gbps",
+                  "why": "the run's device 2 matches no endpoint of the platform"
+                },
+                {
+                  "from": 2,
+                  "line": 8,
+                  "measured": "25.00",
+                  "to": 1,
+                  "what": "unidirectional_gbps",
+                  "why": "the run's device 2 matches no endpoint of the platform"
                 }
               ]
             }"#]]
-        .assert_eq(&super::compare_json(&cmp[..1]));
+        .assert_eq(&super::compare_json(&r, &[]));
     }
 }

@@ -19,6 +19,7 @@
 pub mod compare;
 pub mod concurrent;
 pub mod matrix;
+pub mod measured;
 pub mod protocol;
 pub mod route;
 
@@ -337,6 +338,12 @@ pub fn pair_timing(topo: &Topology<'_>, pair: &PairResult) -> PairTiming {
 /// GB/s of `a` and `b` writing to each other at once: each direction's own lanes,
 /// the stages both use (fabric, root complex) split between them.
 pub fn bidirectional(a: &Direction, b: &Direction) -> f64 {
+    let (x, y) = bidirectional_parts(a, b);
+    x + y
+}
+
+/// GB/s of each direction while `a` and `b` write to each other at once: (a's, b's).
+pub fn bidirectional_parts(a: &Direction, b: &Direction) -> (f64, f64) {
     let one = |x: &Direction, y: &Direction| {
         x.shared
             .iter()
@@ -349,7 +356,7 @@ pub fn bidirectional(a: &Direction, b: &Direction) -> f64 {
             })
             .fold(x.lanes_bidir_gbps, f64::min)
     };
-    one(a, b) + one(b, a)
+    (one(a, b), one(b, a))
 }
 
 /// Whether a node is an endpoint.
