@@ -61,17 +61,33 @@ impl Metric {
     pub fn is_bandwidth(self) -> bool {
         self != Metric::LatencyUs
     }
+}
 
-    /// The title line of its matrix in `p2pBandwidthLatencyTest`'s (and peerpath's)
-    /// output.
-    fn p2p_title(self) -> Option<&'static str> {
-        match self {
-            Metric::UnidirectionalGbps => Some("Unidirectional P2P=Enabled Bandwidth"),
-            Metric::BidirectionalGbps => Some("Bidirectional P2P=Enabled Bandwidth"),
-            Metric::LatencyUs => Some("P2P=Enabled Latency"),
-            Metric::BidirectionalOneWayGbps | Metric::ReadGbps => None,
-        }
+/// The kind of a `p2pBandwidthLatencyTest` (or peerpath) matrix title, also as people
+/// retitle it in reports (`### Bidirectional P2P=Enabled Matrix (GB/s)`,
+/// `### P2P=Enabled Write Latency (µs)`). `P2P=Disabled` matrices are staged copies
+/// and not titles of a predicted metric; `(P2P Reads)` matrices (`--p2p_read`) are
+/// kept as an unpredicted kind.
+fn p2p_title(line: &str) -> Option<Kind> {
+    let t = line.trim_start_matches(['#', ' ', '\t']);
+    if t.contains("P2P=Disabled") {
+        return None;
     }
+    if t.contains("(P2P Reads)") {
+        return Some(Kind::Other("p2pBandwidthLatencyTest P2P reads".to_owned()));
+    }
+    let metric = if t.starts_with("Unidirectional P2P=Enabled Bandwidth")
+        || t.starts_with("Unidirectional P2P Write Bandwidth")
+    {
+        Metric::UnidirectionalGbps
+    } else if t.starts_with("Bidirectional P2P=Enabled") {
+        Metric::BidirectionalGbps
+    } else if t.starts_with("P2P=Enabled Latency") || t.starts_with("P2P=Enabled Write Latency") {
+        Metric::LatencyUs
+    } else {
+        return None;
+    };
+    Some(Kind::Metric(metric))
 }
 
 /// What a matrix measures: a metric peerpath predicts, or something it does not.
@@ -285,6 +301,9 @@ fn pair_line(line: &str) -> Option<(Metric, usize, usize, String)> {
 struct Open {
     kind: Option<Kind>,
     columns: Option<Vec<usize>>,
+    /// Lines skipped between the title and the header (a blank line, a code
+    /// fence, a sentence of a report).
+    skipped: usize,
 }
 
 /// Reads a measured run out of `text`. Lines that are not part of a run (a markdown
@@ -342,17 +361,16 @@ pub fn parse(text: &str) -> Result<Measured, NotMeasured> {
             open = Some(Open {
                 kind: None,
                 columns: None,
+                skipped: 0,
             });
             continue;
         }
-        if let Some(metric) = Metric::ALL
-            .into_iter()
-            .find(|x| x.p2p_title().is_some_and(|title| t.starts_with(title)))
-        {
+        if let Some(kind) = p2p_title(t) {
             connectivity = false;
             open = Some(Open {
-                kind: Some(Kind::Metric(metric)),
+                kind: Some(kind),
                 columns: None,
+                skipped: 0,
             });
             continue;
         }
@@ -367,6 +385,7 @@ pub fn parse(text: &str) -> Result<Measured, NotMeasured> {
             open = Some(Open {
                 kind: Some(kind),
                 columns: None,
+                skipped: 0,
             });
             continue;
         }
@@ -394,19 +413,21 @@ pub fn parse(text: &str) -> Result<Measured, NotMeasured> {
         let Some(o) = open.as_mut() else { continue };
         let Some(line) = untable(raw) else { continue };
         let mut words = line.split_whitespace();
-        let Some(first) = words.next() else {
-            open = None;
-            continue;
-        };
+        let first = words.next();
         if o.columns.is_none() {
-            // The header: `D\D 0 1 2`, `GPU 0 1`, or nvbandwidth's bare `0 1 2`.
-            let labels: Vec<&str> = if first.parse::<usize>().is_ok() {
-                std::iter::once(first).chain(words).collect()
-            } else if first == "D\\D" || first == "GPU" {
-                words.collect()
-            } else {
-                open = None;
-                continue;
+            // The header: `D\D 0 1 2`, `GPU 0 1`, or nvbandwidth's bare `0 1 2`; up to
+            // five other lines (blank lines, a code fence, a sentence) may come first.
+            let labels: Vec<&str> = match first {
+                Some(f) if f.parse::<usize>().is_ok() => std::iter::once(f).chain(words).collect(),
+                Some("D\\D" | "GPU") => words.collect(),
+                _ if o.skipped < 5 => {
+                    o.skipped += 1;
+                    continue;
+                }
+                _ => {
+                    open = None;
+                    continue;
+                }
             };
             match labels.iter().map(|w| w.parse::<usize>()).collect() {
                 Ok(cols) => o.columns = Some(cols),
@@ -414,7 +435,7 @@ pub fn parse(text: &str) -> Result<Measured, NotMeasured> {
             }
             continue;
         }
-        let Ok(row) = first.parse::<usize>() else {
+        let Some(Ok(row)) = first.map(str::parse::<usize>) else {
             open = None;
             continue;
         };
@@ -574,6 +595,42 @@ P2P=Enabled Latency (P2P Writes) Matrix (us)
         assert_eq!(cells(&m, Metric::BidirectionalGbps), [(2, 5, 50.2)]);
         assert_eq!(m.unreadable.len(), 2, "{:?}", m.unreadable);
         assert_eq!(m.unreadable[0].line, 5);
+    }
+
+    #[test]
+    fn report_headings_and_fences_are_read() {
+        let text = "### Bidirectional P2P=Enabled Matrix (GB/s)
+
+```
+   D\\D     0      1
+     0    —    102
+     1   104    —
+```
+
+### P2P=Enabled Write Latency (µs) — `p2pBandwidthLatencyTest`
+
+From CUDA `p2pBandwidthLatencyTest`:
+
+```
+   GPU     0      1
+     0   1.24   0.44
+```
+Unidirectional P2P=Enabled Bandwidth (P2P Reads) Matrix (GB/s)
+   D\\D     0      1
+     0 800.00  25.00
+";
+        let m = parse(text).expect("parses");
+        assert_eq!(
+            cells(&m, Metric::BidirectionalGbps),
+            [(0, 1, 102.0), (1, 0, 104.0)]
+        );
+        assert_eq!(cells(&m, Metric::LatencyUs), [(0, 1, 0.44)]);
+        assert_eq!(
+            cells(&m, Metric::UnidirectionalGbps),
+            [],
+            "reads are not writes"
+        );
+        assert_eq!(m.cells.len(), 4);
     }
 
     #[test]
