@@ -1,4 +1,4 @@
-//! `cargo xtask ci | realdata | codegen [--check] | browser [--screenshot] | tidy`: the project's own chores, in
+//! `cargo xtask ci | realdata | codegen [--check] | browser [--screenshot] | tidy | timing-validate [--check]`: the project's own chores, in
 //! Rust so they run wherever cargo does.
 
 mod browser;
@@ -21,6 +21,11 @@ fn main() -> ExitCode {
         },
         "browser" => browser::browser(args.get(1..).unwrap_or_default()),
         "tidy" => tidy(),
+        "timing-validate" => match args.get(1).map(String::as_str) {
+            None => timing_validate(false),
+            Some("--check") => timing_validate(true),
+            Some(other) => Err(format!("unknown argument `{other}` (expected `--check`)")),
+        },
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\n\
@@ -33,7 +38,9 @@ fn main() -> ExitCode {
                  codegen --check  fail if one of them is stale\n  \
                  browser          the report and the SVG checked in headless Chromium (installed\n                   \
                  with apt-get if missing); --screenshot also writes docs/report.png\n  \
-                 tidy             cargo fmt, then the ci checks"
+                 tidy             cargo fmt, then the ci checks\n  \
+                 timing-validate  predict every machine of timing/corpus leave-one-out and write the\n                   \
+                 table into docs/timing.md; --check fails if it is stale"
             );
             return if task == "help" {
                 ExitCode::SUCCESS
@@ -191,4 +198,19 @@ fn codegen(check: bool) -> Result<(), String> {
 fn tidy() -> Result<(), String> {
     run(&cargo(), &["fmt", "--all"], &[])?;
     ci()
+}
+
+/// `timing-validate`: the corpus test of crates/timing (tests/corpus.rs), which writes
+/// the leave-one-out table into docs/timing.md, or with `--check` fails when it is stale.
+fn timing_validate(check: bool) -> Result<(), String> {
+    let env: &[(&str, &str)] = if check {
+        &[]
+    } else {
+        &[("PEERPATH_UPDATE_TIMING", "1")]
+    };
+    run(
+        &cargo(),
+        &["test", "-p", "peerpath-timing", "--test", "corpus"],
+        env,
+    )
 }

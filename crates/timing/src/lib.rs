@@ -22,6 +22,7 @@ pub mod matrix;
 pub mod measured;
 pub mod protocol;
 pub mod route;
+pub mod validate;
 
 use peerpath_model::{ExportId, NodeId, NodeKind, Outcome};
 use peerpath_rules::PairResult;
