@@ -143,7 +143,7 @@ impl std::fmt::Display for Link {
 /// The bandwidth and latency of one fabric crossing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FabricHop {
-    /// Bandwidth available to peer traffic crossing it, both directions together, in
+    /// Bandwidth available to peer traffic crossing it, in each direction (issue 23), in
     /// MB/s (10^6 bytes per second).
     pub bandwidth_mbs: u64,
     /// Latency added, in ns.

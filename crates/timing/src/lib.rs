@@ -9,8 +9,9 @@
 //! efficiency ([`protocol`]); the fabric and a root complex's stated P2P limit what
 //! the file gives — and the lowest is the bottleneck. Links are full duplex, so the
 //! two directions of a bidirectional transfer each have their lanes, and pay for the
-//! Ack and UpdateFC DLLPs the other direction's TLPs cause; the fabric and the root
-//! complex are shared, so each direction gets half of what both use. Latency is the
+//! Ack and UpdateFC DLLPs the other direction's TLPs cause; the fabric has a limit per
+//! direction (its links are full duplex); a root complex's stated P2P limit is shared,
+//! so each direction gets half of it. Latency is the
 //! sum of each stage's latency along the route, with the initiator's own work.
 //!
 //! Architecture invariant: the model reads verdicts and traces, never decides
@@ -54,8 +55,8 @@ pub struct Direction {
     pub lanes_bidir_gbps: f64,
     /// The stage that bounds it alone.
     pub bottleneck: Bottleneck,
-    /// Shared stages (fabric, root complex limits): key and GB/s for both
-    /// directions together.
+    /// Stages with a stated limit (fabric, one direction; root complex limits, both
+    /// directions together): key and GB/s.
     pub shared: Vec<(String, f64)>,
 }
 
@@ -146,19 +147,17 @@ fn direction(topo: &Topology<'_>, stages: &[Stage], completion: Option<u32>) -> 
                 });
             }
             Stage::Fabric { from, to, hop, .. } => {
+                // One direction of the fabric: its links are full duplex (xGMI and UPI
+                // are serial links with lanes each way, as PCIe), so the two directions
+                // of a bidirectional transfer do not share it (issue 23).
                 let g = hop.bandwidth_mbs as f64 / 1000.0;
-                let (a, b) = if topo.name(from) <= topo.name(to) {
-                    (from, to)
-                } else {
-                    (to, from)
-                };
-                let key = format!("{}–{}", topo.name(a), topo.name(b));
+                let key = format!("{}→{}", topo.name(from), topo.name(to));
                 shared.push((key.clone(), g));
                 bounds.push(Bound {
                     gbps: g,
                     bidir: g,
                     place: key,
-                    why: format!("fabric between host bridges: {g} GB/s"),
+                    why: format!("fabric between host bridges: {g} GB/s each way"),
                 });
             }
             _ => {}
@@ -336,8 +335,9 @@ pub fn pair_timing(topo: &Topology<'_>, pair: &PairResult) -> PairTiming {
     }
 }
 
-/// GB/s of `a` and `b` writing to each other at once: each direction's own lanes,
-/// the stages both use (fabric, root complex) split between them.
+/// GB/s of `a` and `b` writing to each other at once: each direction's own lanes (and
+/// its own direction of the fabric), the stages both use (a root complex's limit)
+/// split between them.
 pub fn bidirectional(a: &Direction, b: &Direction) -> f64 {
     let (x, y) = bidirectional_parts(a, b);
     x + y
