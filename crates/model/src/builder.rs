@@ -311,6 +311,7 @@ impl PlatformBuilder {
                 driver: Driver::Kernel,
                 bars,
                 cc: None,
+                id: None,
             }),
         )
     }

@@ -106,10 +106,19 @@ pub fn bandwidth_text(topo: &Topology<'_>, m: &Matrix) -> String {
         let _ = writeln!(out, "  - {a}");
     }
     let lat = topo.platform().interconnect.latency;
+    let initiator = lat.endpoint_ns.map_or_else(
+        || {
+            format!(
+                "{} ns unless the device's generation gives one",
+                peerpath_timing::DEFAULT_ENDPOINT_NS
+            )
+        },
+        |ns| format!("{ns} ns"),
+    );
     let _ = writeln!(
         out,
-        "  - latencies: initiator {} ns, link {} ns, switch {} ns, root complex {} ns, IOMMU hit {} ns / miss {} ns (interconnect.latency)",
-        lat.endpoint_ns, lat.link_ns, lat.switch_ns, lat.root_complex_ns, lat.iommu_hit_ns, lat.iommu_miss_ns
+        "  - latencies: initiator {initiator}, link {} ns, switch {} ns, root complex {} ns, IOMMU hit {} ns / miss {} ns (interconnect.latency)",
+        lat.link_ns, lat.switch_ns, lat.root_complex_ns, lat.iommu_hit_ns, lat.iommu_miss_ns
     );
     let _ = writeln!(
         out,

@@ -19,6 +19,7 @@
 
 pub mod compare;
 pub mod concurrent;
+pub mod devices;
 pub mod matrix;
 pub mod measured;
 pub mod protocol;
@@ -186,6 +187,38 @@ fn direction(topo: &Topology<'_>, stages: &[Stage], completion: Option<u32>) -> 
     })
 }
 
+/// The initiator's own work when neither the file (`interconnect.latency.endpoint`)
+/// nor the importer's generation gives it (docs/timing.md).
+pub const DEFAULT_ENDPOINT_NS: u32 = 1_000;
+
+/// The initiator's latency (ns) and the factor on the route's latency terms: the file's
+/// `endpoint` where it states one; else the importer's generation's, by its `id`
+/// ([`devices`], stated); else the default.
+fn initiator(topo: &Topology<'_>, importer: NodeId) -> (f64, f64, Option<String>) {
+    let lat = topo.platform().interconnect.latency;
+    if let Some(ns) = lat.endpoint_ns {
+        return (f64::from(ns), 1.0, None);
+    }
+    let id = match &topo.platform().node(importer).kind {
+        NodeKind::Endpoint(e) => e.id,
+        _ => None,
+    };
+    if let Some((d, p)) = id.and_then(devices::latency_params) {
+        let note = format!(
+            "{} ({} {}, {}): initiator {} ns, route latency terms × {:.2} ({})",
+            topo.name(importer),
+            d.id,
+            d.name,
+            p.generation.as_str(),
+            p.initiator_ns,
+            p.path_scale,
+            p.source
+        );
+        return (f64::from(p.initiator_ns), p.path_scale, Some(note));
+    }
+    (f64::from(DEFAULT_ENDPOINT_NS), 1.0, None)
+}
+
 /// The latency parts of a route.
 fn latency(
     topo: &Topology<'_>,
@@ -193,11 +226,8 @@ fn latency(
     stages: &[Stage],
 ) -> Vec<(String, &'static str, f64)> {
     let lat = topo.platform().interconnect.latency;
-    let mut parts = vec![(
-        topo.name(importer).to_owned(),
-        "initiator",
-        f64::from(lat.endpoint_ns),
-    )];
+    let (first, scale, _) = initiator(topo, importer);
+    let mut parts = vec![(topo.name(importer).to_owned(), "initiator", first)];
     for s in stages {
         match *s {
             Stage::Link { child, parent, .. } => parts.push((
@@ -230,6 +260,9 @@ fn latency(
                 ))
             }
         }
+    }
+    for p in parts.iter_mut().skip(1) {
+        p.2 *= scale;
     }
     parts
 }
@@ -318,6 +351,9 @@ pub fn pair_timing(topo: &Topology<'_>, pair: &PairResult) -> PairTiming {
         Vec::new()
     };
     let mut assumptions = assumptions(topo, &stages);
+    if let (true, (_, _, Some(note))) = (works, initiator(topo, d.importer)) {
+        assumptions.push(note);
+    }
     if works && write.is_none() {
         assumptions
             .push("no link on the route states its speed and width: no bandwidth".to_owned());

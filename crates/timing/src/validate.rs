@@ -5,20 +5,23 @@
 //!
 //! Fitted parameters, and how (everything else is the documented default,
 //! docs/timing.md):
-//! - `interconnect.latency.endpoint`, the initiator's own work: the median over the
-//!   other machines of each machine's median residual (measured latency minus the
-//!   model's latency without the initiator term), clamped to 0–5 µs; with no latency
-//!   measured elsewhere it stays at the default.
+//! - latency, per GPU generation (the endpoints' `id`, [`crate::devices`]):
+//!   measured = initiator(generation) + scale × the route's latency terms, by weighted
+//!   least squares over the other machines (each machine weighs the same whatever its
+//!   number of cells): one scale for all, pooled within generations, clamped to 0–2;
+//!   one initiator per generation, clamped to ≥ 0; a generation no other machine has
+//!   takes the intercept of all of them.
 //! - `interconnect.fabric.cross_socket` bandwidth (one direction), per CPU generation
 //!   (`kernel.cpu` vendor and family): the median over the other machines of the same
 //!   generation of each machine's median one-way figure across sockets (one-way cells
 //!   as measured, both-ways cells halved). With no other machine of the generation it
 //!   stays at the default (64 GB/s), and the table says so.
 
-use peerpath_model::Platform;
+use peerpath_model::{NodeKind, Platform};
 use peerpath_topology::Topology;
 
 use crate::compare::{compare, Measured, Metric};
+use crate::devices::{device, Generation};
 use crate::matrix::Matrix;
 use crate::route::FabricClass;
 use crate::Stage;
@@ -67,8 +70,12 @@ pub struct Fit {
     pub machine: String,
     /// Its CPU generation (`kernel.cpu` vendor and family).
     pub generation: String,
-    /// `endpoint` latency, ns.
-    pub endpoint_ns: u32,
+    /// Its GPUs' generation, when their `id`s give one.
+    pub gpus: Option<Generation>,
+    /// The initiator latency, ns.
+    pub initiator_ns: u32,
+    /// The factor on the route's latency terms.
+    pub scale: f64,
     /// `cross_socket` one-way MB/s, when another machine of the generation gave one.
     pub cross_socket_mbs: Option<u64>,
     /// Measured cells not compared.
@@ -97,21 +104,142 @@ fn median(v: &mut [f64]) -> Option<f64> {
     })
 }
 
-/// The median latency residual (ns) of one machine: measured minus predicted without
-/// the initiator term.
-fn latency_residual(m: &Machine) -> Option<f64> {
+/// One machine's latency cells for fitting: its GPUs' generation, and per cell (the
+/// route's latency terms without the initiator, ns; measured, ns).
+pub type LatencyCells = (Option<Generation>, Vec<(f64, f64)>);
+
+/// A machine's latency cells: (route latency terms without the initiator, ns;
+/// measured, ns), and its GPU generation when every GPU's `id` gives the same one.
+fn latency_cells(m: &Machine) -> LatencyCells {
     let mut p = m.platform.clone();
-    p.interconnect.latency.endpoint_ns = 0;
+    p.interconnect.latency.endpoint_ns = Some(0);
     let topo = Topology::new(&p);
     let matrix = Matrix::build(&topo, 1);
     let r = compare(&topo, &matrix, &m.measured);
-    let mut res: Vec<f64> = r
+    let cells = r
         .comparisons
         .iter()
         .filter(|c| c.metric == Metric::LatencyUs)
-        .map(|c| (c.measured - c.predicted) * 1000.0)
+        .map(|c| (c.predicted * 1000.0, c.measured * 1000.0))
         .collect();
-    median(&mut res)
+    (generation_of_gpus(&m.platform), cells)
+}
+
+/// The generation of a platform's GPUs: every endpoint with an `id` the same
+/// generation, and at least one.
+fn generation_of_gpus(p: &Platform) -> Option<Generation> {
+    let mut gens = p.nodes.iter().filter_map(|n| match &n.kind {
+        NodeKind::Endpoint(e) => e.id.and_then(device).map(|d| d.generation),
+        _ => None,
+    });
+    let first = gens.next()?;
+    gens.all(|g| g == first).then_some(first)
+}
+
+/// Latency parameters fitted on some machines: the scale, the initiator per
+/// generation, and the initiator of all together.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LatencyFit {
+    /// The factor on the route's latency terms.
+    pub scale: f64,
+    /// The initiator (ns) per generation the machines show.
+    pub initiator: Vec<(Generation, f64)>,
+    /// The initiator (ns) of all machines together.
+    pub initiator_all: f64,
+}
+
+impl LatencyFit {
+    /// The initiator for a generation (the common one when the fit has none for it).
+    pub fn initiator_for(&self, g: Option<Generation>) -> f64 {
+        g.and_then(|g| self.initiator.iter().find(|x| x.0 == g).map(|x| x.1))
+            .unwrap_or(self.initiator_all)
+    }
+}
+
+/// Weighted least squares of `y = c(group) + scale × x`, each machine's cells weighing
+/// 1 together.
+pub fn fit_latency(data: &[LatencyCells]) -> Option<LatencyFit> {
+    let rows: Vec<(Option<Generation>, f64, f64, f64)> = data
+        .iter()
+        .filter(|(_, c)| !c.is_empty())
+        .flat_map(|(g, c)| {
+            let w = 1.0 / c.len() as f64;
+            c.iter().map(move |&(x, y)| (*g, x, y, w))
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let mean = |sel: &dyn Fn(&Option<Generation>) -> bool| {
+        let (mut sw, mut sx, mut sy) = (0.0, 0.0, 0.0);
+        for (g, x, y, w) in &rows {
+            if sel(g) {
+                sw += w;
+                sx += w * x;
+                sy += w * y;
+            }
+        }
+        (sx / sw, sy / sw)
+    };
+    let mut groups: Vec<Option<Generation>> = rows.iter().map(|r| r.0).collect();
+    groups.sort();
+    groups.dedup();
+    let means: Vec<(Option<Generation>, f64, f64)> = groups
+        .iter()
+        .map(|g| {
+            let (mx, my) = mean(&|h| h == g);
+            (*g, mx, my)
+        })
+        .collect();
+    let (mut num, mut den) = (0.0, 0.0);
+    for (g, x, y, w) in &rows {
+        let (_, mx, my) = means
+            .iter()
+            .find(|m| m.0 == *g)
+            .copied()
+            .unwrap_or((None, 0.0, 0.0));
+        num += w * (x - mx) * (y - my);
+        den += w * (x - mx) * (x - mx);
+    }
+    let scale = if den > 1e-9 {
+        (num / den).clamp(0.0, 2.0)
+    } else {
+        1.0
+    };
+    let (mx, my) = mean(&|_| true);
+    Some(LatencyFit {
+        scale,
+        initiator: means
+            .iter()
+            .filter_map(|(g, x, y)| Some(((*g)?, (y - scale * x).max(0.0))))
+            .collect(),
+        initiator_all: (my - scale * mx).max(0.0),
+    })
+}
+
+/// The latency fit on every machine of the corpus (what [`crate::devices::LATENCY`]
+/// carries).
+pub fn fit_all(machines: &[Machine]) -> Option<LatencyFit> {
+    let data: Vec<_> = machines.iter().map(latency_cells).collect();
+    fit_latency(&data)
+}
+
+/// `p`'s latencies for a fit: the initiator stated, every route term scaled.
+fn apply_latency(p: &mut Platform, initiator: f64, scale: f64) {
+    let l = &mut p.interconnect.latency;
+    l.endpoint_ns = Some(initiator.round() as u32);
+    let sc = |v: &mut u32| *v = (f64::from(*v) * scale).round() as u32;
+    sc(&mut l.link_ns);
+    sc(&mut l.switch_ns);
+    sc(&mut l.root_complex_ns);
+    sc(&mut l.iommu_hit_ns);
+    sc(&mut l.iommu_miss_ns);
+    let f = &mut p.interconnect.fabric;
+    sc(&mut f.same_socket.latency_ns);
+    sc(&mut f.cross_socket.latency_ns);
+    for pair in &mut f.pairs {
+        sc(&mut pair.hop.latency_ns);
+    }
 }
 
 /// The median one-way GB/s a machine measures across sockets, from its one-way cells
@@ -162,21 +290,22 @@ fn generation(m: &Machine) -> String {
 
 /// Predicts every machine with the parameters fitted on the others.
 pub fn leave_one_out(machines: &[Machine]) -> Validation {
-    let residuals: Vec<Option<f64>> = machines.iter().map(latency_residual).collect();
+    let latency: Vec<_> = machines.iter().map(latency_cells).collect();
     let crosses: Vec<Option<f64>> = machines.iter().map(cross_socket_one_way).collect();
     let mut v = Validation::default();
     for (k, m) in machines.iter().enumerate() {
-        let mut others: Vec<f64> = residuals
+        let others: Vec<_> = latency
             .iter()
             .enumerate()
             .filter(|(j, _)| *j != k)
-            .filter_map(|(_, r)| *r)
+            .map(|(_, d)| d.clone())
             .collect();
         let mut p = m.platform.clone();
-        let endpoint = median(&mut others).map_or(p.interconnect.latency.endpoint_ns, |r| {
-            r.clamp(0.0, 5000.0).round() as u32
-        });
-        p.interconnect.latency.endpoint_ns = endpoint;
+        let fit = fit_latency(&others);
+        let (initiator, scale) = fit
+            .as_ref()
+            .map_or((1000.0, 1.0), |f| (f.initiator_for(latency[k].0), f.scale));
+        apply_latency(&mut p, initiator, scale);
         let mut same_generation: Vec<f64> = crosses
             .iter()
             .enumerate()
@@ -193,7 +322,9 @@ pub fn leave_one_out(machines: &[Machine]) -> Validation {
         v.fits.push(Fit {
             machine: m.name.clone(),
             generation: generation(m),
-            endpoint_ns: endpoint,
+            gpus: latency[k].0,
+            initiator_ns: initiator.round() as u32,
+            scale,
             cross_socket_mbs: cross,
             unmatched: r.unmatched.len(),
         });
@@ -261,7 +392,7 @@ pub fn table(v: &Validation) -> String {
         "\n{meeting} of {} machines meet the goal (every compared cell within 15% for bandwidth, 25% for latency).\n",
         machines.len()
     );
-    out.push_str("| machine | CPU generation | `endpoint` fitted without it | `cross_socket` fitted without it | measured cells not compared |\n|---|---|---|---|---|\n");
+    out.push_str("| machine | CPU generation | GPUs | initiator, route × (fitted without it) | `cross_socket` (fitted without it) | measured cells not compared |\n|---|---|---|---|---|---|\n");
     for f in &v.fits {
         let cross = f.cross_socket_mbs.map_or_else(
             || "default (no other machine of the generation)".to_owned(),
@@ -269,8 +400,13 @@ pub fn table(v: &Validation) -> String {
         );
         let _ = writeln!(
             out,
-            "| `{}` | {} | {} ns | {cross} | {} |",
-            f.machine, f.generation, f.endpoint_ns, f.unmatched
+            "| `{}` | {} | {} | {} ns, × {:.2} | {cross} | {} |",
+            f.machine,
+            f.generation,
+            f.gpus.map_or("no `id`", Generation::as_str),
+            f.initiator_ns,
+            f.scale,
+            f.unmatched
         );
     }
     out

@@ -92,3 +92,26 @@ fn issue_23_the_corpus_table_in_docs_is_current() {
         );
     }
 }
+
+/// The per-generation latency parameters the model uses (`devices::LATENCY`) are the
+/// fit on every machine of the corpus (validated leave one out above).
+#[test]
+fn issue_23_the_generation_latency_table_is_the_corpus_fit() {
+    use peerpath_timing::devices::LATENCY;
+    let fit = peerpath_timing::validate::fit_all(&corpus()).expect("latency cells");
+    let mut got = String::new();
+    for p in LATENCY {
+        let want = fit.initiator_for(Some(p.generation));
+        got.push_str(&format!(
+            "{:?}: initiator {:.0} ns, scale {:.3}\n",
+            p.generation, want, fit.scale
+        ));
+    }
+    for p in LATENCY {
+        let want = fit.initiator_for(Some(p.generation)).round() as u32;
+        assert!(
+            p.initiator_ns == want && (p.path_scale - fit.scale).abs() < 0.005,
+            "crates/timing/src/devices.rs LATENCY differs from the corpus fit:\n{got}"
+        );
+    }
+}
