@@ -39,6 +39,31 @@ fn matrix(
     }
 }
 
+/// Every assumption of the matrices, then the parameters they use: the same list in
+/// text and JSON.
+fn assumptions(topo: &Topology<'_>, m: &Matrix) -> Vec<String> {
+    let mut out = m.assumptions();
+    let lat = topo.platform().interconnect.latency;
+    let initiator = lat.endpoint_ns.map_or_else(
+        || {
+            format!(
+                "{} ns unless the device's generation gives one",
+                peerpath_timing::DEFAULT_ENDPOINT_NS
+            )
+        },
+        |ns| format!("{ns} ns"),
+    );
+    out.push(format!(
+        "latencies: initiator {initiator}, link {} ns, switch {} ns, root complex {} ns, IOMMU hit {} ns / miss {} ns (interconnect.latency)",
+        lat.link_ns, lat.switch_ns, lat.root_complex_ns, lat.iommu_hit_ns, lat.iommu_miss_ns
+    ));
+    out.push(format!(
+        "reads: Max_Read_Request_Size {} B (the PCIe default), completions of at most the exporter's MPS; outstanding-request limits not modelled",
+        peerpath_timing::MRRS
+    ));
+    out
+}
+
 /// The text of `peerpath bandwidth`.
 pub fn bandwidth_text(topo: &Topology<'_>, m: &Matrix) -> String {
     let mut out = String::new();
@@ -100,31 +125,23 @@ pub fn bandwidth_text(topo: &Topology<'_>, m: &Matrix) -> String {
             );
         }
     }
-    let assumptions = m.assumptions();
+    out.push_str("\nBottlenecks both ways at once (each direction while the other runs)\n");
+    for i in 0..n {
+        for j in i + 1..n {
+            let (Some(g), Some((a, b))) = (m.bidirectional(i, j), m.bidirectional_bottleneck(i, j))
+            else {
+                continue;
+            };
+            let _ = writeln!(
+                out,
+                "  {i} <-> {j}: {g:.2} GB/s — {i} -> {j} bounded by {a}, {j} -> {i} by {b}"
+            );
+        }
+    }
     out.push_str("\nAssumptions (parameters and their sources: docs/timing.md)\n");
-    for a in &assumptions {
+    for a in assumptions(topo, m) {
         let _ = writeln!(out, "  - {a}");
     }
-    let lat = topo.platform().interconnect.latency;
-    let initiator = lat.endpoint_ns.map_or_else(
-        || {
-            format!(
-                "{} ns unless the device's generation gives one",
-                peerpath_timing::DEFAULT_ENDPOINT_NS
-            )
-        },
-        |ns| format!("{ns} ns"),
-    );
-    let _ = writeln!(
-        out,
-        "  - latencies: initiator {initiator}, link {} ns, switch {} ns, root complex {} ns, IOMMU hit {} ns / miss {} ns (interconnect.latency)",
-        lat.link_ns, lat.switch_ns, lat.root_complex_ns, lat.iommu_hit_ns, lat.iommu_miss_ns
-    );
-    let _ = writeln!(
-        out,
-        "  - reads: Max_Read_Request_Size {} B (the PCIe default), completions of at most the exporter's MPS; outstanding-request limits not modelled",
-        peerpath_timing::MRRS
-    );
     out
 }
 
@@ -158,6 +175,10 @@ pub fn bandwidth_json(topo: &Topology<'_>, m: &Matrix) -> String {
                 "export": topo.platform().export(t.export).name,
                 "unidirectional_gbps": m.unidirectional(i, j).map(r2),
                 "bidirectional_gbps": m.bidirectional(i, j).map(r2),
+                "bidirectional_bottleneck": m.bidirectional_bottleneck(i, j).map(|(a, b)| json!({
+                    "this_way": a,
+                    "other_way": b,
+                })),
                 "latency_us": m.latency_us(i, j).map(|v| (v * 1000.0).round() / 1000.0),
                 "read_gbps": t.read.as_ref().map(|r| r2(r.gbps)),
                 "bottleneck": t.write.as_ref().map(|w| json!({
@@ -175,9 +196,18 @@ pub fn bandwidth_json(topo: &Topology<'_>, m: &Matrix) -> String {
         "platform": topo.platform().name,
         "devices": devices,
         "pairs": pairs,
-        "assumptions": m.assumptions(),
+        "assumptions": assumptions(topo, m),
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
+/// A metric's unit in text.
+fn unit(m: peerpath_timing::compare::Metric) -> &'static str {
+    if m.is_bandwidth() {
+        "GB/s"
+    } else {
+        "us"
+    }
 }
 
 /// The text of `--compare`: predicted, measured and error per compared cell; then every
@@ -186,18 +216,18 @@ pub fn compare_text(r: &Report, model_assumptions: &[String]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<22} {:<22} {:<26} {:>10} {:>10} {:>8}",
+        "{:<22} {:<22} {:<26} {:>12} {:>12} {:>8}",
         "from", "to", "metric", "predicted", "measured", "error"
     );
     for c in &r.comparisons {
         let _ = writeln!(
             out,
-            "{:<22} {:<22} {:<26} {:>10.2} {:>10.2} {:>+7.1}%",
+            "{:<22} {:<22} {:<26} {:>12} {:>12} {:>+7.1}%",
             c.from,
             c.to,
             c.metric.as_str(),
-            c.predicted,
-            c.measured,
+            format!("{:.2} {}", c.predicted, unit(c.metric)),
+            format!("{:.2} {}", c.measured, unit(c.metric)),
             c.error() * 100.0
         );
     }
@@ -368,9 +398,9 @@ Unidirectional P2P=Enabled Bandwidth (P2P Writes) Matrix (GB/s)
         .expect("parses");
         let r = compare(&topo, &m, &measured);
         expect![[r#"
-            from                   to                     metric                      predicted   measured    error
-            gpu0                   gpu2                   unidirectional_gbps             28.73      25.00   +14.9%
-            gpu2                   gpu0                   unidirectional_gbps             28.73      26.00   +10.5%
+            from                   to                     metric                        predicted     measured    error
+            gpu0                   gpu2                   unidirectional_gbps          28.73 GB/s   25.00 GB/s   +14.9%
+            gpu2                   gpu0                   unidirectional_gbps          28.73 GB/s   26.00 GB/s   +10.5%
             measured device 0000:99:00.0: no endpoint of the platform has this address
 
             Not compared (4 measured cells)

@@ -54,6 +54,8 @@ pub struct Direction {
     /// GB/s this direction's own lanes carry while the other direction runs too
     /// (before the shared stages are split).
     pub lanes_bidir_gbps: f64,
+    /// The stage of its own that bounds it while the other direction runs too.
+    pub lanes_bidir_place: String,
     /// The stage that bounds it alone.
     pub bottleneck: Bottleneck,
     /// Stages with a stated limit (fabric, one direction; root complex limits, both
@@ -171,14 +173,14 @@ fn direction(topo: &Topology<'_>, stages: &[Stage], completion: Option<u32>) -> 
         return None;
     }
     let best = bounds.iter().min_by(|a, b| a.gbps.total_cmp(&b.gbps))?;
-    let lanes_bidir = bounds
+    let own = bounds
         .iter()
         .filter(|b| !shared.iter().any(|(k, _)| *k == b.place))
-        .map(|b| b.bidir)
-        .fold(f64::INFINITY, f64::min);
+        .min_by(|a, b| a.bidir.total_cmp(&b.bidir));
     Some(Direction {
         gbps: best.gbps,
-        lanes_bidir_gbps: lanes_bidir,
+        lanes_bidir_gbps: own.map_or(f64::INFINITY, |b| b.bidir),
+        lanes_bidir_place: own.map_or_else(String::new, |b| b.place.clone()),
         bottleneck: Bottleneck {
             place: best.place.clone(),
             why: best.why.clone(),
@@ -381,17 +383,27 @@ pub fn bidirectional(a: &Direction, b: &Direction) -> f64 {
 
 /// GB/s of each direction while `a` and `b` write to each other at once: (a's, b's).
 pub fn bidirectional_parts(a: &Direction, b: &Direction) -> (f64, f64) {
+    let (x, y) = bidirectional_bottlenecks(a, b);
+    (x.0, y.0)
+}
+
+/// Each direction's GB/s while `a` and `b` write to each other at once, and the stage
+/// that bounds it: its own lanes (or fabric direction), or a stage both directions
+/// share (a root complex's limit, halved).
+pub fn bidirectional_bottlenecks(a: &Direction, b: &Direction) -> ((f64, String), (f64, String)) {
     let one = |x: &Direction, y: &Direction| {
-        x.shared
-            .iter()
-            .map(|(k, g)| {
-                if y.shared.iter().any(|(l, _)| l == k) {
-                    g / 2.0
-                } else {
-                    *g
-                }
-            })
-            .fold(x.lanes_bidir_gbps, f64::min)
+        let mut best = (x.lanes_bidir_gbps, x.lanes_bidir_place.clone());
+        for (k, g) in &x.shared {
+            let v = if y.shared.iter().any(|(l, _)| l == k) {
+                g / 2.0
+            } else {
+                *g
+            };
+            if v < best.0 {
+                best = (v, k.clone());
+            }
+        }
+        best
     };
     (one(a, b), one(b, a))
 }

@@ -87,6 +87,15 @@ impl Matrix {
         Some(bidirectional_parts(a, b).0)
     }
 
+    /// The stages bounding each direction while i and j write to each other at once:
+    /// (i → j's, j → i's).
+    pub fn bidirectional_bottleneck(&self, i: usize, j: usize) -> Option<(String, String)> {
+        let a = self.timing(i, j)?.write.as_ref()?;
+        let b = self.timing(j, i)?.write.as_ref()?;
+        let (x, y) = crate::bidirectional_bottlenecks(a, b);
+        Some((x.1, y.1))
+    }
+
     /// Read GB/s, i reading j's export.
     pub fn read(&self, i: usize, j: usize) -> Option<f64> {
         Some(self.timing(i, j)?.read.as_ref()?.gbps)
