@@ -335,7 +335,8 @@ Examples:
   peerpath bandwidth topologies/timing-two-sockets.yaml --format json
   peerpath bandwidth topologies/timing-two-sockets.yaml --concurrent   every write at once
   peerpath bandwidth box.yaml --compare p2pBandwidthLatencyTest.txt   devices matched by PCI address
-  peerpath bandwidth box.yaml --compare nvbandwidth.txt --strict   exit 1 if a cell is not compared")]
+  peerpath bandwidth box.yaml --compare nvbandwidth.txt --strict   exit 1 if a cell is not compared
+  peerpath bandwidth box.yaml --calibrate p2pBandwidthLatencyTest.txt -o calibrated.yaml")]
     Bandwidth {
         #[command(flatten)]
         source: PlatformArgs,
@@ -349,6 +350,18 @@ Examples:
         /// compared.
         #[arg(long, requires = "compare")]
         strict: bool,
+        /// Fit the platform's free timing parameters (initiator latency and the factor
+        /// on the route's latency terms, the fabric's bandwidths) to this measured run,
+        /// within bounds, by least squares; prints the fitted values and the residual
+        /// per pair and writes the calibrated platform to `-o`.
+        #[arg(long, value_name = "MEASURED", conflicts_with_all = ["compare", "concurrent"], requires = "output")]
+        calibrate: Option<PathBuf>,
+        /// Where `--calibrate` writes the calibrated platform (`-`: stdout).
+        #[arg(short, long, value_name = "FILE", requires = "calibrate")]
+        output: Option<PathBuf>,
+        /// Replace an existing output file.
+        #[arg(long, requires = "calibrate")]
+        force: bool,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// Every write at once, as an all-to-all collective: each link direction and
@@ -572,11 +585,19 @@ fn main() -> ExitCode {
         ),
         Command::Bandwidth {
             source,
+            calibrate: Some(measured),
+            output,
+            force,
+            ..
+        } => calibrate(&source, &measured, output.as_deref(), force),
+        Command::Bandwidth {
+            source,
             compare,
             strict,
             format,
             concurrent,
             jobs,
+            ..
         } => bandwidth(
             &source,
             compare.as_deref(),
@@ -708,6 +729,63 @@ fn explain(
             Exit::Success
         }
         Err(e) => unknown_pair(&e),
+    }
+}
+
+/// Reads a measured run for `--compare` or `--calibrate` (exit 2 when it cannot).
+fn measured_run(path: &std::path::Path) -> Result<peerpath_timing::compare::Measured, Exit> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => peerpath_timing::compare::parse(&text).map_err(|e| {
+            eprintln!("error: {}: {e}", path.display());
+            Exit::InvalidInput
+        }),
+        Err(e) => {
+            eprintln!("error: {}: cannot read: {e}", path.display());
+            Err(Exit::InvalidInput)
+        }
+    }
+}
+
+/// `bandwidth --calibrate`: fit, print, write the calibrated platform.
+fn calibrate(
+    source: &PlatformArgs,
+    measured: &std::path::Path,
+    output: Option<&std::path::Path>,
+    force: bool,
+) -> Exit {
+    let file = output::file(output);
+    if let Err(e) = output::refuse_overwrite(file, force) {
+        return e;
+    }
+    let m = match measured_run(measured) {
+        Ok(m) => m,
+        Err(e) => return e,
+    };
+    let p = match platform_or_exit(source) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let (cal, q) = peerpath_timing::calibrate::calibrate(&p, &m);
+    let report = peerpath_render::calibrate_text(&cal, &measured.display().to_string());
+    let yaml = format!(
+        "# Calibrated by `peerpath bandwidth --calibrate {}` from platform {}:\n{}{}",
+        measured.display(),
+        p.name,
+        report
+            .lines()
+            .take_while(|l| !l.is_empty())
+            .map(|l| format!("#   {l}\n"))
+            .collect::<String>(),
+        peerpath_testkit::dump::to_yaml(&q)
+    );
+    if file.is_some() {
+        out!("{report}");
+    } else {
+        eprint!("{report}");
+    }
+    match output::write(file, &yaml) {
+        Ok(()) => Exit::Success,
+        Err(e) => e,
     }
 }
 

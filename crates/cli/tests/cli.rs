@@ -556,3 +556,39 @@ GPU0 -> GPU7: 25.0 GB/s
         stderr(&o)
     );
 }
+
+/// Issue 23: `--calibrate` fits a corpus machine's free parameters (the Genoa machine's
+/// cross-socket fabric, which the 64 GB/s default overstates), prints them with the
+/// residual per pair, and writes a platform that loads; `-o` is required and an
+/// existing file is not replaced without `--force`.
+#[test]
+fn issue_23_calibrate_fits_a_corpus_machine_and_writes_a_platform() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let machine = repo().join("timing/corpus/genoa-2x9124-8gpu");
+    let platform = machine.join("platform.yaml");
+    let run = machine.join("run.txt");
+    let out = dir.path().join("calibrated.yaml");
+    let (p, r, o) = (
+        platform.to_str().expect("utf-8"),
+        run.to_str().expect("utf-8"),
+        out.to_str().expect("utf-8"),
+    );
+    let missing_o = peerpath(&["bandwidth", p, "--calibrate", r]);
+    assert_eq!(missing_o.status.code(), Some(2), "{}", stderr(&missing_o));
+    let c = peerpath(&["bandwidth", p, "--calibrate", r, "-o", o]);
+    assert_eq!(c.status.code(), Some(0), "{}", stderr(&c));
+    let text = stdout(&c);
+    let cross: f64 = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("interconnect.fabric.cross_socket: "))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!((35.0..45.0).contains(&cross), "{text}");
+    assert!(text.contains("Residuals with the fitted values"), "{text}");
+    assert!(text.contains("bidirectional_gbps"), "{text}");
+    let check = peerpath(&["check", o]);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+    let again = peerpath(&["bandwidth", p, "--calibrate", r, "-o", o]);
+    assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
+}

@@ -308,6 +308,42 @@ pub fn compare_json(r: &Report, model_assumptions: &[String]) -> String {
     .unwrap_or_default()
 }
 
+/// The text of `--calibrate`: the fitted values (first paragraph, also written into the
+/// calibrated file's header), then each measured cell with its calibrated prediction.
+pub fn calibrate_text(c: &peerpath_timing::calibrate::Calibration, measured: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "fitted to {measured} (bounded least squares, docs/timing.md):"
+    );
+    match c.latency {
+        Some((ns, scale)) => {
+            let _ = writeln!(
+                out,
+                "  interconnect.latency: initiator {ns} ns, route latency terms x {scale:.3}"
+            );
+        }
+        None => out.push_str("  interconnect.latency: not fitted (no latency cells)\n"),
+    }
+    for (name, fit) in &c.fabric {
+        let _ = match fit {
+            Ok(g) => writeln!(out, "  interconnect.fabric.{name}: {g:.2} GB/s each way"),
+            Err(why) => writeln!(out, "  interconnect.fabric.{name}: not fitted: {why}"),
+        };
+    }
+    out.push('\n');
+    let r = Report {
+        comparisons: c.residuals.clone(),
+        ..Report::default()
+    };
+    let table = compare_text(&r, &[]);
+    out.push_str("Residuals with the fitted values\n");
+    for l in table.lines().take_while(|l| !l.is_empty()) {
+        let _ = writeln!(out, "{l}");
+    }
+    out
+}
+
 /// The text of `--concurrent`: the matrix of every write's share while all run, as
 /// `p2pBandwidthLatencyTest` lays out its matrices, then each write's bottleneck.
 pub fn concurrent_text(m: &Matrix, c: &peerpath_timing::concurrent::Concurrent) -> String {

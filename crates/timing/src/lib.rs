@@ -17,6 +17,7 @@
 //! Architecture invariant: the model reads verdicts and traces, never decides
 //! routing, ACS or MPS itself (it takes the effective MPS the TLPs carry).
 
+pub mod calibrate;
 pub mod compare;
 pub mod concurrent;
 pub mod devices;

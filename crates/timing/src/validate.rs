@@ -110,7 +110,7 @@ pub type LatencyCells = (Option<Generation>, Vec<(f64, f64)>);
 
 /// A machine's latency cells: (route latency terms without the initiator, ns;
 /// measured, ns), and its GPU generation when every GPU's `id` gives the same one.
-fn latency_cells(m: &Machine) -> LatencyCells {
+pub(crate) fn latency_cells(m: &Machine) -> LatencyCells {
     let mut p = m.platform.clone();
     p.interconnect.latency.endpoint_ns = Some(0);
     let topo = Topology::new(&p);
@@ -225,7 +225,7 @@ pub fn fit_all(machines: &[Machine]) -> Option<LatencyFit> {
 }
 
 /// `p`'s latencies for a fit: the initiator stated, every route term scaled.
-fn apply_latency(p: &mut Platform, initiator: f64, scale: f64) {
+pub fn apply_latency(p: &mut Platform, initiator: f64, scale: f64) {
     let l = &mut p.interconnect.latency;
     l.endpoint_ns = Some(initiator.round() as u32);
     let sc = |v: &mut u32| *v = (f64::from(*v) * scale).round() as u32;
