@@ -30,7 +30,8 @@ fn main() -> ExitCode {
             eprintln!(
                 "usage: cargo xtask <task>\n\n\
                  tasks:\n  \
-                 ci               cargo fmt --check, clippy -D warnings, the test suite, realdata (what .ci/run does)\n  \
+                 ci               cargo fmt --check, clippy -D warnings, the test suite, timing-validate --check,\n                   \
+                 realdata (what .ci/run does)\n  \
                  realdata         the tests that need ../shared (real-machine dumps, the spec's example);\n                   \
                  further arguments (`--locked`) go to cargo\n  \
                  codegen          regenerate docs/rules.md, docs/explain.md, docs/troubleshooting.md\n                   \
@@ -145,6 +146,7 @@ fn ci() -> Result<(), String> {
         &[],
     )?;
     run(&cargo, &["test", "--workspace"], &[])?;
+    timing_validate(true)?;
     realdata(&[])
 }
 
