@@ -229,8 +229,15 @@ fn nvbandwidth_kind(test: &str) -> Kind {
     match test {
         "device_to_device_memcpy_write_ce" => Kind::Metric(Metric::UnidirectionalGbps),
         "device_to_device_memcpy_read_ce" => Kind::Metric(Metric::ReadGbps),
-        "device_to_device_bidirectional_memcpy_write_ce" => {
+        // Before v0.5 one matrix, the row's direction; later `_write1` (the row's
+        // direction), `_write2` (the other) and `_total` (both summed, as
+        // p2pBandwidthLatencyTest sums them).
+        "device_to_device_bidirectional_memcpy_write_ce"
+        | "device_to_device_bidirectional_memcpy_write_ce_write1" => {
             Kind::Metric(Metric::BidirectionalOneWayGbps)
+        }
+        "device_to_device_bidirectional_memcpy_write_ce_total" => {
+            Kind::Metric(Metric::BidirectionalGbps)
         }
         other => Kind::Other(other.to_owned()),
     }
@@ -703,6 +710,55 @@ SUM device_to_device_memcpy_read_ce 43.68
         );
         assert_eq!(m.gaps, 0);
         assert_eq!(m.diagonal, 8);
+    }
+
+    /// nvbandwidth v0.10 splits a bidirectional test into `_write1`, `_write2` and
+    /// `_total` matrices, each named by its `SUM` line.
+    #[test]
+    fn nvbandwidth_bidirectional_parts_are_told_apart() {
+        let text = "Running device_to_device_bidirectional_memcpy_write_ce.
+memcpy CE GPU(row) <-> GPU(column) Write1 bandwidth (GB/s)
+           0         1
+ 0       N/A     25.00
+ 1     25.10       N/A
+
+SUM device_to_device_bidirectional_memcpy_write_ce_write1 50.10
+
+memcpy CE GPU(row) <-> GPU(column) Write2 bandwidth (GB/s)
+           0         1
+ 0       N/A     24.90
+ 1     25.00       N/A
+
+SUM device_to_device_bidirectional_memcpy_write_ce_write2 49.90
+
+memcpy CE GPU(row) <-> GPU(column) Total bandwidth (GB/s)
+           0         1
+ 0       N/A     49.90
+ 1     50.10       N/A
+
+SUM device_to_device_bidirectional_memcpy_write_ce_total 100.00
+COEFFICIENT_OF_VARIATION device_to_device_bidirectional_memcpy_write_ce_total 0.00
+";
+        let m = parse(text).expect("parses");
+        assert_eq!(
+            cells(&m, Metric::BidirectionalOneWayGbps),
+            [(0, 1, 25.0), (1, 0, 25.1)]
+        );
+        assert_eq!(
+            cells(&m, Metric::BidirectionalGbps),
+            [(0, 1, 49.9), (1, 0, 50.1)]
+        );
+        let other: Vec<_> = m
+            .cells
+            .iter()
+            .filter(|c| matches!(&c.kind, Kind::Other(n) if n.ends_with("_write2")))
+            .collect();
+        assert_eq!(
+            other.len(),
+            2,
+            "write2 is kept, not predicted: {:?}",
+            m.cells
+        );
     }
 
     #[test]
