@@ -60,6 +60,12 @@ pub const DEVICES: &[Device] = &[
         source: "lspci -nn `[10de:2684]`; pci.ids",
     },
     Device {
+        id: nv(0x26b1),
+        name: "AD102GL [RTX 6000 Ada Generation]",
+        generation: Generation::Ada,
+        source: "lspci -nn `[10de:26b1]`; pci.ids",
+    },
+    Device {
         id: nv(0x2b85),
         name: "GB202 [GeForce RTX 5090]",
         generation: Generation::Blackwell,
@@ -102,14 +108,14 @@ pub struct LatencyParams {
 pub const LATENCY: &[LatencyParams] = &[
     LatencyParams {
         generation: Generation::Ada,
-        initiator_ns: 1_405,
-        path_scale: 0.045,
-        source: "corpus fit; Ada: one machine (rome-2x7542-8x4090)",
+        initiator_ns: 1_329,
+        path_scale: 0.057,
+        source: "corpus fit; Ada: two machines",
     },
     LatencyParams {
         generation: Generation::Blackwell,
-        initiator_ns: 428,
-        path_scale: 0.045,
+        initiator_ns: 420,
+        path_scale: 0.057,
         source: "corpus fit; Blackwell: five machines",
     },
 ];
