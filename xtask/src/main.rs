@@ -1,4 +1,5 @@
-//! `cargo xtask ci | realdata | codegen [--check] | browser [--screenshot] | pciids FILE | tidy`: the project's own chores, in
+//! `cargo xtask ci | realdata | codegen [--check] | browser [--screenshot] | pciids FILE | tidy |
+//! timing-validate [--check]`: the project's own chores, in
 //! Rust so they run wherever cargo does.
 
 mod browser;
@@ -26,11 +27,17 @@ fn main() -> ExitCode {
             None => Err("usage: cargo xtask pciids PATH/TO/pci.ids".into()),
         },
         "tidy" => tidy(),
+        "timing-validate" => match args.get(1).map(String::as_str) {
+            None => timing_validate(false),
+            Some("--check") => timing_validate(true),
+            Some(other) => Err(format!("unknown argument `{other}` (expected `--check`)")),
+        },
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\n\
                  tasks:\n  \
-                 ci               cargo fmt --check, clippy -D warnings, the test suite, realdata (what .ci/run does)\n  \
+                 ci               cargo fmt --check, clippy -D warnings, the test suite, timing-validate --check,\n                   \
+                 realdata (what .ci/run does)\n  \
                  realdata         the tests that need ../shared (real-machine dumps, the spec's example);\n                   \
                  further arguments (`--locked`) go to cargo\n  \
                  codegen          regenerate docs/rules.md, docs/explain.md, docs/troubleshooting.md\n                   \
@@ -40,7 +47,9 @@ fn main() -> ExitCode {
                  with apt-get if missing); --screenshot also writes docs/report.png\n  \
                  pciids FILE      write crates/import/data/pci.ids, the vendor and device lines of\n                   \
                  a pci.ids file (pciutils/hwdata), for name → id lookup\n  \
-                 tidy             cargo fmt, then the ci checks"
+                 tidy             cargo fmt, then the ci checks\n  \
+                 timing-validate  predict every machine of timing/corpus leave-one-out and write the\n                   \
+                 table into docs/timing.md; --check fails if it is stale"
             );
             return if task == "help" {
                 ExitCode::SUCCESS
@@ -145,6 +154,7 @@ fn ci() -> Result<(), String> {
         &[],
     )?;
     run(&cargo, &["test", "--workspace"], &[])?;
+    timing_validate(true)?;
     realdata(&[])
 }
 
@@ -198,4 +208,19 @@ fn codegen(check: bool) -> Result<(), String> {
 fn tidy() -> Result<(), String> {
     run(&cargo(), &["fmt", "--all"], &[])?;
     ci()
+}
+
+/// `timing-validate`: the corpus test of crates/timing (tests/corpus.rs), which writes
+/// the leave-one-out table into docs/timing.md, or with `--check` fails when it is stale.
+fn timing_validate(check: bool) -> Result<(), String> {
+    let env: &[(&str, &str)] = if check {
+        &[]
+    } else {
+        &[("PEERPATH_UPDATE_TIMING", "1")]
+    };
+    run(
+        &cargo(),
+        &["test", "-p", "peerpath-timing", "--test", "corpus"],
+        env,
+    )
 }

@@ -326,21 +326,42 @@ Examples:
     /// Predict each pairing's P2P bandwidth and latency (the timing twin): matrices
     /// laid out like `p2pBandwidthLatencyTest` (unidirectional, bidirectional,
     /// latency), each pairing's bottleneck and every assumption; `--compare` reads a
-    /// measured `p2pBandwidthLatencyTest` output and prints predicted, measured and
-    /// the error per pair.
+    /// measured run (`p2pBandwidthLatencyTest`, `nvbandwidth`, peerpath's own matrices
+    /// or a pair list) and prints predicted, measured and the error per cell, and
+    /// every measured cell it could not compare.
     #[command(after_help = "\
 Examples:
   peerpath bandwidth topologies/timing-two-sockets.yaml
   peerpath bandwidth topologies/timing-two-sockets.yaml --format json
   peerpath bandwidth topologies/timing-two-sockets.yaml --concurrent   every write at once
-  peerpath bandwidth box.yaml --compare p2pBandwidthLatencyTest.txt   devices matched by PCI address")]
+  peerpath bandwidth box.yaml --compare p2pBandwidthLatencyTest.txt   devices matched by PCI address
+  peerpath bandwidth box.yaml --compare nvbandwidth.txt --strict   exit 1 if a cell is not compared
+  peerpath bandwidth box.yaml --calibrate p2pBandwidthLatencyTest.txt -o calibrated.yaml")]
     Bandwidth {
         #[command(flatten)]
         source: PlatformArgs,
-        /// A `p2pBandwidthLatencyTest` output (alone or inside a markdown report) to
-        /// compare with; its P2P=Enabled matrices, diagonal left out.
+        /// A measured run to compare with, alone or inside a markdown report:
+        /// `p2pBandwidthLatencyTest` (P2P=Enabled matrices), `nvbandwidth`
+        /// (device-to-device CE tests), peerpath's own matrices, or a pair list
+        /// (`GPU0 -> GPU1: 25.1 GB/s`); diagonal left out.
         #[arg(long, value_name = "FILE")]
         compare: Option<PathBuf>,
+        /// With `--compare`: exit 1 when any measured cell (or device) could not be
+        /// compared.
+        #[arg(long, requires = "compare")]
+        strict: bool,
+        /// Fit the platform's free timing parameters (initiator latency and the factor
+        /// on the route's latency terms, the fabric's bandwidths) to this measured run,
+        /// within bounds, by least squares; prints the fitted values and the residual
+        /// per pair and writes the calibrated platform to `-o`.
+        #[arg(long, value_name = "MEASURED", conflicts_with_all = ["compare", "concurrent"], requires = "output")]
+        calibrate: Option<PathBuf>,
+        /// Where `--calibrate` writes the calibrated platform (`-`: stdout).
+        #[arg(short, long, value_name = "FILE", requires = "calibrate")]
+        output: Option<PathBuf>,
+        /// Replace an existing output file.
+        #[arg(long, requires = "calibrate")]
+        force: bool,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// Every write at once, as an all-to-all collective: each link direction and
@@ -564,11 +585,27 @@ fn main() -> ExitCode {
         ),
         Command::Bandwidth {
             source,
+            calibrate: Some(measured),
+            output,
+            force,
+            ..
+        } => calibrate(&source, &measured, output.as_deref(), force),
+        Command::Bandwidth {
+            source,
             compare,
+            strict,
             format,
             concurrent,
             jobs,
-        } => bandwidth(&source, compare.as_deref(), format, concurrent, jobs),
+            ..
+        } => bandwidth(
+            &source,
+            compare.as_deref(),
+            strict,
+            format,
+            concurrent,
+            jobs,
+        ),
         Command::Generate {
             endpoints,
             exports,
@@ -695,9 +732,67 @@ fn explain(
     }
 }
 
+/// Reads a measured run for `--compare` or `--calibrate` (exit 2 when it cannot).
+fn measured_run(path: &std::path::Path) -> Result<peerpath_timing::compare::Measured, Exit> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => peerpath_timing::compare::parse(&text).map_err(|e| {
+            eprintln!("error: {}: {e}", path.display());
+            Exit::InvalidInput
+        }),
+        Err(e) => {
+            eprintln!("error: {}: cannot read: {e}", path.display());
+            Err(Exit::InvalidInput)
+        }
+    }
+}
+
+/// `bandwidth --calibrate`: fit, print, write the calibrated platform.
+fn calibrate(
+    source: &PlatformArgs,
+    measured: &std::path::Path,
+    output: Option<&std::path::Path>,
+    force: bool,
+) -> Exit {
+    let file = output::file(output);
+    if let Err(e) = output::refuse_overwrite(file, force) {
+        return e;
+    }
+    let m = match measured_run(measured) {
+        Ok(m) => m,
+        Err(e) => return e,
+    };
+    let p = match platform_or_exit(source) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let (cal, q) = peerpath_timing::calibrate::calibrate(&p, &m);
+    let report = peerpath_render::calibrate_text(&cal, &measured.display().to_string());
+    let yaml = format!(
+        "# Calibrated by `peerpath bandwidth --calibrate {}` from platform {}:\n{}{}",
+        measured.display(),
+        p.name,
+        report
+            .lines()
+            .take_while(|l| !l.is_empty())
+            .map(|l| format!("#   {l}\n"))
+            .collect::<String>(),
+        peerpath_testkit::dump::to_yaml(&q)
+    );
+    if file.is_some() {
+        out!("{report}");
+    } else {
+        eprint!("{report}");
+    }
+    match output::write(file, &yaml) {
+        Ok(()) => Exit::Success,
+        Err(e) => e,
+    }
+}
+
 fn bandwidth(
     source: &PlatformArgs,
     compare: Option<&std::path::Path>,
+    strict: bool,
     format: Format,
     concurrent: bool,
     jobs: Option<u16>,
@@ -741,17 +836,19 @@ fn bandwidth(
         (None, Format::Text) => out!("{}", peerpath_render::bandwidth_text(&topo, &m)),
         (None, Format::Json) => outln!("{}", peerpath_render::bandwidth_json(&topo, &m)),
         (Some(measured), format) => {
-            let (cmp, unmatched) = peerpath_timing::compare::compare(&topo, &m, &measured);
+            let r = peerpath_timing::compare::compare(&topo, &m, &measured);
+            let model = m.assumptions_among(&r.matched);
             match format {
-                Format::Text => {
-                    let unmatched: Vec<String> = unmatched.iter().map(|b| b.to_string()).collect();
-                    out!("{}", peerpath_render::compare_text(&cmp, &unmatched));
-                    let ours = peerpath_timing::compare::matched(&topo, &m, &measured);
-                    for a in m.assumptions_among(&ours) {
-                        outln!("assumed: {a}");
-                    }
-                }
-                Format::Json => outln!("{}", peerpath_render::compare_json(&cmp)),
+                Format::Text => out!("{}", peerpath_render::compare_text(&r, &model)),
+                Format::Json => outln!("{}", peerpath_render::compare_json(&r, &model)),
+            }
+            if strict && !(r.unmatched.is_empty() && r.unknown_devices.is_empty()) {
+                eprintln!(
+                    "error: --strict: {} measured cells not compared, {} measured devices not in the platform",
+                    r.unmatched.len(),
+                    r.unknown_devices.len()
+                );
+                return Exit::Findings;
             }
         }
     }

@@ -508,3 +508,87 @@ fn draw_and_report_write_files_and_never_overwrite_without_force() {
             .starts_with(head));
     }
 }
+
+/// Issue 23: `--compare` tells an empty file from one without figures, reads a run
+/// without `Device: N` lines, lists each cell it could not compare, and `--strict`
+/// exits 1 on any.
+#[test]
+fn issue_23_compare_input_is_read_and_every_cell_accounted_for() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let platform = repo().join("topologies/timing-two-sockets.yaml");
+    let platform = platform.to_str().expect("utf-8");
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).expect("write");
+        p.to_str().expect("utf-8").to_owned()
+    };
+    let empty = write("empty.txt", "");
+    let prose = write("prose.md", "# a report\nno figures here\n");
+    let run = write(
+        "run.txt",
+        "Unidirectional P2P=Enabled Bandwidth (P2P Writes) Matrix (GB/s)
+   D\\D     0      1
+     0      -  26.32
+     1  26.31      -
+GPU0 -> GPU7: 25.0 GB/s
+",
+    );
+    let o = peerpath(&["bandwidth", platform, "--compare", &empty]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("the file is empty"), "{}", stderr(&o));
+    let o = peerpath(&["bandwidth", platform, "--compare", &prose]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no measured figures"), "{}", stderr(&o));
+    let o = peerpath(&["bandwidth", platform, "--compare", &run]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("gpu0                   gpu1"), "{text}");
+    assert!(
+        text.contains("line 5: unidirectional_gbps 0 -> 7 = 25.0"),
+        "{text}"
+    );
+    assert!(text.contains("no PCI addresses"), "{text}");
+    let o = peerpath(&["bandwidth", platform, "--compare", &run, "--strict"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("1 measured cells not compared"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Issue 23: `--calibrate` fits a corpus machine's free parameters (the Genoa machine's
+/// cross-socket fabric, which the 64 GB/s default overstates), prints them with the
+/// residual per pair, and writes a platform that loads; `-o` is required and an
+/// existing file is not replaced without `--force`.
+#[test]
+fn issue_23_calibrate_fits_a_corpus_machine_and_writes_a_platform() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let machine = repo().join("timing/corpus/genoa-2x9124-8gpu");
+    let platform = machine.join("platform.yaml");
+    let run = machine.join("run.txt");
+    let out = dir.path().join("calibrated.yaml");
+    let (p, r, o) = (
+        platform.to_str().expect("utf-8"),
+        run.to_str().expect("utf-8"),
+        out.to_str().expect("utf-8"),
+    );
+    let missing_o = peerpath(&["bandwidth", p, "--calibrate", r]);
+    assert_eq!(missing_o.status.code(), Some(2), "{}", stderr(&missing_o));
+    let c = peerpath(&["bandwidth", p, "--calibrate", r, "-o", o]);
+    assert_eq!(c.status.code(), Some(0), "{}", stderr(&c));
+    let text = stdout(&c);
+    let cross: f64 = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("interconnect.fabric.cross_socket: "))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!((35.0..45.0).contains(&cross), "{text}");
+    assert!(text.contains("Residuals with the fitted values"), "{text}");
+    assert!(text.contains("bidirectional_gbps"), "{text}");
+    let check = peerpath(&["check", o]);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+    let again = peerpath(&["bandwidth", p, "--calibrate", r, "-o", o]);
+    assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
+}

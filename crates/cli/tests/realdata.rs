@@ -658,11 +658,19 @@ fn a_report_given_to_lspci_names_the_markdown_flag() {
     );
 }
 
-/// Issue 11's check: `peerpath bandwidth --compare` on the imported report predicts
+/// Issue 11's check (and issue 23's: with the GPUs' own MPS, not 128): `peerpath
+/// bandwidth --compare` on the imported report predicts
 /// every measured P2P-write pair within 15% one way and both ways and within 25% for
 /// latency, with every assumption stated.
 fn timing_within_bounds(name: &str, file: &str, gpus: usize) {
     let platform = import_report(name, file, gpus);
+    // Issue 23: no MPS-128 stand-in; the root ports the dump does not show take the
+    // GPUs' DevCtl MPS (256), and the header says so.
+    let y = std::fs::read_to_string(&platform).expect("platform");
+    assert!(
+        y.contains("taken from the device below (its DevCtl)"),
+        "{y}"
+    );
     let o = peerpath(&[
         "bandwidth",
         &s(&platform),

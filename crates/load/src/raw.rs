@@ -845,6 +845,14 @@ raw_struct! {
             serialize_with = "flow_opt"
         )]
         pub link: Option<RawLink>,
+        /// `id`: the device's PCI vendor and device id (timing: the device
+        /// generation's parameters).
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
+        pub id: Option<RawPciId>,
     }
 }
 

@@ -313,6 +313,7 @@ impl PlatformBuilder {
                 driver: Driver::Kernel,
                 bars,
                 cc: None,
+                id: None,
             }),
         )
     }

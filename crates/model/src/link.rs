@@ -143,7 +143,7 @@ impl std::fmt::Display for Link {
 /// The bandwidth and latency of one fabric crossing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FabricHop {
-    /// Bandwidth available to peer traffic crossing it, both directions together, in
+    /// Bandwidth available to peer traffic crossing it, in each direction (issue 23), in
     /// MB/s (10^6 bytes per second).
     pub bandwidth_mbs: u64,
     /// Latency added, in ns.
@@ -191,8 +191,10 @@ impl Default for Fabric {
 /// `interconnect.latency`: what each kind of place adds to a request's latency, in ns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Latencies {
-    /// The initiator's own work per transfer (DMA engine set-up and completion).
-    pub endpoint_ns: u32,
+    /// The initiator's own work per transfer (DMA engine set-up and completion), where
+    /// the file states it; otherwise the timing model takes the device generation's
+    /// figure (by the endpoint's `id`) or its default.
+    pub endpoint_ns: Option<u32>,
     /// One link: both ports' physical and data link layers, and the flight time.
     pub link_ns: u32,
     /// A switch, ingress to egress port (cut-through).
@@ -209,7 +211,7 @@ impl Default for Latencies {
     /// The defaults of `docs/timing.md`.
     fn default() -> Self {
         Latencies {
-            endpoint_ns: 1_000,
+            endpoint_ns: None,
             link_ns: 50,
             switch_ns: 115,
             root_complex_ns: 150,

@@ -525,6 +525,8 @@ pub struct Endpoint {
     pub bars: Vec<Bar>,
     /// `cc`.
     pub cc: Option<DeviceCc>,
+    /// `id`: PCI vendor and device id, where the file gives it (timing only).
+    pub id: Option<PciId>,
 }
 
 impl Endpoint {

@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use peerpath_timing::compare::Comparison;
+use peerpath_timing::compare::Report;
 use peerpath_timing::matrix::Matrix;
 use peerpath_topology::Topology;
 use serde_json::{json, Value};
@@ -37,6 +37,31 @@ fn matrix(
         }
         out.push('\n');
     }
+}
+
+/// Every assumption of the matrices, then the parameters they use: the same list in
+/// text and JSON.
+fn assumptions(topo: &Topology<'_>, m: &Matrix) -> Vec<String> {
+    let mut out = m.assumptions();
+    let lat = topo.platform().interconnect.latency;
+    let initiator = lat.endpoint_ns.map_or_else(
+        || {
+            format!(
+                "{} ns unless the device's generation gives one",
+                peerpath_timing::DEFAULT_ENDPOINT_NS
+            )
+        },
+        |ns| format!("{ns} ns"),
+    );
+    out.push(format!(
+        "latencies: initiator {initiator}, link {} ns, switch {} ns, root complex {} ns, IOMMU hit {} ns / miss {} ns (interconnect.latency)",
+        lat.link_ns, lat.switch_ns, lat.root_complex_ns, lat.iommu_hit_ns, lat.iommu_miss_ns
+    ));
+    out.push(format!(
+        "reads: Max_Read_Request_Size {} B (the PCIe default), completions of at most the exporter's MPS; outstanding-request limits not modelled",
+        peerpath_timing::MRRS
+    ));
+    out
 }
 
 /// The text of `peerpath bandwidth`.
@@ -100,22 +125,23 @@ pub fn bandwidth_text(topo: &Topology<'_>, m: &Matrix) -> String {
             );
         }
     }
-    let assumptions = m.assumptions();
+    out.push_str("\nBottlenecks both ways at once (each direction while the other runs)\n");
+    for i in 0..n {
+        for j in i + 1..n {
+            let (Some(g), Some((a, b))) = (m.bidirectional(i, j), m.bidirectional_bottleneck(i, j))
+            else {
+                continue;
+            };
+            let _ = writeln!(
+                out,
+                "  {i} <-> {j}: {g:.2} GB/s — {i} -> {j} bounded by {a}, {j} -> {i} by {b}"
+            );
+        }
+    }
     out.push_str("\nAssumptions (parameters and their sources: docs/timing.md)\n");
-    for a in &assumptions {
+    for a in assumptions(topo, m) {
         let _ = writeln!(out, "  - {a}");
     }
-    let lat = topo.platform().interconnect.latency;
-    let _ = writeln!(
-        out,
-        "  - latencies: initiator {} ns, link {} ns, switch {} ns, root complex {} ns, IOMMU hit {} ns / miss {} ns (interconnect.latency)",
-        lat.endpoint_ns, lat.link_ns, lat.switch_ns, lat.root_complex_ns, lat.iommu_hit_ns, lat.iommu_miss_ns
-    );
-    let _ = writeln!(
-        out,
-        "  - reads: Max_Read_Request_Size {} B (the PCIe default), completions of at most the exporter's MPS; outstanding-request limits not modelled",
-        peerpath_timing::MRRS
-    );
     out
 }
 
@@ -149,6 +175,10 @@ pub fn bandwidth_json(topo: &Topology<'_>, m: &Matrix) -> String {
                 "export": topo.platform().export(t.export).name,
                 "unidirectional_gbps": m.unidirectional(i, j).map(r2),
                 "bidirectional_gbps": m.bidirectional(i, j).map(r2),
+                "bidirectional_bottleneck": m.bidirectional_bottleneck(i, j).map(|(a, b)| json!({
+                    "this_way": a,
+                    "other_way": b,
+                })),
                 "latency_us": m.latency_us(i, j).map(|v| (v * 1000.0).round() / 1000.0),
                 "read_gbps": t.read.as_ref().map(|r| r2(r.gbps)),
                 "bottleneck": t.write.as_ref().map(|w| json!({
@@ -166,46 +196,82 @@ pub fn bandwidth_json(topo: &Topology<'_>, m: &Matrix) -> String {
         "platform": topo.platform().name,
         "devices": devices,
         "pairs": pairs,
-        "assumptions": m.assumptions(),
+        "assumptions": assumptions(topo, m),
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default()
 }
 
-/// The text of `--compare`.
-pub fn compare_text(comparisons: &[Comparison], unmatched: &[String]) -> String {
+/// A metric's unit in text.
+fn unit(m: peerpath_timing::compare::Metric) -> &'static str {
+    if m.is_bandwidth() {
+        "GB/s"
+    } else {
+        "us"
+    }
+}
+
+/// The text of `--compare`: predicted, measured and error per compared cell; then every
+/// measured cell not compared, with why; then what the figures rest on.
+pub fn compare_text(r: &Report, model_assumptions: &[String]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<22} {:<22} {:<20} {:>10} {:>10} {:>8}",
+        "{:<22} {:<22} {:<26} {:>12} {:>12} {:>8}",
         "from", "to", "metric", "predicted", "measured", "error"
     );
-    for c in comparisons {
+    for c in &r.comparisons {
         let _ = writeln!(
             out,
-            "{:<22} {:<22} {:<20} {:>10.2} {:>10.2} {:>+7.1}%",
+            "{:<22} {:<22} {:<26} {:>12} {:>12} {:>+7.1}%",
             c.from,
             c.to,
             c.metric.as_str(),
-            c.predicted,
-            c.measured,
+            format!("{:.2} {}", c.predicted, unit(c.metric)),
+            format!("{:.2} {}", c.measured, unit(c.metric)),
             c.error() * 100.0
         );
     }
-    if comparisons.is_empty() {
+    if r.comparisons.is_empty() {
         out.push_str("no pair of the measurement has a prediction\n");
     }
-    for u in unmatched {
+    for u in &r.unknown_devices {
         let _ = writeln!(
             out,
             "measured device {u}: no endpoint of the platform has this address"
         );
     }
+    if !r.unmatched.is_empty() {
+        let _ = writeln!(out, "\nNot compared ({} measured cells)", r.unmatched.len());
+        for u in &r.unmatched {
+            let cell = u
+                .cell
+                .map_or(String::new(), |(i, j)| format!(" {i} -> {j}"));
+            let _ = writeln!(
+                out,
+                "  line {}: {}{cell} = {}: {}",
+                u.line, u.what, u.measured, u.why
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n{} cells compared, {} not compared; left out: {} diagonal cells (local copies), {} cells without a figure (-, n/a)",
+        r.comparisons.len(),
+        r.unmatched.len(),
+        r.diagonal,
+        r.gaps
+    );
+    for a in r.assumptions.iter().chain(model_assumptions) {
+        let _ = writeln!(out, "assumed: {a}");
+    }
     out
 }
 
-/// The JSON of `--compare --format json`.
-pub fn compare_json(comparisons: &[Comparison]) -> String {
-    let list: Vec<Value> = comparisons
+/// The JSON of `--compare --format json`: `comparisons`, `unmatched`,
+/// `unknown_devices`, `assumptions` (the matching's, then the model's).
+pub fn compare_json(r: &Report, model_assumptions: &[String]) -> String {
+    let list: Vec<Value> = r
+        .comparisons
         .iter()
         .map(|c| {
             json!({
@@ -217,7 +283,65 @@ pub fn compare_json(comparisons: &[Comparison]) -> String {
             })
         })
         .collect();
-    serde_json::to_string_pretty(&json!({ "comparisons": list })).unwrap_or_default()
+    let unmatched: Vec<Value> = r
+        .unmatched
+        .iter()
+        .map(|u| {
+            json!({
+                "what": u.what,
+                "from": u.cell.map(|c| c.0),
+                "to": u.cell.map(|c| c.1),
+                "measured": u.measured,
+                "line": u.line,
+                "why": u.why,
+            })
+        })
+        .collect();
+    let assumptions: Vec<&String> = r.assumptions.iter().chain(model_assumptions).collect();
+    serde_json::to_string_pretty(&json!({
+        "comparisons": list,
+        "unmatched": unmatched,
+        "unknown_devices": r.unknown_devices.iter().map(|b| b.to_string()).collect::<Vec<_>>(),
+        "left_out": { "diagonal": r.diagonal, "without_figure": r.gaps },
+        "assumptions": assumptions,
+    }))
+    .unwrap_or_default()
+}
+
+/// The text of `--calibrate`: the fitted values (first paragraph, also written into the
+/// calibrated file's header), then each measured cell with its calibrated prediction.
+pub fn calibrate_text(c: &peerpath_timing::calibrate::Calibration, measured: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "fitted to {measured} (bounded least squares, docs/timing.md):"
+    );
+    match c.latency {
+        Some((ns, scale)) => {
+            let _ = writeln!(
+                out,
+                "  interconnect.latency: initiator {ns} ns, route latency terms x {scale:.3}"
+            );
+        }
+        None => out.push_str("  interconnect.latency: not fitted (no latency cells)\n"),
+    }
+    for (name, fit) in &c.fabric {
+        let _ = match fit {
+            Ok(g) => writeln!(out, "  interconnect.fabric.{name}: {g:.2} GB/s each way"),
+            Err(why) => writeln!(out, "  interconnect.fabric.{name}: not fitted: {why}"),
+        };
+    }
+    out.push('\n');
+    let r = Report {
+        comparisons: c.residuals.clone(),
+        ..Report::default()
+    };
+    let table = compare_text(&r, &[]);
+    out.push_str("Residuals with the fitted values\n");
+    for l in table.lines().take_while(|l| !l.is_empty()) {
+        let _ = writeln!(out, "{l}");
+    }
+    out
 }
 
 /// The text of `--concurrent`: the matrix of every write's share while all run, as
@@ -308,16 +432,24 @@ Unidirectional P2P=Enabled Bandwidth (P2P Writes) Matrix (GB/s)
 ",
         )
         .expect("parses");
-        let (cmp, unmatched) = compare(&topo, &m, &measured);
-        let unmatched: Vec<String> = unmatched.iter().map(|b| b.to_string()).collect();
+        let r = compare(&topo, &m, &measured);
         expect![[r#"
-            from                   to                     metric                predicted   measured    error
-            gpu0                   gpu2                   unidirectional_gbps       28.73      25.00   +14.9%
-            gpu2                   gpu0                   unidirectional_gbps       28.73      26.00   +10.5%
+            from                   to                     metric                        predicted     measured    error
+            gpu0                   gpu2                   unidirectional_gbps          28.73 GB/s   25.00 GB/s   +14.9%
+            gpu2                   gpu0                   unidirectional_gbps          28.73 GB/s   26.00 GB/s   +10.5%
             measured device 0000:99:00.0: no endpoint of the platform has this address
-        "#]].assert_eq(&super::compare_text(&cmp, &unmatched));
+
+            Not compared (4 measured cells)
+              line 6: unidirectional_gbps 0 -> 2 = 25.00: the run's device 2 matches no endpoint of the platform
+              line 7: unidirectional_gbps 1 -> 2 = 25.00: the run's device 2 matches no endpoint of the platform
+              line 8: unidirectional_gbps 2 -> 0 = 25.00: the run's device 2 matches no endpoint of the platform
+              line 8: unidirectional_gbps 2 -> 1 = 25.00: the run's device 2 matches no endpoint of the platform
+
+            2 cells compared, 4 not compared; left out: 3 diagonal cells (local copies), 0 cells without a figure (-, n/a)
+        "#]].assert_eq(&super::compare_text(&r, &[]));
         expect![[r#"
             {
+              "assumptions": [],
               "comparisons": [
                 {
                   "from": "gpu0",
@@ -325,9 +457,57 @@ Unidirectional P2P=Enabled Bandwidth (P2P Writes) Matrix (GB/s)
                   "metric": "unidirectional_gbps",
                   "predicted": 28.732,
                   "to": "gpu2"
+                },
+                {
+                  "from": "gpu2",
+                  "measured": 26.0,
+                  "metric": "unidirectional_gbps",
+                  "predicted": 28.732,
+                  "to": "gpu0"
+                }
+              ],
+              "left_out": {
+                "diagonal": 3,
+                "without_figure": 0
+              },
+              "unknown_devices": [
+                "0000:99:00.0"
+              ],
+              "unmatched": [
+                {
+                  "from": 0,
+                  "line": 6,
+                  "measured": "25.00",
+                  "to": 2,
+                  "what": "unidirectional_gbps",
+                  "why": "the run's device 2 matches no endpoint of the platform"
+                },
+                {
+                  "from": 1,
+                  "line": 7,
+                  "measured": "25.00",
+                  "to": 2,
+                  "what": "unidirectional_gbps",
+                  "why": "the run's device 2 matches no endpoint of the platform"
+                },
+                {
+                  "from": 2,
+                  "line": 8,
+                  "measured": "25.00",
+                  "to": 0,
+                  "what": "unidirectional_gbps",
+                  "why": "the run's device 2 matches no endpoint of the platform"
+                },
+                {
+                  "from": 2,
+                  "line": 8,
+                  "measured": "25.00",
+                  "to": 1,
+                  "what": "unidirectional_gbps",
+                  "why": "the run's device 2 matches no endpoint of the platform"
                 }
               ]
             }"#]]
-        .assert_eq(&super::compare_json(&cmp[..1]));
+        .assert_eq(&super::compare_json(&r, &[]));
     }
 }

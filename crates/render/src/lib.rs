@@ -17,7 +17,8 @@ mod style;
 mod svg;
 
 pub use bandwidth::{
-    bandwidth_json, bandwidth_text, compare_json, compare_text, concurrent_json, concurrent_text,
+    bandwidth_json, bandwidth_text, calibrate_text, compare_json, compare_text, concurrent_json,
+    concurrent_text,
 };
 pub use dot::topology_dot;
 pub use explain::{explain_text, explain_timing};

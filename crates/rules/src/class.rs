@@ -279,6 +279,8 @@ fn endpoint_shape(topo: &Topology<'_>, id: NodeId, e: &Endpoint) -> EndpointShap
     let Endpoint {
         // A label for display.
         class: _,
+        // Timing only: the device generation's latency (`peerpath bandwidth`).
+        id: _,
         // Through the effective MPS (`topo.mps`, K5).
         mpss: _,
         mps: _,

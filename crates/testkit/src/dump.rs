@@ -119,7 +119,7 @@ fn fabric(p: &Platform) -> Option<RawFabric> {
 fn latency(l: &Latencies) -> Option<RawLatency> {
     let ns = |v: u32| Some(format!("{v}ns"));
     (*l != Latencies::default()).then(|| RawLatency {
-        endpoint: ns(l.endpoint_ns),
+        endpoint: l.endpoint_ns.and_then(ns),
         link: ns(l.link_ns),
         switch: ns(l.switch_ns),
         root_complex: ns(l.root_complex_ns),
@@ -264,6 +264,10 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
                     tdisp: Some(c.tdisp),
                 }),
                 link: link(n.link),
+                id: e.id.map(|i| RawPciId {
+                    vendor: i.vendor,
+                    device: i.device,
+                }),
             }),
         }
     }

@@ -1,138 +1,13 @@
-//! Reading a `p2pBandwidthLatencyTest` output (CUDA samples), alone or inside a
-//! markdown report, and comparing its P2P=Enabled matrices with the prediction.
-//! Devices are matched by PCI address: the test prints `pciBusID`, `pciDeviceID` and
-//! `pciDomainID` of each device (function 0).
+//! Comparing a measured run (read by [`crate::measured`]) with the prediction. Devices
+//! are matched by PCI address where the run gives one (`p2pBandwidthLatencyTest`
+//! prints `pciBusID`, `pciDeviceID`, `pciDomainID` of each device, function 0), else
+//! by position: the run's device N is the platform's Nth device in PCI order (stated).
 
 use peerpath_model::Bdf;
 use peerpath_topology::Topology;
 
 use crate::matrix::Matrix;
-
-/// A metric compared.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Metric {
-    /// `Unidirectional P2P=Enabled Bandwidth (P2P Writes) Matrix (GB/s)`.
-    UnidirectionalGbps,
-    /// `Bidirectional P2P=Enabled Bandwidth Matrix (GB/s)`.
-    BidirectionalGbps,
-    /// `P2P=Enabled Latency (P2P Writes) Matrix (us)`, GPU part.
-    LatencyUs,
-}
-
-impl Metric {
-    /// The name used in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Metric::UnidirectionalGbps => "unidirectional_gbps",
-            Metric::BidirectionalGbps => "bidirectional_gbps",
-            Metric::LatencyUs => "latency_us",
-        }
-    }
-
-    /// Every metric, in output order.
-    pub const ALL: [Metric; 3] = [
-        Metric::UnidirectionalGbps,
-        Metric::BidirectionalGbps,
-        Metric::LatencyUs,
-    ];
-
-    /// The title line of its matrix in the test's output.
-    fn title(self) -> &'static str {
-        match self {
-            Metric::UnidirectionalGbps => "Unidirectional P2P=Enabled Bandwidth",
-            Metric::BidirectionalGbps => "Bidirectional P2P=Enabled Bandwidth",
-            Metric::LatencyUs => "P2P=Enabled Latency",
-        }
-    }
-}
-
-/// What the test's output says.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Measured {
-    /// Each device index's PCI address.
-    pub devices: Vec<(usize, Bdf)>,
-    /// Each metric's matrix: (metric, row, column, value).
-    pub cells: Vec<(Metric, usize, usize, f64)>,
-}
-
-/// Why an output could not be read.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NotP2pOutput(pub String);
-
-impl std::fmt::Display for NotP2pOutput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// `Device: 0, NVIDIA …, pciBusID: c1, pciDeviceID: 0, pciDomainID:0`.
-fn device_line(line: &str) -> Option<(usize, Bdf)> {
-    let rest = line.trim().strip_prefix("Device:")?;
-    let index: usize = rest.split(',').next()?.trim().parse().ok()?;
-    let field = |key: &str| -> Option<u32> {
-        let at = rest.find(key)? + key.len();
-        let v = rest[at..].trim_start_matches([':', ' ']);
-        let end = v.find(|c: char| !c.is_ascii_hexdigit()).unwrap_or(v.len());
-        u32::from_str_radix(&v[..end], 16).ok()
-    };
-    Some((
-        index,
-        Bdf {
-            segment: u16::try_from(field("pciDomainID")?).ok()?,
-            bus: u8::try_from(field("pciBusID")?).ok()?,
-            device: u8::try_from(field("pciDeviceID")?).ok()?,
-            function: 0,
-        },
-    ))
-}
-
-/// Reads the test's output out of `text` (other lines, such as a markdown report's,
-/// are skipped).
-pub fn parse(text: &str) -> Result<Measured, NotP2pOutput> {
-    let mut m = Measured::default();
-    let mut current: Option<Metric> = None;
-    let mut header_seen = false;
-    for line in text.lines() {
-        if let Some(d) = device_line(line) {
-            if !m.devices.iter().any(|(i, _)| *i == d.0) {
-                m.devices.push(d);
-            }
-            continue;
-        }
-        let t = line.trim();
-        if let Some(metric) = Metric::ALL.into_iter().find(|x| t.starts_with(x.title())) {
-            current = Some(metric);
-            header_seen = false;
-            continue;
-        }
-        let Some(metric) = current else { continue };
-        if !header_seen {
-            if t.starts_with("D\\D") || t.starts_with("GPU") {
-                header_seen = true;
-                continue;
-            }
-            current = None;
-            continue;
-        }
-        let mut words = t.split_whitespace();
-        let row = words.next().and_then(|w| w.parse::<usize>().ok());
-        let values: Option<Vec<f64>> = words.map(|w| w.parse::<f64>().ok()).collect();
-        match (row, values) {
-            (Some(row), Some(values)) if !values.is_empty() => {
-                for (col, v) in values.into_iter().enumerate() {
-                    m.cells.push((metric, row, col, v));
-                }
-            }
-            _ => current = None,
-        }
-    }
-    if m.devices.is_empty() || m.cells.is_empty() {
-        return Err(NotP2pOutput(
-            "no p2pBandwidthLatencyTest output: expected `Device: N, …, pciBusID: …` lines and P2P=Enabled matrices".to_owned(),
-        ));
-    }
-    Ok(m)
-}
+pub use crate::measured::{parse, Kind, Measured, Metric, NotMeasured};
 
 /// One compared cell.
 #[derive(Clone, Debug, PartialEq)]
@@ -156,116 +31,237 @@ impl Comparison {
     }
 }
 
-/// The matrix indices of the measured devices the platform has.
-pub fn matched(topo: &Topology<'_>, matrix: &Matrix, m: &Measured) -> Vec<usize> {
-    m.devices
-        .iter()
-        .filter_map(|&(_, bdf)| {
-            matrix
-                .devices
-                .iter()
-                .position(|&n| topo.bdf(n) == Some(bdf))
-        })
-        .collect()
+/// A measured cell that was not compared, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unmatched {
+    /// The metric or the matrix's name.
+    pub what: String,
+    /// The run's row and column device indices (`None` for a line that could not be
+    /// read at all).
+    pub cell: Option<(usize, usize)>,
+    /// The figure or text as measured.
+    pub measured: String,
+    /// Its line in the input.
+    pub line: usize,
+    /// Why it was not compared.
+    pub why: String,
 }
 
-/// Each off-diagonal P2P=Enabled cell with a prediction, in metric, row, column
-/// order; and the measured devices no endpoint of the platform has the address of.
-pub fn compare(topo: &Topology<'_>, matrix: &Matrix, m: &Measured) -> (Vec<Comparison>, Vec<Bdf>) {
+/// Everything `--compare` found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Report {
+    /// Each compared cell, in metric, row, column order.
+    pub comparisons: Vec<Comparison>,
+    /// Each measured cell not compared, in input order.
+    pub unmatched: Vec<Unmatched>,
+    /// Measured devices whose PCI address no endpoint of the platform has.
+    pub unknown_devices: Vec<Bdf>,
+    /// What the matching rests on.
+    pub assumptions: Vec<String>,
+    /// Diagonal cells (local copies) left out, and off-diagonal cells without a figure.
+    pub diagonal: usize,
+    /// Off-diagonal cells without a figure (`-`, `n/a`).
+    pub gaps: usize,
+    /// The platform's matrix indices of the measured devices.
+    pub matched: Vec<usize>,
+}
+
+/// The platform's matrix index of each of the run's device indices.
+fn device_map(
+    topo: &Topology<'_>,
+    matrix: &Matrix,
+    m: &Measured,
+    r: &mut Report,
+) -> Vec<(usize, usize)> {
     let index_of = |bdf: Bdf| {
         matrix
             .devices
             .iter()
             .position(|&n| topo.bdf(n) == Some(bdf))
     };
-    let mut unmatched = Vec::new();
     let mut map = Vec::new();
-    for &(i, bdf) in &m.devices {
-        match index_of(bdf) {
-            Some(k) => map.push((i, k)),
-            None => unmatched.push(bdf),
+    if m.devices.is_empty() {
+        let mut used: Vec<usize> = m.cells.iter().flat_map(|c| [c.row, c.col]).collect();
+        used.extend(m.unaddressed.iter().copied());
+        used.sort_unstable();
+        used.dedup();
+        for i in used {
+            if i < matrix.devices.len() {
+                map.push((i, i));
+            }
+        }
+        if !map.is_empty() {
+            r.assumptions.push(format!(
+                "the run gives no PCI addresses: its device N is taken as the platform's Nth device in PCI order ({})",
+                map.iter()
+                    .map(|&(i, k)| format!("{i} = {}", topo.name(matrix.devices[k])))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    } else {
+        for &(i, bdf) in &m.devices {
+            match index_of(bdf) {
+                Some(k) => map.push((i, k)),
+                None => r.unknown_devices.push(bdf),
+            }
         }
     }
+    map
+}
+
+/// Compares every measured cell with the prediction; a cell that cannot be compared
+/// is listed in [`Report::unmatched`] with why, never dropped.
+pub fn compare(topo: &Topology<'_>, matrix: &Matrix, m: &Measured) -> Report {
+    let mut r = Report {
+        diagonal: m.diagonal,
+        gaps: m.gaps,
+        ..Report::default()
+    };
+    let map = device_map(topo, matrix, m, &mut r);
     let ours = |i: usize| map.iter().find(|(x, _)| *x == i).map(|(_, k)| *k);
-    let mut out = Vec::new();
-    for metric in Metric::ALL {
-        for &(mm, r, c, measured) in &m.cells {
-            if mm != metric || r == c {
+    let mut comparisons = Vec::new();
+    for c in &m.cells {
+        let what = match &c.kind {
+            Kind::Metric(metric) => metric.as_str().to_owned(),
+            Kind::Other(name) => name.clone(),
+        };
+        let mut miss = |why: String| {
+            r.unmatched.push(Unmatched {
+                what: what.clone(),
+                cell: Some((c.row, c.col)),
+                measured: c.text.clone(),
+                line: c.line,
+                why,
+            })
+        };
+        let Kind::Metric(metric) = c.kind else {
+            miss("peerpath predicts no figure of this kind".to_owned());
+            continue;
+        };
+        if m.no_peer_access.contains(&(c.row, c.col)) {
+            miss(format!(
+                "the run reports device {} CANNOT access device {}: a staged copy, not P2P",
+                c.row, c.col
+            ));
+            continue;
+        }
+        let (i, j) = match (ours(c.row), ours(c.col)) {
+            (Some(i), Some(j)) => (i, j),
+            (None, _) | (_, None) => {
+                let d = if ours(c.row).is_none() { c.row } else { c.col };
+                miss(format!(
+                    "the run's device {d} matches no endpoint of the platform"
+                ));
                 continue;
             }
-            let (Some(i), Some(j)) = (ours(r), ours(c)) else {
-                continue;
-            };
-            let predicted = match metric {
-                Metric::UnidirectionalGbps => matrix.unidirectional(i, j),
-                Metric::BidirectionalGbps => matrix.bidirectional(i, j),
-                Metric::LatencyUs => matrix.latency_us(i, j),
-            };
-            if let Some(predicted) = predicted {
-                out.push(Comparison {
+        };
+        let predicted = match metric {
+            Metric::UnidirectionalGbps => matrix.unidirectional(i, j),
+            Metric::BidirectionalGbps => matrix.bidirectional(i, j),
+            Metric::BidirectionalOneWayGbps => matrix.bidirectional_one_way(i, j),
+            Metric::ReadGbps => matrix.read(i, j),
+            Metric::LatencyUs => matrix.latency_us(i, j),
+        };
+        match predicted {
+            Some(predicted) => comparisons.push((
+                metric,
+                c.row,
+                c.col,
+                Comparison {
                     from: topo.name(matrix.devices[i]).to_owned(),
                     to: topo.name(matrix.devices[j]).to_owned(),
                     metric,
                     predicted,
-                    measured,
-                });
-            }
+                    measured: c.value,
+                },
+            )),
+            None => miss(format!(
+                "no prediction for {} -> {}: the pairing fails or states no link",
+                topo.name(matrix.devices[i]),
+                topo.name(matrix.devices[j])
+            )),
         }
     }
-    (out, unmatched)
+    for u in &m.unreadable {
+        r.unmatched.push(Unmatched {
+            what: "unreadable".to_owned(),
+            cell: None,
+            measured: u.text.clone(),
+            line: u.line,
+            why: u.why.clone(),
+        });
+    }
+    comparisons.sort_by_key(|(metric, row, col, _)| (*metric, *row, *col));
+    r.comparisons = comparisons.into_iter().map(|x| x.3).collect();
+    let mut matched: Vec<usize> = map.iter().map(|&(_, k)| k).collect();
+    matched.sort_unstable();
+    matched.dedup();
+    r.matched = matched;
+    r
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use peerpath_load::load_str;
 
-    const OUTPUT: &str = "Some markdown\n```\nDevice: 0, NVIDIA RTX 6000 Ada Generation, pciBusID: c1, pciDeviceID: 0, pciDomainID:0
-Device: 1, NVIDIA RTX 6000 Ada Generation, pciBusID: c2, pciDeviceID: 0, pciDomainID:0
-Unidirectional P2P=Disabled Bandwidth Matrix (GB/s)
-   D\\D     0      1
-     0 801.28  22.23
-     1  22.32 813.80
-Unidirectional P2P=Enabled Bandwidth (P2P Writes) Matrix (GB/s)
-   D\\D     0      1
-     0 800.15  26.32
-     1  26.31 831.12
-P2P=Enabled Latency (P2P Writes) Matrix (us)
-   GPU     0      1
-     0   1.39   1.12
-     1   1.14   1.42
+    const PLATFORM: &str = include_str!("../../../topologies/timing-two-sockets.yaml");
 
-   CPU     0      1
-     0   1.64   1.32
-     1   1.32   1.58
-```
-";
+    fn report(run: &str) -> Report {
+        let p = load_str("t.yaml", PLATFORM).expect("loads");
+        let topo = Topology::new(&p);
+        let matrix = Matrix::build(&topo, 1);
+        compare(&topo, &matrix, &parse(run).expect("parses"))
+    }
 
+    /// Issue 23: peerpath's own output compares with itself: no error, nothing
+    /// unmatched but the `n/a` gaps, counted.
     #[test]
-    fn the_enabled_matrices_and_the_devices_are_read() {
-        let m = parse(OUTPUT).expect("parses");
-        assert_eq!(m.devices.len(), 2);
-        assert_eq!(m.devices[1].1.to_string(), "0000:c2:00.0");
-        let uni: Vec<_> = m
-            .cells
-            .iter()
-            .filter(|c| c.0 == Metric::UnidirectionalGbps)
-            .collect();
-        assert_eq!(uni.len(), 4);
-        assert!(uni.iter().any(|c| c.1 == 1 && c.2 == 0 && c.3 == 26.31));
-        let lat: Vec<_> = m
-            .cells
-            .iter()
-            .filter(|c| c.0 == Metric::LatencyUs)
-            .collect();
-        assert_eq!(lat.len(), 4, "the CPU part is not read: {lat:?}");
+    fn issue_23_peerpaths_own_output_is_read() {
+        let p = load_str("t.yaml", PLATFORM).expect("loads");
+        let topo = Topology::new(&p);
+        let matrix = Matrix::build(&topo, 1);
+        let own = format!(
+            "Device: 0, gpu0, pciBusID: 3, pciDeviceID: 0, pciDomainID:0\n{}",
+            "Unidirectional P2P=Enabled Bandwidth (P2P Writes) Matrix (GB/s)\n   D\\D      0      1      2\n     0      -  28.73    n/a\n     1  28.73      -    n/a\n"
+        );
+        let own = own.replace(
+            "Unidirectional",
+            "Device: 1, gpu1, pciBusID: 4, pciDeviceID: 0, pciDomainID:0\nUnidirectional",
+        );
+        let r = compare(&topo, &matrix, &parse(&own).expect("parses"));
+        assert_eq!(r.comparisons.len(), 2);
+        assert!(r.comparisons.iter().all(|c| c.error().abs() < 0.001));
+        assert!(r.unmatched.is_empty(), "{:?}", r.unmatched);
+        assert_eq!((r.diagonal, r.gaps), (2, 2));
+    }
+
+    /// Issue 23: a pair the run cannot P2P is not compared as P2P, and says so.
+    #[test]
+    fn issue_23_cannot_access_pairs_are_listed_not_compared() {
+        let r = report("Device=0 CANNOT Access Peer Device=1\nUnidirectional P2P=Enabled Bandwidth (P2P Writes) Matrix (GB/s)\n   D\\D     0      1\n     0 800.15  10.32\n     1  26.31 831.12\n");
+        assert_eq!(r.comparisons.len(), 1);
+        assert_eq!(r.unmatched.len(), 1);
         assert!(
-            !m.cells.iter().any(|c| c.3 == 22.23),
-            "P2P=Disabled is skipped"
+            r.unmatched[0].why.contains("staged copy"),
+            "{:?}",
+            r.unmatched
+        );
+        assert!(
+            r.assumptions[0].contains("no PCI addresses"),
+            "{:?}",
+            r.assumptions
         );
     }
 
     #[test]
-    fn text_without_the_output_is_an_error() {
-        assert!(parse("# a report\nno matrices here\n").is_err());
+    fn devices_beyond_the_platform_and_unpredicted_kinds_are_listed() {
+        let r = report("GPU0 -> GPU9: 25.1 GB/s\nRunning device_to_device_memcpy_write_sm.\nmemcpy SM GPU(row) -> GPU(column) bandwidth (GB/s)\n 0 1\n 0 N/A 20.0\n");
+        assert!(r.comparisons.is_empty());
+        let why: Vec<&str> = r.unmatched.iter().map(|u| u.why.as_str()).collect();
+        assert_eq!(why.len(), 2, "{why:?}");
+        assert!(why[0].contains("device 9 matches no endpoint"), "{why:?}");
+        assert!(why[1].contains("predicts no figure"), "{why:?}");
     }
 }

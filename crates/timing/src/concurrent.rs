@@ -8,9 +8,10 @@
 //! Resources: each direction of each PCIe link is its own (links are full duplex),
 //! with the capacity the link carries while the other direction is busy too
 //! (`raw × (1 − SKP − DLLP share)`, [`crate::protocol`]); a write uses `1 /
-//! efficiency` of it per payload byte, the efficiency of its own TLP size. The fabric
-//! between host bridges and a root complex's stated P2P limit are shared by both
-//! directions (as [`crate::bidirectional`] takes them). A link whose speed nobody
+//! efficiency` of it per payload byte, the efficiency of its own TLP size. Each
+//! direction of the fabric between host bridges is its own resource; a root complex's
+//! stated P2P limit is shared by both directions (as [`crate::bidirectional`] takes
+//! them). A link whose speed nobody
 //! states bounds nothing (the matrices' assumptions say so).
 
 use std::collections::BTreeMap;

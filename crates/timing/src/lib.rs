@@ -9,18 +9,23 @@
 //! efficiency ([`protocol`]); the fabric and a root complex's stated P2P limit what
 //! the file gives — and the lowest is the bottleneck. Links are full duplex, so the
 //! two directions of a bidirectional transfer each have their lanes, and pay for the
-//! Ack and UpdateFC DLLPs the other direction's TLPs cause; the fabric and the root
-//! complex are shared, so each direction gets half of what both use. Latency is the
+//! Ack and UpdateFC DLLPs the other direction's TLPs cause; the fabric has a limit per
+//! direction (its links are full duplex); a root complex's stated P2P limit is shared,
+//! so each direction gets half of it. Latency is the
 //! sum of each stage's latency along the route, with the initiator's own work.
 //!
 //! Architecture invariant: the model reads verdicts and traces, never decides
 //! routing, ACS or MPS itself (it takes the effective MPS the TLPs carry).
 
+pub mod calibrate;
 pub mod compare;
 pub mod concurrent;
+pub mod devices;
 pub mod matrix;
+pub mod measured;
 pub mod protocol;
 pub mod route;
+pub mod validate;
 
 use peerpath_model::{ExportId, NodeId, NodeKind, Outcome};
 use peerpath_rules::PairResult;
@@ -50,10 +55,12 @@ pub struct Direction {
     /// GB/s this direction's own lanes carry while the other direction runs too
     /// (before the shared stages are split).
     pub lanes_bidir_gbps: f64,
+    /// The stage of its own that bounds it while the other direction runs too.
+    pub lanes_bidir_place: String,
     /// The stage that bounds it alone.
     pub bottleneck: Bottleneck,
-    /// Shared stages (fabric, root complex limits): key and GB/s for both
-    /// directions together.
+    /// Stages with a stated limit (fabric, one direction; root complex limits, both
+    /// directions together): key and GB/s.
     pub shared: Vec<(String, f64)>,
 }
 
@@ -144,19 +151,17 @@ fn direction(topo: &Topology<'_>, stages: &[Stage], completion: Option<u32>) -> 
                 });
             }
             Stage::Fabric { from, to, hop, .. } => {
+                // One direction of the fabric: its links are full duplex (xGMI and UPI
+                // are serial links with lanes each way, as PCIe), so the two directions
+                // of a bidirectional transfer do not share it (issue 23).
                 let g = hop.bandwidth_mbs as f64 / 1000.0;
-                let (a, b) = if topo.name(from) <= topo.name(to) {
-                    (from, to)
-                } else {
-                    (to, from)
-                };
-                let key = format!("{}–{}", topo.name(a), topo.name(b));
+                let key = format!("{}→{}", topo.name(from), topo.name(to));
                 shared.push((key.clone(), g));
                 bounds.push(Bound {
                     gbps: g,
                     bidir: g,
                     place: key,
-                    why: format!("fabric between host bridges: {g} GB/s"),
+                    why: format!("fabric between host bridges: {g} GB/s each way"),
                 });
             }
             _ => {}
@@ -169,20 +174,52 @@ fn direction(topo: &Topology<'_>, stages: &[Stage], completion: Option<u32>) -> 
         return None;
     }
     let best = bounds.iter().min_by(|a, b| a.gbps.total_cmp(&b.gbps))?;
-    let lanes_bidir = bounds
+    let own = bounds
         .iter()
         .filter(|b| !shared.iter().any(|(k, _)| *k == b.place))
-        .map(|b| b.bidir)
-        .fold(f64::INFINITY, f64::min);
+        .min_by(|a, b| a.bidir.total_cmp(&b.bidir));
     Some(Direction {
         gbps: best.gbps,
-        lanes_bidir_gbps: lanes_bidir,
+        lanes_bidir_gbps: own.map_or(f64::INFINITY, |b| b.bidir),
+        lanes_bidir_place: own.map_or_else(String::new, |b| b.place.clone()),
         bottleneck: Bottleneck {
             place: best.place.clone(),
             why: best.why.clone(),
         },
         shared,
     })
+}
+
+/// The initiator's own work when neither the file (`interconnect.latency.endpoint`)
+/// nor the importer's generation gives it (docs/timing.md).
+pub const DEFAULT_ENDPOINT_NS: u32 = 1_000;
+
+/// The initiator's latency (ns) and the factor on the route's latency terms: the file's
+/// `endpoint` where it states one; else the importer's generation's, by its `id`
+/// ([`devices`], stated); else the default.
+fn initiator(topo: &Topology<'_>, importer: NodeId) -> (f64, f64, Option<String>) {
+    let lat = topo.platform().interconnect.latency;
+    if let Some(ns) = lat.endpoint_ns {
+        return (f64::from(ns), 1.0, None);
+    }
+    let id = match &topo.platform().node(importer).kind {
+        NodeKind::Endpoint(e) => e.id,
+        _ => None,
+    };
+    if let Some((d, p)) = id.and_then(devices::latency_params) {
+        let note = format!(
+            "{} ({} {}, {}): initiator {} ns, route latency terms × {:.2} ({})",
+            topo.name(importer),
+            d.id,
+            d.name,
+            p.generation.as_str(),
+            p.initiator_ns,
+            p.path_scale,
+            p.source
+        );
+        return (f64::from(p.initiator_ns), p.path_scale, Some(note));
+    }
+    (f64::from(DEFAULT_ENDPOINT_NS), 1.0, None)
 }
 
 /// The latency parts of a route.
@@ -192,11 +229,8 @@ fn latency(
     stages: &[Stage],
 ) -> Vec<(String, &'static str, f64)> {
     let lat = topo.platform().interconnect.latency;
-    let mut parts = vec![(
-        topo.name(importer).to_owned(),
-        "initiator",
-        f64::from(lat.endpoint_ns),
-    )];
+    let (first, scale, _) = initiator(topo, importer);
+    let mut parts = vec![(topo.name(importer).to_owned(), "initiator", first)];
     for s in stages {
         match *s {
             Stage::Link { child, parent, .. } => parts.push((
@@ -229,6 +263,9 @@ fn latency(
                 ))
             }
         }
+    }
+    for p in parts.iter_mut().skip(1) {
+        p.2 *= scale;
     }
     parts
 }
@@ -317,6 +354,9 @@ pub fn pair_timing(topo: &Topology<'_>, pair: &PairResult) -> PairTiming {
         Vec::new()
     };
     let mut assumptions = assumptions(topo, &stages);
+    if let (true, (_, _, Some(note))) = (works, initiator(topo, d.importer)) {
+        assumptions.push(note);
+    }
     if works && write.is_none() {
         assumptions
             .push("no link on the route states its speed and width: no bandwidth".to_owned());
@@ -334,22 +374,39 @@ pub fn pair_timing(topo: &Topology<'_>, pair: &PairResult) -> PairTiming {
     }
 }
 
-/// GB/s of `a` and `b` writing to each other at once: each direction's own lanes,
-/// the stages both use (fabric, root complex) split between them.
+/// GB/s of `a` and `b` writing to each other at once: each direction's own lanes (and
+/// its own direction of the fabric), the stages both use (a root complex's limit)
+/// split between them.
 pub fn bidirectional(a: &Direction, b: &Direction) -> f64 {
+    let (x, y) = bidirectional_parts(a, b);
+    x + y
+}
+
+/// GB/s of each direction while `a` and `b` write to each other at once: (a's, b's).
+pub fn bidirectional_parts(a: &Direction, b: &Direction) -> (f64, f64) {
+    let (x, y) = bidirectional_bottlenecks(a, b);
+    (x.0, y.0)
+}
+
+/// Each direction's GB/s while `a` and `b` write to each other at once, and the stage
+/// that bounds it: its own lanes (or fabric direction), or a stage both directions
+/// share (a root complex's limit, halved).
+pub fn bidirectional_bottlenecks(a: &Direction, b: &Direction) -> ((f64, String), (f64, String)) {
     let one = |x: &Direction, y: &Direction| {
-        x.shared
-            .iter()
-            .map(|(k, g)| {
-                if y.shared.iter().any(|(l, _)| l == k) {
-                    g / 2.0
-                } else {
-                    *g
-                }
-            })
-            .fold(x.lanes_bidir_gbps, f64::min)
+        let mut best = (x.lanes_bidir_gbps, x.lanes_bidir_place.clone());
+        for (k, g) in &x.shared {
+            let v = if y.shared.iter().any(|(l, _)| l == k) {
+                g / 2.0
+            } else {
+                *g
+            };
+            if v < best.0 {
+                best = (v, k.clone());
+            }
+        }
+        best
     };
-    one(a, b) + one(b, a)
+    (one(a, b), one(b, a))
 }
 
 /// Whether a node is an endpoint.

@@ -8,7 +8,7 @@ use peerpath_model::NodeId;
 use peerpath_rules::{for_each_pair, Routes};
 use peerpath_topology::Topology;
 
-use crate::{bidirectional, is_endpoint, pair_timing, PairTiming};
+use crate::{bidirectional, bidirectional_parts, is_endpoint, pair_timing, PairTiming};
 
 /// The timings of a platform, by device.
 #[derive(Debug)]
@@ -78,6 +78,27 @@ impl Matrix {
         let a = self.timing(i, j)?.write.as_ref()?;
         let b = self.timing(j, i)?.write.as_ref()?;
         Some(bidirectional(a, b))
+    }
+
+    /// GB/s of i writing into j while j writes into i.
+    pub fn bidirectional_one_way(&self, i: usize, j: usize) -> Option<f64> {
+        let a = self.timing(i, j)?.write.as_ref()?;
+        let b = self.timing(j, i)?.write.as_ref()?;
+        Some(bidirectional_parts(a, b).0)
+    }
+
+    /// The stages bounding each direction while i and j write to each other at once:
+    /// (i → j's, j → i's).
+    pub fn bidirectional_bottleneck(&self, i: usize, j: usize) -> Option<(String, String)> {
+        let a = self.timing(i, j)?.write.as_ref()?;
+        let b = self.timing(j, i)?.write.as_ref()?;
+        let (x, y) = crate::bidirectional_bottlenecks(a, b);
+        Some((x.1, y.1))
+    }
+
+    /// Read GB/s, i reading j's export.
+    pub fn read(&self, i: usize, j: usize) -> Option<f64> {
+        Some(self.timing(i, j)?.read.as_ref()?.gbps)
     }
 
     /// Write latency in µs, i into j.

@@ -144,6 +144,7 @@ pub(super) fn endpoints(
             bars,
             cc: None,
             link: tally.link(d),
+            id: None,
         });
     }
     out

@@ -76,6 +76,10 @@ pub(super) fn note_assumptions(
     }
     notes.list("mps above mpss in the dump, left out", &tally.bad_mps);
     notes.list(
+        "mps: not in the dump for these ports, taken from the device below (its DevCtl): the two ends of a link carry one MPS, or the port would reject the device's TLPs [PCIe r6.0 §7.5.3.4]",
+        &tally.mps_from_below,
+    );
+    notes.list(
         &format!(
             "acs {{ cap: {} }} assumed for root/downstream ports whose ACS capability the dump does not show",
             opts.assumed_port_acs

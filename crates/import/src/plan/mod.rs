@@ -182,6 +182,7 @@ impl Notes {
 struct Tally {
     default_mpss: Vec<Bdf>,
     bad_mps: Vec<Bdf>,
+    mps_from_below: Vec<Bdf>,
     clipped_ctl: Vec<Bdf>,
     assumed_acs: Vec<Bdf>,
     acs_ports_isolating: Vec<Bdf>,

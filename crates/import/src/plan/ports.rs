@@ -122,7 +122,21 @@ pub(super) fn ports(
 /// A port's MPSS, MPS and ACS.
 fn port(cx: &Ctx<'_>, layout: &Layout<'_>, d: &PciDevice, role: Role, tally: &mut Tally) -> Port {
     let mpss = tally.mpss(d, cx.opts.default_mpss);
-    let mps = tally.mps(d, mpss);
+    let mut mps = tally.mps(d, mpss);
+    if mps.is_none() && matches!(role, Role::RootPort | Role::Downstream) {
+        // Issue 23: a port the dump does not show (the realdata reports list the GPUs
+        // only) takes the MPS its device below shows, not the format's 128.
+        let below = layout
+            .emitted
+            .iter()
+            .filter(|c| layout.parent(c) == Some(d.bdf))
+            .filter_map(|c| valid_mps(c.mps))
+            .min();
+        if let Some(v) = below.filter(|v| *v <= mpss) {
+            tally.mps_from_below.push(d.bdf);
+            mps = Some(v);
+        }
+    }
     let assumed = || Acs {
         cap: cx.opts.assumed_port_acs,
         ctl: None,

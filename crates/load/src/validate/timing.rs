@@ -249,8 +249,12 @@ impl Validator<'_, '_> {
         else {
             return lat;
         };
-        let fields: [(&str, &Option<String>, &mut u32); 6] = [
-            ("endpoint", &raw.endpoint, &mut lat.endpoint_ns),
+        if let Some(t) = &raw.endpoint {
+            if let Some(v) = self.duration(t, ypath!["interconnect", "latency", "endpoint"]) {
+                lat.endpoint_ns = Some(v);
+            }
+        }
+        let fields: [(&str, &Option<String>, &mut u32); 5] = [
             ("link", &raw.link, &mut lat.link_ns),
             ("switch", &raw.switch, &mut lat.switch_ns),
             ("root_complex", &raw.root_complex, &mut lat.root_complex_ns),

@@ -91,6 +91,7 @@ fn built_in_code() -> RawPlatform {
             }],
             cc: None,
             link: None,
+            id: None,
         });
     }
     p.exports.push(RawExport {

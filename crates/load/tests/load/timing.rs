@@ -25,7 +25,7 @@ host_bridges:
   socket: 1
   windows: [{cpu: 0x2000_0000, bus: 0x2000_0000, size: 256MiB}]
 endpoints:
-- {name: ep0, parent: rp0, bdf: 01:00.0, link: {speed: gen4, width: 8}}
+- {name: ep0, parent: rp0, bdf: 01:00.0, link: {speed: gen4, width: 8}, id: {vendor: 0x10de, device: 0x2bb5}}
 ";
 
 #[test]
@@ -41,13 +41,20 @@ fn timing_fields_load_into_the_model() {
         })
     );
     assert_eq!(p.node(rp).link.map(|l| l.speed), Some(LinkSpeed::Gen5));
+    // Issue 23: the endpoint's PCI id (the device generation's timing parameters).
+    match &p.node(ep).kind {
+        peerpath_model::NodeKind::Endpoint(e) => {
+            assert_eq!(e.id.map(|i| i.to_string()), Some("10de:2bb5".to_owned()));
+        }
+        k => panic!("{k:?}"),
+    }
     let f = &p.interconnect.fabric;
     assert_eq!(f.same_socket.bandwidth_mbs, 100_000);
     assert_eq!(f.same_socket.latency_ns, 80);
     assert_eq!(f.pairs.len(), 1);
     assert_eq!(f.pairs[0].hop.latency_ns, 200);
     assert_eq!(f.pairs[0].hop.bandwidth_mbs, 40_000);
-    assert_eq!(p.interconnect.latency.endpoint_ns, 900);
+    assert_eq!(p.interconnect.latency.endpoint_ns, Some(900));
     assert_eq!(p.interconnect.latency.switch_ns, 100);
     assert_eq!(
         p.interconnect.latency.link_ns,

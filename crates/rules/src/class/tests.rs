@@ -67,6 +67,7 @@ fn cases(n: usize) -> Vec<Case> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Changed {
     Class,
+    Id,
     Mpss,
     Mps,
     DmaMaskBits,
@@ -93,6 +94,7 @@ enum Changed {
 impl Changed {
     const ALL: &[Changed] = &[
         Changed::Class,
+        Changed::Id,
         Changed::Mpss,
         Changed::Mps,
         Changed::DmaMaskBits,
@@ -160,6 +162,7 @@ fn endpoint_mutants(p: &Platform, id: NodeId, out: &mut Vec<(Changed, Platform)>
     };
     let Endpoint {
         class,
+        id: pci_id,
         mpss,
         mps,
         dma_mask_bits,
@@ -183,6 +186,14 @@ fn endpoint_mutants(p: &Platform, id: NodeId, out: &mut Vec<(Changed, Platform)>
     };
     let class = next(DeviceClass::ALL, *class);
     m(Changed::Class, &|q| endpoint_mut(q, id).class = class);
+    let pci_id = match pci_id {
+        None => Some(peerpath_model::PciId {
+            vendor: 0x10de,
+            device: 0x2684,
+        }),
+        Some(_) => None,
+    };
+    m(Changed::Id, &|q| endpoint_mut(q, id).id = pci_id);
     let (mpss, mps) = (other_mps(*mpss), *mps);
     m(Changed::Mpss, &|q| {
         let e = endpoint_mut(q, id);
