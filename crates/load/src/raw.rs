@@ -315,7 +315,9 @@ raw_struct! {
     /// `kernel`.
     #[derive(Default)]
     pub struct RawKernel {
-        /// `release` (informational).
+        /// `release` (`6.8.0-45-generic`): selects version-dependent behaviour
+        /// (docs/kernels.md); absent: the newest modelled release, stated as an
+        /// assumption.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub release: Option<String>,
         /// `arch`.

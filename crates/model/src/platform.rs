@@ -258,8 +258,12 @@ impl Platform {
 /// `kernel`: the kernel's configuration and version knobs.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Kernel {
-    /// `release` (informational).
+    /// `release` as written (`6.8.0-45-generic`).
     pub release: Option<String>,
+    /// The mainline release `release` names (issue 24): selects the version-dependent
+    /// behaviour (p2pdma, the allow-list, the CPU rule, ACS quirks). `None`: not
+    /// stated; peerpath behaves as [`crate::Release::NEWEST`] and says so.
+    pub version: Option<crate::Release>,
     /// `arch`.
     pub arch: Arch,
     /// `cpu`.
@@ -286,6 +290,19 @@ pub struct Kernel {
     pub cc: CcKind,
     /// `ipa_bits` (default 48).
     pub ipa_bits: u8,
+}
+
+impl Kernel {
+    /// The release whose behaviour applies: the stated one, else
+    /// [`crate::Release::NEWEST`] (an assumption; see [`Kernel::release_assumed`]).
+    pub fn release_version(&self) -> crate::Release {
+        self.version.unwrap_or(crate::Release::NEWEST)
+    }
+
+    /// Whether the release is an assumption (the platform states none).
+    pub fn release_assumed(&self) -> bool {
+        self.version.is_none()
+    }
 }
 
 /// `kernel.cpu`.
