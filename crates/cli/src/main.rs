@@ -655,6 +655,7 @@ fn platform_or_exit(source: &PlatformArgs) -> Result<peerpath_model::Platform, E
     };
     if let Some(r) = source.kernel {
         p.kernel.version = Some(r);
+        p.kernel.release = Some(r.to_string());
     }
     Ok(p)
 }

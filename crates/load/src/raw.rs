@@ -660,6 +660,14 @@ raw_struct! {
         pub name: String,
         /// `bdf`.
         pub bdf: Bdf,
+        /// `id`: the function's own vendor/device id (`lspci -nn`), read by the
+        /// kernel's device-specific ACS and DMA alias quirks (docs/kernels.md).
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
+        pub id: Option<RawPciId>,
         /// `mpss`.
         pub mpss: u32,
         /// `mps` (default 128).
@@ -711,6 +719,14 @@ raw_struct! {
     pub struct RawUpstreamPort {
         /// `bdf`.
         pub bdf: Bdf,
+        /// `id`: the function's own vendor/device id (`lspci -nn`), read by the
+        /// kernel's device-specific ACS and DMA alias quirks (docs/kernels.md).
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
+        pub id: Option<RawPciId>,
         /// `mpss`.
         pub mpss: u32,
         /// `mps` (default 128).
@@ -743,6 +759,14 @@ raw_struct! {
         pub name: String,
         /// `bdf`.
         pub bdf: Bdf,
+        /// `id`: the function's own vendor/device id (`lspci -nn`), read by the
+        /// kernel's device-specific ACS and DMA alias quirks (docs/kernels.md).
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
+        pub id: Option<RawPciId>,
         /// `mpss`.
         pub mpss: u32,
         /// `mps` (default 128).
@@ -777,6 +801,14 @@ raw_struct! {
         pub parent: String,
         /// `bdf`.
         pub bdf: Bdf,
+        /// `id`: the function's own vendor/device id (`lspci -nn`), read by the
+        /// kernel's device-specific ACS and DMA alias quirks (docs/kernels.md).
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
+        pub id: Option<RawPciId>,
         /// `class` (default other).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub class: Option<DeviceClass>,
@@ -874,6 +906,14 @@ raw_struct! {
         pub parent: String,
         /// `bdf`.
         pub bdf: Bdf,
+        /// `id`: the function's own vendor/device id (`lspci -nn`), read by the
+        /// kernel's device-specific ACS and DMA alias quirks (docs/kernels.md).
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
+        pub id: Option<RawPciId>,
         /// `mpss` of its PCIe side (default 128).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub mpss: Option<u32>,

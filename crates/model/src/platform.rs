@@ -403,6 +403,10 @@ pub struct Node {
     pub parent: Option<NodeId>,
     /// PCI address; `None` only for host bridges.
     pub bdf: Option<Bdf>,
+    /// `id`: the function's own vendor/device id, where the file gives it (ports,
+    /// bridges, endpoints; a host bridge's `id` is in [`HostBridge::id`]). Read by the
+    /// device-specific ACS and DMA alias quirks (`peerpath_topology::quirks`).
+    pub pci_id: Option<PciId>,
     /// What kind of node, with its own fields.
     pub kind: NodeKind,
     /// `link`: what the node's PCIe link supports (its Link Capabilities), for a

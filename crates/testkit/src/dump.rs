@@ -70,6 +70,13 @@ fn unless<T: PartialEq>(v: T, default: T) -> Option<T> {
 }
 
 /// A link as written.
+fn pci_id(id: Option<peerpath_model::PciId>) -> Option<RawPciId> {
+    id.map(|i| RawPciId {
+        vendor: i.vendor,
+        device: i.device,
+    })
+}
+
 fn link(l: Option<Link>) -> Option<RawLink> {
     l.map(|l| RawLink {
         speed: l.speed.to_string(),
@@ -213,6 +220,7 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
                 let rp = RawRootPort {
                     name: n.name.clone(),
                     bdf,
+                    id: pci_id(n.pci_id),
                     mpss: port.mpss,
                     mps: unless(port.mps, 128),
                     acs: acs(port.acs),
@@ -231,12 +239,14 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
                 name: n.name.clone(),
                 parent,
                 bdf,
+                id: pci_id(n.pci_id),
                 mpss: unless(br.mpss, 128),
             }),
             NodeKind::Endpoint(e) => raw.endpoints.push(RawEndpoint {
                 name: n.name.clone(),
                 parent,
                 bdf,
+                id: pci_id(n.pci_id),
                 class: unless(e.class, DeviceClass::Other),
                 mpss: Some(e.mpss),
                 mps: unless(e.mps, 128),
@@ -284,6 +294,7 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
                 parent: up_node.parent.map(name).unwrap_or_default(),
                 upstream: RawUpstreamPort {
                     bdf: up_node.bdf.unwrap_or(NO_BDF),
+                    id: pci_id(up_node.pci_id),
                     mpss: up.mpss,
                     mps: unless(up.mps, 128),
                     acs: acs(up.acs),
@@ -299,6 +310,7 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
                         Some(RawDownstreamPort {
                             name: node.name.clone(),
                             bdf: node.bdf.unwrap_or(NO_BDF),
+                            id: pci_id(node.pci_id),
                             mpss: dp.mpss,
                             mps: unless(dp.mps, 128),
                             acs: acs(dp.acs),

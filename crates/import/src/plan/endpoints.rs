@@ -118,6 +118,7 @@ pub(super) fn endpoints(
             name: name.to_string(),
             parent,
             bdf: d.bdf,
+            id: super::ports::raw_id(d),
             class: Some(class),
             mpss: Some(mpss),
             mps,
