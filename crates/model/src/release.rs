@@ -64,6 +64,9 @@ pub enum Introduced {
         /// The last release known not to have it.
         after: Release,
     },
+    /// Present in the newest source read; when it came in was not verified. Taken as
+    /// present in every release — an assumption for numbered releases.
+    Unknown,
 }
 
 impl Introduced {
@@ -72,13 +75,18 @@ impl Introduced {
         match self {
             Introduced::In(since) => r >= since,
             Introduced::NotVerified { after } => r > after,
+            Introduced::Unknown => true,
         }
     }
 
     /// Whether the fact is taken as present at `r` without a verified release: `r` is a
     /// numbered release after `after`.
     pub fn assumed_at(self, r: Release) -> bool {
-        matches!(self, Introduced::NotVerified { after } if r > after && !r.is_newest())
+        match self {
+            Introduced::In(_) => false,
+            Introduced::NotVerified { after } => r > after && !r.is_newest(),
+            Introduced::Unknown => !r.is_newest(),
+        }
     }
 }
 
@@ -89,6 +97,7 @@ impl fmt::Display for Introduced {
             Introduced::NotVerified { after } => {
                 write!(f, "after {after} (first release not verified)")
             }
+            Introduced::Unknown => f.write_str("release not verified"),
         }
     }
 }

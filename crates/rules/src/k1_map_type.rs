@@ -38,6 +38,14 @@
 //! sum of both chain lengths, which `pci_p2pdma_distance_many` uses for ranking and
 //! which means nothing to a user).
 //!
+//! All of this as of the platform's kernel release (issue 24, `releases`): no p2pdma
+//! before 4.20 (`not-supported` whatever the topology), no path through the root complex
+//! before 5.4 (5.2–5.3: AMD Zen 1022:1450 root complexes without an IOMMU only), the CPU
+//! rule from 5.9, and [`ALLOW_LIST`] as of that release — each row with the release and
+//! commit it came in (the AMD rows of 5.4–5.8 included; rows after 6.8 whose first
+//! release is not verified are taken as present after 6.8). ACS quirks do not enter
+//! K1.4: `pci_bridge_has_acs_redir` reads the capability only.
+//!
 //! The redirecting devices are kept in the kernel's order, for the
 //! `pci=disable_acs_redir=<BDF;BDF…>` hint (K1.8). The per-(provider, client) cache of
 //! K1.9 has no effect on a static platform and is not modelled.

@@ -29,6 +29,8 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
                         peerpath_model::Introduced::In(r) => format!("in {r}"),
                         peerpath_model::Introduced::NotVerified { after } =>
                             format!("after {after}"),
+                        peerpath_model::Introduced::Unknown =>
+                            "in a release not verified".to_owned(),
                     },
                     row.commit
                 )
