@@ -107,3 +107,47 @@ fn kernel_flag_overrides_the_release_of_the_file() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_quirk_release_boundary_and_its_assumptions_are_shown() {
+    // The Zhaoxin port quirk (5.7) makes the silicon redirect what p2pdma maps by bus
+    // address: the pairing stops working at 5.7.
+    let o = peerpath(&[
+        "kernels",
+        "nic0",
+        "gpu0-bar0",
+        "scenarios/quirk-acs-zhaoxin-5.7.yaml",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t = stdout(&o);
+    let row = |r: &str| {
+        t.lines()
+            .find(|l| l.split_whitespace().next() == Some(r))
+            .unwrap_or_else(|| panic!("no row {r}: {t}"))
+            .to_owned()
+    };
+    assert!(row("5.6").contains("degraded"), "{t}");
+    assert!(row("5.7").contains("bypass-mismatch"), "{t}");
+    assert!(
+        t.contains("fails on the newest; works only on 4.20, 5.2, 5.4, 5.6"),
+        "{t}"
+    );
+    // A quirk row without a verified first release is an assumption, said once.
+    let o = peerpath(&[
+        "kernels",
+        "f1",
+        "f0-bar0",
+        "scenarios/quirk-alias-marvell-func1.yaml",
+    ]);
+    let t = stdout(&o);
+    let assumed: Vec<&str> = t.lines().filter(|l| l.starts_with("assumed on ")).collect();
+    assert_eq!(assumed.len(), 1, "{t}");
+    assert!(
+        assumed[0].contains("quirk_dma_func1_alias on f0") && assumed[0].contains("4.18"),
+        "{t}"
+    );
+    assert!(
+        !assumed[0].contains("newest"),
+        "the newest source has it: {t}"
+    );
+}

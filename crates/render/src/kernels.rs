@@ -24,20 +24,19 @@ fn release_name(r: Release, stated: Option<Release>) -> String {
     }
 }
 
-/// The verdict line: `works from 5.18` and what came and went.
+/// The verdict line: `works from 5.18` (works or degraded: no error), and any release
+/// outside that span where it does not fail either.
 fn verdict(a: &AcrossReleases) -> String {
     let earlier: Vec<String> = a.works_earlier().iter().map(|r| r.to_string()).collect();
-    let mut s = match a.works_from() {
-        Some(r) if a.releases.first().map(|f| f.release) == Some(r) => {
+    match (a.works_from(), earlier.is_empty()) {
+        (Some(r), true) if a.releases.first().map(|f| f.release) == Some(r) => {
             format!("works on every release listed (from {r})")
         }
-        Some(r) => format!("works from {r}"),
-        None => "fails on every release listed, the newest included".to_owned(),
-    };
-    if !earlier.is_empty() {
-        s.push_str(&format!("; also on {} only", earlier.join(", ")));
+        (Some(r), true) => format!("works from {r}"),
+        (Some(r), false) => format!("works from {r}; also on {}", earlier.join(", ")),
+        (None, true) => "fails on every release listed, the newest included".to_owned(),
+        (None, false) => format!("fails on the newest; works only on {}", earlier.join(", ")),
     }
-    s
 }
 
 /// A table: release, outcome, map type, p2pdma's behaviour, the error codes; then the
@@ -90,13 +89,21 @@ pub fn kernels_text(a: &AcrossReleases) -> String {
     }
     out.push_str(&verdict(a));
     out.push('\n');
+    // Each assumption once, with the releases it was made for.
+    let mut facts: Vec<(&str, Vec<String>)> = Vec::new();
     for r in &a.releases {
         for f in &r.assumed {
-            out.push_str(&format!(
-                "assumed at {}: {f} present (first release not verified)\n",
-                r.release
-            ));
+            match facts.iter_mut().find(|(x, _)| *x == f.as_str()) {
+                Some((_, rs)) => rs.push(r.release.to_string()),
+                None => facts.push((f.as_str(), vec![r.release.to_string()])),
+            }
         }
+    }
+    for (f, rs) in facts {
+        out.push_str(&format!(
+            "assumed on {}: {f} (its first release is not verified)\n",
+            rs.join(", ")
+        ));
     }
     if a.stated.is_none() {
         out.push_str("the platform states no kernel.release: simulate, explain and groups model the newest release\n");

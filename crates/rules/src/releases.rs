@@ -277,6 +277,36 @@ fn assumed_facts(
             }
         }
     }
+    // ACS quirks on either device's way up (its own, its ports') and DMA aliases of
+    // either device: they decide groups and the silicon's ACS.
+    let (imp, exp) = (pair.detail.importer, pair.detail.exporter);
+    for dev in [imp, exp] {
+        let mut chain = vec![dev];
+        chain.extend(topo.pci_upstream_chain(dev));
+        for n in chain {
+            if let Some(q) = topo.acs_quirk(n) {
+                if q.since.assumed_at(r) {
+                    out.push(format!("ACS quirk {} on {}", q.function, topo.name(n)));
+                }
+            }
+        }
+        for &a in topo.dma_alias_partners(dev) {
+            for n in [dev, a] {
+                let quirk = topo
+                    .platform()
+                    .node(n)
+                    .pci_id
+                    .and_then(|id| peerpath_topology::quirks::dma_alias_quirk(id, r));
+                if let Some(q) = quirk.filter(|q| q.since.assumed_at(r)) {
+                    out.push(format!(
+                        "DMA alias quirk {} on {}",
+                        q.function,
+                        topo.name(n)
+                    ));
+                }
+            }
+        }
+    }
     let export = topo.platform().export(pair.detail.export);
     let vfio = feature(Feature::VfioDmabuf);
     if export.via == peerpath_model::Via::VfioDmabuf && vfio.since.assumed_at(r) {
