@@ -97,7 +97,7 @@ impl fmt::Display for Introduced {
             Introduced::NotVerified { after } => {
                 write!(f, "after {after} (first release not verified)")
             }
-            Introduced::Unknown => f.write_str("release not verified"),
+            Introduced::Unknown => f.write_str("first release not verified"),
         }
     }
 }
