@@ -367,6 +367,10 @@ raw_struct! {
         /// `ipa_bits` (default 48).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub ipa_bits: Option<u8>,
+        /// `pci_p2pdma`: whether the kernel is built with `CONFIG_PCI_P2PDMA` (absent:
+        /// taken as built; Ubuntu 22.04's default 5.15 kernel is not, docs/kernels.md).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub pci_p2pdma: Option<bool>,
     }
 }
 

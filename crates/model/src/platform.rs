@@ -290,6 +290,8 @@ pub struct Kernel {
     pub cc: CcKind,
     /// `ipa_bits` (default 48).
     pub ipa_bits: u8,
+    /// `pci_p2pdma`: `CONFIG_PCI_P2PDMA`; `None`: not stated, taken as built.
+    pub pci_p2pdma: Option<bool>,
 }
 
 impl Kernel {

@@ -77,7 +77,9 @@ fn header(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult, style: Style)
 fn what_linux_decides(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult) {
     let why = &pair.kernel.why;
     let m = &why.map;
-    release_line(out, m);
+    if !built_without_p2pdma(out, topo) {
+        release_line(out, m);
+    }
     common_upstream(out, topo, pair);
     acs_redirect(out, topo, m);
     if m.common_upstream.is_none() || !m.redirecting.is_empty() {
@@ -112,6 +114,15 @@ fn release_line(out: &mut Lines, m: &MapTypeDecision) {
         P2pdma::AllowList => "the host-bridge allow-list as of this release; no CPU rule (it came in 5.9)",
     };
     out.line(format_args!("  [K1] kernel {}: {what}", m.release));
+}
+
+/// Issue 24: a kernel built without `CONFIG_PCI_P2PDMA`.
+fn built_without_p2pdma(out: &mut Lines, topo: &Topology<'_>) -> bool {
+    if topo.platform().kernel.pci_p2pdma != Some(false) {
+        return false;
+    }
+    out.line("  [K1] the kernel is built without CONFIG_PCI_P2PDMA: no p2pdma");
+    true
 }
 
 /// K1.3: the nearest common upstream device and the distance, or where each side is.

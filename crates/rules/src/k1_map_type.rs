@@ -556,7 +556,7 @@ pub fn calc_map_type_and_dist(
     client: NodeId,
 ) -> MapTypeDecision {
     let release = topo.platform().kernel.release_version();
-    let era = P2pdma::at(release);
+    let era = P2pdma::of(&topo.platform().kernel);
     let cpu_rule = cpu_supports_p2pdma(topo);
     let allow_list = host_bridge_allow_list(topo, provider, client);
     let common = topo.common_upstream(provider, client);
@@ -784,6 +784,18 @@ mod tests {
         assert_eq!(
             decide(&at(&h, "5.4"), "gpu0", "nic0").map_type,
             MapType::ThruHostBridge
+        );
+    }
+
+    #[test]
+    fn a_kernel_built_without_config_pci_p2pdma_has_none() {
+        let mut p = at(&testplat::switch_pair(|_| {}), "5.15.0-134-generic");
+        assert_eq!(decide(&p, "gpu0", "nic0").map_type, MapType::BusAddr);
+        p.kernel.pci_p2pdma = Some(false);
+        let d = decide(&p, "gpu0", "nic0");
+        assert_eq!(
+            (d.map_type, d.p2pdma),
+            (MapType::NotSupported, P2pdma::Absent)
         );
     }
 

@@ -134,6 +134,16 @@ impl P2pdma {
         }
     }
 
+    /// The behaviour of a platform's kernel: its release's, or none at all when the
+    /// kernel is built without `CONFIG_PCI_P2PDMA` (`kernel.pci_p2pdma: false`).
+    pub fn of(k: &peerpath_model::Kernel) -> Self {
+        if k.pci_p2pdma == Some(false) {
+            P2pdma::Absent
+        } else {
+            P2pdma::at(k.release_version())
+        }
+    }
+
     /// A short name, for evidence.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -400,6 +400,7 @@ fn kernel(p: &Platform) -> RawKernel {
         group_algorithm: unless(k.group_algorithm, GroupAlgorithm::Legacy),
         cc: unless(k.cc, CcKind::None),
         ipa_bits: unless(k.ipa_bits, 48),
+        pci_p2pdma: k.pci_p2pdma,
     }
 }
 

@@ -98,6 +98,7 @@ impl Validator<'_, '_> {
             group_algorithm: k.group_algorithm.unwrap_or_default(),
             cc: k.cc.unwrap_or_default(),
             ipa_bits,
+            pci_p2pdma: k.pci_p2pdma,
         }
     }
 

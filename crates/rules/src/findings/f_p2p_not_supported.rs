@@ -96,6 +96,9 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     later.sort();
     later.dedup();
     let why_hb = match m.p2pdma {
+        P2pdma::Absent if cx.p().kernel.pci_p2pdma == Some(false) => {
+            format!("the kernel ({release}) is built without CONFIG_PCI_P2PDMA")
+        }
         P2pdma::Absent => format!("kernel {release} has no p2pdma at all"),
         P2pdma::CommonBridgeOnly | P2pdma::AmdRootComplex => format!(
             "kernel {release} has no P2P through the root complex (the host-bridge allow-list came in 5.4){}",
@@ -110,6 +113,9 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     };
     let hint = m.clear_redirect(cx.topo);
     let message = match (m.common_upstream, &hint) {
+        _ if m.p2pdma == P2pdma::Absent && cx.p().kernel.pci_p2pdma == Some(false) => {
+            format!("{imp} cannot use {exp} for P2P: {why_hb}")
+        }
         _ if m.p2pdma == P2pdma::Absent => format!(
             "{imp} cannot use {exp} for P2P: {why_hb} (it came in 4.20, {})",
             releases::feature(Feature::P2pdma).commit
@@ -121,6 +127,9 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         _ => format!("{imp} and {exp} share no upstream bridge and {why_hb}"),
     };
     let fix = match (m.common_upstream, hint) {
+        _ if cx.p().kernel.pci_p2pdma == Some(false) => {
+            "a kernel built with CONFIG_PCI_P2PDMA=y (on Ubuntu 22.04 the HWE kernel), or a driver that maps the peer itself".to_owned()
+        }
         _ if m.p2pdma < P2pdma::AllowList => {
             "a newer kernel (p2pdma from 4.20, P2P through the host bridge from 5.4; `peerpath kernels` shows from which release this pairing works), or a driver that maps the peer itself".to_owned()
         }
