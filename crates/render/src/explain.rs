@@ -82,6 +82,7 @@ fn what_linux_decides(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult) {
     }
     common_upstream(out, topo, pair);
     acs_redirect(out, topo, m);
+    acs_quirks(out, topo, pair);
     if m.common_upstream.is_none() || !m.redirecting.is_empty() {
         cpu_rule_and_allow_list(out, topo, m);
     }
@@ -114,6 +115,32 @@ fn release_line(out: &mut Lines, m: &MapTypeDecision) {
         P2pdma::AllowList => "the host-bridge allow-list as of this release; no CPU rule (it came in 5.9)",
     };
     out.line(format_args!("  [K1] kernel {}: {what}", m.release));
+}
+
+/// Issue 24: ports on the way (and the two devices) whose ACS a device-specific quirk
+/// answers for: the grouping and the silicon follow it, p2pdma's K1.4 does not see it.
+fn acs_quirks(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult) {
+    let (imp, exp) = (pair.detail.importer, pair.detail.exporter);
+    let mut nodes: Vec<peerpath_model::NodeId> = Vec::new();
+    for dev in [exp, imp] {
+        nodes.push(dev);
+        nodes.extend(topo.pci_upstream_chain(dev));
+    }
+    let mut seen = Vec::new();
+    for n in nodes {
+        if seen.contains(&n) {
+            continue;
+        }
+        seen.push(n);
+        if let Some(q) = topo.acs_quirk(n) {
+            out.line(format_args!(
+                "  [K4.3] {}: ACS quirk {} (isolates as if {} were enabled); p2pdma reads the ACS capability only",
+                name_and_bdf(topo, n),
+                q.function,
+                q.provides | q.ignores
+            ));
+        }
+    }
 }
 
 /// Issue 24: a kernel built without `CONFIG_PCI_P2PDMA`.

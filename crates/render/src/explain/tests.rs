@@ -531,3 +531,37 @@ fn ends_dropped_by_a_root_complex_that_does_not_forward() {
         "#]],
     );
 }
+
+#[test]
+fn issue_24_release_quirks_and_a_kernel_without_p2pdma_are_named() {
+    check_kernel(
+        "scenarios/quirk-acs-zhaoxin-5.7.yaml",
+        "nic0",
+        "gpu0-bar0",
+        expect![[r#"
+            What Linux decides
+              [K1] kernel 5.7: the host-bridge allow-list as of this release; no CPU rule (it came in 5.9)
+              [K1.3] nearest common upstream device: sw0 (0000:01:00.0), distance 4
+              [K1.4] no ACS redirect (RR, CR, EC) on the path
+              [K4.3] sw0.dp0 (0000:02:00.0): ACS quirk pci_quirk_zhaoxin_pcie_ports_acs (isolates as if [sv, rr, cr, uf] were enabled); p2pdma reads the ACS capability only
+              [K4.3] sw0.dp1 (0000:02:01.0): ACS quirk pci_quirk_zhaoxin_pcie_ports_acs (isolates as if [sv, rr, cr, uf] were enabled); p2pdma reads the ACS capability only
+              [K1.5] map type: bus-addr
+              [K2.1] dma-buf attach: accepted
+              result: the importer is handed 0x380000000000 (bus-address, for CPU physical 0x380000000000), attrs []
+        "#]],
+    );
+    check_kernel(
+        "scenarios/kernel-5.15-built-without-p2pdma.yaml",
+        "nic0",
+        "gpu0-vram",
+        expect![[r#"
+            What Linux decides
+              [K1] the kernel is built without CONFIG_PCI_P2PDMA: no p2pdma
+              [K1.3] nearest common upstream device: sw0 (0000:01:00.0), distance 4
+              [K1.4] no ACS redirect (RR, CR, EC) on the path
+              [K1.5] map type: not-supported
+              [K2.1] dma-buf attach: accepted
+              result: nothing is mapped; the importer gets no address
+        "#]],
+    );
+}
