@@ -110,6 +110,26 @@ Examples:
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// One pairing on each kernel release peerpath models (4.18, 5.4, 5.15, 6.1, 6.8,
+    /// the newest, and every release where a modelled behaviour changes): outcome, map
+    /// type, what p2pdma could do, and from which release the pairing works.
+    #[command(after_help = "\
+Examples:
+  peerpath kernels nic0 gpu0-vram                      on the embedded default platform
+  peerpath kernels nic0 gpu0-vram scenarios/kernel-5.18-icelake-allow-list.yaml
+  peerpath kernels nic0 gpu0-vram --via p2pdma-pages --format json")]
+    Kernels {
+        /// The importing endpoint's name.
+        importer: String,
+        /// The export's name.
+        export: String,
+        #[command(flatten)]
+        source: PlatformArgs,
+        #[command(flatten)]
+        via: ViaArg,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// The smallest changes that make one pairing work, with their side effects.
     ///
     /// Searches the knobs you control (ACS, IOMMU domains, MPS, swiotlb, ATS, the
@@ -430,6 +450,17 @@ struct PlatformArgs {
     #[arg(long, value_name = "ROOT", num_args = 0..=1, default_missing_value = "/",
         conflicts_with = "platform")]
     sysfs: Option<PathBuf>,
+    /// Behave as this kernel release (`6.8`, `4.18.0-553.el8_10.x86_64`, `newest`),
+    /// whatever `kernel.release` says: the allow-list, the CPU rule, p2pdma itself and
+    /// the ACS and DMA alias quirks as of that release (docs/kernels.md).
+    #[arg(long, value_name = "RELEASE", value_parser = parse_release)]
+    kernel: Option<peerpath_model::Release>,
+}
+
+/// `--kernel`: a release as `kernel.release` takes it.
+fn parse_release(s: &str) -> Result<peerpath_model::Release, String> {
+    s.parse()
+        .map_err(|e: peerpath_model::ReleaseParseError| e.to_string())
 }
 
 /// `--via`: one mapping path for every export, for one run.
@@ -486,6 +517,13 @@ fn main() -> ExitCode {
             via,
             format,
         } => explain(&importer, &export, &source, &via, format),
+        Command::Kernels {
+            importer,
+            export,
+            source,
+            via,
+            format,
+        } => kernels(&importer, &export, &source, &via, format),
         Command::Fix {
             importer,
             export,
@@ -644,13 +682,19 @@ fn style() -> Style {
 
 /// Loads the platform (or imports the machine under `--sysfs`) or prints its diagnostics.
 fn platform_or_exit(source: &PlatformArgs) -> Result<peerpath_model::Platform, Exit> {
-    if let Some(root) = &source.sysfs {
-        return import::sysfs_platform(root);
+    let mut p = if let Some(root) = &source.sysfs {
+        import::sysfs_platform(root)?
+    } else {
+        input::load_platform(source.platform.as_deref()).map_err(|d| {
+            input::print_diagnostics(d);
+            Exit::InvalidInput
+        })?
+    };
+    if let Some(r) = source.kernel {
+        p.kernel.version = Some(r);
+        p.kernel.release = Some(r.to_string());
     }
-    input::load_platform(source.platform.as_deref()).map_err(|d| {
-        input::print_diagnostics(d);
-        Exit::InvalidInput
-    })
+    Ok(p)
 }
 
 /// `platform_or_exit`, with every export's `via` overridden when `--via` is given.
@@ -786,6 +830,32 @@ fn calibrate(
     match output::write(file, &yaml) {
         Ok(()) => Exit::Success,
         Err(e) => e,
+    }
+}
+
+fn kernels(
+    importer: &str,
+    export: &str,
+    source: &PlatformArgs,
+    via: &ViaArg,
+    format: Format,
+) -> Exit {
+    let p = match platform_via(source, via) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    match peerpath_rules::releases::across(&p, importer, export) {
+        Ok(a) => {
+            match format {
+                Format::Text => out!("{}", peerpath_render::kernels_text(&a)),
+                Format::Json => match peerpath_render::kernels_json(&a) {
+                    Ok(s) => out!("{s}"),
+                    Err(e) => return exit::internal(&format!("cannot serialize: {e}")),
+                },
+            }
+            Exit::Success
+        }
+        Err(e) => unknown_pair(&e),
     }
 }
 

@@ -318,6 +318,7 @@ fn help_says_what_the_tool_is_for_with_examples_that_run() {
         [
             "simulate",
             "explain",
+            "kernels",
             "fix",
             "check",
             "scenarios",

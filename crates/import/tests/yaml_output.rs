@@ -74,3 +74,30 @@ exports: [{ name: e, device: ep1, bar: 3 }]
         );
     }
 }
+
+/// Issue 24: the functions' own ids (`lspci -nn`) reach the platform, where the kernel's
+/// ACS and DMA alias quirks read them, and dmesg's release is kept.
+#[test]
+fn function_ids_and_the_release_are_written() {
+    let lspci = "\
+00:1c.0 PCI bridge [0604]: Intel Corporation 6 Series/C200 Series Chipset Family PCI Express Root Port 1 [8086:1c10] (rev b5)
+01:00.0 SATA controller [0106]: Marvell Technology Group Ltd. 88SE9128 [1b4b:9128] (rev 11)
+";
+    let mut m = parse_lspci(lspci, None);
+    m.kernel.release = Some("5.15.0-105-generic".to_owned());
+    let y = to_platform_yaml(&m, &ImportOptions::default());
+    let p = peerpath_load::load_str("ids.yaml", &y).expect("loads");
+    let id = |name: &str| {
+        let n = p
+            .node_by_name(name)
+            .unwrap_or_else(|| panic!("{name}:\n{y}"));
+        p.node(n).pci_id.map(|i| i.to_string())
+    };
+    assert_eq!(id("rp-0000-00-1c-0").as_deref(), Some("8086:1c10"), "{y}");
+    assert_eq!(id("ep-0000-01-00-0").as_deref(), Some("1b4b:9128"), "{y}");
+    assert_eq!(
+        p.kernel.version,
+        Some(peerpath_model::Release::new(5, 15)),
+        "{y}"
+    );
+}

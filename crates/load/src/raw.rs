@@ -323,7 +323,9 @@ raw_struct! {
     /// `kernel`.
     #[derive(Default)]
     pub struct RawKernel {
-        /// `release` (informational).
+        /// `release` (`6.8.0-45-generic`): selects version-dependent behaviour
+        /// (docs/kernels.md); absent: the newest modelled release, stated as an
+        /// assumption.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub release: Option<String>,
         /// `arch`.
@@ -373,6 +375,10 @@ raw_struct! {
         /// `ipa_bits` (default 48).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub ipa_bits: Option<u8>,
+        /// `pci_p2pdma`: whether the kernel is built with `CONFIG_PCI_P2PDMA` (absent:
+        /// taken as built; Ubuntu 22.04's default 5.15 kernel is not, docs/kernels.md).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub pci_p2pdma: Option<bool>,
     }
 }
 
@@ -670,6 +676,14 @@ raw_struct! {
         pub name: String,
         /// `bdf`.
         pub bdf: Bdf,
+        /// `id`: the function's own vendor/device id (`lspci -nn`), read by the
+        /// kernel's device-specific ACS and DMA alias quirks (docs/kernels.md).
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
+        pub id: Option<RawPciId>,
         /// `mpss`.
         pub mpss: u32,
         /// `mps` (default 128).
@@ -721,6 +735,14 @@ raw_struct! {
     pub struct RawUpstreamPort {
         /// `bdf`.
         pub bdf: Bdf,
+        /// `id`: the function's own vendor/device id (`lspci -nn`), read by the
+        /// kernel's device-specific ACS and DMA alias quirks (docs/kernels.md).
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
+        pub id: Option<RawPciId>,
         /// `mpss`.
         pub mpss: u32,
         /// `mps` (default 128).
@@ -753,6 +775,14 @@ raw_struct! {
         pub name: String,
         /// `bdf`.
         pub bdf: Bdf,
+        /// `id`: the function's own vendor/device id (`lspci -nn`), read by the
+        /// kernel's device-specific ACS and DMA alias quirks (docs/kernels.md).
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
+        pub id: Option<RawPciId>,
         /// `mpss`.
         pub mpss: u32,
         /// `mps` (default 128).
@@ -787,6 +817,14 @@ raw_struct! {
         pub parent: String,
         /// `bdf`.
         pub bdf: Bdf,
+        /// `id`: the function's own vendor/device id (`lspci -nn`), read by the
+        /// kernel's device-specific ACS and DMA alias quirks (docs/kernels.md).
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
+        pub id: Option<RawPciId>,
         /// `class` (default other).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub class: Option<DeviceClass>,
@@ -845,14 +883,6 @@ raw_struct! {
             serialize_with = "flow_opt"
         )]
         pub link: Option<RawLink>,
-        /// `id`: the device's PCI vendor and device id (timing: the device
-        /// generation's parameters).
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            serialize_with = "flow_opt"
-        )]
-        pub id: Option<RawPciId>,
     }
 }
 
@@ -892,6 +922,14 @@ raw_struct! {
         pub parent: String,
         /// `bdf`.
         pub bdf: Bdf,
+        /// `id`: the function's own vendor/device id (`lspci -nn`), read by the
+        /// kernel's device-specific ACS and DMA alias quirks (docs/kernels.md).
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
+        pub id: Option<RawPciId>,
         /// `mpss` of its PCIe side (default 128).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub mpss: Option<u32>,

@@ -128,8 +128,15 @@ impl PlatformBuilder {
             bdf,
             kind,
             link: None,
+            pci_id: None,
         });
         NodeId(self.p.nodes.len() as u32 - 1)
+    }
+
+    /// Sets a node's own vendor/device id (`id`, read by the quirks).
+    pub fn pci_id(&mut self, id: NodeId, vendor: u16, device: u16) -> &mut Self {
+        self.p.nodes[id.index()].pci_id = Some(crate::PciId { vendor, device });
+        self
     }
 
     /// Adds a host bridge with one window mapping `cpu_base..+size` to the same bus
@@ -313,7 +320,6 @@ impl PlatformBuilder {
                 driver: Driver::Kernel,
                 bars,
                 cc: None,
-                id: None,
             }),
         )
     }

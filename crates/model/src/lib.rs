@@ -11,6 +11,7 @@ mod builder;
 mod ids;
 mod link;
 mod platform;
+mod release;
 mod tlp;
 mod verdict;
 
@@ -21,6 +22,7 @@ pub use builder::PlatformBuilder;
 pub use ids::{Bdf, BdfParseError, DomainId, ExportId, IommuId, NodeId, Rid, StreamId, TbuId};
 pub use link::{Fabric, FabricHop, FabricPair, Latencies, Link, LinkSpeed, LINK_WIDTHS};
 pub use platform::*;
+pub use release::{Introduced, Release, ReleaseParseError};
 pub use tlp::At;
 pub use verdict::{Code, MapType, Outcome, Severity};
 

@@ -261,8 +261,12 @@ impl Platform {
 /// `kernel`: the kernel's configuration and version knobs.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Kernel {
-    /// `release` (informational).
+    /// `release` as written (`6.8.0-45-generic`).
     pub release: Option<String>,
+    /// The mainline release `release` names (issue 24): selects the version-dependent
+    /// behaviour (p2pdma, the allow-list, the CPU rule, ACS quirks). `None`: not
+    /// stated; peerpath behaves as [`crate::Release::NEWEST`] and says so.
+    pub version: Option<crate::Release>,
     /// `arch`.
     pub arch: Arch,
     /// `cpu`.
@@ -289,6 +293,21 @@ pub struct Kernel {
     pub cc: CcKind,
     /// `ipa_bits` (default 48).
     pub ipa_bits: u8,
+    /// `pci_p2pdma`: `CONFIG_PCI_P2PDMA`; `None`: not stated, taken as built.
+    pub pci_p2pdma: Option<bool>,
+}
+
+impl Kernel {
+    /// The release whose behaviour applies: the stated one, else
+    /// [`crate::Release::NEWEST`] (an assumption; see [`Kernel::release_assumed`]).
+    pub fn release_version(&self) -> crate::Release {
+        self.version.unwrap_or(crate::Release::NEWEST)
+    }
+
+    /// Whether the release is an assumption (the platform states none).
+    pub fn release_assumed(&self) -> bool {
+        self.version.is_none()
+    }
 }
 
 /// `kernel.cpu`.
@@ -389,6 +408,10 @@ pub struct Node {
     pub parent: Option<NodeId>,
     /// PCI address; `None` only for host bridges.
     pub bdf: Option<Bdf>,
+    /// `id`: the function's own vendor/device id, where the file gives it (ports,
+    /// bridges, endpoints; a host bridge's `id` is in [`HostBridge::id`]). Read by the
+    /// device-specific ACS and DMA alias quirks (`peerpath_topology::quirks`).
+    pub pci_id: Option<PciId>,
     /// What kind of node, with its own fields.
     pub kind: NodeKind,
     /// `link`: what the node's PCIe link supports (its Link Capabilities), for a
@@ -525,8 +548,6 @@ pub struct Endpoint {
     pub bars: Vec<Bar>,
     /// `cc`.
     pub cc: Option<DeviceCc>,
-    /// `id`: PCI vendor and device id, where the file gives it (timing only).
-    pub id: Option<PciId>,
 }
 
 impl Endpoint {

@@ -101,8 +101,12 @@ fn header(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult, style: Style)
 fn what_linux_decides(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult) {
     let why = &pair.kernel.why;
     let m = &why.map;
+    if !built_without_p2pdma(out, topo) {
+        release_line(out, m);
+    }
     common_upstream(out, topo, pair);
     acs_redirect(out, topo, m);
+    acs_quirks(out, topo, pair);
     if m.common_upstream.is_none() || !m.redirecting.is_empty() {
         cpu_rule_and_allow_list(out, topo, m);
     }
@@ -117,6 +121,59 @@ fn what_linux_decides(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult) {
         mapping_result(out, result);
     }
     handed_address(out, pair);
+}
+
+/// Issue 24: what p2pdma could do at the platform's kernel release, where that is less
+/// than today's (the CPU rule and the allow-list).
+fn release_line(out: &mut Lines, m: &MapTypeDecision) {
+    use peerpath_rules::releases::P2pdma;
+    let what = match m.p2pdma {
+        P2pdma::CpuRuleAndAllowList => return,
+        P2pdma::Absent => "no p2pdma (it came in 4.20)",
+        P2pdma::CommonBridgeOnly => {
+            "p2pdma below a common upstream bridge only (no path through the root complex before 5.4)"
+        }
+        P2pdma::AmdRootComplex => {
+            "p2pdma below a common upstream bridge, or across AMD Zen 1022:1450 root complexes without an IOMMU"
+        }
+        P2pdma::AllowList => "the host-bridge allow-list as of this release; no CPU rule (it came in 5.9)",
+    };
+    out.line(format_args!("  [K1] kernel {}: {what}", m.release));
+}
+
+/// Issue 24: ports on the way (and the two devices) whose ACS a device-specific quirk
+/// answers for: the grouping and the silicon follow it, p2pdma's K1.4 does not see it.
+fn acs_quirks(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult) {
+    let (imp, exp) = (pair.detail.importer, pair.detail.exporter);
+    let mut nodes: Vec<peerpath_model::NodeId> = Vec::new();
+    for dev in [exp, imp] {
+        nodes.push(dev);
+        nodes.extend(topo.pci_upstream_chain(dev));
+    }
+    let mut seen = Vec::new();
+    for n in nodes {
+        if seen.contains(&n) {
+            continue;
+        }
+        seen.push(n);
+        if let Some(q) = topo.acs_quirk(n) {
+            out.line(format_args!(
+                "  [K4.3] {}: ACS quirk {} (isolates as if {} were enabled); p2pdma reads the ACS capability only",
+                name_and_bdf(topo, n),
+                q.function,
+                q.provides | q.ignores
+            ));
+        }
+    }
+}
+
+/// Issue 24: a kernel built without `CONFIG_PCI_P2PDMA`.
+fn built_without_p2pdma(out: &mut Lines, topo: &Topology<'_>) -> bool {
+    if topo.platform().kernel.pci_p2pdma != Some(false) {
+        return false;
+    }
+    out.line("  [K1] the kernel is built without CONFIG_PCI_P2PDMA: no p2pdma");
+    true
 }
 
 /// K1.3: the nearest common upstream device and the distance, or where each side is.
@@ -219,7 +276,9 @@ fn map_type(out: &mut Lines, pair: &PairResult) {
         "  [K1.5] map type: {}",
         pair.kernel.map_type.as_str()
     ));
-    if pair.kernel.why.map.map_type == MapType::NotSupported {
+    if pair.kernel.why.map.map_type == MapType::NotSupported
+        && pair.kernel.why.map.p2pdma != peerpath_rules::releases::P2pdma::Absent
+    {
         out.line(format_args!(
             "         {}: cannot be used for peer-to-peer DMA as the client and provider ({}) do not share an upstream bridge or whitelisted host bridge",
             pair.importer, pair.exporter

@@ -66,7 +66,49 @@ pub fn groups_text(topo: &Topology<'_>) -> String {
             ungrouped.join(", ")
         ));
     }
+    quirks(topo, &mut out);
     out
+}
+
+/// When a quirk row came in, in words.
+fn since(i: peerpath_model::Introduced) -> String {
+    match i {
+        peerpath_model::Introduced::In(r) => format!("since {r}"),
+        other => other.to_string(),
+    }
+}
+
+/// The device-specific quirks that shaped the groups (issue 24), one line each.
+fn quirks(topo: &Topology<'_>, out: &mut String) {
+    let p = topo.platform();
+    let release = p.kernel.release_version();
+    for id in p.node_ids() {
+        let pid = p.node(id).pci_id.map(|i| i.to_string()).unwrap_or_default();
+        if let Some(q) = topo.acs_quirk(id) {
+            out.push_str(&format!(
+                "ACS quirk: {} ({pid}) {}: isolates as if {} were enabled ({})\n",
+                topo.name(id),
+                q.function,
+                q.provides | q.ignores,
+                since(q.since)
+            ));
+        }
+        let alias = p
+            .node(id)
+            .pci_id
+            .and_then(|i| peerpath_topology::quirks::dma_alias_quirk(i, release));
+        let partners = topo.dma_alias_partners(id);
+        if let (Some(q), false) = (alias, partners.is_empty()) {
+            let names: Vec<&str> = partners.iter().map(|n| topo.name(*n)).collect();
+            out.push_str(&format!(
+                "DMA alias quirk: {} ({pid}) {}: shares a group with {} ({})\n",
+                topo.name(id),
+                q.function,
+                names.join(", "),
+                since(q.since)
+            ));
+        }
+    }
 }
 
 #[cfg(test)]

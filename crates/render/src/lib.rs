@@ -10,6 +10,7 @@ mod fix;
 mod groups;
 mod html;
 mod json;
+mod kernels;
 mod label;
 mod matrix;
 mod simulate;
@@ -26,6 +27,7 @@ pub use fix::{fix_json, fix_text};
 pub use groups::{groups_json, groups_text};
 pub use html::report_html;
 pub use json::{pair_element, pair_json, simulate_json, JsonStream, FORMAT};
+pub use kernels::{kernels_json, kernels_text};
 pub use matrix::{matrix_json, matrix_legend, matrix_text, MatrixCell, MatrixGrid, MatrixJson};
 pub use simulate::{
     depends_on_lines, findings_block, simulate_summary, simulate_text, simulate_title,

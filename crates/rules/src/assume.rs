@@ -15,7 +15,9 @@
 //! - a host bridge's `id`: an allow-listed id (K1.7, [`k1_map_type::listed_example`])
 //!   for one not listed or not given, none for a listed one;
 //! - a host bridge's `forwards_p2p`: each of the two other values (H6);
-//! - a root port's `splits_oversized_writes`: the other value (H4).
+//! - a root port's `splits_oversized_writes`: the other value (H4);
+//! - `kernel.release`: the releases distributions ship, 4.18, 5.4, 5.15, 6.1, 6.8, and
+//!   the newest modelled (`peerpath kernels` goes through every modelled boundary).
 //!
 //! A node's fact is tried only for pairings whose importer or exporter lies below
 //! the node. Alternatives are decided per class (module `class`): pairings of one
@@ -28,7 +30,7 @@ use rustc_hash::FxHashMap;
 
 use peerpath_engine::Engine;
 use peerpath_model::{
-    Arch, CpuVendor, DomainType, Fact, ForwardsP2p, Import, NodeKind, PciId, Platform,
+    Arch, CpuVendor, DomainType, Fact, ForwardsP2p, Import, NodeKind, PciId, Platform, Release,
 };
 use peerpath_topology::Topology;
 
@@ -36,6 +38,18 @@ use crate::class::ClassKey;
 use crate::finding::Outcome;
 use crate::k1_map_type::{self, HostBridgeMatch};
 use crate::pair::{evaluate_import, Routes};
+
+/// The releases an unknown `kernel.release` is tried as: those distributions ship
+/// (RHEL 8's 4.18, Ubuntu 20.04's 5.4, 22.04's 5.15, Debian 12's 6.1, Ubuntu 24.04's
+/// 6.8) and the newest modelled.
+const RELEASES_TRIED: [Release; 6] = [
+    Release::new(4, 18),
+    Release::new(5, 4),
+    Release::new(5, 15),
+    Release::new(6, 1),
+    Release::new(6, 8),
+    Release::NEWEST,
+];
 
 /// One assumed fact under which a pairing's outcome is another.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,10 +86,10 @@ fn hex_family(f: Option<u32>) -> String {
     f.map_or_else(|| "not given".to_owned(), |f| format!("{f:#x}"))
 }
 
-fn id_text(id: Option<PciId>) -> String {
+fn id_text(id: Option<PciId>, r: Release) -> String {
     match id {
         None => "none".to_owned(),
-        Some(id) => match HostBridgeMatch::of(Some(id)) {
+        Some(id) => match HostBridgeMatch::of(Some(id), r) {
             HostBridgeMatch::Listed { .. } => format!("{id} (allow-listed)"),
             _ => format!("{id} (not allow-listed)"),
         },
@@ -144,16 +158,22 @@ impl Alternatives {
                     let NodeKind::HostBridge(h) = &p.node(n).kind else {
                         continue;
                     };
-                    let other = match HostBridgeMatch::of(h.id) {
+                    let r = p.kernel.release_version();
+                    let other = match HostBridgeMatch::of(h.id, r) {
                         HostBridgeMatch::Listed { .. } => None,
-                        _ => Some(k1_map_type::listed_example(h.id.map(|i| i.vendor).or(
-                            match cpu.vendor {
+                        _ => k1_map_type::listed_example(
+                            h.id.map(|i| i.vendor).or(match cpu.vendor {
                                 CpuVendor::Intel => Some(0x8086),
                                 _ => None,
-                            },
-                        ))),
+                            }),
+                            r,
+                        ),
                     };
-                    push(id_text(h.id), id_text(other), &|q| {
+                    if other.is_none() && h.id.is_none() {
+                        // Before the allow-list there is nothing to try.
+                        continue;
+                    }
+                    push(id_text(h.id, r), id_text(other, r), &|q| {
                         if let NodeKind::HostBridge(h) = &mut q.nodes[n.index()].kind {
                             h.id = other;
                         }
@@ -185,9 +205,21 @@ impl Alternatives {
                         }
                     });
                 }
-                // Release-dependent behaviour is not modelled yet; a CPU fact of
-                // another vendor or architecture decides nothing (K1.6 is x86's).
-                Fact::CpuVendor | Fact::CpuFamily | Fact::KernelRelease => {}
+                Fact::KernelRelease => {
+                    let now = p.kernel.release_version();
+                    for r in RELEASES_TRIED {
+                        if r == now {
+                            continue;
+                        }
+                        push(now.to_string(), r.to_string(), &|q| {
+                            q.kernel.version = Some(r);
+                            q.kernel.release = Some(r.to_string());
+                        });
+                    }
+                }
+                // A CPU fact of another vendor or architecture decides nothing (K1.6
+                // is x86's).
+                Fact::CpuVendor | Fact::CpuFamily => {}
             }
         }
         Self { list }

@@ -203,6 +203,10 @@ fn classify_platform(p: &Platform) {
         group_algorithm: _,
         cc: _,
         ipa_bits: _,
+        // The release and CONFIG_PCI_P2PDMA: platform-wide (an alternative release is
+        // a platform of its own, `assume`).
+        version: _,
+        pci_p2pdma: _,
     } = kernel;
 }
 
@@ -219,6 +223,9 @@ fn port_shape(topo: &Topology<'_>, id: NodeId) -> PortShape {
         kind,
         // Timing only.
         link: _,
+        // Read by the kernel's quirks only (`topology::quirks`): an ACS quirk is in
+        // the port's ACS state (`PortAcs::quirk`), a DMA alias in the groups.
+        pci_id: _,
     } = topo.platform().node(id);
     let (kind, tbu_iommu, splits) = match kind {
         NodeKind::HostBridge(h) => {
@@ -279,8 +286,6 @@ fn endpoint_shape(topo: &Topology<'_>, id: NodeId, e: &Endpoint) -> EndpointShap
     let Endpoint {
         // A label for display.
         class: _,
-        // Timing only: the device generation's latency (`peerpath bandwidth`).
-        id: _,
         // Through the effective MPS (`topo.mps`, K5).
         mpss: _,
         mps: _,

@@ -5,7 +5,8 @@
 //! `drivers/pci/p2pdma.c`: `pci_p2pdma_add_resource`; `drivers/iommu/dma-iommu.c`:
 //! `iommu_dma_map_sg`, `dma_info_to_prot`).
 //!
-//! Attach gates (K2.1, `via: vfio-dmabuf`): the importer must set `allow_peer2peer`
+//! Attach gates (K2.1, `via: vfio-dmabuf`): the kernel release must have VFIO's
+//! dma-buf export at all (`releases::Feature::VfioDmabuf`, else `-ENOTTY`); the importer must set `allow_peer2peer`
 //! (else `-EOPNOTSUPP`) and be dynamic (VFIO's `pin` returns `-EOPNOTSUPP`); the range
 //! must be page-aligned and inside its BAR (`-EINVAL`). The same range checks apply to
 //! `via: p2pdma-pages` (`pci_p2pdma_add_resource`), which has no attach step. A revoked
@@ -77,6 +78,10 @@ impl MemType {
 /// Why an attach (or, for P2P pages, the resource) is refused (K2.1).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum AttachRefusal {
+    /// The kernel release has no VFIO dma-buf export of MMIO
+    /// (`VFIO_DEVICE_FEATURE_DMA_BUF` is unknown: `-ENOTTY`; issue 24,
+    /// `releases::Feature::VfioDmabuf`).
+    NoVfioDmabuf(peerpath_model::Release),
     /// The importer did not set `allow_peer2peer`: `-EOPNOTSUPP`.
     NoPeer2Peer,
     /// The importer is not dynamic and VFIO cannot pin: `-EOPNOTSUPP`.
@@ -103,6 +108,7 @@ impl AttachRefusal {
     /// The errno the kernel returns.
     pub fn errno(self) -> &'static str {
         match self {
+            AttachRefusal::NoVfioDmabuf(_) => "-ENOTTY",
             AttachRefusal::NoPeer2Peer | AttachRefusal::NotDynamic => "-EOPNOTSUPP",
             AttachRefusal::Unaligned { .. } | AttachRefusal::OutsideBar { .. } => "-EINVAL",
         }
@@ -111,6 +117,7 @@ impl AttachRefusal {
     /// A short machine-readable name, for evidence.
     pub fn as_str(self) -> &'static str {
         match self {
+            AttachRefusal::NoVfioDmabuf(_) => "no-vfio-dmabuf",
             AttachRefusal::NoPeer2Peer => "no-allow-peer2peer",
             AttachRefusal::NotDynamic => "not-dynamic",
             AttachRefusal::Unaligned { .. } => "not-page-aligned",
@@ -127,6 +134,11 @@ pub fn attach_gates(p: &Platform, import: &Import) -> Vec<AttachRefusal> {
         return out;
     }
     if export.via == Via::VfioDmabuf {
+        let r = p.kernel.release_version();
+        if !crate::releases::has(crate::releases::Feature::VfioDmabuf, r) {
+            // The export itself does not exist: nothing else is reached.
+            return vec![AttachRefusal::NoVfioDmabuf(r)];
+        }
         if !import.allow_peer2peer {
             out.push(AttachRefusal::NoPeer2Peer);
         }

@@ -28,6 +28,7 @@ pub mod k3_iova;
 pub mod k3_stream;
 pub mod kernel;
 mod pair;
+pub mod releases;
 pub mod report;
 mod run;
 pub mod throughput;

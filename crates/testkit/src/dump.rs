@@ -70,6 +70,13 @@ fn unless<T: PartialEq>(v: T, default: T) -> Option<T> {
 }
 
 /// A link as written.
+fn pci_id(id: Option<peerpath_model::PciId>) -> Option<RawPciId> {
+    id.map(|i| RawPciId {
+        vendor: i.vendor,
+        device: i.device,
+    })
+}
+
 fn link(l: Option<Link>) -> Option<RawLink> {
     l.map(|l| RawLink {
         speed: l.speed.to_string(),
@@ -214,6 +221,7 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
                 let rp = RawRootPort {
                     name: n.name.clone(),
                     bdf,
+                    id: pci_id(n.pci_id),
                     mpss: port.mpss,
                     mps: unless(port.mps, 128),
                     acs: acs(port.acs),
@@ -232,12 +240,14 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
                 name: n.name.clone(),
                 parent,
                 bdf,
+                id: pci_id(n.pci_id),
                 mpss: unless(br.mpss, 128),
             }),
             NodeKind::Endpoint(e) => raw.endpoints.push(RawEndpoint {
                 name: n.name.clone(),
                 parent,
                 bdf,
+                id: pci_id(n.pci_id),
                 class: unless(e.class, DeviceClass::Other),
                 mpss: Some(e.mpss),
                 mps: unless(e.mps, 128),
@@ -264,10 +274,6 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
                     tdisp: Some(c.tdisp),
                 }),
                 link: link(n.link),
-                id: e.id.map(|i| RawPciId {
-                    vendor: i.vendor,
-                    device: i.device,
-                }),
             }),
         }
     }
@@ -289,6 +295,7 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
                 parent: up_node.parent.map(name).unwrap_or_default(),
                 upstream: RawUpstreamPort {
                     bdf: up_node.bdf.unwrap_or(NO_BDF),
+                    id: pci_id(up_node.pci_id),
                     mpss: up.mpss,
                     mps: unless(up.mps, 128),
                     acs: acs(up.acs),
@@ -304,6 +311,7 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
                         Some(RawDownstreamPort {
                             name: node.name.clone(),
                             bdf: node.bdf.unwrap_or(NO_BDF),
+                            id: pci_id(node.pci_id),
                             mpss: dp.mpss,
                             mps: unless(dp.mps, 128),
                             acs: acs(dp.acs),
@@ -401,6 +409,7 @@ fn kernel(p: &Platform) -> RawKernel {
         group_algorithm: unless(k.group_algorithm, GroupAlgorithm::Legacy),
         cc: unless(k.cc, CcKind::None),
         ipa_bits: unless(k.ipa_bits, 48),
+        pci_p2pdma: k.pci_p2pdma,
     }
 }
 

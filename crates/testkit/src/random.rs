@@ -357,6 +357,11 @@ impl<'k> Gen<'k> {
             }
             _ => None,
         };
+        // Issue 24: now and then an Intel PCH root port id, whose ACS quirk isolates a
+        // port without an ACS capability.
+        if self.k.quirks && acs.is_none() && self.chance(1, 3) {
+            self.b.pci_id(rp, 0x8086, 0x1c10);
+        }
         let port = self.b.port_mut(rp);
         port.mps = mps;
         port.acs = acs;
@@ -432,6 +437,10 @@ impl<'k> Gen<'k> {
         up_port.acs = acs;
         for dp in downs {
             let acs = self.acs(false, false);
+            // Issue 24: a Zhaoxin downstream port id (its ACS quirk came in 5.7).
+            if self.k.quirks && acs.is_none() && self.chance(1, 3) {
+                self.b.pci_id(dp, 0x1d17, 0x0710);
+            }
             let p = self.b.port_mut(dp);
             p.mps = mps;
             p.acs = acs;
@@ -540,6 +549,15 @@ impl<'k> Gen<'k> {
                 ]),
             }),
         };
+        // Issue 24: multifunction ids with quirks — an I350 (ACS quirk) or a Marvell
+        // 88SE9128 (DMA alias to function 1).
+        if quirks && multifunction && self.chance(1, 3) {
+            if acs.is_none() && self.chance(1, 2) {
+                self.b.pci_id(ep, 0x8086, 0x1521);
+            } else {
+                self.b.pci_id(ep, 0x1b4b, 0x9128);
+            }
+        }
         let e = self.b.endpoint_mut(ep);
         e.class = class;
         e.mpss = mpss;

@@ -215,3 +215,35 @@ fn the_issue_7_shape_has_50_host_bridges_of_8_root_ports_and_999_900_pairings() 
     let raw = scale::raw(&s).expect("raw");
     assert!(raw.imports.is_none(), "imports left out of the file");
 }
+
+/// Issue 24: with the `quirks` knob the generator gives ports and multifunction
+/// endpoints ids the kernel's quirks know, and the quirks apply — so the cross-model
+/// properties (`cross_model.rs`, property 1) see ACS and DMA alias quirks too.
+#[test]
+fn the_quirks_knob_gives_ids_that_quirks_apply_to() {
+    let knobs = Knobs {
+        quirks: true,
+        multifunction: true,
+        acs: AcsKnob::Random,
+        iommu: IommuKnob::Flavor,
+        max_endpoints: 24,
+        ..Knobs::default()
+    };
+    let (mut acs, mut alias) = (0, 0);
+    for seed in 0..64 {
+        let p = peerpath_testkit::generate(seed, &knobs);
+        let topo = peerpath_topology::Topology::new(&p);
+        acs += p
+            .node_ids()
+            .filter(|n| topo.acs_quirk(*n).is_some())
+            .count();
+        alias += p
+            .node_ids()
+            .filter(|n| !topo.dma_alias_partners(*n).is_empty())
+            .count();
+    }
+    assert!(
+        acs > 0 && alias > 0,
+        "ACS quirks {acs}, DMA aliases {alias}"
+    );
+}

@@ -202,8 +202,9 @@ fn initiator(topo: &Topology<'_>, importer: NodeId) -> (f64, f64, Option<String>
     if let Some(ns) = lat.endpoint_ns {
         return (f64::from(ns), 1.0, None);
     }
-    let id = match &topo.platform().node(importer).kind {
-        NodeKind::Endpoint(e) => e.id,
+    let node = topo.platform().node(importer);
+    let id = match &node.kind {
+        NodeKind::Endpoint(_) => node.pci_id,
         _ => None,
     };
     if let Some((d, p)) = id.and_then(devices::latency_params) {

@@ -129,7 +129,7 @@ pub(crate) fn latency_cells(m: &Machine) -> LatencyCells {
 /// generation, and at least one.
 fn generation_of_gpus(p: &Platform) -> Option<Generation> {
     let mut gens = p.nodes.iter().filter_map(|n| match &n.kind {
-        NodeKind::Endpoint(e) => e.id.and_then(device).map(|d| d.generation),
+        NodeKind::Endpoint(_) => n.pci_id.and_then(device).map(|d| d.generation),
         _ => None,
     });
     let first = gens.next()?;

@@ -47,8 +47,14 @@
 //! port's group and mark it. Switch internal bus or PCI bus: all devices on it share
 //! one group, marked. The marks make everything below join (step 1).
 //!
-//! Not modelled: DMA alias quirks (`dma_alias_mask`), device-specific ACS quirks
-//! (`pci_dev_specific_acs_enabled`), SR-IOV, ACS Enhanced, `pci_real_dma_dev`.
+//! **Quirks** (`crate::quirks`, issue 24): a device-specific ACS quirk answers
+//! `pci_acs_enabled` first, whatever the function's capability, kind or multifunction
+//! state; a function that is a DMA alias of (or aliased by) an already grouped function
+//! on its bus joins that group before anything else is asked (`pci_for_each_dma_alias`,
+//! `get_pci_alias_group`; taken first under both algorithms, a simplification of the
+//! kernel's order where an ACS climb would also find a group).
+//!
+//! Not modelled: SR-IOV, ACS Enhanced, `pci_real_dma_dev`.
 
 use crate::Topology;
 use peerpath_model::{GroupAlgorithm, NodeId, NodeKind};
@@ -145,8 +151,13 @@ fn acs_flags_enabled(topo: &Topology<'_>, id: NodeId) -> bool {
     crate::acs::isolates(topo.port_acs(id))
 }
 
-/// `pci_acs_enabled(dev, REQ_ACS_FLAGS)` given the function's multifunction state.
+/// `pci_acs_enabled(dev, REQ_ACS_FLAGS)` given the function's multifunction state. A
+/// device-specific quirk answers first (`pci_dev_specific_acs_enabled`), whatever the
+/// function's kind, capability or multifunction state.
 fn acs_enabled(topo: &Topology<'_>, id: NodeId, multifunction: bool) -> bool {
+    if topo.acs_quirk(id).is_some() {
+        return acs_flags_enabled(topo, id);
+    }
     match &topo.platform().node(id).kind {
         NodeKind::HostBridge(_) | NodeKind::PciBridge(_) => false,
         _ if is_conventional(topo, id) => false,
@@ -297,6 +308,11 @@ fn legacy_group(ctx: &Ctx<'_, '_>, path_ok: &[bool], assign: &mut Assign, dev: N
         }
         cur = bridge;
     }
+    // DMA alias quirks (`pci_for_each_dma_alias`, `get_pci_alias_group`): a function
+    // that aliases, or is aliased by, an already grouped function on its bus joins it.
+    if let Some(g) = alias_group(ctx, assign, dev) {
+        return g;
+    }
     // (2) Climb from the alias while the bridge above lacks an isolating ACS path.
     let mut pdev = top;
     let mut cur = top;
@@ -310,7 +326,7 @@ fn legacy_group(ctx: &Ctx<'_, '_>, path_ok: &[bool], assign: &mut Assign, dev: N
         }
         cur = bridge;
     }
-    // (3) get_pci_alias_group: DMA alias quirks are not modelled.
+    // (3) get_pci_alias_group: taken with (1) above (`alias_group`).
     // (4) get_pci_function_alias_group: non-isolated functions of the same slot.
     if ctx.multifunction(pdev) && !ctx.isolated(pdev) {
         for &f in slot_functions(ctx.topo, pdev) {
@@ -359,8 +375,8 @@ fn bus_isolated(ctx: &Ctx<'_, '_>, bus_self: NodeId) -> BusIsolation {
     }
 }
 
-/// `pci_mfds_are_same_group` (DMA alias quirks are not modelled, so this is
-/// `pci_devs_are_same_group`). Only called for functions of one slot.
+/// `pci_mfds_are_same_group` (DMA aliases are handled before, in `alias_group`).
+/// Only called for functions of one slot.
 fn mfds_same_group(ctx: &Ctx<'_, '_>, a: NodeId, b: NodeId) -> bool {
     if ctx.multifunction(a) != ctx.multifunction(b) {
         return true;
@@ -391,6 +407,14 @@ fn reachable_functions(ctx: &Ctx<'_, '_>, dev: NodeId) -> Vec<NodeId> {
         .collect()
 }
 
+/// A grouped DMA alias partner's group (quirks), if any.
+fn alias_group(ctx: &Ctx<'_, '_>, assign: &Assign, dev: NodeId) -> Option<usize> {
+    ctx.topo
+        .dma_alias_partners(dev)
+        .iter()
+        .find_map(|a| assign.get(*a))
+}
+
 /// `pci_device_group` with the series applied.
 fn reachable_group(
     ctx: &Ctx<'_, '_>,
@@ -399,6 +423,10 @@ fn reachable_group(
     dev: NodeId,
 ) -> usize {
     let parent = ctx.topo.parent(dev);
+    // DMA alias quirks, as under `legacy` (the series keeps `pci_for_each_dma_alias`).
+    if let Some(g) = alias_group(ctx, assign, dev) {
+        return g;
+    }
     // (1) pci_hierarchy_group.
     if let Some(bridge) = ctx.bus_self(dev) {
         if let Some(g) = assign.get(bridge) {
@@ -921,5 +949,130 @@ mod tests {
         assert!(!t.acs_isolated(conv), "conventional PCI");
         assert!(t.acs_isolated(single), "single-function endpoint");
         assert!(!t.multifunction(single));
+    }
+
+    fn release(b: &PlatformBuilder, r: &str) -> PlatformBuilder {
+        let mut b = b.clone();
+        b.kernel().version = Some(r.parse().expect("release"));
+        b
+    }
+
+    #[test]
+    fn intel_pch_acs_quirk_isolates_root_ports_without_an_acs_capability() {
+        // The multifunction PCH root ports of `multifunction_root_ports_without_acs_…`,
+        // now with their ids: 8086:1c10/1c18 are in pci_quirk_intel_pch_acs_ids.
+        let pch = |ids: [u16; 2]| {
+            let (mut b, hb) = base();
+            let rp_a = b.root_port("pch-rp0", hb, "00:1c.0", 256);
+            let rp_b = b.root_port("pch-rp4", hb, "00:1c.4", 256);
+            b.pci_id(rp_a, 0x8086, ids[0]).pci_id(rp_b, 0x8086, ids[1]);
+            ep(&mut b, "wifi", rp_a, "01:00.0");
+            ep(&mut b, "eth", rp_b, "02:00.0");
+            b
+        };
+        let split = || {
+            expect![[r#"
+                0: pch-rp0
+                1: pch-rp4
+                2: wifi
+                3: eth
+            "#]]
+        };
+        check(&pch([0x1c10, 0x1c18]), split(), split());
+        // The twin: ids the quirk does not list (Sunrise Point has its own quirk, not
+        // modelled) keep the legacy sharing.
+        check(
+            &pch([0xa110, 0xa114]),
+            expect![[r#"
+                0: eth pch-rp0 pch-rp4 wifi
+            "#]],
+            split(),
+        );
+    }
+
+    #[test]
+    fn zhaoxin_port_quirk_came_in_5_7() {
+        let mut b = switch_fixture(true, false);
+        for d in ["sw0.dp0", "sw0.dp1"] {
+            let id = b.platform_mut().node_by_name(d).expect("dsp");
+            b.pci_id(id, 0x1d17, 0x0710);
+        }
+        let apart = || {
+            expect![[r#"
+                0: rp0
+                1: rp1
+                2: sw0
+                3: sw0.dp0
+                4: sw0.dp1
+                5: gpu0
+                6: nic0
+                7: nvme0
+            "#]]
+        };
+        check(&release(&b, "5.7"), apart(), apart());
+        check(
+            &release(&b, "5.6"),
+            expect![[r#"
+                0: rp0
+                1: rp1
+                2: sw0
+                3: gpu0 sw0.dp0
+                4: nic0 sw0.dp1
+                5: nvme0
+            "#]],
+            expect![[r#"
+                0: rp0
+                1: rp1
+                2: sw0
+                3: gpu0 nic0 sw0.dp0 sw0.dp1
+                4: nvme0
+            "#]],
+        );
+        // The silicon honours the quirk too: the hole of 5.6 (gpu0 reaches nic0's MMIO
+        // untranslated, in another group) is closed on 5.7.
+        let hole = |r: &str| {
+            let p = release(&b, r).build();
+            let t = Topology::new(&p);
+            let (g, n) = (
+                p.node_by_name("gpu0").expect("gpu0"),
+                p.node_by_name("nic0").expect("nic0"),
+            );
+            t.reachable_untranslated(g, n)
+        };
+        assert!(hole("5.6"));
+        assert!(!hole("5.7"));
+    }
+
+    #[test]
+    fn marvell_dma_alias_puts_both_functions_in_one_group() {
+        // Two functions whose ACS (enabled by the kernel) isolates them; the Marvell
+        // 88SE9128 issues DMA as function 1 (quirk_dma_func1_alias).
+        let sata = |device: u16| {
+            let (mut b, hb) = base();
+            let rp0 = b.root_port("rp0", hb, "00:01.0", 512);
+            b.acs(rp0, AcsFlags::REQ, None);
+            let f0 = ep(&mut b, "sata", rp0, "01:00.0");
+            let f1 = ep(&mut b, "ide", rp0, "01:00.1");
+            for f in [f0, f1] {
+                b.acs(f, AcsFlags::REQ, None);
+            }
+            b.pci_id(f0, 0x1b4b, device).pci_id(f1, 0x1b4b, 0x91a4);
+            b
+        };
+        let shared = || {
+            expect![[r#"
+                0: rp0
+                1: ide sata
+            "#]]
+        };
+        check(&sata(0x9128), shared(), shared());
+        let apart = || {
+            expect![[r#"
+                0: rp0
+                1: sata
+                2: ide
+            "#]]
+        };
+        check(&sata(0x9100), apart(), apart());
     }
 }

@@ -18,6 +18,7 @@ mod domain;
 mod groups;
 mod mps;
 mod path_class;
+pub mod quirks;
 mod reach;
 mod windows;
 
@@ -77,6 +78,10 @@ pub struct Topology<'p> {
     mps: Vec<u32>,
     /// For each node: effective ACS Control (K4.1, K4.2); empty without a capability.
     acs_ctl: Vec<AcsFlags>,
+    /// For each node: the device-specific ACS quirk that applies at the kernel release.
+    acs_quirk: Vec<Option<&'static quirks::AcsQuirk>>,
+    /// For each node: the functions it is a DMA alias of, or aliased by (quirks).
+    dma_aliases: Vec<Vec<NodeId>>,
     /// For each node: its IOMMU domain (K3.2); `None` for non-endpoints.
     domains: Vec<Option<DeviceDomain>>,
     groups: Groups,
@@ -158,12 +163,20 @@ impl<'p> Topology<'p> {
             windows: Vec::new(),
             mps: Vec::new(),
             acs_ctl: Vec::new(),
+            acs_quirk: Vec::new(),
+            dma_aliases: Vec::new(),
             domains: Vec::new(),
             groups: Groups::default(),
         };
         topo.windows = windows::derive(&topo);
         topo.mps = mps::derive(&topo);
         topo.acs_ctl = acs::control::derive(&topo);
+        let release = platform.kernel.release_version();
+        topo.acs_quirk = platform
+            .node_ids()
+            .map(|id| quirks::acs_quirk(&topo, id, release))
+            .collect();
+        topo.dma_aliases = quirks::dma_alias_partners(&topo);
         // Groups before domains: the default domain type is chosen per group
         // (`iommu_get_default_domain_type`), so an untrusted member forces its whole group.
         topo.groups = groups::derive(&topo);
@@ -366,12 +379,28 @@ impl<'p> Topology<'p> {
         }
     }
 
-    /// A node's ACS state: capability and effective Control.
+    /// A node's ACS state: capability, effective Control and the device-specific quirk.
     pub fn port_acs(&self, id: NodeId) -> PortAcs {
         PortAcs {
             cap: self.acs_cap(id),
             ctl: self.acs_ctl(id),
+            quirk: self.acs_quirk(id).map(|q| acs::QuirkAcs {
+                provides: q.provides,
+                ignores: q.ignores,
+            }),
         }
+    }
+
+    /// The device-specific ACS quirk that applies to a node at the platform's kernel
+    /// release (`quirks::ACS_QUIRKS`), if any.
+    pub fn acs_quirk(&self, id: NodeId) -> Option<&'static quirks::AcsQuirk> {
+        self.acs_quirk.get(id.index()).copied().flatten()
+    }
+
+    /// The functions on a node's bus that it is a DMA alias of or aliased by
+    /// (`quirks::DMA_ALIAS_QUIRKS`); they share its IOMMU group.
+    pub fn dma_alias_partners(&self, id: NodeId) -> &[NodeId] {
+        self.dma_aliases.get(id.index()).map_or(&[], Vec::as_slice)
     }
 
     /// What `id` does with a TLP that enters it from below, as `reader` reads its ACS

@@ -130,6 +130,7 @@ pub(super) fn endpoints(
             name: name.to_string(),
             parent,
             bdf: d.bdf,
+            id: super::ports::raw_id(d),
             class: Some(class),
             mpss: Some(mpss),
             mps,
@@ -144,7 +145,6 @@ pub(super) fn endpoints(
             bars,
             cc: None,
             link: tally.link(d),
-            id: None,
         });
     }
     out

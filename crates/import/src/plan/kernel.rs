@@ -26,7 +26,11 @@ impl Kernel {
     pub(super) fn raw(&self, cx: &Ctx<'_>, disable_acs_redir: Vec<String>) -> RawKernel {
         let k = &cx.m.kernel;
         RawKernel {
-            release: k.release.clone(),
+            // Only a release the loader reads (issue 24); `kernel()` notes the others.
+            release: k
+                .release
+                .clone()
+                .filter(|r| r.parse::<peerpath_model::Release>().is_ok()),
             arch: Some(self.arch),
             cpu: Some(RawCpu {
                 vendor: Some(self.cpu_vendor),
@@ -128,6 +132,16 @@ pub(super) fn kernel(cx: &Ctx<'_>, notes: &mut Notes) -> Kernel {
             None
         }
     };
+    if let Some(r) = m
+        .kernel
+        .release
+        .as_deref()
+        .filter(|r| r.parse::<peerpath_model::Release>().is_err())
+    {
+        notes.add(format!(
+            "kernel.release: `{r}` in the dump is not a release peerpath reads; left out, so the newest modelled kernel applies"
+        ));
+    }
     if m.kernel.default_domain.is_none() {
         notes.add("kernel.default_domain: not in the dump, left to the format's default (dma)");
         assumed.push("kernel.default_domain");

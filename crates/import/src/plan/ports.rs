@@ -55,6 +55,7 @@ pub(super) fn ports(
                     .push(RawRootPort {
                         name: name.clone(),
                         bdf: p.bdf,
+                        id: raw_id(d),
                         mpss: p.mpss,
                         mps: p.mps,
                         acs: p.acs.as_ref().map(raw_acs),
@@ -81,6 +82,7 @@ pub(super) fn ports(
                     downstream.push(RawDownstreamPort {
                         name: n.clone(),
                         bdf: p.bdf,
+                        id: raw_id(c),
                         mpss: p.mpss,
                         mps: p.mps,
                         acs: p.acs.as_ref().map(raw_acs),
@@ -93,6 +95,7 @@ pub(super) fn ports(
                     parent: parent_name.unwrap_or_default(),
                     upstream: RawUpstreamPort {
                         bdf: up.bdf,
+                        id: raw_id(d),
                         mpss: up.mpss,
                         mps: up.mps,
                         acs: up.acs.as_ref().map(raw_acs),
@@ -108,6 +111,7 @@ pub(super) fn ports(
                     name: name.clone(),
                     parent: parent_name.unwrap_or_default(),
                     bdf: d.bdf,
+                    id: raw_id(d),
                     mpss: valid_mps(d.mpss),
                 });
             }
@@ -165,4 +169,13 @@ fn port(cx: &Ctx<'_>, layout: &Layout<'_>, d: &PciDevice, role: Role, tally: &mu
         acs,
         multifunction: flag(cx.m.is_multifunction(d.bdf)),
     }
+}
+
+/// A function's own vendor/device id, where the dump gives both (`lspci -nn`, sysfs,
+/// or a tree's `Device 14a4`), for the kernel's device-specific quirks.
+pub(super) fn raw_id(d: &crate::machine::PciDevice) -> Option<peerpath_load::raw::RawPciId> {
+    Some(peerpath_load::raw::RawPciId {
+        vendor: d.vendor?,
+        device: d.device?,
+    })
 }

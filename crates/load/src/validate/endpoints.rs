@@ -2,7 +2,7 @@
 //! where BARs lie: inside a window of the endpoint's own host bridge, and not
 //! overlapping each other.
 
-use peerpath_model::{AddrRange, Bar, DeviceCc, Endpoint, NodeKind, PciId};
+use peerpath_model::{AddrRange, Bar, DeviceCc, Endpoint, NodeKind};
 
 use crate::source::{ypath, Msg, Seg};
 
@@ -86,10 +86,6 @@ impl Validator<'_, '_> {
                     driver: ep.driver.unwrap_or_default(),
                     bars,
                     cc,
-                    id: ep.id.as_ref().map(|id| PciId {
-                        vendor: id.vendor,
-                        device: id.device,
-                    }),
                 }),
             });
         }

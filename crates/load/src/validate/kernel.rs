@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use peerpath_model::{Bdf, ConfigAcs, Cpu, Kernel, Node as PNode, NodeId};
+use peerpath_model::{Bdf, ConfigAcs, Cpu, Kernel, Node as PNode, NodeId, Release};
 
 use crate::raw::AcsBit;
 use crate::source::{ypath, Msg, Path};
@@ -67,8 +67,21 @@ impl Validator<'_, '_> {
                 Msg::new(format!("{ipa_bits} IPA bits")).expected("1 to 64"),
             );
         }
+        let version = k.release.as_deref().and_then(|r| match r.parse::<Release>() {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.report(
+                    ypath!["kernel", "release"],
+                    Msg::new(format!("`{r}` is not a kernel release"))
+                        .expected("a release such as `6.8.0-45-generic`, `5.14.0-427.el9` or `newest`")
+                        .help("the release selects version-dependent behaviour (docs/kernels.md); leave it out to model the newest release"),
+                );
+                None
+            }
+        });
         Kernel {
             release: k.release.clone(),
+            version,
             arch: k.arch.unwrap_or_default(),
             cpu: Cpu {
                 vendor: k.cpu.as_ref().and_then(|c| c.vendor).unwrap_or_default(),
@@ -85,6 +98,7 @@ impl Validator<'_, '_> {
             group_algorithm: k.group_algorithm.unwrap_or_default(),
             cc: k.cc.unwrap_or_default(),
             ipa_bits,
+            pci_p2pdma: k.pci_p2pdma,
         }
     }
 

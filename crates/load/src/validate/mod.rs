@@ -172,6 +172,7 @@ impl Validator<'_, '_> {
                     bdf: pr.bdf,
                     kind: pr.kind.clone(),
                     link: self.link(pr.entity),
+                    pci_id: self.pci_id(pr.entity),
                 })
             })
             .collect();

@@ -68,6 +68,23 @@ pub(crate) fn parse_duration(text: &str) -> Option<u32> {
 
 impl Validator<'_, '_> {
     /// The `link` of the port or endpoint `e`, checked.
+    /// A port's, bridge's or endpoint's own `id`.
+    pub(super) fn pci_id(&self, e: Entity) -> Option<peerpath_model::PciId> {
+        let raw = self.raw;
+        let id = match e {
+            Entity::RootPort(i, j) => raw.host_bridges.get(i)?.root_ports.get(j)?.id.as_ref(),
+            Entity::Switch(i) => raw.switches.get(i)?.upstream.id.as_ref(),
+            Entity::Downstream(i, j) => raw.switches.get(i)?.downstream.get(j)?.id.as_ref(),
+            Entity::Bridge(i) => raw.bridges.get(i)?.id.as_ref(),
+            Entity::Endpoint(i) => raw.endpoints.get(i)?.id.as_ref(),
+            _ => None,
+        }?;
+        Some(peerpath_model::PciId {
+            vendor: id.vendor,
+            device: id.device,
+        })
+    }
+
     pub(super) fn link(&mut self, e: Entity) -> Option<Link> {
         let raw = self.raw;
         let l: &RawLink = match e {

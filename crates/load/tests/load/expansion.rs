@@ -14,6 +14,9 @@ fn every_default() {
     ));
     let k = &p.kernel;
     assert_eq!(k.release, None);
+    assert_eq!(k.version, None);
+    assert!(k.release_assumed());
+    assert_eq!(k.release_version(), peerpath_model::Release::NEWEST);
     assert_eq!(k.arch, Arch::Arm64);
     assert_eq!((k.cpu.vendor, k.cpu.family), (CpuVendor::Other, None));
     assert_eq!(k.default_domain, DomainType::Dma);
@@ -234,6 +237,11 @@ memory:
         p.kernel.release.as_deref(),
         Some("6.10"),
         "the spelling, not a float"
+    );
+    assert_eq!(
+        p.kernel.version,
+        Some(peerpath_model::Release::new(6, 10)),
+        "6.10, not 6.1"
     );
     assert_eq!(p.kernel.cpu.family, Some(0x19));
     let r: Vec<(u64, Option<u64>)> = p

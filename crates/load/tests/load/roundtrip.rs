@@ -2,7 +2,7 @@
 
 use peerpath_load::raw::{
     AcsBit, Addr, ExportSel, RawAcs, RawBar, RawEndpoint, RawExport, RawHostBridge, RawImport,
-    RawLink, RawPlatform, RawRootPort, RawWindow, Size,
+    RawLink, RawPciId, RawPlatform, RawRootPort, RawWindow, Size,
 };
 use peerpath_load::{load_raw_str, load_str, to_yaml, validate_raw};
 
@@ -52,6 +52,10 @@ fn built_in_code() -> RawPlatform {
         root_ports: vec![RawRootPort {
             name: "rp0".to_owned(),
             bdf: "0002:00:01.0".parse().expect("bdf"),
+            id: Some(RawPciId {
+                vendor: 0x8086,
+                device: 0x1c10,
+            }),
             mpss: 256,
             mps: None,
             acs: Some(RawAcs {
@@ -72,6 +76,7 @@ fn built_in_code() -> RawPlatform {
             name: name.to_owned(),
             parent: "rp0".to_owned(),
             bdf: format!("0002:01:00.{i}").parse().expect("bdf"),
+            id: None,
             class: None,
             mpss: None,
             mps: None,
@@ -91,7 +96,6 @@ fn built_in_code() -> RawPlatform {
             }],
             cc: None,
             link: None,
-            id: None,
         });
     }
     p.exports.push(RawExport {

@@ -42,12 +42,10 @@ fn timing_fields_load_into_the_model() {
     );
     assert_eq!(p.node(rp).link.map(|l| l.speed), Some(LinkSpeed::Gen5));
     // Issue 23: the endpoint's PCI id (the device generation's timing parameters).
-    match &p.node(ep).kind {
-        peerpath_model::NodeKind::Endpoint(e) => {
-            assert_eq!(e.id.map(|i| i.to_string()), Some("10de:2bb5".to_owned()));
-        }
-        k => panic!("{k:?}"),
-    }
+    assert_eq!(
+        p.node(ep).pci_id.map(|i| i.to_string()),
+        Some("10de:2bb5".to_owned())
+    );
     let f = &p.interconnect.fabric;
     assert_eq!(f.same_socket.bandwidth_mbs, 100_000);
     assert_eq!(f.same_socket.latency_ns, 80);

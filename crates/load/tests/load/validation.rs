@@ -600,6 +600,17 @@ fn dma_mask_and_ipa_bits_ranges() {
 }
 
 #[test]
+fn kernel_release_must_name_a_release() {
+    check(
+        &format!("{HB}kernel: {{release: rhel8}}\n"),
+        expect![[r#"
+            error: t.yaml:8:19: kernel.release: `rhel8` is not a kernel release
+              expected: a release such as `6.8.0-45-generic`, `5.14.0-427.el9` or `newest`
+              help: the release selects version-dependent behaviour (docs/kernels.md); leave it out to model the newest release"#]],
+    );
+}
+
+#[test]
 fn references_to_a_duplicated_name_resolve_to_the_definition_that_fits() {
     // The memory region comes first in the file, so the root port is the duplicate;
     // `parent: rp0` still finds the root port instead of reporting a memory region.

@@ -124,7 +124,7 @@ fn acs_redirect_without_allow_list_routes_a_probe() {
 
             Findings
               error p2p-not-supported at hb0: ACS redirect between nic0 and gpu0 sends their traffic through the root complex instead of sw0, and host bridge hb0 (13b5:0001) is not allow-listed
-                  evidence: allow_listed=false, common_upstream=sw0, cpu_rule=false, host_bridge_ids=["13b5:0001"], host_bridges=["hb0"], redirecting=["sw0.dp0","sw0.dp1"]
+                  evidence: allow_listed=false, common_upstream=sw0, cpu_rule=false, host_bridge_ids=["13b5:0001"], host_bridges=["hb0"], kernel_release=6.18, p2pdma=cpu-rule-and-allow-list, redirecting=["sw0.dp0","sw0.dp1"]
                   rules: K1.5, K1.6, K1.7
                   fix: add the kernel parameter pci=disable_acs_redir=0000:02:00.0;0000:02:01.0 so P2P turns at sw0 (bus-addr), or at runtime (lost on reboot and hot-plug): setpci -s 0000:02:00.0 ECAP_ACS+0x6.w=0011; setpci -s 0000:02:01.0 ECAP_ACS+0x6.w=0011; this also weakens IOMMU isolation between them (K4.3)
               info acs-redirect at sw0.dp0: ACS redirect is set between nic0 and gpu0 on sw0.dp0, sw0.dp1: the kernel maps their P2P through the root complex (not-supported) instead of below sw0
@@ -528,6 +528,40 @@ fn ends_dropped_by_a_root_complex_that_does_not_forward() {
                 end: 16 dropped: the root complex does not forward from rp1 (hb1) to rp0 (hb0)
               flow 2: read x1 TLP
                 end: 1 dropped: the root complex does not forward from rp1 (hb1) to rp0 (hb0)
+        "#]],
+    );
+}
+
+#[test]
+fn issue_24_release_quirks_and_a_kernel_without_p2pdma_are_named() {
+    check_kernel(
+        "scenarios/quirk-acs-zhaoxin-5.7.yaml",
+        "nic0",
+        "gpu0-bar0",
+        expect![[r#"
+            What Linux decides
+              [K1] kernel 5.7: the host-bridge allow-list as of this release; no CPU rule (it came in 5.9)
+              [K1.3] nearest common upstream device: sw0 (0000:01:00.0), distance 4
+              [K1.4] no ACS redirect (RR, CR, EC) on the path
+              [K4.3] sw0.dp0 (0000:02:00.0): ACS quirk pci_quirk_zhaoxin_pcie_ports_acs (isolates as if [sv, rr, cr, uf] were enabled); p2pdma reads the ACS capability only
+              [K4.3] sw0.dp1 (0000:02:01.0): ACS quirk pci_quirk_zhaoxin_pcie_ports_acs (isolates as if [sv, rr, cr, uf] were enabled); p2pdma reads the ACS capability only
+              [K1.5] map type: bus-addr
+              [K2.1] dma-buf attach: accepted
+              result: the importer is handed 0x380000000000 (bus-address, for CPU physical 0x380000000000), attrs []
+        "#]],
+    );
+    check_kernel(
+        "scenarios/kernel-5.15-built-without-p2pdma.yaml",
+        "nic0",
+        "gpu0-vram",
+        expect![[r#"
+            What Linux decides
+              [K1] the kernel is built without CONFIG_PCI_P2PDMA: no p2pdma
+              [K1.3] nearest common upstream device: sw0 (0000:01:00.0), distance 4
+              [K1.4] no ACS redirect (RR, CR, EC) on the path
+              [K1.5] map type: not-supported
+              [K2.1] dma-buf attach: accepted
+              result: nothing is mapped; the importer gets no address
         "#]],
     );
 }

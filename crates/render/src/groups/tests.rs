@@ -62,3 +62,36 @@ fn without_an_iommu_nothing_is_grouped() {
         "#]],
     );
 }
+
+#[test]
+fn quirks_that_shaped_the_groups_are_named() {
+    check(
+        "scenarios/quirk-alias-marvell-func1.yaml",
+        expect![[r#"
+            IOMMU groups of quirk-alias-marvell-func1 (legacy algorithm): 2 groups
+            group 0: rp0 (0000:00:01.0)
+            group 1: f0 (0000:01:00.0), f1 (0000:01:00.1)
+            DMA alias quirk: f0 (1b4b:9128) quirk_dma_func1_alias: shares a group with f1 (first release not verified)
+        "#]],
+        expect![[r#"
+            {"format":1,"groups":[{"id":0,"devices":["rp0"]},{"id":1,"devices":["f0","f1"]}]}
+        "#]],
+    );
+    check(
+        "scenarios/quirk-acs-zhaoxin-5.7.yaml",
+        expect![[r#"
+            IOMMU groups of quirk-acs-zhaoxin-5.7 (legacy algorithm): 6 groups
+            group 0: rp0 (0000:00:01.0)
+            group 1: sw0 (0000:01:00.0)
+            group 2: sw0.dp0 (0000:02:00.0)
+            group 3: sw0.dp1 (0000:02:01.0)
+            group 4: gpu0 (0000:03:00.0)
+            group 5: nic0 (0000:04:00.0)
+            ACS quirk: sw0.dp0 (1d17:0710) pci_quirk_zhaoxin_pcie_ports_acs: isolates as if [sv, rr, cr, uf] were enabled (since 5.7)
+            ACS quirk: sw0.dp1 (1d17:0710) pci_quirk_zhaoxin_pcie_ports_acs: isolates as if [sv, rr, cr, uf] were enabled (since 5.7)
+        "#]],
+        expect![[r#"
+            {"format":1,"groups":[{"id":0,"devices":["rp0"]},{"id":1,"devices":["sw0"]},{"id":2,"devices":["sw0.dp0"]},{"id":3,"devices":["sw0.dp1"]},{"id":4,"devices":["gpu0"]},{"id":5,"devices":["nic0"]}]}
+        "#]],
+    );
+}

@@ -214,6 +214,8 @@ fn pair_that_fails_with_its_finding() {
                       "hb0",
                       "hb1"
                     ],
+                    "kernel_release": "6.18",
+                    "p2pdma": "cpu-rule-and-allow-list",
                     "redirecting": []
                   },
                   "fix": "none in software on this platform; P2P needs a common switch or an allow-listed root complex",

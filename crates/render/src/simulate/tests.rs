@@ -79,7 +79,7 @@ fn matrix_then_findings_grouped_by_pairing() {
 
             nic0 imports gpu0-vram (from gpu0): fails, map type not-supported, DMA path none
               error p2p-not-supported at hb0: ACS redirect between nic0 and gpu0 sends their traffic through the root complex instead of sw0, and host bridge hb0 (13b5:0001) is not allow-listed
-                  evidence: allow_listed=false, common_upstream=sw0, cpu_rule=false, host_bridge_ids=["13b5:0001"], host_bridges=["hb0"], redirecting=["sw0.dp0","sw0.dp1"]
+                  evidence: allow_listed=false, common_upstream=sw0, cpu_rule=false, host_bridge_ids=["13b5:0001"], host_bridges=["hb0"], kernel_release=6.18, p2pdma=cpu-rule-and-allow-list, redirecting=["sw0.dp0","sw0.dp1"]
                   rules: K1.5, K1.6, K1.7
                   fix: add the kernel parameter pci=disable_acs_redir=0000:02:00.0;0000:02:01.0 so P2P turns at sw0 (bus-addr), or at runtime (lost on reboot and hot-plug): setpci -s 0000:02:00.0 ECAP_ACS+0x6.w=0011; setpci -s 0000:02:01.0 ECAP_ACS+0x6.w=0011; this also weakens IOMMU isolation between them (K4.3)
               info acs-redirect at sw0.dp0: ACS redirect is set between nic0 and gpu0 on sw0.dp0, sw0.dp1: the kernel maps their P2P through the root complex (not-supported) instead of below sw0
@@ -89,7 +89,7 @@ fn matrix_then_findings_grouped_by_pairing() {
 
             nic1 imports gpu0-vram (from gpu0): fails, map type not-supported, DMA path none
               error p2p-not-supported at hb1: nic1 and gpu0 share no upstream bridge and host bridges hb0, hb1 (13b5:0001) are not allow-listed
-                  evidence: allow_listed=false, common_upstream=null, cpu_rule=false, host_bridge_ids=["13b5:0001"], host_bridges=["hb0","hb1"], redirecting=[]
+                  evidence: allow_listed=false, common_upstream=null, cpu_rule=false, host_bridge_ids=["13b5:0001"], host_bridges=["hb0","hb1"], kernel_release=6.18, p2pdma=cpu-rule-and-allow-list, redirecting=[]
                   rules: K1.5, K1.6, K1.7
                   fix: none in software on this platform; P2P needs a common switch or an allow-listed root complex
 

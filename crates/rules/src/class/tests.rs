@@ -67,7 +67,8 @@ fn cases(n: usize) -> Vec<Case> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Changed {
     Class,
-    Id,
+    PciId,
+    PortPciId,
     Mpss,
     Mps,
     DmaMaskBits,
@@ -94,7 +95,8 @@ enum Changed {
 impl Changed {
     const ALL: &[Changed] = &[
         Changed::Class,
-        Changed::Id,
+        Changed::PciId,
+        Changed::PortPciId,
         Changed::Mpss,
         Changed::Mps,
         Changed::DmaMaskBits,
@@ -156,13 +158,13 @@ fn endpoint_mutants(p: &Platform, id: NodeId, out: &mut Vec<(Changed, Platform)>
         bdf: _,
         kind: _,
         link,
+        pci_id,
     } = p.node(id);
     let NodeKind::Endpoint(e) = &p.node(id).kind else {
         return;
     };
     let Endpoint {
         class,
-        id: pci_id,
         mpss,
         mps,
         dma_mask_bits,
@@ -186,14 +188,6 @@ fn endpoint_mutants(p: &Platform, id: NodeId, out: &mut Vec<(Changed, Platform)>
     };
     let class = next(DeviceClass::ALL, *class);
     m(Changed::Class, &|q| endpoint_mut(q, id).class = class);
-    let pci_id = match pci_id {
-        None => Some(peerpath_model::PciId {
-            vendor: 0x10de,
-            device: 0x2684,
-        }),
-        Some(_) => None,
-    };
-    m(Changed::Id, &|q| endpoint_mut(q, id).id = pci_id);
     let (mpss, mps) = (other_mps(*mpss), *mps);
     m(Changed::Mpss, &|q| {
         let e = endpoint_mut(q, id);
@@ -253,6 +247,20 @@ fn endpoint_mutants(p: &Platform, id: NodeId, out: &mut Vec<(Changed, Platform)>
         Some(_) => None,
     };
     m(Changed::Link, &|q| q.nodes[id.index()].link = link);
+    // An id a kernel quirk matches (an Intel multifunction NIC: ACS for its functions;
+    // a Marvell SATA controller: DMA as function 1), or none.
+    let quirked = match pci_id {
+        None if e.multifunction => Some(peerpath_model::PciId {
+            vendor: 0x8086,
+            device: 0x10fb,
+        }),
+        None => Some(peerpath_model::PciId {
+            vendor: 0x1b4b,
+            device: 0x9120,
+        }),
+        Some(_) => None,
+    };
+    m(Changed::PciId, &|q| q.nodes[id.index()].pci_id = quirked);
 }
 
 /// Every single-field change of the port `id`: one mutant per field of `Port`.
@@ -271,6 +279,14 @@ fn port_mutants(p: &Platform, id: NodeId, out: &mut Vec<(Changed, Platform)>) {
         splits_oversized_writes,
         multifunction,
     } = port;
+    // A root port quirked as isolating (an Intel PCH root port), or no id.
+    let quirked = match p.node(id).pci_id {
+        None => Some(peerpath_model::PciId {
+            vendor: 0x8086,
+            device: 0x1c10,
+        }),
+        Some(_) => None,
+    };
     let mut m = |what: Changed, f: &dyn Fn(&mut Platform)| {
         let mut q = p.clone();
         f(&mut q);
@@ -338,6 +354,9 @@ fn port_mutants(p: &Platform, id: NodeId, out: &mut Vec<(Changed, Platform)>) {
         if let Some(x) = port_mut(q, id) {
             x.splits_oversized_writes = !splits_oversized_writes;
         }
+    });
+    m(Changed::PortPciId, &|q| {
+        q.nodes[id.index()].pci_id = quirked
     });
     m(Changed::PortMultifunction, &|q| {
         if let Some(x) = port_mut(q, id) {

@@ -1,7 +1,8 @@
 //! `dmabuf-attach-refused` (error) — K2.1: the importer cannot attach the dma-buf (or,
 //! for P2P pages, the resource cannot be created), so nothing is mapped.
 //!
-//! Raised for each reason K2.1 finds: no `allow_peer2peer` (`-EOPNOTSUPP`), a
+//! Raised for each reason K2.1 finds: a kernel release without VFIO's dma-buf export
+//! (`-ENOTTY`, issue 24), no `allow_peer2peer` (`-EOPNOTSUPP`), a
 //! non-dynamic importer that VFIO cannot pin (`-EOPNOTSUPP`), a range that is not
 //! page-aligned or does not lie inside its BAR (`-EINVAL`). The subject is the importer.
 
@@ -20,6 +21,20 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let reasons: Vec<String> = refusals
         .iter()
         .map(|r| match *r {
+            AttachRefusal::NoVfioDmabuf(release) => {
+                let row = crate::releases::feature(crate::releases::Feature::VfioDmabuf);
+                format!(
+                    "kernel {release} has no VFIO dma-buf export of MMIO (it came {}: {})",
+                    match row.since {
+                        peerpath_model::Introduced::In(r) => format!("in {r}"),
+                        peerpath_model::Introduced::NotVerified { after } =>
+                            format!("after {after}"),
+                        peerpath_model::Introduced::Unknown =>
+                            "in a release not verified".to_owned(),
+                    },
+                    row.commit
+                )
+            }
             AttachRefusal::NoPeer2Peer => format!("{imp} does not set allow_peer2peer"),
             AttachRefusal::NotDynamic => {
                 format!("{imp} is not a dynamic importer and VFIO cannot pin MMIO")
@@ -40,6 +55,9 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let fixes: Vec<&str> = refusals
         .iter()
         .map(|r| match r {
+            AttachRefusal::NoVfioDmabuf(_) => {
+                "use a kernel with VFIO dma-buf export, or a driver's own mapping (via: driver-map-resource) or P2P pages"
+            }
             AttachRefusal::NoPeer2Peer => "set allow_peer2peer in the importer's dma_buf_attach_ops",
             AttachRefusal::NotDynamic => {
                 "make the importer dynamic (move_notify): VFIO revokes MMIO on reset and cannot pin it"

@@ -2,7 +2,9 @@
 //! `not-supported`, so the dma-buf mapping fails with `-EINVAL` (`-EREMOTEIO` for a
 //! scatterlist of P2P pages).
 //!
-//! Raised whenever K1 says `not-supported`: the peers share no upstream bridge, or ACS
+//! Raised whenever K1 says `not-supported` (as of the platform's kernel release, issue
+//! 24: no p2pdma before 4.20, no path through the root complex before 5.4, the
+//! allow-list as of that release): the peers share no upstream bridge, or ACS
 //! redirect sends their traffic through the root complex, and neither the CPU rule nor
 //! the host-bridge allow-list lets the kernel use it. The subject is the importer's host
 //! bridge. Not raised where the export's driver maps the peer itself (K2.4): nothing
@@ -14,6 +16,8 @@ use peerpath_topology::Topology;
 use super::Cx;
 use crate::finding::{Code, Finding};
 use crate::k1_map_type::{HostBridgeMatch, MapType};
+use crate::releases::{self, Feature, P2pdma};
+use peerpath_model::Release;
 
 fn id_text(m: HostBridgeMatch) -> String {
     m.id()
@@ -78,8 +82,44 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             ids.join(", ")
         )
     };
+    let release = m.release;
+    // Which newer release allow-lists these host bridges, if any (issue 24).
+    let mut later: Vec<String> = [al.provider, al.client]
+        .iter()
+        .filter_map(|h| h.id())
+        .filter(|id| HostBridgeMatch::entry(*id, release).is_none())
+        .filter_map(|id| {
+            HostBridgeMatch::entry(id, Release::NEWEST)
+                .map(|e| format!("{id} is allow-listed from {} ({})", e.since, e.commit))
+        })
+        .collect();
+    later.sort();
+    later.dedup();
+    let why_hb = match m.p2pdma {
+        P2pdma::Absent if cx.p().kernel.pci_p2pdma == Some(false) => {
+            format!("the kernel ({release}) is built without CONFIG_PCI_P2PDMA")
+        }
+        P2pdma::Absent => format!("kernel {release} has no p2pdma at all"),
+        P2pdma::CommonBridgeOnly | P2pdma::AmdRootComplex => format!(
+            "kernel {release} has no P2P through the root complex (the host-bridge allow-list came in 5.4){}",
+            if m.p2pdma == P2pdma::AmdRootComplex {
+                " and its AMD root-complex rule needs 1022:1450 host bridges and no IOMMU"
+            } else {
+                ""
+            }
+        ),
+        _ if later.is_empty() => why_hb,
+        _ => format!("{why_hb} in kernel {release}; {}", later.join("; ")),
+    };
     let hint = m.clear_redirect(cx.topo);
     let message = match (m.common_upstream, &hint) {
+        _ if m.p2pdma == P2pdma::Absent && cx.p().kernel.pci_p2pdma == Some(false) => {
+            format!("{imp} cannot use {exp} for P2P: {why_hb}")
+        }
+        _ if m.p2pdma == P2pdma::Absent => format!(
+            "{imp} cannot use {exp} for P2P: {why_hb} (it came in 4.20, {})",
+            releases::feature(Feature::P2pdma).commit
+        ),
         (Some(c), Some(_)) => format!(
             "ACS redirect between {imp} and {exp} sends their traffic through the root complex instead of {}, and {why_hb}",
             cx.name(c)
@@ -87,6 +127,16 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         _ => format!("{imp} and {exp} share no upstream bridge and {why_hb}"),
     };
     let fix = match (m.common_upstream, hint) {
+        _ if cx.p().kernel.pci_p2pdma == Some(false) => {
+            "a kernel built with CONFIG_PCI_P2PDMA=y (on Ubuntu 22.04 the HWE kernel), or a driver that maps the peer itself".to_owned()
+        }
+        _ if m.p2pdma < P2pdma::AllowList => {
+            "a newer kernel (p2pdma from 4.20, P2P through the host bridge from 5.4; `peerpath kernels` shows from which release this pairing works), or a driver that maps the peer itself".to_owned()
+        }
+        _ if !later.is_empty() => format!(
+            "a kernel that allow-lists the host bridge ({}; `peerpath kernels` shows from which release this pairing works)",
+            later.join("; ")
+        ),
         (Some(c), Some(h)) => format!(
             "add the kernel parameter {} so P2P turns at {} (bus-addr), {}; this also weakens IOMMU isolation between them (K4.3)",
             h.parameter,
@@ -105,6 +155,8 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             .with("host_bridges", hbs)
             .with("host_bridge_ids", ids)
             .with("redirecting", redirecting)
+            .with("kernel_release", release.to_string())
+            .with("p2pdma", m.p2pdma.as_str())
             .fix(fix),
     );
 }

@@ -52,6 +52,21 @@ pub struct PortAcs {
     pub cap: Option<AcsFlags>,
     /// The effective ACS Control register (K4.1, K4.2), limited to `cap`.
     pub ctl: AcsFlags,
+    /// A device-specific ACS quirk that applies (`pci_dev_acs_enabled[]`,
+    /// `crate::quirks`); `None` for most functions.
+    pub quirk: Option<QuirkAcs>,
+}
+
+/// What a device-specific ACS quirk asserts (`pci_dev_specific_acs_enabled`): read by
+/// the kernel's isolation test instead of the capability, and by the silicon where the
+/// function has no ACS capability; p2pdma does not see it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct QuirkAcs {
+    /// Controls the device provides (as if implemented and enabled).
+    pub provides: AcsFlags,
+    /// Requested controls the quirk filters out as not applicable (taken as met by the
+    /// isolation test only).
+    pub ignores: AcsFlags,
 }
 
 /// Whose reading of a port's ACS bits applies. See the module documentation.
@@ -175,14 +190,19 @@ fn semantics(reader: Reader, class: Class) -> Semantics {
     }
 }
 
-/// The bits in effect for a reader: (capability, control).
+/// The bits in effect for a reader: (capability, control). A device-specific quirk
+/// replaces the capability for the isolation test (the kernel asks the quirk first and
+/// stops there) and stands in for a missing capability in the silicon; p2pdma reads the
+/// capability only.
 fn bits(acs: PortAcs, reader: Reader) -> (Option<AcsFlags>, AcsFlags) {
-    match (reader, acs.cap) {
-        (Reader::Isolation, Some(cap)) => {
+    match (reader, acs.quirk, acs.cap) {
+        (Reader::Isolation, Some(q), _) => (Some(AcsFlags::all()), q.provides | q.ignores),
+        (Reader::Hardware, Some(q), None) => (Some(q.provides), q.provides),
+        (Reader::Isolation, None, Some(cap)) => {
             let hardwired = AcsFlags::REQ & !cap;
             (Some(cap | hardwired), acs.ctl | hardwired)
         }
-        (_, cap) => (cap, acs.ctl),
+        (_, _, cap) => (cap, acs.ctl),
     }
 }
 
@@ -203,6 +223,7 @@ pub fn decide(acs: PortAcs, reader: Reader, tlp: AcsTlp) -> Decision {
     if tlp.dest == Dest::Up
         && reader != Reader::Isolation
         && !acs.ctl.intersects(AcsFlags::SV | AcsFlags::TB)
+        && acs.quirk.is_none()
     {
         return Decision::Up { by: None };
     }
@@ -304,6 +325,7 @@ mod tests {
         PortAcs {
             cap: Some(cap),
             ctl: ctl & cap,
+            quirk: None,
         }
     }
 

@@ -16,5 +16,5 @@ mod decide;
 
 pub use control::effective_acs_ctl;
 pub use decide::{
-    decide, isolates, validates_source, AcsTlp, Class, Decision, Dest, PortAcs, Reader,
+    decide, isolates, validates_source, AcsTlp, Class, Decision, Dest, PortAcs, QuirkAcs, Reader,
 };
