@@ -723,3 +723,86 @@ fn threadripper_timing_matches_the_measured_matrices() {
 fn esc8000a_timing_matches_the_measured_matrices() {
     timing_within_bounds("esc8000a-timing", ESC8000A, 4);
 }
+
+/// Issue 24: every real dump, imported with no flags, lists as `assumed` each fact
+/// the verdicts can rest on that it did not show: the release, the default domain and
+/// the AMD family when absent, each host bridge's forwarding (no dump shows it) and
+/// its id when absent, each root port's splitting. So no verdict rests on one of
+/// them without `depends_on` saying so.
+#[test]
+fn issue_24_every_import_lists_what_it_did_not_see() {
+    use peerpath_model::{CpuVendor, Fact, NodeKind};
+    for name in [
+        ALTRA,
+        GENOA_DMESG,
+        GENOA_LSPCI,
+        INTEL_B70,
+        AM5_B70,
+        WRX90,
+        ESC8000A,
+        NAPLES,
+    ] {
+        let dir = tmp(&format!("assumed-{}", name.len()));
+        let (out, o) = import(&dir, &[&realdata(name)]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let text = std::fs::read_to_string(&out).expect("written");
+        let raw = peerpath_load::load_raw_str(&s(&out), &text).unwrap_or_else(|e| panic!("{e}"));
+        let p = peerpath_load::load_str(&s(&out), &text).unwrap_or_else(|e| panic!("{e}"));
+        let has = |f: Fact| p.assumed.contains(&f);
+        let k = raw.kernel.as_ref();
+        if k.and_then(|k| k.release.as_ref()).is_none() {
+            assert!(has(Fact::KernelRelease), "{name}: release");
+        }
+        if k.and_then(|k| k.default_domain).is_none() {
+            assert!(has(Fact::DefaultDomain), "{name}: default domain");
+        }
+        if p.kernel.cpu.vendor == CpuVendor::Amd && p.kernel.cpu.family.is_none() {
+            assert!(has(Fact::CpuFamily), "{name}: family");
+        }
+        let mut hbs = 0;
+        for id in p.node_ids() {
+            match &p.node(id).kind {
+                NodeKind::HostBridge(h) => {
+                    hbs += 1;
+                    assert!(has(Fact::ForwardsP2p(id)), "{name}: forwarding");
+                    if h.id.is_none() {
+                        assert!(has(Fact::HostBridgeId(id)), "{name}: host bridge id");
+                    }
+                }
+                NodeKind::RootPort(_) => {
+                    assert!(has(Fact::SplitsOversizedWrites(id)), "{name}: splits");
+                }
+                _ => {}
+            }
+        }
+        assert!(hbs > 0, "{name}: no host bridge");
+    }
+}
+
+/// Issue 24: the Genoa server's verdicts rest on the kernel release, which its dump
+/// does not give (VFIO's dma-buf export is not in the releases distributions ship),
+/// and say so on every pairing.
+#[test]
+fn issue_24_genoa_verdicts_name_the_release_they_rest_on() {
+    let dir = tmp("genoa-depends");
+    let (out, o) = import(
+        &dir,
+        &[&realdata(GENOA_LSPCI), "--assume-gpu-bar", "128GiB"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run = peerpath(&["simulate", &s(&out), "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&run)).expect("json");
+    let pairs = json["pairs"].as_array().expect("pairs");
+    assert!(!pairs.is_empty());
+    for pair in pairs {
+        let deps = pair["depends_on"].as_array().expect("depends_on");
+        assert!(
+            deps.iter().any(|d| d["fact"] == "kernel.release"
+                && d["alternative"] == "6.8"
+                && d["outcome"] == "fails"),
+            "{pair}"
+        );
+    }
+    let text = stdout(&peerpath(&["simulate", &s(&out)]));
+    assert!(text.contains("works?"), "{text}");
+}
