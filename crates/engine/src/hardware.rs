@@ -223,8 +223,8 @@ impl<'t> Hardware<'t> {
                     .iter()
                     .filter_map(|w| {
                         let bus = AddrRange::from_start_and_end(
-                            w.bus,
-                            w.bus.checked_add(w.cpu.end - w.cpu.start)?,
+                            w.bus.0,
+                            w.bus.0.checked_add(w.cpu.end - w.cpu.start)?,
                         )?;
                         Some(HbWindow {
                             cpu: w.cpu,

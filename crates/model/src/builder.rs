@@ -162,7 +162,7 @@ impl PlatformBuilder {
                 iommu: None,
                 windows: vec![Window {
                     cpu,
-                    bus: window_base,
+                    bus: crate::BusAddr(window_base),
                 }],
                 socket: None,
                 numa_node: None,

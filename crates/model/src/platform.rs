@@ -485,13 +485,22 @@ pub struct Window {
     /// CPU physical range.
     pub cpu: AddrRange,
     /// Bus address of `cpu.start`.
-    pub bus: u64,
+    pub bus: crate::BusAddr,
 }
 
 impl Window {
-    /// `bus - cpu` as a wrapping offset (K1.2 `bus_offset`).
+    /// `bus - cpu` as a wrapping offset (K1.2 `bus_offset`): what the engine's compiled
+    /// interconnect adds on its hot path; [`Window::to_bus`] is the same rule, typed.
     pub fn bus_offset(&self) -> u64 {
-        self.bus.wrapping_sub(self.cpu.start)
+        self.bus.0.wrapping_sub(self.cpu.start)
+    }
+
+    /// The bus address of CPU physical address `a` below this window
+    /// (`pci_bus_address`: CPU address + `bus_offset`); `None` outside the window.
+    pub fn to_bus(&self, a: PhysAddr) -> Option<crate::BusAddr> {
+        self.cpu
+            .contains(a.0)
+            .then(|| crate::BusAddr(a.0.wrapping_add(self.bus_offset())))
     }
 }
 
@@ -662,4 +671,24 @@ pub struct Traffic {
     pub pattern: Pattern,
     /// `ats`.
     pub ats: AtsUse,
+}
+
+#[cfg(test)]
+mod window_tests {
+    use crate::{AddrRange, BusAddr, PhysAddr, Window};
+
+    #[test]
+    fn to_bus_adds_the_offset_inside_the_window_only() {
+        let w = Window {
+            cpu: AddrRange::from_start_and_size(0x40_0000_0000, 0x1000).expect("range"),
+            bus: BusAddr(0x1000),
+        };
+        assert_eq!(w.to_bus(PhysAddr(0x40_0000_0010)), Some(BusAddr(0x1010)));
+        assert_eq!(w.to_bus(PhysAddr(0x40_0000_1000)), None);
+        assert_eq!(w.to_bus(PhysAddr(0x3f_ffff_ffff)), None);
+        assert_eq!(
+            w.bus_offset().wrapping_add(0x40_0000_0fff),
+            w.to_bus(PhysAddr(0x40_0000_0fff)).expect("inside").0
+        );
+    }
 }

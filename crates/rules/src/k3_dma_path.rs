@@ -35,7 +35,7 @@
 //! translated TCE device (kernel-facts.md, summary 6).
 
 use peerpath_model::{
-    CcKind, DmaAddr, DomainType, Export, IommuId, IommuKind, NodeId, NodeKind, Platform,
+    CcKind, DmaAddr, DomainType, Export, IommuId, IommuKind, NodeId, NodeKind, PhysAddr, Platform,
 };
 use peerpath_topology::Topology;
 
@@ -169,24 +169,26 @@ pub fn dma_limit(p: &Platform, dev: NodeId) -> u64 {
 }
 
 /// The CPU physical address of an export's first byte.
-pub fn export_phys(p: &Platform, export: &Export) -> Option<u64> {
+pub fn export_phys(p: &Platform, export: &Export) -> Option<PhysAddr> {
     match &p.node(export.device).kind {
-        NodeKind::Endpoint(e) => e.bar(export.bar)?.range.start.checked_add(export.offset),
+        NodeKind::Endpoint(e) => e
+            .bar(export.bar)?
+            .range
+            .start
+            .checked_add(export.offset)
+            .map(PhysAddr),
         _ => None,
     }
 }
 
-/// `pci_p2pdma_bus_addr_map`: CPU address + the exporter host bridge window's
-/// `bus_offset` (K1.2, K1.10).
+/// `pci_p2pdma_bus_addr_map`: the exporter host bridge window's bus address of the
+/// CPU address (K1.2, K1.10, [`peerpath_model::Window::to_bus`]); the CPU address
+/// itself outside every window.
 pub fn bus_address(topo: &Topology<'_>, export: &Export) -> Option<DmaAddr> {
     let phys = export_phys(topo.platform(), export)?;
     let hb = topo.host_bridge(topo.host_bridge_of(export.device));
-    let offset = hb
-        .windows
-        .iter()
-        .find(|w| w.cpu.contains(phys))
-        .map_or(0, |w| w.bus_offset());
-    Some(DmaAddr(phys.wrapping_add(offset)))
+    let bus = hb.windows.iter().find_map(|w| w.to_bus(phys));
+    Some(DmaAddr(bus.map_or(phys.0, |b| b.0)))
 }
 
 /// Maps an export for the importer along `choice` (K3.4–K3.7).
@@ -204,11 +206,12 @@ pub fn map_thru_host_bridge(
             if let Some(force) = swiotlb_force(p) {
                 MapResult::SwiotlbForced(force)
             } else {
-                let end = phys.checked_add(export.size.saturating_sub(1))?;
+                let end = phys.0.checked_add(export.size.saturating_sub(1))?;
                 if end > limit {
                     MapResult::DmaMask { end, limit }
                 } else {
-                    MapResult::Mapped(DmaAddr(phys))
+                    // `dma_direct_map_resource`: the DMA address is the physical one.
+                    MapResult::Mapped(DmaAddr(phys.0))
                 }
             }
         }
@@ -217,7 +220,7 @@ pub fn map_thru_host_bridge(
             // `__iommu_dma_map`: whole pages are mapped and the IOVA keeps the
             // address's offset in its page (only K2.4's driver mappings can be
             // unaligned; K2.1 makes every other export page-aligned).
-            let off = phys % peerpath_model::PAGE_SIZE;
+            let off = phys.0 % peerpath_model::PAGE_SIZE;
             let pages = export
                 .size
                 .saturating_add(off)
@@ -314,7 +317,7 @@ mod tests {
             Some(DmaAddr(0x40_0000_0000))
         );
         if let NodeKind::HostBridge(hb) = &mut p.nodes[0].kind {
-            hb.windows[0].bus = 0x1000_0000;
+            hb.windows[0].bus = peerpath_model::BusAddr(0x1000_0000);
         }
         let topo = Topology::new(&p);
         assert_eq!(

@@ -48,7 +48,7 @@ impl IovaSpace {
             .iter()
             .filter_map(|w| {
                 let size = w.cpu.size()?;
-                AddrRange::from_start_and_size(w.bus, size)
+                AddrRange::from_start_and_size(w.bus.0, size)
             })
             .collect();
         let regions: &[(u64, u64)] = match kind {

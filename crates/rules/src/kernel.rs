@@ -105,7 +105,7 @@ pub fn decide(topo: &Topology<'_>, import: &Import) -> KernelDecision {
     let attach = attach_gates(p, import);
     let path = choose_path(topo, importer);
     let coherent = topo.endpoint(importer).is_none_or(|e| e.coherent);
-    let phys = export_phys(p, export).map(PhysAddr);
+    let phys = export_phys(p, export);
 
     let mut result = None;
     let mut mapping = None;

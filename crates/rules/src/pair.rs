@@ -62,7 +62,8 @@ pub(crate) fn evaluate_import(
             let addr = if k.why.map.common_upstream.is_some() {
                 bus_address(topo, export).map(|a| a.0)
             } else {
-                export_phys(p, export)
+                // A raw CPU address on the wire: what a bypassing stream carries.
+                export_phys(p, export).map(|a| a.0)
             };
             let setup = StreamSetup {
                 requester: importer,

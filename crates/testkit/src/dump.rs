@@ -207,7 +207,7 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
                         .iter()
                         .map(|w| RawWindow {
                             cpu: Addr(w.cpu.start),
-                            bus: Addr(w.bus),
+                            bus: Addr(w.bus.0),
                             size: Size(size_of(w.cpu)),
                         })
                         .collect(),

@@ -219,7 +219,8 @@ impl<'k> Gen<'k> {
             hbm.forwards_p2p = forwards;
             hbm.iommu = iommu;
             if offset {
-                hbm.windows[0].bus = base.wrapping_sub(WINDOW_BASE - BUS_OFFSET);
+                hbm.windows[0].bus =
+                    peerpath_model::BusAddr(base.wrapping_sub(WINDOW_BASE - BUS_OFFSET));
             }
         }
         let tbus = translation == Translation::ExternalTbu

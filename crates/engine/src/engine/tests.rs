@@ -890,7 +890,7 @@ fn host_bridge_bus_offset_is_applied_on_the_way_down() {
     let mut b = PlatformBuilder::new("offset");
     b.kernel().pcie_bus_config = PcieBusConfig::TuneOff;
     let hb = b.host_bridge("hb0", 0, GPU_BAR, 0x1_0000_0000);
-    b.host_bridge_mut(hb).windows[0].bus = 0x8_0000_0000;
+    b.host_bridge_mut(hb).windows[0].bus = peerpath_model::BusAddr(0x8_0000_0000);
     let smmu = b.iommu("smmu0", IommuKind::Smmuv3);
     b.host_bridge_mut(hb).iommu = Some(smmu);
     let rp0 = b.root_port("rp0", hb, "00:01.0", 256);

@@ -50,7 +50,10 @@ impl Validator<'_, '_> {
                     );
                 }
                 if let (Some(cpu), true) = (cpu, bus_ok) {
-                    windows.push(Window { cpu, bus: w.bus.0 });
+                    windows.push(Window {
+                        cpu,
+                        bus: peerpath_model::BusAddr(w.bus.0),
+                    });
                 }
             }
             let p2p_bandwidth_mbs = self.host_bridge_p2p_bandwidth(i);
