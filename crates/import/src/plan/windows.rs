@@ -201,6 +201,7 @@ pub(super) fn host_bridges(
                 forwards_p2p,
                 translation: None,
                 iommu: iommu.clone(),
+                stream_map: Vec::new(),
                 windows,
                 socket: None,
                 numa_node: numa.get(&(*seg, *bus)).copied(),
