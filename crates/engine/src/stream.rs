@@ -18,7 +18,11 @@
 //! StreamID already in `smmu->streams` from another master, warns "stream %u already
 //! in tree" (later releases add "from dev %s"; which release was not checked) and
 //! fails the second device's probe with `-EINVAL`; only duplicate IDs of one master
-//! ("Bridged PCI devices may end up with duplicated IDs") are accepted.
+//! ("Bridged PCI devices may end up with duplicated IDs") are accepted. Releases
+//! before that tree kept the IDs per master only (`master->sids`, written by
+//! `arm_smmu_install_ste_for_dev`): nothing refuses the second device there, and the
+//! last STE written for the StreamID serves both. The release that added the tree (the
+//! patch that turns `master->sids` into `master->streams`) was not verified.
 //! peerpath follows the hardware and the spec (both share one context and group,
 //! `topology::groups`) and reports it as `stream-id-alias`; docs/status.md says where
 //! this differs from the kernel's refusal.
