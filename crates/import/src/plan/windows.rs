@@ -140,14 +140,29 @@ fn numa_nodes(cx: &Ctx<'_>, hb_list: &[(u16, u8)], notes: &mut Notes) -> BTreeMa
 /// a kernel that probed devices with equal RIDs on several segments into separate
 /// groups had distinct StreamIDs for them. So with an SMMUv3 and more than one
 /// segment, each host bridge on segment N > 0 gets `sid = rid + N << 16`, and the
-/// header says it was assumed; segment 0 keeps the IOMMU's (identity) map.
-fn stream_maps(kernel: &Kernel, host_bridges: &mut [RawHostBridge], notes: &mut Notes) {
+/// header says it was assumed; segment 0 keeps the IOMMU's (identity) map. A log
+/// where arm-smmu-v3 refused a device for a StreamID already taken shows the opposite:
+/// then no map is written, and the header says why.
+fn stream_maps(
+    kernel: &Kernel,
+    refused: &[Bdf],
+    host_bridges: &mut [RawHostBridge],
+    notes: &mut Notes,
+) {
     let smmu = kernel
         .iommus
         .first()
         .is_some_and(|i| i.kind == IommuKind::Smmuv3);
     let segments: BTreeSet<u16> = host_bridges.iter().filter_map(|h| h.segment).collect();
     if !smmu || segments.len() < 2 {
+        return;
+    }
+    if !refused.is_empty() {
+        let list: Vec<String> = refused.iter().map(|b| b.to_string()).collect();
+        notes.add(format!(
+            "host_bridges[].stream_map: not written: the kernel log shows arm-smmu-v3 refusing {} (`stream N already in tree`), so StreamIDs of several segments do collide; the IOMMU's one map is kept (stream-id-alias)",
+            list.join(", ")
+        ));
         return;
     }
     for hb in host_bridges.iter_mut() {
@@ -244,7 +259,12 @@ pub(super) fn host_bridges(
             }
         })
         .collect();
-    stream_maps(kernel, &mut host_bridges, notes);
+    stream_maps(
+        kernel,
+        &m.kernel.stream_id_refused,
+        &mut host_bridges,
+        notes,
+    );
     let mut window_notes = Vec::new();
     merge_overlapping_windows(&mut host_bridges, &mut window_notes);
     drop_windows_claimed_by_others(&mut host_bridges, &mut window_notes);
@@ -484,9 +504,17 @@ mod stream_map_tests {
 
     /// (segment, sid_base of its map) per host bridge, and the notes.
     fn run(kind: IommuKind, segments: &[u16]) -> (Vec<(u16, Option<u32>)>, Vec<String>) {
+        run_refused(kind, segments, &[])
+    }
+
+    fn run_refused(
+        kind: IommuKind,
+        segments: &[u16],
+        refused: &[Bdf],
+    ) -> (Vec<(u16, Option<u32>)>, Vec<String>) {
         let mut hbs: Vec<RawHostBridge> = segments.iter().map(|s| hb(*s)).collect();
         let mut notes = Notes::default();
-        stream_maps(&kernel(kind), &mut hbs, &mut notes);
+        stream_maps(&kernel(kind), refused, &mut hbs, &mut notes);
         let maps = hbs
             .iter()
             .map(|h| {
@@ -523,5 +551,14 @@ mod stream_map_tests {
         let (maps, notes) = run(IommuKind::Vtd, &[0, 1]);
         assert_eq!(maps, [(0, None), (1, None)]);
         assert!(notes.is_empty());
+    }
+
+    #[test]
+    fn a_refused_stream_in_the_log_keeps_the_one_map() {
+        let bdf: Bdf = "0001:01:00.0".parse().expect("bdf");
+        let (maps, notes) = run_refused(IommuKind::Smmuv3, &[0, 1], &[bdf]);
+        assert_eq!(maps, [(0, None), (1, None)]);
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("0001:01:00.0"), "{notes:?}");
     }
 }
