@@ -301,9 +301,9 @@ pub(crate) fn derive(topo: &Topology<'_>) -> Groups {
     finish(topo, &assign)
 }
 
-/// H3: requesters behind one SMMU with one StreamID share its context, so they share
-/// a group (`iommu_group_get_for_dev` keys on the device, but the STE is the
-/// StreamID's). Each alias's group is folded into the lowest-numbered one.
+/// H3: requesters behind one SMMU with one StreamID share its stream table entry,
+/// whatever the ACS walk above decided, so they share a group. Groups joined by an
+/// alias are folded into the lowest-numbered of them.
 fn merge_stream_aliases(topo: &Topology<'_>, assign: &mut Assign) {
     let n = assign.non_isolated.len();
     let mut root: Vec<usize> = (0..n).collect();

@@ -27,7 +27,6 @@ pub use acs::{effective_acs_ctl, PortAcs};
 pub use domain::{DeviceDomain, DomainSource};
 pub use groups::{Group, Groups};
 pub use path_class::{PathClass, NUMA_ASSUMPTION};
-pub use stream::map_rid;
 
 use peerpath_model::{
     AcsFlags, Bdf, BridgeWindows, Endpoint, HostBridge, IommuId, NodeId, NodeKind, Platform, Port,

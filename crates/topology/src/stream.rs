@@ -35,7 +35,7 @@ pub(crate) fn stream_map<'p>(topo: &Topology<'p>, dev: NodeId) -> Option<&'p [St
 }
 
 /// `rid` through one `stream_map` (identity when empty).
-pub fn map_rid(map: &[StreamMapEntry], rid: Rid) -> Option<StreamId> {
+pub(crate) fn map_rid(map: &[StreamMapEntry], rid: Rid) -> Option<StreamId> {
     if map.is_empty() {
         return Some(StreamId(u32::from(rid.0)));
     }
