@@ -49,6 +49,7 @@ pub(crate) const MODULES: &[(&str, &str)] = &[
     ("Findings", "rules/src/findings/f_iommu_group_shared.rs"),
     ("Findings", "rules/src/findings/f_driver_bypasses_p2pdma.rs"),
     ("Findings", "rules/src/findings/f_group_isolation_hole.rs"),
+    ("Findings", "rules/src/findings/f_stream_id_alias.rs"),
 ];
 
 /// The leading `//!` block of a source file, without the markers.

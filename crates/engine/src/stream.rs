@@ -1,47 +1,48 @@
 //! H3 — requester IDs on the wire and StreamIDs (`iommu-map`:
 //! `sid = rid - rid_base + sid_base`).
+//!
+//! **One map per root complex.** The RID carries no segment, so the StreamID space is
+//! told apart per root complex by firmware: ACPI IORT gives each PCI root complex node
+//! its own ID mappings, matched to a device by `pci_rc->pci_segment_number ==
+//! pci_domain_nr(bus)` (`drivers/acpi/arm64/iort.c`: `iort_match_node_callback`, then
+//! `iort_node_map_id` in `iort_pci_iommu_init`), and devicetree gives each host bridge
+//! node its own `iommu-map` (`Documentation/devicetree/bindings/pci/pci-iommu.txt`,
+//! `of_map_id`). So `host_bridges[].stream_map` is read first; a host bridge without
+//! one uses its IOMMU's `stream_map` (identity when empty), which is peerpath's
+//! behaviour before issue 22 and one shared map for every segment behind the IOMMU.
+//!
+//! **Two requesters, one StreamID.** When the maps send two requesters behind one
+//! SMMUv3 (another segment or another RID) to one StreamID, the SMMU holds one STE for
+//! both: they share its translation context. The kernel notices at probe:
+//! `arm_smmu_insert_master` (`drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c`) finds the
+//! StreamID already in `smmu->streams` from another master, warns "stream %u already
+//! in tree" (later releases add "from dev %s"; which release was not checked) and
+//! fails the second device's probe with `-EINVAL`; only duplicate IDs of one master
+//! ("Bridged PCI devices may end up with duplicated IDs") are accepted. Releases
+//! before that tree kept the IDs per master only (`master->sids`, written by
+//! `arm_smmu_install_ste_for_dev`): nothing refuses the second device there, and the
+//! last STE written for the StreamID serves both. The release that added the tree (the
+//! patch that turns `master->sids` into `master->streams`) was not verified.
+//! peerpath follows the hardware and the spec (both share one context and group,
+//! `topology::groups`) and reports it as `stream-id-alias`; docs/status.md says where
+//! this differs from the kernel's refusal.
 
-use peerpath_model::{NodeId, NodeKind, Rid, StreamId};
+use peerpath_model::{NodeId, Rid, StreamId};
 use peerpath_topology::Topology;
 
 /// The requester ID a device's DMA carries on the wire: its own, or, below a
 /// PCIe-to-PCI bridge, the topmost such bridge's (a DMA alias, platform-format.md
 /// `bridges`). `None` for host bridges.
 pub fn wire_rid(topo: &Topology<'_>, dev: NodeId) -> Option<Rid> {
-    let p = topo.platform();
-    // Nearest first, so the last bridge found is the topmost.
-    let alias = topo
-        .upstream_chain(dev)
-        .into_iter()
-        .rev()
-        .find(|n| matches!(p.node(*n).kind, NodeKind::PciBridge(_)));
-    topo.bdf(alias.unwrap_or(dev)).map(|b| b.rid())
+    topo.wire_rid(dev)
 }
 
 /// The StreamID of a device's DMA at its host bridge's IOMMU (H3): the wire RID
-/// through the IOMMU's `stream_map` (identity when empty). `None` when the device has
-/// no RID (a host bridge) or the map does not cover it. Without an IOMMU, the RID.
-///
-/// The map is keyed by the 16-bit RID alone, as `iommu-map` is per root complex;
-/// peerpath's `stream_map` is per IOMMU, so two segments sharing one IOMMU share it.
+/// through the host bridge's own `stream_map` when it has one, else the IOMMU's
+/// (identity when empty). `None` when the device has no RID (a host bridge) or the map
+/// does not cover it. Without an IOMMU, the RID. Derived once by the topology.
 pub fn stream_id(topo: &Topology<'_>, dev: NodeId) -> Option<StreamId> {
-    let rid = wire_rid(topo, dev)?;
-    let Some(iommu) = topo.iommu_of(dev) else {
-        return Some(StreamId(u32::from(rid.0)));
-    };
-    map_rid(&topo.platform().iommu(iommu).stream_map, rid)
-}
-
-/// `rid` through one `stream_map` (identity when empty).
-pub(crate) fn map_rid(map: &[peerpath_model::StreamMapEntry], rid: Rid) -> Option<StreamId> {
-    if map.is_empty() {
-        return Some(StreamId(u32::from(rid.0)));
-    }
-    let rid = u32::from(rid.0);
-    map.iter()
-        .find(|e| rid >= e.rid_base && rid - e.rid_base < e.length)
-        .and_then(|e| (rid - e.rid_base).checked_add(e.sid_base))
-        .map(StreamId)
+    topo.stream_id(dev)
 }
 
 #[cfg(test)]

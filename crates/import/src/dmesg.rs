@@ -376,6 +376,14 @@ fn device_line(m: &mut Machine, set: &mut DeviceSet, t: &str, no: usize) -> bool
         }
         return true;
     }
+    // arm-smmu-v3 `arm_smmu_insert_master`: another device holds this StreamID (H3).
+    if msg.starts_with("stream ") && msg.contains(" already in tree") {
+        if !m.kernel.stream_id_refused.contains(&bdf) {
+            m.kernel.stream_id_refused.push(bdf);
+        }
+        m.kernel.iommu.get_or_insert(IommuKind::Smmuv3);
+        return true;
+    }
     if msg.starts_with("Removing from iommu group") {
         set.get(bdf, Some(no)).iommu_group = None;
         return true;
@@ -650,6 +658,20 @@ mod tests {
 [    3.355342] pci 0000:60:07.1: Adding to iommu group 8
 [    3.355463] pci 0000:64:00.1: Adding to iommu group 8
 ";
+
+    #[test]
+    fn arm_smmu_v3_refusing_a_taken_stream_id_is_recorded() {
+        let m = parse_dmesg(
+            "[    5.1] pci 0001:01:00.0: stream 256 already in tree from dev 0000:01:00.0\n\
+             [    5.2] pci 0002:01:00.0: stream 256 already in tree\n\
+             [    5.3] pci 0001:01:00.0: stream 256 already in tree from dev 0000:01:00.0\n",
+        );
+        assert_eq!(
+            m.kernel.stream_id_refused,
+            [bdf("0001:01:00.0"), bdf("0002:01:00.0")]
+        );
+        assert_eq!(m.kernel.iommu, Some(IommuKind::Smmuv3));
+    }
 
     #[test]
     fn enumeration_hierarchy_bars_groups() {

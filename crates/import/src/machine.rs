@@ -473,6 +473,9 @@ pub struct KernelFacts {
     pub disable_acs_redir: Vec<String>,
     /// Where the command line came from, when it is not the running kernel's.
     pub cmdline_note: Option<String>,
+    /// Devices arm-smmu-v3 refused because their StreamID was already another
+    /// device's (`stream N already in tree`, H3), in log order.
+    pub stream_id_refused: Vec<Bdf>,
 }
 
 impl KernelFacts {
@@ -555,6 +558,11 @@ impl KernelFacts {
             self.disable_acs_redir.clone_from(&other.disable_acs_redir);
         }
         fill(&mut self.cmdline_note, &other.cmdline_note);
+        for b in &other.stream_id_refused {
+            if !self.stream_id_refused.contains(b) {
+                self.stream_id_refused.push(*b);
+            }
+        }
     }
 }
 

@@ -604,6 +604,14 @@ raw_struct! {
         /// `iommu`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub iommu: Option<String>,
+        /// `stream_map`: this root complex's RID → StreamID map (IORT root complex
+        /// ID mappings, DT `iommu-map`; default the IOMMU's `stream_map`).
+        #[serde(
+            default,
+            skip_serializing_if = "Vec::is_empty",
+            serialize_with = "flow_items"
+        )]
+        pub stream_map: Vec<RawStreamMap>,
         /// `windows`.
         #[serde(
             default,

@@ -160,6 +160,7 @@ impl PlatformBuilder {
                 forwards_p2p: ForwardsP2p::SameHostBridge,
                 translation: Translation::Integrated,
                 iommu: None,
+                stream_map: Vec::new(),
                 windows: vec![Window {
                     cpu,
                     bus: crate::BusAddr(window_base),

@@ -451,6 +451,10 @@ pub struct HostBridge {
     pub translation: Translation,
     /// `iommu`: the IOMMU translating traffic from below (absent: none).
     pub iommu: Option<IommuId>,
+    /// `stream_map`: this root complex's RID → StreamID map (IORT root complex ID
+    /// mappings, DT `iommu-map` of the host bridge node; H3). Empty: the IOMMU's
+    /// `stream_map`.
+    pub stream_map: Vec<StreamMapEntry>,
     /// `windows`.
     pub windows: Vec<Window>,
     /// `socket` (timing: which fabric joins two host bridges); `None`: not stated.

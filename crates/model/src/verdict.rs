@@ -112,6 +112,8 @@ codes! {
     /// The export's driver maps the peer itself and p2pdma would have decided another
     /// map type.
     DriverBypassesP2pdma = "driver-bypasses-p2pdma", Info, ["K2.4", "K1.5"];
+    /// Two requesters behind one SMMU map to the same StreamID.
+    StreamIdAlias = "stream-id-alias", Warning, ["H3", "K4.3"];
     /// Different groups, yet one reaches the other's MMIO without translation.
     GroupIsolationHole = "group-isolation-hole", Warning, ["K4.3", "H1"];
 }
@@ -231,7 +233,7 @@ mod tests {
             assert_eq!(Code::from_name(c.as_str()), Some(*c));
             assert!(!c.rules().is_empty());
         }
-        assert_eq!(Code::ALL.len(), 21);
+        assert_eq!(Code::ALL.len(), 22);
         for m in MapType::ALL {
             assert_eq!(MapType::from_name(m.as_str()), Some(m));
         }

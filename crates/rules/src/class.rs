@@ -94,6 +94,7 @@ pub(crate) enum Field {
     Cc,
     HasBar,
     HasSid,
+    SidAlias,
     Domain,
     SameSlot,
     SameGroup,
@@ -153,6 +154,9 @@ struct EndpointShape {
     cc: Option<peerpath_model::DeviceCc>,
     has_bar: bool,
     has_sid: bool,
+    /// Shares its StreamID with another requester behind its SMMU (`stream-id-alias`,
+    /// H3): a property of the pair of devices, so no field of the importer says it.
+    sid_alias: bool,
     domain: DomainShape,
 }
 
@@ -236,6 +240,9 @@ fn port_shape(topo: &Topology<'_>, id: NodeId) -> PortShape {
                 forwards_p2p: _,
                 translation: _,
                 iommu: _,
+                // Covered by the id; its effect on other requesters' StreamIDs reaches the
+                // importer through `has_sid`, `sid_alias` and the group relation.
+                stream_map: _,
                 windows: _,
                 socket: _,
                 numa_node: _,
@@ -330,6 +337,7 @@ fn endpoint_shape(topo: &Topology<'_>, id: NodeId, e: &Endpoint) -> EndpointShap
             Field::HasSid,
             peerpath_engine::stream_id(topo, id).is_some(),
         ),
+        sid_alias: keyed(Field::SidAlias, !topo.stream_aliases(id).is_empty()),
         domain: keyed(Field::Domain, domain),
     }
 }

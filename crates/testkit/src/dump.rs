@@ -202,6 +202,15 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
                     forwards_p2p: unless(hb.forwards_p2p, ForwardsP2p::SameHostBridge),
                     translation: unless(hb.translation, Translation::Integrated),
                     iommu: hb.iommu.map(|i| p.iommu(i).name.clone()),
+                    stream_map: hb
+                        .stream_map
+                        .iter()
+                        .map(|s| RawStreamMap {
+                            rid_base: s.rid_base,
+                            sid_base: s.sid_base,
+                            length: s.length,
+                        })
+                        .collect(),
                     windows: hb
                         .windows
                         .iter()

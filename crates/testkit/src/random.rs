@@ -223,6 +223,13 @@ impl<'k> Gen<'k> {
                     peerpath_model::BusAddr(base.wrapping_sub(WINDOW_BASE - BUS_OFFSET));
             }
         }
+        // Each host bridge has an IOMMU of its own here, so its map may sit on either:
+        // on odd host bridges it moves to the host bridge (issue 22), which changes no
+        // StreamID and draws nothing from the generator.
+        if let Some(id) = iommu.filter(|_| h % 2 == 1) {
+            let map = std::mem::take(&mut self.b.iommu_mut(id).stream_map);
+            self.b.host_bridge_mut(hb).stream_map = map;
+        }
         let tbus = translation == Translation::ExternalTbu
             && kind == Some(IommuKind::Smmuv3)
             && iommu.is_some();

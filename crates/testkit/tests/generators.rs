@@ -247,3 +247,21 @@ fn the_quirks_knob_gives_ids_that_quirks_apply_to() {
         "ACS quirks {acs}, DMA aliases {alias}"
     );
 }
+
+/// Issue 22: some random platforms carry a host bridge's own `stream_map`, so the
+/// dump/load identity (cross_model property 7b) covers it.
+#[test]
+fn some_random_platforms_give_a_host_bridge_its_own_stream_map() {
+    let k = Knobs {
+        host_bridges: 2,
+        quirks: true,
+        ..Knobs::default()
+    };
+    let found = (0..200u64).any(|seed| {
+        peerpath_testkit::generate(seed, &k)
+            .nodes
+            .iter()
+            .any(|n| matches!(&n.kind, NodeKind::HostBridge(h) if !h.stream_map.is_empty()))
+    });
+    assert!(found, "no host bridge stream_map in 200 seeds");
+}

@@ -54,6 +54,13 @@
 //! `get_pci_alias_group`; taken first under both algorithms, a simplification of the
 //! kernel's order where an ACS climb would also find a group).
 //!
+//! **StreamID aliases** (H3, issue 22): requesters behind one SMMUv3 that the RID maps
+//! send to one StreamID (`Topology::stream_aliases`) share one group, under both
+//! algorithms — they share the SMMU's stream table entry, so nothing can isolate them.
+//! The kernel's arm-smmu-v3 refuses the second such device at probe instead
+//! (`arm_smmu_insert_master`, engine `stream`); docs/status.md says why peerpath
+//! groups them.
+//!
 //! Not modelled: SR-IOV, ACS Enhanced, `pci_real_dma_dev`.
 
 use crate::Topology;
@@ -290,7 +297,48 @@ pub(crate) fn derive(topo: &Topology<'_>) -> Groups {
             }
         }
     }
+    merge_stream_aliases(topo, &mut assign);
     finish(topo, &assign)
+}
+
+/// H3: requesters behind one SMMU with one StreamID share its stream table entry,
+/// whatever the ACS walk above decided, so they share a group. Groups joined by an
+/// alias are folded into the lowest-numbered of them.
+fn merge_stream_aliases(topo: &Topology<'_>, assign: &mut Assign) {
+    let n = assign.non_isolated.len();
+    let mut root: Vec<usize> = (0..n).collect();
+    fn find(root: &mut [usize], mut g: usize) -> usize {
+        while root[g] != g {
+            root[g] = root[root[g]];
+            g = root[g];
+        }
+        g
+    }
+    let mut merged = false;
+    for id in topo.platform().node_ids() {
+        let Some(a) = assign.get(id) else { continue };
+        for &other in topo.stream_aliases(id) {
+            let Some(b) = assign.get(other) else { continue };
+            let (ra, rb) = (find(&mut root, a), find(&mut root, b));
+            if ra != rb {
+                let (lo, hi) = (ra.min(rb), ra.max(rb));
+                root[hi] = lo;
+                merged = true;
+            }
+        }
+    }
+    if !merged {
+        return;
+    }
+    for g in 0..n {
+        let r = find(&mut root, g);
+        if assign.non_isolated[g] {
+            assign.non_isolated[r] = true;
+        }
+    }
+    for g in assign.of.iter_mut().flatten() {
+        *g = find(&mut root, *g);
+    }
 }
 
 /// `pci_device_group` as in mainline through 6.x.
@@ -910,6 +958,12 @@ mod tests {
         let hb2 = b.host_bridge("hb2", 2, 0x60_0000_0000, 0x10_0000_0000);
         let smmu = b.platform_mut().iommus.len() as u32 - 1;
         b.host_bridge_mut(hb2).iommu = Some(peerpath_model::IommuId(smmu));
+        // Its own StreamIDs: without them, a-rp2/z-ep2 would alias rp0/ep0 (H3).
+        b.host_bridge_mut(hb2).stream_map = vec![peerpath_model::StreamMapEntry {
+            rid_base: 0,
+            sid_base: 0x2_0000,
+            length: 0x1_0000,
+        }];
         let rp2 = b.root_port("a-rp2", hb2, "0002:00:01.0", 512);
         ep(&mut b, "z-ep2", rp2, "0002:01:00.0");
         let rp0 = b.root_port("rp0", hb0, "00:01.0", 512);
@@ -932,6 +986,58 @@ mod tests {
         assert_eq!(t.groups().group_of(plain), None);
         assert_eq!(t.groups().group_of(rp_plain), None);
         assert_eq!(t.groups().group_of(hb0), None);
+    }
+
+    #[test]
+    fn stream_id_aliases_share_a_group_issue_22() {
+        // hb0 and hb1 behind one SMMU, one identity map: rp0/rp1 and ep0/ep1 carry equal
+        // RIDs on two segments, so equal StreamIDs (H3). `other` (0001:02:00.0) and rp2
+        // have StreamIDs of their own.
+        let (mut b, hb0) = base();
+        let smmu = b.platform_mut().iommus.len() as u32 - 1;
+        let hb1 = b.host_bridge("hb1", 1, 0x50_0000_0000, 0x10_0000_0000);
+        b.host_bridge_mut(hb1).iommu = Some(peerpath_model::IommuId(smmu));
+        let rp0 = b.root_port("rp0", hb0, "00:01.0", 512);
+        ep(&mut b, "ep0", rp0, "01:00.0");
+        let rp1 = b.root_port("rp1", hb1, "0001:00:01.0", 512);
+        ep(&mut b, "ep1", rp1, "0001:01:00.0");
+        let rp2 = b.root_port("rp2", hb1, "0001:00:02.0", 512);
+        ep(&mut b, "other", rp2, "0001:02:00.0");
+        check(
+            &b,
+            expect![[r#"
+                0: ep0 ep1 rp0 rp1
+                1: other rp2
+            "#]],
+            expect![[r#"
+                0: rp0 rp1
+                1: ep0 ep1
+                2: rp2
+                3: other
+            "#]],
+        );
+        // A map for hb1 tells the segments apart again.
+        b.host_bridge_mut(hb1).stream_map = vec![peerpath_model::StreamMapEntry {
+            rid_base: 0,
+            sid_base: 0x1_0000,
+            length: 0x1_0000,
+        }];
+        check(
+            &b,
+            expect![[r#"
+                0: ep0 rp0
+                1: ep1 rp1
+                2: other rp2
+            "#]],
+            expect![[r#"
+                0: rp0
+                1: ep0
+                2: rp1
+                3: rp2
+                4: ep1
+                5: other
+            "#]],
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod mps;
 mod path_class;
 pub mod quirks;
 mod reach;
+mod stream;
 mod windows;
 
 pub use acs::{effective_acs_ctl, PortAcs};
@@ -29,7 +30,7 @@ pub use path_class::{PathClass, NUMA_ASSUMPTION};
 
 use peerpath_model::{
     AcsFlags, Bdf, BridgeWindows, Endpoint, HostBridge, IommuId, NodeId, NodeKind, Platform, Port,
-    TbuId,
+    Rid, StreamId, TbuId,
 };
 use petgraph::graph::{DiGraph, NodeIndex};
 
@@ -84,6 +85,10 @@ pub struct Topology<'p> {
     dma_aliases: Vec<Vec<NodeId>>,
     /// For each node: its IOMMU domain (K3.2); `None` for non-endpoints.
     domains: Vec<Option<DeviceDomain>>,
+    /// For each node: its StreamID (H3).
+    sids: Vec<Option<StreamId>>,
+    /// For each node: the other requesters behind its SMMU with its StreamID (H3).
+    stream_aliases: Vec<Vec<NodeId>>,
     groups: Groups,
 }
 
@@ -166,6 +171,8 @@ impl<'p> Topology<'p> {
             acs_quirk: Vec::new(),
             dma_aliases: Vec::new(),
             domains: Vec::new(),
+            sids: Vec::new(),
+            stream_aliases: Vec::new(),
             groups: Groups::default(),
         };
         topo.windows = windows::derive(&topo);
@@ -177,6 +184,8 @@ impl<'p> Topology<'p> {
             .map(|id| quirks::acs_quirk(&topo, id, release))
             .collect();
         topo.dma_aliases = quirks::dma_alias_partners(&topo);
+        topo.sids = stream::derive_sids(&topo);
+        topo.stream_aliases = stream::derive_aliases(&topo, &topo.sids);
         // Groups before domains: the default domain type is chosen per group
         // (`iommu_get_default_domain_type`), so an untrusted member forces its whole group.
         topo.groups = groups::derive(&topo);
@@ -412,6 +421,25 @@ impl<'p> Topology<'p> {
     /// The IOMMU domain of an endpoint (K3.2); `None` for other nodes.
     pub fn domain(&self, id: NodeId) -> Option<&DeviceDomain> {
         self.domains[id.index()].as_ref()
+    }
+
+    /// The requester ID a device's DMA carries on the wire: its own, or, below a
+    /// PCIe-to-PCI bridge, the topmost such bridge's. `None` for host bridges.
+    pub fn wire_rid(&self, dev: NodeId) -> Option<Rid> {
+        stream::wire_rid(self, dev)
+    }
+
+    /// A device's StreamID (H3): its wire RID through its host bridge's `stream_map`,
+    /// else its IOMMU's (identity when empty). `None` without a RID or outside the
+    /// map; without an IOMMU, the RID.
+    pub fn stream_id(&self, dev: NodeId) -> Option<StreamId> {
+        self.sids[dev.index()]
+    }
+
+    /// The other requesters behind the same SMMUv3 whose StreamID equals this node's
+    /// while their segment or wire RID differs (H3), sorted by node id.
+    pub fn stream_aliases(&self, dev: NodeId) -> &[NodeId] {
+        &self.stream_aliases[dev.index()]
     }
 
     /// The IOMMU groups (K4.3).

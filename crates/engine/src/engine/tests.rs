@@ -855,6 +855,35 @@ fn stream_faults_abort_unattached_unmapped_permission_and_no_stream_id() {
 }
 
 #[test]
+fn the_host_bridge_map_comes_before_the_iommus_issue_22() {
+    // The IOMMU's map would give nic1 (RID 0x0500) StreamID 0x20; its host bridge's own
+    // map gives 0x1_0500, and the routed TLP carries it.
+    let mut f = fixture();
+    let smmu = f.smmu(Translation::Integrated);
+    f.b.iommu_mut(smmu).disable_bypass = false;
+    f.b.iommu_mut(smmu).stream_map = vec![peerpath_model::StreamMapEntry {
+        rid_base: 0x0500,
+        sid_base: 0x20,
+        length: 1,
+    }];
+    f.b.host_bridge_mut(f.hb).stream_map = vec![peerpath_model::StreamMapEntry {
+        rid_base: 0,
+        sid_base: 0x1_0000,
+        length: 0x1_0000,
+    }];
+    let nic1 = f.nic1;
+    let p = f.b.build();
+    let tr = route(&p, &setup(nic1, Ste::NoIommu), Tlp::write(nic1, DRAM, 64));
+    assert_eq!(
+        tr.hops[2].why,
+        Why::StreamBypass {
+            sid: StreamId(0x1_0500)
+        }
+    );
+    assert_eq!(tr.sid, Some(StreamId(0x1_0500)));
+}
+
+#[test]
 fn tdisp_error_rejects_and_other_states_are_reported() {
     let mut f = fixture();
     f.b.endpoint_mut(f.gpu).cc = Some(peerpath_model::DeviceCc {

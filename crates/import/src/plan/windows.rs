@@ -7,8 +7,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use peerpath_load::raw::{Addr, RawHostBridge, RawPciId, RawRootPort, RawWindow, Size};
-use peerpath_model::{AddrRange, Bdf, ForwardsP2p};
+use peerpath_load::raw::{
+    Addr, RawHostBridge, RawPciId, RawRootPort, RawStreamMap, RawWindow, Size,
+};
+use peerpath_model::{AddrRange, Bdf, ForwardsP2p, IommuKind};
 
 use super::endpoints::Endpoints;
 use super::kernel::Kernel;
@@ -132,6 +134,53 @@ fn numa_nodes(cx: &Ctx<'_>, hb_list: &[(u16, u8)], notes: &mut Notes) -> BTreeMa
     out
 }
 
+/// H3 (issue 22): behind one SMMUv3, equal RIDs on two segments share a StreamID
+/// unless each root complex has its own ID mappings (IORT) or `iommu-map` (DT). No
+/// dump peerpath reads shows those maps (the kernel does not log IORT ID mappings), yet
+/// a kernel that probed devices with equal RIDs on several segments into separate
+/// groups had distinct StreamIDs for them. So with an SMMUv3 and more than one
+/// segment, each host bridge on segment N > 0 gets `sid = rid + N << 16`, and the
+/// header says it was assumed; segment 0 keeps the IOMMU's (identity) map. A log
+/// where arm-smmu-v3 refused a device for a StreamID already taken shows the opposite:
+/// then no map is written, and the header says why.
+fn stream_maps(
+    kernel: &Kernel,
+    refused: &[Bdf],
+    host_bridges: &mut [RawHostBridge],
+    notes: &mut Notes,
+) {
+    let smmu = kernel
+        .iommus
+        .first()
+        .is_some_and(|i| i.kind == IommuKind::Smmuv3);
+    let segments: BTreeSet<u16> = host_bridges.iter().filter_map(|h| h.segment).collect();
+    if !smmu || segments.len() < 2 {
+        return;
+    }
+    if !refused.is_empty() {
+        let list: Vec<String> = refused.iter().map(|b| b.to_string()).collect();
+        notes.add(format!(
+            "host_bridges[].stream_map: not written: the kernel log shows arm-smmu-v3 refusing {} (`stream N already in tree`), so StreamIDs of several segments do collide; the IOMMU's one map is kept (stream-id-alias)",
+            list.join(", ")
+        ));
+        return;
+    }
+    for hb in host_bridges.iter_mut() {
+        let seg = hb.segment.unwrap_or(0);
+        if seg != 0 {
+            hb.stream_map = vec![RawStreamMap {
+                rid_base: 0,
+                sid_base: u32::from(seg) << 16,
+                length: 0x1_0000,
+            }];
+        }
+    }
+    notes.add(format!(
+        "host_bridges[].stream_map: assumed, one StreamID range per PCI segment (sid = rid + segment << 16) for {} segments behind one SMMUv3: the dump shows no IORT ID mappings or iommu-map, and one shared map would give equal RIDs on two segments one StreamID (H3)",
+        segments.len()
+    ));
+}
+
 /// The host bridges with their windows and root ports; BARs outside every window of
 /// their host bridge are taken out of `eps`.
 pub(super) fn host_bridges(
@@ -201,6 +250,7 @@ pub(super) fn host_bridges(
                 forwards_p2p,
                 translation: None,
                 iommu: iommu.clone(),
+                stream_map: Vec::new(),
                 windows,
                 socket: None,
                 numa_node: numa.get(&(*seg, *bus)).copied(),
@@ -209,6 +259,12 @@ pub(super) fn host_bridges(
             }
         })
         .collect();
+    stream_maps(
+        kernel,
+        &m.kernel.stream_id_refused,
+        &mut host_bridges,
+        notes,
+    );
     let mut window_notes = Vec::new();
     merge_overlapping_windows(&mut host_bridges, &mut window_notes);
     drop_windows_claimed_by_others(&mut host_bridges, &mut window_notes);
@@ -403,5 +459,106 @@ fn drop_bars_outside_windows(
             }
             inside
         });
+    }
+}
+
+#[cfg(test)]
+mod stream_map_tests {
+    use super::*;
+    use peerpath_load::raw::RawIommu;
+    use peerpath_model::{Arch, CpuVendor};
+
+    fn hb(segment: u16) -> RawHostBridge {
+        RawHostBridge {
+            name: format!("hb-{segment}"),
+            segment: Some(segment),
+            id: None,
+            forwards_p2p: None,
+            translation: None,
+            iommu: Some("iommu0".to_owned()),
+            stream_map: Vec::new(),
+            windows: Vec::new(),
+            socket: None,
+            numa_node: None,
+            p2p_bandwidth: None,
+            root_ports: Vec::new(),
+        }
+    }
+
+    fn kernel(kind: IommuKind) -> Kernel {
+        Kernel {
+            arch: Arch::Arm64,
+            cpu_vendor: CpuVendor::Arm,
+            cpu_family: None,
+            iommus: vec![RawIommu {
+                name: "iommu0".to_owned(),
+                kind,
+                ats: None,
+                disable_bypass: None,
+                tbus: Vec::new(),
+                stream_map: Vec::new(),
+            }],
+            assumed: Vec::new(),
+        }
+    }
+
+    /// (segment, sid_base of its map) per host bridge, and the notes.
+    fn run(kind: IommuKind, segments: &[u16]) -> (Vec<(u16, Option<u32>)>, Vec<String>) {
+        run_refused(kind, segments, &[])
+    }
+
+    fn run_refused(
+        kind: IommuKind,
+        segments: &[u16],
+        refused: &[Bdf],
+    ) -> (Vec<(u16, Option<u32>)>, Vec<String>) {
+        let mut hbs: Vec<RawHostBridge> = segments.iter().map(|s| hb(*s)).collect();
+        let mut notes = Notes::default();
+        stream_maps(&kernel(kind), refused, &mut hbs, &mut notes);
+        let maps = hbs
+            .iter()
+            .map(|h| {
+                (
+                    h.segment.unwrap_or(0),
+                    h.stream_map.first().map(|e| e.sid_base),
+                )
+            })
+            .collect();
+        (maps, notes.lines)
+    }
+
+    #[test]
+    fn several_segments_behind_one_smmu_get_a_stream_id_range_each() {
+        let (maps, notes) = run(IommuKind::Smmuv3, &[0, 0, 2, 0xc]);
+        assert_eq!(
+            maps,
+            [
+                (0, None),
+                (0, None),
+                (2, Some(0x2_0000)),
+                (0xc, Some(0xc_0000))
+            ]
+        );
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("assumed"), "{notes:?}");
+    }
+
+    #[test]
+    fn one_segment_or_another_iommu_writes_nothing() {
+        let (maps, notes) = run(IommuKind::Smmuv3, &[0, 0]);
+        assert_eq!(maps, [(0, None), (0, None)]);
+        assert!(notes.is_empty());
+        let (maps, notes) = run(IommuKind::Vtd, &[0, 1]);
+        assert_eq!(maps, [(0, None), (1, None)]);
+        assert!(notes.is_empty());
+    }
+
+    #[test]
+    fn a_refused_stream_in_the_log_keeps_the_one_map() {
+        let bdf: Bdf = "0001:01:00.0".parse().expect("bdf");
+        let (maps, notes) = run_refused(IommuKind::Smmuv3, &[0, 1], &[bdf]);
+        assert_eq!(maps, [(0, None), (1, None)]);
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("0001:01:00.0"), "{notes:?}");
     }
 }

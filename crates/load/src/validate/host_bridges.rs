@@ -1,5 +1,5 @@
-//! `host_bridges`: each host bridge (its IOMMU, its windows, which must not wrap in
-//! CPU or bus addresses) and its root ports (port fields, and the TBU of the host
+//! `host_bridges`: each host bridge (its IOMMU, its own `stream_map` — only with an
+//! IOMMU —, its windows, which must not wrap in CPU or bus addresses) and its root ports (port fields, and the TBU of the host
 //! bridge's IOMMU that a root port names).
 
 use peerpath_model::{HostBridge, IommuId, NodeKind, PciId, TbuId, Window};
@@ -31,6 +31,23 @@ impl Validator<'_, '_> {
                     _ => None,
                 }
             });
+            let mut sp = hp.clone();
+            sp.push(Seg::from("stream_map"));
+            if hb.iommu.is_none() && !hb.stream_map.is_empty() {
+                self.report(
+                    sp.clone(),
+                    Msg::new(format!(
+                        "host bridge `{}` maps RIDs to StreamIDs but has no `iommu`",
+                        hb.name
+                    ))
+                    .expected("a `stream_map` only on a host bridge with an `iommu`")
+                    .help(format!(
+                        "give `{}` an `iommu:`, or drop its `stream_map`",
+                        hb.name
+                    )),
+                );
+            }
+            let stream_map = self.stream_map(&hb.stream_map, &sp);
             let mut windows = Vec::new();
             for (k, w) in hb.windows.iter().enumerate() {
                 let mut wp = hp.clone();
@@ -72,6 +89,7 @@ impl Validator<'_, '_> {
                     forwards_p2p: hb.forwards_p2p.unwrap_or_default(),
                     translation: hb.translation.unwrap_or_default(),
                     iommu: iommu.map(|k| IommuId(k as u32)),
+                    stream_map,
                     windows,
                     socket: hb.socket,
                     numa_node: hb.numa_node,

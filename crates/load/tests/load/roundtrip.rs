@@ -41,6 +41,7 @@ fn built_in_code() -> RawPlatform {
         forwards_p2p: None,
         translation: None,
         iommu: None,
+        stream_map: Vec::new(),
         socket: Some(1),
         numa_node: Some(3),
         p2p_bandwidth: Some("20GB/s".to_owned()),

@@ -582,6 +582,78 @@ iommus:
 }
 
 #[test]
+fn stream_map_entries_must_not_overlap() {
+    check(
+        "format: 1
+name: t
+iommus:
+- {name: smmu0, kind: smmuv3, stream_map: [{rid_base: 0x0, sid_base: 0, length: 0x200}, {rid_base: 0x100, sid_base: 0x1000, length: 0x10}]}
+",
+        expect![[r#"
+            error: t.yaml:4:100: iommus[0].stream_map[1].rid_base: RIDs 0x0100..=0x010f overlap entry 0 (0x0000..=0x01ff)
+              expected: each RID in at most one entry
+              help: split or shorten one of the entries"#]],
+    );
+}
+
+#[test]
+fn host_bridge_stream_map_needs_an_iommu_and_is_checked_like_the_iommus() {
+    check(
+        "format: 1
+name: t
+iommus:
+- {name: smmu0, kind: smmuv3}
+host_bridges:
+- name: hb0
+  stream_map: [{rid_base: 0, sid_base: 0, length: 0x100}]
+- name: hb1
+  segment: 1
+  iommu: smmu0
+  stream_map: [{rid_base: 0x10, sid_base: 0x10000, length: 0x100}, {rid_base: 0x0, sid_base: 0, length: 0x20}]
+",
+        expect![[r#"
+            error: t.yaml:7:15: host_bridges[0].stream_map: host bridge `hb0` maps RIDs to StreamIDs but has no `iommu`
+              expected: a `stream_map` only on a host bridge with an `iommu`
+              help: give `hb0` an `iommu:`, or drop its `stream_map`
+
+            error: t.yaml:11:79: host_bridges[1].stream_map[1].rid_base: RIDs 0x0000..=0x001f overlap entry 0 (0x0010..=0x010f)
+              expected: each RID in at most one entry
+              help: split or shorten one of the entries"#]],
+    );
+}
+
+#[test]
+fn host_bridge_stream_map_reaches_the_model() {
+    let p = load(
+        "format: 1
+name: t
+iommus:
+- {name: smmu0, kind: smmuv3}
+host_bridges:
+- name: hb0
+  iommu: smmu0
+  stream_map: [{rid_base: 0x0, sid_base: 0x10000, length: 0x10000}]
+- name: hb1
+  segment: 1
+  iommu: smmu0
+",
+    );
+    let hb = |name: &str| match &p.nodes[p.node_by_name(name).expect("node").index()].kind {
+        peerpath_model::NodeKind::HostBridge(h) => h.stream_map.clone(),
+        _ => panic!("not a host bridge"),
+    };
+    assert_eq!(
+        hb("hb0"),
+        [peerpath_model::StreamMapEntry {
+            rid_base: 0,
+            sid_base: 0x1_0000,
+            length: 0x1_0000
+        }]
+    );
+    assert!(hb("hb1").is_empty());
+}
+
+#[test]
 fn dma_mask_and_ipa_bits_ranges() {
     check(
         &format!(

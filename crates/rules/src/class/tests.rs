@@ -679,3 +679,57 @@ fn a_field_left_out_of_the_key_is_caught() {
         "left out of the key but not caught: {missed:?}"
     );
 }
+
+/// Issue 22: two importers of one shape, one of which shares its StreamID with a third
+/// device (not the exporter, so `same_group` does not tell them apart). Only
+/// `sid_alias` separates their keys; without it they share a class and a verdict
+/// that is wrong for one of them.
+#[test]
+fn stream_id_alias_needs_its_own_key_field() {
+    use peerpath_model::{IommuKind, PlatformBuilder, Via};
+    let mut b = PlatformBuilder::new("alias");
+    b.memory("dram0", 0x8000_0000, 16 << 30);
+    let smmu = b.iommu("smmu0", IommuKind::Smmuv3);
+    let hb0 = b.host_bridge("hb0", 0, 0x40_0000_0000, 0x10_0000_0000);
+    let hb1 = b.host_bridge("hb1", 1, 0x50_0000_0000, 0x10_0000_0000);
+    b.host_bridge_mut(hb0).iommu = Some(smmu);
+    b.host_bridge_mut(hb1).iommu = Some(smmu);
+    let rp0 = b.root_port("rp0", hb0, "00:01.0", 256);
+    b.endpoint("nic0", rp0, "01:00.0", 0x40_1000_0000, 1 << 20);
+    let rp1 = b.root_port("rp1", hb0, "00:02.0", 256);
+    let gpu = b.endpoint("gpu0", rp1, "02:00.0", 0x40_0000_0000, 256 << 20);
+    let rp2 = b.root_port("rp2", hb1, "0001:00:04.0", 256);
+    let nic_a = b.endpoint("nic-a", rp2, "0001:01:00.0", 0x50_0000_0000, 1 << 20);
+    let rp3 = b.root_port("rp3", hb1, "0001:00:05.0", 256);
+    let nic_b = b.endpoint("nic-b", rp3, "0001:05:00.0", 0x50_1000_0000, 1 << 20);
+    let e = b.export("gpu0-bar0", gpu, 0, Via::VfioDmabuf);
+    b.import(nic_a, e);
+    b.import(nic_b, e);
+    let p = b.build();
+    let own = evaluate(&p);
+    let codes = |who: &str| {
+        let (_, v) = &own.pairs[&(who.to_owned(), "gpu0-bar0".to_owned())];
+        format!("{v:?}")
+    };
+    assert!(
+        codes("nic-a").contains("StreamIdAlias"),
+        "{}",
+        codes("nic-a")
+    );
+    assert!(
+        !codes("nic-b").contains("StreamIdAlias"),
+        "{}",
+        codes("nic-b")
+    );
+    let clash = |e: &Evaluated| {
+        let v: Vec<_> = e.pairs.values().collect();
+        v.iter()
+            .any(|a| v.iter().any(|b| a.0.is_some() && a.0 == b.0 && a.1 != b.1))
+    };
+    assert!(!clash(&rekeyed(&p, &own)), "keys clash with sid_alias");
+    assert!(
+        with_blind(&[Field::SidAlias], || clash(&rekeyed(&p, &own))),
+        "without sid_alias the two importers should share a key"
+    );
+    assert_eq!(stale_class(&p, &own), None);
+}

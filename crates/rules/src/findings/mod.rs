@@ -26,6 +26,7 @@ pub(crate) mod f_no_map_resource;
 pub(crate) mod f_noiommu_unsupported;
 pub(crate) mod f_p2p_not_supported;
 pub(crate) mod f_rc_no_forward;
+pub(crate) mod f_stream_id_alias;
 pub(crate) mod f_swiotlb_forced;
 pub(crate) mod f_tdisp_error;
 pub(crate) mod f_unsupported_request;
@@ -153,5 +154,6 @@ pub(crate) fn check_all(cx: &Cx<'_, '_>) -> Vec<Finding> {
     f_iommu_group_shared::check(cx, &mut out);
     f_driver_bypasses_p2pdma::check(cx, &mut out);
     f_group_isolation_hole::check(cx, &mut out);
+    f_stream_id_alias::check(cx, &mut out);
     out
 }
