@@ -80,9 +80,14 @@ Examples:
         /// Exit 1 when a finding at or above this severity is raised.
         #[arg(long, value_enum)]
         fail_on: Option<FailOn>,
-        /// Counts per outcome, map type and finding code, then the failing pairings.
+        /// Counts per outcome, map type, path class and finding code, then the
+        /// failing pairings grouped by cause with three examples each (at most about
+        /// 60 lines).
         #[arg(long, conflicts_with = "format")]
         summary: bool,
+        /// With --summary: list every failing pairing too.
+        #[arg(long, requires = "summary")]
+        all: bool,
         /// Importers × exports: each cell the outcome, the map type and the NCCL /
         /// `nvidia-smi topo -m` path class (PIX, PXB, PHB, NODE, SYS), with a legend.
         #[arg(long, conflicts_with = "summary")]
@@ -507,9 +512,18 @@ fn main() -> ExitCode {
             format,
             fail_on,
             summary,
+            all,
             matrix,
             jobs,
-        } => simulate(&source, &via, format, fail_on, summary, matrix, jobs),
+        } => simulate(
+            &source,
+            &via,
+            format,
+            fail_on,
+            summary.then_some(all),
+            matrix,
+            jobs,
+        ),
         Command::Explain {
             importer,
             export,
@@ -711,7 +725,7 @@ fn simulate(
     via: &ViaArg,
     format: Format,
     fail_on: Option<FailOn>,
-    summary: bool,
+    summary: Option<bool>,
     matrix: bool,
     jobs: Option<u16>,
 ) -> Exit {
@@ -721,11 +735,11 @@ fn simulate(
     };
     let topo = peerpath_topology::Topology::new(&p);
     let output = match (summary, matrix, format) {
-        (true, _, _) => simulate::Output::Summary,
-        (false, true, Format::Text) => simulate::Output::Matrix,
-        (false, true, Format::Json) => simulate::Output::MatrixJson,
-        (false, false, Format::Text) => simulate::Output::Text,
-        (false, false, Format::Json) => simulate::Output::Json,
+        (Some(all), _, _) => simulate::Output::Summary { all },
+        (None, true, Format::Text) => simulate::Output::Matrix,
+        (None, true, Format::Json) => simulate::Output::MatrixJson,
+        (None, false, Format::Text) => simulate::Output::Text,
+        (None, false, Format::Json) => simulate::Output::Json,
     };
     let jobs = jobs.map_or_else(peerpath_rules::default_jobs, usize::from);
     let mut stdout = std::io::stdout().lock();

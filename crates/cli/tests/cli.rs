@@ -367,8 +367,10 @@ fn help_says_what_the_tool_is_for_with_examples_that_run() {
 }
 
 /// Issue 8: `--summary` counts what it says. Its "findings (pairings affected)" counts
-/// pairings, not findings, and its failing-pairings line names each code once; both
-/// are held against the JSON report of the same platform.
+/// pairings, not findings, and its failing-pairings line (`--all`) names each code
+/// once; both are held against the JSON report of the same platform. Issue 19: its
+/// causes hold every failing pairing once, each example among them with the cause's
+/// codes, and its path classes are the matrix's.
 #[test]
 fn summary_counts_pairings_as_the_json_report_does() {
     use std::collections::{BTreeMap, BTreeSet};
@@ -401,7 +403,7 @@ fn summary_counts_pairings_as_the_json_report_does() {
                 ));
             }
         }
-        let summary = stdout(&peerpath(&["simulate", &t, "--summary"]));
+        let summary = stdout(&peerpath(&["simulate", &t, "--summary", "--all"]));
         let counted: BTreeMap<String, usize> = summary
             .lines()
             .skip_while(|l| !l.starts_with("findings (pairings affected)"))
@@ -419,7 +421,95 @@ fn summary_counts_pairings_as_the_json_report_does() {
             .skip(1)
             .collect();
         assert_eq!(listed, failing, "{t}\n{summary}");
+        // The causes: counts add up to the failing pairings, each example is one of
+        // them and fails with exactly the cause's codes.
+        let causes: Vec<&str> = summary
+            .lines()
+            .skip_while(|l| !l.starts_with("failing pairings by cause"))
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .collect();
+        let mut total = 0;
+        let mut codes = String::new();
+        for l in &causes {
+            if let Some(example) = l.trim().strip_prefix("e.g. ") {
+                let line = format!("  {example}: {codes}");
+                assert!(failing.contains(&line), "{t}: {line}\n{summary}");
+            } else {
+                let (n, what) = l.trim().split_once("  ").expect("count and cause");
+                total += n.parse::<usize>().expect("count");
+                let mut c: Vec<&str> = what
+                    .split(", ")
+                    .map(|x| x.split(" at ").next().expect("code"))
+                    .collect();
+                c.dedup();
+                codes = c.join(", ");
+            }
+        }
+        assert_eq!(total, failing.len(), "{t}\n{summary}");
+        // The path classes, as the matrix gives them.
+        let matrix: serde_json::Value = serde_json::from_str(&stdout(&peerpath(&[
+            "simulate", &t, "--matrix", "--format", "json",
+        ])))
+        .expect("valid JSON");
+        let mut by_path: BTreeMap<String, usize> = BTreeMap::new();
+        for cell in matrix["cells"].as_array().expect("cells") {
+            *by_path
+                .entry(cell["path"].as_str().expect("path").to_owned())
+                .or_default() += 1;
+        }
+        let counted: BTreeMap<String, usize> = summary
+            .lines()
+            .skip_while(|l| *l != "path class:")
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                (w[0].to_owned(), w[1].parse().expect("count"))
+            })
+            .collect();
+        assert_eq!(counted, by_path, "{t}\n{summary}");
+        // Without --all, no pairing is listed by itself.
+        let short = stdout(&peerpath(&["simulate", &t, "--summary"]));
+        assert!(!short.contains("\nfailing pairings:\n"), "{t}\n{short}");
+        assert!(short.lines().count() <= 60, "{t}\n{short}");
     }
+}
+
+/// Issue 19: on the scale-test platform, `--summary` is a summary: at most 60 lines
+/// however many pairings fail, and `--all` still lists every one.
+#[test]
+fn issue_19_summary_of_a_big_platform_is_short() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("big.yaml");
+    let f = file.to_str().expect("utf-8 path");
+    let o = peerpath(&[
+        "generate",
+        "--endpoints",
+        "400",
+        "--exports",
+        "8",
+        "--seed",
+        "1",
+        "-o",
+        f,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let summary = stdout(&peerpath(&["simulate", f, "--summary"]));
+    assert!(summary.lines().count() <= 60, "{summary}");
+    let fails: usize = summary
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split(", ").last()?.strip_suffix(" fails")?.parse().ok())
+        .expect("a summary line");
+    assert!(fails > 100, "{summary}");
+    let all = stdout(&peerpath(&["simulate", f, "--summary", "--all"]));
+    let listed = all
+        .lines()
+        .skip_while(|l| *l != "failing pairings:")
+        .skip(1)
+        .count();
+    assert_eq!(listed, fails, "{all}");
 }
 
 /// Issue 9: `simulate --matrix` gives every pairing the outcome and map type of the

@@ -9,7 +9,7 @@ use std::fmt::Write;
 use peerpath_model::Platform;
 use peerpath_rules::assume::DependsOn;
 use peerpath_rules::finding::Finding;
-use peerpath_rules::{PairResult, Summary, Tally, Verdict};
+use peerpath_rules::{PairResult, Places, Summary, Tally, Verdict};
 
 use crate::style::Style;
 
@@ -225,9 +225,11 @@ pub fn summary_line(s: &Summary) -> String {
     )
 }
 
-/// `--summary`: counts per outcome, map type and finding code (pairings affected:
-/// each code counted once per pairing), then the failing pairings by name with their
-/// error codes, each once.
+/// `--summary`: counts per outcome, map type, path class and finding code (pairings
+/// affected: each code counted once per pairing), the pairings resting on an assumed
+/// fact, then the failing pairings grouped by cause with three examples each, at most
+/// [`SUMMARY_MAX_LINES`] lines; a tally that kept every failing pairing (`--all`) adds
+/// them by name with their error codes, each once.
 pub fn simulate_summary(p: &Platform, tally: &Tally, style: Style) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -239,6 +241,12 @@ pub fn simulate_summary(p: &Platform, tally: &Tally, style: Style) -> String {
     out.push_str("\nmap type:\n");
     for (k, n) in &tally.by_map {
         let _ = writeln!(out, "  {k:<18} {n}");
+    }
+    if !tally.by_path.is_empty() {
+        out.push_str("\npath class:\n");
+        for (class, n) in &tally.by_path {
+            let _ = writeln!(out, "  {:<18} {n:<8} {}", class.as_str(), class.meaning());
+        }
     }
     if !tally.by_code.is_empty() {
         out.push_str("\nfindings (pairings affected):\n");
@@ -256,7 +264,8 @@ pub fn simulate_summary(p: &Platform, tally: &Tally, style: Style) -> String {
             let _ = writeln!(out, "  {name:<30} {n}");
         }
     }
-    if !tally.failing.is_empty() {
+    cause_lines(&mut out, p, tally);
+    if tally.keep_all && !tally.failing.is_empty() {
         out.push_str("\nfailing pairings:\n");
         for (importer, export, codes) in &tally.failing {
             let codes: Vec<&str> = codes.codes().map(|c| c.as_str()).collect();
@@ -272,6 +281,60 @@ pub fn simulate_summary(p: &Platform, tally: &Tally, style: Style) -> String {
     out
 }
 
+/// The summary's length in lines, without `--all`: the causes shown stop there
+/// (issue 19: a summary fits a screen or two, whatever the platform).
+pub(crate) const SUMMARY_MAX_LINES: usize = 60;
+
+/// The failing pairings grouped by cause, most frequent first, each with its count
+/// and examples; as many as fit in [`SUMMARY_MAX_LINES`] unless every pairing is
+/// listed anyway (`--all`).
+fn cause_lines(out: &mut String, p: &Platform, tally: &Tally) {
+    if tally.causes.is_empty() {
+        return;
+    }
+    let mut causes: Vec<_> = tally.causes.iter().collect();
+    causes.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.0.cmp(b.0)));
+    let _ = writeln!(
+        out,
+        "\nfailing pairings by cause ({} {}, most pairings first):",
+        causes.len(),
+        if causes.len() == 1 { "cause" } else { "causes" }
+    );
+    let mut used = out.lines().count();
+    let mut shown = 0;
+    for (cause, group) in &causes {
+        let lines = 1 + group.examples.len();
+        // Keep a line for the "more causes" note.
+        if !tally.keep_all && used + lines + 1 > SUMMARY_MAX_LINES && shown > 0 {
+            break;
+        }
+        let what: Vec<String> = cause
+            .iter()
+            .map(|(code, place)| format!("{} at {}", code.as_str(), place.as_str()))
+            .collect();
+        let _ = writeln!(out, "  {:>8}  {}", group.count, what.join(", "));
+        for (importer, export) in &group.examples {
+            let _ = writeln!(
+                out,
+                "            e.g. {} <- {}",
+                p.node(*importer).name,
+                p.export(*export).name
+            );
+        }
+        used += lines;
+        shown += 1;
+    }
+    if shown < causes.len() {
+        let rest: usize = causes[shown..].iter().map(|(_, g)| g.count).sum();
+        let _ = writeln!(
+            out,
+            "  {:>8}  in {} more causes; `--summary --all` lists every failing pairing",
+            rest,
+            causes.len() - shown
+        );
+    }
+}
+
 /// The whole text report for a collected report (tests, small platforms).
 pub fn simulate_text(p: &Platform, pairs: &[PairResult], style: Style) -> String {
     let mut out = simulate_title(&p.name, style);
@@ -282,8 +345,9 @@ pub fn simulate_text(p: &Platform, pairs: &[PairResult], style: Style) -> String
     out.push('\n');
     let mut grid = OutcomeGrid::new(p, style);
     out.push_str(&grid.head());
+    let places = Places::of(p);
     for x in pairs {
-        out.push_str(&grid.push(&x.importer, &x.export, &Verdict::of(x)));
+        out.push_str(&grid.push(&x.importer, &x.export, &Verdict::of(x, &places)));
     }
     out.push_str(&grid.finish());
     if grid.unsure {
