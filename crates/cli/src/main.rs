@@ -19,6 +19,7 @@ mod generate;
 mod import;
 mod input;
 mod output;
+mod pairing;
 mod progress;
 mod scenarios;
 mod schema;
@@ -31,6 +32,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use exit::Exit;
+use pairing::PairingArgs;
 use peerpath_render::Style;
 use peerpath_rules::Severity;
 
@@ -104,12 +106,8 @@ Examples:
   peerpath explain nic-0000-01-00-0 gpu-0000-c1-00-0-bar1 --sysfs   on this machine
   peerpath explain nic0 gpu0-vram --via driver-bus-address")]
     Explain {
-        /// The importing endpoint's name.
-        importer: String,
-        /// The export's name.
-        export: String,
         #[command(flatten)]
-        source: PlatformArgs,
+        pairing: PairingArgs,
         #[command(flatten)]
         via: ViaArg,
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -124,12 +122,8 @@ Examples:
   peerpath kernels nic0 gpu0-vram scenarios/kernel-5.18-icelake-allow-list.yaml
   peerpath kernels nic0 gpu0-vram --via p2pdma-pages --format json")]
     Kernels {
-        /// The importing endpoint's name.
-        importer: String,
-        /// The export's name.
-        export: String,
         #[command(flatten)]
-        source: PlatformArgs,
+        pairing: PairingArgs,
         #[command(flatten)]
         via: ViaArg,
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -147,12 +141,8 @@ Examples:
   peerpath fix nic0 gpu0-vram --apply -o fixed.yaml && peerpath simulate fixed.yaml
   peerpath fix gpu1 gpu0-vram scenarios/case-14-driver-bus-address-acs.yaml --via driver-bus-address")]
     Fix {
-        /// The importing endpoint's name.
-        importer: String,
-        /// The export's name.
-        export: String,
         #[command(flatten)]
-        source: PlatformArgs,
+        pairing: PairingArgs,
         #[command(flatten)]
         via: ViaArg,
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -196,29 +186,32 @@ Examples:
     /// The topology as a Graphviz DOT graph (`peerpath dot | dot -Tsvg > topo.svg`).
     #[command(after_help = "\
 Examples:
-  peerpath dot --pairing nic0 gpu0-vram | dot -Tsvg > topo.svg
-  peerpath dot topologies/dgx-like.yaml")]
+  peerpath dot nic0 gpu0-vram | dot -Tsvg > topo.svg     the pairing's route in red
+  peerpath dot topologies/dgx-like.yaml
+  peerpath dot nic0 gpu1-vram topologies/dgx-like.yaml")]
     Dot {
+        /// With IMPORTER EXPORT, the pairing's route is drawn in red.
         #[command(flatten)]
-        source: PlatformArgs,
-        /// Draw this pairing's route in red: IMPORTER and EXPORT names.
-        #[arg(long, num_args = 2, value_names = ["IMPORTER", "EXPORT"])]
-        pairing: Option<Vec<String>>,
+        pairing: PairingArgs,
+        /// The former form of IMPORTER EXPORT, still read.
+        #[arg(long = "pairing", num_args = 2, value_names = ["IMPORTER", "EXPORT"], hide = true)]
+        legacy: Option<Vec<String>>,
     },
     /// The topology as a self-contained SVG picture (no Graphviz): the PCI tree with
     /// each port's effective MPS, ACS Control and IOMMU group, the IOMMUs and TBUs; with
-    /// --pair one pairing's route numbered hop by hop, the failing hop in red.
+    /// IMPORTER EXPORT one pairing's route numbered hop by hop, the failing hop in red.
     #[command(after_help = "\
 Examples:
-  peerpath draw --pair nic0:gpu0-vram -o route.svg     the route, failing hop in red
+  peerpath draw nic0 gpu0-vram -o route.svg            the route, failing hop in red
   peerpath draw topologies/dgx-like.yaml --groups > dgx.svg   IOMMU groups shaded
-  peerpath draw topologies/amd-zen-switch.yaml --pair nic0:gpu0-vram")]
+  peerpath draw nic0 gpu0-vram topologies/amd-zen-switch.yaml")]
     Draw {
+        /// With IMPORTER EXPORT, the pairing's route is drawn, numbered hop by hop.
         #[command(flatten)]
-        source: PlatformArgs,
-        /// Draw this pairing's route: IMPORTER:EXPORT.
-        #[arg(long, value_name = "IMPORTER:EXPORT")]
-        pair: Option<String>,
+        pairing: PairingArgs,
+        /// The former form of IMPORTER EXPORT (IMPORTER:EXPORT), still read.
+        #[arg(long = "pair", value_name = "IMPORTER:EXPORT", hide = true)]
+        legacy: Option<String>,
         /// Shade the IOMMU groups, with a legend.
         #[arg(long)]
         groups: bool,
@@ -445,9 +438,9 @@ Examples:
     },
 }
 
-/// Where `simulate`, `explain`, `dot` and `groups` take the platform from.
+/// Where commands take the platform from (those that take a pairing: `PairingArgs`).
 #[derive(clap::Args, Debug)]
-struct PlatformArgs {
+pub(crate) struct PlatformArgs {
     /// Platform file (default: the embedded platform).
     platform: Option<PathBuf>,
     /// Instead of a platform file, import the running machine (or the /sys tree under
@@ -525,23 +518,23 @@ fn main() -> ExitCode {
             jobs,
         ),
         Command::Explain {
-            importer,
-            export,
-            source,
+            pairing,
             via,
             format,
-        } => explain(&importer, &export, &source, &via, format),
+        } => match pairing.required("explain") {
+            Ok((pair, source)) => explain(&pair.importer, &pair.export, &source, &via, format),
+            Err(e) => e,
+        },
         Command::Kernels {
-            importer,
-            export,
-            source,
+            pairing,
             via,
             format,
-        } => kernels(&importer, &export, &source, &via, format),
+        } => match pairing.required("kernels") {
+            Ok((pair, source)) => kernels(&pair.importer, &pair.export, &source, &via, format),
+            Err(e) => e,
+        },
         Command::Fix {
-            importer,
-            export,
-            source,
+            pairing,
             via,
             format,
             apply,
@@ -549,12 +542,15 @@ fn main() -> ExitCode {
             output,
             force,
             max_changes,
-        } => match platform_via(&source, &via) {
-            Ok(p) => fix::run(
+        } => match pairing
+            .required("fix")
+            .and_then(|(pair, source)| Ok((pair, platform_via(&source, &via)?)))
+        {
+            Ok((pair, p)) => fix::run(
                 &p,
                 &fix::FixRequest {
-                    importer,
-                    export,
+                    importer: pair.importer,
+                    export: pair.export,
                     json: format == Format::Json,
                     apply,
                     pick: usize::from(pick),
@@ -570,14 +566,31 @@ fn main() -> ExitCode {
         Command::Check { platforms } => check(&platforms),
         Command::Scenarios { paths } => run_scenarios(&paths),
         Command::Groups { source, format } => groups(&source, format),
-        Command::Dot { source, pairing } => dot(&source, pairing),
+        Command::Dot { pairing, legacy } => {
+            let legacy = legacy.and_then(|v| match <[String; 2]>::try_from(v) {
+                Ok([importer, export]) => Some(pairing::Pair { importer, export }),
+                Err(_) => None,
+            });
+            match pairing.optional("dot", legacy) {
+                Ok((pair, source)) => dot(&source, pair.as_ref()),
+                Err(e) => e,
+            }
+        }
         Command::Draw {
-            source,
-            pair,
+            pairing,
+            legacy,
             groups,
             output,
             force,
-        } => show::draw(&source, pair.as_deref(), groups, output.as_deref(), force),
+        } => match legacy.as_deref().map(show::legacy_pair).transpose() {
+            Ok(legacy) => match pairing.optional("draw", legacy) {
+                Ok((pair, source)) => {
+                    show::draw(&source, pair.as_ref(), groups, output.as_deref(), force)
+                }
+                Err(e) => e,
+            },
+            Err(e) => e,
+        },
         Command::Report {
             source,
             output,
@@ -1043,18 +1056,18 @@ fn run_scenarios(paths: &[PathBuf]) -> Exit {
     }
 }
 
-fn dot(source: &PlatformArgs, pairing: Option<Vec<String>>) -> Exit {
+fn dot(source: &PlatformArgs, pairing: Option<&pairing::Pair>) -> Exit {
     let p = match platform_or_exit(source) {
         Ok(p) => p,
         Err(e) => return e,
     };
     let topo = peerpath_topology::Topology::new(&p);
-    let pair = match pairing.as_deref() {
-        Some([importer, export]) => match peerpath_rules::evaluate_pair(&topo, importer, export) {
+    let pair = match pairing {
+        Some(x) => match peerpath_rules::evaluate_pair(&topo, &x.importer, &x.export) {
             Ok(pair) => Some(pair),
             Err(e) => return unknown_pair(&e),
         },
-        _ => None,
+        None => None,
     };
     out!("{}", peerpath_render::topology_dot(&topo, pair.as_ref()));
     Exit::Success

@@ -261,15 +261,21 @@ fn dot_draws_every_node_and_the_route_of_a_pairing() {
             "{t}: deterministic"
         );
     }
-    let o = peerpath(&["dot", "--pairing", "nic0", "gpu0-vram"]);
+    let o = peerpath(&["dot", "nic0", "gpu0-vram"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let dot = stdout(&o);
+    // The former form, still read (issue 19).
+    assert_eq!(
+        stdout(&peerpath(&["dot", "--pairing", "nic0", "gpu0-vram"])),
+        dot
+    );
     // nic0 → sw0.dp1 → sw0 → rp0 → tbu0 → hb0: five red hops.
     assert_eq!(dot.matches("color=red").count(), 5, "{dot}");
     assert!(
         dot.contains("label=\"nic0 <- gpu0-vram: fails (not-supported)\""),
         "{dot}"
     );
-    let o = peerpath(&["dot", "--pairing", "nic9", "gpu0-vram"]);
+    let o = peerpath(&["dot", "nic9", "gpu0-vram"]);
     assert_eq!(o.status.code(), Some(2));
 }
 
@@ -555,10 +561,12 @@ fn matrix_agrees_with_the_report_and_has_a_legend() {
 }
 
 /// Issue 9: `draw` writes an SVG (stdout or `-o`), `report` an HTML file; neither
-/// replaces an existing file without `--force`; a malformed `--pair` is exit 2.
+/// replaces an existing file without `--force`; a malformed pairing is exit 2. Issue
+/// 19: `draw IMPORTER EXPORT` as `explain` takes it; `--pair IMPORTER:EXPORT` is still
+/// read.
 #[test]
 fn draw_and_report_write_files_and_never_overwrite_without_force() {
-    let o = peerpath(&["draw", "--pair", "nic0:gpu0-vram"]);
+    let o = peerpath(&["draw", "nic0", "gpu0-vram"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let svg = stdout(&o);
     assert!(
@@ -566,13 +574,24 @@ fn draw_and_report_write_files_and_never_overwrite_without_force() {
         "{svg}"
     );
     assert!(svg.contains("class=\"route\""));
-    assert_eq!(
-        stdout(&peerpath(&["draw", "--pair", "nic0:gpu0-vram"])),
-        svg
-    );
+    for same in [
+        &["draw", "--pair", "nic0:gpu0-vram"][..],
+        &["draw", "nic0:gpu0-vram"],
+        &[
+            "draw",
+            "nic0",
+            "gpu0-vram",
+            "topologies/arm-external-tbu.yaml",
+        ],
+    ] {
+        assert_eq!(stdout(&peerpath(same)), svg, "{same:?}");
+    }
     for bad in [
         &["draw", "--pair", "nic0"][..],
         &["draw", "--pair", "nic9:gpu0-vram"],
+        &["draw", "nic9", "gpu0-vram"],
+        &["draw", "nic0"],
+        &["draw", "nic0", "gpu0-vram", "--pair", "nic0:gpu0-vram"],
     ] {
         assert_eq!(peerpath(bad).status.code(), Some(2), "{bad:?}");
     }
@@ -682,4 +701,50 @@ fn issue_23_calibrate_fits_a_corpus_machine_and_writes_a_platform() {
     assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
     let again = peerpath(&["bandwidth", p, "--calibrate", r, "-o", o]);
     assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
+}
+
+/// Issue 19: one way to name a pairing. `explain`, `kernels`, `fix`, `draw` and `dot`
+/// take `IMPORTER EXPORT [PLATFORM]`; a platform file in a name's place is said to be
+/// taken as that name, with the command line meant, and a platform that cannot be
+/// found is said to be taken as the platform.
+#[test]
+fn issue_19_every_command_names_a_pairing_the_same_way() {
+    let dgx = "topologies/dgx-like.yaml";
+    for cmd in ["explain", "kernels", "fix", "draw", "dot"] {
+        let o = peerpath(&[cmd, "nic0", "gpu1-vram", dgx]);
+        assert_eq!(o.status.code(), Some(0), "{cmd}: {}", stderr(&o));
+        let o = peerpath(&[cmd, "nic0:gpu1-vram", dgx]);
+        assert_eq!(o.status.code(), Some(0), "{cmd}: {}", stderr(&o));
+        let o = peerpath(&[cmd, dgx, "nic0", "gpu1-vram"]);
+        assert_eq!(o.status.code(), Some(2), "{cmd}");
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!(
+                "`{dgx}` was taken as the importer; the platform goes last: \
+                 peerpath {cmd} nic0 gpu1-vram {dgx}"
+            )),
+            "{cmd}: {err}"
+        );
+        let o = peerpath(&[cmd, "nic0", "gpu1-vram", "no-such-platform"]);
+        assert_eq!(o.status.code(), Some(2), "{cmd}");
+        let err = stderr(&o);
+        assert!(
+            err.contains("`no-such-platform` was taken as the platform file"),
+            "{cmd}: {err}"
+        );
+    }
+    for cmd in ["explain", "kernels", "fix"] {
+        let o = peerpath(&[cmd, "nic0"]);
+        assert_eq!(o.status.code(), Some(2), "{cmd}");
+        assert!(
+            stderr(&o).contains("`nic0` was taken as the importer, and no export follows"),
+            "{cmd}: {}",
+            stderr(&o)
+        );
+    }
+    // The same pairing, the same answer, however it is named.
+    assert_eq!(
+        stdout(&peerpath(&["explain", "nic0", "gpu1-vram", dgx])),
+        stdout(&peerpath(&["explain", "nic0:gpu1-vram", dgx]))
+    );
 }
