@@ -1090,6 +1090,74 @@ fn groups(source: &PlatformArgs, format: Format) -> Exit {
     Exit::Success
 }
 
+/// `throughput` with nothing to route: which pairings were left out and why, and the
+/// commands to try next (issue 19: no dead ends).
+fn no_traffic(
+    p: &peerpath_model::Platform,
+    w: &peerpath_rules::throughput::Workload,
+    source: &PlatformArgs,
+) -> String {
+    use std::fmt::Write as _;
+    let name = |i: &peerpath_model::Import| {
+        (
+            p.node(i.importer).name.as_str(),
+            p.export(i.export).name.as_str(),
+        )
+    };
+    let platform = source
+        .platform
+        .as_ref()
+        .map_or(String::new(), |f| format!(" {}", f.display()));
+    let mut out = String::new();
+    if w.pairings == 0 {
+        let _ = writeln!(
+            out,
+            "no traffic: the platform has no pairings (no exports or no importers); \
+             `peerpath simulate{platform}` says which devices were left out and why"
+        );
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "no traffic: of {} pairing{}, {} {} not mapped by the kernel (nothing to route) and \
+         {} mapped with no flow in the platform's `traffic`",
+        w.pairings,
+        if w.pairings == 1 { "" } else { "s" },
+        w.unmapped.0,
+        if w.unmapped.0 == 1 { "is" } else { "are" },
+        w.idle.0
+    );
+    for i in &w.unmapped.1 {
+        let (a, b) = name(i);
+        let _ = writeln!(out, "  {a} <- {b}: the kernel maps nothing for it");
+    }
+    for i in &w.idle.1 {
+        let (a, b) = name(i);
+        let _ = writeln!(
+            out,
+            "  {a} <- {b}: mapped, but the platform's `traffic` names no flow of it"
+        );
+    }
+    out.push_str("next:\n");
+    if let Some(i) = w.unmapped.1.first() {
+        let (a, b) = name(i);
+        let _ = writeln!(
+            out,
+            "  peerpath explain {a} {b}{platform}    why the kernel maps nothing"
+        );
+        let _ = writeln!(
+            out,
+            "  peerpath fix {a} {b}{platform}        what would make it mapped"
+        );
+    }
+    if source.platform.is_none() && source.sysfs.is_none() {
+        out.push_str(
+            "  peerpath throughput topologies/dgx-like.yaml    a platform whose pairings are mapped\n",
+        );
+    }
+    out
+}
+
 fn throughput(source: &PlatformArgs, tlps: u64, mode: peerpath_rules::throughput::Mode) -> Exit {
     let p = match platform_or_exit(source) {
         Ok(p) => p,
@@ -1108,7 +1176,7 @@ fn throughput(source: &PlatformArgs, tlps: u64, mode: peerpath_rules::throughput
         }
     );
     if w.tlps() == 0 {
-        outln!("no traffic: no pairing of the platform is mapped by the kernel");
+        out!("{}", no_traffic(&p, &w, source));
         return Exit::Success;
     }
     outln!(

@@ -140,7 +140,7 @@ fn json(topo: &Topology<'_>, jobs: usize, out: &mut dyn Write) -> io::Result<Tal
 fn title(p: &peerpath_model::Platform, style: Style, out: &mut dyn Write) -> io::Result<bool> {
     out.write_all(peerpath_render::simulate_title(&p.name, style).as_bytes())?;
     if p.imports.is_empty() {
-        out.write_all(peerpath_render::NO_PAIRINGS.as_bytes())?;
+        out.write_all(peerpath_render::no_pairings(p).as_bytes())?;
         return Ok(false);
     }
     out.write_all(b"\n")?;

@@ -748,3 +748,43 @@ fn issue_19_every_command_names_a_pairing_the_same_way() {
         stdout(&peerpath(&["explain", "nic0:gpu1-vram", dgx]))
     );
 }
+
+/// Issue 19: no dead ends. `throughput` on the embedded default, where the kernel maps
+/// no pairing, names the pairings left out and why, and the commands to try next, each
+/// of which runs.
+#[test]
+fn issue_19_throughput_without_traffic_says_why_and_what_next() {
+    let o = peerpath(&["throughput", "--tlps", "1000"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("no traffic: of 2 pairings, 2 are not mapped"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  nic0 <- gpu0-vram: the kernel maps nothing for it"),
+        "{text}"
+    );
+    let next: Vec<Vec<&str>> = text
+        .lines()
+        .skip_while(|l| *l != "next:")
+        .skip(1)
+        .map(|l| {
+            let cmd = l.trim().split("    ").next().unwrap_or_default();
+            cmd.split_whitespace().skip(1).collect()
+        })
+        .collect();
+    assert_eq!(next.len(), 3, "{text}");
+    assert_eq!(next[0], ["explain", "nic0", "gpu0-vram"], "{text}");
+    for args in &next {
+        let o = peerpath(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+    }
+    let routed = stdout(&peerpath(&[
+        "throughput",
+        "topologies/dgx-like.yaml",
+        "--tlps",
+        "1000",
+    ]));
+    assert!(routed.contains("routed "), "{routed}");
+}

@@ -27,6 +27,114 @@ pub fn simulate_title(platform: &str, style: Style) -> String {
 /// The line when a platform has no pairing.
 pub const NO_PAIRINGS: &str = "no pairings: the platform has no exports or no importers\n";
 
+/// Endpoints named per reason in [`no_pairings`]; the rest are counted.
+const NO_PAIRINGS_NAMED: usize = 8;
+
+/// [`NO_PAIRINGS`], then which devices were left out and why, and the next command to
+/// try (issue 19: no dead ends).
+pub fn no_pairings(p: &Platform) -> String {
+    let mut out = NO_PAIRINGS.to_owned();
+    out.push_str(&no_pairings_why(p));
+    if p.exports.is_empty() {
+        out.push_str(
+            "next: for an imported machine whose dump shows no BAR (a kernel log, a tree), \
+             import it again assuming one:\n  peerpath import DUMP --assume-gpu-bar 64GiB -o box.yaml\n\
+             or add an export by hand (`exports: [{name, device, bar}]`, spec/platform-format.md)\n",
+        );
+    } else if p.imports.is_empty() {
+        out.push_str(
+            "next: leave `imports:` out (every endpoint then imports every export) or list the \
+             importers (`imports: [{device, exports: all}]`, spec/platform-format.md)\n",
+        );
+    }
+    out
+}
+
+/// Why a platform has no pairing: "no exports" with the GPUs and accelerators and why
+/// none exports, or "no importers"; empty when it has pairings.
+pub fn no_pairings_why(p: &Platform) -> String {
+    use peerpath_model::{DeviceClass, NodeKind, PAGE_SIZE};
+    let mut out = String::new();
+    let endpoints: Vec<(&str, &peerpath_model::Endpoint)> = p
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.kind {
+            NodeKind::Endpoint(e) => Some((n.name.as_str(), e)),
+            _ => None,
+        })
+        .collect();
+    let named = |out: &mut String, lines: Vec<String>| {
+        for l in lines.iter().take(NO_PAIRINGS_NAMED) {
+            let _ = writeln!(out, "  {l}");
+        }
+        if lines.len() > NO_PAIRINGS_NAMED {
+            let _ = writeln!(out, "  … and {} more", lines.len() - NO_PAIRINGS_NAMED);
+        }
+    };
+    if p.exports.is_empty() {
+        let candidates: Vec<String> = endpoints
+            .iter()
+            .filter(|(_, e)| matches!(e.class, DeviceClass::Gpu | DeviceClass::Accel))
+            .map(|(name, e)| {
+                let usable = e
+                    .bars
+                    .iter()
+                    .filter(|b| b.prefetchable && b.range.size().is_none_or(|s| s >= PAGE_SIZE))
+                    .count();
+                match (e.bars.len(), usable) {
+                    (0, _) => format!(
+                        "{name} ({}): no memory BAR in the platform",
+                        e.class.as_str()
+                    ),
+                    (n, 0) => format!(
+                        "{name} ({}): {n} BAR{}, none prefetchable and at least 4 KiB",
+                        e.class.as_str(),
+                        if n == 1 { "" } else { "s" }
+                    ),
+                    _ => format!(
+                        "{name} ({}): has a prefetchable BAR, but `exports:` names none of it",
+                        e.class.as_str()
+                    ),
+                }
+            })
+            .collect();
+        if candidates.is_empty() {
+            let _ = writeln!(
+                out,
+                "no exports: `exports:` is empty, and none of the {} endpoint{} is a GPU or \
+                 an accelerator (the devices an import exports)",
+                endpoints.len(),
+                if endpoints.len() == 1 { "" } else { "s" }
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "no exports: `exports:` is empty; of {} endpoints, {} {} GPUs or accelerators:",
+                endpoints.len(),
+                candidates.len(),
+                if candidates.len() == 1 { "is" } else { "are" }
+            );
+        }
+        named(&mut out, candidates);
+    } else if p.imports.is_empty() {
+        let _ = writeln!(
+            out,
+            "no importers: the platform has {} export{} ({}) but `imports:` names no \
+             device, and none of its {} endpoints imports",
+            p.exports.len(),
+            if p.exports.len() == 1 { "" } else { "s" },
+            p.exports
+                .iter()
+                .take(NO_PAIRINGS_NAMED)
+                .map(|e| e.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            endpoints.len()
+        );
+    }
+    out
+}
+
 /// A matrix cell: the outcome, and whether it rests on an assumed fact.
 type Cell = (peerpath_rules::finding::Outcome, bool);
 
@@ -238,6 +346,10 @@ pub fn simulate_summary(p: &Platform, tally: &Tally, style: Style) -> String {
         style.bold(&format!("peerpath simulate --summary: {}", p.name))
     );
     let _ = writeln!(out, "{}", summary_line(&tally.summary));
+    if tally.summary.pairs == 0 {
+        out.push_str(&no_pairings(p));
+        return out;
+    }
     out.push_str("\nmap type:\n");
     for (k, n) in &tally.by_map {
         let _ = writeln!(out, "  {k:<18} {n}");
@@ -339,7 +451,7 @@ fn cause_lines(out: &mut String, p: &Platform, tally: &Tally) {
 pub fn simulate_text(p: &Platform, pairs: &[PairResult], style: Style) -> String {
     let mut out = simulate_title(&p.name, style);
     if pairs.is_empty() {
-        out.push_str(NO_PAIRINGS);
+        out.push_str(&no_pairings(p));
         return out;
     }
     out.push('\n');

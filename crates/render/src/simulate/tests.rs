@@ -148,9 +148,13 @@ fn a_platform_without_exports_has_no_pairings() {
     check(
         &gpus_and_a_nic(0).build(),
         expect![[r#"
-        peerpath simulate: gpus-and-a-nic
-        no pairings: the platform has no exports or no importers
-    "#]],
+            peerpath simulate: gpus-and-a-nic
+            no pairings: the platform has no exports or no importers
+            no exports: `exports:` is empty, and none of the 1 endpoint is a GPU or an accelerator (the devices an import exports)
+            next: for an imported machine whose dump shows no BAR (a kernel log, a tree), import it again assuming one:
+              peerpath import DUMP --assume-gpu-bar 64GiB -o box.yaml
+            or add an export by hand (`exports: [{name, device, bar}]`, spec/platform-format.md)
+        "#]],
     );
 }
 
@@ -283,5 +287,60 @@ fn issue_19_summary_of_many_causes_stays_short() {
     assert!(
         text.contains(&format!("{}  ", 100 + Code::ALL.len() - 1)),
         "{text}"
+    );
+}
+
+/// The gpus-and-a-nic platform with its GPUs classed as GPUs, gpu1 without a BAR.
+fn without_pairings(exports: bool) -> Platform {
+    use peerpath_model::{DeviceClass, NodeKind};
+    let mut p = gpus_and_a_nic(2).build();
+    p.imports.clear();
+    if !exports {
+        p.exports.clear();
+    }
+    for n in &mut p.nodes {
+        if let NodeKind::Endpoint(e) = &mut n.kind {
+            if n.name.starts_with("gpu") {
+                e.class = DeviceClass::Gpu;
+            }
+            if n.name == "gpu1" {
+                e.bars.clear();
+            }
+        }
+    }
+    p
+}
+
+/// Issue 19: no dead ends. A platform without exports names its GPUs and why none
+/// exports, and the command to try next.
+#[test]
+fn issue_19_no_exports_names_the_gpus_and_the_next_command() {
+    check(
+        &without_pairings(false),
+        expect![[r#"
+            peerpath simulate: gpus-and-a-nic
+            no pairings: the platform has no exports or no importers
+            no exports: `exports:` is empty; of 3 endpoints, 2 are GPUs or accelerators:
+              gpu0 (gpu): has a prefetchable BAR, but `exports:` names none of it
+              gpu1 (gpu): no memory BAR in the platform
+            next: for an imported machine whose dump shows no BAR (a kernel log, a tree), import it again assuming one:
+              peerpath import DUMP --assume-gpu-bar 64GiB -o box.yaml
+            or add an export by hand (`exports: [{name, device, bar}]`, spec/platform-format.md)
+        "#]],
+    );
+}
+
+/// Issue 19: exports without importers say so, and what to change.
+#[test]
+fn issue_19_no_importers_names_the_exports() {
+    check_summary(
+        &without_pairings(true),
+        expect![[r#"
+        peerpath simulate --summary: gpus-and-a-nic
+        0 pairings: 0 works, 0 degraded, 0 fails
+        no pairings: the platform has no exports or no importers
+        no importers: the platform has 2 exports (gpu0-bar0, gpu1-bar0) but `imports:` names no device, and none of its 3 endpoints imports
+        next: leave `imports:` out (every endpoint then imports every export) or list the importers (`imports: [{device, exports: all}]`, spec/platform-format.md)
+    "#]],
     );
 }
