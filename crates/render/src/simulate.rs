@@ -35,12 +35,17 @@ const NO_PAIRINGS_NAMED: usize = 8;
 pub fn no_pairings(p: &Platform) -> String {
     let mut out = NO_PAIRINGS.to_owned();
     out.push_str(&no_pairings_why(p));
-    if p.exports.is_empty() {
+    let by_hand =
+        "add an export by hand (`exports: [{name, device, bar}]`, spec/platform-format.md)\n";
+    if p.exports.is_empty() && exporters(p).any(|(_, e)| usable_bars(e) == 0) {
         out.push_str(
             "next: for an imported machine whose dump shows no BAR (a kernel log, a tree), \
-             import it again assuming one:\n  peerpath import DUMP --assume-gpu-bar 64GiB -o box.yaml\n\
-             or add an export by hand (`exports: [{name, device, bar}]`, spec/platform-format.md)\n",
+             import it again assuming one:\n  peerpath import DUMP --assume-gpu-bar 64GiB -o box.yaml\nor ",
         );
+        out.push_str(by_hand);
+    } else if p.exports.is_empty() {
+        out.push_str("next: ");
+        out.push_str(by_hand);
     } else if p.imports.is_empty() {
         out.push_str(
             "next: leave `imports:` out (every endpoint then imports every export) or list the \
@@ -50,19 +55,40 @@ pub fn no_pairings(p: &Platform) -> String {
     out
 }
 
+/// The GPUs and accelerators: what an import exports.
+fn exporters(p: &Platform) -> impl Iterator<Item = (&str, &peerpath_model::Endpoint)> {
+    use peerpath_model::{DeviceClass, NodeKind};
+    p.nodes.iter().filter_map(|n| match &n.kind {
+        NodeKind::Endpoint(e) if matches!(e.class, DeviceClass::Gpu | DeviceClass::Accel) => {
+            Some((n.name.as_str(), e))
+        }
+        _ => None,
+    })
+}
+
+/// An endpoint's BARs that could be exported: prefetchable, at least a page.
+fn usable_bars(e: &peerpath_model::Endpoint) -> usize {
+    e.bars
+        .iter()
+        .filter(|b| {
+            b.prefetchable
+                && b.range
+                    .size()
+                    .is_none_or(|s| s >= peerpath_model::PAGE_SIZE)
+        })
+        .count()
+}
+
 /// Why a platform has no pairing: "no exports" with the GPUs and accelerators and why
 /// none exports, or "no importers"; empty when it has pairings.
 pub fn no_pairings_why(p: &Platform) -> String {
-    use peerpath_model::{DeviceClass, NodeKind, PAGE_SIZE};
+    use peerpath_model::NodeKind;
     let mut out = String::new();
-    let endpoints: Vec<(&str, &peerpath_model::Endpoint)> = p
+    let endpoints = p
         .nodes
         .iter()
-        .filter_map(|n| match &n.kind {
-            NodeKind::Endpoint(e) => Some((n.name.as_str(), e)),
-            _ => None,
-        })
-        .collect();
+        .filter(|n| matches!(n.kind, NodeKind::Endpoint(_)))
+        .count();
     let named = |out: &mut String, lines: Vec<String>| {
         for l in lines.iter().take(NO_PAIRINGS_NAMED) {
             let _ = writeln!(out, "  {l}");
@@ -72,30 +98,21 @@ pub fn no_pairings_why(p: &Platform) -> String {
         }
     };
     if p.exports.is_empty() {
-        let candidates: Vec<String> = endpoints
-            .iter()
-            .filter(|(_, e)| matches!(e.class, DeviceClass::Gpu | DeviceClass::Accel))
-            .map(|(name, e)| {
-                let usable = e
-                    .bars
-                    .iter()
-                    .filter(|b| b.prefetchable && b.range.size().is_none_or(|s| s >= PAGE_SIZE))
-                    .count();
-                match (e.bars.len(), usable) {
-                    (0, _) => format!(
-                        "{name} ({}): no memory BAR in the platform",
-                        e.class.as_str()
-                    ),
-                    (n, 0) => format!(
-                        "{name} ({}): {n} BAR{}, none prefetchable and at least 4 KiB",
-                        e.class.as_str(),
-                        if n == 1 { "" } else { "s" }
-                    ),
-                    _ => format!(
-                        "{name} ({}): has a prefetchable BAR, but `exports:` names none of it",
-                        e.class.as_str()
-                    ),
-                }
+        let candidates: Vec<String> = exporters(p)
+            .map(|(name, e)| match (e.bars.len(), usable_bars(e)) {
+                (0, _) => format!(
+                    "{name} ({}): no memory BAR in the platform",
+                    e.class.as_str()
+                ),
+                (n, 0) => format!(
+                    "{name} ({}): {n} BAR{}, none prefetchable and at least 4 KiB",
+                    e.class.as_str(),
+                    if n == 1 { "" } else { "s" }
+                ),
+                _ => format!(
+                    "{name} ({}): has a prefetchable BAR, but `exports:` names none of it",
+                    e.class.as_str()
+                ),
             })
             .collect();
         if candidates.is_empty() {
@@ -103,14 +120,14 @@ pub fn no_pairings_why(p: &Platform) -> String {
                 out,
                 "no exports: `exports:` is empty, and none of the {} endpoint{} is a GPU or \
                  an accelerator (the devices an import exports)",
-                endpoints.len(),
-                if endpoints.len() == 1 { "" } else { "s" }
+                endpoints,
+                if endpoints == 1 { "" } else { "s" }
             );
         } else {
             let _ = writeln!(
                 out,
                 "no exports: `exports:` is empty; of {} endpoints, {} {} GPUs or accelerators:",
-                endpoints.len(),
+                endpoints,
                 candidates.len(),
                 if candidates.len() == 1 { "is" } else { "are" }
             );
@@ -129,7 +146,7 @@ pub fn no_pairings_why(p: &Platform) -> String {
                 .map(|e| e.name.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
-            endpoints.len()
+            endpoints
         );
     }
     out

@@ -151,9 +151,7 @@ fn a_platform_without_exports_has_no_pairings() {
             peerpath simulate: gpus-and-a-nic
             no pairings: the platform has no exports or no importers
             no exports: `exports:` is empty, and none of the 1 endpoint is a GPU or an accelerator (the devices an import exports)
-            next: for an imported machine whose dump shows no BAR (a kernel log, a tree), import it again assuming one:
-              peerpath import DUMP --assume-gpu-bar 64GiB -o box.yaml
-            or add an export by hand (`exports: [{name, device, bar}]`, spec/platform-format.md)
+            next: add an export by hand (`exports: [{name, device, bar}]`, spec/platform-format.md)
         "#]],
     );
 }
