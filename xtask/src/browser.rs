@@ -2,7 +2,7 @@
 //! real browser, headless Chromium (Debian's `chromium`, installed with apt-get when
 //! missing, as on a fresh CI machine).
 //!
-//! It renders the embedded default platform's report and `draw --pair nic0:gpu0-vram`
+//! It renders the embedded default platform's report and `draw nic0 gpu0-vram`
 //! into `target/browser/`, then loads each in Chromium with a probe script appended to
 //! a copy (the originals are left as peerpath wrote them): the page's DOM is dumped
 //! after load (`--dump-dom`), and the probe writes what it measured into it. Checked:
@@ -51,7 +51,7 @@ pub(crate) fn browser(args: &[String]) -> Result<(), String> {
         &cargo,
         &[
             &peerpath[..],
-            &["draw", "--pair", "nic0:gpu0-vram", "-o", &svg_s, "--force"],
+            &["draw", "nic0", "gpu0-vram", "-o", &svg_s, "--force"],
         ]
         .concat(),
         &[],

@@ -356,6 +356,52 @@ pub(crate) fn sysfs_platform(root: &Path) -> Result<Platform, Exit> {
     Ok(p)
 }
 
+/// An import that exports nothing: which devices could have and why they do not, and
+/// the command to try next (issue 19: no dead ends).
+fn no_exports(req: &Request, p: &Platform) -> String {
+    let mut out = format!(
+        "note: {}",
+        peerpath_render::no_pairings_why(p).replace("\n  ", "\nnote:   ")
+    );
+    if !req.options.export_gpu_bars {
+        out.push_str("note: --no-exports was given; leave it out to export the GPUs' BARs\n");
+        return out;
+    }
+    if req.options.assumed_gpu_bar.is_some() {
+        out.push_str(
+            "note: --assume-gpu-bar was given: the dump shows no GPU or accelerator to assume \
+             a BAR for; add an export by hand (`exports:`, spec/platform-format.md)\n",
+        );
+        return out;
+    }
+    // The command again, with a BAR assumed where the dump shows none.
+    let mut cmd = vec!["peerpath import".to_owned()];
+    cmd.extend(req.files.iter().map(|f| f.display().to_string()));
+    for (flag, f) in [
+        ("--lspci", &req.lspci),
+        ("--tree", &req.tree),
+        ("--dmesg", &req.dmesg),
+        ("--markdown", &req.markdown),
+    ] {
+        if let Some(f) = f {
+            cmd.push(format!("{flag} {}", f.display()));
+        }
+    }
+    if let Some(root) = &req.sysfs {
+        cmd.push(format!("--sysfs {}", root.display()));
+    }
+    cmd.push("--assume-gpu-bar 64GiB".to_owned());
+    if let Some(o) = &req.output {
+        cmd.push(format!("-o {} --force", o.display()));
+    }
+    out.push_str(&format!(
+        "note: no pairings follow; if the dump shows no BARs (a kernel log, a tree), assume one \
+         for the GPUs (their real size, e.g. 64GiB):\nnote:   {}\n",
+        cmd.join(" ")
+    ));
+    out
+}
+
 /// Runs `peerpath import`.
 pub(crate) fn run(req: &Request) -> Exit {
     let to_file = crate::output::file(req.output.as_deref());
@@ -392,6 +438,9 @@ pub(crate) fn run(req: &Request) -> Exit {
             platform.exports.len(),
             m.warnings.len()
         );
+    }
+    if platform.exports.is_empty() && !m.devices.is_empty() {
+        eprint!("{}", no_exports(req, &platform));
     }
     if !req.compare_groups {
         return Exit::Success;

@@ -19,6 +19,7 @@ mod generate;
 mod import;
 mod input;
 mod output;
+mod pairing;
 mod progress;
 mod scenarios;
 mod schema;
@@ -31,6 +32,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use exit::Exit;
+use pairing::PairingArgs;
 use peerpath_render::Style;
 use peerpath_rules::Severity;
 
@@ -80,9 +82,14 @@ Examples:
         /// Exit 1 when a finding at or above this severity is raised.
         #[arg(long, value_enum)]
         fail_on: Option<FailOn>,
-        /// Counts per outcome, map type and finding code, then the failing pairings.
+        /// Counts per outcome, map type, path class and finding code, then the
+        /// failing pairings grouped by cause with three examples each (at most about
+        /// 60 lines).
         #[arg(long, conflicts_with = "format")]
         summary: bool,
+        /// With --summary: list every failing pairing too.
+        #[arg(long, requires = "summary")]
+        all: bool,
         /// Importers × exports: each cell the outcome, the map type and the NCCL /
         /// `nvidia-smi topo -m` path class (PIX, PXB, PHB, NODE, SYS), with a legend.
         #[arg(long, conflicts_with = "summary")]
@@ -99,12 +106,8 @@ Examples:
   peerpath explain nic-0000-01-00-0 gpu-0000-c1-00-0-bar1 --sysfs   on this machine
   peerpath explain nic0 gpu0-vram --via driver-bus-address")]
     Explain {
-        /// The importing endpoint's name.
-        importer: String,
-        /// The export's name.
-        export: String,
         #[command(flatten)]
-        source: PlatformArgs,
+        pairing: PairingArgs,
         #[command(flatten)]
         via: ViaArg,
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -119,12 +122,8 @@ Examples:
   peerpath kernels nic0 gpu0-vram scenarios/kernel-5.18-icelake-allow-list.yaml
   peerpath kernels nic0 gpu0-vram --via p2pdma-pages --format json")]
     Kernels {
-        /// The importing endpoint's name.
-        importer: String,
-        /// The export's name.
-        export: String,
         #[command(flatten)]
-        source: PlatformArgs,
+        pairing: PairingArgs,
         #[command(flatten)]
         via: ViaArg,
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -142,12 +141,8 @@ Examples:
   peerpath fix nic0 gpu0-vram --apply -o fixed.yaml && peerpath simulate fixed.yaml
   peerpath fix gpu1 gpu0-vram scenarios/case-14-driver-bus-address-acs.yaml --via driver-bus-address")]
     Fix {
-        /// The importing endpoint's name.
-        importer: String,
-        /// The export's name.
-        export: String,
         #[command(flatten)]
-        source: PlatformArgs,
+        pairing: PairingArgs,
         #[command(flatten)]
         via: ViaArg,
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -191,29 +186,32 @@ Examples:
     /// The topology as a Graphviz DOT graph (`peerpath dot | dot -Tsvg > topo.svg`).
     #[command(after_help = "\
 Examples:
-  peerpath dot --pairing nic0 gpu0-vram | dot -Tsvg > topo.svg
-  peerpath dot topologies/dgx-like.yaml")]
+  peerpath dot nic0 gpu0-vram | dot -Tsvg > topo.svg     the pairing's route in red
+  peerpath dot topologies/dgx-like.yaml
+  peerpath dot nic0 gpu1-vram topologies/dgx-like.yaml")]
     Dot {
+        /// With IMPORTER EXPORT, the pairing's route is drawn in red.
         #[command(flatten)]
-        source: PlatformArgs,
-        /// Draw this pairing's route in red: IMPORTER and EXPORT names.
-        #[arg(long, num_args = 2, value_names = ["IMPORTER", "EXPORT"])]
-        pairing: Option<Vec<String>>,
+        pairing: PairingArgs,
+        /// The former form of IMPORTER EXPORT, still read.
+        #[arg(long = "pairing", num_args = 2, value_names = ["IMPORTER", "EXPORT"], hide = true)]
+        legacy: Option<Vec<String>>,
     },
     /// The topology as a self-contained SVG picture (no Graphviz): the PCI tree with
     /// each port's effective MPS, ACS Control and IOMMU group, the IOMMUs and TBUs; with
-    /// --pair one pairing's route numbered hop by hop, the failing hop in red.
+    /// IMPORTER EXPORT one pairing's route numbered hop by hop, the failing hop in red.
     #[command(after_help = "\
 Examples:
-  peerpath draw --pair nic0:gpu0-vram -o route.svg     the route, failing hop in red
+  peerpath draw nic0 gpu0-vram -o route.svg            the route, failing hop in red
   peerpath draw topologies/dgx-like.yaml --groups > dgx.svg   IOMMU groups shaded
-  peerpath draw topologies/amd-zen-switch.yaml --pair nic0:gpu0-vram")]
+  peerpath draw nic0 gpu0-vram topologies/amd-zen-switch.yaml")]
     Draw {
+        /// With IMPORTER EXPORT, the pairing's route is drawn, numbered hop by hop.
         #[command(flatten)]
-        source: PlatformArgs,
-        /// Draw this pairing's route: IMPORTER:EXPORT.
-        #[arg(long, value_name = "IMPORTER:EXPORT")]
-        pair: Option<String>,
+        pairing: PairingArgs,
+        /// The former form of IMPORTER EXPORT (IMPORTER:EXPORT), still read.
+        #[arg(long = "pair", value_name = "IMPORTER:EXPORT", hide = true)]
+        legacy: Option<String>,
         /// Shade the IOMMU groups, with a legend.
         #[arg(long)]
         groups: bool,
@@ -440,9 +438,9 @@ Examples:
     },
 }
 
-/// Where `simulate`, `explain`, `dot` and `groups` take the platform from.
+/// Where commands take the platform from (those that take a pairing: `PairingArgs`).
 #[derive(clap::Args, Debug)]
-struct PlatformArgs {
+pub(crate) struct PlatformArgs {
     /// Platform file (default: the embedded platform).
     platform: Option<PathBuf>,
     /// Instead of a platform file, import the running machine (or the /sys tree under
@@ -507,27 +505,36 @@ fn main() -> ExitCode {
             format,
             fail_on,
             summary,
+            all,
             matrix,
             jobs,
-        } => simulate(&source, &via, format, fail_on, summary, matrix, jobs),
+        } => simulate(
+            &source,
+            &via,
+            format,
+            fail_on,
+            summary.then_some(all),
+            matrix,
+            jobs,
+        ),
         Command::Explain {
-            importer,
-            export,
-            source,
+            pairing,
             via,
             format,
-        } => explain(&importer, &export, &source, &via, format),
+        } => match pairing.required("explain") {
+            Ok((pair, source)) => explain(&pair.importer, &pair.export, &source, &via, format),
+            Err(e) => e,
+        },
         Command::Kernels {
-            importer,
-            export,
-            source,
+            pairing,
             via,
             format,
-        } => kernels(&importer, &export, &source, &via, format),
+        } => match pairing.required("kernels") {
+            Ok((pair, source)) => kernels(&pair.importer, &pair.export, &source, &via, format),
+            Err(e) => e,
+        },
         Command::Fix {
-            importer,
-            export,
-            source,
+            pairing,
             via,
             format,
             apply,
@@ -535,12 +542,15 @@ fn main() -> ExitCode {
             output,
             force,
             max_changes,
-        } => match platform_via(&source, &via) {
-            Ok(p) => fix::run(
+        } => match pairing
+            .required("fix")
+            .and_then(|(pair, source)| Ok((pair, platform_via(&source, &via)?)))
+        {
+            Ok((pair, p)) => fix::run(
                 &p,
                 &fix::FixRequest {
-                    importer,
-                    export,
+                    importer: pair.importer,
+                    export: pair.export,
                     json: format == Format::Json,
                     apply,
                     pick: usize::from(pick),
@@ -556,14 +566,31 @@ fn main() -> ExitCode {
         Command::Check { platforms } => check(&platforms),
         Command::Scenarios { paths } => run_scenarios(&paths),
         Command::Groups { source, format } => groups(&source, format),
-        Command::Dot { source, pairing } => dot(&source, pairing),
+        Command::Dot { pairing, legacy } => {
+            let legacy = legacy.and_then(|v| match <[String; 2]>::try_from(v) {
+                Ok([importer, export]) => Some(pairing::Pair { importer, export }),
+                Err(_) => None,
+            });
+            match pairing.optional("dot", legacy) {
+                Ok((pair, source)) => dot(&source, pair.as_ref()),
+                Err(e) => e,
+            }
+        }
         Command::Draw {
-            source,
-            pair,
+            pairing,
+            legacy,
             groups,
             output,
             force,
-        } => show::draw(&source, pair.as_deref(), groups, output.as_deref(), force),
+        } => match legacy.as_deref().map(show::legacy_pair).transpose() {
+            Ok(legacy) => match pairing.optional("draw", legacy) {
+                Ok((pair, source)) => {
+                    show::draw(&source, pair.as_ref(), groups, output.as_deref(), force)
+                }
+                Err(e) => e,
+            },
+            Err(e) => e,
+        },
         Command::Report {
             source,
             output,
@@ -711,7 +738,7 @@ fn simulate(
     via: &ViaArg,
     format: Format,
     fail_on: Option<FailOn>,
-    summary: bool,
+    summary: Option<bool>,
     matrix: bool,
     jobs: Option<u16>,
 ) -> Exit {
@@ -721,11 +748,11 @@ fn simulate(
     };
     let topo = peerpath_topology::Topology::new(&p);
     let output = match (summary, matrix, format) {
-        (true, _, _) => simulate::Output::Summary,
-        (false, true, Format::Text) => simulate::Output::Matrix,
-        (false, true, Format::Json) => simulate::Output::MatrixJson,
-        (false, false, Format::Text) => simulate::Output::Text,
-        (false, false, Format::Json) => simulate::Output::Json,
+        (Some(all), _, _) => simulate::Output::Summary { all },
+        (None, true, Format::Text) => simulate::Output::Matrix,
+        (None, true, Format::Json) => simulate::Output::MatrixJson,
+        (None, false, Format::Text) => simulate::Output::Text,
+        (None, false, Format::Json) => simulate::Output::Json,
     };
     let jobs = jobs.map_or_else(peerpath_rules::default_jobs, usize::from);
     let mut stdout = std::io::stdout().lock();
@@ -1029,18 +1056,18 @@ fn run_scenarios(paths: &[PathBuf]) -> Exit {
     }
 }
 
-fn dot(source: &PlatformArgs, pairing: Option<Vec<String>>) -> Exit {
+fn dot(source: &PlatformArgs, pairing: Option<&pairing::Pair>) -> Exit {
     let p = match platform_or_exit(source) {
         Ok(p) => p,
         Err(e) => return e,
     };
     let topo = peerpath_topology::Topology::new(&p);
-    let pair = match pairing.as_deref() {
-        Some([importer, export]) => match peerpath_rules::evaluate_pair(&topo, importer, export) {
+    let pair = match pairing {
+        Some(x) => match peerpath_rules::evaluate_pair(&topo, &x.importer, &x.export) {
             Ok(pair) => Some(pair),
             Err(e) => return unknown_pair(&e),
         },
-        _ => None,
+        None => None,
     };
     out!("{}", peerpath_render::topology_dot(&topo, pair.as_ref()));
     Exit::Success
@@ -1063,6 +1090,74 @@ fn groups(source: &PlatformArgs, format: Format) -> Exit {
     Exit::Success
 }
 
+/// `throughput` with nothing to route: which pairings were left out and why, and the
+/// commands to try next (issue 19: no dead ends).
+fn no_traffic(
+    p: &peerpath_model::Platform,
+    w: &peerpath_rules::throughput::Workload,
+    source: &PlatformArgs,
+) -> String {
+    use std::fmt::Write as _;
+    let name = |i: &peerpath_model::Import| {
+        (
+            p.node(i.importer).name.as_str(),
+            p.export(i.export).name.as_str(),
+        )
+    };
+    let platform = source
+        .platform
+        .as_ref()
+        .map_or(String::new(), |f| format!(" {}", f.display()));
+    let mut out = String::new();
+    if w.pairings == 0 {
+        let _ = writeln!(
+            out,
+            "no traffic: the platform has no pairings (no exports or no importers); \
+             `peerpath simulate{platform}` says which devices were left out and why"
+        );
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "no traffic: of {} pairing{}, {} {} not mapped by the kernel (nothing to route) and \
+         {} mapped with no flow in the platform's `traffic`",
+        w.pairings,
+        if w.pairings == 1 { "" } else { "s" },
+        w.unmapped.0,
+        if w.unmapped.0 == 1 { "is" } else { "are" },
+        w.idle.0
+    );
+    for i in &w.unmapped.1 {
+        let (a, b) = name(i);
+        let _ = writeln!(out, "  {a} <- {b}: the kernel maps nothing for it");
+    }
+    for i in &w.idle.1 {
+        let (a, b) = name(i);
+        let _ = writeln!(
+            out,
+            "  {a} <- {b}: mapped, but the platform's `traffic` names no flow of it"
+        );
+    }
+    out.push_str("next:\n");
+    if let Some(i) = w.unmapped.1.first() {
+        let (a, b) = name(i);
+        let _ = writeln!(
+            out,
+            "  peerpath explain {a} {b}{platform}    why the kernel maps nothing"
+        );
+        let _ = writeln!(
+            out,
+            "  peerpath fix {a} {b}{platform}        what would make it mapped"
+        );
+    }
+    if source.platform.is_none() && source.sysfs.is_none() {
+        out.push_str(
+            "  peerpath throughput topologies/dgx-like.yaml    a platform whose pairings are mapped\n",
+        );
+    }
+    out
+}
+
 fn throughput(source: &PlatformArgs, tlps: u64, mode: peerpath_rules::throughput::Mode) -> Exit {
     let p = match platform_or_exit(source) {
         Ok(p) => p,
@@ -1081,7 +1176,7 @@ fn throughput(source: &PlatformArgs, tlps: u64, mode: peerpath_rules::throughput
         }
     );
     if w.tlps() == 0 {
-        outln!("no traffic: no pairing of the platform is mapped by the kernel");
+        out!("{}", no_traffic(&p, &w, source));
         return Exit::Success;
     }
     outln!(

@@ -8,16 +8,34 @@ use peerpath_render::{DrawOptions, MatrixCell};
 use peerpath_topology::Topology;
 
 use crate::exit::Exit;
+use crate::pairing::Pair;
 use crate::{output, platform_or_exit, unknown_pair, PlatformArgs};
 
 /// At most this many pairings get their explain text in the report (in pairing
 /// order); the report says how many more there are.
 pub(crate) const REPORT_EXPLAINED_MAX: usize = 200;
 
+/// `draw --pair IMPORTER:EXPORT`, the former form of `draw IMPORTER EXPORT`.
+pub(crate) fn legacy_pair(spec: &str) -> Result<Pair, Exit> {
+    match spec.split_once(':') {
+        Some((importer, export)) => Ok(Pair {
+            importer: importer.to_owned(),
+            export: export.to_owned(),
+        }),
+        None => {
+            eprintln!(
+                "error: --pair takes IMPORTER:EXPORT, not {spec:?}; \
+                 the pairing is now given as IMPORTER EXPORT: peerpath draw nic0 gpu0-vram"
+            );
+            Err(Exit::InvalidInput)
+        }
+    }
+}
+
 /// `peerpath draw`.
 pub(crate) fn draw(
     source: &PlatformArgs,
-    pair: Option<&str>,
+    pair: Option<&Pair>,
     groups: bool,
     out: Option<&Path>,
     force: bool,
@@ -33,18 +51,10 @@ pub(crate) fn draw(
     let topo = Topology::new(&p);
     let route = match pair {
         None => None,
-        Some(spec) => {
-            let Some((importer, export)) = spec.split_once(':') else {
-                eprintln!(
-                    "error: --pair takes IMPORTER:EXPORT (e.g. nic0:gpu0-vram), not {spec:?}"
-                );
-                return Exit::InvalidInput;
-            };
-            match peerpath_rules::evaluate_pair(&topo, importer, export) {
-                Ok(r) => Some(r),
-                Err(e) => return unknown_pair(&e),
-            }
-        }
+        Some(x) => match peerpath_rules::evaluate_pair(&topo, &x.importer, &x.export) {
+            Ok(r) => Some(r),
+            Err(e) => return unknown_pair(&e),
+        },
     };
     let svg = peerpath_render::topology_svg(&topo, route.as_ref(), DrawOptions { groups });
     match output::write(file, &svg) {

@@ -2,14 +2,14 @@
 //! folds verdicts into a tally (decided once per class), JSON is written one pairing
 //! at a time as the workers finish them (in order), and text prints the matrix from
 //! the verdicts, then evaluates again only the pairings that have findings to print
-//! them. Memory does not grow with the number of pairings beyond the failing-pairing
-//! list of `--summary` (and one bit per pairing for text).
+//! them. Memory does not grow with the number of pairings (beyond one bit per pairing
+//! for text, and the failing-pairing list of `--summary --all`).
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 
 use peerpath_model::{Import, Platform, Severity};
 use peerpath_render::{JsonStream, MatrixCell, MatrixGrid, MatrixJson, OutcomeGrid, Style};
-use peerpath_rules::{PairResult, Routes, Tally, Verdict};
+use peerpath_rules::{PairResult, Places, Routes, Tally, Verdict};
 use peerpath_topology::Topology;
 
 use crate::progress::Progress;
@@ -21,8 +21,11 @@ pub(crate) enum Output {
     Text,
     /// output-format.md's JSON document.
     Json,
-    /// `--summary`.
-    Summary,
+    /// `--summary`; `--all` lists every failing pairing too.
+    Summary {
+        /// `--all`.
+        all: bool,
+    },
     /// `--matrix`: outcome, map type and path class per cell, and a legend.
     Matrix,
     /// `--matrix --format json` (docs/matrix.md).
@@ -44,8 +47,19 @@ pub(crate) fn run(
         output != Output::Json && io::stderr().is_terminal(),
     );
     let tally = match output {
-        Output::Summary => {
-            let tally = verdicts(topo, jobs, &progress, |_, _| Ok(()))?;
+        Output::Summary { all } => {
+            let mut tally = if all {
+                Tally::listing_all()
+            } else {
+                Tally::default()
+            };
+            peerpath_rules::for_each_verdict(topo, jobs, |import, v| {
+                tally.add(import.importer, import.export, v);
+                let exporter = p.export(import.export).device;
+                tally.add_path(topo.path_class(import.importer, exporter));
+                progress.tick();
+                Ok::<(), io::Error>(())
+            })?;
             progress.finish();
             out.write_all(peerpath_render::simulate_summary(p, &tally, style).as_bytes())?;
             tally
@@ -99,6 +113,7 @@ fn json(topo: &Topology<'_>, jobs: usize, out: &mut dyn Write) -> io::Result<Tal
     let p = topo.platform();
     let mut stream = JsonStream::begin(out, &p.name)?;
     let mut tally = Tally::default();
+    let places = Places::of(p);
     peerpath_rules::for_each_pair(
         topo,
         jobs,
@@ -108,7 +123,7 @@ fn json(topo: &Topology<'_>, jobs: usize, out: &mut dyn Write) -> io::Result<Tal
             (
                 pair.detail.importer,
                 pair.detail.export,
-                Verdict::of(&pair),
+                Verdict::of(&pair, &places),
                 element,
             )
         },
@@ -125,7 +140,7 @@ fn json(topo: &Topology<'_>, jobs: usize, out: &mut dyn Write) -> io::Result<Tal
 fn title(p: &peerpath_model::Platform, style: Style, out: &mut dyn Write) -> io::Result<bool> {
     out.write_all(peerpath_render::simulate_title(&p.name, style).as_bytes())?;
     if p.imports.is_empty() {
-        out.write_all(peerpath_render::NO_PAIRINGS.as_bytes())?;
+        out.write_all(peerpath_render::no_pairings(p).as_bytes())?;
         return Ok(false);
     }
     out.write_all(b"\n")?;

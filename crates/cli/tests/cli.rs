@@ -261,15 +261,21 @@ fn dot_draws_every_node_and_the_route_of_a_pairing() {
             "{t}: deterministic"
         );
     }
-    let o = peerpath(&["dot", "--pairing", "nic0", "gpu0-vram"]);
+    let o = peerpath(&["dot", "nic0", "gpu0-vram"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let dot = stdout(&o);
+    // The former form, still read (issue 19).
+    assert_eq!(
+        stdout(&peerpath(&["dot", "--pairing", "nic0", "gpu0-vram"])),
+        dot
+    );
     // nic0 → sw0.dp1 → sw0 → rp0 → tbu0 → hb0: five red hops.
     assert_eq!(dot.matches("color=red").count(), 5, "{dot}");
     assert!(
         dot.contains("label=\"nic0 <- gpu0-vram: fails (not-supported)\""),
         "{dot}"
     );
-    let o = peerpath(&["dot", "--pairing", "nic9", "gpu0-vram"]);
+    let o = peerpath(&["dot", "nic9", "gpu0-vram"]);
     assert_eq!(o.status.code(), Some(2));
 }
 
@@ -367,8 +373,10 @@ fn help_says_what_the_tool_is_for_with_examples_that_run() {
 }
 
 /// Issue 8: `--summary` counts what it says. Its "findings (pairings affected)" counts
-/// pairings, not findings, and its failing-pairings line names each code once; both
-/// are held against the JSON report of the same platform.
+/// pairings, not findings, and its failing-pairings line (`--all`) names each code
+/// once; both are held against the JSON report of the same platform. Issue 19: its
+/// causes hold every failing pairing once, each example among them with the cause's
+/// codes, and its path classes are the matrix's.
 #[test]
 fn summary_counts_pairings_as_the_json_report_does() {
     use std::collections::{BTreeMap, BTreeSet};
@@ -401,7 +409,7 @@ fn summary_counts_pairings_as_the_json_report_does() {
                 ));
             }
         }
-        let summary = stdout(&peerpath(&["simulate", &t, "--summary"]));
+        let summary = stdout(&peerpath(&["simulate", &t, "--summary", "--all"]));
         let counted: BTreeMap<String, usize> = summary
             .lines()
             .skip_while(|l| !l.starts_with("findings (pairings affected)"))
@@ -419,7 +427,95 @@ fn summary_counts_pairings_as_the_json_report_does() {
             .skip(1)
             .collect();
         assert_eq!(listed, failing, "{t}\n{summary}");
+        // The causes: counts add up to the failing pairings, each example is one of
+        // them and fails with exactly the cause's codes.
+        let causes: Vec<&str> = summary
+            .lines()
+            .skip_while(|l| !l.starts_with("failing pairings by cause"))
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .collect();
+        let mut total = 0;
+        let mut codes = String::new();
+        for l in &causes {
+            if let Some(example) = l.trim().strip_prefix("e.g. ") {
+                let line = format!("  {example}: {codes}");
+                assert!(failing.contains(&line), "{t}: {line}\n{summary}");
+            } else {
+                let (n, what) = l.trim().split_once("  ").expect("count and cause");
+                total += n.parse::<usize>().expect("count");
+                let mut c: Vec<&str> = what
+                    .split(", ")
+                    .map(|x| x.split(" at ").next().expect("code"))
+                    .collect();
+                c.dedup();
+                codes = c.join(", ");
+            }
+        }
+        assert_eq!(total, failing.len(), "{t}\n{summary}");
+        // The path classes, as the matrix gives them.
+        let matrix: serde_json::Value = serde_json::from_str(&stdout(&peerpath(&[
+            "simulate", &t, "--matrix", "--format", "json",
+        ])))
+        .expect("valid JSON");
+        let mut by_path: BTreeMap<String, usize> = BTreeMap::new();
+        for cell in matrix["cells"].as_array().expect("cells") {
+            *by_path
+                .entry(cell["path"].as_str().expect("path").to_owned())
+                .or_default() += 1;
+        }
+        let counted: BTreeMap<String, usize> = summary
+            .lines()
+            .skip_while(|l| *l != "path class:")
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                (w[0].to_owned(), w[1].parse().expect("count"))
+            })
+            .collect();
+        assert_eq!(counted, by_path, "{t}\n{summary}");
+        // Without --all, no pairing is listed by itself.
+        let short = stdout(&peerpath(&["simulate", &t, "--summary"]));
+        assert!(!short.contains("\nfailing pairings:\n"), "{t}\n{short}");
+        assert!(short.lines().count() <= 60, "{t}\n{short}");
     }
+}
+
+/// Issue 19: on the scale-test platform, `--summary` is a summary: at most 60 lines
+/// however many pairings fail, and `--all` still lists every one.
+#[test]
+fn issue_19_summary_of_a_big_platform_is_short() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("big.yaml");
+    let f = file.to_str().expect("utf-8 path");
+    let o = peerpath(&[
+        "generate",
+        "--endpoints",
+        "400",
+        "--exports",
+        "8",
+        "--seed",
+        "1",
+        "-o",
+        f,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let summary = stdout(&peerpath(&["simulate", f, "--summary"]));
+    assert!(summary.lines().count() <= 60, "{summary}");
+    let fails: usize = summary
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split(", ").last()?.strip_suffix(" fails")?.parse().ok())
+        .expect("a summary line");
+    assert!(fails > 100, "{summary}");
+    let all = stdout(&peerpath(&["simulate", f, "--summary", "--all"]));
+    let listed = all
+        .lines()
+        .skip_while(|l| *l != "failing pairings:")
+        .skip(1)
+        .count();
+    assert_eq!(listed, fails, "{all}");
 }
 
 /// Issue 9: `simulate --matrix` gives every pairing the outcome and map type of the
@@ -465,10 +561,12 @@ fn matrix_agrees_with_the_report_and_has_a_legend() {
 }
 
 /// Issue 9: `draw` writes an SVG (stdout or `-o`), `report` an HTML file; neither
-/// replaces an existing file without `--force`; a malformed `--pair` is exit 2.
+/// replaces an existing file without `--force`; a malformed pairing is exit 2. Issue
+/// 19: `draw IMPORTER EXPORT` as `explain` takes it; `--pair IMPORTER:EXPORT` is still
+/// read.
 #[test]
 fn draw_and_report_write_files_and_never_overwrite_without_force() {
-    let o = peerpath(&["draw", "--pair", "nic0:gpu0-vram"]);
+    let o = peerpath(&["draw", "nic0", "gpu0-vram"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let svg = stdout(&o);
     assert!(
@@ -476,13 +574,24 @@ fn draw_and_report_write_files_and_never_overwrite_without_force() {
         "{svg}"
     );
     assert!(svg.contains("class=\"route\""));
-    assert_eq!(
-        stdout(&peerpath(&["draw", "--pair", "nic0:gpu0-vram"])),
-        svg
-    );
+    for same in [
+        &["draw", "--pair", "nic0:gpu0-vram"][..],
+        &["draw", "nic0:gpu0-vram"],
+        &[
+            "draw",
+            "nic0",
+            "gpu0-vram",
+            "topologies/arm-external-tbu.yaml",
+        ],
+    ] {
+        assert_eq!(stdout(&peerpath(same)), svg, "{same:?}");
+    }
     for bad in [
         &["draw", "--pair", "nic0"][..],
         &["draw", "--pair", "nic9:gpu0-vram"],
+        &["draw", "nic9", "gpu0-vram"],
+        &["draw", "nic0"],
+        &["draw", "nic0", "gpu0-vram", "--pair", "nic0:gpu0-vram"],
     ] {
         assert_eq!(peerpath(bad).status.code(), Some(2), "{bad:?}");
     }
@@ -592,4 +701,90 @@ fn issue_23_calibrate_fits_a_corpus_machine_and_writes_a_platform() {
     assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
     let again = peerpath(&["bandwidth", p, "--calibrate", r, "-o", o]);
     assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
+}
+
+/// Issue 19: one way to name a pairing. `explain`, `kernels`, `fix`, `draw` and `dot`
+/// take `IMPORTER EXPORT [PLATFORM]`; a platform file in a name's place is said to be
+/// taken as that name, with the command line meant, and a platform that cannot be
+/// found is said to be taken as the platform.
+#[test]
+fn issue_19_every_command_names_a_pairing_the_same_way() {
+    let dgx = "topologies/dgx-like.yaml";
+    for cmd in ["explain", "kernels", "fix", "draw", "dot"] {
+        let o = peerpath(&[cmd, "nic0", "gpu1-vram", dgx]);
+        assert_eq!(o.status.code(), Some(0), "{cmd}: {}", stderr(&o));
+        let o = peerpath(&[cmd, "nic0:gpu1-vram", dgx]);
+        assert_eq!(o.status.code(), Some(0), "{cmd}: {}", stderr(&o));
+        let o = peerpath(&[cmd, dgx, "nic0", "gpu1-vram"]);
+        assert_eq!(o.status.code(), Some(2), "{cmd}");
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!(
+                "`{dgx}` was taken as the importer; the platform goes last: \
+                 peerpath {cmd} nic0 gpu1-vram {dgx}"
+            )),
+            "{cmd}: {err}"
+        );
+        let o = peerpath(&[cmd, "nic0", "gpu1-vram", "no-such-platform"]);
+        assert_eq!(o.status.code(), Some(2), "{cmd}");
+        let err = stderr(&o);
+        assert!(
+            err.contains("`no-such-platform` was taken as the platform file"),
+            "{cmd}: {err}"
+        );
+    }
+    for cmd in ["explain", "kernels", "fix"] {
+        let o = peerpath(&[cmd, "nic0"]);
+        assert_eq!(o.status.code(), Some(2), "{cmd}");
+        assert!(
+            stderr(&o).contains("`nic0` was taken as the importer, and no export follows"),
+            "{cmd}: {}",
+            stderr(&o)
+        );
+    }
+    // The same pairing, the same answer, however it is named.
+    assert_eq!(
+        stdout(&peerpath(&["explain", "nic0", "gpu1-vram", dgx])),
+        stdout(&peerpath(&["explain", "nic0:gpu1-vram", dgx]))
+    );
+}
+
+/// Issue 19: no dead ends. `throughput` on the embedded default, where the kernel maps
+/// no pairing, names the pairings left out and why, and the commands to try next, each
+/// of which runs.
+#[test]
+fn issue_19_throughput_without_traffic_says_why_and_what_next() {
+    let o = peerpath(&["throughput", "--tlps", "1000"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("no traffic: of 2 pairings, 2 are not mapped"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  nic0 <- gpu0-vram: the kernel maps nothing for it"),
+        "{text}"
+    );
+    let next: Vec<Vec<&str>> = text
+        .lines()
+        .skip_while(|l| *l != "next:")
+        .skip(1)
+        .map(|l| {
+            let cmd = l.trim().split("    ").next().unwrap_or_default();
+            cmd.split_whitespace().skip(1).collect()
+        })
+        .collect();
+    assert_eq!(next.len(), 3, "{text}");
+    assert_eq!(next[0], ["explain", "nic0", "gpu0-vram"], "{text}");
+    for args in &next {
+        let o = peerpath(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+    }
+    let routed = stdout(&peerpath(&[
+        "throughput",
+        "topologies/dgx-like.yaml",
+        "--tlps",
+        "1000",
+    ]));
+    assert!(routed.contains("routed "), "{routed}");
 }

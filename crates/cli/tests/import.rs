@@ -527,3 +527,41 @@ fn issue_24_a_host_bridge_function_with_a_group_is_a_device() {
         "{y}"
     );
 }
+
+/// Issue 19: no dead ends. A kernel log shows no BARs, so its GPU exports nothing: the
+/// import says which device was left out and why, and gives the command again with
+/// `--assume-gpu-bar`, which then exports it; `simulate` on the first file says the
+/// same and how to go on.
+#[test]
+fn issue_19_an_import_without_exports_names_the_gpu_and_the_next_command() {
+    let dir = tmp();
+    let log = file(dir.path(), "dmesg.txt", DMESG);
+    let out = s(&dir.path().join("box.yaml"));
+    let o = peerpath(&["import", "--dmesg", &log, "-o", &out]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("note:   gpu-0000-01-00-0 (gpu): no memory BAR in the platform"),
+        "{err}"
+    );
+    let next = err
+        .lines()
+        .find_map(|l| l.strip_prefix("note:   peerpath import "))
+        .unwrap_or_else(|| panic!("a next command: {err}"));
+    assert!(next.contains("--assume-gpu-bar 64GiB"), "{next}");
+    let text = stdout(&peerpath(&["simulate", &out]));
+    assert!(text.contains("no exports: `exports:` is empty"), "{text}");
+    assert!(
+        text.contains("gpu-0000-01-00-0 (gpu): no memory BAR"),
+        "{text}"
+    );
+    assert!(text.contains("--assume-gpu-bar"), "{text}");
+    // The command given runs, and the GPU is then exported.
+    let args: Vec<&str> = std::iter::once("import")
+        .chain(next.split_whitespace())
+        .collect();
+    let o = peerpath(&args);
+    assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+    assert!(stderr(&o).contains(", 1 exports;"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("no exports"), "{}", stderr(&o));
+}

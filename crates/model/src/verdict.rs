@@ -30,7 +30,7 @@ impl Severity {
 macro_rules! codes {
     ($($(#[$doc:meta])* $variant:ident = $text:literal, $sev:ident, [$($rule:literal),*];)+) => {
         /// A finding code (rules.md, section F). `as_str` is the contract string.
-        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
         pub enum Code {
             $($(#[$doc])* $variant,)+
         }

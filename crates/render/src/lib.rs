@@ -30,8 +30,9 @@ pub use json::{pair_element, pair_json, simulate_json, JsonStream, FORMAT};
 pub use kernels::{kernels_json, kernels_text};
 pub use matrix::{matrix_json, matrix_legend, matrix_text, MatrixCell, MatrixGrid, MatrixJson};
 pub use simulate::{
-    depends_on_lines, findings_block, simulate_summary, simulate_text, simulate_title,
-    summary_line, OutcomeGrid, MATRIX_MAX_EXPORTS, NO_PAIRINGS, UNSURE_LEGEND,
+    depends_on_lines, findings_block, no_pairings, no_pairings_why, simulate_summary,
+    simulate_text, simulate_title, summary_line, OutcomeGrid, MATRIX_MAX_EXPORTS, NO_PAIRINGS,
+    UNSURE_LEGEND,
 };
 pub use style::Style;
 pub use svg::{topology_svg, DrawOptions};

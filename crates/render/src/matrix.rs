@@ -231,7 +231,7 @@ pub fn matrix_legend() -> String {
 pub fn matrix_text(p: &Platform, cells: &[MatrixCell], style: Style) -> String {
     let mut out = crate::simulate_title(&p.name, style);
     if cells.is_empty() {
-        out.push_str(crate::NO_PAIRINGS);
+        out.push_str(&crate::no_pairings(p));
         return out;
     }
     out.push('\n');

@@ -9,7 +9,7 @@ use std::fmt::Write;
 use peerpath_model::Platform;
 use peerpath_rules::assume::DependsOn;
 use peerpath_rules::finding::Finding;
-use peerpath_rules::{PairResult, Summary, Tally, Verdict};
+use peerpath_rules::{PairResult, Places, Summary, Tally, Verdict};
 
 use crate::style::Style;
 
@@ -26,6 +26,131 @@ pub fn simulate_title(platform: &str, style: Style) -> String {
 
 /// The line when a platform has no pairing.
 pub const NO_PAIRINGS: &str = "no pairings: the platform has no exports or no importers\n";
+
+/// Endpoints named per reason in [`no_pairings`]; the rest are counted.
+const NO_PAIRINGS_NAMED: usize = 8;
+
+/// [`NO_PAIRINGS`], then which devices were left out and why, and the next command to
+/// try (issue 19: no dead ends).
+pub fn no_pairings(p: &Platform) -> String {
+    let mut out = NO_PAIRINGS.to_owned();
+    out.push_str(&no_pairings_why(p));
+    let by_hand =
+        "add an export by hand (`exports: [{name, device, bar}]`, spec/platform-format.md)\n";
+    if p.exports.is_empty() && exporters(p).any(|(_, e)| usable_bars(e) == 0) {
+        out.push_str(
+            "next: for an imported machine whose dump shows no BAR (a kernel log, a tree), \
+             import it again assuming one:\n  peerpath import DUMP --assume-gpu-bar 64GiB -o box.yaml\nor ",
+        );
+        out.push_str(by_hand);
+    } else if p.exports.is_empty() {
+        out.push_str("next: ");
+        out.push_str(by_hand);
+    } else if p.imports.is_empty() {
+        out.push_str(
+            "next: leave `imports:` out (every endpoint then imports every export) or list the \
+             importers (`imports: [{device, exports: all}]`, spec/platform-format.md)\n",
+        );
+    }
+    out
+}
+
+/// The GPUs and accelerators: what an import exports.
+fn exporters(p: &Platform) -> impl Iterator<Item = (&str, &peerpath_model::Endpoint)> {
+    use peerpath_model::{DeviceClass, NodeKind};
+    p.nodes.iter().filter_map(|n| match &n.kind {
+        NodeKind::Endpoint(e) if matches!(e.class, DeviceClass::Gpu | DeviceClass::Accel) => {
+            Some((n.name.as_str(), e))
+        }
+        _ => None,
+    })
+}
+
+/// An endpoint's BARs that could be exported: prefetchable, at least a page.
+fn usable_bars(e: &peerpath_model::Endpoint) -> usize {
+    e.bars
+        .iter()
+        .filter(|b| {
+            b.prefetchable
+                && b.range
+                    .size()
+                    .is_none_or(|s| s >= peerpath_model::PAGE_SIZE)
+        })
+        .count()
+}
+
+/// Why a platform has no pairing: "no exports" with the GPUs and accelerators and why
+/// none exports, or "no importers"; empty when it has pairings.
+pub fn no_pairings_why(p: &Platform) -> String {
+    use peerpath_model::NodeKind;
+    let mut out = String::new();
+    let endpoints = p
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.kind, NodeKind::Endpoint(_)))
+        .count();
+    let named = |out: &mut String, lines: Vec<String>| {
+        for l in lines.iter().take(NO_PAIRINGS_NAMED) {
+            let _ = writeln!(out, "  {l}");
+        }
+        if lines.len() > NO_PAIRINGS_NAMED {
+            let _ = writeln!(out, "  … and {} more", lines.len() - NO_PAIRINGS_NAMED);
+        }
+    };
+    if p.exports.is_empty() {
+        let candidates: Vec<String> = exporters(p)
+            .map(|(name, e)| match (e.bars.len(), usable_bars(e)) {
+                (0, _) => format!(
+                    "{name} ({}): no memory BAR in the platform",
+                    e.class.as_str()
+                ),
+                (n, 0) => format!(
+                    "{name} ({}): {n} BAR{}, none prefetchable and at least 4 KiB",
+                    e.class.as_str(),
+                    if n == 1 { "" } else { "s" }
+                ),
+                _ => format!(
+                    "{name} ({}): has a prefetchable BAR, but `exports:` names none of it",
+                    e.class.as_str()
+                ),
+            })
+            .collect();
+        if candidates.is_empty() {
+            let _ = writeln!(
+                out,
+                "no exports: `exports:` is empty, and none of the {} endpoint{} is a GPU or \
+                 an accelerator (the devices an import exports)",
+                endpoints,
+                if endpoints == 1 { "" } else { "s" }
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "no exports: `exports:` is empty; of {} endpoints, {} {} GPUs or accelerators:",
+                endpoints,
+                candidates.len(),
+                if candidates.len() == 1 { "is" } else { "are" }
+            );
+        }
+        named(&mut out, candidates);
+    } else if p.imports.is_empty() {
+        let _ = writeln!(
+            out,
+            "no importers: the platform has {} export{} ({}) but `imports:` names no \
+             device, and none of its {} endpoints imports",
+            p.exports.len(),
+            if p.exports.len() == 1 { "" } else { "s" },
+            p.exports
+                .iter()
+                .take(NO_PAIRINGS_NAMED)
+                .map(|e| e.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            endpoints
+        );
+    }
+    out
+}
 
 /// A matrix cell: the outcome, and whether it rests on an assumed fact.
 type Cell = (peerpath_rules::finding::Outcome, bool);
@@ -225,9 +350,11 @@ pub fn summary_line(s: &Summary) -> String {
     )
 }
 
-/// `--summary`: counts per outcome, map type and finding code (pairings affected:
-/// each code counted once per pairing), then the failing pairings by name with their
-/// error codes, each once.
+/// `--summary`: counts per outcome, map type, path class and finding code (pairings
+/// affected: each code counted once per pairing), the pairings resting on an assumed
+/// fact, then the failing pairings grouped by cause with three examples each, at most
+/// [`SUMMARY_MAX_LINES`] lines; a tally that kept every failing pairing (`--all`) adds
+/// them by name with their error codes, each once.
 pub fn simulate_summary(p: &Platform, tally: &Tally, style: Style) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -236,9 +363,19 @@ pub fn simulate_summary(p: &Platform, tally: &Tally, style: Style) -> String {
         style.bold(&format!("peerpath simulate --summary: {}", p.name))
     );
     let _ = writeln!(out, "{}", summary_line(&tally.summary));
+    if tally.summary.pairs == 0 {
+        out.push_str(&no_pairings(p));
+        return out;
+    }
     out.push_str("\nmap type:\n");
     for (k, n) in &tally.by_map {
         let _ = writeln!(out, "  {k:<18} {n}");
+    }
+    if !tally.by_path.is_empty() {
+        out.push_str("\npath class:\n");
+        for (class, n) in &tally.by_path {
+            let _ = writeln!(out, "  {:<18} {n:<8} {}", class.as_str(), class.meaning());
+        }
     }
     if !tally.by_code.is_empty() {
         out.push_str("\nfindings (pairings affected):\n");
@@ -256,7 +393,8 @@ pub fn simulate_summary(p: &Platform, tally: &Tally, style: Style) -> String {
             let _ = writeln!(out, "  {name:<30} {n}");
         }
     }
-    if !tally.failing.is_empty() {
+    cause_lines(&mut out, p, tally);
+    if tally.keep_all && !tally.failing.is_empty() {
         out.push_str("\nfailing pairings:\n");
         for (importer, export, codes) in &tally.failing {
             let codes: Vec<&str> = codes.codes().map(|c| c.as_str()).collect();
@@ -272,18 +410,73 @@ pub fn simulate_summary(p: &Platform, tally: &Tally, style: Style) -> String {
     out
 }
 
+/// The summary's length in lines, without `--all`: the causes shown stop there
+/// (issue 19: a summary fits a screen or two, whatever the platform).
+pub(crate) const SUMMARY_MAX_LINES: usize = 60;
+
+/// The failing pairings grouped by cause, most frequent first, each with its count
+/// and examples; as many as fit in [`SUMMARY_MAX_LINES`] unless every pairing is
+/// listed anyway (`--all`).
+fn cause_lines(out: &mut String, p: &Platform, tally: &Tally) {
+    if tally.causes.is_empty() {
+        return;
+    }
+    let mut causes: Vec<_> = tally.causes.iter().collect();
+    causes.sort_by(|a, b| b.1.count.cmp(&a.1.count).then_with(|| a.0.cmp(b.0)));
+    let _ = writeln!(
+        out,
+        "\nfailing pairings by cause ({} {}, most pairings first):",
+        causes.len(),
+        if causes.len() == 1 { "cause" } else { "causes" }
+    );
+    let mut used = out.lines().count();
+    let mut shown = 0;
+    for (cause, group) in &causes {
+        let lines = 1 + group.examples.len();
+        // Keep a line for the "more causes" note.
+        if !tally.keep_all && used + lines + 1 > SUMMARY_MAX_LINES && shown > 0 {
+            break;
+        }
+        let what: Vec<String> = cause
+            .iter()
+            .map(|(code, place)| format!("{} at {}", code.as_str(), place.as_str()))
+            .collect();
+        let _ = writeln!(out, "  {:>8}  {}", group.count, what.join(", "));
+        for (importer, export) in &group.examples {
+            let _ = writeln!(
+                out,
+                "            e.g. {} <- {}",
+                p.node(*importer).name,
+                p.export(*export).name
+            );
+        }
+        used += lines;
+        shown += 1;
+    }
+    if shown < causes.len() {
+        let rest: usize = causes[shown..].iter().map(|(_, g)| g.count).sum();
+        let _ = writeln!(
+            out,
+            "  {:>8}  in {} more causes; `--summary --all` lists every failing pairing",
+            rest,
+            causes.len() - shown
+        );
+    }
+}
+
 /// The whole text report for a collected report (tests, small platforms).
 pub fn simulate_text(p: &Platform, pairs: &[PairResult], style: Style) -> String {
     let mut out = simulate_title(&p.name, style);
     if pairs.is_empty() {
-        out.push_str(NO_PAIRINGS);
+        out.push_str(&no_pairings(p));
         return out;
     }
     out.push('\n');
     let mut grid = OutcomeGrid::new(p, style);
     out.push_str(&grid.head());
+    let places = Places::of(p);
     for x in pairs {
-        out.push_str(&grid.push(&x.importer, &x.export, &Verdict::of(x)));
+        out.push_str(&grid.push(&x.importer, &x.export, &Verdict::of(x, &places)));
     }
     out.push_str(&grid.finish());
     if grid.unsure {

@@ -47,7 +47,10 @@ pub use k2_dmabuf::Attr;
 pub use k3_dma_path::DmaPath;
 pub use kernel::{KernelDecision, KernelWhy};
 pub use pair::Routes;
-pub use report::{CodeSet, FlowTrace, PairDetail, PairResult, Report, Summary, Tally, Verdict};
+pub use report::{
+    CauseGroup, CodeSet, FlowTrace, PairDetail, PairResult, Place, Places, Report, Summary, Tally,
+    Verdict,
+};
 pub use run::{default_jobs, for_each_pair, for_each_pair_where, for_each_verdict, verdict_alone};
 
 use peerpath_engine::Engine;

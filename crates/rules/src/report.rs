@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use peerpath_engine::{Hop, StreamSetup, Trace};
-use peerpath_model::{Code, ExportId, MapType, NodeId, Severity};
+use peerpath_model::{Code, ExportId, MapType, NodeId, NodeKind, Platform, Severity};
+use peerpath_topology::PathClass;
+use rustc_hash::FxHashMap;
 
 use crate::finding::{Finding, Outcome};
 use crate::k3_dma_path::DmaPath;
@@ -71,20 +73,32 @@ pub struct Verdict {
     pub codes: Vec<(Severity, Code)>,
     /// The assumed facts that would change the outcome (issue 24).
     pub depends_on: Vec<crate::assume::DependsOn>,
+    /// Why it fails: each error code with the kind of place it is raised at, sorted,
+    /// each once (the `--summary` groups failing pairings by it, issue 19).
+    pub cause: Vec<(Code, Place)>,
 }
 
 impl Verdict {
-    /// The verdict of a evaluated pairing.
-    pub fn of(pair: &PairResult) -> Verdict {
+    /// The verdict of a evaluated pairing; `places` names the kind of each subject.
+    pub fn of(pair: &PairResult, places: &Places<'_>) -> Verdict {
         let mut codes: Vec<(Severity, Code)> =
             pair.findings.iter().map(|f| (f.severity, f.code)).collect();
         codes.dedup();
+        let mut cause: Vec<(Code, Place)> = pair
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| (f.code, places.kind(pair, &f.subject)))
+            .collect();
+        cause.sort_by_key(|(c, k)| (c.as_str(), *k));
+        cause.dedup();
         Verdict {
             map_type: pair.kernel.map_type,
             dma_path: pair.kernel.dma_path,
             outcome: pair.outcome,
             codes,
             depends_on: pair.depends_on.clone(),
+            cause,
         }
     }
 
@@ -94,9 +108,111 @@ impl Verdict {
     }
 }
 
-/// The `--summary` aggregator: counts per outcome, map type and finding code (each
-/// code counted once per pairing), and the failing pairings with their error codes.
-/// Its memory grows only with the failing pairings.
+/// The kind of place a finding is raised at, for grouping failing pairings by cause.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Place {
+    /// The importing device.
+    Importer,
+    /// The exporting device.
+    Exporter,
+    /// Another endpoint.
+    Endpoint,
+    /// A host bridge (root complex).
+    HostBridge,
+    /// A root port.
+    RootPort,
+    /// A switch upstream port.
+    SwitchUpstream,
+    /// A switch downstream port.
+    SwitchDownstream,
+    /// A PCIe-to-PCI bridge.
+    PciBridge,
+    /// An IOMMU or one of its TBUs.
+    Iommu,
+    /// Anything else (the platform, the kernel).
+    Other,
+}
+
+impl Place {
+    /// The kind in words.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Place::Importer => "the importer",
+            Place::Exporter => "the exporter",
+            Place::Endpoint => "an endpoint",
+            Place::HostBridge => "a host bridge",
+            Place::RootPort => "a root port",
+            Place::SwitchUpstream => "a switch upstream port",
+            Place::SwitchDownstream => "a switch downstream port",
+            Place::PciBridge => "a PCI bridge",
+            Place::Iommu => "an IOMMU",
+            Place::Other => "the platform",
+        }
+    }
+}
+
+/// The kind of every named place of a platform (nodes, IOMMUs, TBUs), looked up by
+/// the subject names of findings; built once per run.
+#[derive(Debug)]
+pub struct Places<'p> {
+    by_name: FxHashMap<&'p str, Place>,
+}
+
+impl<'p> Places<'p> {
+    /// The places of `p`.
+    pub fn of(p: &'p Platform) -> Self {
+        let mut by_name = FxHashMap::default();
+        for i in &p.iommus {
+            by_name.insert(i.name.as_str(), Place::Iommu);
+            for t in &i.tbus {
+                by_name.insert(t.name.as_str(), Place::Iommu);
+            }
+        }
+        for n in &p.nodes {
+            let kind = match n.kind {
+                NodeKind::HostBridge(_) => Place::HostBridge,
+                NodeKind::RootPort(_) => Place::RootPort,
+                NodeKind::SwitchUpstream(_) => Place::SwitchUpstream,
+                NodeKind::SwitchDownstream(_) => Place::SwitchDownstream,
+                NodeKind::PciBridge(_) => Place::PciBridge,
+                NodeKind::Endpoint(_) => Place::Endpoint,
+            };
+            by_name.insert(n.name.as_str(), kind);
+        }
+        Places { by_name }
+    }
+
+    /// The kind of `subject`, a finding's subject in `pair`.
+    fn kind(&self, pair: &PairResult, subject: &str) -> Place {
+        if subject == pair.importer {
+            Place::Importer
+        } else if subject == pair.exporter {
+            Place::Exporter
+        } else {
+            self.by_name.get(subject).copied().unwrap_or(Place::Other)
+        }
+    }
+}
+
+/// Failing pairings of one cause: how many, and the first three.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CauseGroup {
+    /// Pairings of this cause.
+    pub count: usize,
+    /// The first (at most [`CauseGroup::EXAMPLES`]) in order.
+    pub examples: Vec<(NodeId, ExportId)>,
+}
+
+impl CauseGroup {
+    /// Examples kept per cause.
+    pub const EXAMPLES: usize = 3;
+}
+
+/// The `--summary` aggregator: counts per outcome, map type, finding code (each code
+/// counted once per pairing) and path class, and the failing pairings grouped by cause
+/// (error codes and the kind of place each is raised at) with three examples each.
+/// Its memory is bounded by the number of causes, not of pairings, unless it keeps
+/// every failing pairing (`--summary --all`, [`Tally::listing_all`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tally {
     /// Counts per outcome.
@@ -105,7 +221,14 @@ pub struct Tally {
     pub by_map: BTreeMap<&'static str, usize>,
     /// Pairings per finding code, by name, with the code's severity.
     pub by_code: BTreeMap<&'static str, (Severity, usize)>,
-    /// The failing pairings in order, 12 bytes each: (importer, export, error codes).
+    /// Pairings per path class (counted where the caller gives it, `add_path`).
+    pub by_path: BTreeMap<PathClass, usize>,
+    /// Failing pairings grouped by cause.
+    pub causes: BTreeMap<Vec<(Code, Place)>, CauseGroup>,
+    /// Whether `failing` is kept.
+    pub keep_all: bool,
+    /// With `keep_all`, the failing pairings in order, 12 bytes each: (importer,
+    /// export, error codes); empty otherwise.
     pub failing: Vec<(NodeId, ExportId, CodeSet)>,
     /// The worst severity raised by any pairing.
     pub worst: Option<Severity>,
@@ -116,6 +239,19 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// A tally that keeps every failing pairing too (`--summary --all`).
+    pub fn listing_all() -> Self {
+        Tally {
+            keep_all: true,
+            ..Tally::default()
+        }
+    }
+
+    /// Counts one pairing's path class.
+    pub fn add_path(&mut self, class: PathClass) {
+        *self.by_path.entry(class).or_default() += 1;
+    }
+
     /// Adds one pairing.
     pub fn add(&mut self, importer: NodeId, export: ExportId, v: &Verdict) {
         self.summary.add(v.outcome);
@@ -124,13 +260,23 @@ impl Tally {
             self.by_code.entry(code.as_str()).or_insert((*sev, 0)).1 += 1;
         }
         if v.outcome == Outcome::Fails {
-            let errors = v
-                .codes
-                .iter()
-                .filter(|(s, _)| *s == Severity::Error)
-                .map(|(_, c)| *c)
-                .collect();
-            self.failing.push((importer, export, errors));
+            let group = match self.causes.get_mut(v.cause.as_slice()) {
+                Some(g) => g,
+                None => self.causes.entry(v.cause.clone()).or_default(),
+            };
+            group.count += 1;
+            if group.examples.len() < CauseGroup::EXAMPLES {
+                group.examples.push((importer, export));
+            }
+            if self.keep_all {
+                let errors = v
+                    .codes
+                    .iter()
+                    .filter(|(s, _)| *s == Severity::Error)
+                    .map(|(_, c)| *c)
+                    .collect();
+                self.failing.push((importer, export, errors));
+            }
         }
         if !v.depends_on.is_empty() {
             self.resting += 1;

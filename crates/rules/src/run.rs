@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use crate::assume::{Alternatives, Tried};
 use crate::class::{ClassKey, Classes};
 use crate::pair::{evaluate_import, Routes};
-use crate::report::{PairResult, Verdict};
+use crate::report::{PairResult, Places, Verdict};
 
 /// Pairings a worker takes at a time.
 const SLICE: usize = 64;
@@ -142,6 +142,7 @@ pub fn for_each_verdict<E>(
     let classes = Classes::new(topo);
     let alternatives = Alternatives::of(topo.platform());
     let tried = Tried::new(&alternatives);
+    let places = Places::of(topo.platform());
     drive(
         topo,
         jobs,
@@ -153,7 +154,7 @@ pub fn for_each_verdict<E>(
             }
             let mut pair = evaluate_import(topo, engine, import, Routes::None);
             pair.depends_on = tried.depends_on(topo, import, key, pair.outcome);
-            let v = Arc::new(Verdict::of(&pair));
+            let v = Arc::new(Verdict::of(&pair, &places));
             if let Some(k) = key {
                 cache.insert(k, Arc::clone(&v));
             }
@@ -192,5 +193,5 @@ pub fn verdict_alone(topo: &Topology<'_>, import: &Import) -> Verdict {
     let mut pair = evaluate_import(topo, &mut engine, import, Routes::None);
     let alternatives = Alternatives::of(topo.platform());
     pair.depends_on = Tried::new(&alternatives).depends_on(topo, import, None, pair.outcome);
-    Verdict::of(&pair)
+    Verdict::of(&pair, &Places::of(topo.platform()))
 }

@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use peerpath_engine::{Engine, StreamSetup, TlbStats, Tlp, Trace};
+use peerpath_model::Import;
 use peerpath_topology::Topology;
 
 use crate::k3_stream::stream_setup;
@@ -20,9 +21,18 @@ pub struct Workload {
     pub streams: Vec<(StreamSetup, Vec<Tlp>)>,
     /// Pairings of the platform.
     pub pairings: usize,
+    /// Pairings left out because the kernel maps nothing for them (planned before the
+    /// workload was full), and the first [`Workload::EXAMPLES`] of them.
+    pub unmapped: (usize, Vec<Import>),
+    /// Pairings mapped but with no TLP to route (no flow of theirs), and the first
+    /// [`Workload::EXAMPLES`] of them.
+    pub idle: (usize, Vec<Import>),
 }
 
 impl Workload {
+    /// Pairings kept per reason they were left out, to name them.
+    pub const EXAMPLES: usize = 3;
+
     /// TLPs in one pass.
     pub fn tlps(&self) -> usize {
         self.streams.iter().map(|(_, t)| t.len()).sum()
@@ -35,23 +45,39 @@ pub fn workload(topo: &Topology<'_>, enough: usize) -> Workload {
     let p = topo.platform();
     let mut streams = Vec::new();
     let mut tlps = 0;
+    let mut unmapped = (0, Vec::new());
+    let mut idle = (0, Vec::new());
+    let note = |(n, v): &mut (usize, Vec<Import>), import: &Import| {
+        *n += 1;
+        if v.len() < Workload::EXAMPLES {
+            v.push(*import);
+        }
+    };
     for import in &p.imports {
         if tlps >= enough {
             break;
         }
         let k = decide(topo, import);
-        let Some(m) = k.why.mapping else { continue };
+        let Some(m) = k.why.mapping else {
+            note(&mut unmapped, import);
+            continue;
+        };
         let setup = stream_setup(topo, &k);
         let all: Vec<Tlp> = flows(topo, import, m.dma.0, setup.ats_enabled)
             .into_iter()
             .flat_map(|f| f.tlps)
             .collect();
+        if all.is_empty() {
+            note(&mut idle, import);
+        }
         tlps += all.len();
         streams.push((setup, all));
     }
     Workload {
         streams,
         pairings: p.imports.len(),
+        unmapped,
+        idle,
     }
 }
 

@@ -2,7 +2,7 @@
 //! output, every pairing's explain text behind a `<details>`.
 
 use peerpath_model::Platform;
-use peerpath_rules::{PairResult, Verdict};
+use peerpath_rules::{PairResult, Places, Verdict};
 use peerpath_topology::Topology;
 
 use super::report_html;
@@ -16,7 +16,7 @@ fn report(p: &Platform) -> (String, Vec<PairResult>) {
     let cells: Vec<MatrixCell> = evaluated
         .iter()
         .zip(&p.imports)
-        .map(|(r, i)| MatrixCell::new(&topo, i, &Verdict::of(r)))
+        .map(|(r, i)| MatrixCell::new(&topo, i, &Verdict::of(r, &Places::of(p))))
         .collect();
     let pairs: Vec<PairResult> = evaluated
         .iter()

@@ -2,7 +2,7 @@
 
 use expect_test::{expect, Expect};
 use peerpath_model::Platform;
-use peerpath_rules::Verdict;
+use peerpath_rules::{Places, Verdict};
 use peerpath_topology::Topology;
 
 use super::{matrix_json, matrix_text, MatrixCell};
@@ -15,7 +15,7 @@ fn cells(p: &Platform) -> Vec<MatrixCell> {
         .pairs
         .iter()
         .zip(&p.imports)
-        .map(|(pair, import)| MatrixCell::new(&topo, import, &Verdict::of(pair)))
+        .map(|(pair, import)| MatrixCell::new(&topo, import, &Verdict::of(pair, &Places::of(p))))
         .collect()
 }
 

@@ -3,7 +3,7 @@
 
 use expect_test::{expect, Expect};
 use peerpath_model::Platform;
-use peerpath_rules::{Tally, Verdict};
+use peerpath_rules::{Places, Tally, Verdict};
 use peerpath_topology::Topology;
 
 use super::{simulate_summary, simulate_text, MATRIX_MAX_EXPORTS};
@@ -20,16 +20,26 @@ fn check(p: &Platform, expect: Expect) {
 }
 
 fn check_summary(p: &Platform, expect: Expect) {
+    expect.assert_eq(&simulate_summary(
+        p,
+        &tally_of(p, Tally::default()),
+        Style::default(),
+    ));
+}
+
+fn tally_of(p: &Platform, mut tally: Tally) -> Tally {
     let topo = Topology::new(p);
-    let mut tally = Tally::default();
+    let places = Places::of(p);
     for pair in peerpath_rules::evaluate(&topo).pairs {
         tally.add(
             pair.detail.importer,
             pair.detail.export,
-            &Verdict::of(&pair),
+            &Verdict::of(&pair, &places),
         );
+        let exporter = pair.detail.exporter;
+        tally.add_path(topo.path_class(pair.detail.importer, exporter));
     }
-    expect.assert_eq(&simulate_summary(p, &tally, Style::default()));
+    tally
 }
 
 #[test]
@@ -138,9 +148,11 @@ fn a_platform_without_exports_has_no_pairings() {
     check(
         &gpus_and_a_nic(0).build(),
         expect![[r#"
-        peerpath simulate: gpus-and-a-nic
-        no pairings: the platform has no exports or no importers
-    "#]],
+            peerpath simulate: gpus-and-a-nic
+            no pairings: the platform has no exports or no importers
+            no exports: `exports:` is empty, and none of the 1 endpoint is a GPU or an accelerator (the devices an import exports)
+            next: add an export by hand (`exports: [{name, device, bar}]`, spec/platform-format.md)
+        "#]],
     );
 }
 
@@ -164,19 +176,24 @@ fn summary_counts_codes_and_lists_failing_pairings() {
     check_summary(
         &fixture("topologies/amd-zen-switch.yaml"),
         expect![[r#"
-        peerpath simulate --summary: amd-zen-switch
-        6 pairings: 5 works, 0 degraded, 1 fails
+            peerpath simulate --summary: amd-zen-switch
+            6 pairings: 5 works, 0 degraded, 1 fails
 
-        map type:
-          thru-host-bridge   6
+            map type:
+              thru-host-bridge   6
 
-        findings (pairings affected):
-          acs-redirect           info     3
-          mps-exceeded           error    1
+            path class:
+              PIX                3        at most one PCIe bridge or switch between them, no host bridge
+              NODE               3        between host bridges of one NUMA node (socket)
 
-        failing pairings:
-          nic0 <- gpu0-vram: mps-exceeded
-    "#]],
+            findings (pairings affected):
+              acs-redirect           info     3
+              mps-exceeded           error    1
+
+            failing pairings by cause (1 cause, most pairings first):
+                     1  mps-exceeded at a switch downstream port
+                        e.g. nic0 <- gpu0-vram
+        "#]],
     );
 }
 
@@ -185,11 +202,143 @@ fn summary_of_a_platform_where_everything_works() {
     check_summary(
         &gpus_and_a_nic(2).build(),
         expect![[r#"
-        peerpath simulate --summary: gpus-and-a-nic
-        4 pairings: 4 works, 0 degraded, 0 fails
+            peerpath simulate --summary: gpus-and-a-nic
+            4 pairings: 4 works, 0 degraded, 0 fails
 
-        map type:
-          bus-addr           4
+            map type:
+              bus-addr           4
+
+            path class:
+              PIX                4        at most one PCIe bridge or switch between them, no host bridge
+        "#]],
+    );
+}
+
+#[test]
+fn summary_all_lists_every_failing_pairing_after_the_causes() {
+    let p = fixture("topologies/amd-zen-switch.yaml");
+    let text = simulate_summary(&p, &tally_of(&p, Tally::listing_all()), Style::default());
+    let tail: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("failing"))
+        .collect();
+    expect![[r#"
+        [
+            "failing pairings by cause (1 cause, most pairings first):",
+            "         1  mps-exceeded at a switch downstream port",
+            "            e.g. nic0 <- gpu0-vram",
+            "",
+            "failing pairings:",
+            "  nic0 <- gpu0-vram: mps-exceeded",
+        ]
+    "#]]
+    .assert_debug_eq(&tail);
+}
+
+/// Issue 19: a summary of a platform with many causes stays within its line budget
+/// and says how many pairings the causes it leaves out hold.
+#[test]
+fn issue_19_summary_of_many_causes_stays_short() {
+    use peerpath_model::Code;
+    use peerpath_rules::{CauseGroup, Place};
+    let p = fixture("topologies/amd-zen-switch.yaml");
+    let mut tally = tally_of(&p, Tally::default());
+    let example = (p.imports[0].importer, p.imports[0].export);
+    for (i, code) in Code::ALL.iter().enumerate() {
+        for place in [Place::Importer, Place::RootPort] {
+            tally.causes.insert(
+                vec![(*code, place)],
+                CauseGroup {
+                    count: 100 + i,
+                    examples: vec![example; 3],
+                },
+            );
+        }
+    }
+    let text = simulate_summary(&p, &tally, Style::default());
+    assert!(text.lines().count() <= super::SUMMARY_MAX_LINES, "{text}");
+    let causes: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("failing pairings by cause"))
+        .skip(1)
+        .filter(|l| !l.contains("e.g.") && !l.contains("more causes"))
+        .collect();
+    let shown = causes.len();
+    let total: usize = tally.causes.values().map(|g| g.count).sum();
+    let listed: usize = causes
+        .iter()
+        .map(|l| {
+            l.split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<usize>().ok())
+                .expect("a count")
+        })
+        .sum();
+    let last = text.lines().last().expect("a line");
+    let rest = format!(
+        "{}  in {} more causes;",
+        total - listed,
+        tally.causes.len() - shown
+    );
+    assert!(last.contains(&rest), "{last} / {rest}");
+    // The most frequent first.
+    assert!(
+        text.contains(&format!("{}  ", 100 + Code::ALL.len() - 1)),
+        "{text}"
+    );
+}
+
+/// The gpus-and-a-nic platform with its GPUs classed as GPUs, gpu1 without a BAR.
+fn without_pairings(exports: bool) -> Platform {
+    use peerpath_model::{DeviceClass, NodeKind};
+    let mut p = gpus_and_a_nic(2).build();
+    p.imports.clear();
+    if !exports {
+        p.exports.clear();
+    }
+    for n in &mut p.nodes {
+        if let NodeKind::Endpoint(e) = &mut n.kind {
+            if n.name.starts_with("gpu") {
+                e.class = DeviceClass::Gpu;
+            }
+            if n.name == "gpu1" {
+                e.bars.clear();
+            }
+        }
+    }
+    p
+}
+
+/// Issue 19: no dead ends. A platform without exports names its GPUs and why none
+/// exports, and the command to try next.
+#[test]
+fn issue_19_no_exports_names_the_gpus_and_the_next_command() {
+    check(
+        &without_pairings(false),
+        expect![[r#"
+            peerpath simulate: gpus-and-a-nic
+            no pairings: the platform has no exports or no importers
+            no exports: `exports:` is empty; of 3 endpoints, 2 are GPUs or accelerators:
+              gpu0 (gpu): has a prefetchable BAR, but `exports:` names none of it
+              gpu1 (gpu): no memory BAR in the platform
+            next: for an imported machine whose dump shows no BAR (a kernel log, a tree), import it again assuming one:
+              peerpath import DUMP --assume-gpu-bar 64GiB -o box.yaml
+            or add an export by hand (`exports: [{name, device, bar}]`, spec/platform-format.md)
+        "#]],
+    );
+}
+
+/// Issue 19: exports without importers say so, and what to change.
+#[test]
+fn issue_19_no_importers_names_the_exports() {
+    check_summary(
+        &without_pairings(true),
+        expect![[r#"
+        peerpath simulate --summary: gpus-and-a-nic
+        0 pairings: 0 works, 0 degraded, 0 fails
+        no pairings: the platform has no exports or no importers
+        no importers: the platform has 2 exports (gpu0-bar0, gpu1-bar0) but `imports:` names no device, and none of its 3 endpoints imports
+        next: leave `imports:` out (every endpoint then imports every export) or list the importers (`imports: [{device, exports: all}]`, spec/platform-format.md)
     "#]],
     );
 }

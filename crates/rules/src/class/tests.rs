@@ -445,10 +445,13 @@ struct KeyValue {
 fn evaluate(p: &Platform) -> Evaluated {
     let topo = Topology::new(p);
     let mut engine = Engine::on(Arc::new(Hardware::new(&topo, AcsReader::Hardware)));
-    let verdicts = p
-        .imports
-        .iter()
-        .map(|i| Verdict::of(&evaluate_import(&topo, &mut engine, i, Routes::None)));
+    let places = crate::Places::of(p);
+    let verdicts = p.imports.iter().map(|i| {
+        Verdict::of(
+            &evaluate_import(&topo, &mut engine, i, Routes::None),
+            &places,
+        )
+    });
     let pairs = keys(p)
         .into_iter()
         .zip(verdicts)
