@@ -284,7 +284,7 @@ Examples:
         #[arg(long, value_parser = import::parse_family)]
         cpu_family: Option<u32>,
         /// MPSS assumed where the dump shows no Device Capabilities.
-        #[arg(long, value_name = "BYTES", default_value_t = 256)]
+        #[arg(long, value_name = "BYTES", default_value_t = 256, value_parser = import::parse_mpss)]
         default_mpss: u32,
         /// Leave out the measured ACS Control, so peerpath derives it (K4.1).
         #[arg(long)]
