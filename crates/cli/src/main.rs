@@ -359,7 +359,7 @@ Examples:
   peerpath generate --endpoints 10000 --exports 100 --seed 1 -o big.yaml
   peerpath generate --endpoints 200 --exports 4 --seed 7 --flavor amd | peerpath simulate /dev/stdin --summary")]
     Generate {
-        /// Endpoints (at most 200 per host bridge).
+        /// Endpoints (at most 200,000, so that the file loads; 200 per host bridge).
         #[arg(long, value_name = "N")]
         endpoints: usize,
         /// Exports, one GPU's BAR 0 each (half the endpoints are GPUs).
