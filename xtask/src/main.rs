@@ -1,8 +1,9 @@
-//! `cargo xtask ci | realdata | codegen [--check] | browser [--screenshot] | tidy`: the project's own chores, in
+//! `cargo xtask ci | realdata | codegen [--check] | browser [--screenshot] | fuzz | tidy`: the project's own chores, in
 //! Rust so they run wherever cargo does.
 
 mod browser;
 mod codegen;
+mod fuzz;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -20,12 +21,14 @@ fn main() -> ExitCode {
             Some(other) => Err(format!("unknown argument `{other}` (expected `--check`)")),
         },
         "browser" => browser::browser(args.get(1..).unwrap_or_default()),
+        "fuzz" => fuzz::fuzz(args.get(1..).unwrap_or_default()),
         "tidy" => tidy(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\n\
                  tasks:\n  \
-                 ci               cargo fmt --check, clippy -D warnings, the test suite, realdata (what .ci/run does)\n  \
+                 ci               cargo fmt --check, clippy -D warnings, the test suite, realdata, fuzz\n                   \
+                 (what .ci/run does, but the browser step)\n  \
                  realdata         the tests that need ../shared (real-machine dumps, the spec's example);\n                   \
                  further arguments (`--locked`) go to cargo\n  \
                  codegen          regenerate docs/rules.md, docs/explain.md, docs/troubleshooting.md\n                   \
@@ -33,6 +36,8 @@ fn main() -> ExitCode {
                  codegen --check  fail if one of them is stale\n  \
                  browser          the report and the SVG checked in headless Chromium (installed\n                   \
                  with apt-get if missing); --screenshot also writes docs/report.png\n  \
+                 fuzz             in-process fuzzing of every entry point (docs/fuzzing.md):\n                   \
+                 --seconds N (60), --seed S, --jobs J, --targets a,b, --replay FILE\n  \
                  tidy             cargo fmt, then the ci checks"
             );
             return if task == "help" {
@@ -138,7 +143,8 @@ fn ci() -> Result<(), String> {
         &[],
     )?;
     run(&cargo, &["test", "--workspace"], &[])?;
-    realdata(&[])
+    realdata(&[])?;
+    fuzz::fuzz(&["--seconds".to_owned(), "60".to_owned()])
 }
 
 /// The repository root (xtask's parent directory).
