@@ -426,11 +426,21 @@ pub(crate) fn run(cfg: &Config) -> Result<Report, String> {
             let cx = context(w, false)?;
             let mut pools: Vec<Vec<Input>> = corpora.clone();
             let mut case = vec![0u64; cfg.targets.len()];
-            let mut ti = w % cfg.targets.len();
+            // Each slice goes to the target this worker has spent the least time on,
+            // so that a target with slow cases (sysfs, generate) gets its share and
+            // no more.
+            let mut busy = vec![Duration::ZERO; cfg.targets.len()];
+            let mut ti;
             let me = &currents[w];
             'outer: while !stop.load(Ordering::Relaxed) {
+                ti = (0..cfg.targets.len())
+                    .filter(|&i| cfg.cases.is_none_or(|n| case[i] < n))
+                    .min_by_key(|&i| (busy[i], (i + w) % cfg.targets.len()))
+                    .unwrap_or(0);
                 let t = cfg.targets[ti];
-                let slice_end = Instant::now() + SLICE;
+                let slice_start = Instant::now();
+                let _busy = AddOnDrop(slice_start, &mut busy[ti]);
+                let slice_end = slice_start + SLICE;
                 loop {
                     if stop.load(Ordering::Relaxed) {
                         break 'outer;
@@ -498,7 +508,6 @@ pub(crate) fn run(cfg: &Config) -> Result<Report, String> {
                         break;
                     }
                 }
-                ti = (ti + 1) % cfg.targets.len();
             }
             drop(cx);
             Ok(())
@@ -648,6 +657,15 @@ fn draw(t: Target, pool: &[Input], corpus: &[Input], rng: &mut Rng) -> Input {
                 .collect();
             Input::Text(mutate::mutate(s, &others, t.shape(), rng, t.max_len()))
         }
+    }
+}
+
+/// Adds the time since `.0` to `.1` when dropped (a slice ends however it ends).
+struct AddOnDrop<'a>(Instant, &'a mut Duration);
+
+impl Drop for AddOnDrop<'_> {
+    fn drop(&mut self) {
+        *self.1 += self.0.elapsed();
     }
 }
 
