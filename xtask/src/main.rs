@@ -1,9 +1,10 @@
-//! `cargo xtask ci | realdata | codegen [--check] | browser [--screenshot] | pciids FILE | tidy |
-//! timing-validate [--check]`: the project's own chores, in
+//! `cargo xtask ci | realdata | codegen [--check] | browser [--screenshot] | fuzz | pciids FILE |
+//! tidy | timing-validate [--check]`: the project's own chores, in
 //! Rust so they run wherever cargo does.
 
 mod browser;
 mod codegen;
+mod fuzz;
 mod pciids;
 mod tidy;
 
@@ -22,6 +23,7 @@ fn main() -> ExitCode {
             Some(other) => Err(format!("unknown argument `{other}` (expected `--check`)")),
         },
         "browser" => browser::browser(args.get(1..).unwrap_or_default()),
+        "fuzz" => fuzz::fuzz(args.get(1..).unwrap_or_default()),
         "pciids" => match args.get(1) {
             Some(file) => pciids::pciids(&repo(), Path::new(file)),
             None => Err("usage: cargo xtask pciids PATH/TO/pci.ids".into()),
@@ -37,7 +39,7 @@ fn main() -> ExitCode {
                 "usage: cargo xtask <task>\n\n\
                  tasks:\n  \
                  ci               cargo fmt --check, clippy -D warnings, the test suite, timing-validate --check,\n                   \
-                 realdata (what .ci/run does)\n  \
+                 realdata, fuzz (what .ci/run does, but the browser step)\n  \
                  realdata         the tests that need ../shared (real-machine dumps, the spec's example);\n                   \
                  further arguments (`--locked`) go to cargo\n  \
                  codegen          regenerate docs/rules.md, docs/explain.md, docs/troubleshooting.md\n                   \
@@ -45,6 +47,8 @@ fn main() -> ExitCode {
                  codegen --check  fail if one of them is stale\n  \
                  browser          the report and the SVG checked in headless Chromium (installed\n                   \
                  with apt-get if missing); --screenshot also writes docs/report.png\n  \
+                 fuzz             in-process fuzzing of every entry point (docs/fuzzing.md):\n                   \
+                 --seconds N (60), --seed S, --jobs J, --targets a,b, --replay FILE\n  \
                  pciids FILE      write crates/import/data/pci.ids, the vendor and device lines of\n                   \
                  a pci.ids file (pciutils/hwdata), for name → id lookup\n  \
                  tidy             cargo fmt, then the ci checks\n  \
@@ -155,7 +159,8 @@ fn ci() -> Result<(), String> {
     )?;
     run(&cargo, &["test", "--workspace"], &[])?;
     timing_validate(true)?;
-    realdata(&[])
+    realdata(&[])?;
+    fuzz::fuzz(&["--seconds".to_owned(), "60".to_owned()])
 }
 
 /// The repository root (xtask's parent directory).

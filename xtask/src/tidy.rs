@@ -64,12 +64,13 @@ mod tests {
     }
 
     /// Exit codes are mapped in one place (issue 8): nothing but the CLI's `exit.rs`
-    /// ends the process.
+    /// ends the process. The one other place is the fuzzer's watchdog (issue 17): an
+    /// input that hangs a worker thread cannot be stopped but by ending the process.
     #[test]
     fn only_exit_rs_ends_the_process() {
         let offenders: Vec<String> = sources()
             .into_iter()
-            .filter(|f| !f.ends_with("cli/src/exit.rs"))
+            .filter(|f| !f.ends_with("cli/src/exit.rs") && !f.ends_with("xtask/src/fuzz/mod.rs"))
             .filter(|f| {
                 std::fs::read_to_string(f).is_ok_and(|t| t.contains(concat!("process::", "exit(")))
             })

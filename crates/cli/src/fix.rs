@@ -54,7 +54,10 @@ pub(crate) fn run(
         Err(e) => return crate::unknown_pair(&e),
     };
     if req.apply {
-        let Some(chosen) = report.proposals.get(req.pick.saturating_sub(1)) else {
+        let (Some(text), Some(chosen)) = (
+            report.applied_file(req.pick),
+            report.proposals.get(req.pick.saturating_sub(1)),
+        ) else {
             eprintln!(
                 "error: no proposal {} to apply ({} found)",
                 req.pick,
@@ -62,18 +65,6 @@ pub(crate) fn run(
             );
             return Exit::Findings;
         };
-        let texts: Vec<&str> = chosen.described.iter().map(|d| d.text.as_str()).collect();
-        let text = format!(
-            "# Written by `peerpath fix {} {} --apply` (proposal {}): {}.\n# Predicted: {} {} is {}.\n{}",
-            req.importer,
-            req.export,
-            req.pick,
-            texts.join("; "),
-            req.importer,
-            req.export,
-            chosen.after.outcome.as_str(),
-            chosen.yaml
-        );
         if let Err(e) = output::write(file, &text) {
             return e;
         }

@@ -4,8 +4,9 @@
 //! export. The same arguments give the same bytes.
 //!
 //! Exit codes: 0 written; 2 an impossible request (no endpoint, more exports than
-//! GPUs, more endpoints than the loader takes) or an existing output without
-//! `--force`; 3 stdout could not be written.
+//! GPUs, more endpoints or pairings than a file the loader reads holds: every file
+//! written loads) or an existing output without `--force`; 3 stdout could not be
+//! written.
 
 use std::path::PathBuf;
 
@@ -47,30 +48,17 @@ pub(crate) fn run(req: &Request) -> Exit {
             return Exit::InvalidInput;
         }
     };
-    let s = &req.scale;
-    let limits = [
-        (
-            yaml.len() as u64 > peerpath_load::limits::MAX_FILE_BYTES,
-            format!(
-                "the file is {} bytes, above the {} the loader reads",
-                yaml.len(),
-                peerpath_load::limits::MAX_FILE_BYTES
-            ),
-        ),
-        (
-            s.pairings() > peerpath_load::limits::MAX_PAIRINGS as u64,
-            format!(
-                "{} pairings are more than the {} the loader expands",
-                s.pairings(),
-                peerpath_load::limits::MAX_PAIRINGS
-            ),
-        ),
-    ];
-    for (over, what) in limits {
-        if over {
-            eprintln!("warning: {what}");
-        }
+    // `Scale::check` keeps the file below the loader's limit; should the shape ever
+    // grow, refuse rather than write what does not load (issue 17).
+    let limit = peerpath_load::limits::MAX_FILE_BYTES;
+    if yaml.len() as u64 > limit {
+        eprintln!(
+            "error: the file would be {} bytes, above the {limit} the loader reads: ask for fewer endpoints",
+            yaml.len()
+        );
+        return Exit::InvalidInput;
     }
+    let s = &req.scale;
     if let Err(e) = output::write(file, &yaml) {
         return e;
     }

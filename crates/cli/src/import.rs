@@ -73,6 +73,18 @@ pub(crate) fn parse_family(s: &str) -> Result<u32, String> {
     r.map_err(|_| format!("`{s}`: expected a family such as 0x19, 19h or 25"))
 }
 
+/// Parses `--default-mpss`: bytes, checked by the loader's own rule for `mpss`, so
+/// that what the flag accepts the written file loads with (issue 17).
+pub(crate) fn parse_mpss(s: &str) -> Result<u32, String> {
+    let v: u32 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}`: expected a number of bytes, one of 128 … 4096"))?;
+    peerpath_load::check_mps_value(v)
+        .map(|()| v)
+        .map_err(|expected| format!("`{s}` is not a valid MPSS: expected {expected}"))
+}
+
 /// Parses `--assume-gpu-bar`: bytes, or a number with KiB/MiB/GiB/TiB (or K/M/G/T); a
 /// power of two of at least 4 KiB.
 pub(crate) fn parse_bar_size(s: &str) -> Result<u64, String> {

@@ -302,7 +302,7 @@ Examples:
         #[arg(long, value_parser = import::parse_family)]
         cpu_family: Option<u32>,
         /// MPSS assumed where the dump shows no Device Capabilities.
-        #[arg(long, value_name = "BYTES", default_value_t = 256)]
+        #[arg(long, value_name = "BYTES", default_value_t = 256, value_parser = import::parse_mpss)]
         default_mpss: u32,
         /// Leave out the measured ACS Control, so peerpath derives it (K4.1).
         #[arg(long)]
@@ -398,7 +398,7 @@ Examples:
   peerpath generate --endpoints 10000 --exports 100 --seed 1 -o big.yaml
   peerpath generate --endpoints 200 --exports 4 --seed 7 --flavor amd | peerpath simulate /dev/stdin --summary")]
     Generate {
-        /// Endpoints (at most 200 per host bridge).
+        /// Endpoints (at most 200,000, so that the file loads; 200 per host bridge).
         #[arg(long, value_name = "N")]
         endpoints: usize,
         /// Exports, one GPU's BAR 0 each (half the endpoints are GPUs).

@@ -788,3 +788,50 @@ fn issue_19_throughput_without_traffic_says_why_and_what_next() {
     ]));
     assert!(routed.contains("routed "), "{routed}");
 }
+
+/// Issue 17: what `peerpath bandwidth` prints, `peerpath bandwidth --compare` reads
+/// (the `-` diagonal and `n/a` cells), and compared with itself every cell is 0% off.
+#[test]
+fn issue_17_bandwidth_compared_with_its_own_output_is_exact() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut compared = 0;
+    for t in topologies() {
+        let o = peerpath(&["bandwidth", &t]);
+        assert_eq!(o.status.code(), Some(0), "{t}: {}", stderr(&o));
+        let printed = stdout(&o);
+        // The matrices' rows: an index, then numbers, `-` and `n/a`.
+        let is_cell = |w: &str| w == "-" || w == "n/a" || w.parse::<f64>().is_ok();
+        let cells = printed
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .filter(|w| {
+                w.len() > 1 && w[0].parse::<usize>().is_ok() && w.iter().all(|w| is_cell(w))
+            })
+            .flat_map(|w| w.into_iter().skip(1))
+            .filter(|w| w.parse::<f64>().is_ok())
+            .count();
+        let file = dir.path().join("measured.txt");
+        std::fs::write(&file, &printed).expect("write");
+        let c = peerpath(&["bandwidth", &t, "--compare", &file.to_string_lossy()]);
+        if cells == 0 {
+            // No pairing with a prediction: nothing to compare, and --compare says so.
+            assert_eq!(c.status.code(), Some(2), "{t}: {}", stderr(&c));
+            continue;
+        }
+        assert_eq!(c.status.code(), Some(0), "{t}: {}", stderr(&c));
+        let rows: Vec<String> = stdout(&c).lines().skip(1).map(str::to_owned).collect();
+        let errors: Vec<&String> = rows.iter().filter(|l| l.ends_with('%')).collect();
+        assert_eq!(
+            errors.len(),
+            cells,
+            "{t}: every cell compared:\n{}",
+            stdout(&c)
+        );
+        for l in errors {
+            assert!(l.ends_with(" +0.0%"), "{t}: {l}");
+        }
+        compared += cells;
+    }
+    // timing-two-sockets.yaml alone has 44 (the others give no link speeds).
+    assert!(compared >= 44, "{compared} cells compared");
+}

@@ -565,3 +565,55 @@ fn issue_19_an_import_without_exports_names_the_gpu_and_the_next_command() {
     assert!(stderr(&o).contains(", 1 exports;"), "{}", stderr(&o));
     assert!(!stderr(&o).contains("no exports"), "{}", stderr(&o));
 }
+
+/// Issue 17: `--default-mpss 0`, `1` or `8192` was accepted and written, and the written
+/// platform did not load (exit 3, "a bug in the importer"). The flag is now checked by
+/// the loader's rule: exit 2, saying what would be right; a valid value still imports.
+#[test]
+fn issue_17_default_mpss_is_checked_like_the_format_checks_mpss() {
+    let dir = tmp();
+    let dump = file(dir.path(), "lspci.txt", LSPCI);
+    for bad in ["0", "1", "8192", "300", "lots"] {
+        let o = peerpath(&["import", "--lspci", &dump, "--default-mpss", bad]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "--default-mpss {bad}: {err}");
+        assert!(err.contains("128") && err.contains("4096"), "{bad}: {err}");
+        assert!(!err.contains("bug in the importer"), "{bad}: {err}");
+    }
+    for good in ["128", "4096"] {
+        let o = peerpath(&[
+            "import",
+            "--tree",
+            &file(dir.path(), "t.txt", TREE),
+            "--default-mpss",
+            good,
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "--default-mpss {good}: {}",
+            stderr(&o)
+        );
+        assert!(
+            stdout(&o).contains(&format!("mpss: {good}")),
+            "{good}: {}",
+            stdout(&o)
+        );
+    }
+}
+
+/// Issue 17: a device name with U+FFFF, end to end: the file is written and loads.
+#[test]
+fn issue_17_a_noncharacter_in_a_device_name_imports() {
+    let dir = tmp();
+    let dump = file(
+        dir.path(),
+        "lspci.txt",
+        &LSPCI.replace("GA102", "GA\u{ffff}102"),
+    );
+    let out = dir.path().join("box.yaml");
+    let o = peerpath(&["import", "--lspci", &dump, "-o", &s(&out)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let c = peerpath(&["check", &s(&out)]);
+    assert_eq!(c.status.code(), Some(0), "{}", stderr(&c));
+}

@@ -152,6 +152,40 @@ pub struct FixReport {
     pub hardware: Option<String>,
 }
 
+impl FixReport {
+    /// The file `peerpath fix --apply` writes for proposal `pick` (counted from 1): a
+    /// comment header saying which proposal was applied and what it predicts, then the
+    /// changed platform. Built here rather than in the CLI so that the fuzzer checks
+    /// the very text `--apply` writes (issue 17: what the project writes, it reads);
+    /// each header line goes through `peerpath_load::comment_line`, so no text in it
+    /// can end the comment. `None` when there is no such proposal.
+    pub fn applied_file(&self, pick: usize) -> Option<String> {
+        let chosen = self.proposals.get(pick.checked_sub(1)?)?;
+        let texts: Vec<&str> = chosen.described.iter().map(|d| d.text.as_str()).collect();
+        let header = [
+            format!(
+                "Written by `peerpath fix {} {} --apply` (proposal {pick}): {}.",
+                self.importer,
+                self.export,
+                texts.join("; ")
+            ),
+            format!(
+                "Predicted: {} {} is {}.",
+                self.importer,
+                self.export,
+                chosen.after.outcome.as_str()
+            ),
+        ];
+        let mut out = String::new();
+        for line in header {
+            out.push_str(&peerpath_load::comment_line(&line));
+            out.push('\n');
+        }
+        out.push_str(&chosen.yaml);
+        Some(out)
+    }
+}
+
 /// Searches fixes for the pairing `importer` ← `export` of `p`.
 pub fn fix(
     p: &Platform,

@@ -50,3 +50,31 @@ fn proposals_are_minimal_reproducible_and_improve_the_pairing() {
     }
     assert!(fixed >= 5, "only {fixed} pairings could be made to work");
 }
+
+/// The file `--apply` writes (`FixReport::applied_file`, which the fuzzer checks too,
+/// issue 17): the header names the proposal and its prediction, and the file loads
+/// as the platform the proposal evaluated.
+#[test]
+fn the_applied_file_loads_and_says_what_was_applied() {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../topologies/arm-external-tbu.yaml");
+    let p = peerpath_load::load_file(&file).unwrap_or_else(|d| panic!("{d}"));
+    let r = fix(&p, "nic0", "gpu0-vram", Bound::default()).expect("the pairing exists");
+    let applied = r.applied_file(1).expect("a proposal");
+    let (first, second) = (
+        applied.lines().next().unwrap_or_default(),
+        applied.lines().nth(1).unwrap_or_default(),
+    );
+    assert!(
+        first.starts_with("# Written by `peerpath fix nic0 gpu0-vram --apply` (proposal 1): "),
+        "{applied}"
+    );
+    let outcome = r.proposals[0].after.outcome.as_str();
+    assert_eq!(second, format!("# Predicted: nic0 gpu0-vram is {outcome}."));
+    let q = peerpath_load::load_str("applied.yaml", &applied)
+        .unwrap_or_else(|d| panic!("{d}\n{applied}"));
+    let again = peerpath_load::load_str("proposal.yaml", &r.proposals[0].yaml).expect("loads");
+    assert_eq!(q, again);
+    assert!(r.applied_file(0).is_none());
+    assert!(r.applied_file(r.proposals.len() + 1).is_none());
+}

@@ -10,8 +10,6 @@ use std::collections::BTreeMap;
 
 use peerpath_load::raw::RawPlatform;
 
-use crate::text::one_line;
-
 /// `16MiB` when exact, else the number of bytes: sizes as the header's prose spells them.
 pub(crate) fn size(v: u64) -> String {
     for (shift, unit) in [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] {
@@ -62,7 +60,7 @@ pub(crate) fn render(
 ) -> String {
     let mut out = String::new();
     for line in comment_lines(header, comments, raw) {
-        out.push_str(format!("# {}", one_line(&line)).trim_end());
+        out.push_str(&peerpath_load::comment_line(&line));
         out.push('\n');
     }
     out.push_str(&peerpath_load::to_yaml(raw));

@@ -846,6 +846,7 @@ pub(crate) fn finalize(m: &mut Machine) {
     });
     ids_from_names(m);
     parents_from_bus_numbers(m);
+    drop_parents_in_other_segments(m);
     break_parent_loops(m);
     collect_root_buses(m);
     infer_kinds(m);
@@ -991,6 +992,29 @@ fn parents_from_bus_numbers(m: &mut Machine) {
         ));
     }
     m.warnings.extend(new_warnings);
+}
+
+/// A PCI hierarchy never crosses segments: a parent in another segment (a corrupted
+/// sysfs link such as `pci0000:00/ffff:00:01.0/0000:01:00.0`, found by the fuzzer,
+/// issue 17) is dropped, with a warning; the device then sits on a root bus of its
+/// own segment. Kept, it put the device below a host bridge of the other segment, and
+/// the written platform did not load.
+fn drop_parents_in_other_segments(m: &mut Machine) {
+    let mut warnings = Vec::new();
+    for d in &mut m.devices {
+        if let Some(p) = d.parent.filter(|p| p.segment != d.bdf.segment) {
+            d.parent = None;
+            warnings.push(ImportWarning::new(
+                WarningKind::Hierarchy,
+                d.line,
+                Some(d.bdf),
+                format!(
+                    "its parent {p} is in another PCI segment; treated as sitting on a root bus"
+                ),
+            ));
+        }
+    }
+    m.warnings.extend(warnings);
 }
 
 fn break_parent_loops(m: &mut Machine) {
@@ -1218,6 +1242,33 @@ mod tests {
         );
         assert_eq!(m.hierarchy, HierarchySource::BusNumbers);
         assert_eq!(m.root_buses.len(), 1);
+    }
+
+    #[test]
+    fn issue_17_a_parent_in_another_segment_is_dropped() {
+        let mut m = Machine::new(SourceKind::Sysfs);
+        let mut d = PciDevice::new(bdf("0000:01:00.0"));
+        d.parent = Some(bdf("ffff:00:01.0"));
+        let mut e = PciDevice::new(bdf("0000:01:00.1"));
+        e.parent = Some(bdf("0000:00:01.0"));
+        m.devices = vec![d, e, PciDevice::new(bdf("0000:00:01.0"))];
+        finalize(&mut m);
+        assert_eq!(m.device(bdf("0000:01:00.0")).and_then(|d| d.parent), None);
+        assert_eq!(
+            m.device(bdf("0000:01:00.1")).and_then(|d| d.parent),
+            Some(bdf("0000:00:01.0")),
+            "a parent in the same segment is kept"
+        );
+        assert!(m
+            .warnings
+            .iter()
+            .any(|w| w.kind == WarningKind::Hierarchy
+                && w.to_string().contains("another PCI segment")));
+        assert!(
+            m.root_buses.iter().all(|r| r.segment == 0),
+            "{:?}",
+            m.root_buses
+        );
     }
 
     #[test]

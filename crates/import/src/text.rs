@@ -182,15 +182,6 @@ pub(crate) fn strip_log_prefix(line: &str) -> &str {
     t
 }
 
-/// Collapses control characters so a value can go into a one-line comment or message.
-pub(crate) fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .trim()
-        .to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -101,3 +101,39 @@ fn function_ids_and_the_release_are_written() {
         "{y}"
     );
 }
+
+/// Issue 17: a device name from the dump with characters YAML does not allow (U+FFFF, a
+/// noncharacter; NUL; U+FEFF; C1 controls; line separators) went into the header's
+/// comment lines as it was, and the file did not load.
+#[test]
+fn issue_17_odd_characters_in_a_dump_never_break_the_file() {
+    for odd in [
+        "\u{ffff}",
+        "\u{fffe}",
+        "\u{feff}",
+        "\0",
+        "\u{85}",
+        "\u{9b}",
+        "\u{2028}",
+        "\u{2029}",
+        "\u{1b}[31m",
+        "\r",
+        "\u{d7ff}\u{e000}\u{10ffff}",
+        "\u{fdd0}",
+        "\u{1ffff}",
+        "\t#",
+    ] {
+        let dump = format!(
+            "00:01.0 PCI bridge [0604]: Root Port {odd} [1def:e101]\n\
+             01:00.0 VGA compatible controller [0300]: NVIDIA{odd} GPU [10de:2230] (rev a1)\n\
+             \tIOMMU group: 3\n\
+             \tRegion 0: Memory at 3c0000000000 (64-bit, prefetchable) [size=256M]\n"
+        );
+        let m = parse_lspci(&dump, None);
+        let y = to_platform_yaml(&m, &ImportOptions::default());
+        if let Err(d) = peerpath_load::load_str("odd.yaml", &y) {
+            panic!("{odd:?}: the import does not load:\n{d}\n{y}");
+        }
+        assert!(y.contains("NVIDIA"), "the name is kept: {y}");
+    }
+}

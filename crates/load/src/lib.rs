@@ -117,6 +117,39 @@ pub fn to_yaml(raw: &RawPlatform) -> String {
     }
 }
 
+/// The format's rule for an MPS or MPSS value (K5, platform-format.md): one of 128,
+/// 256, 512, 1024, 2048, 4096 bytes. `Err` says what would be right. The loader checks
+/// every `mps` and `mpss` with it, and `peerpath import --default-mpss` too (issue 17).
+pub fn check_mps_value(bytes: u32) -> Result<(), String> {
+    if peerpath_model::MPS_VALUES.contains(&bytes) {
+        Ok(())
+    } else {
+        let list: Vec<String> = peerpath_model::MPS_VALUES
+            .iter()
+            .map(u32::to_string)
+            .collect();
+        Err(format!("one of {}", list.join(", ")))
+    }
+}
+
+/// `# ` and `text` as one YAML comment line (without its line break), whatever `text`
+/// holds: control characters (line breaks, tabs, NUL, C1) become spaces, and what YAML
+/// does not allow in a file as it is (noncharacters such as U+FFFF and U+FFFE, YAML
+/// 1.2's non-printable set) or may read as a line break or a byte order mark (U+2028,
+/// U+2029, U+FEFF) becomes U+FFFD. For text from outside (names in a dump, issue 17).
+pub fn comment_line(text: &str) -> String {
+    let body: String = text
+        .chars()
+        .map(|c| match c {
+            c if c.is_control() => ' ',
+            '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{2027}' | '\u{202a}'..='\u{d7ff}' => c,
+            '\u{e000}'..='\u{fefe}' | '\u{ff00}'..='\u{fffd}' | '\u{10000}'.. => c,
+            _ => '\u{fffd}',
+        })
+        .collect();
+    format!("# {}", body.trim()).trim_end().to_owned()
+}
+
 /// Reads a file of at most [`limits::MAX_FILE_BYTES`], as UTF-8. Returns the display
 /// name and the text.
 pub(crate) fn read_limited(path: &Path) -> Result<(String, String), Diagnostics> {

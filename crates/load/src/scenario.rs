@@ -129,8 +129,15 @@ pub(crate) fn schema() -> serde_json::Value {
 /// Loads a scenario file and its platform. Diagnostics about an external platform
 /// file name that file; those about an inline platform name the scenario file.
 pub fn load_scenario(path: &Path) -> Result<Scenario, Diagnostics> {
-    let (name, text) = crate::read_limited(path)?;
-    let mut sink = Sink::new(&name, &text);
+    let (_, text) = crate::read_limited(path)?;
+    load_scenario_str(path, &text)
+}
+
+/// Loads a scenario from its text, as if read from `path`: diagnostics name `path`,
+/// and an external platform file is read relative to its directory.
+pub fn load_scenario_str(path: &Path, text: &str) -> Result<Scenario, Diagnostics> {
+    let name = path.display().to_string();
+    let mut sink = Sink::new(&name, text);
     let mut extra = Diagnostics::default();
     let result = load(&mut sink, path, &mut extra);
     let mut diags = sink.into_diagnostics();

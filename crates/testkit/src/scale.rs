@@ -35,6 +35,13 @@ use crate::dump::{to_raw_with, ImportsAs};
 use crate::errors::ScaleError;
 use crate::knobs::Flavor;
 
+/// Most endpoints of a generated platform: its file must load, so it must stay below
+/// the loader's 64 MiB (`peerpath_load::limits::MAX_FILE_BYTES`). An endpoint takes
+/// about 290 bytes of YAML, so 200,000 endpoints write about 55 MiB (57.8 MB for
+/// `--flavor arm` with 80 exports, the most the pairing limit allows there); the
+/// loader's own limit, 1,000,000 endpoints, would write about 290 MB (issue 17).
+/// `tests/generators.rs` holds the file at this maximum to the limit.
+pub const MAX_ENDPOINTS: usize = 200_000;
 /// Most endpoints below one host bridge.
 pub const ENDPOINTS_PER_HOST_BRIDGE: usize = 200;
 /// Root ports per host bridge.
@@ -74,15 +81,29 @@ impl Scale {
         (self.endpoints as u64) * (self.exports as u64) - self.exports as u64
     }
 
-    fn check(&self) -> Result<(), ScaleError> {
-        let max = peerpath_load::limits::MAX_ENDPOINTS;
+    /// Whether the platform can be generated and its file loads: endpoints, exports
+    /// and pairings within the limits.
+    pub fn check(&self) -> Result<(), ScaleError> {
         if self.endpoints == 0 {
             return Err(ScaleError::NoEndpoints);
         }
-        if self.endpoints > max {
+        if self.endpoints > MAX_ENDPOINTS {
             return Err(ScaleError::TooManyEndpoints {
                 endpoints: self.endpoints,
+                max: MAX_ENDPOINTS,
+                file_limit: peerpath_load::limits::MAX_FILE_BYTES,
+            });
+        }
+        let max = peerpath_load::limits::MAX_PAIRINGS;
+        if self.pairings() > max as u64 {
+            // N × M − M ≤ max  ⇔  M ≤ max / (N − 1).
+            let most_exports = (max as u64) / (self.endpoints as u64 - 1).max(1);
+            return Err(ScaleError::TooManyPairings {
+                endpoints: self.endpoints,
+                exports: self.exports,
+                pairings: self.pairings(),
                 max,
+                most_exports,
             });
         }
         let gpus = self.gpus();

@@ -265,3 +265,44 @@ fn some_random_platforms_give_a_host_bridge_its_own_stream_map() {
     });
     assert!(found, "no host bridge stream_map in 200 seeds");
 }
+
+/// Issue 17: `peerpath generate` at its maximum writes a file the loader reads. The
+/// loader's own endpoint limit (1,000,000) wrote 293 MB; the maximum is now what fits
+/// below 64 MiB with a margin, checked here at the most exports the pairing limit
+/// allows there, for the flavor with the longest lines (arm: 57.8 MB; amd and intel
+/// 57.1 MB; 12 s each in a dev build, so one). Loading a file of this size is the
+/// load crate's `scale.rs` test's shape at twice its size; `docs/fuzzing.md` has the
+/// run of `peerpath check` on it.
+#[test]
+fn issue_17_the_largest_scale_platform_is_below_the_loaders_file_limit() {
+    let most_exports = peerpath_load::limits::MAX_PAIRINGS / (scale::MAX_ENDPOINTS - 1);
+    let s = Scale {
+        endpoints: scale::MAX_ENDPOINTS,
+        exports: most_exports,
+        seed: 17,
+        flavor: Flavor::Arm,
+    };
+    let text = scale::yaml(&s).expect("the maximum is accepted");
+    let size = text.len() as u64;
+    assert!(
+        size < peerpath_load::limits::MAX_FILE_BYTES * 9 / 10,
+        "{size} bytes, too close to the limit"
+    );
+}
+
+#[test]
+fn issue_17_requests_whose_file_would_not_load_are_refused() {
+    let over = |endpoints, exports| Scale {
+        endpoints,
+        exports,
+        seed: 0,
+        flavor: Flavor::Arm,
+    };
+    let e = scale::yaml(&over(scale::MAX_ENDPOINTS + 1, 1)).expect_err("too many endpoints");
+    assert!(e.to_string().contains("200000"), "{e}");
+    let e = scale::yaml(&over(10_000, 5_000)).expect_err("too many pairings");
+    assert!(e.to_string().contains("at most 1600 exports"), "{e}");
+    assert!(over(10_000, 1_600).check().is_ok());
+    assert!(over(10_000, 1_601).check().is_err());
+    assert!(over(1, 0).check().is_ok(), "one endpoint, no pairing");
+}

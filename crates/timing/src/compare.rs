@@ -25,9 +25,10 @@ pub struct Comparison {
 }
 
 impl Comparison {
-    /// (predicted − measured) / measured.
+    /// (predicted − measured) / measured, the prediction taken at the precision the
+    /// test prints (see `as_printed`).
     pub fn error(&self) -> f64 {
-        (self.predicted - self.measured) / self.measured
+        (as_printed(self.predicted) - self.measured) / self.measured
     }
 }
 
@@ -201,6 +202,15 @@ pub fn compare(topo: &Topology<'_>, matrix: &Matrix, m: &Measured) -> Report {
     r
 }
 
+/// A prediction at the precision the test prints its matrices with (two decimals, as
+/// `peerpath bandwidth` prints them too): a measurement of 1.22 stands for anything
+/// from 1.215 to 1.225, so a prediction of 1.2152 is no error against it, and a
+/// matrix of `peerpath bandwidth` compared with itself gives 0% on every cell
+/// (issue 17). Rounded through the same formatting, so it equals the printed text.
+fn as_printed(v: f64) -> f64 {
+    format!("{v:.2}").parse().unwrap_or(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,6 +263,54 @@ mod tests {
             "{:?}",
             r.assumptions
         );
+    }
+
+    /// Issue 17: the matrices `peerpath bandwidth` prints, with `-` on the diagonal and
+    /// `n/a` where a pair has no prediction, are read; the missing cells are left out.
+    #[test]
+    fn issue_17_dashes_and_na_cells_are_cells_without_a_value() {
+        let text = "Device: 0, gpu0, pciBusID: 3, pciDeviceID: 0, pciDomainID:0
+Device: 1, nic0, pciBusID: 10, pciDeviceID: 0, pciDomainID:0
+Device: 2, gpu1, pciBusID: 83, pciDeviceID: 0, pciDomainID:0
+Unidirectional P2P=Enabled Bandwidth (P2P Writes) Matrix (GB/s)
+   D\\D      0      1      2
+     0      -    n/a  28.73
+     1  28.73      -  27.10
+     2  28.73    n/a      -
+";
+        let m = parse(text).expect("parses");
+        assert_eq!(m.devices.len(), 3);
+        assert_eq!(m.devices[2].1.to_string(), "0000:83:00.0");
+        let cells: Vec<(usize, usize, f64)> =
+            m.cells.iter().map(|c| (c.row, c.col, c.value)).collect();
+        assert_eq!(
+            cells,
+            [(0, 2, 28.73), (1, 0, 28.73), (1, 2, 27.10), (2, 0, 28.73)]
+        );
+        assert!(
+            parse(&text.replace("27.10", "27.1x"))
+                .expect("parses")
+                .cells
+                .len()
+                < 4
+        );
+    }
+
+    #[test]
+    fn predictions_are_compared_at_the_printed_precision() {
+        assert_eq!(as_printed(1.2152), 1.22);
+        assert_eq!(as_printed(28.734), 28.73);
+        assert_eq!(as_printed(0.0), 0.0);
+        let c = |predicted, measured| Comparison {
+            from: "a".to_owned(),
+            to: "b".to_owned(),
+            metric: Metric::LatencyUs,
+            predicted,
+            measured,
+        };
+        assert_eq!(c(1.2152, 1.22).error(), 0.0);
+        assert!((c(1.2152, 1.0).error() - 0.22).abs() < 1e-12);
+        assert!(c(1.2252, 1.22).error() > 0.0);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! MPSS (K5: one of 128…4096, MPS at most MPSS) and the ACS capability and control
 //! (control bits only from the capability).
 
-use peerpath_model::{Acs, Port, MPS_VALUES};
+use peerpath_model::{Acs, Port};
 
+use crate::check_mps_value;
 use crate::raw::{AcsBit, RawAcs};
 use crate::source::{ypath, Msg, Path, Seg};
 
@@ -14,24 +15,22 @@ impl Validator<'_, '_> {
     /// MPSS is one of 128…4096, and so is MPS, which is at most MPSS.
     pub(super) fn check_mps(&mut self, p: &Path, mpss: u32, mps: Option<u32>) {
         let mut ok = true;
-        if !MPS_VALUES.contains(&mpss) {
+        if let Err(expected) = check_mps_value(mpss) {
             ok = false;
             let mut pp = p.clone();
             pp.push(Seg::from("mpss"));
             self.report(
                 pp,
-                Msg::new(format!("{mpss} is not a valid MPSS"))
-                    .expected("one of 128, 256, 512, 1024, 2048, 4096"),
+                Msg::new(format!("{mpss} is not a valid MPSS")).expected(expected),
             );
         }
         if let Some(mps) = mps {
             let mut pp = p.clone();
             pp.push(Seg::from("mps"));
-            if !MPS_VALUES.contains(&mps) {
+            if let Err(expected) = check_mps_value(mps) {
                 self.report(
                     pp,
-                    Msg::new(format!("{mps} is not a valid MPS"))
-                        .expected("one of 128, 256, 512, 1024, 2048, 4096"),
+                    Msg::new(format!("{mps} is not a valid MPS")).expected(expected),
                 );
             } else if ok && mps > mpss {
                 self.report(

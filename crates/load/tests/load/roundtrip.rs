@@ -149,3 +149,34 @@ fn validate_raw_reports_paths_without_lines() {
         "error: built: endpoints[1].parent: `rp9` is not defined\n  expected: the name of a root port, switch downstream port, bridge or host bridge (RCiEP)\n  help: did you mean `rp0`?"
     );
 }
+
+/// Issue 17: strings with characters YAML does not allow in a file as they are (U+FFFF,
+/// NUL, other C0 and C1 controls) or that a reader may drop (U+FEFF) are written so
+/// that they load back unchanged.
+#[test]
+fn issue_17_odd_characters_in_strings_round_trip() {
+    for odd in [
+        "\u{ffff}",
+        "\u{fffe}",
+        "\u{feff}",
+        "\0",
+        "\u{7}",
+        "\u{1b}[0m",
+        "\u{85}",
+        "\u{9f}",
+        "\u{2028}",
+        "\t",
+        "\r\n",
+        "\u{10ffff}",
+        "a: b # c",
+        "'\"",
+    ] {
+        let mut raw = built_in_code();
+        raw.description = Some(format!("gpu {odd} name"));
+        raw.name = format!("n{odd}");
+        let yaml = to_yaml(&raw);
+        let again =
+            load_raw_str("again.yaml", &yaml).unwrap_or_else(|d| panic!("{odd:?}: {d}\n{yaml}"));
+        assert_eq!(raw, again, "{odd:?}:\n{yaml}");
+    }
+}
