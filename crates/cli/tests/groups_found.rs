@@ -1,0 +1,105 @@
+//! Issue 24: IOMMU groups computed from the dump's ACS readings alone
+//! (`--no-acs-from-groups`) against the kernel's own `IOMMU group:` lines, on public
+//! `lspci -vvvnn` dumps taken as root (`tests/dumps/`, provenance in
+//! `tests/dumps/SOURCES.md`). The files are kept byte for byte as published; the test
+//! runs the real binary, as a user would, and reads its comparison table.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{peerpath, repo, stderr, stdout};
+
+/// A dump of `tests/dumps/`, which must exist.
+fn dump(name: &str) -> PathBuf {
+    let p = repo().join("crates/cli/tests/dumps").join(name);
+    assert!(p.exists(), "missing {}", p.display());
+    p
+}
+
+/// One comparison: the dump, its number of `IOMMU group:` lines, and the table rows
+/// (`BDF`, `agree?`) the import printed.
+struct Compared {
+    lines: usize,
+    rows: Vec<(String, bool)>,
+    summary: String,
+}
+
+/// `peerpath import --lspci FILE --compare-groups --no-acs-from-groups`.
+fn compare(name: &str) -> Compared {
+    let file = dump(name);
+    let dir = std::env::temp_dir().join(format!(
+        "peerpath-groups-found-{}-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let out = dir.join("out.yaml");
+    let o = peerpath(&[
+        "import",
+        "--lspci",
+        &s(&file),
+        "--compare-groups",
+        "--no-acs-from-groups",
+        "-o",
+        &s(&out),
+    ]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}\n{}", stderr(&o));
+    let rows = text
+        .lines()
+        .filter(|l| !l.starts_with(' ') && (l.ends_with("  yes") || l.ends_with("  NO")))
+        .map(|l| {
+            let bdf = l.split_whitespace().nth(1).unwrap_or("").to_string();
+            (bdf, l.ends_with("  yes"))
+        })
+        .collect();
+    let summary = text
+        .lines()
+        .find(|l| l.starts_with("groups agree") || l.starts_with("groups disagree"))
+        .unwrap_or("")
+        .to_string();
+    let lines = std::fs::read_to_string(&file)
+        .expect("readable")
+        .lines()
+        .filter(|l| l.trim().starts_with("IOMMU group:"))
+        .count();
+    let _ = std::fs::remove_dir_all(&dir);
+    Compared {
+        lines,
+        rows,
+        summary,
+    }
+}
+
+fn s(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// Every device with a kernel group is compared, and every one agrees.
+fn assert_all_agree(name: &str) {
+    let c = compare(name);
+    assert!(c.lines > 0, "{name}: no IOMMU group lines");
+    assert_eq!(c.rows.len(), c.lines, "{name}: {:?}", c.rows);
+    let disagree: Vec<&String> = c.rows.iter().filter(|r| !r.1).map(|r| &r.0).collect();
+    assert!(disagree.is_empty(), "{name}: disagree on {disagree:?}");
+    assert_eq!(
+        c.summary,
+        format!(
+            "groups agree: {n} of {n} devices with a kernel group, partition for partition",
+            n = c.lines
+        ),
+        "{name}"
+    );
+}
+
+/// AMD AM5 (Ryzen 7000 "Raphael", B650 chipset): the data fabric's dummy host bridge
+/// functions (00:0x.0) each in a group of their own, the Promontory 21 switch whose
+/// downstream ports have no ACS capability (each device below shares its port's group),
+/// an AST1150 PCIe-to-PCI bridge and the VGA behind it in one group, and the integrated
+/// GPU's functions, whose ACS capability implements nothing (so the kernel takes every
+/// bit as hard-wired on and puts each function apart).
+#[test]
+fn amd_b650_groups_agree_device_by_device() {
+    assert_all_agree("asrockrack-b650d4u-ryzen-raphael.lspci.txt");
+}
