@@ -103,3 +103,12 @@ fn assert_all_agree(name: &str) {
 fn amd_b650_groups_agree_device_by_device() {
     assert_all_agree("asrockrack-b650d4u-ryzen-raphael.lspci.txt");
 }
+
+/// Arm (Ampere Altra, eight PCI domains): root ports that implement every ACS bit, an
+/// X550 whose two functions sit in groups of their own (an ACS capability that
+/// implements nothing counts as hard-wired on), and the AST1150 bridge's VGA, which the
+/// dump gives no group and so is not compared.
+#[test]
+fn ampere_altra_d8ud_groups_agree_device_by_device() {
+    assert_all_agree("asrockrack-altrad8ud-ampere-altra.lspci.txt");
+}
