@@ -112,3 +112,15 @@ fn amd_b650_groups_agree_device_by_device() {
 fn ampere_altra_d8ud_groups_agree_device_by_device() {
     assert_all_agree("asrockrack-altrad8ud-ampere-altra.lspci.txt");
 }
+
+/// AMD server (EPYC 7003 "Milan", four root complexes on one segment): the FCH SMBus and
+/// LPC functions (00:14.0/00:14.3) and the eight data-fabric functions (00:18.x) each in
+/// one multifunction group, no ACS; the Starship dummy, PTDMA and SPP functions on the
+/// internal GPP bridges, whose ACS capability implements nothing, each apart; a Radeon
+/// Pro W5700 behind its own Navi 10 switch (a downstream port with ACS, four GPU
+/// functions with an empty ACS capability, each apart); the AST1150 bridge and its VGA in
+/// one group.
+#[test]
+fn amd_epyc_milan_groups_agree_device_by_device() {
+    assert_all_agree("asrockrack-romed8-2t-epyc-milan.lspci.txt");
+}
