@@ -107,7 +107,18 @@ fn altra_groups_agree_device_by_device() {
             "--no-acs-from-groups",
         ],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    // Issue 24: from the ACS readings alone, every device still agrees.
+    let r = rows(&text);
+    assert_eq!(r.len(), lines, "{text}");
+    assert!(r.iter().all(|l| l.ends_with("yes")), "{text}");
+    assert_eq!(
+        summary(&text),
+        format!(
+            "groups agree: {lines} of {lines} devices with a kernel group, partition for partition"
+        )
+    );
 }
 
 #[test]
