@@ -130,45 +130,15 @@ fn amd_epyc_milan_groups_agree_device_by_device() {
 /// 6.11): the client-style host bridge 00:00.0 in a group of its own, PCH root ports
 /// with ACS, an AST2600 behind its bridge in one group, and the PCH's own functions.
 ///
-/// Known difference, not fixed: 26 of 36 devices agree. The ten that differ are the
-/// PCH's conventional-PCI multifunction devices on the root bus (00:14.0/.2, 00:15.0/.1,
-/// 00:16.0/.1/.4, 00:1f.0/.4/.5: no PCI Express capability). The kernel groups each
-/// slot's functions together: `pci_acs_enabled()` is false for a non-PCIe function and
-/// no quirk answers, since `pci_quirk_rciep_acs` (the `PCI_VENDOR_ID_INTEL, PCI_ANY_ID`
-/// row) returns `-ENOTTY` unless `pci_pcie_type(dev) == PCI_EXP_TYPE_RC_END`. peerpath's
-/// quirk table applies that row to every endpoint directly below a host bridge
-/// (`Applies::RcEndpoint` in `crates/topology/src/quirks.rs`), because the platform model
-/// does not keep whether such an endpoint is a PCIe RCiEP or a conventional function,
-/// and so puts each function apart. Fixing it needs that bit in the model
-/// (docs/status.md, "Not done").
+/// The PCH's conventional-PCI multifunction devices on the root bus (00:14.0/.2,
+/// 00:15.0/.1, 00:16.0/.1/.4, 00:1f.0/.4/.5: no PCI Express capability) share a group
+/// per slot, as the kernel puts them: `pci_acs_enabled()` is false for a non-PCIe
+/// function and no quirk answers, since `pci_quirk_rciep_acs` (the
+/// `PCI_VENDOR_ID_INTEL, PCI_ANY_ID` row) returns `-ENOTTY` unless
+/// `pci_pcie_type(dev) == PCI_EXP_TYPE_RC_END`. Regression (issue 24): the quirk row
+/// applied to every endpoint below a host bridge and put each function apart, 26 of 36;
+/// the import now writes `pcie: false` for a conventional function, which the row reads.
 #[test]
-fn intel_xeon_e2400_groups_known_difference_on_pch_conventional_functions() {
-    let c = compare("asrockrack-ec266d4-4l-xeon-e2400.lspci.txt", 1);
-    assert_eq!(c.lines, 36);
-    assert_eq!(c.rows.len(), 36, "{:?}", c.rows);
-    let disagree: Vec<&str> = c
-        .rows
-        .iter()
-        .filter(|r| !r.1)
-        .map(|r| r.0.as_str())
-        .collect();
-    assert_eq!(
-        disagree,
-        [
-            "0000:00:14.0",
-            "0000:00:14.2",
-            "0000:00:15.0",
-            "0000:00:15.1",
-            "0000:00:16.0",
-            "0000:00:16.1",
-            "0000:00:16.4",
-            "0000:00:1f.0",
-            "0000:00:1f.4",
-            "0000:00:1f.5",
-        ]
-    );
-    assert_eq!(
-        c.summary,
-        "groups disagree: 10 of 36 devices with a kernel group differ"
-    );
+fn intel_xeon_e2400_groups_agree_device_by_device() {
+    assert_all_agree("asrockrack-ec266d4-4l-xeon-e2400.lspci.txt");
 }

@@ -884,6 +884,10 @@ raw_struct! {
             serialize_with = "flow_opt"
         )]
         pub cc: Option<RawDeviceCc>,
+        /// `pcie` (default true): the function has a PCI Express capability; `false`
+        /// for a conventional PCI function (on a root bus: not an RCiEP).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub pcie: Option<bool>,
         /// `link` (timing: what the link supports).
         #[serde(
             default,

@@ -321,6 +321,7 @@ impl PlatformBuilder {
                 driver: Driver::Kernel,
                 bars,
                 cc: None,
+                pcie: true,
             }),
         )
     }

@@ -561,6 +561,11 @@ pub struct Endpoint {
     pub bars: Vec<Bar>,
     /// `cc`.
     pub cc: Option<DeviceCc>,
+    /// `pcie` (default true): the function has a PCI Express capability. `false`: a
+    /// conventional PCI function — on a root bus, an integrated function that is not a
+    /// Root Complex Integrated Endpoint (`pci_pcie_type` is not `PCI_EXP_TYPE_RC_END`),
+    /// which the kernel's RCiEP ACS quirk does not cover.
+    pub pcie: bool,
 }
 
 impl Endpoint {

@@ -308,6 +308,9 @@ fn endpoint_shape(topo: &Topology<'_>, id: NodeId, e: &Endpoint) -> EndpointShap
         // Whether it has one: an importer's own BARs are never the target.
         bars,
         cc,
+        // Read by the kernel's quirks only (an RCiEP's ACS quirk): through the
+        // importer's ACS state and the groups.
+        pcie: _,
     } = e;
     let domain = topo.domain(id).map(|d| {
         let DeviceDomain {

@@ -282,6 +282,7 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
                     state: Some(c.state),
                     tdisp: Some(c.tdisp),
                 }),
+                pcie: (!e.pcie).then_some(false),
                 link: link(n.link),
             }),
         }

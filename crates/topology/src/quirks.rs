@@ -351,7 +351,9 @@ fn applies(topo: &Topology<'_>, id: NodeId, a: Applies) -> bool {
         Applies::RootOrDownstreamPort => {
             matches!(kind, NodeKind::RootPort(_) | NodeKind::SwitchDownstream(_))
         }
-        Applies::RcEndpoint => matches!(kind, NodeKind::Endpoint(_)) && parent_is_hb,
+        // `pci_quirk_rciep_acs` returns -ENOTTY unless `pci_pcie_type(dev) ==
+        // PCI_EXP_TYPE_RC_END`: a conventional function on the root bus is not one.
+        Applies::RcEndpoint => matches!(kind, NodeKind::Endpoint(e) if e.pcie) && parent_is_hb,
         Applies::AmdSouthbridge => {
             let hb = topo.host_bridge(topo.host_bridge_of(id));
             parent_is_hb

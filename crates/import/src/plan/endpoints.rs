@@ -11,7 +11,7 @@ use super::acs::{infer, Inferred};
 use super::names::hb_name;
 use super::nodes::Layout;
 use super::{flag, raw_acs, Ctx, Role, Tally};
-use crate::machine::{BarKind, CapsSeen, PciDevice};
+use crate::machine::{BarKind, CapsSeen, DeviceKind, PciDevice};
 
 /// The endpoints, and what the host bridges' windows are made from.
 #[derive(Debug, Default)]
@@ -144,6 +144,7 @@ pub(super) fn endpoints(
             driver: (d.driver.as_deref() == Some("vfio-pci")).then_some(Driver::VfioPci),
             bars,
             cc: None,
+            pcie: (d.kind == DeviceKind::Conventional).then_some(false),
             link: tally.link(d),
         });
     }

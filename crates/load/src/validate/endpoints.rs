@@ -86,6 +86,7 @@ impl Validator<'_, '_> {
                     driver: ep.driver.unwrap_or_default(),
                     bars,
                     cc,
+                    pcie: ep.pcie.unwrap_or(true),
                 }),
             });
         }

@@ -10,7 +10,7 @@ fn unknown_key_suggests_the_closest() {
         &format!("{HB}endpoints:\n- {{name: ep0, parent: rp0, bdf: 01:00.0, mpsss: 256}}\n"),
         expect![[r#"
             error: t.yaml:9:42: endpoints[0].mpsss: unknown key `mpsss`
-              expected: one of name, parent, bdf, id, class, mpss, mps, dma_mask_bits, bus_dma_limit, coherent, ats, trusted, multifunction, acs, driver, bars, cc, link
+              expected: one of name, parent, bdf, id, class, mpss, mps, dma_mask_bits, bus_dma_limit, coherent, ats, trusted, multifunction, acs, driver, bars, cc, pcie, link
               help: did you mean `mpss`?"#]],
     );
 }

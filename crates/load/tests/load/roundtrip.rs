@@ -96,6 +96,7 @@ fn built_in_code() -> RawPlatform {
                 prefetchable: None,
             }],
             cc: None,
+            pcie: None,
             link: None,
         });
     }

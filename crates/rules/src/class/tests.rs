@@ -67,6 +67,7 @@ fn cases(n: usize) -> Vec<Case> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Changed {
     Class,
+    Pcie,
     PciId,
     PortPciId,
     Mpss,
@@ -95,6 +96,7 @@ enum Changed {
 impl Changed {
     const ALL: &[Changed] = &[
         Changed::Class,
+        Changed::Pcie,
         Changed::PciId,
         Changed::PortPciId,
         Changed::Mpss,
@@ -177,6 +179,7 @@ fn endpoint_mutants(p: &Platform, id: NodeId, out: &mut Vec<(Changed, Platform)>
         driver,
         bars,
         cc,
+        pcie,
     } = e;
     let mut m = |what: Changed, f: &dyn Fn(&mut Platform)| {
         let mut q = p.clone();
@@ -239,6 +242,7 @@ fn endpoint_mutants(p: &Platform, id: NodeId, out: &mut Vec<(Changed, Platform)>
         Some(_) => None,
     };
     m(Changed::Cc, &|q| endpoint_mut(q, id).cc = cc);
+    m(Changed::Pcie, &|q| endpoint_mut(q, id).pcie = !pcie);
     let link = match link {
         None => Some(Link {
             speed: LinkSpeed::ALL[0],
