@@ -95,9 +95,10 @@ pub fn report_html(
                 });
         let _ = writeln!(
             out,
-            "<details id=\"{id}\"><summary><span class=\"{o} word\">{o}</span> {imp} &larr; {exp} &middot; {map}{path}{codes}</summary>\n<pre>{text}</pre></details>",
+            "<details id=\"{id}\"><summary><span class=\"{o} word\">{o}{q}</span> {imp} &larr; {exp} &middot; {map}{path}{codes}</summary>\n<pre>{text}</pre></details>",
             id = esc(&pair_id(&pair.importer, &pair.export)),
             o = pair.outcome.as_str(),
+            q = if pair.depends_on.is_empty() { "" } else { "?" },
             imp = esc(&pair.importer),
             exp = esc(&pair.export),
             map = pair.kernel.map_type.as_str(),
@@ -162,8 +163,9 @@ fn matrix_table(topo: &Topology<'_>, cells: &[MatrixCell], out: &mut String) {
                 Some(c) => {
                     let _ = write!(
                         out,
-                        "<td class=\"{o}\"><a href=\"#{id}\"><span class=\"word\">{o}</span> {map} {path}</a></td>",
+                        "<td class=\"{o}\"><a href=\"#{id}\"><span class=\"word\">{o}{q}</span> {map} {path}</a></td>",
                         o = c.outcome.as_str(),
+                        q = if c.depends_on.is_empty() { "" } else { "?" },
                         id = esc(&pair_id(imp, e)),
                         map = c.map_type.as_str(),
                         path = c.path.as_str(),

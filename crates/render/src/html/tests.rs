@@ -72,3 +72,22 @@ fn same_input_same_bytes() {
     let p = topology("amd-zen-switch.yaml");
     assert_eq!(report(&p).0, report(&p).0);
 }
+
+/// Issue 24: a verdict that rests on an assumed fact is marked in the report's matrix
+/// and in its pairing's summary line, as in the text; one that rests on facts is not.
+#[test]
+fn a_verdict_resting_on_an_assumed_fact_is_marked() {
+    let mut p = topology("amd-zen-switch.yaml");
+    p.kernel.cpu.family = None;
+    p.assumed = vec![peerpath_model::Fact::CpuFamily];
+    let (html, pairs) = report(&p);
+    let marked = pairs.iter().filter(|r| !r.depends_on.is_empty()).count();
+    assert!(marked > 0);
+    assert_eq!(
+        html.matches("<span class=\"word\">fails?</span>").count(),
+        marked
+    );
+    assert_eq!(html.matches("fails?</span> ").count(), marked * 2);
+    let (plain, _) = report(&topology("amd-zen-switch.yaml"));
+    assert!(!plain.contains("?</span>"));
+}
