@@ -28,6 +28,7 @@ pub(crate) const MODULES: &[(&str, &str)] = &[
     ("Kernel", "rules/src/k3_stream.rs"),
     ("Kernel", "rules/src/c_cc.rs"),
     ("Kernel", "rules/src/traffic.rs"),
+    ("Virtual machines", "rules/src/v_vm.rs"),
     ("Findings", "rules/src/findings/f_p2p_not_supported.rs"),
     ("Findings", "rules/src/findings/f_acs_redirect.rs"),
     ("Findings", "rules/src/findings/f_dmabuf_attach_refused.rs"),
@@ -50,6 +51,8 @@ pub(crate) const MODULES: &[(&str, &str)] = &[
     ("Findings", "rules/src/findings/f_driver_bypasses_p2pdma.rs"),
     ("Findings", "rules/src/findings/f_group_isolation_hole.rs"),
     ("Findings", "rules/src/findings/f_stream_id_alias.rs"),
+    ("Findings", "rules/src/findings/f_vfio_group_not_viable.rs"),
+    ("Findings", "rules/src/findings/f_guest_address_misroute.rs"),
 ];
 
 /// The leading `//!` block of a source file, without the markers.
@@ -104,6 +107,9 @@ pub(crate) fn rules_md(root: &Path) -> Result<String, String> {
                 "Topology" => "What the kernel derives from the platform (peerpath-topology)",
                 "Hardware" => "What the hardware does with each TLP (peerpath-engine)",
                 "Kernel" => "What the kernel decides, and the stream it leaves",
+                "Virtual machines" => {
+                    "Virtual machines: the guest's kernel and the host's hardware (V1–V6)"
+                }
                 _ => "Findings",
             };
             out.push_str(&format!("\n## {title}\n"));
@@ -128,6 +134,7 @@ mod tests {
             let first = doc.lines().next().unwrap_or_default();
             let ok = first.starts_with('K')
                 || first.starts_with('C')
+                || first.starts_with('V')
                 || first.starts_with('H')
                 || first.starts_with("The TLPs")
                 || first.starts_with("The router")

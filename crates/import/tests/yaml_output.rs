@@ -137,3 +137,51 @@ fn issue_17_odd_characters_in_a_dump_never_break_the_file() {
         assert!(y.contains("NVIDIA"), "the name is kept: {y}");
     }
 }
+
+/// Issue 18: a device bound to vfio-pci is written `driver: vfio-pci`, and the header
+/// says which VM-side facts the dump cannot show; a device on its kernel driver is not
+/// listed.
+#[test]
+fn vfio_bound_devices_are_marked_and_the_vm_side_is_said_unknown() {
+    let lspci = "\
+00:01.0 PCI bridge [0604]: Intel Corporation Device [8086:1c10]
+01:00.0 3D controller [0302]: NVIDIA Corporation GA100 [A100 PCIe 40GB] [10de:20f1] (rev a1)
+\tKernel driver in use: vfio-pci
+00:02.0 PCI bridge [0604]: Intel Corporation Device [8086:1c12]
+02:00.0 Ethernet controller [0200]: Mellanox Technologies MT2892 Family [ConnectX-6 Dx] [15b3:101d]
+\tKernel driver in use: mlx5_core
+";
+    let m = parse_lspci(lspci, None);
+    let y = to_platform_yaml(&m, &ImportOptions::default());
+    let p = peerpath_load::load_str("vfio.yaml", &y).expect("loads");
+    let driver = |bdf: &str| {
+        let n = p
+            .nodes
+            .iter()
+            .find(|n| n.bdf.map(|b| b.to_string()).as_deref() == Some(bdf))
+            .unwrap_or_else(|| panic!("{bdf}:\n{y}"));
+        match &n.kind {
+            peerpath_model::NodeKind::Endpoint(e) => e.driver,
+            k => panic!("{bdf} is {k:?}"),
+        }
+    };
+    assert_eq!(
+        driver("0000:01:00.0"),
+        peerpath_model::Driver::VfioPci,
+        "{y}"
+    );
+    assert_eq!(
+        driver("0000:02:00.0"),
+        peerpath_model::Driver::Kernel,
+        "{y}"
+    );
+    let note = y
+        .lines()
+        .find(|l| l.contains("bound to vfio-pci"))
+        .unwrap_or_else(|| panic!("no vfio-pci note:\n{y}"));
+    assert!(
+        note.contains("0000:01:00.0") && !note.contains("0000:02:00.0"),
+        "{note}"
+    );
+    assert!(y.contains("add a `vms:` entry"), "{y}");
+}

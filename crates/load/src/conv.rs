@@ -397,7 +397,11 @@ kebab_from_yaml!(
     Via,
     Op,
     Pattern,
-    AtsUse
+    AtsUse,
+    VmmBackend,
+    Viommu,
+    GpaPlacement,
+    GuestLayout
 );
 
 impl FromYaml for AcsBit {

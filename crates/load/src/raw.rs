@@ -9,8 +9,8 @@ use std::fmt;
 
 use peerpath_model::{
     AcsDecision, AcsFlags, Arch, AtsUse, Bdf, CcKind, CcState, CpuVendor, DeviceClass, DomainType,
-    Driver, ForwardsP2p, GroupAlgorithm, IommuKind, Op, PassthroughFrom, Pattern, PcieBusConfig,
-    TdispState, Translation, Via,
+    Driver, ForwardsP2p, GpaPlacement, GroupAlgorithm, GuestLayout, IommuKind, Op, PassthroughFrom,
+    Pattern, PcieBusConfig, TdispState, Translation, Via, Viommu, VmmBackend,
 };
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
@@ -305,6 +305,10 @@ platform_struct! {
                 serialize_with = "flow_items"
             )]
             pub assumed: Vec<RawAssumed>,
+            /// `vms`: virtual machines and the devices assigned to them (rules.md V,
+            /// docs/vms.md).
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            pub vms: Vec<RawVm>,
         }
     }
 }
@@ -1061,5 +1065,85 @@ mod tests {
         assert!(yaml.contains("- {device: e0, exports: all}"), "{yaml}");
         let again = crate::load_raw_str("flow.yaml", &yaml).expect("reads back");
         assert_eq!(again, p);
+    }
+}
+
+raw_struct! {
+    /// A `vms` entry: one virtual machine (docs/vms.md).
+    pub struct RawVm {
+        /// `name`.
+        pub name: String,
+        /// `devices`: the host endpoints assigned to it (bound to vfio-pci, V1).
+        pub devices: Vec<RawVmDevice>,
+        /// `backend` (default vfio-type1).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub backend: Option<VmmBackend>,
+        /// `map_bars`: the VMM maps the assigned devices' BARs into the VM's I/O
+        /// address space (V1). Default: vfio-type1 yes; iommufd where the host kernel
+        /// exports VFIO dma-bufs (an assumption, stated).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub map_bars: Option<bool>,
+        /// `viommu` (default none, V5).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub viommu: Option<Viommu>,
+        /// `gpa`: where the guest sees the BARs (default vmm).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub gpa: Option<GpaPlacement>,
+        /// `mmio64_base`: the guest's 64-bit MMIO window (default 0x8000000000).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub mmio64_base: Option<Addr>,
+        /// `guest`: the guest's virtual platform (V6).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub guest: Option<RawGuest>,
+    }
+}
+
+raw_struct! {
+    /// A device assigned to a VM.
+    pub struct RawVmDevice {
+        /// `device`: the host endpoint.
+        pub device: String,
+        /// `ats`: false keeps ATS off for it (default: the host kernel's rule, H2).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ats: Option<bool>,
+        /// `bars`: where the guest sees each BAR (default: `gpa`'s placement).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub bars: Vec<RawGuestBar>,
+    }
+}
+
+raw_struct! {
+    /// A BAR's guest physical address.
+    pub struct RawGuestBar {
+        /// `index` (0..=5).
+        pub index: u8,
+        /// `gpa`.
+        pub gpa: Addr,
+    }
+}
+
+raw_struct! {
+    /// A VM's `guest`: the VMM's virtual platform as the guest kernel sees it.
+    pub struct RawGuest {
+        /// `host_bridge`: the VMM's host bridge id (default: QEMU q35 8086:29c0 on
+        /// x86_64, the `virt` machine's 1b36:0008 elsewhere).
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
+        pub host_bridge: Option<RawPciId>,
+        /// `layout` (default root-ports).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub layout: Option<GuestLayout>,
+        /// `acs`: the virtual ports have an ACS capability (default true, QEMU's).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub acs: Option<bool>,
+        /// `release`: the guest kernel (default: the host's).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub release: Option<String>,
+        /// `cpu`: what the guest's CPUID says (default: the host's).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub cpu: Option<RawCpu>,
     }
 }

@@ -45,6 +45,7 @@ impl PlatformBuilder {
                 imports: Vec::new(),
                 traffic: Vec::new(),
                 assumed: Vec::new(),
+                vms: Vec::new(),
             },
             explicit_imports: false,
             names: HashSet::new(),

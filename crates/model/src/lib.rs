@@ -14,6 +14,7 @@ mod platform;
 mod release;
 mod tlp;
 mod verdict;
+mod vm;
 
 pub use acs::{Acs, AcsFlags};
 pub use addr::{AddrRange, BridgeWindows, BusAddr, DmaAddr, Iova, PhysAddr};
@@ -25,6 +26,7 @@ pub use platform::*;
 pub use release::{Introduced, Release, ReleaseParseError};
 pub use tlp::At;
 pub use verdict::{Code, MapType, Outcome, Severity};
+pub use vm::{Guest, Vm, VmDevice, DEFAULT_MMIO64_BASE, GPEX_HOST_BRIDGE, Q35_HOST_BRIDGE};
 
 /// Valid MPS/MPSS values: powers of two from 128 to 4096 bytes.
 pub const MPS_VALUES: [u32; 6] = [128, 256, 512, 1024, 2048, 4096];

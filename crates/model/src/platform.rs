@@ -164,6 +164,52 @@ kebab_enum!(
     } default Auto
 );
 
+kebab_enum!(
+    /// `vms[].backend`: how the VMM gives the VM its I/O address space (V1).
+    VmmBackend {
+        /// A VFIO type1 container (`vfio_iommu_type1.c`): QEMU's memory listener maps
+        /// the assigned devices' BARs too.
+        VfioType1 = "vfio-type1",
+        /// iommufd: an IOAS that maps MMIO only from a VFIO dma-buf passed to
+        /// `IOMMU_IOAS_MAP_FILE`.
+        Iommufd = "iommufd",
+    } default VfioType1
+);
+kebab_enum!(
+    /// `vms[].viommu` (V5).
+    Viommu {
+        /// No vIOMMU: the guest programs its devices with guest physical addresses.
+        None = "none",
+        /// An emulated vIOMMU whose mappings the VMM shadows into the IOAS.
+        Emulated = "emulated",
+        /// Nested translation in hardware (SMMUv3 nested, VT-d scalable mode).
+        Nested = "nested",
+    } default None
+);
+kebab_enum!(
+    /// `vms[].gpa`: where the guest sees the assigned devices' BARs.
+    GpaPlacement {
+        /// As the guest firmware places them: in the guest's 64-bit MMIO window
+        /// (`mmio64_base`), each BAR naturally aligned, in the order of `devices`.
+        Vmm = "vmm",
+        /// Guest physical = host physical.
+        Identity = "identity",
+    } default Vmm
+);
+kebab_enum!(
+    /// `vms[].guest.layout`: where the VMM puts the assigned devices in the guest.
+    GuestLayout {
+        /// Each device below its own root port (libvirt's q35 default,
+        /// `pcie-root-port`).
+        RootPorts = "root-ports",
+        /// All devices below one virtual switch (x3130 upstream, xio3130 downstream
+        /// ports) below one root port.
+        Switch = "switch",
+        /// On the root bus, as integrated endpoints.
+        RootBus = "root-bus",
+    } default RootPorts
+);
+
 /// The whole validated platform.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Platform {
@@ -197,6 +243,8 @@ pub struct Platform {
     /// `assumed`: facts the file does not know, each given its assumed value above;
     /// sorted, each once.
     pub assumed: Vec<crate::Fact>,
+    /// `vms`: virtual machines and the devices assigned to them (rules.md V).
+    pub vms: Vec<crate::Vm>,
 }
 
 impl Platform {
@@ -247,6 +295,11 @@ impl Platform {
     /// The TBU with this id.
     pub fn tbu(&self, id: TbuId) -> &Tbu {
         &self.iommus[id.iommu.index()].tbus[id.index as usize]
+    }
+
+    /// The VM a device is assigned to, if any.
+    pub fn vm_of(&self, dev: NodeId) -> Option<&crate::Vm> {
+        self.vms.iter().find(|v| v.device(dev).is_some())
     }
 
     /// The explicit domain a device is listed in, if any.

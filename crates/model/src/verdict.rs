@@ -112,6 +112,12 @@ codes! {
     /// The export's driver maps the peer itself and p2pdma would have decided another
     /// map type.
     DriverBypassesP2pdma = "driver-bypasses-p2pdma", Info, ["K2.4", "K1.5"];
+    /// A device assigned to a VM shares its IOMMU group with a device not assigned to
+    /// the same VM.
+    VfioGroupNotViable = "vfio-group-not-viable", Error, ["V2", "K4.3"];
+    /// A guest-issued untranslated request carries a GPA that a host switch routes,
+    /// before translation, to a device other than the intended peer.
+    GuestAddressMisroute = "guest-address-misroute", Error, ["V3", "H1"];
     /// Two requesters behind one SMMU map to the same StreamID.
     StreamIdAlias = "stream-id-alias", Warning, ["H3", "K4.3"];
     /// Different groups, yet one reaches the other's MMIO without translation.
@@ -233,7 +239,7 @@ mod tests {
             assert_eq!(Code::from_name(c.as_str()), Some(*c));
             assert!(!c.rules().is_empty());
         }
-        assert_eq!(Code::ALL.len(), 22);
+        assert_eq!(Code::ALL.len(), 24);
         for m in MapType::ALL {
             assert_eq!(MapType::from_name(m.as_str()), Some(m));
         }

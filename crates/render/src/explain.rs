@@ -23,8 +23,12 @@ use crate::style::Style;
 pub fn explain_text(topo: &Topology<'_>, pair: &PairResult, style: Style) -> String {
     let mut out = Lines::default();
     header(&mut out, topo, pair, style);
-    out.section("What Linux decides", style);
-    what_linux_decides(&mut out, topo, pair);
+    if let Some(vm) = &pair.vm {
+        vm_decisions(&mut out, topo, pair, vm, style);
+    } else {
+        out.section("What Linux decides", style);
+        what_linux_decides(&mut out, topo, pair);
+    }
     out.section("What the hardware does", style);
     what_the_hardware_does(&mut out, topo, pair);
     out.section("Findings", style);
@@ -34,6 +38,107 @@ pub fn explain_text(topo: &Topology<'_>, pair: &PairResult, style: Style) -> Str
         assumed_facts(&mut out, pair);
     }
     out.text
+}
+
+/// A pairing inside one VM (rules.md V): the guest kernel's decision on its virtual
+/// platform (V6), then what the host decides about the same DMA (V1, V2, V4, V5).
+fn vm_decisions(
+    out: &mut Lines,
+    topo: &Topology<'_>,
+    pair: &PairResult,
+    vm: &peerpath_rules::v_vm::VmDetail,
+    style: Style,
+) {
+    let p = topo.platform();
+    let g = &vm.guest;
+    let gtopo = Topology::new(g);
+    let mut gpair = pair.clone();
+    gpair.kernel = vm.decision.clone();
+    gpair.detail.importer = vm.decision.why.importer;
+    gpair.detail.exporter = vm.decision.why.exporter;
+    if let Some(e) = g.export_by_name(&pair.export) {
+        gpair.detail.export = e;
+    }
+    let Some(spec) = p.vms.iter().find(|v| v.name == vm.vm) else {
+        return;
+    };
+    let hb = g
+        .nodes
+        .first()
+        .and_then(|n| match &n.kind {
+            peerpath_model::NodeKind::HostBridge(h) => h.id,
+            _ => None,
+        })
+        .map_or_else(|| "?".to_owned(), |id| id.to_string());
+    out.section(
+        &format!(
+            "What {}'s guest kernel decides (V6, on the guest's platform)",
+            vm.vm
+        ),
+        style,
+    );
+    out.line(format_args!(
+        "  [V6] guest platform: host bridge {hb}, layout {}, virtual ports {} ACS, vIOMMU {}, release {}, CPU {}",
+        spec.guest.layout,
+        if spec.guest.acs { "with" } else { "without" },
+        spec.viommu,
+        g.kernel.release.as_deref().unwrap_or("not stated (newest modelled)"),
+        g.kernel.cpu.vendor
+    ));
+    what_linux_decides(out, &gtopo, &gpair);
+    out.section("What the host decides (V1, V2, V4, V5)", style);
+    let imp = &pair.importer;
+    let domain = topo
+        .domain(pair.detail.importer)
+        .map(|d| d.ty.as_str())
+        .unwrap_or("none");
+    out.line(format_args!(
+        "  [V1] {imp} and {} are assigned to {} ({}): bound to vfio-pci; {imp}'s host domain: {domain}",
+        pair.exporter, vm.vm, spec.backend
+    ));
+    let place = match (vm.gpa, vm.hpa) {
+        (Some(g), Some(h)) => format!("GPA {g:#x} -> HPA {h:#x}"),
+        _ => "no guest address".to_owned(),
+    };
+    out.line(format_args!(
+        "  [V1] {}'s I/O address space {} {}'s BAR ({place})",
+        vm.vm,
+        if vm.maps_bars { "maps" } else { "does not map" },
+        pair.exporter
+    ));
+    out.line(match spec.viommu {
+        peerpath_model::Viommu::None => {
+            "  [V5] no vIOMMU: the guest programs its devices with guest physical addresses".to_owned()
+        }
+        v => format!(
+            "  [V5] vIOMMU {v}: guest IOVA -> GPA (stage 1, the guest's) -> HPA (stage 2, the I/O address space)"
+        ),
+    });
+    out.line(format_args!(
+        "  [V4] ATS for {imp}: {} (the host kernel's rule H2{})",
+        if vm.ats {
+            "enabled: translated requests go straight to the peer"
+        } else {
+            "disabled: requests carry the guest's address untranslated (V3)"
+        },
+        if spec.device(pair.detail.importer).and_then(|d| d.ats) == Some(false) {
+            ", and vms[].devices[].ats: false"
+        } else {
+            ""
+        }
+    ));
+    for a in &vm.assumptions {
+        out.line(format_args!("  assumed: {a}"));
+    }
+    let hk = &pair.kernel;
+    match hk.dma_address {
+        Some(a) => out.line(format_args!(
+            "  result: {imp} puts {a} on the wire; the host routes it (below)"
+        )),
+        None => out.line(
+            "  result: the guest mapped nothing; the probe below shows where the GPA would go",
+        ),
+    }
 }
 
 /// Issue 24: each assumed fact whose alternative changes the outcome, with how to

@@ -24,6 +24,22 @@ struct PairView<'a> {
     outcome: &'static str,
     depends_on: Vec<DependsOnView<'a>>,
     findings: Vec<FindingView<'a>>,
+    /// Only for a pairing inside one VM (rules.md V; a peerpath addition, docs/vms.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vm: Option<VmView<'a>>,
+}
+
+/// The VM side of a pairing: the guest kernel's decision (`kernel` above is what the
+/// importer was programmed with, as the host routes it) and the addresses.
+#[derive(serde::Serialize)]
+struct VmView<'a> {
+    name: &'a str,
+    guest_kernel: KernelView,
+    gpa: Option<String>,
+    hpa: Option<String>,
+    maps_bars: bool,
+    ats: bool,
+    assumptions: &'a [String],
 }
 
 /// One `depends_on` entry (issue 24).
@@ -137,6 +153,15 @@ fn pair_view<'a>(p: &'a Platform, pair: &'a PairResult) -> PairView<'a> {
         outcome: pair.outcome.as_str(),
         depends_on: pair.depends_on.iter().map(depends_on_view).collect(),
         findings: pair.findings.iter().map(finding).collect(),
+        vm: pair.vm.as_deref().map(|v| VmView {
+            name: &v.vm,
+            guest_kernel: kernel(&v.decision),
+            gpa: v.gpa.map(hex),
+            hpa: v.hpa.map(hex),
+            maps_bars: v.maps_bars,
+            ats: v.ats,
+            assumptions: &v.assumptions,
+        }),
     }
 }
 

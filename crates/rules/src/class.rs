@@ -190,6 +190,9 @@ fn classify_platform(p: &Platform) {
         // Each alternative is a whole platform, decided with its own classes
         // (`assume`): platform-wide or per host bridge, which the key holds by id.
         assumed: _,
+        // A pairing of a device assigned to a VM is decided alone (`Classes::key`):
+        // its verdict reads the VM's whole configuration (rules.md V).
+        vms: _,
     } = p;
     let Kernel {
         release: _,
@@ -374,6 +377,8 @@ pub struct Classes<'a, 'p> {
     endpoint: Vec<u32>,
     /// Pairings with their own `traffic` entries.
     with_traffic: HashSet<(NodeId, ExportId)>,
+    /// Devices assigned to a VM: their pairings are decided alone.
+    assigned: HashSet<NodeId>,
 }
 
 impl<'a, 'p> Classes<'a, 'p> {
@@ -404,15 +409,29 @@ impl<'a, 'p> Classes<'a, 'p> {
             chain,
             endpoint,
             with_traffic: p.traffic.iter().map(|t| (t.importer, t.export)).collect(),
+            assigned: p
+                .vms
+                .iter()
+                .flat_map(|v| v.devices.iter().map(|d| d.device))
+                .collect(),
         }
     }
 
     /// The class of a pairing; `None` when it must be decided alone (its own traffic,
-    /// or an importer that is not an endpoint).
+    /// a device assigned to a VM on either side, or an importer that is not an
+    /// endpoint).
     pub fn key(&self, import: &Import) -> Option<ClassKey> {
         if self
             .with_traffic
             .contains(&(import.importer, import.export))
+        {
+            return None;
+        }
+        if !self.assigned.is_empty()
+            && (self.assigned.contains(&import.importer)
+                || self
+                    .assigned
+                    .contains(&self.topo.platform().export(import.export).device))
         {
             return None;
         }

@@ -33,6 +33,7 @@ pub mod report;
 mod run;
 pub mod throughput;
 pub mod traffic;
+pub mod v_vm;
 
 #[cfg(test)]
 mod testplat;

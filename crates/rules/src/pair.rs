@@ -22,7 +22,7 @@ use crate::report::{FlowTrace, PairDetail, PairResult};
 use crate::traffic::{flows, Flow};
 
 /// Payload of a probe write when the kernel mapped nothing.
-const PROBE_PAYLOAD: u32 = 128;
+pub(crate) const PROBE_PAYLOAD: u32 = 128;
 
 /// Which routes keep their hops.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -44,6 +44,9 @@ pub(crate) fn evaluate_import(
     routes: Routes,
 ) -> PairResult {
     let p = topo.platform();
+    if let Some(vm) = crate::v_vm::same_vm(p, import) {
+        return crate::v_vm::evaluate(topo, engine, import, vm, routes);
+    }
     let k = decide(topo, import);
     let export = p.export(import.export);
     let importer = import.importer;
@@ -83,7 +86,49 @@ pub(crate) fn evaluate_import(
         }
     };
 
-    // The representative route: the first write's first TLP, else the first TLP.
+    let (traced, route_of) = trace(engine, &setup, planned, routes);
+
+    let mut findings = check_all(&Cx {
+        topo,
+        import,
+        k: &k,
+        setup: &setup,
+        probe,
+        flows: &traced,
+        vm: None,
+    });
+    sort_and_dedup(&mut findings);
+    let outcome = outcome_of(&findings);
+    PairResult {
+        importer: topo.name(importer).to_owned(),
+        export: export.name.clone(),
+        exporter: topo.name(export.device).to_owned(),
+        kernel: k,
+        outcome,
+        findings,
+        depends_on: Vec::new(),
+        vm: None,
+        detail: PairDetail {
+            importer,
+            export: import.export,
+            exporter: export.device,
+            setup,
+            probe,
+            flows: traced,
+            route_of,
+        },
+    }
+}
+
+/// Routes each planned flow on `engine` (TLBs emptied first), keeping the hops
+/// `routes` asks for; returns the traces and the representative route (the first
+/// write's first TLP, else the first TLP).
+pub(crate) fn trace(
+    engine: &mut Engine<'_>,
+    setup: &StreamSetup,
+    planned: Vec<Flow>,
+    routes: Routes,
+) -> (Vec<FlowTrace>, Option<(usize, usize)>) {
     let route_of = planned
         .iter()
         .position(|f| f.op == Op::Write && !f.tlps.is_empty())
@@ -102,7 +147,7 @@ pub(crate) fn evaluate_import(
                 _ => Record::Nothing,
             };
             let mut burst = BurstTrace::default();
-            engine.route_burst_into(&setup, &flow.tlps, record, &mut burst);
+            engine.route_burst_into(setup, &flow.tlps, record, &mut burst);
             FlowTrace {
                 flow,
                 traces: burst.traces,
@@ -110,33 +155,5 @@ pub(crate) fn evaluate_import(
             }
         })
         .collect();
-
-    let mut findings = check_all(&Cx {
-        topo,
-        import,
-        k: &k,
-        setup: &setup,
-        probe,
-        flows: &traced,
-    });
-    sort_and_dedup(&mut findings);
-    let outcome = outcome_of(&findings);
-    PairResult {
-        importer: topo.name(importer).to_owned(),
-        export: export.name.clone(),
-        exporter: topo.name(export.device).to_owned(),
-        kernel: k,
-        outcome,
-        findings,
-        depends_on: Vec::new(),
-        detail: PairDetail {
-            importer,
-            export: import.export,
-            exporter: export.device,
-            setup,
-            probe,
-            flows: traced,
-            route_of,
-        },
-    }
+    (traced, route_of)
 }

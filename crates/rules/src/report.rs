@@ -339,6 +339,8 @@ pub struct PairResult {
     /// The assumed facts under whose alternatives the outcome is another (issue 24);
     /// empty when the verdict rests on facts alone.
     pub depends_on: Vec<crate::assume::DependsOn>,
+    /// Both devices are assigned to one VM: the guest kernel's side (rules.md V).
+    pub vm: Option<Box<crate::v_vm::VmDetail>>,
     /// Everything else, for `explain` and the renderers.
     pub detail: PairDetail,
 }

@@ -387,7 +387,62 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
             node: f.node().map(name),
         })
         .collect();
+    raw.vms = p.vms.iter().map(|v| vm(p, v)).collect();
     raw
+}
+
+/// One `vms` entry (issue 18), defaults left out.
+fn vm(p: &Platform, v: &peerpath_model::Vm) -> peerpath_load::raw::RawVm {
+    use peerpath_load::raw::{RawGuest, RawGuestBar, RawVm, RawVmDevice};
+    let g = &v.guest;
+    let default_hb = if p.kernel.arch == peerpath_model::Arch::X86_64 {
+        peerpath_model::Q35_HOST_BRIDGE
+    } else {
+        peerpath_model::GPEX_HOST_BRIDGE
+    };
+    let guest = RawGuest {
+        host_bridge: (g.host_bridge != default_hb).then_some(RawPciId {
+            vendor: g.host_bridge.vendor,
+            device: g.host_bridge.device,
+        }),
+        layout: unless(g.layout, peerpath_model::GuestLayout::RootPorts),
+        acs: unless(g.acs, true),
+        release: g.release.clone(),
+        cpu: g.cpu.map(|c| RawCpu {
+            vendor: Some(c.vendor),
+            family: c.family,
+        }),
+    };
+    let empty = guest.host_bridge.is_none()
+        && guest.layout.is_none()
+        && guest.acs.is_none()
+        && guest.release.is_none()
+        && guest.cpu.is_none();
+    RawVm {
+        name: v.name.clone(),
+        devices: v
+            .devices
+            .iter()
+            .map(|d| RawVmDevice {
+                device: p.node(d.device).name.clone(),
+                ats: d.ats,
+                bars: d
+                    .bars
+                    .iter()
+                    .map(|&(index, gpa)| RawGuestBar {
+                        index,
+                        gpa: Addr(gpa),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        backend: unless(v.backend, peerpath_model::VmmBackend::VfioType1),
+        map_bars: v.map_bars,
+        viommu: unless(v.viommu, peerpath_model::Viommu::None),
+        gpa: unless(v.gpa, peerpath_model::GpaPlacement::Vmm),
+        mmio64_base: unless(v.mmio64_base, peerpath_model::DEFAULT_MMIO64_BASE).map(Addr),
+        guest: (!empty).then_some(guest),
+    }
 }
 
 fn kernel(p: &Platform) -> RawKernel {

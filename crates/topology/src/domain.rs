@@ -34,9 +34,8 @@
 //! default is overridden; the kernel's truth is implemented, and
 //! `kernel.passthrough_from: cmdline | kconfig` (default `cmdline`, as platform-format
 //! defines `identity` as `iommu.passthrough=1`) says which case a platform is in. The kernel's translated default becomes `dma-fq` when not strict; we keep the
-//! configured `dma`. Not modelled: drivers' `def_domain_type` quirks, VFIO group
-//! viability (a vfio-pci device sharing a group with a kernel-driver device cannot be
-//! opened), `vfio-noiommu` (only possible without an IOMMU; with one it is treated like
+//! configured `dma`. VFIO group viability is a finding (`vfio-group-not-viable`, V2),
+//! not a domain. Not modelled: drivers' `def_domain_type` quirks, `vfio-noiommu` (only possible without an IOMMU; with one it is treated like
 //! a kernel driver here and flagged by the rules).
 
 use crate::acs::control::is_untrusted;

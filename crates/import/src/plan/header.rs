@@ -42,6 +42,18 @@ pub(super) fn note_assumptions(
             bmc.what, bmc.source
         ));
     }
+    // Issue 18: a device bound to vfio-pci is probably assigned to a VM, but the dump
+    // says nothing of the VM's side (rules.md V).
+    let vfio: Vec<Bdf> = m
+        .devices
+        .iter()
+        .filter(|d| d.driver.as_deref() == Some("vfio-pci"))
+        .map(|d| d.bdf)
+        .collect();
+    notes.list(
+        "bound to vfio-pci (written `driver: vfio-pci`). The dump cannot show which VM holds each, the VMM's backend (vfio-type1 or iommufd) and whether it maps BARs, the guest's addresses (GPA), a vIOMMU, or the guest's own platform and kernel: add a `vms:` entry to evaluate P2P inside the VM (docs/vms.md)",
+        &vfio,
+    );
     if !no_id.is_empty() {
         notes.add(format!(
             "host bridge id (K1.7 allow-list) unknown for: {}",

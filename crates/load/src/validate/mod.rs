@@ -38,6 +38,7 @@ mod ports;
 mod switches;
 mod timing;
 mod traffic;
+mod vms;
 
 use std::collections::{HashMap, HashSet};
 
@@ -204,7 +205,10 @@ impl Validator<'_, '_> {
             imports: Vec::new(),
             traffic: Vec::new(),
             assumed: Vec::new(),
+            vms: Vec::new(),
         };
+        let arch = platform.kernel.arch;
+        platform.vms = self.vms(&node_ids, &mut platform.nodes, arch);
         // The default expansion and the output order are the model's, shared with
         // `PlatformBuilder`.
         platform.imports = listed.unwrap_or_else(|| platform.default_imports());

@@ -63,7 +63,21 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
                 format!("extend the IOMMU's stream_map (iommu-map) to cover RID {rid:#06x}"),
             ),
             Fault::Unmapped { iova } if cx.regime() == Some(Regime::Iova) => {
-                if domain == Some(peerpath_model::DomainType::Unmanaged) {
+                if let Some(vm) = cx.vm {
+                    // V1: the VM's I/O address space lacks the peer BAR.
+                    (
+                        "unmapped",
+                        format!(
+                            "{place} finds no mapping for {iova:#x} in {}'s I/O address space: the VMM did not map {}'s BAR there",
+                            vm.name,
+                            cx.name(cx.exporter())
+                        ),
+                        format!(
+                            "map the assigned BARs into {}'s I/O address space: vfio-type1 does; with iommufd pass a VFIO dma-buf of the BAR to IOMMU_IOAS_MAP_FILE (vms[].map_bars)",
+                            vm.name
+                        ),
+                    )
+                } else if domain == Some(peerpath_model::DomainType::Unmanaged) {
                     (
                         "unmapped",
                         format!(

@@ -18,6 +18,7 @@ pub(crate) mod f_dma_mask;
 pub(crate) mod f_dmabuf_attach_refused;
 pub(crate) mod f_driver_bypasses_p2pdma;
 pub(crate) mod f_group_isolation_hole;
+pub(crate) mod f_guest_address_misroute;
 pub(crate) mod f_iommu_fault;
 pub(crate) mod f_iommu_group_shared;
 pub(crate) mod f_mps_exceeded;
@@ -30,6 +31,7 @@ pub(crate) mod f_stream_id_alias;
 pub(crate) mod f_swiotlb_forced;
 pub(crate) mod f_tdisp_error;
 pub(crate) mod f_unsupported_request;
+pub(crate) mod f_vfio_group_not_viable;
 
 use peerpath_engine::{DropReason, End, Place, StreamSetup, Trace};
 use peerpath_model::{Export, Import, NodeId, Platform};
@@ -54,6 +56,9 @@ pub(crate) struct Cx<'a, 'p> {
     pub probe: bool,
     /// The traffic and its traces.
     pub flows: &'a [FlowTrace],
+    /// The VM both devices are assigned to, when the importer's address is a guest's
+    /// (rules.md V): the host side of a VM pairing.
+    pub vm: Option<&'a peerpath_model::Vm>,
 }
 
 impl<'p> Cx<'_, 'p> {
@@ -155,5 +160,41 @@ pub(crate) fn check_all(cx: &Cx<'_, '_>) -> Vec<Finding> {
     f_driver_bypasses_p2pdma::check(cx, &mut out);
     f_group_isolation_hole::check(cx, &mut out);
     f_stream_id_alias::check(cx, &mut out);
+    f_vfio_group_not_viable::check(cx, &mut out);
+    out
+}
+
+/// The guest kernel's side of a VM pairing (V6): the kernel-side codes, on the guest's
+/// virtual platform.
+pub(crate) fn check_guest_kernel(cx: &Cx<'_, '_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    f_p2p_not_supported::check(cx, &mut out);
+    f_acs_redirect::check(cx, &mut out);
+    f_dmabuf_attach_refused::check(cx, &mut out);
+    f_dma_mask::check(cx, &mut out);
+    f_swiotlb_forced::check(cx, &mut out);
+    f_no_map_resource::check(cx, &mut out);
+    f_driver_bypasses_p2pdma::check(cx, &mut out);
+    out
+}
+
+/// The host's side of a VM pairing (V1–V5): what the host hardware does with the
+/// guest's address, and the group viability of the assignment.
+pub(crate) fn check_vm_host(cx: &Cx<'_, '_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    f_noiommu_unsupported::check(cx, &mut out);
+    f_iommu_fault::check(cx, &mut out);
+    f_bypass_mismatch::check(cx, &mut out);
+    f_ats_identity::check(cx, &mut out);
+    f_rc_no_forward::check(cx, &mut out);
+    f_acs_violation::check(cx, &mut out);
+    f_mps_write_merge::check(cx, &mut out);
+    f_mps_exceeded::check(cx, &mut out);
+    f_unsupported_request::check(cx, &mut out);
+    f_cc_alias::check(cx, &mut out);
+    f_tdisp_error::check(cx, &mut out);
+    f_stream_id_alias::check(cx, &mut out);
+    f_guest_address_misroute::check(cx, &mut out);
+    f_vfio_group_not_viable::check(cx, &mut out);
     out
 }

@@ -1,0 +1,561 @@
+//! V1–V6 — P2P between devices assigned to one virtual machine (rules.md V; sources:
+//! `drivers/vfio/vfio_iommu_type1.c`, `drivers/vfio/group.c`
+//! (`vfio_group_viable`), `drivers/iommu/iommufd/` (`IOMMU_IOAS_MAP_FILE`), QEMU's
+//! VFIO memory listener (`hw/vfio/listener.c`), QEMU's q35 and `virt` machines,
+//! [PCIe §6.12] ACS, [SMMU] / VT-d nested translation).
+//!
+//! A pairing whose importer and exporter are assigned to the same VM is decided twice,
+//! as it is on a real machine:
+//!
+//! - **The guest's kernel (V6)** applies K1–K3 to the guest's *virtual* platform
+//!   ([`guest_platform`]): the VMM's host bridge (QEMU q35, 8086:29c0, on x86_64; the
+//!   `virt` machine's generic host bridge 1b36:0008 elsewhere), its root ports or
+//!   switch (`guest.layout`), the CPU the guest sees, the guest's release, a vIOMMU
+//!   where `viommu` is not `none`, and the assigned devices with their BARs at guest
+//!   physical addresses. Its map type and DMA address are what the importer is
+//!   programmed with. The virtual ports carry QEMU's ACS capability (`guest.acs`);
+//!   the guest kernel enables it only with a vIOMMU (K4.1).
+//! - **The host's hardware** then routes that address (V3–V5): the guest's bus
+//!   address or physical address is a GPA, and with a vIOMMU the guest's IOVA. The
+//!   importer is bound to vfio-pci, so its host domain is the VM's unmanaged one,
+//!   whose page table is the VM's I/O address space: it maps the exporter's BAR (GPA
+//!   → HPA, or guest IOVA → HPA through both stages with a vIOMMU) only where the VMM
+//!   maps BARs (V1: `map_bars`; vfio-type1 does, through QEMU's memory listener;
+//!   iommufd only from a VFIO dma-buf with `IOMMU_IOAS_MAP_FILE`). An untranslated
+//!   request is routed by the host switches on host bus addresses *before* anything
+//!   translates it (V3): a GPA inside a sibling's window goes there
+//!   (`guest-address-misroute`); with ACS RR it goes up and the IOMMU translates it;
+//!   with ATS (V4) the device sends the translated HPA, which the switch routes
+//!   directly.
+//! - **Group viability (V2, `drivers/vfio/group.c`)**: every device of an assigned
+//!   device's IOMMU group must be bound to vfio-pci (or be a bridge) and belong to no
+//!   other VM, or VFIO refuses the group (`vfio-group-not-viable`).
+//!
+//! Where the guest sees the BARs (`gpa`): `vmm` places them as guest firmware does, in
+//! the guest's 64-bit MMIO window from `mmio64_base` (default 512 GiB — an
+//! assumption, stated in `explain`), each BAR naturally aligned, in the order of
+//! `devices` and BAR index; `identity` puts them at their host addresses; explicit
+//! `bars[].gpa` win. Not modelled: the guest's own ATS, guest RAM, PASID, and
+//! overlapping explicit guest addresses (not checked).
+
+use peerpath_engine::{Engine, IoPageTable, MemAttr, Prot, Ste, StreamSetup, Tlp};
+use peerpath_model::{
+    Acs, AcsFlags, AddrRange, Arch, Bdf, BusAddr, DomainType, Driver, Endpoint, Export,
+    GpaPlacement, GuestLayout, HostBridge, Import, Iommu, IommuId, IommuKind, Iova, Kernel, Node,
+    NodeId, NodeKind, Op, PhysAddr, Platform, Port, Switch, Translation, Viommu, Vm, VmmBackend,
+    Window,
+};
+use peerpath_topology::Topology;
+
+use crate::finding::{outcome_of, sort_and_dedup};
+use crate::findings::{check_guest_kernel, check_vm_host, Cx};
+use crate::k3_dma_path::export_phys;
+use crate::k3_stream::{ats_enabled, attached_domain, stream_setup};
+use crate::kernel::{decide, KernelDecision, KernelWhy, Mapping, Regime};
+use crate::pair::{trace, Routes, PROBE_PAYLOAD};
+use crate::report::{PairDetail, PairResult};
+use crate::traffic::{flows, Flow};
+
+/// The VM both sides of a pairing are assigned to, if they are in one.
+pub fn same_vm<'p>(p: &'p Platform, import: &Import) -> Option<&'p Vm> {
+    let vm = p.vm_of(import.importer)?;
+    vm.device(p.export(import.export).device).map(|_| vm)
+}
+
+/// Whether the VMM maps the assigned devices' BARs into the VM's I/O address space
+/// (V1), and whether that is an assumption: vfio-type1 does (QEMU's memory listener
+/// maps every RAM-device region of an assigned device); iommufd maps MMIO only from a
+/// VFIO dma-buf passed to `IOMMU_IOAS_MAP_FILE`, taken as done where the host release
+/// exports VFIO dma-bufs (`releases::Feature::VfioDmabuf`) — an assumption.
+pub fn maps_bars(p: &Platform, vm: &Vm) -> (bool, bool) {
+    match (vm.map_bars, vm.backend) {
+        (Some(b), _) => (b, false),
+        (None, VmmBackend::VfioType1) => (true, false),
+        (None, VmmBackend::Iommufd) => (
+            crate::releases::has(
+                crate::releases::Feature::VfioDmabuf,
+                p.kernel.release_version(),
+            ),
+            true,
+        ),
+    }
+}
+
+/// Where the guest sees each BAR of each assigned device: (device, BAR index, guest
+/// range), in the order of `devices` and BAR index.
+pub fn guest_bars(p: &Platform, vm: &Vm) -> Vec<(NodeId, u8, AddrRange)> {
+    let mut out = Vec::new();
+    let mut cursor = vm.mmio64_base;
+    for d in &vm.devices {
+        let NodeKind::Endpoint(e) = &p.node(d.device).kind else {
+            continue;
+        };
+        for bar in &e.bars {
+            let size = bar.range.end - bar.range.start + 1;
+            let explicit = d.bars.iter().find(|(i, _)| *i == bar.index).map(|b| b.1);
+            let start = match (explicit, vm.gpa) {
+                (Some(g), _) => g,
+                (None, GpaPlacement::Identity) => bar.range.start,
+                (None, GpaPlacement::Vmm) => {
+                    let align = size.next_power_of_two().max(peerpath_model::PAGE_SIZE);
+                    let Some(at) = cursor.checked_next_multiple_of(align) else {
+                        continue;
+                    };
+                    cursor = at.saturating_add(align);
+                    at
+                }
+            };
+            if let Some(r) = AddrRange::from_start_and_size(start, size) {
+                out.push((d.device, bar.index, r));
+            }
+        }
+    }
+    out
+}
+
+/// The guest's virtual platform (V6), and for each of its endpoints the host node it
+/// is (guest node id → host node id, endpoints only).
+pub fn guest_platform(p: &Platform, vm: &Vm) -> (Platform, Vec<(NodeId, NodeId)>) {
+    let bars = guest_bars(p, vm);
+    let viommu = vm.viommu != Viommu::None;
+    let window = bars
+        .iter()
+        .map(|b| b.2)
+        .reduce(|a, b| a.union(&b))
+        .or_else(|| AddrRange::from_start_and_size(vm.mmio64_base, peerpath_model::PAGE_SIZE))
+        .unwrap_or(AddrRange {
+            start: 0,
+            end: 0xfff,
+        });
+    let g = &vm.guest;
+    let mut nodes: Vec<Node> = Vec::new();
+    let push = |nodes: &mut Vec<Node>,
+                name: String,
+                parent: Option<NodeId>,
+                bdf: Option<Bdf>,
+                kind: NodeKind| {
+        nodes.push(Node {
+            name,
+            parent,
+            bdf,
+            pci_id: None,
+            kind,
+            link: None,
+        });
+        NodeId(nodes.len() as u32 - 1)
+    };
+    let hb = push(
+        &mut nodes,
+        format!("{}/host-bridge", vm.name),
+        None,
+        None,
+        NodeKind::HostBridge(HostBridge {
+            segment: 0,
+            id: Some(g.host_bridge),
+            forwards_p2p: peerpath_model::ForwardsP2p::Any,
+            translation: if viommu {
+                Translation::Integrated
+            } else {
+                Translation::None
+            },
+            iommu: viommu.then_some(IommuId(0)),
+            stream_map: Vec::new(),
+            windows: vec![Window {
+                cpu: window,
+                bus: BusAddr(window.start),
+            }],
+            socket: None,
+            numa_node: None,
+            p2p_bandwidth_mbs: None,
+        }),
+    );
+    let port = |acs: bool| Port {
+        mpss: 128,
+        mps: 128,
+        // QEMU's `pcie_acs_init` (hw/pci/pcie.c): SV, TB, RR, CR, UF on downstream
+        // ports; Control left to the guest kernel (K4.1).
+        acs: acs.then_some(Acs {
+            cap: AcsFlags::SV | AcsFlags::TB | AcsFlags::RR | AcsFlags::CR | AcsFlags::UF,
+            ctl: None,
+        }),
+        tbu: None,
+        splits_oversized_writes: false,
+        multifunction: false,
+    };
+    let bdf = |bus: u8, dev: usize| {
+        Some(Bdf {
+            segment: 0,
+            bus,
+            device: (dev % 32) as u8,
+            function: 0,
+        })
+    };
+    let mut switches = Vec::new();
+    let mut parents: Vec<(NodeId, Option<Bdf>)> = Vec::new();
+    let n = vm.devices.len();
+    match g.layout {
+        GuestLayout::RootPorts => {
+            for i in 0..n {
+                let rp = push(
+                    &mut nodes,
+                    format!("{}/rp{i}", vm.name),
+                    Some(hb),
+                    bdf(0, i + 1),
+                    NodeKind::RootPort(port(g.acs)),
+                );
+                parents.push((rp, bdf((i + 1) as u8, 0)));
+            }
+        }
+        GuestLayout::Switch => {
+            let rp = push(
+                &mut nodes,
+                format!("{}/rp0", vm.name),
+                Some(hb),
+                bdf(0, 1),
+                NodeKind::RootPort(port(g.acs)),
+            );
+            let up_name = format!("{}/switch", vm.name);
+            let up = push(
+                &mut nodes,
+                up_name.clone(),
+                Some(rp),
+                bdf(1, 0),
+                NodeKind::SwitchUpstream(port(false)),
+            );
+            let mut downstream = Vec::new();
+            for i in 0..n {
+                let dp = push(
+                    &mut nodes,
+                    format!("{}/switch-dp{i}", vm.name),
+                    Some(up),
+                    bdf(2, i),
+                    NodeKind::SwitchDownstream(port(g.acs)),
+                );
+                downstream.push(dp);
+                parents.push((dp, bdf((3 + i) as u8, 0)));
+            }
+            switches.push(Switch {
+                name: up_name,
+                upstream: up,
+                downstream,
+            });
+        }
+        GuestLayout::RootBus => {
+            for i in 0..n {
+                parents.push((hb, bdf(0, i + 1)));
+            }
+        }
+    }
+    let mut map = Vec::new();
+    for (d, (parent, at)) in vm.devices.iter().zip(parents) {
+        let host = p.node(d.device);
+        let NodeKind::Endpoint(e) = &host.kind else {
+            continue;
+        };
+        let guest_bars = bars
+            .iter()
+            .filter(|b| b.0 == d.device)
+            .filter_map(|b| {
+                let hb = e.bar(b.1)?;
+                Some(peerpath_model::Bar {
+                    index: b.1,
+                    range: b.2,
+                    prefetchable: hb.prefetchable,
+                })
+            })
+            .collect();
+        let id = push(
+            &mut nodes,
+            host.name.clone(),
+            Some(parent),
+            at,
+            NodeKind::Endpoint(Endpoint {
+                bars: guest_bars,
+                driver: Driver::Kernel,
+                trusted: true,
+                // The guest's own ATS (with a vIOMMU) is not modelled.
+                ats: false,
+                cc: None,
+                acs: None,
+                multifunction: false,
+                bus_dma_limit: None,
+                ..e.clone()
+            }),
+        );
+        map.push((id, d.device));
+    }
+    let guest_of = |hid: NodeId| map.iter().find(|m| m.1 == hid).map(|m| m.0);
+    let exports: Vec<Export> = p
+        .exports
+        .iter()
+        .filter_map(|x| {
+            Some(Export {
+                device: guest_of(x.device)?,
+                ..x.clone()
+            })
+        })
+        .collect();
+    let hk = &p.kernel;
+    let kernel = Kernel {
+        release: g.release.clone().or_else(|| hk.release.clone()),
+        version: if g.release.is_some() {
+            g.version
+        } else {
+            hk.version
+        },
+        arch: hk.arch,
+        cpu: g.cpu.unwrap_or(hk.cpu),
+        ipa_bits: 48,
+        acs_decision: hk.acs_decision,
+        group_algorithm: hk.group_algorithm,
+        ..Kernel::default()
+    };
+    let iommus = if viommu {
+        vec![Iommu {
+            name: format!("{}/viommu", vm.name),
+            kind: if hk.arch == Arch::X86_64 {
+                IommuKind::Vtd
+            } else {
+                IommuKind::Smmuv3
+            },
+            ats: false,
+            disable_bypass: true,
+            tbus: Vec::new(),
+            stream_map: Vec::new(),
+        }]
+    } else {
+        Vec::new()
+    };
+    let mut guest = Platform {
+        name: format!("{}/guest", vm.name),
+        description: None,
+        kernel,
+        interconnect: p.interconnect.clone(),
+        memory: Vec::new(),
+        iommus,
+        nodes,
+        switches,
+        domains: Vec::new(),
+        exports,
+        imports: Vec::new(),
+        traffic: Vec::new(),
+        assumed: Vec::new(),
+        vms: Vec::new(),
+    };
+    guest.imports = guest.default_imports();
+    guest.sort_imports();
+    (guest, map)
+}
+
+/// The VM side of one pairing: the guest kernel's decision on the guest's platform,
+/// and the addresses the host routes (`explain`, JSON `vm`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct VmDetail {
+    /// The VM's name.
+    pub vm: String,
+    /// The guest's virtual platform (V6).
+    pub guest: Platform,
+    /// The guest kernel's decision, in the guest platform's node ids.
+    pub decision: KernelDecision,
+    /// The export's first byte as the guest sees it (GPA).
+    pub gpa: Option<u64>,
+    /// The export's first byte on the host (HPA).
+    pub hpa: Option<u64>,
+    /// Whether the VMM maps the assigned BARs into the VM's I/O address space (V1).
+    pub maps_bars: bool,
+    /// Whether the importer's host stream has ATS enabled (V4).
+    pub ats: bool,
+    /// What this pairing's verdict assumes that the file does not state.
+    pub assumptions: Vec<String>,
+}
+
+/// Evaluates a pairing of two devices assigned to `vm`. See the module documentation.
+pub(crate) fn evaluate(
+    topo: &Topology<'_>,
+    engine: &mut Engine<'_>,
+    import: &Import,
+    vm: &Vm,
+    routes: Routes,
+) -> PairResult {
+    let p = topo.platform();
+    let export = p.export(import.export);
+    let importer = import.importer;
+    let exporter = export.device;
+
+    // V6: the guest kernel's decision on its own platform.
+    let (guest, map) = guest_platform(p, vm);
+    let gtopo = Topology::new(&guest);
+    let guest_id = |h: NodeId| map.iter().find(|m| m.1 == h).map(|m| m.0);
+    let gimport = Import {
+        importer: guest_id(importer).unwrap_or(NodeId(0)),
+        export: guest
+            .export_by_name(&export.name)
+            .unwrap_or(peerpath_model::ExportId(0)),
+        ..*import
+    };
+    let gk = decide(&gtopo, &gimport);
+    let gsetup = stream_setup(&gtopo, &gk);
+    let mut findings = check_guest_kernel(&Cx {
+        topo: &gtopo,
+        import: &gimport,
+        k: &gk,
+        setup: &gsetup,
+        probe: true,
+        flows: &[],
+        vm: None,
+    });
+    for f in &mut findings {
+        f.message = format!("in {}'s guest kernel: {}", vm.name, f.message);
+        f.evidence.insert("vm".into(), vm.name.clone().into());
+    }
+
+    // V1: the VM's I/O address space.
+    let bars = guest_bars(p, vm);
+    let gpa = bars
+        .iter()
+        .find(|b| b.0 == exporter && b.1 == export.bar)
+        .and_then(|b| b.2.start.checked_add(export.offset));
+    let hpa = export_phys(p, export).map(|a| a.0);
+    let (maps, maps_assumed) = maps_bars(p, vm);
+    let mut assumptions = Vec::new();
+    if maps_assumed {
+        assumptions.push(format!(
+            "map_bars: {} (iommufd maps a BAR only from a VFIO dma-buf; taken as {} where the host release {} VFIO dma-buf export)",
+            maps,
+            if maps { "done" } else { "not done" },
+            if maps { "has" } else { "lacks" }
+        ));
+    }
+    if vm.gpa == GpaPlacement::Vmm
+        && vm
+            .device(exporter)
+            .is_none_or(|d| !d.bars.iter().any(|b| b.0 == export.bar))
+    {
+        assumptions.push(format!(
+            "gpa: the guest firmware places {}'s BAR {} in the 64-bit MMIO window from {:#x} (state vms[].devices[].bars[].gpa to be exact)",
+            p.node(exporter).name,
+            export.bar,
+            vm.mmio64_base
+        ));
+    }
+    // The address the importer puts on the wire: the guest's DMA address (a GPA, or
+    // with a vIOMMU the guest's IOVA).
+    let guest_map = gk.why.mapping;
+    let iommu = topo.domain(importer).and_then(|d| d.iommu);
+    let ste = match attached_domain(topo, importer) {
+        None => Ste::NoIommu,
+        Some(DomainType::Identity) => Ste::Bypass,
+        Some(DomainType::Blocked) => Ste::Abort,
+        Some(DomainType::Unmanaged | DomainType::Dma | DomainType::DmaFq) => {
+            let mut table = IoPageTable::new();
+            if let (true, Some(g), Some(h)) = (maps, gpa, hpa) {
+                // Stage 2 holds the BAR at its GPA; with a vIOMMU the guest's IOVA
+                // reaches it through stage 1 (nested) or the VMM's shadow (emulated).
+                // Without a guest mapping the probe's GPA shows stage 2 alone.
+                let wire = match guest_map {
+                    Some(m) if m.regime == Regime::Iova => m.dma.0,
+                    _ => g,
+                };
+                let off = wire % peerpath_model::PAGE_SIZE;
+                let hoff = h % peerpath_model::PAGE_SIZE;
+                if off == hoff {
+                    let _ = table.map(
+                        Iova(wire - off),
+                        PhysAddr(h - off),
+                        (export.size + off).next_multiple_of(peerpath_model::PAGE_SIZE),
+                        Prot::rw(MemAttr::Device),
+                    );
+                }
+            }
+            Ste::Translate(table)
+        }
+    };
+    let ats = ats_enabled(topo, importer) && vm.device(importer).and_then(|d| d.ats) != Some(false);
+    let setup = StreamSetup {
+        requester: importer,
+        ste,
+        ats_enabled: ats,
+    };
+    let (planned, probe) = match guest_map {
+        Some(m) => (flows(topo, import, m.dma.0, ats), false),
+        None => (
+            gpa.map(|a| Flow {
+                op: Op::Write,
+                ats: false,
+                tlps: vec![Tlp::write(importer, a, PROBE_PAYLOAD)],
+                truncated: false,
+            })
+            .into_iter()
+            .collect(),
+            true,
+        ),
+    };
+    let (traced, route_of) = trace(engine, &setup, planned, routes);
+
+    // The host's view of the same mapping: the guest's address is an IOVA of the VM's
+    // unmanaged domain (the IOAS), standing for the exporter's HPA.
+    let host = decide(topo, import);
+    let k = KernelDecision {
+        map_type: gk.map_type,
+        distance: gk.distance,
+        dma_path: gk.dma_path,
+        dma_address: gk.dma_address,
+        attrs: gk.attrs.clone(),
+        why: KernelWhy {
+            importer,
+            exporter,
+            map: host.why.map,
+            driver: gk.why.driver,
+            attach: gk.why.attach.clone(),
+            path: host.why.path,
+            result: gk.why.result,
+            mapping: guest_map.map(|m| Mapping {
+                regime: Regime::Iova,
+                dma: m.dma,
+                phys: PhysAddr(hpa.unwrap_or(m.phys.0)),
+                size: m.size,
+                mem: m.mem,
+                iommu,
+            }),
+        },
+    };
+    findings.extend(check_vm_host(&Cx {
+        topo,
+        import,
+        k: &k,
+        setup: &setup,
+        probe,
+        flows: &traced,
+        vm: Some(vm),
+    }));
+    sort_and_dedup(&mut findings);
+    let outcome = outcome_of(&findings);
+    PairResult {
+        importer: topo.name(importer).to_owned(),
+        export: export.name.clone(),
+        exporter: topo.name(exporter).to_owned(),
+        kernel: k,
+        outcome,
+        findings,
+        depends_on: Vec::new(),
+        vm: Some(Box::new(VmDetail {
+            vm: vm.name.clone(),
+            guest,
+            decision: gk,
+            gpa,
+            hpa,
+            maps_bars: maps,
+            ats,
+            assumptions,
+        })),
+        detail: PairDetail {
+            importer,
+            export: import.export,
+            exporter,
+            setup,
+            probe,
+            flows: traced,
+            route_of,
+        },
+    }
+}
