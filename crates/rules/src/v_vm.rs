@@ -559,3 +559,150 @@ pub(crate) fn evaluate(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testplat::{switch_pair, MIB};
+    use peerpath_model::{Guest, VmDevice, DEFAULT_MMIO64_BASE, Q35_HOST_BRIDGE};
+
+    fn vm(p: &Platform, gpa: GpaPlacement, explicit: Option<u64>) -> Vm {
+        let dev = |n: &str| p.node_by_name(n).expect("node");
+        Vm {
+            name: "vm0".into(),
+            backend: VmmBackend::VfioType1,
+            map_bars: None,
+            viommu: Viommu::None,
+            gpa,
+            mmio64_base: DEFAULT_MMIO64_BASE,
+            devices: vec![
+                VmDevice {
+                    device: dev("nic0"),
+                    ats: None,
+                    bars: Vec::new(),
+                },
+                VmDevice {
+                    device: dev("gpu0"),
+                    ats: None,
+                    bars: explicit.map(|g| vec![(0, g)]).unwrap_or_default(),
+                },
+            ],
+            guest: Guest {
+                host_bridge: Q35_HOST_BRIDGE,
+                layout: GuestLayout::RootPorts,
+                acs: true,
+                release: None,
+                version: None,
+                cpu: None,
+            },
+        }
+    }
+
+    /// `gpa: vmm` places BARs in the order of `devices`, each naturally aligned from
+    /// `mmio64_base`; `identity` keeps the host addresses; an explicit `gpa` wins.
+    #[test]
+    fn guest_bars_are_placed_as_firmware_would() {
+        let p = switch_pair(|_| {});
+        let nic = p.node_by_name("nic0").expect("nic0");
+        let gpu = p.node_by_name("gpu0").expect("gpu0");
+        let v = vm(&p, GpaPlacement::Vmm, None);
+        let bars = guest_bars(&p, &v);
+        assert_eq!(bars[0].0, nic);
+        assert_eq!(bars[0].2.start, DEFAULT_MMIO64_BASE);
+        // gpu0's 256 MiB BAR comes after nic0's 1 MiB one, aligned to 256 MiB.
+        assert_eq!(bars[1].0, gpu);
+        assert_eq!(bars[1].2.start, DEFAULT_MMIO64_BASE + 256 * MIB);
+        assert_eq!(bars[1].2.size(), Some(256 * MIB));
+        let id = guest_bars(&p, &vm(&p, GpaPlacement::Identity, None));
+        assert_eq!(id[1].2.start, 0x40_0000_0000);
+        let ex = guest_bars(&p, &vm(&p, GpaPlacement::Vmm, Some(0x1_0000_0000)));
+        assert_eq!(ex[1].2.start, 0x1_0000_0000);
+    }
+
+    /// The guest's platform: the VMM's host bridge with one root port per device, the
+    /// devices under their host names with guest BARs, the exports of assigned devices
+    /// only, and the guest kernel's decision on it: q35 is not allow-listed and the
+    /// default CPU (`other`) has no CPU rule, so K1 says not-supported (V6).
+    #[test]
+    fn the_guest_kernel_decides_on_the_virtual_platform() {
+        let p = switch_pair(|_| {});
+        let v = vm(&p, GpaPlacement::Vmm, None);
+        let (g, map) = guest_platform(&p, &v);
+        assert_eq!(map.len(), 2);
+        let hb = &g.nodes[0];
+        let NodeKind::HostBridge(h) = &hb.kind else {
+            panic!("{hb:?}")
+        };
+        assert_eq!(h.id, Some(Q35_HOST_BRIDGE));
+        assert_eq!(
+            g.nodes
+                .iter()
+                .filter(|n| matches!(n.kind, NodeKind::RootPort(_)))
+                .count(),
+            2
+        );
+        assert_eq!(g.exports.len(), 1);
+        let gi = g.node_by_name("nic0").expect("guest nic0");
+        let topo = Topology::new(&g);
+        let k = decide(
+            &topo,
+            &Import {
+                importer: gi,
+                export: peerpath_model::ExportId(0),
+                allow_peer2peer: true,
+                dynamic: true,
+            },
+        );
+        assert_eq!(k.map_type, crate::MapType::NotSupported);
+        // Behind one virtual switch without ACS in use (no vIOMMU): bus-addr.
+        let mut sw = v.clone();
+        sw.guest.layout = GuestLayout::Switch;
+        let (g, _) = guest_platform(&p, &sw);
+        let gi = g.node_by_name("nic0").expect("guest nic0");
+        let topo = Topology::new(&g);
+        let k = decide(
+            &topo,
+            &Import {
+                importer: gi,
+                export: peerpath_model::ExportId(0),
+                allow_peer2peer: true,
+                dynamic: true,
+            },
+        );
+        assert_eq!(k.map_type, crate::MapType::BusAddr);
+        assert_eq!(k.distance, Some(4));
+    }
+
+    /// V1: iommufd maps BARs only where the host release has VFIO dma-buf export, and
+    /// says it assumes so; vfio-type1 maps them; a stated `map_bars` wins.
+    #[test]
+    fn iommufd_maps_bars_only_with_vfio_dmabuf() {
+        let mut p = switch_pair(|_| {});
+        let mut v = vm(&p, GpaPlacement::Vmm, None);
+        assert_eq!(maps_bars(&p, &v), (true, false));
+        v.backend = VmmBackend::Iommufd;
+        p.kernel.version = Some(peerpath_model::Release::new(6, 8));
+        assert_eq!(maps_bars(&p, &v), (false, true));
+        p.kernel.version = None;
+        assert_eq!(maps_bars(&p, &v), (true, true));
+        v.map_bars = Some(false);
+        assert_eq!(maps_bars(&p, &v), (false, false));
+    }
+
+    /// A pairing of an assigned device is decided alone: its verdict reads the VM's
+    /// whole configuration, which the class key does not hold.
+    #[test]
+    fn pairings_of_assigned_devices_have_no_class() {
+        let mut p = switch_pair(|_| {});
+        let imports = p.imports.clone();
+        {
+            let topo = Topology::new(&p);
+            let classes = crate::Classes::new(&topo);
+            assert!(imports.iter().all(|i| classes.key(i).is_some()));
+        }
+        p.vms.push(vm(&p, GpaPlacement::Vmm, None));
+        let topo = Topology::new(&p);
+        let classes = crate::Classes::new(&topo);
+        assert!(imports.iter().all(|i| classes.key(i).is_none()));
+    }
+}

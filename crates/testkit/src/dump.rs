@@ -558,6 +558,9 @@ pub fn renumbered_like(p: &Platform, like: &Platform) -> Option<Platform> {
     q.traffic
         .iter_mut()
         .for_each(|t| t.importer = map(t.importer));
+    for v in &mut q.vms {
+        v.devices.iter_mut().for_each(|d| d.device = map(d.device));
+    }
     for f in &mut q.assumed {
         *f = match *f {
             Fact::HostBridgeId(n) => Fact::HostBridgeId(map(n)),

@@ -265,6 +265,9 @@ pub struct Knobs {
     /// IOMMUs that bypass, StreamID maps, root ports that split writes, firmware MPS
     /// values, misaligned exports.
     pub quirks: bool,
+    /// Virtual machines (issue 18): some endpoints assigned to one or two VMs, with
+    /// random VMM, vIOMMU, guest layout and placement settings.
+    pub vms: bool,
 }
 
 impl Default for Knobs {
@@ -295,6 +298,7 @@ impl Default for Knobs {
             multifunction: false,
             rcieps: false,
             quirks: false,
+            vms: false,
         }
     }
 }

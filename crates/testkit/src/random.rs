@@ -134,6 +134,9 @@ impl<'k> Gen<'k> {
         }
         self.acs_cmdline();
         self.domains();
+        if self.k.vms {
+            self.vms();
+        }
         let exports = self.exports();
         match self.k.imports {
             ImportKnob::Default => {
@@ -643,6 +646,69 @@ impl<'k> Gen<'k> {
                 self.b.domain(&format!("dom-{}", t.as_str()), *t, &devices);
             }
         }
+    }
+
+    /// Issue 18: one or two VMs, each given some endpoints (bound to vfio-pci), with
+    /// random VMM backend, BAR mapping, vIOMMU, placement and guest platform.
+    fn vms(&mut self) {
+        use peerpath_model::{
+            GpaPlacement, Guest, GuestLayout, Viommu, Vm, VmDevice, VmmBackend, GPEX_HOST_BRIDGE,
+            Q35_HOST_BRIDGE,
+        };
+        let candidates: Vec<NodeId> = self
+            .endpoints
+            .clone()
+            .into_iter()
+            .filter(|&ep| {
+                matches!(&self.b.platform_mut().node(ep).kind,
+                    NodeKind::Endpoint(e) if e.driver != Driver::VfioNoiommu)
+            })
+            .collect();
+        let n_vms = 1 + usize::from(self.chance(1, 3));
+        let mut vms: Vec<Vm> = (0..n_vms)
+            .map(|i| Vm {
+                name: format!("vm{i}"),
+                backend: self.pick(&[VmmBackend::VfioType1, VmmBackend::Iommufd]),
+                map_bars: self.pick(&[None, Some(true), Some(false)]),
+                viommu: self.pick(&[Viommu::None, Viommu::Emulated, Viommu::Nested]),
+                gpa: self.pick(&[GpaPlacement::Vmm, GpaPlacement::Identity]),
+                mmio64_base: self.pick(&[0x80_0000_0000, 0x40_0000_0000, 0x1_0000_0000]),
+                devices: Vec::new(),
+                guest: Guest {
+                    host_bridge: self.pick(&[Q35_HOST_BRIDGE, GPEX_HOST_BRIDGE]),
+                    layout: self.pick(&[
+                        GuestLayout::RootPorts,
+                        GuestLayout::Switch,
+                        GuestLayout::RootBus,
+                    ]),
+                    acs: self.chance(1, 2),
+                    release: None,
+                    version: None,
+                    cpu: None,
+                },
+            })
+            .collect();
+        for ep in candidates {
+            if !self.chance(1, 2) {
+                continue;
+            }
+            let v = self.rng.random_range(0..vms.len());
+            let e = self.b.endpoint_mut(ep);
+            e.driver = Driver::VfioPci;
+            let capable = e.ats;
+            let ats = match self.rng.random_range(0..4) {
+                0 => Some(false),
+                1 if capable => Some(true),
+                _ => None,
+            };
+            vms[v].devices.push(VmDevice {
+                device: ep,
+                ats,
+                bars: Vec::new(),
+            });
+        }
+        vms.retain(|v| !v.devices.is_empty());
+        self.b.platform_mut().vms = vms;
     }
 
     /// Exports of distinct BARs, each a whole BAR or a page-aligned part of it (with

@@ -73,14 +73,20 @@ pub fn knobs() -> impl Strategy<Value = Knobs> {
         one_of(&[ImportKnob::Default, ImportKnob::Explicit]),
         one_of(&[TrafficKnob::Default, TrafficKnob::Random]),
     );
-    let extras = (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>());
+    let extras = (
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+    );
     (shape, acs, kernel, pairings, extras).prop_map(
         |(
             (flavor, host_bridges, root_ports, depth, fanout, max_endpoints),
             (acs, acs_cmdline, iommu, translation),
             (domains, default_domain, cc, pcie_bus_config, group_algorithm, acs_decision),
             (exports, via, imports, traffic),
-            (bridges, multifunction, rcieps, quirks),
+            (bridges, multifunction, rcieps, quirks, vms),
         )| Knobs {
             flavor,
             host_bridges,
@@ -106,6 +112,7 @@ pub fn knobs() -> impl Strategy<Value = Knobs> {
             multifunction,
             rcieps,
             quirks,
+            vms,
         },
     )
 }

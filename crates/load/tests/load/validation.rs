@@ -744,3 +744,63 @@ fn assumed_facts_are_checked() {
         ]
     );
 }
+
+/// Issue 18: `vms` — each device in one VM, an assigned device on vfio-pci, guest BARs
+/// that exist, ATS only with the capability, a guest release that parses.
+#[test]
+fn vms_are_validated() {
+    check(
+        &format!("{EP}vms:\n- {{name: vm0, devices: [{{device: ep0}}]}}\n- {{name: vm1, devices: [{{device: ep0}}]}}\n"),
+        expect![[r#"
+            error: t.yaml:12:34: vms[1].devices[0].device: `ep0` is already assigned to VM `vm0`
+              expected: each device assigned to at most one VM
+              help: a device is bound to one VFIO user at a time"#]],
+    );
+    check(
+        &(EP.replace("size: 1MiB}]}", "size: 1MiB}], driver: kernel}")
+            + "vms:\n- {name: vm0, devices: [{device: ep0}]}\n"),
+        expect![[r#"
+            error: t.yaml:9:101: endpoints[0].driver: `ep0` is assigned to VM `vm0` but its driver is kernel
+              expected: vfio-pci (or leave `driver` out: an assigned device is bound to vfio-pci, V1)"#]],
+    );
+    check(
+        &format!("{EP}vms:\n- {{name: vm0, devices: [{{device: ep0, ats: true, bars: [{{index: 2, gpa: 0x8000000000}}]}}], guest: {{release: soon}}}}\n"),
+        expect![[r#"
+            error: t.yaml:11:44: vms[0].devices[0].ats: `ep0` has no ATS capability
+              expected: false, or leave it out (the host kernel's rule decides, H2)
+              help: set `ats: true` on the endpoint if the device has the capability
+
+            error: t.yaml:11:65: vms[0].devices[0].bars[0].index: `ep0` has no BAR 2
+              expected: one of its BARs: 0
+
+            error: t.yaml:11:108: vms[0].guest.release: `soon` is not a kernel release
+              expected: a release such as `6.8.0-45-generic` or `newest`
+              help: leave it out: the guest then runs the host's release"#]],
+    );
+    check(
+        &format!("{EP}vms:\n- {{name: vm0, devices: [{{device: rp0}}], backend: vfio-type2}}\n"),
+        expect![[r#"
+            error: t.yaml:11:50: vms[0].backend: unknown value `vfio-type2`
+              expected: one of vfio-type1, iommufd
+              help: did you mean `vfio-type1`?"#]],
+    );
+}
+
+/// A VM's devices are bound to vfio-pci by loading (V1), and the defaults apply.
+#[test]
+fn an_assigned_device_is_bound_to_vfio_pci() {
+    let p = load(&format!(
+        "{EP}vms:\n- {{name: vm0, devices: [{{device: ep0}}]}}\n"
+    ));
+    let ep = p.node_by_name("ep0").expect("ep0");
+    match &p.node(ep).kind {
+        peerpath_model::NodeKind::Endpoint(e) => {
+            assert_eq!(e.driver, peerpath_model::Driver::VfioPci)
+        }
+        k => panic!("{k:?}"),
+    }
+    let vm = p.vm_of(ep).expect("assigned");
+    assert_eq!(vm.backend, peerpath_model::VmmBackend::VfioType1);
+    assert_eq!(vm.guest.host_bridge, peerpath_model::GPEX_HOST_BRIDGE);
+    assert_eq!(vm.mmio64_base, peerpath_model::DEFAULT_MMIO64_BASE);
+}

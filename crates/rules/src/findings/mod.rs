@@ -179,7 +179,9 @@ pub(crate) fn check_guest_kernel(cx: &Cx<'_, '_>) -> Vec<Finding> {
 }
 
 /// The host's side of a VM pairing (V1–V5): what the host hardware does with the
-/// guest's address, and the group viability of the assignment.
+/// guest's address, the host's isolation hole, and the group viability of the
+/// assignment. `iommu-group-shared` is left out: that VFIO cannot assign the two
+/// apart is moot when both are assigned to the same VM (V2 checks the group).
 pub(crate) fn check_vm_host(cx: &Cx<'_, '_>) -> Vec<Finding> {
     let mut out = Vec::new();
     f_noiommu_unsupported::check(cx, &mut out);
@@ -194,6 +196,7 @@ pub(crate) fn check_vm_host(cx: &Cx<'_, '_>) -> Vec<Finding> {
     f_cc_alias::check(cx, &mut out);
     f_tdisp_error::check(cx, &mut out);
     f_stream_id_alias::check(cx, &mut out);
+    f_group_isolation_hole::check(cx, &mut out);
     f_guest_address_misroute::check(cx, &mut out);
     f_vfio_group_not_viable::check(cx, &mut out);
     out
