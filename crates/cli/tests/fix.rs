@@ -194,3 +194,45 @@ fn a_working_pairing_needs_nothing_and_unknown_names_are_invalid_input() {
     let o = peerpath(&["fix", "nic9", "gpu0-vram"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+/// Issue 18, done when: `explain` on the misroute scenario names the port, the GPA and
+/// the device reached, with the fix; `fix` finds the ACS change and the ATS change, and
+/// each makes the pairing work in the file `--apply` writes.
+#[test]
+fn a_guest_address_misroute_is_explained_and_fixed_by_acs_or_ats() {
+    let scenario = "scenarios/v-guest-address-misroute.yaml";
+    let o = peerpath(&["explain", "gpu1", "gpu0-vram", scenario]);
+    let text = stdout(&o);
+    assert!(
+        text.contains("guest-address-misroute at sw0.dp1: gpu1 (in vm0) sends GPA 0x8000000000; sw0 routes it before any translation to gpu2's BAR, not to gpu0's"),
+        "{text}"
+    );
+    assert!(text.contains("enable ACS Request Redirect"), "{text}");
+    assert!(text.contains("vm0's guest kernel"), "{text}");
+    let o = peerpath(&["fix", "gpu1", "gpu0-vram", scenario]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("enable ACS sv, rr, cr, uf on sw0.dp1"),
+        "{text}"
+    );
+    assert!(text.contains("let devices use ATS"), "{text}");
+    let dir = tempdir("vm");
+    for pick in ["1", "2"] {
+        let out = dir.join(format!("fixed-{pick}.yaml"));
+        let out = out.to_str().expect("utf-8 path");
+        let o = peerpath(&[
+            "fix",
+            "gpu1",
+            "gpu0-vram",
+            scenario,
+            "--apply",
+            "--pick",
+            pick,
+            "-o",
+            out,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_eq!(simulated_outcome(out, "gpu1", "gpu0-vram"), "works");
+    }
+}

@@ -6,7 +6,8 @@
 //! `kernel.config_acs` per port (K4.2), `kernel.default_domain` (K3.2; `identity` is
 //! `iommu.passthrough=1`), a device's own domain (`domains`, K3.2),
 //! `kernel.pcie_bus_config` (K5), `kernel.swiotlb_force` (K3.7), `exports[].via`
-//! (K2.2–K2.4). What a knob gives up is its `cost` (documented per variant), used only
+//! (K2.2–K2.4), and a VM's (issue 18): a device's `ats` (V4), `map_bars` (V1), which devices
+//! a VM has (V2). What a knob gives up is its `cost` (documented per variant), used only
 //! to rank proposals of the same size.
 
 use peerpath_model::{
@@ -52,6 +53,27 @@ pub enum Change {
         /// Its new path.
         via: Via,
     },
+    /// Issue 18: drop a VM device's `ats: false`, so the host kernel's rule (H2)
+    /// enables ATS for it (V4). Cost 1.
+    VmAts {
+        /// The assigned device.
+        device: NodeId,
+    },
+    /// Issue 18: the VMM maps the assigned devices' BARs into the VM's I/O address
+    /// space (V1; iommufd: a VFIO dma-buf per BAR to `IOMMU_IOAS_MAP_FILE`). Cost 1.
+    VmMapBars {
+        /// Index of the VM in `Platform::vms`.
+        vm: u32,
+    },
+    /// Issue 18: assign a device to a VM (from the host or another VM), bound to
+    /// vfio-pci, so the VM's IOMMU groups are viable (V2). Cost 2: the host or the
+    /// other VM loses the device.
+    VmAssign {
+        /// The device.
+        device: NodeId,
+        /// Index of the VM in `Platform::vms`.
+        vm: u32,
+    },
 }
 
 impl Change {
@@ -66,6 +88,9 @@ impl Change {
             Change::SwiotlbForce(_) => (5, 0),
             Change::Noats(_) => (6, 0),
             Change::Via { export, .. } => (7, export.0),
+            Change::VmAts { device } => (8, device.0),
+            Change::VmMapBars { vm } => (9, *vm),
+            Change::VmAssign { device, .. } => (10, device.0),
         }
     }
 
@@ -83,6 +108,7 @@ impl Change {
                 ..
             } => 2,
             Change::Via { .. } => 3,
+            Change::VmAssign { .. } => 2,
             _ => 1,
         }
     }
@@ -128,6 +154,35 @@ impl Change {
             Change::SwiotlbForce(f) => k.swiotlb_force = *f,
             Change::Noats(f) => k.noats = *f,
             Change::Via { export, via } => p.exports[export.index()].via = *via,
+            Change::VmAts { device } => {
+                for v in &mut p.vms {
+                    for d in &mut v.devices {
+                        if d.device == *device {
+                            d.ats = None;
+                        }
+                    }
+                }
+            }
+            Change::VmMapBars { vm } => {
+                if let Some(v) = p.vms.get_mut(*vm as usize) {
+                    v.map_bars = Some(true);
+                }
+            }
+            Change::VmAssign { device, vm } => {
+                for v in &mut p.vms {
+                    v.devices.retain(|d| d.device != *device);
+                }
+                if let Some(v) = p.vms.get_mut(*vm as usize) {
+                    v.devices.push(peerpath_model::VmDevice {
+                        device: *device,
+                        ats: None,
+                        bars: Vec::new(),
+                    });
+                }
+                if let peerpath_model::NodeKind::Endpoint(e) = &mut p.nodes[device.index()].kind {
+                    e.driver = peerpath_model::Driver::VfioPci;
+                }
+            }
         }
     }
 
@@ -246,6 +301,35 @@ impl Change {
                 format!("export {} via {}", p.export(*export).name, via.as_str()),
                 None,
             ),
+            Change::VmAts { device } => d(
+                "vms[].devices[].ats",
+                format!("{}: the host kernel's rule", name(device)),
+                format!(
+                    "let {} use ATS in its VM, so it sends translated addresses (V4)",
+                    name(device)
+                ),
+                None,
+            ),
+            Change::VmMapBars { vm } => {
+                let v = p.vms.get(*vm as usize).map_or("", |v| v.name.as_str());
+                d(
+                    "vms[].map_bars",
+                    format!("{v}: true"),
+                    format!(
+                        "map the assigned BARs into {v}'s I/O address space (iommufd: each BAR's VFIO dma-buf to IOMMU_IOAS_MAP_FILE)"
+                    ),
+                    None,
+                )
+            }
+            Change::VmAssign { device, vm } => {
+                let v = p.vms.get(*vm as usize).map_or("", |v| v.name.as_str());
+                d(
+                    "vms[].devices",
+                    format!("{v}: + {}", name(device)),
+                    format!("assign {} to {v} as well (bound to vfio-pci)", name(device)),
+                    Some(format!("driverctl set-override {} vfio-pci", bdf(device))),
+                )
+            }
         }
     }
 }

@@ -362,6 +362,35 @@ fn proposal(
 }
 
 /// The candidate changes for one pairing, deduplicated and in a fixed order.
+/// Issue 18: the VM-side knobs of a pairing's devices — ATS kept off in the VM (V4),
+/// BARs the VMM does not map (V1), group members outside the VM (V2).
+fn vm_candidates(topo: &Topology<'_>, imp: NodeId, expr: NodeId, out: &mut BTreeSet<Change>) {
+    let p = topo.platform();
+    for dev in [imp, expr] {
+        let Some(vi) = p.vms.iter().position(|v| v.device(dev).is_some()) else {
+            continue;
+        };
+        let vm = &p.vms[vi];
+        if vm.device(dev).and_then(|d| d.ats) == Some(false) {
+            out.insert(Change::VmAts { device: dev });
+        }
+        if !peerpath_rules::v_vm::maps_bars(p, vm).0 {
+            out.insert(Change::VmMapBars { vm: vi as u32 });
+        }
+        let groups = topo.groups();
+        if let Some(g) = groups.group_of(dev).and_then(|g| groups.group(g)) {
+            for &m in &g.devices {
+                if m != dev && topo.endpoint(m).is_some() && vm.device(m).is_none() {
+                    out.insert(Change::VmAssign {
+                        device: m,
+                        vm: vi as u32,
+                    });
+                }
+            }
+        }
+    }
+}
+
 pub fn candidates(topo: &Topology<'_>, pair: &peerpath_rules::PairResult) -> Vec<Change> {
     let p = topo.platform();
     let k = &p.kernel;
@@ -447,6 +476,7 @@ pub fn candidates(topo: &Topology<'_>, pair: &peerpath_rules::PairResult) -> Vec
         out.insert(Change::SwiotlbForce(false));
     }
     out.insert(Change::Noats(!k.noats));
+    vm_candidates(topo, imp, expr, &mut out);
     let export = p.export(pair.detail.export);
     for via in Via::ALL {
         if export.via != *via {

@@ -70,6 +70,7 @@ fn vm_decisions(
             _ => None,
         })
         .map_or_else(|| "?".to_owned(), |id| id.to_string());
+    two_columns(out, topo, pair, vm, spec, style);
     out.section(
         &format!(
             "What {}'s guest kernel decides (V6, on the guest's platform)",
@@ -138,6 +139,84 @@ fn vm_decisions(
         None => out.line(
             "  result: the guest mapped nothing; the probe below shows where the GPA would go",
         ),
+    }
+}
+
+/// The guest kernel's and the host's decisions side by side (issue 18).
+fn two_columns(
+    out: &mut Lines,
+    topo: &Topology<'_>,
+    pair: &PairResult,
+    vm: &peerpath_rules::v_vm::VmDetail,
+    spec: &peerpath_model::Vm,
+    style: Style,
+) {
+    let g = &vm.decision;
+    let hex = |a: Option<u64>| a.map_or("-".to_owned(), |a| format!("{a:#x}"));
+    let iommu = topo
+        .domain(pair.detail.importer)
+        .and_then(|d| d.iommu)
+        .map_or("no IOMMU".to_owned(), |i| {
+            topo.platform().iommu(i).name.clone()
+        });
+    let guest_addr = match g.why.mapping {
+        Some(m) if m.regime == peerpath_rules::kernel::Regime::Iova => {
+            format!("{} (guest IOVA)", m.dma)
+        }
+        Some(m) => format!("{} (GPA)", m.dma),
+        None => "none".to_owned(),
+    };
+    let rows: [(&str, String, String); 5] = [
+        (
+            "map type",
+            match g.distance {
+                Some(d) => format!("{} (distance {d})", g.map_type.as_str()),
+                None => g.map_type.as_str().to_owned(),
+            },
+            "not asked: the guest programs the device".to_owned(),
+        ),
+        (
+            "DMA path",
+            g.dma_path.as_str().to_owned(),
+            format!("{}'s unmanaged domain ({}, {iommu})", vm.vm, spec.backend),
+        ),
+        (
+            "address",
+            guest_addr,
+            format!(
+                "GPA {} -> HPA {} ({})",
+                hex(vm.gpa),
+                hex(vm.hpa),
+                if vm.maps_bars { "mapped" } else { "not mapped" }
+            ),
+        ),
+        (
+            "translation",
+            format!("vIOMMU {}", spec.viommu),
+            format!("ATS {}", if vm.ats { "enabled" } else { "disabled" }),
+        ),
+        (
+            "outcome",
+            if g.why.mapping.is_some() {
+                "mapped"
+            } else {
+                "nothing mapped"
+            }
+            .to_owned(),
+            pair.outcome.as_str().to_owned(),
+        ),
+    ];
+    out.section("Guest kernel and host, side by side", style);
+    let guest_head = format!("{}'s guest kernel", vm.vm);
+    let w = rows
+        .iter()
+        .map(|r| r.1.chars().count())
+        .chain([guest_head.chars().count()])
+        .max()
+        .unwrap_or(0);
+    out.line(format_args!("  {:<12} {guest_head:<w$}  host", ""));
+    for (what, guest, host) in rows {
+        out.line(format_args!("  {what:<12} {guest:<w$}  {host}"));
     }
 }
 
