@@ -108,14 +108,14 @@ pub struct LatencyParams {
 pub const LATENCY: &[LatencyParams] = &[
     LatencyParams {
         generation: Generation::Ada,
-        initiator_ns: 1_255,
-        path_scale: 0.070,
-        source: "corpus fit; Ada: three machines",
+        initiator_ns: 811,
+        path_scale: 1.0,
+        source: "corpus fit; Ada: three machines; the scale at its bound",
     },
     LatencyParams {
         generation: Generation::Blackwell,
-        initiator_ns: 413,
-        path_scale: 0.070,
+        initiator_ns: 411,
+        path_scale: 0.050,
         source: "corpus fit; Blackwell: five machines",
     },
 ];
