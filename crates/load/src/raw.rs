@@ -467,6 +467,10 @@ raw_struct! {
         /// `latency` (`150ns`, `1.2us`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub latency: Option<String>,
+        /// `efficiency` (`72%`, `0.72`): the share of the links' rate a P2P transfer
+        /// reaches crossing here (root-complex forwarding; timing only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub efficiency: Option<String>,
     }
 }
 
@@ -481,6 +485,9 @@ raw_struct! {
         /// `latency`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub latency: Option<String>,
+        /// `efficiency`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub efficiency: Option<String>,
     }
 }
 

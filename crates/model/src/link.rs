@@ -148,6 +148,11 @@ pub struct FabricHop {
     pub bandwidth_mbs: u64,
     /// Latency added, in ns.
     pub latency_ns: u32,
+    /// The share of its links' rate, in thousandths, that a P2P transfer reaches when
+    /// it crosses here: the root complexes' forwarding between host bridges (issue 23,
+    /// `efficiency` in the file). `None`: not stated (the timing model takes its CPU
+    /// generation's corpus fit where it has one, else no such limit). Timing only.
+    pub efficiency_permille: Option<u16>,
 }
 
 /// `interconnect.fabric`: the data fabric between host bridges (`same_socket`) and
@@ -178,10 +183,12 @@ impl Default for Fabric {
             same_socket: FabricHop {
                 bandwidth_mbs: 128_000,
                 latency_ns: 60,
+                efficiency_permille: None,
             },
             cross_socket: FabricHop {
                 bandwidth_mbs: 64_000,
                 latency_ns: 150,
+                efficiency_permille: None,
             },
             pairs: Vec::new(),
         }

@@ -435,8 +435,8 @@ Unidirectional P2P=Enabled Bandwidth (P2P Writes) Matrix (GB/s)
         let r = compare(&topo, &m, &measured);
         expect![[r#"
             from                   to                     metric                        predicted     measured    error
-            gpu0                   gpu2                   unidirectional_gbps          28.73 GB/s   25.00 GB/s   +14.9%
-            gpu2                   gpu0                   unidirectional_gbps          28.73 GB/s   26.00 GB/s   +10.5%
+            gpu0                   gpu2                   unidirectional_gbps          26.32 GB/s   25.00 GB/s    +5.3%
+            gpu2                   gpu0                   unidirectional_gbps          26.32 GB/s   26.00 GB/s    +1.2%
             measured device 0000:99:00.0: no endpoint of the platform has this address
 
             Not compared (4 measured cells)
@@ -455,14 +455,14 @@ Unidirectional P2P=Enabled Bandwidth (P2P Writes) Matrix (GB/s)
                   "from": "gpu0",
                   "measured": 25.0,
                   "metric": "unidirectional_gbps",
-                  "predicted": 28.732,
+                  "predicted": 26.319,
                   "to": "gpu2"
                 },
                 {
                   "from": "gpu2",
                   "measured": 26.0,
                   "metric": "unidirectional_gbps",
-                  "predicted": 28.732,
+                  "predicted": 26.319,
                   "to": "gpu0"
                 }
               ],

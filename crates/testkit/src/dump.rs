@@ -94,6 +94,9 @@ fn hop(h: FabricHop) -> RawFabricHop {
     RawFabricHop {
         bandwidth: Some(bandwidth(h.bandwidth_mbs)),
         latency: Some(format!("{}ns", h.latency_ns)),
+        efficiency: h
+            .efficiency_permille
+            .map(|e| format!("{}.{:03}", e / 1000, e % 1000)),
     }
 }
 
@@ -116,6 +119,7 @@ fn fabric(p: &Platform) -> Option<RawFabric> {
                         .collect(),
                     bandwidth: h.bandwidth,
                     latency: h.latency,
+                    efficiency: h.efficiency,
                 }
             })
             .collect(),

@@ -20,6 +20,7 @@
 pub mod calibrate;
 pub mod compare;
 pub mod concurrent;
+pub mod cpus;
 pub mod devices;
 pub mod matrix;
 pub mod measured;
@@ -173,6 +174,34 @@ fn direction(topo: &Topology<'_>, stages: &[Stage], completion: Option<u32>) -> 
     if !links_stated {
         return None;
     }
+    // Root-complex forwarding between host bridges: a share of what the route's own
+    // links carry, in each direction (issue 23, `cpus`). Computed over the link
+    // bounds, so it is this direction's own bound, not a shared one.
+    // Fitted on posted writes only: reads are not bounded by it.
+    for s in stages.iter().filter(|_| completion.is_none()) {
+        if let Stage::Fabric { from, to, hop, .. } = *s {
+            let Some((e, _)) = forwarding_share(topo, hop) else {
+                continue;
+            };
+            let links = bounds
+                .iter()
+                .filter(|b| !shared.iter().any(|(k, _)| *k == b.place));
+            let (alone, both) = links.fold((f64::INFINITY, f64::INFINITY), |(a, b), x| {
+                (a.min(x.gbps), b.min(x.bidir))
+            });
+            if alone.is_finite() {
+                bounds.push(Bound {
+                    gbps: alone * e,
+                    bidir: both * e,
+                    place: format!("{}⇄{} forwarding", topo.name(from), topo.name(to)),
+                    why: format!(
+                        "root-complex forwarding between host bridges at {:.1}% of the links' rate",
+                        e * 100.0
+                    ),
+                });
+            }
+        }
+    }
     let best = bounds.iter().min_by(|a, b| a.gbps.total_cmp(&b.gbps))?;
     let own = bounds
         .iter()
@@ -188,6 +217,21 @@ fn direction(topo: &Topology<'_>, stages: &[Stage], completion: Option<u32>) -> 
         },
         shared,
     })
+}
+
+/// The share of the links' rate a transfer reaches crossing `hop` between host
+/// bridges, and where it comes from: the file's `efficiency`, else the CPU
+/// generation's corpus fit ([`cpus`]); `None` when neither gives one.
+fn forwarding_share(topo: &Topology<'_>, hop: peerpath_model::FabricHop) -> Option<(f64, String)> {
+    if let Some(e) = hop.efficiency_permille {
+        return Some((f64::from(e) / 1000.0, "efficiency".to_owned()));
+    }
+    let cpu = &topo.platform().kernel.cpu;
+    let f = cpus::forwarding(cpu)?;
+    Some((
+        f64::from(f.efficiency_permille) / 1000.0,
+        format!("{}: {}", cpus::generation_name(cpu), f.source),
+    ))
 }
 
 /// The initiator's own work when neither the file (`interconnect.latency.endpoint`)
@@ -330,6 +374,19 @@ fn assumptions(topo: &Topology<'_>, stages: &[Stage]) -> Vec<String> {
                 out.push("translation: the engine modelled no TLB, taken as a hit".to_owned())
             }
             _ => {}
+        }
+    }
+    for s in stages {
+        if let Stage::Fabric { hop, .. } = *s {
+            if hop.efficiency_permille.is_some() {
+                continue;
+            }
+            if let Some((e, source)) = forwarding_share(topo, hop) {
+                out.push(format!(
+                    "root-complex forwarding between host bridges: {:.1}% of the links' rate ({source})",
+                    e * 100.0
+                ));
+            }
         }
     }
     out

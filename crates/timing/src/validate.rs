@@ -8,14 +8,23 @@
 //! - latency, per GPU generation (the endpoints' `id`, [`crate::devices`]):
 //!   measured = initiator(generation) + scale × the route's latency terms, by weighted
 //!   least squares over the other machines (each machine weighs the same whatever its
-//!   number of cells): one scale for all, pooled within generations, clamped to 0–2;
-//!   one initiator per generation, clamped to ≥ 0; a generation no other machine has
-//!   takes the intercept of all of them.
+//!   number of cells): per generation its own scale (clamped to 0–1: the test can hide route latency,
+//!   not multiply it; the pooled one,
+//!   over all generations, where a generation's routes do not differ) and initiator
+//!   (clamped to ≥ 0); a generation no other machine has
+//!   takes the intercept of all of them. Machines whose GPUs' generation is unknown
+//!   are not fitted on (their copy engines could be any).
 //! - `interconnect.fabric.cross_socket` bandwidth (one direction), per CPU generation
 //!   (`kernel.cpu` vendor and family): the median over the other machines of the same
 //!   generation of each machine's median one-way figure across sockets (one-way cells
 //!   as measured, both-ways cells halved). With no other machine of the generation it
 //!   stays at the default (64 GB/s), and the table says so.
+//! - root-complex forwarding between host bridges (`efficiency` on the fabric
+//!   crossings, [`crate::cpus`]), per CPU generation: each machine's median of
+//!   measured ÷ predicted-without-it over its bandwidth cells whose route crosses
+//!   between two host bridges of one socket (at most 1); the median of the other
+//!   machines of the generation; applied to every crossing between host bridges, of
+//!   one socket or two. With no other machine of the generation: no such bound.
 
 use peerpath_model::{NodeKind, Platform};
 use peerpath_topology::Topology;
@@ -78,6 +87,9 @@ pub struct Fit {
     pub scale: f64,
     /// `cross_socket` one-way MB/s, when another machine of the generation gave one.
     pub cross_socket_mbs: Option<u64>,
+    /// Root-complex forwarding share, thousandths, when another machine of the
+    /// generation gave one.
+    pub forwarding_permille: Option<u16>,
     /// Measured cells not compared.
     pub unmatched: usize,
 }
@@ -144,6 +156,8 @@ pub struct LatencyFit {
     pub scale: f64,
     /// The initiator (ns) per generation the machines show.
     pub initiator: Vec<(Generation, f64)>,
+    /// The factor per generation the machines show.
+    pub scales: Vec<(Generation, f64)>,
     /// The initiator (ns) of all machines together.
     pub initiator_all: f64,
 }
@@ -154,14 +168,22 @@ impl LatencyFit {
         g.and_then(|g| self.initiator.iter().find(|x| x.0 == g).map(|x| x.1))
             .unwrap_or(self.initiator_all)
     }
+
+    /// The factor for a generation (the pooled one when the fit has none for it).
+    pub fn scale_for(&self, g: Option<Generation>) -> f64 {
+        g.and_then(|g| self.scales.iter().find(|x| x.0 == g).map(|x| x.1))
+            .unwrap_or(self.scale)
+    }
 }
 
-/// Weighted least squares of `y = c(group) + scale × x`, each machine's cells weighing
-/// 1 together.
+/// Weighted least squares of `y = c(generation) + scale × x`, each machine's cells
+/// weighing 1 together. Machines whose GPUs' generation is not known are left out: their
+/// copy engines could be any, so they say nothing of a generation's parameters (they
+/// are still predicted, with the intercept of all the others).
 pub fn fit_latency(data: &[LatencyCells]) -> Option<LatencyFit> {
     let rows: Vec<(Option<Generation>, f64, f64, f64)> = data
         .iter()
-        .filter(|(_, c)| !c.is_empty())
+        .filter(|(g, c)| g.is_some() && !c.is_empty())
         .flat_map(|(g, c)| {
             let w = 1.0 / c.len() as f64;
             c.iter().map(move |&(x, y)| (*g, x, y, w))
@@ -191,28 +213,43 @@ pub fn fit_latency(data: &[LatencyCells]) -> Option<LatencyFit> {
             (*g, mx, my)
         })
         .collect();
+    // Per generation: its own slope (the route terms weigh differently per copy
+    // engine: Blackwell's latency is flat across PIX, NODE and SYS); pooled over all
+    // generations where one has no spread in its routes.
     let (mut num, mut den) = (0.0, 0.0);
-    for (g, x, y, w) in &rows {
-        let (_, mx, my) = means
-            .iter()
-            .find(|m| m.0 == *g)
-            .copied()
-            .unwrap_or((None, 0.0, 0.0));
-        num += w * (x - mx) * (y - my);
-        den += w * (x - mx) * (x - mx);
+    let mut per: Vec<(Option<Generation>, f64, f64)> = Vec::new();
+    for (g, mx, my) in &means {
+        let (mut n, mut d) = (0.0, 0.0);
+        for (h, x, y, w) in &rows {
+            if h == g {
+                n += w * (x - mx) * (y - my);
+                d += w * (x - mx) * (x - mx);
+            }
+        }
+        num += n;
+        den += d;
+        per.push((*g, n, d));
     }
-    let scale = if den > 1e-9 {
-        (num / den).clamp(0.0, 2.0)
-    } else {
-        1.0
-    };
+    let slope = |n: f64, d: f64| (d > 1e-9).then(|| (n / d).clamp(0.0, 1.0));
+    let scale = slope(num, den).unwrap_or(1.0);
     let (mx, my) = mean(&|_| true);
+    let scales: Vec<(Generation, f64)> = per
+        .iter()
+        .filter_map(|(g, n, d)| Some(((*g)?, slope(*n, *d).unwrap_or(scale))))
+        .collect();
+    let scale_of = |g: Option<Generation>| {
+        scales
+            .iter()
+            .find(|s| Some(s.0) == g)
+            .map_or(scale, |s| s.1)
+    };
     Some(LatencyFit {
         scale,
         initiator: means
             .iter()
-            .filter_map(|(g, x, y)| Some(((*g)?, (y - scale * x).max(0.0))))
+            .filter_map(|(g, x, y)| Some(((*g)?, (y - scale_of(*g) * x).max(0.0))))
             .collect(),
+        scales,
         initiator_all: (my - scale * mx).max(0.0),
     })
 }
@@ -281,17 +318,87 @@ fn cross_socket_one_way(m: &Machine) -> Option<f64> {
 
 /// A machine's CPU generation: vendor and family.
 fn generation(m: &Machine) -> String {
-    let c = &m.platform.kernel.cpu;
-    match c.family {
-        Some(f) => format!("{:?} family {f:#x}", c.vendor),
-        None => format!("{:?} (no family)", c.vendor),
+    crate::cpus::generation_name(&m.platform.kernel.cpu)
+}
+
+/// `p` with every fabric crossing's `efficiency` that the file leaves unstated set
+/// to `permille` (1000: no forwarding bound, whatever the CPU's table says).
+pub fn with_forwarding(p: &mut Platform, permille: u16) {
+    let f = &mut p.interconnect.fabric;
+    for hop in [&mut f.same_socket, &mut f.cross_socket]
+        .into_iter()
+        .chain(f.pairs.iter_mut().map(|x| &mut x.hop))
+    {
+        hop.efficiency_permille.get_or_insert(permille);
     }
+}
+
+/// A machine's forwarding share: the median, over its bandwidth cells whose route
+/// crosses between two host bridges of one socket (and not between sockets), of
+/// measured ÷ predicted with no forwarding bound; at most 1. `None` without such a
+/// cell.
+pub(crate) fn forwarding_ratio(m: &Machine) -> Option<f64> {
+    let mut p = m.platform.clone();
+    with_forwarding(&mut p, 1000);
+    let topo = Topology::new(&p);
+    let matrix = Matrix::build(&topo, 1);
+    let within_socket = |from: &str, to: &str| {
+        let i = matrix.devices.iter().position(|&n| topo.name(n) == from);
+        let j = matrix.devices.iter().position(|&n| topo.name(n) == to);
+        let (Some(i), Some(j)) = (i, j) else {
+            return false;
+        };
+        matrix.timing(i, j).is_some_and(|t| {
+            let classes: Vec<FabricClass> = t
+                .stages
+                .iter()
+                .filter_map(|s| match s {
+                    Stage::Fabric { class, .. } => Some(*class),
+                    _ => None,
+                })
+                .collect();
+            !classes.is_empty() && !classes.contains(&FabricClass::CrossSocket)
+        })
+    };
+    let r = compare(&topo, &matrix, &m.measured);
+    let mut v: Vec<f64> = r
+        .comparisons
+        .iter()
+        .filter(|c| c.metric.is_bandwidth() && c.metric != Metric::ReadGbps)
+        .filter(|c| c.predicted > 0.0 && within_socket(&c.from, &c.to))
+        .map(|c| c.measured / c.predicted)
+        .collect();
+    median(&mut v).map(|x| x.min(1.0))
+}
+
+/// One CPU generation's forwarding fit: its name, thousandths, and how many machines.
+pub type ForwardingFit = (String, u16, usize);
+
+/// The forwarding share per CPU generation, fitted on these machines (what
+/// [`crate::cpus::FORWARDING`] carries for the whole corpus).
+pub fn fit_forwarding(machines: &[Machine]) -> Vec<ForwardingFit> {
+    let ratios: Vec<(String, f64)> = machines
+        .iter()
+        .filter_map(|m| Some((generation(m), forwarding_ratio(m)?)))
+        .collect();
+    let mut gens: Vec<String> = ratios.iter().map(|r| r.0.clone()).collect();
+    gens.sort();
+    gens.dedup();
+    gens.into_iter()
+        .filter_map(|g| {
+            let mut v: Vec<f64> = ratios.iter().filter(|r| r.0 == g).map(|r| r.1).collect();
+            let n = v.len();
+            let e = median(&mut v)?;
+            Some((g, (e * 1000.0).round() as u16, n))
+        })
+        .collect()
 }
 
 /// Predicts every machine with the parameters fitted on the others.
 pub fn leave_one_out(machines: &[Machine]) -> Validation {
     let latency: Vec<_> = machines.iter().map(latency_cells).collect();
     let crosses: Vec<Option<f64>> = machines.iter().map(cross_socket_one_way).collect();
+    let forwarding: Vec<Option<f64>> = machines.iter().map(forwarding_ratio).collect();
     let mut v = Validation::default();
     for (k, m) in machines.iter().enumerate() {
         let others: Vec<_> = latency
@@ -302,9 +409,9 @@ pub fn leave_one_out(machines: &[Machine]) -> Validation {
             .collect();
         let mut p = m.platform.clone();
         let fit = fit_latency(&others);
-        let (initiator, scale) = fit
-            .as_ref()
-            .map_or((1000.0, 1.0), |f| (f.initiator_for(latency[k].0), f.scale));
+        let (initiator, scale) = fit.as_ref().map_or((1000.0, 1.0), |f| {
+            (f.initiator_for(latency[k].0), f.scale_for(latency[k].0))
+        });
         apply_latency(&mut p, initiator, scale);
         let mut same_generation: Vec<f64> = crosses
             .iter()
@@ -316,6 +423,14 @@ pub fn leave_one_out(machines: &[Machine]) -> Validation {
         if let Some(mbs) = cross {
             p.interconnect.fabric.cross_socket.bandwidth_mbs = mbs;
         }
+        let mut same_generation: Vec<f64> = forwarding
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != k && generation(&machines[*j]) == generation(m))
+            .filter_map(|(_, c)| *c)
+            .collect();
+        let share = median(&mut same_generation).map(|e| (e * 1000.0).round() as u16);
+        with_forwarding(&mut p, share.unwrap_or(1000));
         let topo = Topology::new(&p);
         let matrix = Matrix::build(&topo, 1);
         let r = compare(&topo, &matrix, &m.measured);
@@ -326,6 +441,7 @@ pub fn leave_one_out(machines: &[Machine]) -> Validation {
             initiator_ns: initiator.round() as u32,
             scale,
             cross_socket_mbs: cross,
+            forwarding_permille: share,
             unmatched: r.unmatched.len(),
         });
         for metric in Metric::ALL {
@@ -392,15 +508,19 @@ pub fn table(v: &Validation) -> String {
         "\n{meeting} of {} machines meet the goal (every compared cell within 15% for bandwidth, 25% for latency).\n",
         machines.len()
     );
-    out.push_str("| machine | CPU generation | GPUs | initiator, route × (fitted without it) | `cross_socket` (fitted without it) | measured cells not compared |\n|---|---|---|---|---|---|\n");
+    out.push_str("| machine | CPU generation | GPUs | initiator, route × (fitted without it) | `cross_socket` (fitted without it) | forwarding between host bridges (fitted without it) | measured cells not compared |\n|---|---|---|---|---|---|---|\n");
     for f in &v.fits {
         let cross = f.cross_socket_mbs.map_or_else(
             || "default (no other machine of the generation)".to_owned(),
             |m| format!("{:.1} GB/s", m as f64 / 1000.0),
         );
+        let forwarding = f.forwarding_permille.map_or_else(
+            || "none (no other machine of the generation)".to_owned(),
+            |e| format!("{:.1}% of the links' rate", f64::from(e) / 10.0),
+        );
         let _ = writeln!(
             out,
-            "| `{}` | {} | {} | {} ns, × {:.2} | {cross} | {} |",
+            "| `{}` | {} | {} | {} ns, × {:.2} | {cross} | {forwarding} | {} |",
             f.machine,
             f.generation,
             f.gpus.map_or("no `id`", Generation::as_str),

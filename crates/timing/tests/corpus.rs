@@ -104,14 +104,41 @@ fn issue_23_the_generation_latency_table_is_the_corpus_fit() {
         let want = fit.initiator_for(Some(p.generation));
         got.push_str(&format!(
             "{:?}: initiator {:.0} ns, scale {:.3}\n",
-            p.generation, want, fit.scale
+            p.generation,
+            want,
+            fit.scale_for(Some(p.generation))
         ));
     }
     for p in LATENCY {
         let want = fit.initiator_for(Some(p.generation)).round() as u32;
         assert!(
-            p.initiator_ns == want && (p.path_scale - fit.scale).abs() < 0.005,
+            p.initiator_ns == want
+                && (p.path_scale - fit.scale_for(Some(p.generation))).abs() < 0.005,
             "crates/timing/src/devices.rs LATENCY differs from the corpus fit:\n{got}"
         );
     }
+}
+
+/// The per-CPU-generation forwarding shares the model uses (`cpus::FORWARDING`) are the
+/// fit on every machine of the corpus (validated leave one out above), one row per
+/// generation the corpus fits.
+#[test]
+fn issue_23_the_cpu_forwarding_table_is_the_corpus_fit() {
+    use peerpath_timing::cpus::{generation_name, FORWARDING};
+    let fit = peerpath_timing::validate::fit_forwarding(&corpus());
+    let table: Vec<(String, u16)> = FORWARDING
+        .iter()
+        .map(|f| {
+            let cpu = peerpath_model::Cpu {
+                vendor: f.vendor,
+                family: Some(f.family),
+            };
+            (generation_name(&cpu), f.efficiency_permille)
+        })
+        .collect();
+    let want: Vec<(String, u16)> = fit.iter().map(|(g, e, _)| (g.clone(), *e)).collect();
+    assert_eq!(
+        table, want,
+        "crates/timing/src/cpus.rs FORWARDING differs from the corpus fit: {fit:?}"
+    );
 }

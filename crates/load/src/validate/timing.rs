@@ -66,6 +66,18 @@ pub(crate) fn parse_duration(text: &str) -> Option<u32> {
     u32::try_from(milli(num)?.checked_mul(scale)? / 1000).ok()
 }
 
+/// `72%` → 720, `0.72` → 720 (thousandths of the links' rate); above 0, at most 100%.
+pub(crate) fn parse_efficiency(text: &str) -> Option<u16> {
+    let t = text.trim().replace(' ', "");
+    let v = match t.strip_suffix('%') {
+        Some(pct) => milli(pct)? / 100,
+        None => milli(&t)?,
+    };
+    (v > 0 && v <= 1000)
+        .then(|| u16::try_from(v).ok())
+        .flatten()
+}
+
 impl Validator<'_, '_> {
     /// The `link` of the port or endpoint `e`, checked.
     /// A port's, bridge's or endpoint's own `id`.
@@ -161,12 +173,24 @@ impl Validator<'_, '_> {
     /// A fabric crossing over `default`, its fields at `p`.
     fn fabric_hop(
         &mut self,
-        bandwidth: Option<&str>,
-        latency: Option<&str>,
+        [bandwidth, latency, efficiency]: [Option<&str>; 3],
         p: &Path,
         default: FabricHop,
     ) -> FabricHop {
         let mut hop = default;
+        if let Some(e) = efficiency {
+            let mut ep = p.clone();
+            ep.push(Seg::from("efficiency"));
+            match parse_efficiency(e) {
+                Some(v) => hop.efficiency_permille = Some(v),
+                None => self.report(
+                    ep,
+                    Msg::new(format!("`{e}` is not a share of the links' rate")).expected(
+                        "a percentage above 0 and at most 100 (`72%`) or a fraction (`0.72`)",
+                    ),
+                ),
+            }
+        }
         if let Some(b) = bandwidth {
             let mut bp = p.clone();
             bp.push(Seg::from("bandwidth"));
@@ -192,13 +216,15 @@ impl Validator<'_, '_> {
             return fabric;
         };
         let base = ypath!["interconnect", "fabric"];
-        let side =
-            |h: &Option<RawFabricHop>| h.as_ref().map(|h| (h.bandwidth.clone(), h.latency.clone()));
+        let side = |h: &Option<RawFabricHop>| {
+            h.as_ref()
+                .map(|h| (h.bandwidth.clone(), h.latency.clone(), h.efficiency.clone()))
+        };
         for (key, hop) in [
             ("same_socket", side(&raw.same_socket)),
             ("cross_socket", side(&raw.cross_socket)),
         ] {
-            let Some((b, l)) = hop else { continue };
+            let Some((b, l, e)) = hop else { continue };
             let mut p = base.clone();
             p.push(Seg::from(key));
             let d = if key == "same_socket" {
@@ -206,7 +232,7 @@ impl Validator<'_, '_> {
             } else {
                 fabric.cross_socket
             };
-            let h = self.fabric_hop(b.as_deref(), l.as_deref(), &p, d);
+            let h = self.fabric_hop([b.as_deref(), l.as_deref(), e.as_deref()], &p, d);
             if key == "same_socket" {
                 fabric.same_socket = h;
             } else {
@@ -240,8 +266,11 @@ impl Validator<'_, '_> {
             }
             let default = fabric.same_socket;
             let hop = self.fabric_hop(
-                pair.bandwidth.as_deref(),
-                pair.latency.as_deref(),
+                [
+                    pair.bandwidth.as_deref(),
+                    pair.latency.as_deref(),
+                    pair.efficiency.as_deref(),
+                ],
                 &p,
                 default,
             );
@@ -308,5 +337,20 @@ mod tests {
         assert_eq!(parse_duration("1.2345us"), None);
         assert_eq!(parse_duration("-5ns"), None);
         assert_eq!(parse_duration("5ms"), None);
+    }
+
+    #[test]
+    fn efficiencies_parse_as_percent_or_fraction_within_0_and_1() {
+        assert_eq!(parse_efficiency("72%"), Some(720));
+        assert_eq!(parse_efficiency("72.5 %"), Some(725));
+        assert_eq!(parse_efficiency("0.72"), Some(720));
+        assert_eq!(parse_efficiency("1"), Some(1000));
+        assert_eq!(parse_efficiency("100%"), Some(1000));
+        assert_eq!(parse_efficiency("0%"), None);
+        assert_eq!(parse_efficiency("0"), None);
+        assert_eq!(parse_efficiency("101%"), None);
+        assert_eq!(parse_efficiency("1.5"), None);
+        assert_eq!(parse_efficiency("-0.5"), None);
+        assert_eq!(parse_efficiency("fast"), None);
     }
 }

@@ -100,3 +100,25 @@ fn a_fabric_pair_names_host_bridges() {
               expected: a bandwidth such as `64GB/s` or `500MB/s` (decimal units)"#]],
     );
 }
+
+/// Issue 23: a fabric crossing's `efficiency` (root-complex forwarding share) loads as
+/// thousandths, on `same_socket`, `cross_socket` and pairs; not stated stays `None`;
+/// a value outside (0, 100%] is a located error.
+#[test]
+fn fabric_efficiency_loads_and_bad_ones_are_located() {
+    let p = load(
+        &TIMED
+            .replace("latency: 80ns}", "latency: 80ns, efficiency: 72%}")
+            .replace("latency: 0.2us}", "latency: 0.2us, efficiency: 0.9}"),
+    );
+    let f = &p.interconnect.fabric;
+    assert_eq!(f.same_socket.efficiency_permille, Some(720));
+    assert_eq!(f.pairs[0].hop.efficiency_permille, Some(900));
+    assert_eq!(f.cross_socket.efficiency_permille, None);
+    check(
+        &TIMED.replace("latency: 80ns}", "latency: 80ns, efficiency: 120%}"),
+        expect![[r#"
+            error: t.yaml:5:66: interconnect.fabric.same_socket.efficiency: `120%` is not a share of the links' rate
+              expected: a percentage above 0 and at most 100 (`72%`) or a fraction (`0.72`)"#]],
+    );
+}

@@ -55,7 +55,7 @@ mod tests {
         expect![[r#"
 
             Timing (predicted; docs/timing.md)
-              writes 28.73 GB/s one way, bottleneck sw0.dp0–gpu0: 16GT/s x16, MPS 256 B on sw0.dp0: 91% payload efficiency
+              writes 26.32 GB/s one way, bottleneck hb0⇄hb1 forwarding: root-complex forwarding between host bridges at 91.6% of the links' rate
               reads  29.15 GB/s one way, bottleneck sw0.dp0–gpu0: 16GT/s x16, completions of 256 B on sw0.dp0: 93% payload efficiency
               latency 1.88 us:
                   1000 ns  initiator     gpu0
@@ -68,6 +68,7 @@ mod tests {
                     50 ns  link          rp2–sw1
                    115 ns  switch        sw1
                     50 ns  link          sw1.dp0–gpu2
+              assumed: root-complex forwarding between host bridges: 91.6% of the links' rate (amd family 0x19: corpus fit; four machines (Genoa, Threadripper PRO 5000 and 7000))
         "#]].assert_eq(&super::explain_timing(&t));
     }
 }
