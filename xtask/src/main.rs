@@ -42,7 +42,7 @@ fn main() -> ExitCode {
                  realdata, fuzz (what .ci/run does, but the browser step)\n  \
                  realdata         the tests that need ../shared (real-machine dumps, the spec's example);\n                   \
                  further arguments (`--locked`) go to cargo\n  \
-                 codegen          regenerate docs/rules.md, docs/explain.md, docs/troubleshooting.md\n                   \
+                 codegen          regenerate docs/rules.md, docs/explain.md, docs/troubleshooting.md, docs/vms.md\n                   \
                  and the JSON Schemas in docs/\n  \
                  codegen --check  fail if one of them is stale\n  \
                  browser          the report and the SVG checked in headless Chromium (installed\n                   \
@@ -169,7 +169,7 @@ fn repo_root() -> PathBuf {
 }
 
 /// Regenerates the checked-in documents generated from the code: docs/rules.md (here,
-/// from the rule modules' comments), docs/explain.md and docs/troubleshooting.md (by
+/// from the rule modules' comments), docs/explain.md, docs/troubleshooting.md and docs/vms.md (by
 /// the cli's docs test, from real `peerpath` output) and docs/peerpath.schema.json and
 /// docs/peerpath-scenario.schema.json (by the load crate's schema test, from
 /// `peerpath_load::platform_schema`). With `check`, changes nothing and fails when one

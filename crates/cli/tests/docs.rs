@@ -6,8 +6,12 @@
 
 mod common;
 
+#[path = "docs/template.rs"]
+mod template;
 #[path = "docs/troubleshooting.rs"]
 mod troubleshooting;
+#[path = "docs/vms.rs"]
+mod vms;
 
 use common::{peerpath, repo, stdout};
 

@@ -534,7 +534,10 @@ fn handed_address(out: &mut Lines, pair: &PairResult) {
 /// The hardware's side: the importer's stream (or the probe note), then each flow.
 fn what_the_hardware_does(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult) {
     let d = &pair.detail;
-    if d.probe {
+    if d.probe && pair.vm.is_some() {
+        out.line("  (the guest mapped nothing: a probe write to the peer's GPA, through the importer's host stream, shows where such a TLP would go; no finding is drawn from it)");
+        importer_stream(out, &d.setup);
+    } else if d.probe {
         out.line("  (nothing was mapped: a probe write to the BAR, routed as if the importer's stream bypassed translation, shows where such a TLP would go; no finding is drawn from it)");
     } else {
         importer_stream(out, &d.setup);

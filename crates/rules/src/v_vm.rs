@@ -407,6 +407,13 @@ pub(crate) fn evaluate(
     for f in &mut findings {
         f.message = format!("in {}'s guest kernel: {}", vm.name, f.message);
         f.evidence.insert("vm".into(), vm.name.clone().into());
+        // The guest's platform is the VMM's to change (V6).
+        if f.code == crate::Code::P2pNotSupported && vm.guest.layout != GuestLayout::Switch {
+            f.fix = Some(format!(
+                "in {}: put both devices behind one virtual switch (vms[].guest.layout: switch; libvirt: pcie-switch-upstream-port and pcie-switch-downstream-port controllers), or let the driver map the peer itself (exports[].via, K2.4)",
+                vm.name
+            ));
+        }
     }
 
     // V1: the VM's I/O address space.
