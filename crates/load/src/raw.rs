@@ -598,6 +598,10 @@ raw_struct! {
         /// `forwards_p2p` (default same-host-bridge).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub forwards_p2p: Option<ForwardsP2p>,
+        /// `forwards_p2p_reads` (default: as `forwards_p2p`): what the root complex
+        /// forwards of peer reads and their completions.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub forwards_p2p_reads: Option<ForwardsP2p>,
         /// `translation` (default integrated).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub translation: Option<Translation>,

@@ -158,6 +158,7 @@ impl PlatformBuilder {
                 segment,
                 id: None,
                 forwards_p2p: ForwardsP2p::SameHostBridge,
+                forwards_p2p_reads: None,
                 translation: Translation::Integrated,
                 iommu: None,
                 stream_map: Vec::new(),

@@ -445,8 +445,12 @@ pub struct HostBridge {
     pub segment: u16,
     /// `id`: the first device on the root bus, as the allow-list sees it (K1.7).
     pub id: Option<PciId>,
-    /// `forwards_p2p` (H6; default same-host-bridge).
+    /// `forwards_p2p` (H6; default same-host-bridge): peer writes, and peer reads
+    /// unless `forwards_p2p_reads` says otherwise.
     pub forwards_p2p: ForwardsP2p,
+    /// `forwards_p2p_reads` (H6): peer read requests and their completions; `None`:
+    /// as `forwards_p2p` (the meaning before the key existed).
+    pub forwards_p2p_reads: Option<ForwardsP2p>,
     /// `translation`.
     pub translation: Translation,
     /// `iommu`: the IOMMU translating traffic from below (absent: none).
@@ -466,6 +470,17 @@ pub struct HostBridge {
     /// `p2p_bandwidth` in MB/s: what the root complex forwards between root ports,
     /// both directions together, where the file states it (timing).
     pub p2p_bandwidth_mbs: Option<u64>,
+}
+
+impl HostBridge {
+    /// What the root complex forwards for a request of `op` (H6): `forwards_p2p`,
+    /// or `forwards_p2p_reads` for reads where the file states it.
+    pub fn forwards(&self, op: Op) -> ForwardsP2p {
+        match op {
+            Op::Read => self.forwards_p2p_reads.unwrap_or(self.forwards_p2p),
+            Op::Write => self.forwards_p2p,
+        }
+    }
 }
 
 /// A vendor/device id pair.

@@ -405,6 +405,63 @@ fn flow_lines(
         numbered_hops(out, p, t);
     }
     out.line(format_args!("    end: {}", summarize_ends(p, flow)));
+    completion_line(out, p, flow);
+}
+
+/// The completions of a read flow's delivered TLPs, routed back by ID (H1 CR, H6):
+/// the first one's route, and how they ended, counted.
+fn completion_line(out: &mut Lines, p: &Platform, flow: &FlowTrace) {
+    use peerpath_engine::{CplEnd, Event, Why};
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut first: Option<&Trace> = None;
+    for t in &flow.traces {
+        let Some(c) = t.completion else { continue };
+        first.get_or_insert(t);
+        let key = match c.end {
+            CplEnd::Returned => format!("returned to {}", p.node(flow_requester(t)).name),
+            CplEnd::Fault(f) => format!("fault: {}", fault_text(p, &f)),
+            CplEnd::Dropped(d) => format!("dropped: {}", drop_text(p, &d)),
+        };
+        *counts.entry(key).or_default() += 1;
+    }
+    let Some(t) = first else { return };
+    let route: Vec<String> = t
+        .completion_hops
+        .iter()
+        .map(|h| {
+            let name = h.at.name(p);
+            match (h.event, h.why) {
+                (Event::Redirect, Why::CompletionRedirect { bit } | Why::AcsRedirect { bit }) => {
+                    format!("{name} (ACS {bit}: up)")
+                }
+                (Event::Drop, _) => format!("{name} (dropped)"),
+                (Event::Fault, _) => format!("{name} (fault)"),
+                _ => name.to_owned(),
+            }
+        })
+        .collect();
+    let parts: Vec<String> = counts
+        .into_iter()
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect();
+    if route.is_empty() {
+        out.line(format_args!("    completions by ID: {}", parts.join("; ")));
+    } else {
+        out.line(format_args!(
+            "    completions by ID: {}: {}",
+            route.join(" → "),
+            parts.join("; ")
+        ));
+    }
+}
+
+/// The requester of a trace's TLP.
+fn flow_requester(t: &Trace) -> peerpath_model::NodeId {
+    t.summary
+        .issued
+        .map(|tlp| tlp.requester)
+        .or_else(|| t.hops.first().map(|h| h.tlp.requester))
+        .unwrap_or(peerpath_model::NodeId(0))
 }
 
 /// H4: writes merged into one burst, and the root port whose MPS it meets.

@@ -200,6 +200,7 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
                         device: i.device,
                     }),
                     forwards_p2p: unless(hb.forwards_p2p, ForwardsP2p::SameHostBridge),
+                    forwards_p2p_reads: hb.forwards_p2p_reads,
                     translation: unless(hb.translation, Translation::Integrated),
                     iommu: hb.iommu.map(|i| p.iommu(i).name.clone()),
                     stream_map: hb

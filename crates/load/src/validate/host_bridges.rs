@@ -87,6 +87,7 @@ impl Validator<'_, '_> {
                         device: id.device,
                     }),
                     forwards_p2p: hb.forwards_p2p.unwrap_or_default(),
+                    forwards_p2p_reads: hb.forwards_p2p_reads,
                     translation: hb.translation.unwrap_or_default(),
                     iommu: iommu.map(|k| IommuId(k as u32)),
                     stream_map,

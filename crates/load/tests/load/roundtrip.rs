@@ -39,6 +39,7 @@ fn built_in_code() -> RawPlatform {
         segment: Some(2),
         id: None,
         forwards_p2p: None,
+        forwards_p2p_reads: None,
         translation: None,
         iommu: None,
         stream_map: Vec::new(),
