@@ -395,6 +395,8 @@ kebab_from_yaml!(
     CcState,
     TdispState,
     Via,
+    RevokeEvent,
+    RevokeWhen,
     Op,
     Pattern,
     AtsUse

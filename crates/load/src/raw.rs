@@ -10,7 +10,7 @@ use std::fmt;
 use peerpath_model::{
     AcsDecision, AcsFlags, Arch, AtsUse, Bdf, CcKind, CcState, CpuVendor, DeviceClass, DomainType,
     Driver, ForwardsP2p, GroupAlgorithm, IommuKind, Op, PassthroughFrom, Pattern, PcieBusConfig,
-    TdispState, Translation, Via,
+    RevokeEvent, RevokeWhen, TdispState, Translation, Via,
 };
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
@@ -983,6 +983,12 @@ raw_struct! {
         /// `via` (default vfio-dmabuf).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub via: Option<Via>,
+        /// `revoke`: what revokes the VFIO dma-buf (absent: never revoked).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub revoke: Option<RevokeEvent>,
+        /// `revoke_when` (default after-map; only with `revoke`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub revoke_when: Option<RevokeWhen>,
     }
 }
 

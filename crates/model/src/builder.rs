@@ -361,6 +361,7 @@ impl PlatformBuilder {
             offset: 0,
             size,
             via,
+            revoke: None,
         });
         ExportId(self.p.exports.len() as u32 - 1)
     }

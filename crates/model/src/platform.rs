@@ -107,6 +107,20 @@ kebab_enum!(
     IommuKind { Smmuv3 = "smmuv3", Vtd = "vtd", AmdVi = "amd-vi", Tce = "tce", } default Smmuv3
 );
 kebab_enum!(
+    /// `exports[].revoke`: what revokes a VFIO dma-buf (K2.1;
+    /// `drivers/vfio/pci/vfio_pci_dmabuf.c`): a device reset (`vfio_pci_ioctl_reset`,
+    /// `vfio_pci_dev_set_hot_reset`), memory decode turned off (`vfio_basic_config_write`
+    /// clearing `PCI_COMMAND_MEMORY`) — both `vfio_pci_dma_buf_move(vdev, true)`, undone
+    /// when memory is enabled again — or the VFIO device closed
+    /// (`vfio_pci_dma_buf_cleanup`, for good).
+    RevokeEvent { Reset = "reset", MemoryDisabled = "memory-disabled", Closed = "closed", } default Reset
+);
+kebab_enum!(
+    /// `exports[].revoke_when`: whether the export is revoked before the importer
+    /// attaches, or after it attached and mapped the buffer.
+    RevokeWhen { AfterMap = "after-map", BeforeAttach = "before-attach", } default AfterMap
+);
+kebab_enum!(
     /// `host_bridges[].forwards_p2p` (H6).
     ForwardsP2p { None = "none", SameHostBridge = "same-host-bridge", Any = "any", } default SameHostBridge
 );
@@ -663,6 +677,26 @@ pub struct Export {
     pub size: u64,
     /// `via`.
     pub via: Via,
+    /// `revoke` and `revoke_when` (K2.1; `via: vfio-dmabuf` only): `None`, never revoked.
+    pub revoke: Option<Revocation>,
+}
+
+/// A revocation of a VFIO dma-buf export (K2.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Revocation {
+    /// What revokes it.
+    pub event: RevokeEvent,
+    /// Before the importer attaches, or after it mapped the buffer.
+    pub when: RevokeWhen,
+}
+
+impl Revocation {
+    /// Whether the export is still revoked when the importer maps it again: a closed
+    /// device never restores its dma-bufs; a reset or disabled memory is undone when
+    /// memory decode is enabled again (`vfio_pci_dma_buf_move(vdev, false)`).
+    pub fn permanent(self) -> bool {
+        self.event == RevokeEvent::Closed
+    }
 }
 
 /// One (importer, export) pairing.

@@ -113,6 +113,7 @@ fn what_linux_decides(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult) {
     map_type(out, pair);
     if why.driver.is_none() {
         dmabuf_attach(out, &why.attach);
+        revocation(out, topo, pair);
     }
     if pair.kernel.map_type == MapType::ThruHostBridge {
         importer_dma_path(out, &why.path);
@@ -298,6 +299,22 @@ fn dmabuf_attach(out: &mut Lines, refusals: &[AttachRefusal]) {
             r.errno()
         ));
     }
+}
+
+/// K2.1: an export revoked after the importer mapped it, where the importer survives
+/// it (dynamic, and the export comes back): `move_notify`, then the map again.
+fn revocation(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult) {
+    let p = topo.platform();
+    let export = p.export(pair.detail.export);
+    let Some(r) = export.revoke else { return };
+    if r.when != peerpath_model::RevokeWhen::AfterMap || !pair.kernel.why.attach.is_empty() {
+        return;
+    }
+    out.line(format_args!(
+        "  [K2.1] export revoked after the map ({}): dma_buf_move_notify; {} unmaps in move_notify and maps again once memory decode is back (vfio_pci_dma_buf_move(vdev, false)), at the same address",
+        r.event,
+        pair.importer
+    ));
 }
 
 /// K3.3: the importer's DMA path for `thru-host-bridge`, and its domain.

@@ -360,6 +360,8 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
                 offset: unless(x.offset, 0).map(Size),
                 size: (rest != Some(x.size)).then_some(Size(x.size)),
                 via: unless(x.via, Via::VfioDmabuf),
+                revoke: x.revoke.map(|r| r.event),
+                revoke_when: x.revoke.map(|r| r.when),
             }
         })
         .collect();

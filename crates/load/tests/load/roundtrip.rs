@@ -108,6 +108,8 @@ fn built_in_code() -> RawPlatform {
         offset: None,
         size: Some(Size(4096)),
         via: None,
+        revoke: None,
+        revoke_when: None,
     });
     p.imports = Some(vec![RawImport {
         device: "e1".to_owned(),

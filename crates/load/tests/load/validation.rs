@@ -295,6 +295,41 @@ fn export_range_overflowing_64_bits() {
     );
 }
 
+/// Issue 22: `revoke` is a VFIO dma-buf's; `revoke_when` needs it.
+#[test]
+fn export_revocation_is_checked() {
+    check(
+        &format!(
+            "{EP}exports:\n- {{name: x0, device: ep0, bar: 0, revoke_when: before-attach}}\n- {{name: x1, device: ep0, bar: 0, via: p2pdma-pages, revoke: reset}}\n- {{name: x2, device: ep0, bar: 0, revoke: unplugged}}\n"
+        ),
+        expect![[r#"
+            error: t.yaml:11:48: exports[0].revoke_when: `revoke_when` without `revoke`
+              expected: `revoke: reset | memory-disabled | closed` beside it
+
+            error: t.yaml:12:62: exports[1].revoke: `revoke` on an export with `via: p2pdma-pages`: only a VFIO dma-buf is revoked (K2.1)
+              expected: `via: vfio-dmabuf`, or no `revoke`
+
+            error: t.yaml:13:43: exports[2].revoke: unknown value `unplugged`
+              expected: one of reset, memory-disabled, closed"#]],
+    );
+    let p = load(&format!(
+        "{EP}exports:\n- {{name: x0, device: ep0, bar: 0, revoke: closed}}\n- {{name: x1, device: ep0, bar: 0, revoke: reset, revoke_when: before-attach}}\n"
+    ));
+    assert_eq!(
+        p.exports.iter().map(|x| x.revoke).collect::<Vec<_>>(),
+        [
+            Some(peerpath_model::Revocation {
+                event: peerpath_model::RevokeEvent::Closed,
+                when: peerpath_model::RevokeWhen::AfterMap
+            }),
+            Some(peerpath_model::Revocation {
+                event: peerpath_model::RevokeEvent::Reset,
+                when: peerpath_model::RevokeWhen::BeforeAttach
+            })
+        ]
+    );
+}
+
 #[test]
 fn export_of_a_bar_the_device_lacks() {
     check(
