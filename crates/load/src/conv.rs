@@ -397,6 +397,7 @@ kebab_from_yaml!(
     Via,
     RevokeEvent,
     RevokeWhen,
+    DirectWindowKind,
     Op,
     Pattern,
     AtsUse

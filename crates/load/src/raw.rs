@@ -8,9 +8,9 @@
 use std::fmt;
 
 use peerpath_model::{
-    AcsDecision, AcsFlags, Arch, AtsUse, Bdf, CcKind, CcState, CpuVendor, DeviceClass, DomainType,
-    Driver, ForwardsP2p, GroupAlgorithm, IommuKind, Op, PassthroughFrom, Pattern, PcieBusConfig,
-    RevokeEvent, RevokeWhen, TdispState, Translation, Via,
+    AcsDecision, AcsFlags, Arch, AtsUse, Bdf, CcKind, CcState, CpuVendor, DeviceClass,
+    DirectWindowKind, DomainType, Driver, ForwardsP2p, GroupAlgorithm, IommuKind, Op,
+    PassthroughFrom, Pattern, PcieBusConfig, RevokeEvent, RevokeWhen, TdispState, Translation, Via,
 };
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
@@ -605,6 +605,13 @@ raw_struct! {
         /// `translation` (default integrated).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub translation: Option<Translation>,
+        /// `direct_window`: POWER's 64-bit direct DMA window (a `tce` IOMMU only).
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
+        pub direct_window: Option<RawDirectWindow>,
         /// `iommu`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub iommu: Option<String>,
@@ -654,6 +661,19 @@ raw_struct! {
         /// `device`.
         #[serde(serialize_with = "hex16")]
         pub device: u16,
+    }
+}
+
+raw_struct! {
+    /// `host_bridges[].direct_window`.
+    pub struct RawDirectWindow {
+        /// `kind` (default phb-bypass).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub kind: Option<DirectWindowKind>,
+        /// `base`: the window's first DMA address.
+        pub base: Addr,
+        /// `size`: the memory it maps.
+        pub size: Size,
     }
 }
 

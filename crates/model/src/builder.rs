@@ -159,6 +159,7 @@ impl PlatformBuilder {
                 id: None,
                 forwards_p2p: ForwardsP2p::SameHostBridge,
                 forwards_p2p_reads: None,
+                direct_window: None,
                 translation: Translation::Integrated,
                 iommu: None,
                 stream_map: Vec::new(),

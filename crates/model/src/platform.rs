@@ -121,6 +121,11 @@ kebab_enum!(
     RevokeWhen { AfterMap = "after-map", BeforeAttach = "before-attach", } default AfterMap
 );
 kebab_enum!(
+    /// `host_bridges[].direct_window.kind`: who sets up POWER's 64-bit direct DMA
+    /// window (K3.3).
+    DirectWindowKind { PhbBypass = "phb-bypass", Ddw = "ddw", } default PhbBypass
+);
+kebab_enum!(
     /// `host_bridges[].forwards_p2p` (H6).
     ForwardsP2p { None = "none", SameHostBridge = "same-host-bridge", Any = "any", } default SameHostBridge
 );
@@ -465,6 +470,9 @@ pub struct HostBridge {
     /// `forwards_p2p_reads` (H6): peer read requests and their completions; `None`:
     /// as `forwards_p2p` (the meaning before the key existed).
     pub forwards_p2p_reads: Option<ForwardsP2p>,
+    /// `direct_window`: the 64-bit direct DMA window of a TCE IOMMU (K3.3; POWER's
+    /// PHB bypass or an LPAR's DDW); `None`: every device translates through TCEs.
+    pub direct_window: Option<DirectWindow>,
     /// `translation`.
     pub translation: Translation,
     /// `iommu`: the IOMMU translating traffic from below (absent: none).
@@ -509,6 +517,29 @@ pub struct PciId {
 impl std::fmt::Display for PciId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:04x}:{:04x}", self.vendor, self.device)
+    }
+}
+
+/// POWER's 64-bit direct DMA window (K3.3): DMA addresses `base..base + size` reach
+/// memory `0..size` without a TCE. Its setup: `pnv_pci_ioda2_set_bypass` (powernv:
+/// TVE#1, `tce_bypass_base = 1 << 59`, up to the end of DRAM) or `enable_ddw` (pseries:
+/// a dynamic DMA window the hypervisor creates, mapping all of the partition's memory
+/// directly).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DirectWindow {
+    /// Who set it up.
+    pub kind: DirectWindowKind,
+    /// First DMA address of the window.
+    pub base: u64,
+    /// Bytes of memory it maps (the window spans `base..=base + size - 1`).
+    pub size: u64,
+}
+
+impl DirectWindow {
+    /// The last DMA address of the window (`base + size - 1`; the loader refuses a
+    /// window that wraps).
+    pub fn last(&self) -> u64 {
+        self.base.saturating_add(self.size.saturating_sub(1))
     }
 }
 

@@ -327,6 +327,14 @@ fn importer_dma_path(out: &mut Lines, path: &PathChoice) {
         "  [K3.3] importer DMA path: {} ({domain})",
         path.path.as_str()
     ));
+    if let Some(w) = path.direct_window {
+        out.line(format_args!(
+            "         dma_ops_bypass: the DMA mask reaches the end of the {} direct window [{:#x}-{:#x}], so dma_go_direct takes dma-direct instead of the TCE ops",
+            w.kind,
+            w.base,
+            w.last()
+        ));
+    }
 }
 
 /// K3.4–K3.7: how the `thru-host-bridge` mapping ended.

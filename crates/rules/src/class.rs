@@ -239,6 +239,7 @@ fn port_shape(topo: &Topology<'_>, id: NodeId) -> PortShape {
                 id: _,
                 forwards_p2p: _,
                 forwards_p2p_reads: _,
+                direct_window: _,
                 translation: _,
                 iommu: _,
                 // Covered by the id; its effect on other requesters' StreamIDs reaches the

@@ -40,6 +40,7 @@ fn built_in_code() -> RawPlatform {
         id: None,
         forwards_p2p: None,
         forwards_p2p_reads: None,
+        direct_window: None,
         translation: None,
         iommu: None,
         stream_map: Vec::new(),

@@ -295,6 +295,52 @@ fn export_range_overflowing_64_bits() {
     );
 }
 
+/// Issue 22: a direct DMA window belongs to a host bridge with a `tce` IOMMU.
+#[test]
+fn direct_window_needs_a_tce_iommu() {
+    let hb = |iommu: &str, window: &str| {
+        HB.replace(
+            "- name: hb0\n",
+            &format!("- name: hb0\n{iommu}  direct_window: {window}\n"),
+        )
+        .replace(
+            "format: 1\n",
+            "format: 1\niommus: [{name: i0, kind: tce}, {name: s0, kind: smmuv3}]\n",
+        )
+    };
+    check(
+        &hb("  iommu: s0\n", "{base: 0x800_0000_0000_0000, size: 64GiB}"),
+        expect![[r#"
+            error: t.yaml:7:18: host_bridges[0].direct_window: host bridge `hb0` has a direct DMA window but no `tce` IOMMU
+              expected: a `direct_window` only on a host bridge whose `iommu` is of kind `tce` (POWER)"#]],
+    );
+    check(
+        &hb(
+            "  iommu: i0\n",
+            "{base: 0xffff_ffff_ffff_f000, size: 64GiB}",
+        ),
+        expect![[r#"
+            error: t.yaml:7:54: host_bridges[0].direct_window.size: `base` 0xffff_ffff_ffff_f000 + `size` 0x1000000000 wraps past 2^64
+              expected: a size of at most 0x1000"#]],
+    );
+    let p = load(&hb(
+        "  iommu: i0\n",
+        "{kind: ddw, base: 0x800_0000_0000_0000, size: 64GiB}",
+    ));
+    let hb0 = p.node_by_name("hb0").expect("hb0");
+    let peerpath_model::NodeKind::HostBridge(h) = &p.node(hb0).kind else {
+        panic!("hb0");
+    };
+    assert_eq!(
+        h.direct_window,
+        Some(peerpath_model::DirectWindow {
+            kind: peerpath_model::DirectWindowKind::Ddw,
+            base: 1 << 59,
+            size: 64 << 30
+        })
+    );
+}
+
 /// Issue 22: `revoke` is a VFIO dma-buf's; `revoke_when` needs it.
 #[test]
 fn export_revocation_is_checked() {
