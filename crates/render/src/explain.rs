@@ -306,7 +306,12 @@ fn dmabuf_attach(out: &mut Lines, refusals: &[AttachRefusal]) {
 fn revocation(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult) {
     let p = topo.platform();
     let export = p.export(pair.detail.export);
-    let Some(r) = export.revoke else { return };
+    let Some(r) = export
+        .revoke
+        .filter(|_| export.via == peerpath_model::Via::VfioDmabuf)
+    else {
+        return;
+    };
     if r.when != peerpath_model::RevokeWhen::AfterMap || !pair.kernel.why.attach.is_empty() {
         return;
     }

@@ -366,8 +366,15 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
                 offset: unless(x.offset, 0).map(Size),
                 size: (rest != Some(x.size)).then_some(Size(x.size)),
                 via: unless(x.via, Via::VfioDmabuf),
-                revoke: x.revoke.map(|r| r.event),
-                revoke_when: x.revoke.map(|r| r.when),
+                // Only a VFIO dma-buf is revoked (K2.1; the loader refuses it elsewhere).
+                revoke: x
+                    .revoke
+                    .filter(|_| x.via == Via::VfioDmabuf)
+                    .map(|r| r.event),
+                revoke_when: x
+                    .revoke
+                    .filter(|_| x.via == Via::VfioDmabuf)
+                    .map(|r| r.when),
             }
         })
         .collect();
