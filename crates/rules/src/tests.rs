@@ -471,6 +471,41 @@ fn vfio_noiommu_on_either_side_is_unsupported() {
     assert_eq!(x.findings[0].subject, "gpu0");
 }
 
+/// Issue 22: a root complex that forwards writes and not reads drops the read request,
+/// and the finding says it is a read; a write's evidence is as before.
+#[test]
+fn rc_no_forward_of_a_read_says_read() {
+    let p = testplat::two_host_bridges_with(0x2f00, 0x2f00, |b| {
+        let hb0 = b.platform_mut().node_by_name("hb0").expect("hb0");
+        b.host_bridge_mut(hb0).forwards_p2p_reads = Some(peerpath_model::ForwardsP2p::None);
+    });
+    let r = eval(&p);
+    let x = pair(&r, "nic0", "gpu0-bar0");
+    assert_eq!(codes(x), ["rc-no-forward"]);
+    let f = &x.findings[0];
+    assert_eq!(f.evidence["op"], "read");
+    assert_eq!(f.evidence["tlp"], "request");
+    assert_eq!(f.evidence["forwards_p2p_reads"], "none");
+    assert_eq!(f.evidence["forwards_p2p"], "same-host-bridge");
+    assert!(f.message.contains("read request"), "{}", f.message);
+    // The write of the same pairing was forwarded: its flow ended at the GPU.
+    let write = &x.detail.flows[0];
+    assert_eq!(write.flow.op, peerpath_model::Op::Write);
+    assert!(write
+        .traces
+        .iter()
+        .all(|t| matches!(t.end, peerpath_engine::End::Delivered { .. })));
+    // A write the root complex refuses keeps the evidence it always had.
+    let p = testplat::two_host_bridges_with(0x2f00, 0x2f00, |b| {
+        let hb0 = b.platform_mut().node_by_name("hb0").expect("hb0");
+        b.host_bridge_mut(hb0).forwards_p2p = peerpath_model::ForwardsP2p::None;
+    });
+    let r = eval(&p);
+    let f = &pair(&r, "nic0", "gpu0-bar0").findings[0];
+    assert_eq!(f.code, peerpath_model::Code::RcNoForward);
+    assert!(f.evidence.get("op").is_none() && f.evidence.get("tlp").is_none());
+}
+
 #[test]
 fn power_direct_window_sends_a_64_bit_importer_to_dma_direct() {
     use peerpath_model::{DirectWindow, DirectWindowKind};
