@@ -503,7 +503,7 @@ fn rc_no_forward_of_a_read_says_read() {
     let r = eval(&p);
     let f = &pair(&r, "nic0", "gpu0-bar0").findings[0];
     assert_eq!(f.code, peerpath_model::Code::RcNoForward);
-    assert!(f.evidence.get("op").is_none() && f.evidence.get("tlp").is_none());
+    assert!(!f.evidence.contains_key("op") && !f.evidence.contains_key("tlp"));
 }
 
 #[test]
