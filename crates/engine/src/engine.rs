@@ -3,6 +3,21 @@
 //! interconnect's physical map (H7) and down by windows to a BAR, checking MPS on the
 //! way (H5) and the target's TDISP state (C3).
 //!
+//! **Reads and their completions** (H1 CR/UF, H6). A read delivered to a BAR is
+//! completed: the completion is routed back by ID to the requester [PCIe r7.0
+//! §2.2.4.2 ID-based routing, §2.2.9 completion rules], up from the completer until a
+//! port holds the requester's bus. Each ingress port applies its ACS to it: CR
+//! redirects a peer completion upstream instead of across a switch, UF sends one that
+//! would turn back out of its ingress port upstream ("any Request or Completion TLPs
+//! … redirected Upstream by a component lower in the hierarchy", [PCIe r7.0
+//! §6.12.1.1]), SV checks the completer's bus. One that reaches the root complex meets
+//! no translation agent (an IOMMU translates requests) and goes back down a root port
+//! only where the requester's host bridge forwards peer reads: `forwards_p2p_reads`,
+//! else `forwards_p2p` (H6). Read requests meet the same key at the root complex: many
+//! root complexes forward peer writes and not peer reads. The completion is kept in
+//! `Trace::completion` (its hops in `Trace::completion_hops`); the request's end stays
+//! `Delivered`.
+//!
 //! Everything static is compiled once into a shared [`Hardware`] (flat tables, binary
 //! searches); an `Engine` adds its own TLBs (allocated on first use, invalidated in
 //! O(1)) and a flow cache. Routing allocates nothing on a trace that does not record,
@@ -30,8 +45,8 @@ use crate::hardware::{ChildRange, Decode, Hardware, Kind, NodeInfo};
 use crate::pagetable::LookupError;
 use crate::tlb::{Tlb, TlbEntry, PAGE_SHIFT};
 use crate::types::{
-    At, DropReason, End, Event, Fault, Hop, Place, Ste, StreamSetup, TlbId, TlbStats, Tlp, Trace,
-    Why,
+    At, Completion, CplEnd, DropReason, End, Event, Fault, Hop, Place, Ste, StreamSetup, TlbId,
+    TlbStats, Tlp, Trace, Why,
 };
 
 /// Where a route entered the interconnect: what `route_burst` needs to resume a merged
@@ -68,6 +83,8 @@ pub struct Engine<'t> {
     pub(crate) burst_entries: Vec<Option<IcEntry>>,
     /// The root port a merged burst went down (set by `down_host_bridge`).
     burst_root_port: Option<NodeId>,
+    /// The last route was delivered inside a multifunction device (H1 loopback).
+    internal: bool,
 }
 
 /// A cached route for `tlp`: the recorded outcome moved to its address (every field of
@@ -87,6 +104,13 @@ fn replay(
     out.sid = v.sid;
     out.summary.clone_from(&v.summary);
     out.summary.shift(delta);
+    out.completion = v.completion.map(|mut c| {
+        if let CplEnd::Dropped(DropReason::UnsupportedRequest { addr }) = &mut c.end {
+            *addr = addr.wrapping_add(delta);
+        }
+        c
+    });
+    out.completion_hops.clear();
     if let Some(ic_entry) = ic_entry {
         *ic_entry = v.ic_entry.map(|e| IcEntry {
             tlp: Tlp {
@@ -164,6 +188,7 @@ impl<'t> Engine<'t> {
             flows: FlowCache::default(),
             burst_entries: Vec::new(),
             burst_root_port: None,
+            internal: false,
         }
     }
 
@@ -275,11 +300,22 @@ impl<'t> Engine<'t> {
         self.touched = None;
         // The router is compiled twice: recording every hop, and keeping only the
         // summary (no per-hop test of the trace's mode).
+        self.internal = false;
         out.end = if out.record {
             self.issue::<true>(setup, tlp, out, Why::Issued)
         } else {
             self.issue::<false>(setup, tlp, out, Why::Issued)
         };
+        if let (End::Delivered { target, .. }, Op::Read) = (out.end, tlp.op) {
+            // The read as the completer received it (its last hop).
+            let last = if out.record {
+                out.hops.last().map(|h| h.tlp)
+            } else {
+                out.summary.last.map(|(_, t)| t)
+            }
+            .unwrap_or(tlp);
+            out.completion = Some(self.complete(target, last, out));
+        }
         out.finish();
     }
 
@@ -377,6 +413,7 @@ impl<'t> Engine<'t> {
                     tlp,
                     Why::FunctionLoopback { to: peer },
                 );
+                self.internal = true;
                 Some(self.deliver::<REC>(peer, tlp, tr))
             }
             Decision::Block(bit) => Some(Self::acs_violation::<REC>(r, bit, tlp, tr)),
@@ -946,6 +983,251 @@ impl<'t> Engine<'t> {
         (end, self.burst_root_port.take())
     }
 
+    /// What host bridge `hb`'s root complex forwards of requests of `op` (H6).
+    fn forwards(&self, hb: NodeId, op: Op) -> ForwardsP2p {
+        self.hw.hbs[hb.index()]
+            .as_ref()
+            .map_or(ForwardsP2p::None, |h| match op {
+                Op::Write => h.forwards,
+                Op::Read => h.forwards_reads,
+            })
+    }
+
+    /// H6: whether a root complex with `forwards` sends peer traffic that came up a
+    /// root port of `from_hb` down a root port of `to_hb`.
+    fn forwarded(forwards: ForwardsP2p, from_hb: NodeId, to_hb: NodeId) -> bool {
+        match forwards {
+            ForwardsP2p::None => false,
+            ForwardsP2p::SameHostBridge => from_hb == to_hb,
+            ForwardsP2p::Any => true,
+        }
+    }
+
+    /// Whether `node` is `r` or above it.
+    fn holds(&self, node: NodeId, r: NodeId) -> bool {
+        let mut cur = Some(r);
+        // Bounded by depth.
+        while let Some(c) = cur {
+            if c == node {
+                return true;
+            }
+            cur = self.hw.nodes[c.index()].parent;
+        }
+        false
+    }
+
+    /// The child of `node` on the way down to `r` (which `node` holds, `r != node`).
+    fn child_toward(&self, node: NodeId, r: NodeId) -> NodeId {
+        let mut cur = r;
+        // Bounded by depth.
+        while let Some(p) = self.hw.nodes[cur.index()].parent {
+            if p == node {
+                return cur;
+            }
+            cur = p;
+        }
+        cur
+    }
+
+    /// The completion of a read that `completer` received as `tlp` (as delivered),
+    /// routed back by ID to `tlp.requester` [PCIe r7.0 §2.2.4.2 ID-based routing;
+    /// §2.2.9 completion rules]: up from the completer until a port holds the
+    /// requester's bus, where each ingress port applies its ACS to a completion (H1:
+    /// CR redirects a peer completion upstream; SV checks the completer's bus; RR, EC
+    /// and UF apply to requests only); a completion that reaches the root complex is
+    /// routed by ID, untranslated (an IOMMU translates requests, not completions), and
+    /// goes back down a root port only where the root complex forwards peer reads
+    /// (H6: the `forwards_p2p_reads` of the requester's host bridge, the root complex
+    /// that forwarded the read, or whose root port received the redirected
+    /// completion). A completion inside a multifunction device (the read looped back)
+    /// stays inside it. No MPS check: the completer splits its data at the Read
+    /// Completion Boundary and its own MPS (not modelled).
+    fn complete(&self, completer: NodeId, tlp: Tlp, tr: &mut Trace) -> Completion {
+        let r = tlp.requester;
+        let mut c = Completion {
+            completer,
+            end: CplEnd::Returned,
+            redirected_at: None,
+            root_complex: None,
+            hops: 0,
+        };
+        let mut hop = |c: &mut Completion, at: Place, event: Event, why: Why| {
+            c.hops += 1;
+            if tr.record {
+                tr.completion_hops.push(Hop {
+                    at,
+                    event,
+                    tlp,
+                    why,
+                });
+            }
+        };
+        hop(
+            &mut c,
+            Place::Pci(completer),
+            Event::Issue,
+            Why::CompletionIssued,
+        );
+        let deliver_from = |this: &Self,
+                            c: &mut Completion,
+                            hop: &mut dyn FnMut(&mut Completion, Place, Event, Why),
+                            from: NodeId| {
+            let mut cur = from;
+            while cur != r {
+                cur = this.child_toward(cur, r);
+                if cur != r {
+                    hop(c, Place::Pci(cur), Event::Forward, Why::CompletionById);
+                }
+            }
+            hop(c, Place::Pci(r), Event::Deliver, Why::CompletionReturned);
+        };
+        if self.internal {
+            deliver_from(self, &mut c, &mut hop, r);
+            return c;
+        }
+        let creq = &self.hw.nodes[completer.index()];
+        let mut cur = completer;
+        // Bounded by depth: each step moves one node up.
+        loop {
+            let Some(p) = self.hw.nodes[cur.index()].parent else {
+                hop(&mut c, Place::Pci(cur), Event::Drop, Why::NoDecode);
+                c.end = CplEnd::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
+                return c;
+            };
+            let pinfo = &self.hw.nodes[p.index()];
+            match pinfo.kind {
+                Kind::HostBridge => {
+                    let mut to_hb = r;
+                    while let Some(up) = self.hw.nodes[to_hb.index()].parent {
+                        to_hb = up;
+                    }
+                    let from_rp =
+                        (self.hw.nodes[cur.index()].kind == Kind::RootPort).then_some(cur);
+                    let to_rp = (to_hb != r)
+                        .then(|| self.child_toward(to_hb, r))
+                        .filter(|n| self.hw.nodes[n.index()].kind == Kind::RootPort);
+                    if let (Some(_), Some(_)) = (from_rp, to_rp) {
+                        let forwards = self.forwards(to_hb, Op::Read);
+                        if !Self::forwarded(forwards, p, to_hb) {
+                            hop(
+                                &mut c,
+                                Place::Pci(p),
+                                Event::Drop,
+                                Why::RcNoForwardRead { forwards },
+                            );
+                            c.end = CplEnd::Dropped(DropReason::RcNoForward {
+                                from_root_port: from_rp,
+                                to_root_port: to_rp,
+                                from_hb: p,
+                                to_hb,
+                            });
+                            return c;
+                        }
+                    }
+                    c.root_complex = Some(p);
+                    hop(&mut c, Place::Pci(p), Event::Forward, Why::CompletionById);
+                    if p != to_hb {
+                        hop(
+                            &mut c,
+                            Place::Interconnect,
+                            Event::Forward,
+                            Why::CompletionById,
+                        );
+                        hop(
+                            &mut c,
+                            Place::Pci(to_hb),
+                            Event::Forward,
+                            Why::CompletionById,
+                        );
+                    }
+                    deliver_from(self, &mut c, &mut hop, to_hb);
+                    return c;
+                }
+                // The downstream port below already decided: up.
+                Kind::SwitchUpstream => {
+                    hop(&mut c, Place::Pci(p), Event::Forward, Why::CompletionById);
+                    cur = p;
+                    continue;
+                }
+                _ => {}
+            }
+            let mut egress = None;
+            let dest = if self.holds(p, r) {
+                Dest::Own
+            } else if pinfo.kind == Kind::SwitchDownstream {
+                egress = pinfo
+                    .parent
+                    .filter(|usp| self.holds(*usp, r))
+                    .map(|usp| self.child_toward(usp, r));
+                egress.map_or(Dest::Up, |_| Dest::PeerPort)
+            } else {
+                Dest::Up
+            };
+            let in_range = pinfo.validates_source
+                && match (creq.rid, pinfo.bus_range) {
+                    (Some(rid), Some((lo, hi))) => {
+                        let bus = (rid >> 8) as u8;
+                        creq.segment == pinfo.segment && lo <= bus && bus <= hi
+                    }
+                    _ => false,
+                };
+            let decision = acs::decide(
+                pinfo.ingress_acs(),
+                self.hw.reader,
+                AcsTlp {
+                    class: Class::Completion,
+                    requester_in_range: in_range,
+                    dest,
+                },
+            );
+            match decision {
+                Decision::Up { by: Some(bit) } => {
+                    hop(
+                        &mut c,
+                        Place::Pci(p),
+                        Event::Redirect,
+                        Why::CompletionRedirect { bit },
+                    );
+                    c.redirected_at.get_or_insert(p);
+                    cur = p;
+                }
+                Decision::Up { by: None } => {
+                    hop(&mut c, Place::Pci(p), Event::Forward, Why::CompletionById);
+                    cur = p;
+                }
+                Decision::Peer { .. } => {
+                    hop(&mut c, Place::Pci(p), Event::Forward, Why::CompletionById);
+                    let (Some(usp), Some(egress)) = (pinfo.parent, egress) else {
+                        // `PeerPort` is only asked with both found.
+                        deliver_from(self, &mut c, &mut hop, p);
+                        return c;
+                    };
+                    hop(&mut c, Place::Pci(usp), Event::Forward, Why::CompletionById);
+                    if egress != r {
+                        hop(
+                            &mut c,
+                            Place::Pci(egress),
+                            Event::Forward,
+                            Why::CompletionById,
+                        );
+                    }
+                    deliver_from(self, &mut c, &mut hop, egress);
+                    return c;
+                }
+                Decision::TurnBack => {
+                    hop(&mut c, Place::Pci(p), Event::Forward, Why::CompletionById);
+                    deliver_from(self, &mut c, &mut hop, p);
+                    return c;
+                }
+                Decision::Block(bit) => {
+                    hop(&mut c, Place::Pci(p), Event::Fault, Why::AcsBlocked { bit });
+                    c.end = CplEnd::Fault(Fault::AcsViolation { port: p, bit });
+                    return c;
+                }
+            }
+        }
+    }
+
     /// From the root complex (or the interconnect) down into host bridge `to_hb`'s
     /// hierarchy: H6 forwarding, then address decode by windows. `tlp.addr` is CPU
     /// physical when it comes through the interconnect, else already a bus address of
@@ -975,22 +1257,13 @@ impl<'t> Engine<'t> {
             .filter(|c| self.hw.nodes[c.index()].kind == Kind::RootPort);
         let from_hb = src.hb;
         if let (Some(from_rp), Some(to_rp)) = (src.rp, target_rp) {
-            let forwards = self.hw.hbs[from_hb.index()]
-                .as_ref()
-                .map_or(ForwardsP2p::None, |h| h.forwards);
-            let ok = match forwards {
-                ForwardsP2p::None => false,
-                ForwardsP2p::SameHostBridge => from_hb == to_hb,
-                ForwardsP2p::Any => true,
-            };
-            if !ok {
-                Self::push::<REC>(
-                    tr,
-                    Place::Pci(from_hb),
-                    Event::Drop,
-                    tlp,
-                    Why::RcNoForward { forwards },
-                );
+            let forwards = self.forwards(from_hb, tlp.op);
+            if !Self::forwarded(forwards, from_hb, to_hb) {
+                let why = match tlp.op {
+                    Op::Write => Why::RcNoForward { forwards },
+                    Op::Read => Why::RcNoForwardRead { forwards },
+                };
+                Self::push::<REC>(tr, Place::Pci(from_hb), Event::Drop, tlp, why);
                 return End::Dropped(DropReason::RcNoForward {
                     from_root_port: Some(from_rp),
                     to_root_port: Some(to_rp),

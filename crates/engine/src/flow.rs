@@ -17,7 +17,7 @@ use peerpath_model::StreamId;
 use crate::engine::IcEntry;
 use crate::pagetable::MemAttr;
 use crate::tlb::{TlbEntry, PAGE_SHIFT};
-use crate::types::{End, RouteSummary, Ste, StreamSetup, Tlp, Trace};
+use crate::types::{Completion, End, RouteSummary, Ste, StreamSetup, Tlp, Trace};
 
 /// Slots of the direct-mapped cache (a pairing touches a few pages; 1,024 TLPs of a
 /// custom flow at most 256).
@@ -76,6 +76,7 @@ pub(crate) struct FlowValue {
     pub(crate) attr: Option<MemAttr>,
     pub(crate) sid: Option<StreamId>,
     pub(crate) summary: RouteSummary,
+    pub(crate) completion: Option<Completion>,
     pub(crate) ic_entry: Option<IcEntry>,
     pub(crate) tlb: Option<TlbTouch>,
 }
@@ -90,6 +91,7 @@ impl FlowValue {
             attr: tr.attr,
             sid: tr.sid,
             summary: tr.summary,
+            completion: tr.completion,
             ic_entry: ic.map(|e| IcEntry { hop_index: 0, ..e }),
             tlb,
         }

@@ -114,6 +114,8 @@ pub(crate) struct HbInfo {
     pub(crate) translation: Translation,
     pub(crate) iommu: Option<IommuId>,
     pub(crate) forwards: ForwardsP2p,
+    /// What it forwards of peer reads and their completions (H6).
+    pub(crate) forwards_reads: ForwardsP2p,
     /// Index into the TLB table of the root complex's own IOTLB.
     pub(crate) iotlb: Option<usize>,
 }
@@ -247,6 +249,7 @@ impl<'t> Hardware<'t> {
                     translation: hb.translation,
                     iommu: hb.iommu,
                     forwards: hb.forwards_p2p,
+                    forwards_reads: hb.forwards(peerpath_model::Op::Read),
                     iotlb: index_of(TlbId::HostBridge(id)),
                 });
             }

@@ -49,13 +49,23 @@
 //! 5. **Downstream** by windows to the endpoint whose BAR holds the address; the MPS
 //!    of every node that receives the TLP is checked (H5). A TDI in TDISP ERROR
 //!    rejects; otherwise the target's TDISP state is reported in `End::Delivered` (C3).
+//! 6. **Completion** of a read delivered to a BAR ([`Completion`], `Trace::completion`,
+//!    its hops in `Trace::completion_hops`): routed back by ID to the requester
+//!    [PCIe r7.0 §2.2.4.2 ID-based routing, §2.2.9], not by address. Up from the
+//!    completer until a port holds the requester; each ingress port applies its ACS to
+//!    a completion (H1: CR redirects a peer completion upstream, UF sends one that
+//!    would turn back out of its ingress port upstream [PCIe r7.0 §6.12.1.1], SV checks
+//!    the completer's bus; RR, EC, DT and TB concern requests); one that reaches the
+//!    root complex passes no translation agent and goes back down a root port only
+//!    where the requester's host bridge forwards peer reads (H6:
+//!    `forwards_p2p_reads`, else `forwards_p2p`). The request's `End` stays
+//!    `Delivered`; the rules read the completion's end (`rc-no-forward`).
 //!
 //! # Model decisions
 //! - The hardware's ACS follows H1 (PCIe r7.0 Table 6-11) whatever `kernel.acs_decision`
 //!   says: that knob is the kernel's reading (K1.4), and a disagreement is a finding.
 //!   `Engine::with_acs_reader(.., AcsReader::P2pdma(AcsDecision::Mainline))` models
-//!   the kernel's reading for what-if comparisons. CR affects completions only; completions are not
-//!   routed by this version.
+//!   the kernel's reading for what-if comparisons. CR affects completions only (step 6).
 //! - EC has no per-target egress vector in the model: EC set blocks (or with RR
 //!   redirects) every peer target.
 //! - Every request entering the root complex meets the translation agent (the route
@@ -76,6 +86,15 @@
 //!   receiver's MPS is smaller, the target root port included.
 //! - `forwards_p2p` of the **source** host bridge decides (H6), for requests that came
 //!   up a root port and must go down one; the drop hop is placed at that host bridge.
+//!   A read request is judged by `forwards_p2p_reads` where the file states it (a root
+//!   complex may forward peer writes and not peer reads), and so is its completion,
+//!   by the requester's host bridge: the root complex that forwarded the read, or
+//!   whose root port sent the redirected completion up. The model assumes a root
+//!   complex that forwards a peer read also returns its completion.
+//! - Completions carry no MPS check (the completer splits read data at its Read
+//!   Completion Boundary and MPS, which the model does not hold), no TDISP check, and
+//!   are routed only for reads delivered to a BAR (a read of DRAM completes from the
+//!   root complex, which nothing in the model can stop).
 //! - Only the TLP's first address is translated and decoded (a TLP does not cross a
 //!   4 KiB boundary [PCIe §2.2.7]).
 //!
@@ -101,6 +120,6 @@ pub use pagetable::{IoPageTable, LookupError, Mapping, MemAttr, Prot, Translated
 pub use peerpath_topology::acs::Reader as AcsReader;
 pub use stream::{stream_id, wire_rid};
 pub use types::{
-    At, BurstTrace, DropReason, End, Event, Fault, Hop, MergedBurst, Place, RouteSummary, Ste,
-    StreamSetup, TlbId, TlbStats, Tlp, Trace, Why,
+    At, BurstTrace, Completion, CplEnd, DropReason, End, Event, Fault, Hop, MergedBurst, Place,
+    RouteSummary, Ste, StreamSetup, TlbId, TlbStats, Tlp, Trace, Why,
 };

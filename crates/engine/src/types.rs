@@ -305,6 +305,24 @@ pub enum Why {
         /// The source host bridge's `forwards_p2p`.
         forwards: ForwardsP2p,
     },
+    /// The root complex does not forward this peer read, or its completion, between
+    /// root ports or host bridges (H6, `forwards_p2p_reads`).
+    RcNoForwardRead {
+        /// The requester's host bridge's `forwards_p2p_reads` (else `forwards_p2p`).
+        forwards: ForwardsP2p,
+    },
+    /// The completer returns the completion of a read it received (PCIe §2.2.4.2: routed by
+    /// ID, the requester's bus/device/function).
+    CompletionIssued,
+    /// The completion is routed by ID toward the requester (PCIe §2.2.4.2), not by address.
+    CompletionById,
+    /// ACS CR redirected a peer completion upstream (H1).
+    CompletionRedirect {
+        /// The responsible bit (CR).
+        bit: AcsFlags,
+    },
+    /// The completion reached the requester.
+    CompletionReturned,
     /// The payload exceeds the effective MPS of the receiving node (H5).
     MpsExceeded {
         /// The node's effective MPS.
@@ -400,6 +418,16 @@ impl fmt::Display for Why {
                     "root complex does not forward (forwards_p2p: {forwards})"
                 )
             }
+            Why::RcNoForwardRead { forwards } => write!(
+                f,
+                "root complex does not forward peer reads (forwards_p2p_reads: {forwards})"
+            ),
+            Why::CompletionIssued => f.write_str("the completer returns the read's completion"),
+            Why::CompletionById => f.write_str("completion routed by ID toward the requester"),
+            Why::CompletionRedirect { bit } => {
+                write!(f, "ACS {bit} redirects the peer completion upstream")
+            }
+            Why::CompletionReturned => f.write_str("completion returned to the requester"),
             Why::MpsExceeded { mps } => write!(f, "payload above MPS {mps}: malformed"),
             Why::Merged { count, bytes } => write!(f, "{count} writes merged into {bytes} B"),
             Why::SplitOversized { chunk } => write!(f, "burst split into {chunk} B TLPs"),
@@ -578,6 +606,33 @@ impl End {
     }
 }
 
+/// How the completion of a read ended (H1 CR, H6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CplEnd {
+    /// It reached the requester.
+    Returned,
+    /// A fault (an ACS violation) stopped it.
+    Fault(Fault),
+    /// Dropped (the root complex does not forward it, or nothing routes it).
+    Dropped(DropReason),
+}
+
+/// The completion of a read request delivered to a BAR, routed back by ID ([PCIe §2.2.4.2], H1 CR, H6):
+/// kept with or without hops, like [`RouteSummary`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Completion {
+    /// The endpoint that completes the read (the read's target).
+    pub completer: NodeId,
+    /// How it ended.
+    pub end: CplEnd,
+    /// The first port whose ACS CR sent it upstream (H1).
+    pub redirected_at: Option<NodeId>,
+    /// The host bridge whose root complex routed it (it did not turn below a switch).
+    pub root_complex: Option<NodeId>,
+    /// Hops it took.
+    pub hops: u32,
+}
+
 /// What the rules read of a route without its hops: kept for every route, recorded
 /// or not (the verdict path keeps no hops).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -677,6 +732,11 @@ pub struct Trace {
     pub sid: Option<StreamId>,
     /// What the rules read of the route, kept with or without hops.
     pub summary: RouteSummary,
+    /// The completion of a read delivered to a BAR; `None` for writes, reads
+    /// of DRAM and reads that were not delivered.
+    pub completion: Option<Completion>,
+    /// The completion's hops, in order; empty unless the trace records.
+    pub completion_hops: Vec<Hop>,
     /// Whether `hops` are kept.
     pub record: bool,
 }
@@ -699,6 +759,8 @@ impl Trace {
             attr: None,
             sid: None,
             summary: RouteSummary::default(),
+            completion: None,
+            completion_hops: Vec::new(),
             record,
         }
     }
@@ -709,6 +771,8 @@ impl Trace {
         self.attr = None;
         self.sid = None;
         self.summary = RouteSummary::default();
+        self.completion = None;
+        self.completion_hops.clear();
     }
 
     /// Appends a hop when recording (the summary is made from the hops when the route

@@ -153,7 +153,14 @@ impl Change {
             Change::PcieBusConfig(c) => k.pcie_bus_config = *c,
             Change::SwiotlbForce(f) => k.swiotlb_force = *f,
             Change::Noats(f) => k.noats = *f,
-            Change::Via { export, via } => p.exports[export.index()].via = *via,
+            Change::Via { export, via } => {
+                let x = &mut p.exports[export.index()];
+                x.via = *via;
+                // A revocation is VFIO's (K2.1): another exporter has none.
+                if *via != Via::VfioDmabuf {
+                    x.revoke = None;
+                }
+            }
             Change::VmAts { device } => {
                 for v in &mut p.vms {
                     for d in &mut v.devices {

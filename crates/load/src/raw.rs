@@ -8,9 +8,10 @@
 use std::fmt;
 
 use peerpath_model::{
-    AcsDecision, AcsFlags, Arch, AtsUse, Bdf, CcKind, CcState, CpuVendor, DeviceClass, DomainType,
-    Driver, ForwardsP2p, GpaPlacement, GroupAlgorithm, GuestLayout, IommuKind, Op, PassthroughFrom,
-    Pattern, PcieBusConfig, TdispState, Translation, Via, Viommu, VmmBackend,
+    AcsDecision, AcsFlags, Arch, AtsUse, Bdf, CcKind, CcState, CpuVendor, DeviceClass,
+    DirectWindowKind, DomainType, Driver, ForwardsP2p, GpaPlacement, GroupAlgorithm, GuestLayout,
+    IommuKind, Op, PassthroughFrom, Pattern, PcieBusConfig, RevokeEvent, RevokeWhen, TdispState,
+    Translation, Via, Viommu, VmmBackend,
 };
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
@@ -609,9 +610,20 @@ raw_struct! {
         /// `forwards_p2p` (default same-host-bridge).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub forwards_p2p: Option<ForwardsP2p>,
+        /// `forwards_p2p_reads` (default: as `forwards_p2p`): what the root complex
+        /// forwards of peer reads and their completions.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub forwards_p2p_reads: Option<ForwardsP2p>,
         /// `translation` (default integrated).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub translation: Option<Translation>,
+        /// `direct_window`: POWER's 64-bit direct DMA window (a `tce` IOMMU only).
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "flow_opt"
+        )]
+        pub direct_window: Option<RawDirectWindow>,
         /// `iommu`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub iommu: Option<String>,
@@ -661,6 +673,19 @@ raw_struct! {
         /// `device`.
         #[serde(serialize_with = "hex16")]
         pub device: u16,
+    }
+}
+
+raw_struct! {
+    /// `host_bridges[].direct_window`.
+    pub struct RawDirectWindow {
+        /// `kind` (default phb-bypass).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub kind: Option<DirectWindowKind>,
+        /// `base`: the window's first DMA address.
+        pub base: Addr,
+        /// `size`: the memory it maps.
+        pub size: Size,
     }
 }
 
@@ -990,6 +1015,12 @@ raw_struct! {
         /// `via` (default vfio-dmabuf).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub via: Option<Via>,
+        /// `revoke`: what revokes the VFIO dma-buf (absent: never revoked).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub revoke: Option<RevokeEvent>,
+        /// `revoke_when` (default after-map; only with `revoke`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub revoke_when: Option<RevokeWhen>,
     }
 }
 

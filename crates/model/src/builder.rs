@@ -159,6 +159,8 @@ impl PlatformBuilder {
                 segment,
                 id: None,
                 forwards_p2p: ForwardsP2p::SameHostBridge,
+                forwards_p2p_reads: None,
+                direct_window: None,
                 translation: Translation::Integrated,
                 iommu: None,
                 stream_map: Vec::new(),
@@ -361,6 +363,7 @@ impl PlatformBuilder {
             offset: 0,
             size,
             via,
+            revoke: None,
         });
         ExportId(self.p.exports.len() as u32 - 1)
     }

@@ -107,6 +107,25 @@ kebab_enum!(
     IommuKind { Smmuv3 = "smmuv3", Vtd = "vtd", AmdVi = "amd-vi", Tce = "tce", } default Smmuv3
 );
 kebab_enum!(
+    /// `exports[].revoke`: what revokes a VFIO dma-buf (K2.1;
+    /// `drivers/vfio/pci/vfio_pci_dmabuf.c`): a device reset (`vfio_pci_ioctl_reset`,
+    /// `vfio_pci_dev_set_hot_reset`), memory decode turned off (`vfio_basic_config_write`
+    /// clearing `PCI_COMMAND_MEMORY`) — both `vfio_pci_dma_buf_move(vdev, true)`, undone
+    /// when memory is enabled again — or the VFIO device closed
+    /// (`vfio_pci_dma_buf_cleanup`, for good).
+    RevokeEvent { Reset = "reset", MemoryDisabled = "memory-disabled", Closed = "closed", } default Reset
+);
+kebab_enum!(
+    /// `exports[].revoke_when`: whether the export is revoked before the importer
+    /// attaches, or after it attached and mapped the buffer.
+    RevokeWhen { AfterMap = "after-map", BeforeAttach = "before-attach", } default AfterMap
+);
+kebab_enum!(
+    /// `host_bridges[].direct_window.kind`: who sets up POWER's 64-bit direct DMA
+    /// window (K3.3).
+    DirectWindowKind { PhbBypass = "phb-bypass", Ddw = "ddw", } default PhbBypass
+);
+kebab_enum!(
     /// `host_bridges[].forwards_p2p` (H6).
     ForwardsP2p { None = "none", SameHostBridge = "same-host-bridge", Any = "any", } default SameHostBridge
 );
@@ -498,8 +517,15 @@ pub struct HostBridge {
     pub segment: u16,
     /// `id`: the first device on the root bus, as the allow-list sees it (K1.7).
     pub id: Option<PciId>,
-    /// `forwards_p2p` (H6; default same-host-bridge).
+    /// `forwards_p2p` (H6; default same-host-bridge): peer writes, and peer reads
+    /// unless `forwards_p2p_reads` says otherwise.
     pub forwards_p2p: ForwardsP2p,
+    /// `forwards_p2p_reads` (H6): peer read requests and their completions; `None`:
+    /// as `forwards_p2p` (the meaning before the key existed).
+    pub forwards_p2p_reads: Option<ForwardsP2p>,
+    /// `direct_window`: the 64-bit direct DMA window of a TCE IOMMU (K3.3; POWER's
+    /// PHB bypass or an LPAR's DDW); `None`: every device translates through TCEs.
+    pub direct_window: Option<DirectWindow>,
     /// `translation`.
     pub translation: Translation,
     /// `iommu`: the IOMMU translating traffic from below (absent: none).
@@ -521,6 +547,17 @@ pub struct HostBridge {
     pub p2p_bandwidth_mbs: Option<u64>,
 }
 
+impl HostBridge {
+    /// What the root complex forwards for a request of `op` (H6): `forwards_p2p`,
+    /// or `forwards_p2p_reads` for reads where the file states it.
+    pub fn forwards(&self, op: Op) -> ForwardsP2p {
+        match op {
+            Op::Read => self.forwards_p2p_reads.unwrap_or(self.forwards_p2p),
+            Op::Write => self.forwards_p2p,
+        }
+    }
+}
+
 /// A vendor/device id pair.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PciId {
@@ -533,6 +570,29 @@ pub struct PciId {
 impl std::fmt::Display for PciId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:04x}:{:04x}", self.vendor, self.device)
+    }
+}
+
+/// POWER's 64-bit direct DMA window (K3.3): DMA addresses `base..base + size` reach
+/// memory `0..size` without a TCE. Its setup: `pnv_pci_ioda2_set_bypass` (powernv:
+/// TVE#1, `tce_bypass_base = 1 << 59`, up to the end of DRAM) or `enable_ddw` (pseries:
+/// a dynamic DMA window the hypervisor creates, mapping all of the partition's memory
+/// directly).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DirectWindow {
+    /// Who set it up.
+    pub kind: DirectWindowKind,
+    /// First DMA address of the window.
+    pub base: u64,
+    /// Bytes of memory it maps (the window spans `base..=base + size - 1`).
+    pub size: u64,
+}
+
+impl DirectWindow {
+    /// The last DMA address of the window (`base + size - 1`; the loader refuses a
+    /// window that wraps).
+    pub fn last(&self) -> u64 {
+        self.base.saturating_add(self.size.saturating_sub(1))
     }
 }
 
@@ -701,6 +761,26 @@ pub struct Export {
     pub size: u64,
     /// `via`.
     pub via: Via,
+    /// `revoke` and `revoke_when` (K2.1; `via: vfio-dmabuf` only): `None`, never revoked.
+    pub revoke: Option<Revocation>,
+}
+
+/// A revocation of a VFIO dma-buf export (K2.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Revocation {
+    /// What revokes it.
+    pub event: RevokeEvent,
+    /// Before the importer attaches, or after it mapped the buffer.
+    pub when: RevokeWhen,
+}
+
+impl Revocation {
+    /// Whether the export is still revoked when the importer maps it again: a closed
+    /// device never restores its dma-bufs; a reset or disabled memory is undone when
+    /// memory decode is enabled again (`vfio_pci_dma_buf_move(vdev, false)`).
+    pub fn permanent(self) -> bool {
+        self.event == RevokeEvent::Closed
+    }
 }
 
 /// One (importer, export) pairing.

@@ -297,6 +297,7 @@ fn what_linux_decides(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult) {
     map_type(out, pair);
     if why.driver.is_none() {
         dmabuf_attach(out, &why.attach);
+        revocation(out, topo, pair);
     }
     if pair.kernel.map_type == MapType::ThruHostBridge {
         importer_dma_path(out, &why.path);
@@ -484,6 +485,27 @@ fn dmabuf_attach(out: &mut Lines, refusals: &[AttachRefusal]) {
     }
 }
 
+/// K2.1: an export revoked after the importer mapped it, where the importer survives
+/// it (dynamic, and the export comes back): `move_notify`, then the map again.
+fn revocation(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult) {
+    let p = topo.platform();
+    let export = p.export(pair.detail.export);
+    let Some(r) = export
+        .revoke
+        .filter(|_| export.via == peerpath_model::Via::VfioDmabuf)
+    else {
+        return;
+    };
+    if r.when != peerpath_model::RevokeWhen::AfterMap || !pair.kernel.why.attach.is_empty() {
+        return;
+    }
+    out.line(format_args!(
+        "  [K2.1] export revoked after the map ({}): dma_buf_move_notify; {} unmaps in move_notify and maps again once memory decode is back (vfio_pci_dma_buf_move(vdev, false)), at the same address",
+        r.event,
+        pair.importer
+    ));
+}
+
 /// K3.3: the importer's DMA path for `thru-host-bridge`, and its domain.
 fn importer_dma_path(out: &mut Lines, path: &PathChoice) {
     let domain = path
@@ -494,6 +516,14 @@ fn importer_dma_path(out: &mut Lines, path: &PathChoice) {
         "  [K3.3] importer DMA path: {} ({domain})",
         path.path.as_str()
     ));
+    if let Some(w) = path.direct_window {
+        out.line(format_args!(
+            "         dma_ops_bypass: the DMA mask reaches the end of the {} direct window [{:#x}-{:#x}], so dma_go_direct takes dma-direct instead of the TCE ops",
+            w.kind,
+            w.base,
+            w.last()
+        ));
+    }
 }
 
 /// K3.4–K3.7: how the `thru-host-bridge` mapping ended.
@@ -592,6 +622,63 @@ fn flow_lines(
         numbered_hops(out, p, t);
     }
     out.line(format_args!("    end: {}", summarize_ends(p, flow)));
+    completion_line(out, p, flow);
+}
+
+/// The completions of a read flow's delivered TLPs, routed back by ID (H1 CR, H6):
+/// the first one's route, and how they ended, counted.
+fn completion_line(out: &mut Lines, p: &Platform, flow: &FlowTrace) {
+    use peerpath_engine::{CplEnd, Event, Why};
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut first: Option<&Trace> = None;
+    for t in &flow.traces {
+        let Some(c) = t.completion else { continue };
+        first.get_or_insert(t);
+        let key = match c.end {
+            CplEnd::Returned => format!("returned to {}", p.node(flow_requester(t)).name),
+            CplEnd::Fault(f) => format!("fault: {}", fault_text(p, &f)),
+            CplEnd::Dropped(d) => format!("dropped: {}", drop_text(p, &d)),
+        };
+        *counts.entry(key).or_default() += 1;
+    }
+    let Some(t) = first else { return };
+    let route: Vec<String> = t
+        .completion_hops
+        .iter()
+        .map(|h| {
+            let name = h.at.name(p);
+            match (h.event, h.why) {
+                (Event::Redirect, Why::CompletionRedirect { bit } | Why::AcsRedirect { bit }) => {
+                    format!("{name} (ACS {bit}: up)")
+                }
+                (Event::Drop, _) => format!("{name} (dropped)"),
+                (Event::Fault, _) => format!("{name} (fault)"),
+                _ => name.to_owned(),
+            }
+        })
+        .collect();
+    let parts: Vec<String> = counts
+        .into_iter()
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect();
+    if route.is_empty() {
+        out.line(format_args!("    completions by ID: {}", parts.join("; ")));
+    } else {
+        out.line(format_args!(
+            "    completions by ID: {}: {}",
+            route.join(" → "),
+            parts.join("; ")
+        ));
+    }
+}
+
+/// The requester of a trace's TLP.
+fn flow_requester(t: &Trace) -> peerpath_model::NodeId {
+    t.summary
+        .issued
+        .map(|tlp| tlp.requester)
+        .or_else(|| t.hops.first().map(|h| h.tlp.requester))
+        .unwrap_or(peerpath_model::NodeId(0))
 }
 
 /// H4: writes merged into one burst, and the root port whose MPS it meets.

@@ -241,6 +241,8 @@ fn port_shape(topo: &Topology<'_>, id: NodeId) -> PortShape {
                 segment: _,
                 id: _,
                 forwards_p2p: _,
+                forwards_p2p_reads: _,
+                direct_window: _,
                 translation: _,
                 iommu: _,
                 // Covered by the id; its effect on other requesters' StreamIDs reaches the

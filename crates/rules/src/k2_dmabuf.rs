@@ -9,8 +9,24 @@
 //! dma-buf export at all (`releases::Feature::VfioDmabuf`, else `-ENOTTY`); the importer must set `allow_peer2peer`
 //! (else `-EOPNOTSUPP`) and be dynamic (VFIO's `pin` returns `-EOPNOTSUPP`); the range
 //! must be page-aligned and inside its BAR (`-EINVAL`). The same range checks apply to
-//! `via: p2pdma-pages` (`pci_p2pdma_add_resource`), which has no attach step. A revoked
-//! buffer (`-ENODEV`) has no platform field yet and is not modelled.
+//! `via: p2pdma-pages` (`pci_p2pdma_add_resource`), which has no attach step.
+//!
+//! Revocation (K2.1, `exports[].revoke`, `revoke_when`; VFIO's dma-buf export since
+//! its first release, `releases::Feature::VfioDmabuf`): VFIO revokes every dma-buf of
+//! a device on reset (`vfio_pci_ioctl_reset`, `vfio_pci_dev_set_hot_reset`), when
+//! memory decode is turned off (`vfio_basic_config_write`), both through
+//! `vfio_pci_dma_buf_move(vdev, true)` and undone by `vfio_pci_dma_buf_move(vdev,
+//! false)` once memory is enabled again, and for good when the device is closed
+//! (`vfio_pci_dma_buf_cleanup`). A revoked buffer refuses `attach` and `map_dma_buf`
+//! with `-ENODEV` (`vfio_pci_dma_buf_attach`, `vfio_pci_dma_buf_map`). So: revoked
+//! `before-attach` (any event) → the attach is refused, `-ENODEV`. Revoked `after-map`
+//! → `dma_buf_move_notify` tells each attachment; a dynamic importer unmaps in its
+//! `move_notify` and maps again (`dma_buf_map_attachment`) when it next needs the
+//! buffer: after a reset or re-enabled memory that map succeeds at the same address
+//! and the pairing works (explain says so); after a close it fails with `-ENODEV`.
+//! A pinned importer (not dynamic: an RDMA MR without ODP) never got that far: VFIO's
+//! `pin` refuses it at attach (`-EOPNOTSUPP`, above), so revocation cannot leave it
+//! holding a stale mapping.
 //!
 //! Mapping by map type (K2.2, `via: vfio-dmabuf`): `bus-addr` gives one bus address per
 //! range and no IOVA; `thru-host-bridge` links each range into one contiguous IOVA with
@@ -27,7 +43,7 @@
 //! write-back), a non-coherent one neither (no attribute, Normal non-cacheable) — never
 //! Device memory, which is what lets the interconnect merge writes (H4).
 
-use peerpath_model::{Export, Import, Platform, Via, PAGE_SIZE};
+use peerpath_model::{Export, Import, Platform, RevokeWhen, Via, PAGE_SIZE};
 
 use crate::k1_map_type::MapType;
 use crate::k3_dma_path::DmaPath;
@@ -86,6 +102,9 @@ pub enum AttachRefusal {
     NoPeer2Peer,
     /// The importer is not dynamic and VFIO cannot pin: `-EOPNOTSUPP`.
     NotDynamic,
+    /// The export is revoked when the importer attaches, or for good after it mapped
+    /// (its re-map after `move_notify` fails): `-ENODEV`.
+    Revoked(peerpath_model::Revocation),
     /// Offset or size not page-aligned, or size 0: `-EINVAL`.
     Unaligned {
         /// `exports[].offset`.
@@ -110,6 +129,7 @@ impl AttachRefusal {
         match self {
             AttachRefusal::NoVfioDmabuf(_) => "-ENOTTY",
             AttachRefusal::NoPeer2Peer | AttachRefusal::NotDynamic => "-EOPNOTSUPP",
+            AttachRefusal::Revoked(_) => "-ENODEV",
             AttachRefusal::Unaligned { .. } | AttachRefusal::OutsideBar { .. } => "-EINVAL",
         }
     }
@@ -120,6 +140,7 @@ impl AttachRefusal {
             AttachRefusal::NoVfioDmabuf(_) => "no-vfio-dmabuf",
             AttachRefusal::NoPeer2Peer => "no-allow-peer2peer",
             AttachRefusal::NotDynamic => "not-dynamic",
+            AttachRefusal::Revoked(_) => "export-revoked",
             AttachRefusal::Unaligned { .. } => "not-page-aligned",
             AttachRefusal::OutsideBar { .. } => "outside-bar",
         }
@@ -141,6 +162,17 @@ pub fn attach_gates(p: &Platform, import: &Import) -> Vec<AttachRefusal> {
         }
         if !import.allow_peer2peer {
             out.push(AttachRefusal::NoPeer2Peer);
+        }
+        // `vfio_pci_dma_buf_attach` checks `revoked` after `peer2peer`; the core
+        // pins a non-dynamic importer after the exporter's `attach`.
+        match export.revoke {
+            Some(r) if r.when == RevokeWhen::BeforeAttach => {
+                out.push(AttachRefusal::Revoked(r));
+            }
+            // Revoked after the map: only a dynamic importer gets there (a pinned one
+            // is refused below), and its re-map fails while the export stays revoked.
+            Some(r) if import.dynamic && r.permanent() => out.push(AttachRefusal::Revoked(r)),
+            _ => {}
         }
         if !import.dynamic {
             out.push(AttachRefusal::NotDynamic);
@@ -212,6 +244,44 @@ mod tests {
             attach_gates(&p, &p.imports[0])[..],
             [AttachRefusal::OutsideBar { .. }]
         ));
+    }
+
+    #[test]
+    fn revocation_refuses_before_attach_and_after_a_close_but_not_a_dynamic_remap() {
+        use peerpath_model::{Revocation, RevokeEvent};
+        let mut p = testplat::switch_pair(|_| {});
+        let imp = p.imports[0];
+        assert!(imp.dynamic);
+        let gates = |p: &Platform, event, when, dynamic| {
+            let mut p = p.clone();
+            p.exports[0].revoke = Some(Revocation { event, when });
+            let mut imp = imp;
+            imp.dynamic = dynamic;
+            attach_gates(&p, &imp)
+        };
+        for event in RevokeEvent::ALL.iter().copied() {
+            let r = Revocation {
+                event,
+                when: RevokeWhen::BeforeAttach,
+            };
+            assert_eq!(gates(&p, event, r.when, true), [AttachRefusal::Revoked(r)]);
+            assert_eq!(AttachRefusal::Revoked(r).errno(), "-ENODEV");
+            // A pinned importer: revoked, and VFIO cannot pin it either.
+            assert_eq!(
+                gates(&p, event, r.when, false),
+                [AttachRefusal::Revoked(r), AttachRefusal::NotDynamic]
+            );
+            // After the map: a dynamic importer maps again unless the device closed.
+            let after = gates(&p, event, RevokeWhen::AfterMap, true);
+            assert_eq!(after.is_empty(), event != RevokeEvent::Closed, "{event}");
+            // A pinned importer was refused at attach: no revocation reached it.
+            assert_eq!(
+                gates(&p, event, RevokeWhen::AfterMap, false),
+                [AttachRefusal::NotDynamic]
+            );
+        }
+        p.exports[0].revoke = None;
+        assert!(attach_gates(&p, &imp).is_empty());
     }
 
     #[test]

@@ -22,20 +22,31 @@
 //!   bus_dma_limit)`, else `DMA_MAPPING_ERROR`;
 //! - a `dma`/`dma-fq` default behind SMMUv3, VT-d or AMD-Vi → **iommu-dma** (K3.5): an
 //!   IOVA from `k3_iova`;
-//! - a translated default behind POWER TCE → **arch ops** (K3.6): `dma_iommu_ops` has
-//!   no `map_resource`, so the MMIO mapping fails.
+//! - a translated default behind POWER TCE whose mask reaches the end of the host
+//!   bridge's `direct_window` (and with no `bus_dma_limit`) → **dma-direct** through the
+//!   64-bit direct window (`dma_ops_bypass`, `dma_go_direct`; [`tce_bypass`]): the MMIO
+//!   mapping succeeds as dma-direct's always does, and the address is the BAR's CPU
+//!   physical address (`dma_direct_map_phys` with `DMA_ATTR_MMIO`: `dma_addr = phys`,
+//!   no window offset — the window's `base` offsets memory, `phys_to_dma`, not MMIO),
+//!   checked by `dma_capable` against the mask; the same for `map_sg` of P2P pages
+//!   (`dma_direct_map_sg` maps a `thru-host-bridge` page with `DMA_ATTR_MMIO`);
+//! - any other translated default behind POWER TCE → **arch ops** (K3.6):
+//!   `dma_iommu_ops` has no `map_resource` (nor an MMIO `map_phys`), so the MMIO
+//!   mapping fails.
 //!
 //! Versions. The swiotlb failure is mainline's merged phys-API conversion
 //! (`dma_direct_map_phys` checks `is_swiotlb_force_bounce` first and refuses
 //! `DMA_ATTR_MMIO`); the development `kernel/dma/direct.h` of the leon/linux-rdma tree
 //! maps MMIO before that check and hands out the raw PA even under force-bounce
-//! (docs/research/kernel-facts.md, summary 8). On POWER a device whose mask allows the
-//! PHB's 64-bit bypass (`dma_ops_bypass`) is sent to dma-direct by `dma_go_direct`;
-//! the platform format cannot express that bypass, so peerpath applies K3.6 to every
-//! translated TCE device (kernel-facts.md, summary 6).
+//! (docs/research/kernel-facts.md, summary 8). POWER's bypass (kernel-facts.md, summary
+//! 6) is `host_bridges[].direct_window` (status 38): `dma_ops_bypass` and
+//! CONFIG_DMA_OPS_BYPASS date from 5.9 (powerpc's switch to the generic bypass), so
+//! every release peerpath evaluates has them; the `map_page_direct` hooks were renamed
+//! `arch_dma_map_phys_direct` with the phys-API conversion and never apply to MMIO.
 
 use peerpath_model::{
-    CcKind, DmaAddr, DomainType, Export, IommuId, IommuKind, NodeId, NodeKind, PhysAddr, Platform,
+    CcKind, DirectWindow, DirectWindowKind, DmaAddr, DomainType, Export, IommuId, IommuKind,
+    NodeId, NodeKind, PhysAddr, Platform,
 };
 use peerpath_topology::Topology;
 
@@ -78,6 +89,9 @@ pub struct PathChoice {
     pub iommu: Option<IommuId>,
     /// The domain type the DMA API follows (the default domain); `None` without IOMMU.
     pub dma_api_domain: Option<DomainType>,
+    /// POWER: the direct window the importer's mask reaches, which sends it to
+    /// dma-direct (`dma_ops_bypass`); `None` elsewhere.
+    pub direct_window: Option<DirectWindow>,
 }
 
 /// What forces swiotlb bouncing for every device (K3.7).
@@ -109,6 +123,7 @@ pub fn choose_path(topo: &Topology<'_>, importer: NodeId) -> PathChoice {
             path: DmaPath::DmaDirect,
             iommu: None,
             dma_api_domain: None,
+            direct_window: None,
         };
     };
     // The DMA API follows the device's default domain (`dev->dma_iommu`), also when a
@@ -120,16 +135,62 @@ pub fn choose_path(topo: &Topology<'_>, importer: NodeId) -> PathChoice {
         },
         None => DomainType::Dma,
     };
+    let mut direct_window = None;
     let path = match (ty, p.iommu(iommu).kind) {
         (DomainType::Identity, _) => DmaPath::DmaDirect,
-        (_, IommuKind::Tce) => DmaPath::ArchOps,
+        (_, IommuKind::Tce) => {
+            direct_window = tce_bypass(topo, importer);
+            if direct_window.is_some() {
+                DmaPath::DmaDirect
+            } else {
+                DmaPath::ArchOps
+            }
+        }
         _ => DmaPath::IommuDma,
     };
     PathChoice {
         path,
         iommu: Some(iommu),
         dma_api_domain: Some(ty),
+        direct_window,
     }
+}
+
+/// K3.3 on POWER: the direct window that puts a TCE importer on dma-direct, if its
+/// mask reaches the window's end. `dma_iommu_dma_supported`
+/// (arch/powerpc/kernel/dma-iommu.c) asks the PHB whether it can bypass for the mask
+/// (`pnv_pci_ioda_iommu_bypass_supported`, powernv: `dma_mask >= tce_bypass_base +
+/// memblock_end_of_DRAM() - 1`; `iommu_bypass_supported_pSeriesLP`, pseries: only a
+/// 64-bit mask, then `enable_ddw` maps all memory directly) and sets
+/// `dev->dma_ops_bypass` only when the device has no `bus_dma_limit` (else "64-bit OK
+/// but direct DMA is limited by …", and MMIO stays on the TCE ops, which have no
+/// `map_resource`). `dma_go_direct` (kernel/dma/mapping.c, CONFIG_DMA_OPS_BYPASS) then
+/// takes dma-direct when `min_not_zero(mask, bus_dma_limit)` reaches
+/// `dma_direct_get_required_mask`, the window's last address — the same test. (For
+/// memory, not MMIO, a device with a `bus_dma_limit` may still go direct page by page
+/// through `arch_dma_map_phys_direct`; `DMA_ATTR_MMIO` is excluded from that hook.)
+pub fn tce_bypass(topo: &Topology<'_>, importer: NodeId) -> Option<DirectWindow> {
+    let hb = topo.host_bridge_of(importer);
+    let w = topo
+        .platform()
+        .nodes
+        .get(hb.index())
+        .and_then(|n| match &n.kind {
+            NodeKind::HostBridge(h) => h.direct_window,
+            _ => None,
+        })?;
+    let NodeKind::Endpoint(e) = &topo.platform().node(importer).kind else {
+        return None;
+    };
+    if e.bus_dma_limit.is_some_and(|l| l != 0) {
+        return None;
+    }
+    let mask = e.dma_mask();
+    let reaches = match w.kind {
+        DirectWindowKind::PhbBypass => mask >= w.last(),
+        DirectWindowKind::Ddw => mask == u64::MAX,
+    };
+    reaches.then_some(w)
 }
 
 /// How a `thru-host-bridge` (or `bus-addr`) mapping ends.

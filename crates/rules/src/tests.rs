@@ -471,6 +471,97 @@ fn vfio_noiommu_on_either_side_is_unsupported() {
     assert_eq!(x.findings[0].subject, "gpu0");
 }
 
+/// Issue 22: a root complex that forwards writes and not reads drops the read request,
+/// and the finding says it is a read; a write's evidence is as before.
+#[test]
+fn rc_no_forward_of_a_read_says_read() {
+    let p = testplat::two_host_bridges_with(0x2f00, 0x2f00, |b| {
+        let hb0 = b.platform_mut().node_by_name("hb0").expect("hb0");
+        b.host_bridge_mut(hb0).forwards_p2p_reads = Some(peerpath_model::ForwardsP2p::None);
+    });
+    let r = eval(&p);
+    let x = pair(&r, "nic0", "gpu0-bar0");
+    assert_eq!(codes(x), ["rc-no-forward"]);
+    let f = &x.findings[0];
+    assert_eq!(f.evidence["op"], "read");
+    assert_eq!(f.evidence["tlp"], "request");
+    assert_eq!(f.evidence["forwards_p2p_reads"], "none");
+    assert_eq!(f.evidence["forwards_p2p"], "same-host-bridge");
+    assert!(f.message.contains("read request"), "{}", f.message);
+    // The write of the same pairing was forwarded: its flow ended at the GPU.
+    let write = &x.detail.flows[0];
+    assert_eq!(write.flow.op, peerpath_model::Op::Write);
+    assert!(write
+        .traces
+        .iter()
+        .all(|t| matches!(t.end, peerpath_engine::End::Delivered { .. })));
+    // A write the root complex refuses keeps the evidence it always had.
+    let p = testplat::two_host_bridges_with(0x2f00, 0x2f00, |b| {
+        let hb0 = b.platform_mut().node_by_name("hb0").expect("hb0");
+        b.host_bridge_mut(hb0).forwards_p2p = peerpath_model::ForwardsP2p::None;
+    });
+    let r = eval(&p);
+    let f = &pair(&r, "nic0", "gpu0-bar0").findings[0];
+    assert_eq!(f.code, peerpath_model::Code::RcNoForward);
+    assert!(!f.evidence.contains_key("op") && !f.evidence.contains_key("tlp"));
+}
+
+#[test]
+fn power_direct_window_sends_a_64_bit_importer_to_dma_direct() {
+    use peerpath_model::{DirectWindow, DirectWindowKind};
+    let with = |kind, bits: u8, limit: Option<u64>| {
+        testplat::two_host_bridges_with(0x2f00, 0x2f00, |b| {
+            b.kernel().arch = Arch::Ppc64;
+            testplat::add_iommu(b, IommuKind::Tce);
+            let hb0 = b.platform_mut().node_by_name("hb0").expect("hb0");
+            b.host_bridge_mut(hb0).direct_window = Some(DirectWindow {
+                kind,
+                base: 1 << 59,
+                size: 64 << 30,
+            });
+            let nic0 = b.platform_mut().node_by_name("nic0").expect("nic0");
+            b.endpoint_mut(nic0).dma_mask_bits = bits;
+            b.endpoint_mut(nic0).bus_dma_limit = limit;
+        })
+    };
+    let p = with(DirectWindowKind::PhbBypass, 64, None);
+    let r = eval(&p);
+    let x = pair(&r, "nic0", "gpu0-bar0");
+    assert_eq!(x.kernel.dma_path, DmaPath::DmaDirect);
+    // dma-direct's MMIO address: the BAR's CPU address, not the window's base.
+    assert_eq!(x.kernel.dma_address.map(|a| a.0), Some(0x40_0000_0000));
+    // Up rp1 to the PHB, that raw address is no TCE and not in the window: a fault
+    // (and the kernel's raw address meets a translating IOMMU: bypass-mismatch).
+    assert_eq!(codes(x), ["bypass-mismatch", "iommu-fault"]);
+    // A mask that ends just below the window's end, a bus_dma_limit, or a DDW without a
+    // 64-bit mask: the TCE ops, no map_resource.
+    for (kind, bits, limit) in [
+        (DirectWindowKind::PhbBypass, 59, None),
+        (DirectWindowKind::PhbBypass, 64, Some(u64::MAX >> 1)),
+        (DirectWindowKind::Ddw, 63, None),
+    ] {
+        let p = with(kind, bits, limit);
+        let r = eval(&p);
+        let x = pair(&r, "nic0", "gpu0-bar0");
+        assert_eq!(
+            x.kernel.dma_path,
+            DmaPath::ArchOps,
+            "{kind} {bits} {limit:?}"
+        );
+        assert_eq!(codes(x), ["no-map-resource"]);
+    }
+    let p = with(DirectWindowKind::Ddw, 64, None);
+    assert_eq!(
+        pair(&eval(&p), "nic0", "gpu0-bar0").kernel.dma_path,
+        DmaPath::DmaDirect
+    );
+    let p = with(DirectWindowKind::PhbBypass, 60, None);
+    assert_eq!(
+        pair(&eval(&p), "nic0", "gpu0-bar0").kernel.dma_path,
+        DmaPath::DmaDirect
+    );
+}
+
 #[test]
 fn power_tce_has_no_map_resource() {
     let p = testplat::two_host_bridges_with(0x2f00, 0x2f00, |b| {

@@ -153,6 +153,9 @@ pub fn guest_platform(p: &Platform, vm: &Vm) -> (Platform, Vec<(NodeId, NodeId)>
             segment: 0,
             id: Some(g.host_bridge),
             forwards_p2p: peerpath_model::ForwardsP2p::Any,
+            // Reads follow `forwards_p2p`; the guest's platform is only decided on.
+            forwards_p2p_reads: None,
+            direct_window: None,
             translation: if viommu {
                 Translation::Integrated
             } else {

@@ -11,15 +11,16 @@ use std::collections::BTreeMap;
 
 use peerpath_load::raw::{
     AcsBit, Addr, ExportSel, RawAcs, RawBar, RawBridge, RawConfigAcs, RawCpu, RawDeviceCc,
-    RawDomain, RawDownstreamPort, RawEndpoint, RawExport, RawFabric, RawFabricHop, RawFabricPair,
-    RawHostBridge, RawImport, RawInterconnect, RawIommu, RawKernel, RawLatency, RawLink, RawMemory,
-    RawPciId, RawPlatform, RawRootPort, RawStreamMap, RawSwitch, RawTbu, RawTraffic,
-    RawUpstreamPort, RawWindow, Size,
+    RawDirectWindow, RawDomain, RawDownstreamPort, RawEndpoint, RawExport, RawFabric, RawFabricHop,
+    RawFabricPair, RawHostBridge, RawImport, RawInterconnect, RawIommu, RawKernel, RawLatency,
+    RawLink, RawMemory, RawPciId, RawPlatform, RawRootPort, RawStreamMap, RawSwitch, RawTbu,
+    RawTraffic, RawUpstreamPort, RawWindow, Size,
 };
 use peerpath_model::{
-    Acs, AcsDecision, AddrRange, AtsUse, Bdf, CcKind, CpuVendor, DeviceClass, DomainType, Driver,
-    Fabric, FabricHop, Fact, ForwardsP2p, GroupAlgorithm, Interconnect, Latencies, Link, NodeId,
-    NodeKind, Op, PassthroughFrom, Pattern, PcieBusConfig, Platform, Port, Translation, Via,
+    Acs, AcsDecision, AddrRange, AtsUse, Bdf, CcKind, CpuVendor, DeviceClass, DirectWindowKind,
+    DomainType, Driver, Fabric, FabricHop, Fact, ForwardsP2p, GroupAlgorithm, Interconnect,
+    Latencies, Link, NodeId, NodeKind, Op, PassthroughFrom, Pattern, PcieBusConfig, Platform, Port,
+    Translation, Via,
 };
 
 /// Only host bridges lack a BDF, and the raw host bridge has no `bdf` key.
@@ -204,6 +205,12 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
                         device: i.device,
                     }),
                     forwards_p2p: unless(hb.forwards_p2p, ForwardsP2p::SameHostBridge),
+                    forwards_p2p_reads: hb.forwards_p2p_reads,
+                    direct_window: hb.direct_window.map(|w| RawDirectWindow {
+                        kind: unless(w.kind, DirectWindowKind::PhbBypass),
+                        base: Addr(w.base),
+                        size: Size(w.size),
+                    }),
                     translation: unless(hb.translation, Translation::Integrated),
                     iommu: hb.iommu.map(|i| p.iommu(i).name.clone()),
                     stream_map: hb
@@ -363,6 +370,15 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
                 offset: unless(x.offset, 0).map(Size),
                 size: (rest != Some(x.size)).then_some(Size(x.size)),
                 via: unless(x.via, Via::VfioDmabuf),
+                // Only a VFIO dma-buf is revoked (K2.1; the loader refuses it elsewhere).
+                revoke: x
+                    .revoke
+                    .filter(|_| x.via == Via::VfioDmabuf)
+                    .map(|r| r.event),
+                revoke_when: x
+                    .revoke
+                    .filter(|_| x.via == Via::VfioDmabuf)
+                    .map(|r| r.when),
             }
         })
         .collect();

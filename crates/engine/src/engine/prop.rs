@@ -286,9 +286,15 @@ proptest! {
                 prop_assert_eq!(summary.attr, want.attr);
                 prop_assert_eq!(summary.sid, want.sid);
                 prop_assert_eq!(summary.summary, want.summary);
+                prop_assert_eq!(summary.completion, want.completion);
+                prop_assert_eq!(
+                    want.completion.map(|c| c.hops as usize),
+                    (!want.completion_hops.is_empty()).then_some(want.completion_hops.len())
+                );
                 plain.route_into(&s, tlp, &mut plain_summary);
                 prop_assert_eq!(plain_summary.end, want.end);
                 prop_assert_eq!(plain_summary.summary, want.summary);
+                prop_assert_eq!(plain_summary.completion, want.completion);
             }
         }
         prop_assert_eq!(cached.tlb_stats(), reference.tlb_stats());

@@ -1042,3 +1042,194 @@ fn conventional_pci_writes_are_packetized_at_the_bridge() {
         End::Dropped(DropReason::MalformedTlp { .. })
     ));
 }
+
+/// "place event" per completion hop.
+fn cpl_path(p: &Platform, tr: &Trace) -> Vec<String> {
+    tr.completion_hops
+        .iter()
+        .map(|h| format!("{} {}", h.at.name(p), h.event))
+        .collect()
+}
+
+#[test]
+fn a_read_through_a_switch_completes_across_it_with_cr_clear() {
+    let mut f = fixture();
+    f.acs_everywhere(AcsFlags::empty());
+    let (nic0, gpu) = (f.nic0, f.gpu);
+    let p = f.b.build();
+    let tr = route(
+        &p,
+        &setup(nic0, Ste::NoIommu),
+        Tlp::read(nic0, GPU_BAR, 256),
+    );
+    assert_eq!(tr.end, delivered(gpu, 0));
+    let c = tr.completion.expect("a delivered read completes");
+    assert_eq!(c.end, CplEnd::Returned);
+    assert_eq!(
+        (c.completer, c.redirected_at, c.root_complex),
+        (gpu, None, None)
+    );
+    assert_eq!(
+        cpl_path(&p, &tr),
+        [
+            "gpu0 issue",
+            "sw0.dp0 forward",
+            "sw0 forward",
+            "sw0.dp1 forward",
+            "nic0 deliver"
+        ]
+    );
+    assert_eq!(c.hops as usize, tr.completion_hops.len());
+    // A write has no completion.
+    let tr = route(
+        &p,
+        &setup(nic0, Ste::NoIommu),
+        Tlp::write(nic0, GPU_BAR, 256),
+    );
+    assert_eq!(tr.completion, None);
+}
+
+#[test]
+fn cr_redirects_the_completion_to_the_root_complex_which_may_not_forward_reads() {
+    let mut f = fixture();
+    // CR (and UF at the root ports): the read request crosses the switch, its
+    // completion goes up to the root complex.
+    f.acs_everywhere(AcsFlags::CR | AcsFlags::UF);
+    let (nic0, gpu, dp0, rp0, hb) = (f.nic0, f.gpu, f.dp0, f.rp0, f.hb);
+    let p = f.b.build();
+    let tr = route(
+        &p,
+        &setup(nic0, Ste::NoIommu),
+        Tlp::read(nic0, GPU_BAR, 256),
+    );
+    assert_eq!(tr.end, delivered(gpu, 0));
+    let c = tr.completion.expect("completion");
+    assert_eq!(c.end, CplEnd::Returned);
+    assert_eq!((c.redirected_at, c.root_complex), (Some(dp0), Some(hb)));
+    assert_eq!(
+        cpl_path(&p, &tr),
+        [
+            "gpu0 issue",
+            "sw0.dp0 redirect",
+            "sw0 forward",
+            "rp0 redirect",
+            "hb0 forward",
+            "rp0 forward",
+            "sw0 forward",
+            "sw0.dp1 forward",
+            "nic0 deliver"
+        ]
+    );
+    // The same with a root complex that forwards writes but not reads.
+    let mut f = fixture();
+    f.acs_everywhere(AcsFlags::CR | AcsFlags::UF);
+    f.b.host_bridge_mut(f.hb).forwards_p2p_reads = Some(ForwardsP2p::None);
+    let p = f.b.build();
+    let tr = route(
+        &p,
+        &setup(nic0, Ste::NoIommu),
+        Tlp::read(nic0, GPU_BAR, 256),
+    );
+    assert_eq!(
+        tr.end,
+        delivered(gpu, 0),
+        "the request itself never met the root complex"
+    );
+    let c = tr.completion.expect("completion");
+    assert_eq!(
+        c.end,
+        CplEnd::Dropped(DropReason::RcNoForward {
+            from_root_port: Some(rp0),
+            to_root_port: Some(rp0),
+            from_hb: hb,
+            to_hb: hb
+        })
+    );
+    assert_eq!(
+        cpl_path(&p, &tr).last().map(String::as_str),
+        Some("hb0 drop")
+    );
+    assert!(matches!(
+        tr.completion_hops.last().map(|h| h.why),
+        Some(Why::RcNoForwardRead {
+            forwards: ForwardsP2p::None
+        })
+    ));
+    // Without UF the root port turns the redirected completion back itself.
+    let mut f = fixture();
+    f.acs_everywhere(AcsFlags::CR);
+    f.b.host_bridge_mut(f.hb).forwards_p2p_reads = Some(ForwardsP2p::None);
+    let p = f.b.build();
+    let tr = route(
+        &p,
+        &setup(nic0, Ste::NoIommu),
+        Tlp::read(nic0, GPU_BAR, 256),
+    );
+    let c = tr.completion.expect("completion");
+    assert_eq!((c.end, c.root_complex), (CplEnd::Returned, None));
+}
+
+#[test]
+fn a_root_complex_that_forwards_writes_but_not_reads_drops_the_read_request() {
+    let mut f = fixture();
+    f.b.host_bridge_mut(f.hb).forwards_p2p_reads = Some(ForwardsP2p::None);
+    let (nic1, rp0, rp1, hb, gpu) = (f.nic1, f.rp0, f.rp1, f.hb, f.gpu);
+    let p = f.b.build();
+    let s = setup(nic1, Ste::NoIommu);
+    let tr = route(&p, &s, Tlp::write(nic1, GPU_BAR, 64));
+    assert_eq!(tr.end, delivered(gpu, 0), "writes are forwarded");
+    let tr = route(&p, &s, Tlp::read(nic1, GPU_BAR, 64));
+    assert_eq!(
+        tr.end,
+        End::Dropped(DropReason::RcNoForward {
+            from_root_port: Some(rp1),
+            to_root_port: Some(rp0),
+            from_hb: hb,
+            to_hb: hb
+        })
+    );
+    assert_eq!(tr.completion, None);
+    assert!(matches!(
+        tr.hops.last().map(|h| h.why),
+        Some(Why::RcNoForwardRead {
+            forwards: ForwardsP2p::None
+        })
+    ));
+    // Forwarded, the completion comes back through the root complex by ID.
+    let mut f = fixture();
+    f.b.host_bridge_mut(f.hb).forwards_p2p_reads = Some(ForwardsP2p::SameHostBridge);
+    let p = f.b.build();
+    let tr = route(&p, &s, Tlp::read(nic1, GPU_BAR, 64));
+    let c = tr.completion.expect("completion");
+    assert_eq!((c.end, c.root_complex), (CplEnd::Returned, Some(hb)));
+    assert_eq!(
+        cpl_path(&p, &tr),
+        [
+            "gpu0 issue",
+            "sw0.dp0 forward",
+            "sw0 forward",
+            "rp0 forward",
+            "hb0 forward",
+            "rp1 forward",
+            "nic1 deliver"
+        ]
+    );
+}
+
+#[test]
+fn the_flow_cache_keeps_the_completion() {
+    let mut f = fixture();
+    f.acs_everywhere(AcsFlags::CR);
+    f.b.host_bridge_mut(f.hb).forwards_p2p_reads = Some(ForwardsP2p::None);
+    let nic0 = f.nic0;
+    let p = f.b.build();
+    let topo = Topology::new(&p);
+    let mut e = Engine::new(&topo);
+    let s = setup(nic0, Ste::NoIommu);
+    let reference = e.route(&s, Tlp::read(nic0, GPU_BAR + 0x40, 64));
+    let mut t = Trace::summary_only();
+    for addr in [GPU_BAR, GPU_BAR + 0x40] {
+        e.route_into(&s, Tlp::read(nic0, addr, 64), &mut t);
+        assert_eq!(t.completion, reference.completion);
+    }
+}

@@ -38,6 +38,8 @@ pub(super) fn exports(
                     offset: None,
                     size: None,
                     via: None,
+                    revoke: None,
+                    revoke_when: None,
                 });
             }
         }

@@ -58,6 +58,38 @@ impl Validator<'_, '_> {
                 );
                 continue;
             }
+            let via = x.via.unwrap_or_default();
+            let revoke = match (x.revoke, x.revoke_when) {
+                (None, None) => None,
+                (None, Some(_)) => {
+                    let mut rp = xp.clone();
+                    rp.push(Seg::from("revoke_when"));
+                    self.report(
+                        rp,
+                        Msg::new("`revoke_when` without `revoke`")
+                            .expected("`revoke: reset | memory-disabled | closed` beside it"),
+                    );
+                    continue;
+                }
+                (Some(event), when) => {
+                    if via != peerpath_model::Via::VfioDmabuf {
+                        let mut rp = xp.clone();
+                        rp.push(Seg::from("revoke"));
+                        self.report(
+                            rp,
+                            Msg::new(format!(
+                                "`revoke` on an export with `via: {via}`: only a VFIO dma-buf is revoked (K2.1)"
+                            ))
+                            .expected("`via: vfio-dmabuf`, or no `revoke`"),
+                        );
+                        continue;
+                    }
+                    Some(peerpath_model::Revocation {
+                        event,
+                        when: when.unwrap_or_default(),
+                    })
+                }
+            };
             // Outside the BAR or not page-aligned is a finding (K2.1), not a load error.
             if let Some(slot) = self.export_ids.get_mut(i) {
                 *slot = Some(ExportId(out.len() as u32));
@@ -68,7 +100,8 @@ impl Validator<'_, '_> {
                 bar: x.bar,
                 offset,
                 size,
-                via: x.via.unwrap_or_default(),
+                via,
+                revoke,
             });
         }
         out

@@ -48,6 +48,30 @@ impl Validator<'_, '_> {
                 );
             }
             let stream_map = self.stream_map(&hb.stream_map, &sp);
+            let direct_window = hb.direct_window.as_ref().and_then(|w| {
+                let mut wp = hp.clone();
+                wp.push(Seg::from("direct_window"));
+                let tce = iommu
+                    .and_then(|k| raw.iommus.get(k))
+                    .is_some_and(|m| m.kind == peerpath_model::IommuKind::Tce);
+                if !tce {
+                    self.report(
+                        wp,
+                        Msg::new(format!(
+                            "host bridge `{}` has a direct DMA window but no `tce` IOMMU",
+                            hb.name
+                        ))
+                        .expected("a `direct_window` only on a host bridge whose `iommu` is of kind `tce` (POWER)"),
+                    );
+                    return None;
+                }
+                self.range(w.base.0, w.size.0, wp, "base")?;
+                Some(peerpath_model::DirectWindow {
+                    kind: w.kind.unwrap_or_default(),
+                    base: w.base.0,
+                    size: w.size.0,
+                })
+            });
             let mut windows = Vec::new();
             for (k, w) in hb.windows.iter().enumerate() {
                 let mut wp = hp.clone();
@@ -87,6 +111,8 @@ impl Validator<'_, '_> {
                         device: id.device,
                     }),
                     forwards_p2p: hb.forwards_p2p.unwrap_or_default(),
+                    forwards_p2p_reads: hb.forwards_p2p_reads,
+                    direct_window,
                     translation: hb.translation.unwrap_or_default(),
                     iommu: iommu.map(|k| IommuId(k as u32)),
                     stream_map,

@@ -39,6 +39,8 @@ fn built_in_code() -> RawPlatform {
         segment: Some(2),
         id: None,
         forwards_p2p: None,
+        forwards_p2p_reads: None,
+        direct_window: None,
         translation: None,
         iommu: None,
         stream_map: Vec::new(),
@@ -107,6 +109,8 @@ fn built_in_code() -> RawPlatform {
         offset: None,
         size: Some(Size(4096)),
         via: None,
+        revoke: None,
+        revoke_when: None,
     });
     p.imports = Some(vec![RawImport {
         device: "e1".to_owned(),

@@ -295,6 +295,87 @@ fn export_range_overflowing_64_bits() {
     );
 }
 
+/// Issue 22: a direct DMA window belongs to a host bridge with a `tce` IOMMU.
+#[test]
+fn direct_window_needs_a_tce_iommu() {
+    let hb = |iommu: &str, window: &str| {
+        HB.replace(
+            "- name: hb0\n",
+            &format!("- name: hb0\n{iommu}  direct_window: {window}\n"),
+        )
+        .replace(
+            "format: 1\n",
+            "format: 1\niommus: [{name: i0, kind: tce}, {name: s0, kind: smmuv3}]\n",
+        )
+    };
+    check(
+        &hb("  iommu: s0\n", "{base: 0x800_0000_0000_0000, size: 64GiB}"),
+        expect![[r#"
+            error: t.yaml:7:18: host_bridges[0].direct_window: host bridge `hb0` has a direct DMA window but no `tce` IOMMU
+              expected: a `direct_window` only on a host bridge whose `iommu` is of kind `tce` (POWER)"#]],
+    );
+    check(
+        &hb(
+            "  iommu: i0\n",
+            "{base: 0xffff_ffff_ffff_f000, size: 64GiB}",
+        ),
+        expect![[r#"
+            error: t.yaml:7:54: host_bridges[0].direct_window.size: `base` 0xffff_ffff_ffff_f000 + `size` 0x1000000000 wraps past 2^64
+              expected: a size of at most 0x1000"#]],
+    );
+    let p = load(&hb(
+        "  iommu: i0\n",
+        "{kind: ddw, base: 0x800_0000_0000_0000, size: 64GiB}",
+    ));
+    let hb0 = p.node_by_name("hb0").expect("hb0");
+    let peerpath_model::NodeKind::HostBridge(h) = &p.node(hb0).kind else {
+        panic!("hb0");
+    };
+    assert_eq!(
+        h.direct_window,
+        Some(peerpath_model::DirectWindow {
+            kind: peerpath_model::DirectWindowKind::Ddw,
+            base: 1 << 59,
+            size: 64 << 30
+        })
+    );
+}
+
+/// Issue 22: `revoke` is a VFIO dma-buf's; `revoke_when` needs it.
+#[test]
+fn export_revocation_is_checked() {
+    check(
+        &format!(
+            "{EP}exports:\n- {{name: x0, device: ep0, bar: 0, revoke_when: before-attach}}\n- {{name: x1, device: ep0, bar: 0, via: p2pdma-pages, revoke: reset}}\n- {{name: x2, device: ep0, bar: 0, revoke: unplugged}}\n"
+        ),
+        expect![[r#"
+            error: t.yaml:11:48: exports[0].revoke_when: `revoke_when` without `revoke`
+              expected: `revoke: reset | memory-disabled | closed` beside it
+
+            error: t.yaml:12:62: exports[1].revoke: `revoke` on an export with `via: p2pdma-pages`: only a VFIO dma-buf is revoked (K2.1)
+              expected: `via: vfio-dmabuf`, or no `revoke`
+
+            error: t.yaml:13:43: exports[2].revoke: unknown value `unplugged`
+              expected: one of reset, memory-disabled, closed"#]],
+    );
+    let p = load(&format!(
+        "{EP}exports:\n- {{name: x0, device: ep0, bar: 0, revoke: closed}}\n- {{name: x1, device: ep0, bar: 0, revoke: reset, revoke_when: before-attach}}\n"
+    ));
+    assert_eq!(
+        p.exports.iter().map(|x| x.revoke).collect::<Vec<_>>(),
+        [
+            Some(peerpath_model::Revocation {
+                event: peerpath_model::RevokeEvent::Closed,
+                when: peerpath_model::RevokeWhen::AfterMap
+            }),
+            Some(peerpath_model::Revocation {
+                event: peerpath_model::RevokeEvent::Reset,
+                when: peerpath_model::RevokeWhen::BeforeAttach
+            })
+        ]
+    );
+}
+
 #[test]
 fn export_of_a_bar_the_device_lacks() {
     check(

@@ -80,6 +80,7 @@ fn switch_siblings_without_iommu_turn_in_the_switch() {
                 end: 16 delivered to gpu0 BAR 0
               flow 2: read x1 TLP
                 end: 1 delivered to gpu0 BAR 0
+                completions by ID: gpu0 → sw0.dp0 → sw0 → sw0.dp1 → nic0: 1 returned to nic0
 
             Findings
               none: the pairing works

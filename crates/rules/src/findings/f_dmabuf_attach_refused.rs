@@ -3,8 +3,10 @@
 //!
 //! Raised for each reason K2.1 finds: a kernel release without VFIO's dma-buf export
 //! (`-ENOTTY`, issue 24), no `allow_peer2peer` (`-EOPNOTSUPP`), a
-//! non-dynamic importer that VFIO cannot pin (`-EOPNOTSUPP`), a range that is not
-//! page-aligned or does not lie inside its BAR (`-EINVAL`). The subject is the importer.
+//! non-dynamic importer that VFIO cannot pin (`-EOPNOTSUPP`), an export revoked
+//! (`-ENODEV`: before the attach, or for good after the map so that the re-map after
+//! `move_notify` fails; `exports[].revoke`), a range that is not page-aligned or does
+//! not lie inside its BAR (`-EINVAL`). The subject is the importer.
 
 use super::Cx;
 use crate::finding::{Code, Finding};
@@ -39,6 +41,16 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             AttachRefusal::NotDynamic => {
                 format!("{imp} is not a dynamic importer and VFIO cannot pin MMIO")
             }
+            AttachRefusal::Revoked(r) => match r.when {
+                peerpath_model::RevokeWhen::BeforeAttach => format!(
+                    "the export is revoked ({}) when {imp} attaches",
+                    revoke_cause(r.event)
+                ),
+                peerpath_model::RevokeWhen::AfterMap => format!(
+                    "the export was revoked for good ({}) after {imp} mapped it: move_notify, and its map again fails",
+                    revoke_cause(r.event)
+                ),
+            },
             AttachRefusal::Unaligned { offset, size } => {
                 format!("offset {offset:#x} / size {size:#x} is not page-aligned")
             }
@@ -62,6 +74,12 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             AttachRefusal::NotDynamic => {
                 "make the importer dynamic (move_notify): VFIO revokes MMIO on reset and cannot pin it"
             }
+            AttachRefusal::Revoked(r) if r.permanent() => {
+                "export the BAR again from an open VFIO device (a closed device's dma-bufs stay revoked)"
+            }
+            AttachRefusal::Revoked(_) => {
+                "attach once the device's memory decode is enabled again (after the reset completes)"
+            }
             AttachRefusal::Unaligned { .. } | AttachRefusal::OutsideBar { .. } => {
                 "export a page-aligned range inside the BAR"
             }
@@ -83,13 +101,27 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         reasons.join("; ")
     );
     let names: Vec<&str> = refusals.iter().map(|r| r.as_str()).collect();
+    let mut f = Finding::new(Code::DmabufAttachRefused, imp, message);
+    if let Some(r) = export.revoke {
+        f = f
+            .with("revoke", r.event.as_str())
+            .with("revoke_when", r.when.as_str());
+    }
     out.push(
-        Finding::new(Code::DmabufAttachRefused, imp, message)
-            .with("reasons", names)
+        f.with("reasons", names)
             .with("errno", first.errno())
             .with("via", export.via.as_str())
             .with("offset", crate::hex::json(export.offset))
             .with("size", crate::hex::json(export.size))
             .fix(fixes.join("; ")),
     );
+}
+
+/// What revoked the export, in words.
+fn revoke_cause(event: peerpath_model::RevokeEvent) -> &'static str {
+    match event {
+        peerpath_model::RevokeEvent::Reset => "the device was reset",
+        peerpath_model::RevokeEvent::MemoryDisabled => "memory decode is disabled",
+        peerpath_model::RevokeEvent::Closed => "the VFIO device was closed",
+    }
 }

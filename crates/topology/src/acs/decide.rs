@@ -16,7 +16,9 @@
 //!   capability): **SV** blocks a requester outside the bus range; **TB** blocks a
 //!   translated request going upstream; **RR** redirects a peer request upstream;
 //!   **CR** redirects a peer completion (requests are unaffected); **UF** sends a
-//!   request for the port's own subtree upstream instead of turning it back; **EC**
+//!   request or completion for the port's own subtree upstream instead of turning it
+//!   back ([PCIe r7.0 §6.12.1.1]: "any Request or Completion TLPs it receives that
+//!   were redirected Upstream by a component lower in the hierarchy"); **EC**
 //!   redirects a peer request when RR is set, else blocks it (no per-target egress
 //!   vector in the model); **DT** routes a translated peer request directly despite RR
 //!   and EC. A translation request (AT=01b) always goes upstream to the translation
@@ -245,7 +247,9 @@ fn decide_bits(acs: PortAcs, reader: Reader, tlp: AcsTlp) -> Decision {
     let sem = semantics(reader, tlp.class);
     let decision = match tlp.dest {
         Dest::Up => Decision::Up { by: None },
-        Dest::Own if at.is_some() && ctl.contains(AcsFlags::UF) => Decision::Up {
+        // UF sends "any Request or Completion TLPs" redirected from below upstream
+        // [PCIe r7.0 §6.12.1.1]; a translation request already went up.
+        Dest::Own if ctl.contains(AcsFlags::UF) => Decision::Up {
             by: Some(AcsFlags::UF),
         },
         Dest::Own => Decision::TurnBack,
