@@ -143,6 +143,9 @@ impl Change {
             parameter,
             runtime: Vec::new(),
             cost: self.cost(),
+            clears: Vec::new(),
+            without: None,
+            why: None,
         };
         match self {
             Change::DisableAcsRedir(ports) => {
@@ -275,4 +278,12 @@ pub struct Described {
     pub runtime: Vec<SetpciLine>,
     /// What it gives up besides the pairing (ranking only).
     pub cost: u32,
+    /// The finding codes the pairing has with the proposal's other changes alone and
+    /// not with the whole proposal: what this change is there to clear.
+    pub clears: Vec<peerpath_model::Code>,
+    /// The pairing's outcome with the proposal's other changes alone.
+    pub without: Option<peerpath_model::Outcome>,
+    /// The first finding cleared, as the other changes alone leave it: code, place
+    /// and message.
+    pub why: Option<String>,
 }
