@@ -455,7 +455,8 @@ exports:
                 &["{port: b, set: [sv]}".into()],
             )
             .expect("edits");
-            e.remove(&[Step::Key("domains"), Step::Index(1)]).expect("edits");
+            e.remove(&[Step::Key("domains"), Step::Index(1)])
+                .expect("edits");
             e.set(
                 &[Step::Key("domains"), Step::Index(0), Step::Key("devices")],
                 "[y]",

@@ -32,7 +32,7 @@ pub struct DrawOptions {
     pub groups: bool,
 }
 
-/// Group fill colours, light enough for black text; reused in turn.
+/// Group fill colours, light enough for black text (then generated: `group_fill`).
 const GROUP_FILLS: [&str; 12] = [
     "#fde2b8", "#c8e6c9", "#bbdefb", "#f8bbd0", "#e1bee7", "#fff59d", "#b2dfdb", "#ffccbc",
     "#d7ccc8", "#c5cae9", "#dcedc8", "#f0f4c3",
@@ -66,7 +66,7 @@ pub fn topology_svg(topo: &Topology<'_>, route: Option<&PairResult>, opts: DrawO
         .unwrap_or(1);
     let cols = ((width - 2 * MARGIN) / col_w).max(1);
     let group_rows = (group_lines.len() as i32 + cols - 1) / cols;
-    let mut legend_items: Vec<(i32, i32, Option<&str>, String)> = Vec::new();
+    let mut legend_items: Vec<(i32, i32, Option<String>, String)> = Vec::new();
     for (i, (fill, text)) in route_lines.into_iter().enumerate() {
         legend_items.push((MARGIN, lay.height + i as i32 * LINE_H, fill, text));
     }
@@ -150,7 +150,7 @@ fn title_lines(topo: &Topology<'_>, route: Option<&PairResult>) -> Vec<String> {
 }
 
 /// A legend line: swatch colour, text.
-type LegendLine = (Option<&'static str>, String);
+type LegendLine = (Option<String>, String);
 
 /// Legend lines under the drawing: the route's, one per line; the groups', in columns.
 fn legend(
@@ -163,7 +163,7 @@ fn legend(
     let mut groups = Vec::new();
     if let Some(r) = route {
         lines.push((
-            Some(ROUTE),
+            Some(ROUTE.to_owned()),
             "route of the first write TLP, hops numbered as in `peerpath explain`".to_owned(),
         ));
         let codes: Vec<String> = r
@@ -180,7 +180,10 @@ fn legend(
             })
             .collect();
         if !codes.is_empty() {
-            lines.push((Some(FAIL), format!("findings: {}", codes.join("; "))));
+            lines.push((
+                Some(FAIL.to_owned()),
+                format!("findings: {}", codes.join("; ")),
+            ));
         }
     }
     if opts.groups {
@@ -195,8 +198,19 @@ fn legend(
     (lines, groups)
 }
 
-fn group_fill(id: u32) -> &'static str {
-    GROUP_FILLS[id as usize % GROUP_FILLS.len()]
+/// A group's fill: the palette for the first twelve, then light colours spread by
+/// the golden angle in hue over three lightness steps, so no two groups share one.
+fn group_fill(id: u32) -> String {
+    match GROUP_FILLS.get(id as usize) {
+        Some(c) => (*c).to_owned(),
+        None => {
+            let k = id as usize - GROUP_FILLS.len();
+            let hue = (k as f64 * 137.507_764) % 360.0;
+            let light = [86, 78, 92][k % 3];
+            let sat = [70, 55, 85][(k / 3) % 3];
+            format!("hsl({hue:.1},{sat}%,{light}%)")
+        }
+    }
 }
 
 /// A dashed frame around each switch: its upstream port and its downstream ports.
@@ -274,7 +288,7 @@ fn edges(topo: &Topology<'_>, lay: &Layout, out: &mut String) {
 /// Every box with its text.
 fn boxes(topo: &Topology<'_>, lay: &Layout, opts: DrawOptions, stops: &[Stop], out: &mut String) {
     for b in &lay.boxes {
-        let mut fill = b.label.fill;
+        let mut fill = b.label.fill.to_owned();
         if opts.groups {
             if let Vertex::Pci(n) = b.vertex {
                 if let Some(g) = topo.groups().group_of(n) {
@@ -354,6 +368,11 @@ enum Mark {
 struct Stop {
     vertex: Vertex,
     hops: Vec<usize>,
+    /// Hops at places without a box (the interconnect, DRAM) just before this stop:
+    /// numbered on the arrow into it.
+    via: Vec<usize>,
+    /// Hops without a box after the route's last stop.
+    after: Vec<usize>,
     mark: Mark,
     codes: Vec<String>,
     x: i32,
@@ -367,20 +386,29 @@ struct Stop {
 fn stops(topo: &Topology<'_>, lay: &Layout, r: &PairResult) -> Vec<Stop> {
     let mut out: Vec<Stop> = Vec::new();
     let mut last_event = None;
+    let mut passed: Vec<usize> = Vec::new();
     for (i, hop) in r.route().iter().enumerate() {
         let v = match hop.at {
             Place::Pci(n) => Vertex::Pci(n),
             Place::Tbu(t) => Vertex::Tbu(t),
             Place::Iommu(m) => Vertex::Iommu(m),
-            Place::Interconnect | Place::Memory(_) => continue,
+            Place::Interconnect | Place::Memory(_) => {
+                passed.push(i + 1);
+                continue;
+            }
         };
-        let Some(b) = lay.of(v) else { continue };
+        let Some(b) = lay.of(v) else {
+            passed.push(i + 1);
+            continue;
+        };
         last_event = Some(hop.event);
         match out.last_mut() {
-            Some(s) if s.vertex == v => s.hops.push(i + 1),
+            Some(s) if s.vertex == v && passed.is_empty() => s.hops.push(i + 1),
             _ => out.push(Stop {
                 vertex: v,
                 hops: vec![i + 1],
+                via: std::mem::take(&mut passed),
+                after: Vec::new(),
                 mark: Mark::Plain,
                 codes: Vec::new(),
                 x: b.x,
@@ -433,6 +461,10 @@ fn stops(topo: &Topology<'_>, lay: &Layout, r: &PairResult) -> Vec<Stop> {
     for s in &mut out {
         s.codes.dedup();
     }
+    // Hops after the last box (a write into DRAM): numbered beside it.
+    if let Some(s) = out.last_mut() {
+        s.after = passed;
+    }
     out
 }
 
@@ -441,6 +473,20 @@ fn stops(topo: &Topology<'_>, lay: &Layout, r: &PairResult) -> Vec<Stop> {
 fn route_arrows(stops: &[Stop], out: &mut String) {
     for (i, w) in stops.windows(2).enumerate() {
         let (a, b) = (&w[0], &w[1]);
+        if a.vertex == b.vertex {
+            // Out through the interconnect and back into the same box: no arrow to
+            // draw; the hops between are numbered beside the box's right edge.
+            if !b.via.is_empty() {
+                badge(
+                    out,
+                    b.x + b.w + 4,
+                    b.y + b.h / 2 - 10,
+                    &numbers(&b.via),
+                    ROUTE,
+                );
+            }
+            continue;
+        }
         let (ax, ay) = (a.x + a.w / 2, a.y + a.h / 2);
         let (bx, by) = (b.x + b.w / 2, b.y + b.h / 2);
         let (x0, y0) = clip(a, bx, by);
@@ -460,7 +506,44 @@ fn route_arrows(stops: &[Stop], out: &mut String) {
             out,
             "<path class=\"route\" d=\"M{x0},{y0} Q{cx},{cy} {x1},{y1}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2.5\" marker-end=\"url(#{marker})\"/>"
         );
+        // The hops between the two boxes (the interconnect): numbered on the arrow,
+        // at the curve's middle.
+        if !b.via.is_empty() {
+            let (mx, my) = ((x0 + 2 * cx + x1) / 4, (y0 + 2 * cy + y1) / 4);
+            badge(out, mx - 11, my - 10, &numbers(&b.via), ROUTE);
+        }
     }
+    if let Some(last) = stops.last() {
+        if !last.after.is_empty() {
+            badge(
+                out,
+                last.x + last.w + 4,
+                last.y + last.h / 2 - 10,
+                &numbers(&last.after),
+                ROUTE,
+            );
+        }
+    }
+}
+
+fn numbers(hops: &[usize]) -> String {
+    hops.iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// One numbered badge with its top-left corner at (x, y).
+fn badge(out: &mut String, x: i32, y: i32, text: &str, color: &str) {
+    let w = (text.chars().count() as i32 * 8 + 12).max(22);
+    let _ = writeln!(
+        out,
+        "<g class=\"hop\"><rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"20\" rx=\"10\" fill=\"{color}\"/>\
+         <text x=\"{}\" y=\"{}\" fill=\"#ffffff\" font-weight=\"bold\" text-anchor=\"middle\">{}</text></g>",
+        x + w / 2,
+        y + 14,
+        esc(text)
+    );
 }
 
 /// The point where the line from the box's centre towards (tx, ty) leaves the box.
@@ -476,30 +559,34 @@ fn clip(s: &Stop, tx: i32, ty: i32) -> (i32, i32) {
     (cx + (dx * t).round() as i32, cy + (dy * t).round() as i32)
 }
 
-/// Numbered badges at each stop's top-left corner, and the codes beside a marked stop.
+/// Numbered badges at each box's top-left corner — one per box, with every hop at it
+/// (a box the route passes twice reads `2,7`) — and the codes beside a marked stop.
 fn badges(stops: &[Stop], out: &mut String) {
-    for s in stops {
-        let text = s
-            .hops
+    for (i, s) in stops.iter().enumerate() {
+        if stops[..i].iter().any(|o| o.vertex == s.vertex) {
+            continue;
+        }
+        let same: Vec<&Stop> = stops.iter().filter(|o| o.vertex == s.vertex).collect();
+        let hops: Vec<usize> = same.iter().flat_map(|o| o.hops.iter().copied()).collect();
+        let mark = same
             .iter()
-            .map(usize::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
+            .map(|o| o.mark)
+            .find(|m| *m == Mark::Fail)
+            .or_else(|| same.iter().map(|o| o.mark).find(|m| *m == Mark::Warn))
+            .unwrap_or(Mark::Plain);
+        let color = match mark {
+            Mark::Fail => FAIL,
+            Mark::Warn => WARN,
+            Mark::Plain => ROUTE,
+        };
+        badge(out, s.x - 10, s.y - 11, &numbers(&hops), color);
+    }
+    for s in stops {
         let color = match s.mark {
             Mark::Fail => FAIL,
             Mark::Warn => WARN,
             Mark::Plain => ROUTE,
         };
-        let w = (text.chars().count() as i32 * 8 + 12).max(22);
-        let (x, y) = (s.x - 10, s.y - 11);
-        let _ = writeln!(
-            out,
-            "<g class=\"hop\"><rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"20\" rx=\"10\" fill=\"{color}\"/>\
-             <text x=\"{}\" y=\"{}\" fill=\"#ffffff\" font-weight=\"bold\" text-anchor=\"middle\">{}</text></g>",
-            x + w / 2,
-            y + 14,
-            esc(&text)
-        );
         if !s.codes.is_empty() {
             let label = format!("✗ {}", s.codes.join(", "));
             let lw = label.chars().count() as i32 * CHAR_W + 10;
