@@ -30,6 +30,7 @@
 mod apply;
 mod change;
 mod effects;
+mod part;
 
 use std::collections::BTreeSet;
 
@@ -247,6 +248,30 @@ pub fn fix(
     bound: Bound,
     source: Option<&Source<'_>>,
 ) -> Result<FixReport, UnknownPair> {
+    fix_on(p, importer, export, bound, source, PartUse::Auto)
+}
+
+/// Whether the search runs on the pairing's part of the platform (module `part`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PartUse {
+    /// Where it is at most half the platform and gives the pairing the same state.
+    Auto,
+    /// Wherever it gives the pairing the same state (tests).
+    #[cfg(test)]
+    Always,
+    /// Never (tests).
+    #[cfg(test)]
+    Never,
+}
+
+fn fix_on(
+    p: &Platform,
+    importer: &str,
+    export: &str,
+    bound: Bound,
+    source: Option<&Source<'_>>,
+    use_part: PartUse,
+) -> Result<FixReport, UnknownPair> {
     let topo = Topology::new(p);
     let base = peerpath_rules::evaluate_pair(&topo, importer, export)?;
     let now = state(&base);
@@ -286,54 +311,35 @@ pub fn fix(
     }
     report.searched.candidates = cands.len();
 
-    // Breadth first; sets as sorted index lists. Each size's sets are listed in
-    // order, then evaluated on every core (the order of `reached` is the listing's).
-    let mut reached: Vec<(Vec<usize>, Outcome)> = Vec::new();
-    let mut frontier: Vec<Vec<usize>> = vec![Vec::new()];
-    for _size in 1..=bound.max_changes {
-        let mut next = Vec::new();
-        'list: for set in &frontier {
-            let from = set.last().map_or(0, |l| l + 1);
-            for c in from..cands.len() {
-                if set.iter().any(|&i| cands[i].knob() == cands[c].knob()) {
-                    continue;
-                }
-                let mut s = set.clone();
-                s.push(c);
-                if reached
-                    .iter()
-                    .any(|(r, o)| *o == Outcome::Works && r.iter().all(|i| s.contains(i)))
-                {
-                    continue;
-                }
-                if report.searched.evaluated + next.len() >= bound.max_evaluations {
-                    report.searched.complete = false;
-                    break 'list;
-                }
-                next.push(s);
-            }
-        }
-        report.searched.evaluated += next.len();
-        let outcomes: Vec<Outcome> = next
-            .par_iter()
-            .map(|s| {
-                let mut q = alone.clone();
-                for &i in s {
-                    cands[i].apply(&mut q);
-                }
-                outcome_of(&q, importer, export)
-            })
-            .collect();
-        for (s, outcome) in next.iter().zip(outcomes) {
-            if outcome < now.outcome {
-                reached.push((s.clone(), outcome));
-            }
-        }
-        frontier = next;
-        if !report.searched.complete {
-            break;
-        }
+    // The search runs on the part of the platform the pairing sits in (module
+    // `part`) when that part gives the pairing the same state; every proposal's
+    // outcome is then checked on the whole platform, and on any difference the search
+    // runs again on the whole platform.
+    let part = peerpath_fix_part(
+        &alone, &topo, &base, &cands, &now, importer, export, use_part,
+    );
+    let mut searched = match &part {
+        Some((q, pc)) => search(q, pc, &now, bound, importer, export),
+        None => search(&alone, &cands, &now, bound, importer, export),
+    };
+    let proposals_checked = |searched: &Search| {
+        part.is_none()
+            || minimal_sets(&searched.reached, now.outcome)
+                .par_iter()
+                .all(|(tier, s)| {
+                    let mut q = alone.clone();
+                    for &i in *s {
+                        cands[i].apply(&mut q);
+                    }
+                    outcome_of(&q, importer, export) == *tier
+                })
+    };
+    if !proposals_checked(&searched) {
+        searched = search(&alone, &cands, &now, bound, importer, export);
     }
+    report.searched.evaluated = searched.evaluated;
+    report.searched.complete = searched.complete;
+    let reached = searched.reached;
 
     let works = reached.iter().any(|(_, o)| *o == Outcome::Works);
     report.goal = if works {
@@ -361,22 +367,10 @@ pub fn fix(
     // Two tiers: the minimal sets that make it work, then those that only make it
     // degraded (often what people do first: clearing ACS redirect, which leaves a
     // group warning), best first in each.
+    let minimal = minimal_sets(&reached, now.outcome);
     for tier in [Outcome::Works, Outcome::Degraded] {
-        if tier >= now.outcome {
-            continue;
-        }
-        let hits: Vec<&Vec<usize>> = reached
-            .iter()
-            .filter(|(_, o)| *o == tier)
-            .map(|(s, _)| s)
-            .collect();
-        let minimal = hits.iter().filter(|s| {
-            !reached
-                .iter()
-                .any(|(t, o)| *o <= tier && t.len() < s.len() && t.iter().all(|i| s.contains(i)))
-        });
         let mut proposals = Vec::new();
-        for set in minimal {
+        for (_, set) in minimal.iter().filter(|(t, _)| *t == tier) {
             let changes: Vec<Change> = set.iter().map(|&i| cands[i].clone()).collect();
             match proposal(&cx, changes) {
                 Some(pr) => proposals.push(pr),
@@ -389,6 +383,135 @@ pub fn fix(
         report.proposals.extend(proposals);
     }
     Ok(report)
+}
+
+/// The sets that reach each tier better than `now` (works, then degraded) with no
+/// reached subset at that tier or better: the proposals' sets, with their tier.
+fn minimal_sets(reached: &[(Vec<usize>, Outcome)], now: Outcome) -> Vec<(Outcome, &Vec<usize>)> {
+    let mut out = Vec::new();
+    for tier in [Outcome::Works, Outcome::Degraded] {
+        if tier >= now {
+            continue;
+        }
+        for (s, _) in reached.iter().filter(|(_, o)| *o == tier) {
+            let smaller = reached
+                .iter()
+                .any(|(t, o)| *o <= tier && t.len() < s.len() && t.iter().all(|i| s.contains(i)));
+            if !smaller {
+                out.push((tier, s));
+            }
+        }
+    }
+    out
+}
+
+/// What the breadth-first search found: the sets (indices into the candidates) that
+/// improve the pairing, with the outcome each reaches.
+struct Search {
+    reached: Vec<(Vec<usize>, Outcome)>,
+    evaluated: usize,
+    complete: bool,
+}
+
+/// Breadth first over sets of `cands`, sets as sorted index lists, evaluated on
+/// `on`. Each size's sets are listed in order, then evaluated on every core (the
+/// order of `reached` is the listing's). A set containing one that already makes the
+/// pairing work is not tried.
+fn search(
+    on: &Platform,
+    cands: &[Change],
+    now: &State,
+    bound: Bound,
+    importer: &str,
+    export: &str,
+) -> Search {
+    let mut out = Search {
+        reached: Vec::new(),
+        evaluated: 0,
+        complete: true,
+    };
+    let mut frontier: Vec<Vec<usize>> = vec![Vec::new()];
+    for _size in 1..=bound.max_changes {
+        let mut next = Vec::new();
+        'list: for set in &frontier {
+            let from = set.last().map_or(0, |l| l + 1);
+            for c in from..cands.len() {
+                if set.iter().any(|&i| cands[i].knob() == cands[c].knob()) {
+                    continue;
+                }
+                let mut s = set.clone();
+                s.push(c);
+                if out
+                    .reached
+                    .iter()
+                    .any(|(r, o)| *o == Outcome::Works && r.iter().all(|i| s.contains(i)))
+                {
+                    continue;
+                }
+                if out.evaluated + next.len() >= bound.max_evaluations {
+                    out.complete = false;
+                    break 'list;
+                }
+                next.push(s);
+            }
+        }
+        out.evaluated += next.len();
+        let outcomes: Vec<Outcome> = next
+            .par_iter()
+            .map(|s| {
+                let mut q = on.clone();
+                for &i in s {
+                    cands[i].apply(&mut q);
+                }
+                outcome_of(&q, importer, export)
+            })
+            .collect();
+        for (s, outcome) in next.iter().zip(outcomes) {
+            if outcome < now.outcome {
+                out.reached.push((s.clone(), outcome));
+            }
+        }
+        frontier = next;
+        if !out.complete {
+            break;
+        }
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+/// The part of `alone` to search on, with the candidates as changes of it, when the
+/// pairing's state there is the state on the whole platform (module `part`).
+fn peerpath_fix_part(
+    alone: &Platform,
+    topo: &Topology<'_>,
+    base: &peerpath_rules::PairResult,
+    cands: &[Change],
+    now: &State,
+    importer: &str,
+    export: &str,
+    use_part: PartUse,
+) -> Option<(Platform, Vec<Change>)> {
+    #[cfg(test)]
+    if use_part == PartUse::Never {
+        return None;
+    }
+    let any_size = use_part != PartUse::Auto;
+    let part = part::Part::of(
+        alone,
+        topo,
+        base.detail.importer,
+        base.detail.exporter,
+        any_size,
+    )?;
+    let pc: Vec<Change> = cands
+        .iter()
+        .map(|c| part.change(c))
+        .collect::<Option<_>>()?;
+    let pt = Topology::new(&part.platform);
+    let there = peerpath_rules::evaluate_pair(&pt, importer, export).ok()?;
+    (state(&there) == *now && there.route().len() == base.route().len())
+        .then_some((part.platform, pc))
 }
 
 fn texts(p: &Proposal) -> Vec<&str> {
@@ -697,6 +820,110 @@ mod tests {
         assert!(
             compared > 1000 && changed > 100,
             "{compared} compared, {changed} with side effects"
+        );
+    }
+}
+
+#[cfg(test)]
+mod part_tests {
+    use super::*;
+
+    /// The search on the pairing's part of the platform gives the same report as on
+    /// the whole platform: every scenario pairing and some of each repository
+    /// topology's, with the part taken wherever it is smaller at all.
+    #[test]
+    fn the_part_gives_the_reports_of_the_whole_platform() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut cases: Vec<(Platform, String, String)> = Vec::new();
+        let mut files: Vec<_> = std::fs::read_dir(root.join("scenarios"))
+            .expect("scenarios/")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        files.sort();
+        for f in files {
+            let s = peerpath_load::scenario::load_scenario(&f).unwrap_or_else(|e| panic!("{e}"));
+            for e in &s.expect {
+                cases.push((s.platform.clone(), e.importer.clone(), e.export.clone()));
+            }
+        }
+        for t in [
+            "arm-external-tbu",
+            "amd-zen-switch",
+            "dgx-like",
+            "timing-two-sockets",
+        ] {
+            let p = peerpath_load::load_file(&root.join(format!("topologies/{t}.yaml")))
+                .unwrap_or_else(|d| panic!("{d}"));
+            let topo = Topology::new(&p);
+            let pairs: Vec<(String, String)> = p
+                .imports
+                .iter()
+                .step_by(7)
+                .take(8)
+                .map(|i| {
+                    (
+                        topo.name(i.importer).to_owned(),
+                        p.export(i.export).name.clone(),
+                    )
+                })
+                .collect();
+            for (a, b) in pairs {
+                cases.push((p.clone(), a, b));
+            }
+        }
+        let bound = Bound {
+            max_changes: 2,
+            ..Bound::default()
+        };
+        let mut cut = 0;
+        for (p, imp, exp) in &cases {
+            let whole = fix_on(p, imp, exp, bound, None, PartUse::Never).expect("pairing");
+            let part = fix_on(p, imp, exp, bound, None, PartUse::Always).expect("pairing");
+            let topo = Topology::new(p);
+            let base = peerpath_rules::evaluate_pair(&topo, imp, exp).expect("pairing");
+            let alone = Platform {
+                imports: p
+                    .imports
+                    .iter()
+                    .filter(|i| {
+                        i.importer == base.detail.importer && i.export == base.detail.export
+                    })
+                    .copied()
+                    .collect(),
+                ..p.clone()
+            };
+            let cands = candidates(&topo, &base);
+            let now = state(&base);
+            // The part is searched on (it gives the pairing the same state).
+            cut += usize::from(
+                peerpath_fix_part(
+                    &alone,
+                    &topo,
+                    &base,
+                    &cands,
+                    &now,
+                    imp,
+                    exp,
+                    PartUse::Always,
+                )
+                .is_some(),
+            );
+            let view = |r: &FixReport| {
+                (
+                    r.goal,
+                    r.searched,
+                    r.proposals
+                        .iter()
+                        .map(|p| (p.described.clone(), p.after.clone(), p.others.clone()))
+                        .collect::<Vec<_>>(),
+                )
+            };
+            assert_eq!(view(&part), view(&whole), "{}: {imp} {exp}", p.name);
+        }
+        assert!(
+            cut >= 10,
+            "the part was searched on for only {cut} of {} pairings",
+            cases.len()
         );
     }
 }
