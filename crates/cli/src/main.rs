@@ -202,7 +202,8 @@ Examples:
     /// IMPORTER EXPORT one pairing's route numbered hop by hop, the failing hop in red.
     #[command(after_help = "\
 Examples:
-  peerpath draw nic0 gpu0-vram -o route.svg            the route, failing hop in red
+  peerpath draw nic0 gpu0-vram -o route.svg            the route, failing hop in red (its hierarchy only)
+  peerpath draw nic0 gpu0-vram --all -o all.svg        the route over every node
   peerpath draw topologies/dgx-like.yaml --groups > dgx.svg   IOMMU groups shaded
   peerpath draw nic0 gpu0-vram topologies/amd-zen-switch.yaml")]
     Draw {
@@ -215,6 +216,13 @@ Examples:
         /// Shade the IOMMU groups, with a legend.
         #[arg(long)]
         groups: bool,
+        /// With IMPORTER EXPORT, only the route's hierarchy and the devices beside it,
+        /// alike siblings folded (`×56 gpu`): the default with a pairing.
+        #[arg(long)]
+        focus: bool,
+        /// With IMPORTER EXPORT, every node (no focus).
+        #[arg(long, conflicts_with = "focus")]
+        all: bool,
         /// Where to write the SVG (`-` or absent: stdout).
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -587,13 +595,22 @@ fn main() -> ExitCode {
             pairing,
             legacy,
             groups,
+            focus: _,
+            all,
             output,
             force,
         } => match legacy.as_deref().map(show::legacy_pair).transpose() {
             Ok(legacy) => match pairing.optional("draw", legacy) {
-                Ok((pair, source)) => {
-                    show::draw(&source, pair.as_ref(), groups, output.as_deref(), force)
-                }
+                Ok((pair, source)) => show::draw(
+                    &source,
+                    pair.as_ref(),
+                    peerpath_render::DrawOptions {
+                        groups,
+                        focus: !all,
+                    },
+                    output.as_deref(),
+                    force,
+                ),
                 Err(e) => e,
             },
             Err(e) => e,

@@ -76,7 +76,14 @@ pub fn report_html(
     let _ = writeln!(out, "<pre class=\"legend\">{}</pre>", esc(&matrix_legend()));
 
     out.push_str("<h2 id=\"picture\">Picture</h2>\n<div class=\"picture\">\n");
-    out.push_str(&topology_svg(topo, None, DrawOptions { groups: true }));
+    out.push_str(&topology_svg(
+        topo,
+        None,
+        DrawOptions {
+            groups: true,
+            focus: false,
+        },
+    ));
     out.push_str("</div>\n");
 
     out.push_str("<h2 id=\"pairings\">Pairings</h2>\n<p class=\"muted\">Click a pairing for the kernel's decision and the TLP hop by hop (the text of <code>peerpath explain</code>).</p>\n");

@@ -18,18 +18,21 @@ mod layout;
 use std::fmt::Write;
 
 use peerpath_engine::{Event, Place};
-use peerpath_model::{NodeKind, Severity};
+use peerpath_model::{NodeId, NodeKind, Severity};
 use peerpath_rules::PairResult;
 use peerpath_topology::{Link, Topology, Vertex};
 
 use crate::label::Shape;
-use layout::{Layout, Placed, CHAR_W, LINE_H, MARGIN, PAD};
+use layout::{Layout, Placed, Shown, CHAR_W, LINE_H, MARGIN, PAD};
 
 /// What `draw` adds to the plain topology.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DrawOptions {
     /// Shade IOMMU groups, with a legend.
     pub groups: bool,
+    /// With a route: only the route's hierarchy with a level of context (`draw
+    /// --focus`, the default with a pairing), identical siblings folded.
+    pub focus: bool,
 }
 
 /// Group fill colours, light enough for black text (then generated: `group_fill`).
@@ -44,10 +47,11 @@ const WARN: &str = "#e07b00";
 
 /// The SVG document of the topology; `route`: one pairing's route drawn over it.
 pub fn topology_svg(topo: &Topology<'_>, route: Option<&PairResult>, opts: DrawOptions) -> String {
-    let lay = layout::layout(topo);
+    let shown = route.filter(|_| opts.focus).map(|r| focus(topo, r));
+    let lay = layout::layout(topo, shown.as_ref());
     let stops = route.map(|r| stops(topo, &lay, r)).unwrap_or_default();
     let (route_lines, group_lines) = legend(topo, route, opts);
-    let title_w = title_lines(topo, route)
+    let title_w = title_lines(topo, route, shown.as_ref())
         .iter()
         .map(|l| l.chars().count() as i32 * CHAR_W + 2 * MARGIN)
         .max()
@@ -88,7 +92,11 @@ pub fn topology_svg(topo: &Topology<'_>, route: Option<&PairResult>, opts: DrawO
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
          viewBox=\"0 0 {width} {height}\" font-family=\"DejaVu Sans Mono, Menlo, Consolas, monospace\" font-size=\"12\">"
     );
-    let _ = writeln!(out, "<title>{}</title>", esc(&title_lines(topo, route)[0]));
+    let _ = writeln!(
+        out,
+        "<title>{}</title>",
+        esc(&title_lines(topo, route, None)[0])
+    );
     out.push_str(
         "<defs>\n\
          <marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#1f5fbf\"/></marker>\n\
@@ -99,7 +107,7 @@ pub fn topology_svg(topo: &Topology<'_>, route: Option<&PairResult>, opts: DrawO
         out,
         "<rect x=\"0\" y=\"0\" width=\"{width}\" height=\"{height}\" fill=\"#ffffff\"/>"
     );
-    for (i, line) in title_lines(topo, route).iter().enumerate() {
+    for (i, line) in title_lines(topo, route, shown.as_ref()).iter().enumerate() {
         let (size, weight) = if i == 0 { (16, "bold") } else { (13, "normal") };
         let _ = writeln!(
             out,
@@ -132,8 +140,12 @@ pub fn topology_svg(topo: &Topology<'_>, route: Option<&PairResult>, opts: DrawO
     out
 }
 
-/// The title: the platform, and the pairing with its outcome.
-fn title_lines(topo: &Topology<'_>, route: Option<&PairResult>) -> Vec<String> {
+/// The title: the platform, and the pairing with its outcome; focused, what is shown.
+fn title_lines(
+    topo: &Topology<'_>,
+    route: Option<&PairResult>,
+    shown: Option<&Shown>,
+) -> Vec<String> {
     let p = topo.platform();
     let mut lines = vec![format!("peerpath draw: {}", p.name)];
     if let Some(r) = route {
@@ -146,7 +158,101 @@ fn title_lines(topo: &Topology<'_>, route: Option<&PairResult>) -> Vec<String> {
             r.kernel.map_type.as_str()
         ));
     }
+    if let Some(s) = shown {
+        let boxes = s.visible.iter().filter(|v| **v).count();
+        let folded = s.folds.iter().flatten().count();
+        lines.push(format!(
+            "focus: the route's hierarchy and the devices beside it, {boxes} of {} PCI nodes drawn{} (--all draws every node)",
+            p.nodes.len(),
+            if folded > 0 {
+                format!(", identical siblings folded into {folded} boxes")
+            } else {
+                String::new()
+            }
+        ));
+    }
     lines
+}
+
+/// What a focused picture shows (`draw --focus`): the chains above the importer and
+/// the exporter, and the devices directly below each node of them; siblings beside
+/// the chains that are alike (same kind of node, same class of endpoint, as many
+/// devices below) fold into one box, `×N class`, when there are three or more.
+fn focus(topo: &Topology<'_>, r: &PairResult) -> Shown {
+    let p = topo.platform();
+    let n = p.nodes.len();
+    let mut chain = vec![false; n];
+    for end in [r.detail.importer, r.detail.exporter] {
+        let mut at = Some(end);
+        while let Some(x) = at {
+            chain[x.index()] = true;
+            at = p.node(x).parent;
+        }
+    }
+    // Hops of the route at PCI nodes (a redirect through another port, say).
+    for hop in r.route() {
+        if let Place::Pci(x) = hop.at {
+            let mut at = Some(x);
+            while let Some(y) = at {
+                chain[y.index()] = true;
+                at = p.node(y).parent;
+            }
+        }
+    }
+    let mut visible = chain.clone();
+    let mut folds: Vec<Option<(String, String)>> = vec![None; n];
+    for id in p.node_ids().filter(|x| chain[x.index()]) {
+        let beside: Vec<NodeId> = topo
+            .bus_devices(id)
+            .iter()
+            .copied()
+            .filter(|k| !chain[k.index()])
+            .collect();
+        // Alike siblings, in bus order, grouped by their look.
+        let mut groups: Vec<(String, Vec<NodeId>)> = Vec::new();
+        for k in beside {
+            let key = sibling_kind(topo, k);
+            match groups.iter_mut().find(|(g, _)| *g == key) {
+                Some((_, v)) => v.push(k),
+                None => groups.push((key, vec![k])),
+            }
+        }
+        for (kind, members) in groups {
+            visible[members[0].index()] = true;
+            if members.len() >= 3 {
+                let (first, last) = (members[0], members[members.len() - 1]);
+                folds[first.index()] = Some((
+                    format!("×{} {kind}", members.len()),
+                    format!("{} … {}", p.node(first).name, p.node(last).name),
+                ));
+            } else {
+                for m in members {
+                    visible[m.index()] = true;
+                }
+            }
+        }
+    }
+    Shown { visible, folds }
+}
+
+/// How a sibling looks for folding: its kind (an endpoint's class), and how many
+/// devices are below it.
+fn sibling_kind(topo: &Topology<'_>, k: NodeId) -> String {
+    let node = topo.platform().node(k);
+    let kind = match &node.kind {
+        NodeKind::Endpoint(e) => e.class.as_str().to_owned(),
+        NodeKind::SwitchDownstream(_) => "switch port".to_owned(),
+        NodeKind::SwitchUpstream(_) => "switch".to_owned(),
+        NodeKind::RootPort(_) => "root port".to_owned(),
+        NodeKind::HostBridge(_) => "host bridge".to_owned(),
+        NodeKind::PciBridge(_) => "PCI bridge".to_owned(),
+    };
+    let below = topo.bus_devices(k).len();
+    if below == 0 {
+        kind
+    } else {
+        format!("{kind} ({below} below)")
+    }
 }
 
 /// A legend line: swatch colour, text.
@@ -217,7 +323,7 @@ fn group_fill(id: u32) -> String {
 fn switch_frames(topo: &Topology<'_>, lay: &Layout, out: &mut String) {
     let p = topo.platform();
     for id in p.node_ids() {
-        if !matches!(p.node(id).kind, NodeKind::SwitchUpstream(_)) {
+        if !matches!(p.node(id).kind, NodeKind::SwitchUpstream(_)) || !lay.boxes[id.index()].shown {
             continue;
         }
         let mut members: Vec<&Placed> = vec![&lay.boxes[id.index()]];
@@ -225,7 +331,8 @@ fn switch_frames(topo: &Topology<'_>, lay: &Layout, out: &mut String) {
             topo.bus_devices(id)
                 .iter()
                 .filter(|d| matches!(p.node(**d).kind, NodeKind::SwitchDownstream(_)))
-                .map(|d| &lay.boxes[d.index()]),
+                .map(|d| &lay.boxes[d.index()])
+                .filter(|b| b.shown),
         );
         let x0 = members.iter().map(|b| b.x).min().unwrap_or(0) - 10;
         let y0 = members.iter().map(|b| b.y).min().unwrap_or(0) - 10;
@@ -287,7 +394,7 @@ fn edges(topo: &Topology<'_>, lay: &Layout, out: &mut String) {
 
 /// Every box with its text.
 fn boxes(topo: &Topology<'_>, lay: &Layout, opts: DrawOptions, stops: &[Stop], out: &mut String) {
-    for b in &lay.boxes {
+    for b in lay.boxes.iter().filter(|b| b.shown) {
         let mut fill = b.label.fill.to_owned();
         if opts.groups {
             if let Vertex::Pci(n) = b.vertex {

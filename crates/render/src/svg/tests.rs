@@ -150,7 +150,14 @@ fn groups_are_shaded_with_a_legend_line_each() {
     let p = topology("dgx-like.yaml");
     let topo = Topology::new(&p);
     let plain = topology_svg(&topo, None, DrawOptions::default());
-    let shaded = topology_svg(&topo, None, DrawOptions { groups: true });
+    let shaded = topology_svg(
+        &topo,
+        None,
+        DrawOptions {
+            groups: true,
+            focus: false,
+        },
+    );
     assert!(!plain.contains("IOMMU group"));
     let n = topo.groups().groups.len();
     assert!(n > 1);
@@ -174,7 +181,10 @@ fn same_input_same_bytes() {
     let p = topology("dgx-like.yaml");
     let topo = Topology::new(&p);
     let r = pair(&topo, "nic0", "gpu2-vram");
-    let opts = DrawOptions { groups: true };
+    let opts = DrawOptions {
+        groups: true,
+        focus: false,
+    };
     assert_eq!(
         topology_svg(&topo, Some(&r), opts),
         topology_svg(&topo, Some(&r), opts)
