@@ -1,8 +1,10 @@
 //! `peerpath fix IMPORTER EXPORT [PLATFORM]`: the proposals (`peerpath-fix`), as text
 //! or JSON, and `--apply -o FILE` writing the platform with one proposal applied.
-//! Exit 0 when the pairing works or a proposal exists (and was written), 1 when
-//! nothing within the bound improves it or `--pick` names no proposal, 2 for invalid
-//! input or an existing output without `--force`, 3 for an internal error.
+//! `--apply` edits the user's file where the knobs change, keeping its comments and
+//! layout (`peerpath_fix::Source`). Exit 0 when the pairing works or a proposal exists
+//! (and was written), 1 when nothing within the bound improves it (the report says so
+//! and names the hardware change) or `--pick` names no proposal, 2 for invalid input or
+//! an existing output without `--force`, 3 for an internal error.
 
 use std::path::PathBuf;
 
@@ -32,9 +34,11 @@ pub(crate) struct FixRequest {
     pub vary_via: bool,
 }
 
-/// Runs `fix` on a loaded platform.
+/// Runs `fix` on a loaded platform; `source` is the file it came from (what
+/// `--apply` edits), `None` for a platform imported in memory.
 pub(crate) fn run(
     p: &peerpath_model::Platform,
+    source: Option<&peerpath_fix::Source<'_>>,
     req: &FixRequest,
     style: peerpath_render::Style,
 ) -> Exit {
@@ -49,13 +53,13 @@ pub(crate) fn run(
         vary_via: req.vary_via,
         ..peerpath_fix::Bound::default()
     };
-    let report = match peerpath_fix::fix(p, &req.importer, &req.export, bound) {
+    let report = match peerpath_fix::fix(p, &req.importer, &req.export, bound, source) {
         Ok(r) => r,
         Err(e) => return crate::unknown_pair(&e),
     };
     if req.apply {
         let (Some(text), Some(chosen)) = (
-            report.applied_file(req.pick),
+            report.applied_file(req.pick, source),
             report.proposals.get(req.pick.saturating_sub(1)),
         ) else {
             eprintln!(
@@ -64,6 +68,10 @@ pub(crate) fn run(
                 report.proposals.len()
             );
             return Exit::Findings;
+        };
+        let text = match text {
+            Ok(t) => t,
+            Err(e) => return crate::exit::internal(&format!("cannot write the proposal: {e}")),
         };
         if let Err(e) = output::write(file, &text) {
             return e;

@@ -23,7 +23,7 @@ pub(crate) fn load_platform(path: Option<&Path>) -> Result<Platform, Diagnostics
 
 /// Whether a file is a scenario: a top-level `platform:` key (a platform file has
 /// none) in its first 64 KiB.
-fn is_scenario(path: &Path) -> bool {
+pub(crate) fn is_scenario(path: &Path) -> bool {
     use std::io::Read;
     let mut head = Vec::new();
     let read = std::fs::File::open(path).and_then(|f| f.take(64 << 10).read_to_end(&mut head));

@@ -202,7 +202,8 @@ Examples:
     /// IMPORTER EXPORT one pairing's route numbered hop by hop, the failing hop in red.
     #[command(after_help = "\
 Examples:
-  peerpath draw nic0 gpu0-vram -o route.svg            the route, failing hop in red
+  peerpath draw nic0 gpu0-vram -o route.svg            the route, failing hop in red (its hierarchy only)
+  peerpath draw nic0 gpu0-vram --all -o all.svg        the route over every node
   peerpath draw topologies/dgx-like.yaml --groups > dgx.svg   IOMMU groups shaded
   peerpath draw nic0 gpu0-vram topologies/amd-zen-switch.yaml")]
     Draw {
@@ -215,6 +216,13 @@ Examples:
         /// Shade the IOMMU groups, with a legend.
         #[arg(long)]
         groups: bool,
+        /// With IMPORTER EXPORT, only the route's hierarchy and the devices beside it,
+        /// alike siblings folded (`×56 gpu`): the default with a pairing.
+        #[arg(long)]
+        focus: bool,
+        /// With IMPORTER EXPORT, every node (no focus).
+        #[arg(long, conflicts_with = "focus")]
+        all: bool,
         /// Where to write the SVG (`-` or absent: stdout).
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -544,10 +552,17 @@ fn main() -> ExitCode {
             max_changes,
         } => match pairing
             .required("fix")
-            .and_then(|(pair, source)| Ok((pair, platform_via(&source, &via)?)))
+            .and_then(|(pair, source)| Ok((pair, fix_inputs(&source, &via)?)))
         {
-            Ok((pair, p)) => fix::run(
+            Ok((pair, (p, file))) => fix::run(
                 &p,
+                file.as_ref()
+                    .map(|(text, base, within)| peerpath_fix::Source {
+                        text,
+                        base,
+                        within: *within,
+                    })
+                    .as_ref(),
                 &fix::FixRequest {
                     importer: pair.importer,
                     export: pair.export,
@@ -580,13 +595,22 @@ fn main() -> ExitCode {
             pairing,
             legacy,
             groups,
+            focus: _,
+            all,
             output,
             force,
         } => match legacy.as_deref().map(show::legacy_pair).transpose() {
             Ok(legacy) => match pairing.optional("draw", legacy) {
-                Ok((pair, source)) => {
-                    show::draw(&source, pair.as_ref(), groups, output.as_deref(), force)
-                }
+                Ok((pair, source)) => show::draw(
+                    &source,
+                    pair.as_ref(),
+                    peerpath_render::DrawOptions {
+                        groups,
+                        focus: !all,
+                    },
+                    output.as_deref(),
+                    force,
+                ),
                 Err(e) => e,
             },
             Err(e) => e,
@@ -722,6 +746,48 @@ fn platform_or_exit(source: &PlatformArgs) -> Result<peerpath_model::Platform, E
         p.kernel.release = Some(r.to_string());
     }
     Ok(p)
+}
+
+/// What `fix` reads: the platform as the command sees it (`--kernel`, `--via`) and,
+/// unless imported in memory, the file's text, the platform as the file gives it and
+/// the key it sits under in a scenario — what `--apply` edits.
+#[allow(clippy::type_complexity)]
+fn fix_inputs(
+    source: &PlatformArgs,
+    via: &ViaArg,
+) -> Result<
+    (
+        peerpath_model::Platform,
+        Option<(String, peerpath_model::Platform, Option<&'static str>)>,
+    ),
+    Exit,
+> {
+    if source.sysfs.is_some() {
+        return Ok((platform_via(source, via)?, None));
+    }
+    let base = input::load_platform(source.platform.as_deref()).map_err(|d| {
+        input::print_diagnostics(d);
+        Exit::InvalidInput
+    })?;
+    let (text, within) = match source.platform.as_deref() {
+        None => (input::DEFAULT_PLATFORM.to_owned(), None),
+        Some(path) => (
+            std::fs::read_to_string(path).map_err(|e| {
+                eprintln!("error: {}: cannot read: {e}", path.display());
+                Exit::InvalidInput
+            })?,
+            input::is_scenario(path).then_some("platform"),
+        ),
+    };
+    let mut p = base.clone();
+    if let Some(r) = source.kernel {
+        p.kernel.version = Some(r);
+        p.kernel.release = Some(r.to_string());
+    }
+    if let Some(v) = via.via {
+        p.override_via(v);
+    }
+    Ok((p, Some((text, base, within))))
 }
 
 /// `platform_or_exit`, with every export's `via` overridden when `--via` is given.

@@ -36,7 +36,7 @@ pub(crate) fn legacy_pair(spec: &str) -> Result<Pair, Exit> {
 pub(crate) fn draw(
     source: &PlatformArgs,
     pair: Option<&Pair>,
-    groups: bool,
+    opts: DrawOptions,
     out: Option<&Path>,
     force: bool,
 ) -> Exit {
@@ -56,7 +56,7 @@ pub(crate) fn draw(
             Err(e) => return unknown_pair(&e),
         },
     };
-    let svg = peerpath_render::topology_svg(&topo, route.as_ref(), DrawOptions { groups });
+    let svg = peerpath_render::topology_svg(&topo, route.as_ref(), opts);
     match output::write(file, &svg) {
         Ok(()) => Exit::Success,
         Err(e) => e,

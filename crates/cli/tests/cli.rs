@@ -835,3 +835,110 @@ fn issue_17_bandwidth_compared_with_its_own_output_is_exact() {
     // timing-two-sockets.yaml alone has 44 (the others give no link speeds).
     assert!(compared >= 44, "{compared} cells compared");
 }
+
+/// Issue 19, item 3: `draw IMPORTER EXPORT` focuses on the route's hierarchy — on a
+/// generated 200-endpoint platform a page, not a 39,574 px strip — with alike siblings
+/// folded (`×12 switch port`), every hop numbered, and `--all` drawing every node.
+#[test]
+fn draw_focuses_on_the_route_and_all_draws_everything() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let big = dir.path().join("big.yaml");
+    let big_s = big.to_str().expect("utf-8");
+    let o = peerpath(&[
+        "generate",
+        "--endpoints",
+        "200",
+        "--exports",
+        "10",
+        "--seed",
+        "1",
+        "-o",
+        big_s,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let width = |svg: &str| -> i32 {
+        svg.split("width=\"")
+            .nth(1)
+            .and_then(|w| w.split('"').next())
+            .and_then(|w| w.parse().ok())
+            .expect("a width")
+    };
+    let focused = stdout(&peerpath(&["draw", "gpu0", "gpu7-vram", big_s]));
+    let all = stdout(&peerpath(&["draw", "gpu0", "gpu7-vram", big_s, "--all"]));
+    assert_eq!(
+        stdout(&peerpath(&["draw", "gpu0", "gpu7-vram", big_s, "--focus"])),
+        focused
+    );
+    assert!(width(&focused) <= 2000, "{}", width(&focused));
+    assert!(
+        width(&all) > 10 * width(&focused),
+        "{} vs {}",
+        width(&all),
+        width(&focused)
+    );
+    assert!(focused.contains("×12 switch port"), "{focused}");
+    assert!(focused.contains("of 449 PCI nodes drawn"), "{focused}");
+    // Both ends and every hop: the badges hold 1..=n once each.
+    for end in ["node-gpu0\"", "node-gpu7\""] {
+        assert!(focused.contains(end), "{end}");
+    }
+    let mut hops: Vec<usize> = focused
+        .split("<g class=\"hop\">")
+        .skip(1)
+        .filter_map(|p| p.split("text-anchor=\"middle\">").nth(1)?.split('<').next())
+        .flat_map(|t| {
+            t.split(',')
+                .filter_map(|n| n.parse().ok())
+                .collect::<Vec<usize>>()
+        })
+        .collect();
+    hops.sort_unstable();
+    assert_eq!(hops, (1..=hops.len()).collect::<Vec<_>>());
+    assert!(hops.len() >= 10);
+    // Without a pairing there is nothing to focus on: every node.
+    let whole = stdout(&peerpath(&["draw", big_s]));
+    assert!(!whole.contains("focus:"));
+}
+
+/// Issue 19, item 2 (in part): every link of the report leads somewhere. On a
+/// 200-endpoint platform 1,990 cells linked to pairings of which 200 were explained;
+/// the others now lead to the paragraph saying how to get them.
+#[test]
+fn every_report_link_resolves() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let big = dir.path().join("big.yaml");
+    let big_s = big.to_str().expect("utf-8");
+    let o = peerpath(&[
+        "generate",
+        "--endpoints",
+        "200",
+        "--exports",
+        "10",
+        "--seed",
+        "1",
+        "-o",
+        big_s,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for platform in [big_s, "topologies/dgx-like.yaml"] {
+        let html = stdout(&peerpath(&["report", platform]));
+        let ids: std::collections::HashSet<&str> = html
+            .split(" id=\"")
+            .skip(1)
+            .filter_map(|s| s.split('"').next())
+            .collect();
+        let links: Vec<&str> = html
+            .split("href=\"#")
+            .skip(1)
+            .filter_map(|s| s.split('"').next())
+            .collect();
+        assert!(links.len() >= 10, "{platform}: {} links", links.len());
+        let dangling: Vec<&&str> = links.iter().filter(|l| !ids.contains(**l)).collect();
+        assert!(
+            dangling.is_empty(),
+            "{platform}: {} dangling, e.g. {:?}",
+            dangling.len(),
+            dangling.first()
+        );
+    }
+}

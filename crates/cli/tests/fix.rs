@@ -236,3 +236,52 @@ fn a_guest_address_misroute_is_explained_and_fixed_by_acs_or_ats() {
         assert_eq!(simulated_outcome(out, "gpu1", "gpu0-vram"), "works");
     }
 }
+
+/// Issue 19: `--apply` edits the user's file — here a scenario, whose platform sits
+/// under `platform:` — keeping every line the proposal does not change, comments
+/// included; and a pairing no knob can help exits 1 with the hardware change named.
+#[test]
+fn apply_edits_a_scenario_in_place_and_nothing_found_exits_1() {
+    let src = "scenarios/case-14-driver-bus-address-acs.yaml";
+    let dir = tempdir("scenario");
+    let out = dir.join("fixed.yaml");
+    let out_s = out.to_str().expect("utf-8");
+    let o = peerpath(&["fix", "gpu1", "gpu0-vram", src, "--apply", "-o", out_s]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let before = std::fs::read_to_string(format!("../../{src}")).expect("scenario");
+    let after = std::fs::read_to_string(&out).expect("written");
+    // One change: at most the one line holding its value differs; every comment stays.
+    let lost: Vec<&str> = before
+        .lines()
+        .filter(|l| !after.lines().any(|a| a == *l))
+        .collect();
+    assert!(lost.len() <= 1, "{lost:?}\n{after}");
+    assert!(
+        lost.iter().all(|l| !l.trim_start().starts_with('#')),
+        "{lost:?}"
+    );
+    assert!(
+        after.lines().count() <= before.lines().count() + 4,
+        "{after}"
+    );
+    let predicted = after
+        .lines()
+        .nth(1)
+        .and_then(|l| l.strip_prefix("# Predicted: gpu1 gpu0-vram is "))
+        .and_then(|l| l.strip_suffix('.'))
+        .expect("the prediction")
+        .to_owned();
+    assert_eq!(simulated_outcome(out_s, "gpu1", "gpu0-vram"), predicted);
+
+    let o = peerpath(&["fix", "nic0", "gpu0-vram", "scenarios/f-rc-no-forward.yaml"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("no change of the knobs within the bound improves it"),
+        "{text}"
+    );
+    assert!(
+        text.contains("hardware: the root complex does not forward P2P"),
+        "{text}"
+    );
+}

@@ -53,8 +53,8 @@ pub enum Change {
         /// Its new path.
         via: Via,
     },
-    /// Issue 18: drop a VM device's `ats: false`, so the host kernel's rule (H2)
-    /// enables ATS for it (V4). Cost 1.
+    /// Issue 18: a VM device's `ats: false` becomes `ats: true` (it has the
+    /// capability), so the host kernel's rule (H2) enables ATS for it (V4). Cost 1.
     VmAts {
         /// The assigned device.
         device: NodeId,
@@ -165,7 +165,7 @@ impl Change {
                 for v in &mut p.vms {
                     for d in &mut v.devices {
                         if d.device == *device {
-                            d.ats = None;
+                            d.ats = Some(true);
                         }
                     }
                 }
@@ -205,6 +205,9 @@ impl Change {
             parameter,
             runtime: Vec::new(),
             cost: self.cost(),
+            clears: Vec::new(),
+            without: None,
+            why: None,
         };
         match self {
             Change::DisableAcsRedir(ports) => {
@@ -310,7 +313,7 @@ impl Change {
             ),
             Change::VmAts { device } => d(
                 "vms[].devices[].ats",
-                format!("{}: the host kernel's rule", name(device)),
+                format!("{}: true", name(device)),
                 format!(
                     "let {} use ATS in its VM, so it sends translated addresses (V4)",
                     name(device)
@@ -366,4 +369,12 @@ pub struct Described {
     pub runtime: Vec<SetpciLine>,
     /// What it gives up besides the pairing (ranking only).
     pub cost: u32,
+    /// The finding codes the pairing has with the proposal's other changes alone and
+    /// not with the whole proposal: what this change is there to clear.
+    pub clears: Vec<peerpath_model::Code>,
+    /// The pairing's outcome with the proposal's other changes alone.
+    pub without: Option<peerpath_model::Outcome>,
+    /// The first finding cleared, as the other changes alone leave it: code, place
+    /// and message.
+    pub why: Option<String>,
 }

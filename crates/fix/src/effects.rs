@@ -1,57 +1,201 @@
 //! A change's side effects: how the IOMMU groups change (K4.3) and which other
-//! pairings change outcome. Both compare names, so platforms whose nodes are numbered
-//! differently (a written and reloaded platform) compare correctly.
+//! pairings change outcome.
+//!
+//! Every pairing is compared, at any size (issue 19): the platform's verdicts are
+//! taken once, class by class (`rules::for_each_verdict`), and a proposal re-decides
+//! only the pairings its changes can touch ([`touched`]), again once per class of the
+//! changed platform. Groups are compared by member names.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
-use peerpath_model::Outcome;
+use peerpath_model::{NodeId, Outcome, Platform};
 use peerpath_topology::Topology;
+
+use crate::Change;
 
 /// What a platform looks like from outside: its groups and every pairing's outcome.
 #[derive(Debug)]
 pub(crate) struct Snapshot {
     /// Each group's member names, sorted; groups sorted.
     pub(crate) groups: Vec<Vec<String>>,
-    /// Every pairing's outcome by (importer, export); `None` above the bound.
-    pub(crate) outcomes: Option<BTreeMap<(String, String), Outcome>>,
+    /// Every pairing's outcome, by index in `platform.imports`.
+    pub(crate) outcomes: Vec<Outcome>,
+}
+
+/// Each group's member names, sorted; groups sorted.
+pub(crate) fn groups_of(topo: &Topology<'_>) -> Vec<Vec<String>> {
+    let mut groups: Vec<Vec<String>> = topo
+        .groups()
+        .groups
+        .iter()
+        .map(|g| {
+            let mut v: Vec<String> = g.devices.iter().map(|n| topo.name(*n).to_owned()).collect();
+            v.sort();
+            v
+        })
+        .collect();
+    groups.sort();
+    groups
 }
 
 impl Snapshot {
-    /// Takes the snapshot; pairings only when there are at most `max_pairings`.
-    pub(crate) fn of(topo: &Topology<'_>, max_pairings: usize) -> Snapshot {
-        let mut groups: Vec<Vec<String>> = topo
-            .groups()
-            .groups
-            .iter()
-            .map(|g| {
-                let mut v: Vec<String> =
-                    g.devices.iter().map(|n| topo.name(*n).to_owned()).collect();
-                v.sort();
-                v
-            })
-            .collect();
-        groups.sort();
-        let p = topo.platform();
-        let outcomes = (p.imports.len() <= max_pairings).then(|| {
-            let mut m = BTreeMap::new();
-            let _: Result<(), std::convert::Infallible> = peerpath_rules::for_each_verdict(
-                topo,
-                peerpath_rules::default_jobs(),
-                |import, v| {
-                    m.insert(
-                        (
-                            topo.name(import.importer).to_owned(),
-                            p.export(import.export).name.clone(),
-                        ),
-                        v.outcome,
-                    );
-                    Ok(())
-                },
-            );
-            m
-        });
-        Snapshot { groups, outcomes }
+    /// Takes the snapshot: every pairing, one evaluation per class.
+    pub(crate) fn of(topo: &Topology<'_>) -> Snapshot {
+        let mut outcomes = Vec::with_capacity(topo.platform().imports.len());
+        let _: Result<(), std::convert::Infallible> =
+            peerpath_rules::for_each_verdict(topo, peerpath_rules::default_jobs(), |_, v| {
+                outcomes.push(v.outcome);
+                Ok(())
+            });
+        Snapshot {
+            groups: groups_of(topo),
+            outcomes,
+        }
     }
+}
+
+/// The pairings (by index in `platform.imports`) whose verdict `changes` can alter,
+/// `None` for all of them. A kernel-wide knob touches every pairing; an ACS change
+/// touches the pairings with an end below one of its ports (the route, p2pdma's walk
+/// and untranslated reach read only the ports above the two ends, H1, K1.4, K4.3); a
+/// device's domain touches its pairings; an export's `via` touches that export's; a VM
+/// knob touches its devices' pairings (an assignment, every pairing).
+/// Pairings with an end whose IOMMU group changed are touched too (K3.2, K4.3: the
+/// group is what domains and the group findings read), for every change.
+pub(crate) fn touched(
+    p: &Platform,
+    changes: &[Change],
+    before: &Topology<'_>,
+    after: &Topology<'_>,
+) -> Option<Vec<bool>> {
+    let n = p.nodes.len();
+    let mut device = vec![false; n];
+    let mut export = vec![false; p.exports.len()];
+    let mut ports: Vec<NodeId> = Vec::new();
+    for c in changes {
+        match c {
+            Change::DefaultDomain(_)
+            | Change::PcieBusConfig(_)
+            | Change::SwiotlbForce(_)
+            | Change::Noats(_) => return None,
+            Change::DisableAcsRedir(list) => ports.extend(list.iter().copied()),
+            Change::ConfigAcs { port, .. } => ports.push(*port),
+            Change::DeviceDomain { device: d, .. } => {
+                device[d.index()] = true;
+                for t in [before, after] {
+                    if let Some(g) = t.groups().groups.iter().find(|g| g.devices.contains(d)) {
+                        for m in &g.devices {
+                            device[m.index()] = true;
+                        }
+                    }
+                }
+            }
+            Change::Via { export: e, .. } => export[e.index()] = true,
+            // Issue 18: a device's ATS in its VM reads only its own pairings; a VM's BAR
+            // mapping, the pairings of its devices; a new assignment moves membership
+            // and group viability of two VMs (and the host): every pairing.
+            Change::VmAts { device: d } => device[d.index()] = true,
+            Change::VmMapBars { vm } => {
+                for d in p.vms.get(*vm as usize).into_iter().flat_map(|v| &v.devices) {
+                    device[d.device.index()] = true;
+                }
+            }
+            Change::VmAssign { .. } => return None,
+        }
+    }
+    // Below a changed port: parents come before children (a Platform invariant).
+    let mut below = vec![false; n];
+    for &q in &ports {
+        below[q.index()] = true;
+    }
+    for id in p.node_ids() {
+        if let Some(parent) = p.node(id).parent {
+            if below[parent.index()] {
+                below[id.index()] = true;
+            }
+        }
+        if below[id.index()] {
+            device[id.index()] = true;
+        }
+    }
+    // Devices whose group changed.
+    let members = |t: &Topology<'_>| {
+        let mut of: HashMap<NodeId, usize> = HashMap::new();
+        for (i, g) in t.groups().groups.iter().enumerate() {
+            for d in &g.devices {
+                of.insert(*d, i);
+            }
+        }
+        of
+    };
+    let (mb, ma) = (members(before), members(after));
+    let group_b = &before.groups().groups;
+    let group_a = &after.groups().groups;
+    for (d, &gb) in &mb {
+        let same = ma.get(d).is_some_and(|&ga| {
+            let mut x = group_b[gb].devices.clone();
+            let mut y = group_a[ga].devices.clone();
+            x.sort_unstable();
+            y.sort_unstable();
+            x == y
+        });
+        if !same {
+            device[d.index()] = true;
+        }
+    }
+    for d in ma.keys() {
+        if !mb.contains_key(d) {
+            device[d.index()] = true;
+        }
+    }
+    Some(
+        p.imports
+            .iter()
+            .map(|i| {
+                device[i.importer.index()]
+                    || device[p.export(i.export).device.index()]
+                    || export[i.export.index()]
+            })
+            .collect(),
+    )
+}
+
+/// Every pairing but the one fixed whose outcome differs after the change: the
+/// touched pairings re-decided on the changed platform, class by class.
+pub(crate) fn other_pairings(
+    before: &Snapshot,
+    after: &Topology<'_>,
+    touched: Option<&[bool]>,
+    fixed: usize,
+) -> Vec<OtherPairing> {
+    let q = after.platform();
+    let kept: Vec<usize> = (0..q.imports.len())
+        .filter(|&k| touched.is_none_or(|t| t[k]))
+        .collect();
+    let keep = |k: usize| touched.is_none_or(|t| t[k]);
+    let mut out = Vec::new();
+    let mut next = kept.iter();
+    let _: Result<(), std::convert::Infallible> = peerpath_rules::for_each_verdict_where(
+        after,
+        peerpath_rules::default_jobs(),
+        &keep,
+        |import, v| {
+            let Some(&k) = next.next() else {
+                return Ok(());
+            };
+            let was = before.outcomes[k];
+            if k != fixed && v.outcome != was {
+                out.push(OtherPairing {
+                    importer: after.name(import.importer).to_owned(),
+                    export: q.export(import.export).name.clone(),
+                    before: was,
+                    after: v.outcome,
+                });
+            }
+            Ok(())
+        },
+    );
+    out
 }
 
 /// Groups that merged or split: the groups before and after over one set of devices.
@@ -74,59 +218,58 @@ impl GroupChange {
     }
 }
 
-/// The connected parts where the grouping differs (groups linked by shared devices).
+/// The connected parts where the grouping differs (groups linked by shared devices),
+/// in the order of their first group before; groups only after come last. Linear in
+/// the devices (a union of before- and after-groups through each device).
 pub(crate) fn group_changes(before: &[Vec<String>], after: &[Vec<String>]) -> Vec<GroupChange> {
-    let mut out = Vec::new();
-    let mut used_b = vec![false; before.len()];
-    let mut used_a = vec![false; after.len()];
-    for start in 0..before.len() {
-        if used_b[start] {
-            continue;
+    let nb = before.len();
+    let mut parent: Vec<usize> = (0..nb + after.len()).collect();
+    fn find(parent: &mut [usize], mut x: usize) -> usize {
+        while parent[x] != x {
+            parent[x] = parent[parent[x]];
+            x = parent[x];
         }
-        // Grow the component: before-groups and after-groups sharing any device.
-        let (mut bs, mut as_) = (vec![start], Vec::new());
-        used_b[start] = true;
-        let mut changed = true;
-        while changed {
-            changed = false;
-            for (j, a) in after.iter().enumerate() {
-                if !used_a[j] && bs.iter().any(|&i| shares(&before[i], a)) {
-                    used_a[j] = true;
-                    as_.push(j);
-                    changed = true;
-                }
-            }
-            for (i, b) in before.iter().enumerate() {
-                if !used_b[i] && as_.iter().any(|&j| shares(b, &after[j])) {
-                    used_b[i] = true;
-                    bs.push(i);
-                    changed = true;
+        x
+    }
+    let mut home: HashMap<&str, usize> = HashMap::new();
+    for (i, g) in before.iter().enumerate() {
+        for d in g {
+            home.insert(d.as_str(), i);
+        }
+    }
+    for (j, g) in after.iter().enumerate() {
+        for d in g {
+            if let Some(&i) = home.get(d.as_str()) {
+                let (a, b) = (find(&mut parent, i), find(&mut parent, nb + j));
+                if a != b {
+                    parent[a.max(b)] = a.min(b);
                 }
             }
         }
-        let same = bs.len() == 1 && as_.len() == 1 && before[bs[0]] == after[as_[0]];
-        if !same {
-            bs.sort_unstable();
-            as_.sort_unstable();
-            out.push(GroupChange {
-                before: bs.iter().map(|&i| before[i].clone()).collect(),
-                after: as_.iter().map(|&j| after[j].clone()).collect(),
-            });
+    }
+    // Components by their smallest member: a before-group's index when it has one.
+    let mut parts: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
+    let mut slot: HashMap<usize, usize> = HashMap::new();
+    for x in 0..parent.len() {
+        let r = find(&mut parent, x);
+        let at = *slot.entry(r).or_insert_with(|| {
+            parts.push((Vec::new(), Vec::new()));
+            parts.len() - 1
+        });
+        if x < nb {
+            parts[at].0.push(x);
+        } else {
+            parts[at].1.push(x - nb);
         }
     }
-    for (j, a) in after.iter().enumerate() {
-        if !used_a[j] {
-            out.push(GroupChange {
-                before: Vec::new(),
-                after: vec![a.clone()],
-            });
-        }
-    }
-    out
-}
-
-fn shares(a: &[String], b: &[String]) -> bool {
-    a.iter().any(|x| b.contains(x))
+    parts
+        .into_iter()
+        .filter(|(bs, as_)| !(bs.len() == 1 && as_.len() == 1 && before[bs[0]] == after[as_[0]]))
+        .map(|(bs, as_)| GroupChange {
+            before: bs.iter().map(|&i| before[i].clone()).collect(),
+            after: as_.iter().map(|&j| after[j].clone()).collect(),
+        })
+        .collect()
 }
 
 /// Another pairing whose outcome changes.
@@ -140,31 +283,6 @@ pub struct OtherPairing {
     pub before: Outcome,
     /// Its outcome after.
     pub after: Outcome,
-}
-
-/// Every pairing but `importer` ← `export` whose outcome differs; `None` when either
-/// side was not computed.
-pub(crate) fn other_pairings(
-    before: &Snapshot,
-    after: &Snapshot,
-    importer: &str,
-    export: &str,
-) -> Option<Vec<OtherPairing>> {
-    let (b, a) = (before.outcomes.as_ref()?, after.outcomes.as_ref()?);
-    Some(
-        b.iter()
-            .filter(|((i, e), _)| !(i == importer && e == export))
-            .filter_map(|(key, &was)| {
-                let now = *a.get(key)?;
-                (now != was).then(|| OtherPairing {
-                    importer: key.0.clone(),
-                    export: key.1.clone(),
-                    before: was,
-                    after: now,
-                })
-            })
-            .collect(),
-    )
 }
 
 #[cfg(test)]

@@ -10,18 +10,31 @@
 //! tried only if none of its subsets already reached the goal, so every proposal is
 //! minimal. Proposals are ranked by size, then by the pairings they make worse, then
 //! by cost ([`Change::cost`]), then by the IOMMU groups they merge, then by their
-//! text: deterministic. Every proposal is
-//! checked the way `--apply` writes it: dumped as YAML, loaded again and evaluated; a
-//! proposal whose written platform does not load or does not give the predicted
-//! outcome is dropped and counted.
+//! text: deterministic. Each change says which findings it clears and why: the
+//! pairing is evaluated with the proposal's other changes alone, and what that raises
+//! beyond the proposal's own findings is what the change is there for.
+//!
+//! Side effects are compared on every pairing at any size (module `effects`): the
+//! search and the reasons evaluate the one pairing on a copy of the platform that
+//! holds only it; a proposal re-decides only the pairings its changes can touch, once
+//! per class. `--apply` edits the user's file (module `apply`); every proposal is
+//! checked the way it is written — the file edited, loaded again and compared with the
+//! changed platform — when a [`Source`] is given and the file is at most
+//! [`VERIFY_ALL_BYTES`] (larger files: the proposal `--apply` writes is checked so);
+//! a proposal whose written file does not give the changed platform is dropped and
+//! counted.
 //!
 //! When nothing within the bound helps, the report says so and names the hardware
 //! change the findings point at (a common switch, another slot).
 
+mod apply;
 mod change;
 mod effects;
+mod part;
 
 use std::collections::BTreeSet;
+
+use rayon::prelude::*;
 
 use peerpath_model::{
     Code, DomainType, MapType, NodeId, NodeKind, Outcome, PcieBusConfig, Platform, Via,
@@ -29,6 +42,7 @@ use peerpath_model::{
 use peerpath_rules::UnknownPair;
 use peerpath_topology::Topology;
 
+pub use apply::Source;
 pub use change::{Change, Described};
 pub use effects::{GroupChange, OtherPairing};
 
@@ -41,8 +55,6 @@ pub struct Bound {
     pub max_evaluations: usize,
     /// The most proposals reported.
     pub max_proposals: usize,
-    /// Other pairings are compared only on platforms with at most this many pairings.
-    pub max_side_effect_pairings: usize,
     /// Whether the export's `via` may change (not when the user fixed it, `--via`).
     pub vary_via: bool,
 }
@@ -53,7 +65,6 @@ impl Default for Bound {
             max_changes: 3,
             max_evaluations: 4_000,
             max_proposals: 5,
-            max_side_effect_pairings: 20_000,
             vary_via: true,
         }
     }
@@ -81,11 +92,10 @@ pub struct Proposal {
     pub after: State,
     /// IOMMU groups that merge or split.
     pub groups: Vec<GroupChange>,
-    /// Every other pairing whose outcome changes; `None` when the platform has more
-    /// pairings than `Bound::max_side_effect_pairings`.
-    pub others: Option<Vec<OtherPairing>>,
+    /// Every other pairing whose outcome changes.
+    pub others: Vec<OtherPairing>,
     /// The changed platform, as `--apply` writes it.
-    pub yaml: String,
+    pub platform: Platform,
 }
 
 impl Proposal {
@@ -102,13 +112,9 @@ impl Proposal {
             .sum()
     }
 
-    /// How many other pairings get a worse outcome (0 when not computed).
+    /// How many other pairings get a worse outcome.
     pub fn made_worse(&self) -> usize {
-        self.others
-            .iter()
-            .flatten()
-            .filter(|o| o.after > o.before)
-            .count()
+        self.others.iter().filter(|o| o.after > o.before).count()
     }
 }
 
@@ -121,10 +127,16 @@ pub struct Searched {
     pub evaluated: usize,
     /// Whether every set within `max_changes` was evaluated.
     pub complete: bool,
-    /// Proposals dropped because the platform `--apply` would write did not load or
-    /// did not give the predicted outcome (a bug; expected 0).
+    /// Proposals dropped because the file `--apply` would write did not load or did
+    /// not give the changed platform (a bug; expected 0).
     pub dropped: usize,
+    /// Whether each proposal was checked through the file `--apply` writes.
+    pub checked: bool,
 }
+
+/// Files up to this size have every proposal checked through the edited file; larger
+/// ones only the proposal `--apply` writes (a load per proposal would dominate).
+pub const VERIFY_ALL_BYTES: usize = 1 << 20;
 
 /// The answer for one pairing.
 #[derive(Clone, Debug)]
@@ -155,11 +167,19 @@ pub struct FixReport {
 impl FixReport {
     /// The file `peerpath fix --apply` writes for proposal `pick` (counted from 1): a
     /// comment header saying which proposal was applied and what it predicts, then the
-    /// changed platform. Built here rather than in the CLI so that the fuzzer checks
-    /// the very text `--apply` writes (issue 17: what the project writes, it reads);
-    /// each header line goes through `peerpath_load::comment_line`, so no text in it
-    /// can end the comment. `None` when there is no such proposal.
-    pub fn applied_file(&self, pick: usize) -> Option<String> {
+    /// user's file edited where the knobs change (comments and layout kept). Built here
+    /// rather than in the CLI so that the fuzzer checks the very text `--apply` writes
+    /// (issue 17: what the project writes, it reads); each header line goes through
+    /// `peerpath_load::comment_line`, so no text in it can end the comment. `None` when
+    /// there is no such proposal; `Some(Err)` when the edited file does not load as the
+    /// changed platform (a bug).
+    /// Without a source (a platform imported in memory) the changed platform is
+    /// written whole (`peerpath_testkit::dump`) and checked to load.
+    pub fn applied_file(
+        &self,
+        pick: usize,
+        source: Option<&Source<'_>>,
+    ) -> Option<Result<String, String>> {
         let chosen = self.proposals.get(pick.checked_sub(1)?)?;
         let texts: Vec<&str> = chosen.described.iter().map(|d| d.text.as_str()).collect();
         let header = [
@@ -176,26 +196,95 @@ impl FixReport {
                 chosen.after.outcome.as_str()
             ),
         ];
+        let body = match source {
+            Some(source) => written(source, &chosen.platform),
+            None => {
+                let yaml = peerpath_testkit::dump::to_yaml(&chosen.platform);
+                match peerpath_load::load_str(&chosen.platform.name, &yaml) {
+                    Ok(_) => Ok(yaml),
+                    Err(d) => Err(format!("the written platform does not load:\n{d}")),
+                }
+            }
+        };
+        let body = match body {
+            Ok(b) => b,
+            Err(e) => return Some(Err(e)),
+        };
         let mut out = String::new();
         for line in header {
             out.push_str(&peerpath_load::comment_line(&line));
             out.push('\n');
         }
-        out.push_str(&chosen.yaml);
-        Some(out)
+        out.push_str(&body);
+        Some(Ok(out))
     }
 }
 
-/// Searches fixes for the pairing `importer` ← `export` of `p`.
+/// `target` written as the source file edited, checked: the text must load (as a
+/// scenario when the platform sits in one) and give `target` exactly.
+fn written(source: &Source<'_>, target: &Platform) -> Result<String, String> {
+    let text = apply::edited(source, target)?;
+    let loaded = match source.within {
+        Some(_) => {
+            peerpath_load::scenario::load_scenario_str(std::path::Path::new(&target.name), &text)
+                .map(|s| s.platform)
+        }
+        None => peerpath_load::load_str(&target.name, &text),
+    };
+    match loaded {
+        Ok(q) if q == *target => Ok(text),
+        Ok(_) => Err("the edited file loads as another platform than the one proposed".to_owned()),
+        Err(d) => Err(format!("the edited file does not load:\n{d}")),
+    }
+}
+
+/// Searches fixes for the pairing `importer` ← `export` of `p`; `source` is the file
+/// `p` was loaded from, when there is one (each proposal is then checked through the
+/// edited file, see [`VERIFY_ALL_BYTES`]).
 pub fn fix(
     p: &Platform,
     importer: &str,
     export: &str,
     bound: Bound,
+    source: Option<&Source<'_>>,
+) -> Result<FixReport, UnknownPair> {
+    fix_on(p, importer, export, bound, source, PartUse::Auto)
+}
+
+/// Whether the search runs on the pairing's part of the platform (module `part`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PartUse {
+    /// Where it is at most half the platform and gives the pairing the same state.
+    Auto,
+    /// Wherever it gives the pairing the same state (tests).
+    #[cfg(test)]
+    Always,
+    /// Never (tests).
+    #[cfg(test)]
+    Never,
+}
+
+fn fix_on(
+    p: &Platform,
+    importer: &str,
+    export: &str,
+    bound: Bound,
+    source: Option<&Source<'_>>,
+    use_part: PartUse,
 ) -> Result<FixReport, UnknownPair> {
     let topo = Topology::new(p);
     let base = peerpath_rules::evaluate_pair(&topo, importer, export)?;
     let now = state(&base);
+    // The index of the pairing, and the platform holding only it (the search's copies).
+    let fixed = p
+        .imports
+        .iter()
+        .position(|i| i.importer == base.detail.importer && i.export == base.detail.export)
+        .unwrap_or(usize::MAX);
+    let alone = Platform {
+        imports: p.imports.get(fixed).copied().into_iter().collect(),
+        ..p.clone()
+    };
     let mut report = FixReport {
         platform: p.name.clone(),
         importer: importer.to_owned(),
@@ -208,6 +297,7 @@ pub fn fix(
             evaluated: 0,
             complete: true,
             dropped: 0,
+            checked: source.is_some_and(|s| s.text.len() <= VERIFY_ALL_BYTES),
         },
         bound,
         hardware: None,
@@ -221,43 +311,35 @@ pub fn fix(
     }
     report.searched.candidates = cands.len();
 
-    // Breadth first; sets as sorted index lists.
-    let mut reached: Vec<(Vec<usize>, Outcome)> = Vec::new();
-    let mut frontier: Vec<Vec<usize>> = vec![Vec::new()];
-    'sizes: for _size in 1..=bound.max_changes {
-        let mut next = Vec::new();
-        for set in &frontier {
-            let from = set.last().map_or(0, |l| l + 1);
-            for c in from..cands.len() {
-                if set.iter().any(|&i| cands[i].knob() == cands[c].knob()) {
-                    continue;
-                }
-                let mut s = set.clone();
-                s.push(c);
-                if reached
-                    .iter()
-                    .any(|(r, o)| *o == Outcome::Works && r.iter().all(|i| s.contains(i)))
-                {
-                    continue;
-                }
-                if report.searched.evaluated >= bound.max_evaluations {
-                    report.searched.complete = false;
-                    break 'sizes;
-                }
-                report.searched.evaluated += 1;
-                let mut q = p.clone();
-                for &i in &s {
-                    cands[i].apply(&mut q);
-                }
-                let outcome = outcome_of(&q, importer, export);
-                if outcome < now.outcome {
-                    reached.push((s.clone(), outcome));
-                }
-                next.push(s);
-            }
-        }
-        frontier = next;
+    // The search runs on the part of the platform the pairing sits in (module
+    // `part`) when that part gives the pairing the same state; every proposal's
+    // outcome is then checked on the whole platform, and on any difference the search
+    // runs again on the whole platform.
+    let part = peerpath_fix_part(
+        &alone, &topo, &base, &cands, &now, importer, export, use_part,
+    );
+    let mut searched = match &part {
+        Some((q, pc)) => search(q, pc, &now, bound, importer, export),
+        None => search(&alone, &cands, &now, bound, importer, export),
+    };
+    let proposals_checked = |searched: &Search| {
+        part.is_none()
+            || minimal_sets(&searched.reached, now.outcome)
+                .par_iter()
+                .all(|(tier, s)| {
+                    let mut q = alone.clone();
+                    for &i in *s {
+                        cands[i].apply(&mut q);
+                    }
+                    outcome_of(&q, importer, export) == *tier
+                })
+    };
+    if !proposals_checked(&searched) {
+        searched = search(&alone, &cands, &now, bound, importer, export);
     }
+    report.searched.evaluated = searched.evaluated;
+    report.searched.complete = searched.complete;
+    let reached = searched.reached;
 
     let works = reached.iter().any(|(_, o)| *o == Outcome::Works);
     report.goal = if works {
@@ -270,28 +352,27 @@ pub fn fix(
     if !works {
         report.hardware = Some(hardware(&topo, &base));
     }
-    let before = effects::Snapshot::of(&topo, bound.max_side_effect_pairings);
+    let before = effects::Snapshot::of(&topo);
+    let check = source.filter(|s| s.text.len() <= VERIFY_ALL_BYTES);
+    let cx = Cx {
+        p,
+        alone: &alone,
+        topo: &topo,
+        before: &before,
+        fixed,
+        importer,
+        export,
+        check,
+    };
     // Two tiers: the minimal sets that make it work, then those that only make it
     // degraded (often what people do first: clearing ACS redirect, which leaves a
     // group warning), best first in each.
+    let minimal = minimal_sets(&reached, now.outcome);
     for tier in [Outcome::Works, Outcome::Degraded] {
-        if tier >= now.outcome {
-            continue;
-        }
-        let hits: Vec<&Vec<usize>> = reached
-            .iter()
-            .filter(|(_, o)| *o == tier)
-            .map(|(s, _)| s)
-            .collect();
-        let minimal = hits.iter().filter(|s| {
-            !reached
-                .iter()
-                .any(|(t, o)| *o <= tier && t.len() < s.len() && t.iter().all(|i| s.contains(i)))
-        });
         let mut proposals = Vec::new();
-        for set in minimal {
+        for (_, set) in minimal.iter().filter(|(t, _)| *t == tier) {
             let changes: Vec<Change> = set.iter().map(|&i| cands[i].clone()).collect();
-            match proposal(p, &topo, &before, changes, importer, export, bound) {
+            match proposal(&cx, changes) {
                 Some(pr) => proposals.push(pr),
                 None => report.searched.dropped += 1,
             }
@@ -302,6 +383,135 @@ pub fn fix(
         report.proposals.extend(proposals);
     }
     Ok(report)
+}
+
+/// The sets that reach each tier better than `now` (works, then degraded) with no
+/// reached subset at that tier or better: the proposals' sets, with their tier.
+fn minimal_sets(reached: &[(Vec<usize>, Outcome)], now: Outcome) -> Vec<(Outcome, &Vec<usize>)> {
+    let mut out = Vec::new();
+    for tier in [Outcome::Works, Outcome::Degraded] {
+        if tier >= now {
+            continue;
+        }
+        for (s, _) in reached.iter().filter(|(_, o)| *o == tier) {
+            let smaller = reached
+                .iter()
+                .any(|(t, o)| *o <= tier && t.len() < s.len() && t.iter().all(|i| s.contains(i)));
+            if !smaller {
+                out.push((tier, s));
+            }
+        }
+    }
+    out
+}
+
+/// What the breadth-first search found: the sets (indices into the candidates) that
+/// improve the pairing, with the outcome each reaches.
+struct Search {
+    reached: Vec<(Vec<usize>, Outcome)>,
+    evaluated: usize,
+    complete: bool,
+}
+
+/// Breadth first over sets of `cands`, sets as sorted index lists, evaluated on
+/// `on`. Each size's sets are listed in order, then evaluated on every core (the
+/// order of `reached` is the listing's). A set containing one that already makes the
+/// pairing work is not tried.
+fn search(
+    on: &Platform,
+    cands: &[Change],
+    now: &State,
+    bound: Bound,
+    importer: &str,
+    export: &str,
+) -> Search {
+    let mut out = Search {
+        reached: Vec::new(),
+        evaluated: 0,
+        complete: true,
+    };
+    let mut frontier: Vec<Vec<usize>> = vec![Vec::new()];
+    for _size in 1..=bound.max_changes {
+        let mut next = Vec::new();
+        'list: for set in &frontier {
+            let from = set.last().map_or(0, |l| l + 1);
+            for c in from..cands.len() {
+                if set.iter().any(|&i| cands[i].knob() == cands[c].knob()) {
+                    continue;
+                }
+                let mut s = set.clone();
+                s.push(c);
+                if out
+                    .reached
+                    .iter()
+                    .any(|(r, o)| *o == Outcome::Works && r.iter().all(|i| s.contains(i)))
+                {
+                    continue;
+                }
+                if out.evaluated + next.len() >= bound.max_evaluations {
+                    out.complete = false;
+                    break 'list;
+                }
+                next.push(s);
+            }
+        }
+        out.evaluated += next.len();
+        let outcomes: Vec<Outcome> = next
+            .par_iter()
+            .map(|s| {
+                let mut q = on.clone();
+                for &i in s {
+                    cands[i].apply(&mut q);
+                }
+                outcome_of(&q, importer, export)
+            })
+            .collect();
+        for (s, outcome) in next.iter().zip(outcomes) {
+            if outcome < now.outcome {
+                out.reached.push((s.clone(), outcome));
+            }
+        }
+        frontier = next;
+        if !out.complete {
+            break;
+        }
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+/// The part of `alone` to search on, with the candidates as changes of it, when the
+/// pairing's state there is the state on the whole platform (module `part`).
+fn peerpath_fix_part(
+    alone: &Platform,
+    topo: &Topology<'_>,
+    base: &peerpath_rules::PairResult,
+    cands: &[Change],
+    now: &State,
+    importer: &str,
+    export: &str,
+    use_part: PartUse,
+) -> Option<(Platform, Vec<Change>)> {
+    #[cfg(test)]
+    if use_part == PartUse::Never {
+        return None;
+    }
+    let any_size = use_part != PartUse::Auto;
+    let part = part::Part::of(
+        alone,
+        topo,
+        base.detail.importer,
+        base.detail.exporter,
+        any_size,
+    )?;
+    let pc: Vec<Change> = cands
+        .iter()
+        .map(|c| part.change(c))
+        .collect::<Option<_>>()?;
+    let pt = Topology::new(&part.platform);
+    let there = peerpath_rules::evaluate_pair(&pt, importer, export).ok()?;
+    (state(&there) == *now && there.route().len() == base.route().len())
+        .then_some((part.platform, pc))
 }
 
 fn texts(p: &Proposal) -> Vec<&str> {
@@ -325,39 +535,78 @@ fn outcome_of(q: &Platform, importer: &str, export: &str) -> Outcome {
     peerpath_rules::evaluate_pair(&topo, importer, export).map_or(Outcome::Fails, |r| r.outcome)
 }
 
-/// Builds and checks one proposal: applies it, writes it as `--apply` would, loads
-/// that again and evaluates the pairing there. `None` when the written platform does
-/// not load or gives another outcome than the changed model.
-fn proposal(
-    p: &Platform,
-    topo: &Topology<'_>,
-    before: &effects::Snapshot,
-    changes: Vec<Change>,
-    importer: &str,
-    export: &str,
-    bound: Bound,
-) -> Option<Proposal> {
-    let mut q = p.clone();
+/// What every proposal is built against.
+struct Cx<'a, 'p> {
+    p: &'a Platform,
+    alone: &'a Platform,
+    topo: &'a Topology<'p>,
+    before: &'a effects::Snapshot,
+    fixed: usize,
+    importer: &'a str,
+    export: &'a str,
+    check: Option<&'a Source<'a>>,
+}
+
+/// The pairing alone on `alone` with `changes` applied: its state and findings.
+fn alone_with(cx: &Cx<'_, '_>, changes: &[&Change]) -> Option<peerpath_rules::PairResult> {
+    let mut q = cx.alone.clone();
+    for c in changes {
+        c.apply(&mut q);
+    }
+    let topo = Topology::new(&q);
+    peerpath_rules::evaluate_pair(&topo, cx.importer, cx.export).ok()
+}
+
+/// Builds and checks one proposal: its changes with their reasons, the pairing
+/// afterwards, the side effects on groups and every other pairing, and (with a
+/// source to check against) the file `--apply` writes. `None` when that file does not
+/// give the changed platform.
+fn proposal(cx: &Cx<'_, '_>, changes: Vec<Change>) -> Option<Proposal> {
+    let mut q = cx.p.clone();
     for c in &changes {
         c.apply(&mut q);
     }
-    let yaml = peerpath_testkit::dump::to_yaml(&q);
-    let loaded = peerpath_load::load_str(&p.name, &yaml).ok()?;
-    let qt = Topology::new(&loaded);
-    let after = state(&peerpath_rules::evaluate_pair(&qt, importer, export).ok()?);
-    let direct = outcome_of(&q, importer, export);
-    if after.outcome != direct {
-        return None;
+    if let Some(src) = cx.check {
+        written(src, &q).ok()?;
     }
-    let after_snap = effects::Snapshot::of(&qt, bound.max_side_effect_pairings);
-    let described = changes.iter().map(|c| c.describe(topo)).collect();
+    let all: Vec<&Change> = changes.iter().collect();
+    let after_pair = alone_with(cx, &all)?;
+    let after = state(&after_pair);
+    let qt = Topology::new(&q);
+    let touched = effects::touched(cx.p, &changes, cx.topo, &qt);
+    let others = effects::other_pairings(cx.before, &qt, touched.as_deref(), cx.fixed);
+    let groups = effects::group_changes(&cx.before.groups, &effects::groups_of(&qt));
+    let described = changes
+        .iter()
+        .map(|c| {
+            let rest: Vec<&Change> = changes.iter().filter(|o| *o != c).collect();
+            let mut d = c.describe(cx.topo);
+            if let Some(without) = alone_with(cx, &rest) {
+                d.without = Some(without.outcome);
+                let cleared: Vec<&peerpath_rules::Finding> = without
+                    .findings
+                    .iter()
+                    .filter(|f| !after.findings.contains(&f.code))
+                    .collect();
+                for f in &cleared {
+                    if !d.clears.contains(&f.code) {
+                        d.clears.push(f.code);
+                    }
+                }
+                d.why = cleared
+                    .first()
+                    .map(|f| format!("{} at {}: {}", f.code.as_str(), f.subject, f.message));
+            }
+            d
+        })
+        .collect();
     Some(Proposal {
-        groups: effects::group_changes(&before.groups, &after_snap.groups),
-        others: effects::other_pairings(before, &after_snap, importer, export),
+        groups,
+        others,
         changes,
         described,
         after,
-        yaml,
+        platform: q,
     })
 }
 
@@ -371,7 +620,9 @@ fn vm_candidates(topo: &Topology<'_>, imp: NodeId, expr: NodeId, out: &mut BTree
             continue;
         };
         let vm = &p.vms[vi];
-        if vm.device(dev).and_then(|d| d.ats) == Some(false) {
+        if vm.device(dev).and_then(|d| d.ats) == Some(false)
+            && topo.endpoint(dev).is_some_and(|e| e.ats)
+        {
             out.insert(Change::VmAts { device: dev });
         }
         if !peerpath_rules::v_vm::maps_bars(p, vm).0 {
@@ -478,7 +729,10 @@ pub fn candidates(topo: &Topology<'_>, pair: &peerpath_rules::PairResult) -> Vec
     out.insert(Change::Noats(!k.noats));
     vm_candidates(topo, imp, expr, &mut out);
     let export = p.export(pair.detail.export);
-    for via in Via::ALL {
+    // A revoked export is an event of that VFIO dma-buf (K2.1): another exporter
+    // interface is another export, not a knob of this one (and `--apply` could not
+    // write it: `revoke` is allowed only on `vfio-dmabuf`).
+    for via in Via::ALL.iter().filter(|_| export.revoke.is_none()) {
         if export.via != *via {
             out.insert(Change::Via {
                 export: pair.detail.export,
@@ -518,5 +772,193 @@ fn hardware(topo: &Topology<'_>, pair: &peerpath_rules::PairResult) -> String {
             topo.name(c),
             hb(pair.detail.importer)
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Re-deciding only the pairings a change touches (`effects::touched`) finds
+    /// exactly the pairings a full comparison finds: every candidate change, alone and
+    /// in pairs, of every scenario's pairings and the repository's topologies.
+    #[test]
+    fn touched_pairings_give_the_same_side_effects_as_all_pairings() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut platforms: Vec<(Platform, Vec<(String, String)>)> = Vec::new();
+        let mut files: Vec<_> = std::fs::read_dir(root.join("scenarios"))
+            .expect("scenarios/")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        files.sort();
+        for f in files {
+            let s = peerpath_load::scenario::load_scenario(&f).unwrap_or_else(|e| panic!("{e}"));
+            let pairs = s
+                .expect
+                .iter()
+                .map(|e| (e.importer.clone(), e.export.clone()))
+                .collect();
+            platforms.push((s.platform, pairs));
+        }
+        for t in ["arm-external-tbu", "amd-zen-switch", "dgx-like"] {
+            let p = peerpath_load::load_file(&root.join(format!("topologies/{t}.yaml")))
+                .unwrap_or_else(|d| panic!("{d}"));
+            let topo = Topology::new(&p);
+            let pairs = p
+                .imports
+                .iter()
+                .take(6)
+                .map(|i| {
+                    (
+                        topo.name(i.importer).to_owned(),
+                        p.export(i.export).name.clone(),
+                    )
+                })
+                .collect();
+            platforms.push((p, pairs));
+        }
+        let mut compared = 0;
+        let mut changed = 0;
+        for (p, pairs) in &platforms {
+            let topo = Topology::new(p);
+            let before = effects::Snapshot::of(&topo);
+            for (imp, exp) in pairs {
+                let Ok(base) = peerpath_rules::evaluate_pair(&topo, imp, exp) else {
+                    continue;
+                };
+                let cands = candidates(&topo, &base);
+                let mut sets: Vec<Vec<&Change>> = cands.iter().map(|c| vec![c]).collect();
+                for (i, a) in cands.iter().enumerate() {
+                    for b in &cands[i + 1..] {
+                        if a.knob() != b.knob() {
+                            sets.push(vec![a, b]);
+                        }
+                    }
+                }
+                for set in sets.iter().take(40) {
+                    let changes: Vec<Change> = set.iter().map(|c| (*c).clone()).collect();
+                    let mut q = p.clone();
+                    for c in &changes {
+                        c.apply(&mut q);
+                    }
+                    let qt = Topology::new(&q);
+                    let touched = effects::touched(p, &changes, &topo, &qt);
+                    let some =
+                        effects::other_pairings(&before, &qt, touched.as_deref(), usize::MAX);
+                    let all = effects::other_pairings(&before, &qt, None, usize::MAX);
+                    assert_eq!(some, all, "{}: {imp} {exp}: {changes:?}", p.name);
+                    compared += 1;
+                    changed += usize::from(!all.is_empty());
+                }
+            }
+        }
+        assert!(
+            compared > 1000 && changed > 100,
+            "{compared} compared, {changed} with side effects"
+        );
+    }
+}
+
+#[cfg(test)]
+mod part_tests {
+    use super::*;
+
+    /// The search on the pairing's part of the platform gives the same report as on
+    /// the whole platform: every scenario pairing and some of each repository
+    /// topology's, with the part taken wherever it is smaller at all.
+    #[test]
+    fn the_part_gives_the_reports_of_the_whole_platform() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut cases: Vec<(Platform, String, String)> = Vec::new();
+        let mut files: Vec<_> = std::fs::read_dir(root.join("scenarios"))
+            .expect("scenarios/")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        files.sort();
+        for f in files {
+            let s = peerpath_load::scenario::load_scenario(&f).unwrap_or_else(|e| panic!("{e}"));
+            for e in &s.expect {
+                cases.push((s.platform.clone(), e.importer.clone(), e.export.clone()));
+            }
+        }
+        for t in [
+            "arm-external-tbu",
+            "amd-zen-switch",
+            "dgx-like",
+            "timing-two-sockets",
+        ] {
+            let p = peerpath_load::load_file(&root.join(format!("topologies/{t}.yaml")))
+                .unwrap_or_else(|d| panic!("{d}"));
+            let topo = Topology::new(&p);
+            let pairs: Vec<(String, String)> = p
+                .imports
+                .iter()
+                .step_by(7)
+                .take(8)
+                .map(|i| {
+                    (
+                        topo.name(i.importer).to_owned(),
+                        p.export(i.export).name.clone(),
+                    )
+                })
+                .collect();
+            for (a, b) in pairs {
+                cases.push((p.clone(), a, b));
+            }
+        }
+        let bound = Bound {
+            max_changes: 2,
+            ..Bound::default()
+        };
+        let mut cut = 0;
+        for (p, imp, exp) in &cases {
+            let whole = fix_on(p, imp, exp, bound, None, PartUse::Never).expect("pairing");
+            let part = fix_on(p, imp, exp, bound, None, PartUse::Always).expect("pairing");
+            let topo = Topology::new(p);
+            let base = peerpath_rules::evaluate_pair(&topo, imp, exp).expect("pairing");
+            let alone = Platform {
+                imports: p
+                    .imports
+                    .iter()
+                    .filter(|i| {
+                        i.importer == base.detail.importer && i.export == base.detail.export
+                    })
+                    .copied()
+                    .collect(),
+                ..p.clone()
+            };
+            let cands = candidates(&topo, &base);
+            let now = state(&base);
+            // The part is searched on (it gives the pairing the same state).
+            cut += usize::from(
+                peerpath_fix_part(
+                    &alone,
+                    &topo,
+                    &base,
+                    &cands,
+                    &now,
+                    imp,
+                    exp,
+                    PartUse::Always,
+                )
+                .is_some(),
+            );
+            let view = |r: &FixReport| {
+                (
+                    r.goal,
+                    r.searched,
+                    r.proposals
+                        .iter()
+                        .map(|p| (p.described.clone(), p.after.clone(), p.others.clone()))
+                        .collect::<Vec<_>>(),
+                )
+            };
+            assert_eq!(view(&part), view(&whole), "{}: {imp} {exp}", p.name);
+        }
+        assert!(
+            cut >= 10,
+            "the part was searched on for only {cut} of {} pairings",
+            cases.len()
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! reproduced by the platform `--apply` would write (none dropped), reaches a better
 //! outcome than before, and the same input gives the same proposals.
 
-use peerpath_fix::{fix, Bound};
+use peerpath_fix::{fix, Bound, Source};
 use peerpath_model::Outcome;
 
 #[test]
@@ -22,7 +22,15 @@ fn proposals_are_minimal_reproducible_and_improve_the_pairing() {
         let s = peerpath_load::scenario::load_scenario(&f).unwrap_or_else(|e| panic!("{e}"));
         let p = &s.platform;
         for e in &s.expect {
-            let r = fix(p, &e.importer, &e.export, bound).unwrap_or_else(|e| panic!("{e}"));
+            let text = std::fs::read_to_string(&f).expect("readable");
+            let src = Source {
+                text: &text,
+                base: p,
+                within: Some("platform"),
+            };
+            let r =
+                fix(p, &e.importer, &e.export, bound, Some(&src)).unwrap_or_else(|e| panic!("{e}"));
+            assert!(r.searched.checked);
             assert_eq!(r.searched.dropped, 0, "{}: {:?}", f.display(), r.searched);
             for a in &r.proposals {
                 assert!(a.after.outcome < r.now.outcome, "{}", f.display());
@@ -41,9 +49,33 @@ fn proposals_are_minimal_reproducible_and_improve_the_pairing() {
             if r.goal == Some(Outcome::Works) {
                 fixed += 1;
             }
-            let again = fix(p, &e.importer, &e.export, bound).unwrap_or_else(|e| panic!("{e}"));
-            let texts = |r: &peerpath_fix::FixReport| -> Vec<String> {
-                r.proposals.iter().map(|p| p.yaml.clone()).collect()
+            // Each change is there for a reason: without it the pairing is worse or
+            // raises findings the proposal clears.
+            for a in &r.proposals {
+                for d in &a.described {
+                    let without = d.without.expect("evaluated without the change");
+                    assert!(
+                        without > a.after.outcome || !d.clears.is_empty(),
+                        "{}: {} is not needed",
+                        f.display(),
+                        d.text
+                    );
+                    assert_eq!(d.why.is_some(), !d.clears.is_empty());
+                }
+            }
+            let again =
+                fix(p, &e.importer, &e.export, bound, Some(&src)).unwrap_or_else(|e| panic!("{e}"));
+            let texts = |r: &peerpath_fix::FixReport| -> Vec<Vec<String>> {
+                r.proposals
+                    .iter()
+                    .enumerate()
+                    .map(|(i, _)| {
+                        vec![r
+                            .applied_file(i + 1, Some(&src))
+                            .expect("a proposal")
+                            .expect("written")]
+                    })
+                    .collect()
             };
             assert_eq!(texts(&r), texts(&again), "{}", f.display());
         }
@@ -52,15 +84,25 @@ fn proposals_are_minimal_reproducible_and_improve_the_pairing() {
 }
 
 /// The file `--apply` writes (`FixReport::applied_file`, which the fuzzer checks too,
-/// issue 17): the header names the proposal and its prediction, and the file loads
+/// issue 17): the header names the proposal and its prediction, the rest is the
+/// user's file with only the changed values edited (every comment kept), and it loads
 /// as the platform the proposal evaluated.
 #[test]
-fn the_applied_file_loads_and_says_what_was_applied() {
+fn the_applied_file_keeps_the_users_file_and_loads_as_the_proposal() {
     let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../topologies/arm-external-tbu.yaml");
+    let text = std::fs::read_to_string(&file).expect("readable");
     let p = peerpath_load::load_file(&file).unwrap_or_else(|d| panic!("{d}"));
-    let r = fix(&p, "nic0", "gpu0-vram", Bound::default()).expect("the pairing exists");
-    let applied = r.applied_file(1).expect("a proposal");
+    let src = Source {
+        text: &text,
+        base: &p,
+        within: None,
+    };
+    let r = fix(&p, "nic0", "gpu0-vram", Bound::default(), Some(&src)).expect("the pairing exists");
+    let applied = r
+        .applied_file(1, Some(&src))
+        .expect("a proposal")
+        .expect("written");
     let (first, second) = (
         applied.lines().next().unwrap_or_default(),
         applied.lines().nth(1).unwrap_or_default(),
@@ -71,10 +113,55 @@ fn the_applied_file_loads_and_says_what_was_applied() {
     );
     let outcome = r.proposals[0].after.outcome.as_str();
     assert_eq!(second, format!("# Predicted: nic0 gpu0-vram is {outcome}."));
+    // The user's lines: all there, in order, only the changed values differ.
+    let body: Vec<&str> = applied.lines().skip(2).collect();
+    let orig: Vec<&str> = text.lines().collect();
+    assert_eq!(body.len(), orig.len(), "{applied}");
+    let changed: Vec<(&str, &str)> = orig
+        .iter()
+        .zip(&body)
+        .filter(|(a, b)| a != b)
+        .map(|(a, b)| (*a, *b))
+        .collect();
+    assert_eq!(changed.len(), r.proposals[0].changes.len(), "{changed:?}");
+    for (a, b) in &changed {
+        let comment = |l: &str| l.split_once('#').map(|(_, c)| c.to_owned());
+        assert_eq!(comment(a), comment(b), "a comment was lost: {a} -> {b}");
+    }
     let q = peerpath_load::load_str("applied.yaml", &applied)
         .unwrap_or_else(|d| panic!("{d}\n{applied}"));
-    let again = peerpath_load::load_str("proposal.yaml", &r.proposals[0].yaml).expect("loads");
-    assert_eq!(q, again);
-    assert!(r.applied_file(0).is_none());
-    assert!(r.applied_file(r.proposals.len() + 1).is_none());
+    assert_eq!(q, r.proposals[0].platform);
+    assert!(r.applied_file(0, Some(&src)).is_none());
+    assert!(r.applied_file(r.proposals.len() + 1, Some(&src)).is_none());
+}
+
+/// `pci=noats` in the best proposal for `nic0 gpu0-vram` (issue 19): the change says
+/// what it clears — nic0's ATS translation request for the bus address faults in the
+/// SMMU (bypass-mismatch, iommu-fault) once ACS no longer redirects.
+#[test]
+fn each_change_says_which_finding_it_clears() {
+    let p = peerpath_load::load_file(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../topologies/arm-external-tbu.yaml"),
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
+    let r = fix(&p, "nic0", "gpu0-vram", Bound::default(), None).expect("the pairing exists");
+    let best = &r.proposals[0];
+    let noats = best
+        .described
+        .iter()
+        .find(|d| d.knob == "kernel.noats")
+        .expect("noats in the best proposal");
+    let codes: Vec<&str> = noats.clears.iter().map(|c| c.as_str()).collect();
+    assert_eq!(codes, ["bypass-mismatch", "iommu-fault"]);
+    assert_eq!(noats.without, Some(Outcome::Fails));
+    assert!(noats
+        .why
+        .as_deref()
+        .is_some_and(|w| w.starts_with("bypass-mismatch at smmu0: ")));
+    let acs = &best.described[0];
+    assert!(
+        acs.clears.iter().any(|c| c.as_str() == "p2p-not-supported"),
+        "{acs:?}"
+    );
 }

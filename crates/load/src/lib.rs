@@ -23,6 +23,7 @@ use serde_saphyr::MessageFormatter;
 
 mod conv;
 mod diag;
+pub mod edit;
 mod num;
 pub mod raw;
 pub mod scenario;

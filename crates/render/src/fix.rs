@@ -112,6 +112,13 @@ pub fn fix_text(r: &FixReport, style: Style) -> String {
             )
         }
     );
+    if !s.checked && !r.proposals.is_empty() {
+        let _ = writeln!(
+            out,
+            "proposals not written and reloaded here (a file over {} KiB, or none); --apply checks the one it writes",
+            peerpath_fix::VERIFY_ALL_BYTES >> 10
+        );
+    }
     if s.dropped > 0 {
         let _ = writeln!(
             out,
@@ -132,6 +139,9 @@ pub fn fix_text(r: &FixReport, style: Style) -> String {
     out
 }
 
+/// Other pairings listed in the text; JSON lists every one.
+const OTHERS_SHOWN: usize = 10;
+
 fn proposal(out: &mut String, n: usize, p: &Proposal, style: Style) {
     let _ = writeln!(
         out,
@@ -142,6 +152,22 @@ fn proposal(out: &mut String, n: usize, p: &Proposal, style: Style) {
     );
     for d in &p.described {
         let _ = writeln!(out, "   - {}", d.text);
+        if let Some(without) = d.without {
+            let cleared: Vec<&str> = d.clears.iter().map(|c| c.as_str()).collect();
+            let _ = writeln!(
+                out,
+                "       clears: {} (without it: {})",
+                if cleared.is_empty() {
+                    "no finding code; it changes the outcome".to_owned()
+                } else {
+                    cleared.join(", ")
+                },
+                without.as_str()
+            );
+        }
+        if let Some(why) = &d.why {
+            let _ = writeln!(out, "       why: {why}");
+        }
         let _ = writeln!(out, "       platform: {}: {}", d.knob, d.value);
         if let Some(param) = &d.parameter {
             let _ = writeln!(out, "       on the machine: {param}");
@@ -173,25 +199,27 @@ fn proposal(out: &mut String, n: usize, p: &Proposal, style: Style) {
             groups_text(&g.after)
         );
     }
-    match &p.others {
-        None => {
-            let _ = writeln!(out, "   other pairings: not compared (too many pairings)");
-        }
-        Some(o) if o.is_empty() => {
-            let _ = writeln!(out, "   other pairings: none changes");
-        }
-        Some(o) => {
-            for x in o {
-                let _ = writeln!(
-                    out,
-                    "   other pairing {} <- {}: {} -> {}",
-                    x.importer,
-                    x.export,
-                    x.before.as_str(),
-                    x.after.as_str()
-                );
-            }
-        }
+    if p.others.is_empty() {
+        let _ = writeln!(out, "   other pairings: none changes");
+    }
+    for x in p.others.iter().take(OTHERS_SHOWN) {
+        let _ = writeln!(
+            out,
+            "   other pairing {} <- {}: {} -> {}",
+            x.importer,
+            x.export,
+            x.before.as_str(),
+            x.after.as_str()
+        );
+    }
+    if p.others.len() > OTHERS_SHOWN {
+        let worse = p.made_worse();
+        let _ = writeln!(
+            out,
+            "   … {} other pairings change in all ({worse} worse, {} better; --format json lists them)",
+            p.others.len(),
+            p.others.len() - worse
+        );
     }
 }
 
@@ -202,7 +230,7 @@ struct JsonProposal<'a> {
     cost: u32,
     after: &'a State,
     groups: Vec<JsonGroup<'a>>,
-    other_pairings: &'a Option<Vec<peerpath_fix::OtherPairing>>,
+    other_pairings: &'a [peerpath_fix::OtherPairing],
 }
 
 #[derive(serde::Serialize)]

@@ -72,11 +72,22 @@ pub fn report_html(
     );
 
     out.push_str("<h2 id=\"matrix\">Matrix</h2>\n");
-    matrix_table(topo, cells, &mut out);
+    let explained: std::collections::BTreeSet<(&str, &str)> = pairs
+        .iter()
+        .map(|r| (r.importer.as_str(), r.export.as_str()))
+        .collect();
+    matrix_table(topo, cells, &explained, &mut out);
     let _ = writeln!(out, "<pre class=\"legend\">{}</pre>", esc(&matrix_legend()));
 
     out.push_str("<h2 id=\"picture\">Picture</h2>\n<div class=\"picture\">\n");
-    out.push_str(&topology_svg(topo, None, DrawOptions { groups: true }));
+    out.push_str(&topology_svg(
+        topo,
+        None,
+        DrawOptions {
+            groups: true,
+            focus: false,
+        },
+    ));
     out.push_str("</div>\n");
 
     out.push_str("<h2 id=\"pairings\">Pairings</h2>\n<p class=\"muted\">Click a pairing for the kernel's decision and the TLP hop by hop (the text of <code>peerpath explain</code>).</p>\n");
@@ -114,7 +125,7 @@ pub fn report_html(
     if omitted > 0 {
         let _ = writeln!(
             out,
-            "<p class=\"muted\">{omitted} more pairing{} not explained here: <code>peerpath explain IMPORTER EXPORT</code> gives any of them.</p>",
+            "<p class=\"muted\" id=\"not-explained\">{omitted} more pairing{} not explained here (their matrix cells lead here; hovering one shows its command): <code>peerpath explain IMPORTER EXPORT</code> gives any of them.</p>",
             if omitted == 1 { "" } else { "s" }
         );
     }
@@ -141,8 +152,15 @@ pub fn report_html(
 }
 
 /// The matrix as a table: importers × exports, each cell coloured by outcome and
-/// linked to the pairing's details.
-fn matrix_table(topo: &Topology<'_>, cells: &[MatrixCell], out: &mut String) {
+/// linked to the pairing's details — or, for a pairing the page does not explain, to
+/// the paragraph that says how to get it, its command in the link's title — so every
+/// link leads somewhere (issue 19).
+fn matrix_table(
+    topo: &Topology<'_>,
+    cells: &[MatrixCell],
+    explained: &std::collections::BTreeSet<(&str, &str)>,
+    out: &mut String,
+) {
     let p = topo.platform();
     if cells.is_empty() {
         out.push_str("<p>No pairings: the platform has no exports or no importers.</p>\n");
@@ -161,12 +179,20 @@ fn matrix_table(topo: &Topology<'_>, cells: &[MatrixCell], out: &mut String) {
         for e in &exports {
             match by_name.get(&(*imp, *e)) {
                 Some(c) => {
+                    let target = if explained.contains(&(*imp, *e)) {
+                        format!("href=\"#{}\"", esc(&pair_id(imp, e)))
+                    } else {
+                        format!(
+                            "href=\"#not-explained\" title=\"peerpath explain {} {}\"",
+                            esc(imp),
+                            esc(e)
+                        )
+                    };
                     let _ = write!(
                         out,
-                        "<td class=\"{o}\"><a href=\"#{id}\"><span class=\"word\">{o}{q}</span> {map} {path}</a></td>",
+                        "<td class=\"{o}\"><a {target}><span class=\"word\">{o}{q}</span> {map} {path}</a></td>",
                         o = c.outcome.as_str(),
                         q = if c.depends_on.is_empty() { "" } else { "?" },
-                        id = esc(&pair_id(imp, e)),
                         map = c.map_type.as_str(),
                         path = c.path.as_str(),
                     );

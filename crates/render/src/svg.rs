@@ -18,21 +18,24 @@ mod layout;
 use std::fmt::Write;
 
 use peerpath_engine::{Event, Place};
-use peerpath_model::{NodeKind, Severity};
+use peerpath_model::{NodeId, NodeKind, Severity};
 use peerpath_rules::PairResult;
 use peerpath_topology::{Link, Topology, Vertex};
 
 use crate::label::Shape;
-use layout::{Layout, Placed, CHAR_W, LINE_H, MARGIN, PAD};
+use layout::{Layout, Placed, Shown, CHAR_W, LINE_H, MARGIN, PAD};
 
 /// What `draw` adds to the plain topology.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DrawOptions {
     /// Shade IOMMU groups, with a legend.
     pub groups: bool,
+    /// With a route: only the route's hierarchy with a level of context (`draw
+    /// --focus`, the default with a pairing), identical siblings folded.
+    pub focus: bool,
 }
 
-/// Group fill colours, light enough for black text; reused in turn.
+/// Group fill colours, light enough for black text (then generated: `group_fill`).
 const GROUP_FILLS: [&str; 12] = [
     "#fde2b8", "#c8e6c9", "#bbdefb", "#f8bbd0", "#e1bee7", "#fff59d", "#b2dfdb", "#ffccbc",
     "#d7ccc8", "#c5cae9", "#dcedc8", "#f0f4c3",
@@ -44,10 +47,11 @@ const WARN: &str = "#e07b00";
 
 /// The SVG document of the topology; `route`: one pairing's route drawn over it.
 pub fn topology_svg(topo: &Topology<'_>, route: Option<&PairResult>, opts: DrawOptions) -> String {
-    let lay = layout::layout(topo);
+    let shown = route.filter(|_| opts.focus).map(|r| focus(topo, r));
+    let lay = layout::layout(topo, shown.as_ref());
     let stops = route.map(|r| stops(topo, &lay, r)).unwrap_or_default();
     let (route_lines, group_lines) = legend(topo, route, opts);
-    let title_w = title_lines(topo, route)
+    let title_w = title_lines(topo, route, shown.as_ref())
         .iter()
         .map(|l| l.chars().count() as i32 * CHAR_W + 2 * MARGIN)
         .max()
@@ -66,7 +70,7 @@ pub fn topology_svg(topo: &Topology<'_>, route: Option<&PairResult>, opts: DrawO
         .unwrap_or(1);
     let cols = ((width - 2 * MARGIN) / col_w).max(1);
     let group_rows = (group_lines.len() as i32 + cols - 1) / cols;
-    let mut legend_items: Vec<(i32, i32, Option<&str>, String)> = Vec::new();
+    let mut legend_items: Vec<(i32, i32, Option<String>, String)> = Vec::new();
     for (i, (fill, text)) in route_lines.into_iter().enumerate() {
         legend_items.push((MARGIN, lay.height + i as i32 * LINE_H, fill, text));
     }
@@ -88,7 +92,11 @@ pub fn topology_svg(topo: &Topology<'_>, route: Option<&PairResult>, opts: DrawO
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
          viewBox=\"0 0 {width} {height}\" font-family=\"DejaVu Sans Mono, Menlo, Consolas, monospace\" font-size=\"12\">"
     );
-    let _ = writeln!(out, "<title>{}</title>", esc(&title_lines(topo, route)[0]));
+    let _ = writeln!(
+        out,
+        "<title>{}</title>",
+        esc(&title_lines(topo, route, None)[0])
+    );
     out.push_str(
         "<defs>\n\
          <marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#1f5fbf\"/></marker>\n\
@@ -99,7 +107,7 @@ pub fn topology_svg(topo: &Topology<'_>, route: Option<&PairResult>, opts: DrawO
         out,
         "<rect x=\"0\" y=\"0\" width=\"{width}\" height=\"{height}\" fill=\"#ffffff\"/>"
     );
-    for (i, line) in title_lines(topo, route).iter().enumerate() {
+    for (i, line) in title_lines(topo, route, shown.as_ref()).iter().enumerate() {
         let (size, weight) = if i == 0 { (16, "bold") } else { (13, "normal") };
         let _ = writeln!(
             out,
@@ -132,8 +140,12 @@ pub fn topology_svg(topo: &Topology<'_>, route: Option<&PairResult>, opts: DrawO
     out
 }
 
-/// The title: the platform, and the pairing with its outcome.
-fn title_lines(topo: &Topology<'_>, route: Option<&PairResult>) -> Vec<String> {
+/// The title: the platform, and the pairing with its outcome; focused, what is shown.
+fn title_lines(
+    topo: &Topology<'_>,
+    route: Option<&PairResult>,
+    shown: Option<&Shown>,
+) -> Vec<String> {
     let p = topo.platform();
     let mut lines = vec![format!("peerpath draw: {}", p.name)];
     if let Some(r) = route {
@@ -146,11 +158,105 @@ fn title_lines(topo: &Topology<'_>, route: Option<&PairResult>) -> Vec<String> {
             r.kernel.map_type.as_str()
         ));
     }
+    if let Some(s) = shown {
+        let boxes = s.visible.iter().filter(|v| **v).count();
+        let folded = s.folds.iter().flatten().count();
+        lines.push(format!(
+            "focus: the route's hierarchy and the devices beside it, {boxes} of {} PCI nodes drawn{} (--all draws every node)",
+            p.nodes.len(),
+            if folded > 0 {
+                format!(", identical siblings folded into {folded} boxes")
+            } else {
+                String::new()
+            }
+        ));
+    }
     lines
 }
 
+/// What a focused picture shows (`draw --focus`): the chains above the importer and
+/// the exporter, and the devices directly below each node of them; siblings beside
+/// the chains that are alike (same kind of node, same class of endpoint, as many
+/// devices below) fold into one box, `×N class`, when there are three or more.
+fn focus(topo: &Topology<'_>, r: &PairResult) -> Shown {
+    let p = topo.platform();
+    let n = p.nodes.len();
+    let mut chain = vec![false; n];
+    for end in [r.detail.importer, r.detail.exporter] {
+        let mut at = Some(end);
+        while let Some(x) = at {
+            chain[x.index()] = true;
+            at = p.node(x).parent;
+        }
+    }
+    // Hops of the route at PCI nodes (a redirect through another port, say).
+    for hop in r.route() {
+        if let Place::Pci(x) = hop.at {
+            let mut at = Some(x);
+            while let Some(y) = at {
+                chain[y.index()] = true;
+                at = p.node(y).parent;
+            }
+        }
+    }
+    let mut visible = chain.clone();
+    let mut folds: Vec<Option<(String, String)>> = vec![None; n];
+    for id in p.node_ids().filter(|x| chain[x.index()]) {
+        let beside: Vec<NodeId> = topo
+            .bus_devices(id)
+            .iter()
+            .copied()
+            .filter(|k| !chain[k.index()])
+            .collect();
+        // Alike siblings, in bus order, grouped by their look.
+        let mut groups: Vec<(String, Vec<NodeId>)> = Vec::new();
+        for k in beside {
+            let key = sibling_kind(topo, k);
+            match groups.iter_mut().find(|(g, _)| *g == key) {
+                Some((_, v)) => v.push(k),
+                None => groups.push((key, vec![k])),
+            }
+        }
+        for (kind, members) in groups {
+            visible[members[0].index()] = true;
+            if members.len() >= 3 {
+                let (first, last) = (members[0], members[members.len() - 1]);
+                folds[first.index()] = Some((
+                    format!("×{} {kind}", members.len()),
+                    format!("{} … {}", p.node(first).name, p.node(last).name),
+                ));
+            } else {
+                for m in members {
+                    visible[m.index()] = true;
+                }
+            }
+        }
+    }
+    Shown { visible, folds }
+}
+
+/// How a sibling looks for folding: its kind (an endpoint's class), and how many
+/// devices are below it.
+fn sibling_kind(topo: &Topology<'_>, k: NodeId) -> String {
+    let node = topo.platform().node(k);
+    let kind = match &node.kind {
+        NodeKind::Endpoint(e) => e.class.as_str().to_owned(),
+        NodeKind::SwitchDownstream(_) => "switch port".to_owned(),
+        NodeKind::SwitchUpstream(_) => "switch".to_owned(),
+        NodeKind::RootPort(_) => "root port".to_owned(),
+        NodeKind::HostBridge(_) => "host bridge".to_owned(),
+        NodeKind::PciBridge(_) => "PCI bridge".to_owned(),
+    };
+    let below = topo.bus_devices(k).len();
+    if below == 0 {
+        kind
+    } else {
+        format!("{kind} ({below} below)")
+    }
+}
+
 /// A legend line: swatch colour, text.
-type LegendLine = (Option<&'static str>, String);
+type LegendLine = (Option<String>, String);
 
 /// Legend lines under the drawing: the route's, one per line; the groups', in columns.
 fn legend(
@@ -163,7 +269,7 @@ fn legend(
     let mut groups = Vec::new();
     if let Some(r) = route {
         lines.push((
-            Some(ROUTE),
+            Some(ROUTE.to_owned()),
             "route of the first write TLP, hops numbered as in `peerpath explain`".to_owned(),
         ));
         let codes: Vec<String> = r
@@ -180,7 +286,10 @@ fn legend(
             })
             .collect();
         if !codes.is_empty() {
-            lines.push((Some(FAIL), format!("findings: {}", codes.join("; "))));
+            lines.push((
+                Some(FAIL.to_owned()),
+                format!("findings: {}", codes.join("; ")),
+            ));
         }
     }
     if opts.groups {
@@ -195,15 +304,26 @@ fn legend(
     (lines, groups)
 }
 
-fn group_fill(id: u32) -> &'static str {
-    GROUP_FILLS[id as usize % GROUP_FILLS.len()]
+/// A group's fill: the palette for the first twelve, then light colours spread by
+/// the golden angle in hue over three lightness steps, so no two groups share one.
+fn group_fill(id: u32) -> String {
+    match GROUP_FILLS.get(id as usize) {
+        Some(c) => (*c).to_owned(),
+        None => {
+            let k = id as usize - GROUP_FILLS.len();
+            let hue = (k as f64 * 137.507_764) % 360.0;
+            let light = [86, 78, 92][k % 3];
+            let sat = [70, 55, 85][(k / 3) % 3];
+            format!("hsl({hue:.1},{sat}%,{light}%)")
+        }
+    }
 }
 
 /// A dashed frame around each switch: its upstream port and its downstream ports.
 fn switch_frames(topo: &Topology<'_>, lay: &Layout, out: &mut String) {
     let p = topo.platform();
     for id in p.node_ids() {
-        if !matches!(p.node(id).kind, NodeKind::SwitchUpstream(_)) {
+        if !matches!(p.node(id).kind, NodeKind::SwitchUpstream(_)) || !lay.boxes[id.index()].shown {
             continue;
         }
         let mut members: Vec<&Placed> = vec![&lay.boxes[id.index()]];
@@ -211,7 +331,8 @@ fn switch_frames(topo: &Topology<'_>, lay: &Layout, out: &mut String) {
             topo.bus_devices(id)
                 .iter()
                 .filter(|d| matches!(p.node(**d).kind, NodeKind::SwitchDownstream(_)))
-                .map(|d| &lay.boxes[d.index()]),
+                .map(|d| &lay.boxes[d.index()])
+                .filter(|b| b.shown),
         );
         let x0 = members.iter().map(|b| b.x).min().unwrap_or(0) - 10;
         let y0 = members.iter().map(|b| b.y).min().unwrap_or(0) - 10;
@@ -273,8 +394,8 @@ fn edges(topo: &Topology<'_>, lay: &Layout, out: &mut String) {
 
 /// Every box with its text.
 fn boxes(topo: &Topology<'_>, lay: &Layout, opts: DrawOptions, stops: &[Stop], out: &mut String) {
-    for b in &lay.boxes {
-        let mut fill = b.label.fill;
+    for b in lay.boxes.iter().filter(|b| b.shown) {
+        let mut fill = b.label.fill.to_owned();
         if opts.groups {
             if let Vertex::Pci(n) = b.vertex {
                 if let Some(g) = topo.groups().group_of(n) {
@@ -354,6 +475,11 @@ enum Mark {
 struct Stop {
     vertex: Vertex,
     hops: Vec<usize>,
+    /// Hops at places without a box (the interconnect, DRAM) just before this stop:
+    /// numbered on the arrow into it.
+    via: Vec<usize>,
+    /// Hops without a box after the route's last stop.
+    after: Vec<usize>,
     mark: Mark,
     codes: Vec<String>,
     x: i32,
@@ -367,20 +493,29 @@ struct Stop {
 fn stops(topo: &Topology<'_>, lay: &Layout, r: &PairResult) -> Vec<Stop> {
     let mut out: Vec<Stop> = Vec::new();
     let mut last_event = None;
+    let mut passed: Vec<usize> = Vec::new();
     for (i, hop) in r.route().iter().enumerate() {
         let v = match hop.at {
             Place::Pci(n) => Vertex::Pci(n),
             Place::Tbu(t) => Vertex::Tbu(t),
             Place::Iommu(m) => Vertex::Iommu(m),
-            Place::Interconnect | Place::Memory(_) => continue,
+            Place::Interconnect | Place::Memory(_) => {
+                passed.push(i + 1);
+                continue;
+            }
         };
-        let Some(b) = lay.of(v) else { continue };
+        let Some(b) = lay.of(v) else {
+            passed.push(i + 1);
+            continue;
+        };
         last_event = Some(hop.event);
         match out.last_mut() {
-            Some(s) if s.vertex == v => s.hops.push(i + 1),
+            Some(s) if s.vertex == v && passed.is_empty() => s.hops.push(i + 1),
             _ => out.push(Stop {
                 vertex: v,
                 hops: vec![i + 1],
+                via: std::mem::take(&mut passed),
+                after: Vec::new(),
                 mark: Mark::Plain,
                 codes: Vec::new(),
                 x: b.x,
@@ -433,6 +568,10 @@ fn stops(topo: &Topology<'_>, lay: &Layout, r: &PairResult) -> Vec<Stop> {
     for s in &mut out {
         s.codes.dedup();
     }
+    // Hops after the last box (a write into DRAM): numbered beside it.
+    if let Some(s) = out.last_mut() {
+        s.after = passed;
+    }
     out
 }
 
@@ -441,6 +580,20 @@ fn stops(topo: &Topology<'_>, lay: &Layout, r: &PairResult) -> Vec<Stop> {
 fn route_arrows(stops: &[Stop], out: &mut String) {
     for (i, w) in stops.windows(2).enumerate() {
         let (a, b) = (&w[0], &w[1]);
+        if a.vertex == b.vertex {
+            // Out through the interconnect and back into the same box: no arrow to
+            // draw; the hops between are numbered beside the box's right edge.
+            if !b.via.is_empty() {
+                badge(
+                    out,
+                    b.x + b.w + 4,
+                    b.y + b.h / 2 - 10,
+                    &numbers(&b.via),
+                    ROUTE,
+                );
+            }
+            continue;
+        }
         let (ax, ay) = (a.x + a.w / 2, a.y + a.h / 2);
         let (bx, by) = (b.x + b.w / 2, b.y + b.h / 2);
         let (x0, y0) = clip(a, bx, by);
@@ -460,7 +613,44 @@ fn route_arrows(stops: &[Stop], out: &mut String) {
             out,
             "<path class=\"route\" d=\"M{x0},{y0} Q{cx},{cy} {x1},{y1}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2.5\" marker-end=\"url(#{marker})\"/>"
         );
+        // The hops between the two boxes (the interconnect): numbered on the arrow,
+        // at the curve's middle.
+        if !b.via.is_empty() {
+            let (mx, my) = ((x0 + 2 * cx + x1) / 4, (y0 + 2 * cy + y1) / 4);
+            badge(out, mx - 11, my - 10, &numbers(&b.via), ROUTE);
+        }
     }
+    if let Some(last) = stops.last() {
+        if !last.after.is_empty() {
+            badge(
+                out,
+                last.x + last.w + 4,
+                last.y + last.h / 2 - 10,
+                &numbers(&last.after),
+                ROUTE,
+            );
+        }
+    }
+}
+
+fn numbers(hops: &[usize]) -> String {
+    hops.iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// One numbered badge with its top-left corner at (x, y).
+fn badge(out: &mut String, x: i32, y: i32, text: &str, color: &str) {
+    let w = (text.chars().count() as i32 * 8 + 12).max(22);
+    let _ = writeln!(
+        out,
+        "<g class=\"hop\"><rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"20\" rx=\"10\" fill=\"{color}\"/>\
+         <text x=\"{}\" y=\"{}\" fill=\"#ffffff\" font-weight=\"bold\" text-anchor=\"middle\">{}</text></g>",
+        x + w / 2,
+        y + 14,
+        esc(text)
+    );
 }
 
 /// The point where the line from the box's centre towards (tx, ty) leaves the box.
@@ -476,30 +666,34 @@ fn clip(s: &Stop, tx: i32, ty: i32) -> (i32, i32) {
     (cx + (dx * t).round() as i32, cy + (dy * t).round() as i32)
 }
 
-/// Numbered badges at each stop's top-left corner, and the codes beside a marked stop.
+/// Numbered badges at each box's top-left corner — one per box, with every hop at it
+/// (a box the route passes twice reads `2,7`) — and the codes beside a marked stop.
 fn badges(stops: &[Stop], out: &mut String) {
-    for s in stops {
-        let text = s
-            .hops
+    for (i, s) in stops.iter().enumerate() {
+        if stops[..i].iter().any(|o| o.vertex == s.vertex) {
+            continue;
+        }
+        let same: Vec<&Stop> = stops.iter().filter(|o| o.vertex == s.vertex).collect();
+        let hops: Vec<usize> = same.iter().flat_map(|o| o.hops.iter().copied()).collect();
+        let mark = same
             .iter()
-            .map(usize::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
+            .map(|o| o.mark)
+            .find(|m| *m == Mark::Fail)
+            .or_else(|| same.iter().map(|o| o.mark).find(|m| *m == Mark::Warn))
+            .unwrap_or(Mark::Plain);
+        let color = match mark {
+            Mark::Fail => FAIL,
+            Mark::Warn => WARN,
+            Mark::Plain => ROUTE,
+        };
+        badge(out, s.x - 10, s.y - 11, &numbers(&hops), color);
+    }
+    for s in stops {
         let color = match s.mark {
             Mark::Fail => FAIL,
             Mark::Warn => WARN,
             Mark::Plain => ROUTE,
         };
-        let w = (text.chars().count() as i32 * 8 + 12).max(22);
-        let (x, y) = (s.x - 10, s.y - 11);
-        let _ = writeln!(
-            out,
-            "<g class=\"hop\"><rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"20\" rx=\"10\" fill=\"{color}\"/>\
-             <text x=\"{}\" y=\"{}\" fill=\"#ffffff\" font-weight=\"bold\" text-anchor=\"middle\">{}</text></g>",
-            x + w / 2,
-            y + 14,
-            esc(&text)
-        );
         if !s.codes.is_empty() {
             let label = format!("✗ {}", s.codes.join(", "));
             let lw = label.chars().count() as i32 * CHAR_W + 10;

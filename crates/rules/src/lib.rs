@@ -52,7 +52,10 @@ pub use report::{
     CauseGroup, CodeSet, FlowTrace, PairDetail, PairResult, Place, Places, Report, Summary, Tally,
     Verdict,
 };
-pub use run::{default_jobs, for_each_pair, for_each_pair_where, for_each_verdict, verdict_alone};
+pub use run::{
+    default_jobs, for_each_pair, for_each_pair_where, for_each_verdict, for_each_verdict_where,
+    verdict_alone,
+};
 
 use peerpath_engine::Engine;
 use peerpath_topology::Topology;

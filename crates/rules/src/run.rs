@@ -136,6 +136,17 @@ pub fn for_each_pair_where<T: Send, E>(
 pub fn for_each_verdict<E>(
     topo: &Topology<'_>,
     jobs: usize,
+    each: impl FnMut(&Import, &Verdict) -> Result<(), E>,
+) -> Result<(), E> {
+    for_each_verdict_where(topo, jobs, &|_| true, each)
+}
+
+/// As `for_each_verdict`, for the pairings whose index in `platform.imports` `keep`
+/// keeps (`peerpath fix` re-decides only the pairings a change can touch).
+pub fn for_each_verdict_where<E>(
+    topo: &Topology<'_>,
+    jobs: usize,
+    keep: &(dyn Fn(usize) -> bool + Sync),
     mut each: impl FnMut(&Import, &Verdict) -> Result<(), E>,
 ) -> Result<(), E> {
     let cache = ClassCache::default();
@@ -146,7 +157,7 @@ pub fn for_each_verdict<E>(
     drive(
         topo,
         jobs,
-        &|_| true,
+        keep,
         |engine, import| {
             let key = classes.key(import);
             if let Some(v) = key.as_ref().and_then(|k| cache.get(k)) {

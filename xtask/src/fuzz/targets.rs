@@ -349,16 +349,33 @@ fn fix_applies(p: &Platform, importer: &str, export: &str) -> Result<(), String>
         max_changes: 1,
         ..peerpath_fix::Bound::default()
     };
-    let report = peerpath_fix::fix(p, importer, export, bound)
+    // What `--apply` edits: the platform's file (written once, as a user's would be).
+    let text = peerpath_testkit::dump::to_yaml(p);
+    let base = peerpath_load::load_str("platform.yaml", &text)
+        .map_err(|d| format!("the dumped platform does not load:\n{d}"))?;
+    let src = peerpath_fix::Source {
+        text: &text,
+        base: &base,
+        within: None,
+    };
+    let report = peerpath_fix::fix(&base, importer, export, bound, Some(&src))
         .map_err(|e| format!("fix of an evaluated pairing: {e}"))?;
-    if let Some(text) = report.applied_file(1) {
-        if let Err(d) = peerpath_load::load_str("applied.yaml", &text) {
-            return Err(format!(
-                "fix --apply wrote a platform that does not load:\n{d}\n{text}"
-            ));
-        }
+    if report.searched.dropped > 0 {
+        return Err(format!(
+            "fix dropped {} proposals: the edited file did not give them",
+            report.searched.dropped
+        ));
     }
-    Ok(())
+    match report.applied_file(1, Some(&src)) {
+        Some(Err(e)) => Err(format!("fix --apply: {e}\n{text}")),
+        Some(Ok(written)) => match peerpath_load::load_str("applied.yaml", &written) {
+            Ok(_) => Ok(()),
+            Err(d) => Err(format!(
+                "fix --apply wrote a platform that does not load:\n{d}\n{written}"
+            )),
+        },
+        None => Ok(()),
+    }
 }
 
 /// Import options drawn for a case: the flags of `peerpath import`.

@@ -27,9 +27,22 @@ pub(crate) const MARGIN: i32 = 24;
 /// Height of the title block.
 pub(crate) const TITLE_H: i32 = 56;
 
+/// Which PCI nodes a focused picture shows, and the boxes that stand for folded
+/// siblings (`draw --focus`).
+#[derive(Clone, Debug)]
+pub(crate) struct Shown {
+    /// Per node: drawn.
+    pub(crate) visible: Vec<bool>,
+    /// Per node: the first line of a box that stands for several identical siblings
+    /// (`×56 gpu`) and the names it covers, first and last.
+    pub(crate) folds: Vec<Option<(String, String)>>,
+}
+
 /// A placed box.
 #[derive(Clone, Debug)]
 pub(crate) struct Placed {
+    /// Drawn (a focused picture leaves boxes out).
+    pub(crate) shown: bool,
     pub(crate) vertex: Vertex,
     pub(crate) label: Label,
     pub(crate) x: i32,
@@ -60,6 +73,7 @@ impl Layout {
             Vertex::Pci(n) => self.boxes.get(n.index()),
             _ => self.boxes.iter().find(|b| b.vertex == v),
         }
+        .filter(|b| b.shown)
     }
 }
 
@@ -75,16 +89,27 @@ fn size(label: &Label) -> (i32, i32) {
     (w.max(60), h)
 }
 
-/// Lays the topology out.
-pub(crate) fn layout(topo: &Topology<'_>) -> Layout {
+/// Lays the topology out; with `shown`, only the nodes it shows (and the IOMMUs and
+/// TBUs beside them).
+pub(crate) fn layout(topo: &Topology<'_>, shown: Option<&Shown>) -> Layout {
     let g = topo.graph();
     let p = topo.platform();
+    let pci_shown = |n: NodeId| shown.is_none_or(|s| s.visible[n.index()]);
     let mut boxes: Vec<Placed> = g
         .node_indices()
         .map(|ix| {
-            let label = vertex_label(topo, g[ix]);
+            let mut label = vertex_label(topo, g[ix]);
+            if let (Vertex::Pci(n), Some(s)) = (g[ix], shown) {
+                if let Some((head, names)) = &s.folds[n.index()] {
+                    label.lines = vec![head.clone(), names.clone()];
+                }
+            }
             let (w, h) = size(&label);
             Placed {
+                shown: match g[ix] {
+                    Vertex::Pci(n) => pci_shown(n),
+                    _ => shown.is_none(),
+                },
                 vertex: g[ix],
                 label,
                 x: 0,
@@ -107,6 +132,10 @@ pub(crate) fn layout(topo: &Topology<'_>) -> Layout {
             continue;
         };
         if let Vertex::Pci(rp) = g[a] {
+            if !pci_shown(rp) {
+                continue;
+            }
+            boxes[b.index()].shown = true;
             if !placed_tbu.contains(&b.index()) {
                 placed_tbu.push(b.index());
                 tbus_of_hb[topo.host_bridge_of(rp).index()].push(b.index());
@@ -117,11 +146,20 @@ pub(crate) fn layout(topo: &Topology<'_>) -> Layout {
     // Row heights: row 0 IOMMUs, row 1 host bridges and TBUs, row 1 + d PCI depth d.
     let max_depth = p
         .node_ids()
+        .filter(|n| pci_shown(*n))
         .map(|n| topo.depth(n) as usize)
         .max()
         .unwrap_or(0);
+    // IOMMUs: drawn with what they translate for.
+    for e in g.edge_indices() {
+        if let Some((a, b)) = g.edge_endpoints(e) {
+            if matches!(g[b], Vertex::Iommu(_)) && boxes[a.index()].shown {
+                boxes[b.index()].shown = true;
+            }
+        }
+    }
     let mut row_h = vec![0i32; max_depth + 2];
-    for b in &boxes {
+    for b in boxes.iter().filter(|b| b.shown) {
         let row = match b.vertex {
             Vertex::Iommu(_) => 0,
             Vertex::Tbu(_) => 1,
@@ -144,8 +182,13 @@ pub(crate) fn layout(topo: &Topology<'_>) -> Layout {
     // Subtree widths, children before parents (parents come first in `nodes`).
     let n = p.nodes.len();
     let mut sub_w = vec![0i32; n];
-    for id in p.node_ids().rev() {
-        let kids = topo.bus_devices(id);
+    for id in p.node_ids().rev().filter(|n| pci_shown(*n)) {
+        let kids: Vec<NodeId> = topo
+            .bus_devices(id)
+            .iter()
+            .copied()
+            .filter(|k| pci_shown(*k))
+            .collect();
         let kids_w: i32 = kids.iter().map(|k| sub_w[k.index()]).sum::<i32>()
             + GAP_X * (kids.len() as i32 - 1).max(0);
         let own = own_width(&boxes, &tbus_of_hb, id);
@@ -156,7 +199,7 @@ pub(crate) fn layout(topo: &Topology<'_>) -> Layout {
     let mut x = MARGIN;
     let roots: Vec<NodeId> = p
         .node_ids()
-        .filter(|id| p.node(*id).parent.is_none())
+        .filter(|id| p.node(*id).parent.is_none() && pci_shown(*id))
         .collect();
     for r in &roots {
         place(topo, &mut boxes, &tbus_of_hb, &sub_w, &row_y, *r, x);
@@ -164,7 +207,7 @@ pub(crate) fn layout(topo: &Topology<'_>) -> Layout {
     }
     // TBUs no root port passes: after the forest, on the host bridges' row.
     for (t, b) in boxes.iter_mut().enumerate() {
-        if matches!(b.vertex, Vertex::Tbu(_)) && !placed_tbu.contains(&t) {
+        if b.shown && matches!(b.vertex, Vertex::Tbu(_)) && !placed_tbu.contains(&t) {
             b.x = x;
             b.y = row_y[1];
             x += b.w + GAP_X;
@@ -177,10 +220,13 @@ pub(crate) fn layout(topo: &Topology<'_>) -> Layout {
         let Some(ix) = vix(Vertex::Iommu(peerpath_model::IommuId(i as u32))) else {
             continue;
         };
+        if !boxes[ix].shown {
+            continue;
+        }
         let mut xs: Vec<i32> = Vec::new();
         for e in g.edge_indices() {
             if let Some((a, b)) = g.edge_endpoints(e) {
-                if b.index() == ix {
+                if b.index() == ix && boxes[a.index()].shown {
                     xs.push(boxes[a.index()].cx());
                 }
             }
@@ -201,7 +247,14 @@ pub(crate) fn layout(topo: &Topology<'_>) -> Layout {
         next = left + boxes[ix].w + GAP_X;
     }
 
-    let width = boxes.iter().map(|b| b.x + b.w).max().unwrap_or(0).max(x) + MARGIN;
+    let width = boxes
+        .iter()
+        .filter(|b| b.shown)
+        .map(|b| b.x + b.w)
+        .max()
+        .unwrap_or(0)
+        .max(x)
+        + MARGIN;
     Layout {
         boxes,
         width,
@@ -226,13 +279,18 @@ fn place(
     id: NodeId,
     left: i32,
 ) {
-    let kids = topo.bus_devices(id);
+    let kids: Vec<NodeId> = topo
+        .bus_devices(id)
+        .iter()
+        .copied()
+        .filter(|k| boxes[k.index()].shown)
+        .collect();
     let kids_w: i32 =
         kids.iter().map(|k| sub_w[k.index()]).sum::<i32>() + GAP_X * (kids.len() as i32 - 1).max(0);
     let span = sub_w[id.index()];
     let mut x = left + (span - kids_w) / 2;
     let mut centres = Vec::with_capacity(kids.len());
-    for k in kids {
+    for k in &kids {
         place(topo, boxes, tbus_of_hb, sub_w, row_y, *k, x);
         centres.push(boxes[k.index()].cx());
         x += sub_w[k.index()] + GAP_X;

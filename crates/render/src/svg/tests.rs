@@ -150,7 +150,14 @@ fn groups_are_shaded_with_a_legend_line_each() {
     let p = topology("dgx-like.yaml");
     let topo = Topology::new(&p);
     let plain = topology_svg(&topo, None, DrawOptions::default());
-    let shaded = topology_svg(&topo, None, DrawOptions { groups: true });
+    let shaded = topology_svg(
+        &topo,
+        None,
+        DrawOptions {
+            groups: true,
+            focus: false,
+        },
+    );
     assert!(!plain.contains("IOMMU group"));
     let n = topo.groups().groups.len();
     assert!(n > 1);
@@ -174,7 +181,10 @@ fn same_input_same_bytes() {
     let p = topology("dgx-like.yaml");
     let topo = Topology::new(&p);
     let r = pair(&topo, "nic0", "gpu2-vram");
-    let opts = DrawOptions { groups: true };
+    let opts = DrawOptions {
+        groups: true,
+        focus: false,
+    };
     assert_eq!(
         topology_svg(&topo, Some(&r), opts),
         topology_svg(&topo, Some(&r), opts)
@@ -191,4 +201,55 @@ fn text_is_escaped() {
     let svg = topology_svg(&Topology::new(&p), None, DrawOptions::default());
     assert!(!svg.contains("<script>"));
     assert!(svg.contains("peerpath draw: &lt;script&gt;&amp;"));
+}
+
+/// The numbers of every hop badge, in the order drawn.
+fn badge_numbers(svg: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    for part in svg.split("<g class=\"hop\">").skip(1) {
+        let text = part
+            .split("text-anchor=\"middle\">")
+            .nth(1)
+            .and_then(|t| t.split('<').next())
+            .unwrap_or_default();
+        out.extend(text.split(',').filter_map(|n| n.parse::<usize>().ok()));
+    }
+    out
+}
+
+/// Issue 19: every hop has a visible number, once, even where the route passes a box
+/// twice (amd-zen-switch: up to hb0, through the interconnect, back down) — hb0's
+/// badge reads `5,7`, the interconnect's hop 6 sits beside hb0, nothing is covered.
+#[test]
+fn every_hop_is_numbered_once_when_a_box_is_passed_twice() {
+    let p = fixture("topologies/amd-zen-switch.yaml");
+    let topo = Topology::new(&p);
+    let r = pair(&topo, "gpu1", "gpu0-vram");
+    let svg = topology_svg(&topo, Some(&r), DrawOptions::default());
+    let mut numbers = badge_numbers(&svg);
+    numbers.sort_unstable();
+    let hops: Vec<usize> = (1..=r.route().len()).collect();
+    assert_eq!(numbers, hops, "{svg}");
+    assert!(svg.contains(">5,7</text>"), "{svg}");
+    // One badge per box: no two badges at one place.
+    let mut at: Vec<&str> = svg
+        .split("<g class=\"hop\"><rect ")
+        .skip(1)
+        .map(|s| s.split(" width").next().unwrap_or_default())
+        .collect();
+    let n = at.len();
+    at.sort_unstable();
+    at.dedup();
+    assert_eq!(at.len(), n, "{svg}");
+}
+
+/// Issue 19: `--groups` gives every group its own fill, past the twelve of the palette.
+#[test]
+fn group_fills_are_distinct_for_many_groups() {
+    let fills: Vec<String> = (0..400).map(super::group_fill).collect();
+    let mut unique = fills.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), fills.len());
+    assert_eq!(fills[0], "#fde2b8");
 }
