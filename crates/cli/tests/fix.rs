@@ -285,3 +285,34 @@ fn apply_edits_a_scenario_in_place_and_nothing_found_exits_1() {
         "{text}"
     );
 }
+
+/// Issue 18: a VM's device importing a host device's BAR faults (V1); `fix` proposes
+/// assigning the peer to the VM and giving the importer back to the host, and the file
+/// `--apply` writes for each (a `vms:` entry edited in place) gives `works`.
+#[test]
+fn a_pairing_across_a_vms_boundary_is_fixed_by_moving_a_device() {
+    let scenario = "scenarios/v-host-peer-unmapped.yaml";
+    let o = peerpath(&["fix", "gpu1", "gpu2-vram", scenario]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("assign gpu2 to vm0 as well"), "{text}");
+    assert!(text.contains("give gpu1 back to the host"), "{text}");
+    let dir = tempdir("vm-boundary");
+    for pick in ["1", "2"] {
+        let out = dir.join(format!("fixed-{pick}.yaml"));
+        let out = out.to_str().expect("utf-8 path");
+        let o = peerpath(&[
+            "fix",
+            "gpu1",
+            "gpu2-vram",
+            scenario,
+            "--apply",
+            "--pick",
+            pick,
+            "-o",
+            out,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_eq!(simulated_outcome(out, "gpu1", "gpu2-vram"), "works");
+    }
+}

@@ -169,46 +169,92 @@ pub(crate) fn edited(source: &Source<'_>, target: &Platform) -> Result<String, S
     }
     if base.vms != target.vms {
         if base.vms.len() != target.vms.len() {
-            return Err("a change adds or removes a VM".into());
+            // Only a VM left without devices goes: its entry is removed whole.
+            let gone: Vec<usize> = (0..base.vms.len())
+                .filter(|&i| !target.vms.iter().any(|t| t.name == base.vms[i].name))
+                .collect();
+            if gone.len() + target.vms.len() != base.vms.len() {
+                return Err("a change adds a VM".into());
+            }
+            for &i in &gone {
+                e.remove(&at(&[Step::Key("vms"), Step::Index(i)]))
+                    .map_err(fail)?;
+            }
+            let kept: Vec<(usize, &peerpath_model::Vm)> = base
+                .vms
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !gone.contains(i))
+                .collect();
+            for ((i, b), t) in kept.into_iter().zip(&target.vms) {
+                vm_devices(
+                    &mut e,
+                    &at(&[Step::Key("vms"), Step::Index(i)]),
+                    b,
+                    t,
+                    &name,
+                )?;
+            }
+            return Ok(e.finish());
         }
         for (i, (b, t)) in base.vms.iter().zip(&target.vms).enumerate() {
-            if b.name != t.name {
-                return Err("a change renames a VM".into());
-            }
-            if b.map_bars != t.map_bars {
-                if let Some(m) = t.map_bars {
-                    e.set(
-                        &at(&[Step::Key("vms"), Step::Index(i), Step::Key("map_bars")]),
-                        &m.to_string(),
-                    )
-                    .map_err(fail)?;
-                }
-            }
-            let devices = at(&[Step::Key("vms"), Step::Index(i), Step::Key("devices")]);
-            for (j, bd) in b.devices.iter().enumerate() {
-                let mut item = devices.clone();
-                item.push(Step::Index(j));
-                match t.devices.iter().find(|d| d.device == bd.device) {
-                    None => e.remove(&item).map_err(fail)?,
-                    Some(td) if td.ats != bd.ats => {
-                        if let Some(a) = td.ats {
-                            item.push(Step::Key("ats"));
-                            e.set(&item, &a.to_string()).map_err(fail)?;
-                        }
-                    }
-                    Some(_) => {}
-                }
-            }
-            let new: Vec<String> = t
-                .devices
-                .iter()
-                .filter(|td| !b.devices.iter().any(|bd| bd.device == td.device))
-                .map(|td| format!("{{device: {}}}", name(&td.device)))
-                .collect();
-            if !new.is_empty() {
-                e.append(&devices, &new).map_err(fail)?;
-            }
+            vm_devices(
+                &mut e,
+                &at(&[Step::Key("vms"), Step::Index(i)]),
+                b,
+                t,
+                &name,
+            )?;
         }
     }
     Ok(e.finish())
+}
+
+/// One VM's edits: `map_bars`, each device's `ats`, devices removed and added. `vm` is
+/// the path of the VM's entry.
+fn vm_devices(
+    e: &mut Editor<'_>,
+    vm: &[Step<'_>],
+    b: &peerpath_model::Vm,
+    t: &peerpath_model::Vm,
+    name: &dyn Fn(&NodeId) -> String,
+) -> Result<(), String> {
+    let fail = |e: peerpath_load::edit::EditError| e.to_string();
+    let at = |rest: &[Step<'static>]| -> Vec<Step<'_>> {
+        vm.iter().copied().chain(rest.iter().copied()).collect()
+    };
+    if b.name != t.name {
+        return Err("a change renames a VM".into());
+    }
+    if b.map_bars != t.map_bars {
+        if let Some(m) = t.map_bars {
+            e.set(&at(&[Step::Key("map_bars")]), &m.to_string())
+                .map_err(fail)?;
+        }
+    }
+    let devices = at(&[Step::Key("devices")]);
+    for (j, bd) in b.devices.iter().enumerate() {
+        let mut item = devices.clone();
+        item.push(Step::Index(j));
+        match t.devices.iter().find(|d| d.device == bd.device) {
+            None => e.remove(&item).map_err(fail)?,
+            Some(td) if td.ats != bd.ats => {
+                if let Some(a) = td.ats {
+                    item.push(Step::Key("ats"));
+                    e.set(&item, &a.to_string()).map_err(fail)?;
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    let new: Vec<String> = t
+        .devices
+        .iter()
+        .filter(|td| !b.devices.iter().any(|bd| bd.device == td.device))
+        .map(|td| format!("{{device: {}}}", name(&td.device)))
+        .collect();
+    if !new.is_empty() {
+        e.append(&devices, &new).map_err(fail)?;
+    }
+    Ok(())
 }

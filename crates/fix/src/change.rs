@@ -74,6 +74,12 @@ pub enum Change {
         /// Index of the VM in `Platform::vms`.
         vm: u32,
     },
+    /// Issue 18: give an assigned device back to the host (its kernel driver), so a
+    /// pairing with a host device is the host's. Cost 2: the VM loses the device.
+    VmUnassign {
+        /// The device.
+        device: NodeId,
+    },
 }
 
 impl Change {
@@ -91,6 +97,7 @@ impl Change {
             Change::VmAts { device } => (8, device.0),
             Change::VmMapBars { vm } => (9, *vm),
             Change::VmAssign { device, .. } => (10, device.0),
+            Change::VmUnassign { device } => (10, device.0),
         }
     }
 
@@ -108,7 +115,7 @@ impl Change {
                 ..
             } => 2,
             Change::Via { .. } => 3,
-            Change::VmAssign { .. } => 2,
+            Change::VmAssign { .. } | Change::VmUnassign { .. } => 2,
             _ => 1,
         }
     }
@@ -188,6 +195,15 @@ impl Change {
                 }
                 if let peerpath_model::NodeKind::Endpoint(e) = &mut p.nodes[device.index()].kind {
                     e.driver = peerpath_model::Driver::VfioPci;
+                }
+            }
+            Change::VmUnassign { device } => {
+                for v in &mut p.vms {
+                    v.devices.retain(|d| d.device != *device);
+                }
+                p.vms.retain(|v| !v.devices.is_empty());
+                if let peerpath_model::NodeKind::Endpoint(e) = &mut p.nodes[device.index()].kind {
+                    e.driver = peerpath_model::Driver::Kernel;
                 }
             }
         }
@@ -338,6 +354,15 @@ impl Change {
                     format!("{v}: + {}", name(device)),
                     format!("assign {} to {v} as well (bound to vfio-pci)", name(device)),
                     Some(format!("driverctl set-override {} vfio-pci", bdf(device))),
+                )
+            }
+            Change::VmUnassign { device } => {
+                let v = p.vm_of(*device).map_or("", |v| v.name.as_str());
+                d(
+                    "vms[].devices",
+                    format!("{v}: - {}", name(device)),
+                    format!("give {} back to the host (its kernel driver)", name(device)),
+                    Some(format!("driverctl unset-override {}", bdf(device))),
                 )
             }
         }

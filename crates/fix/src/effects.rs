@@ -100,7 +100,7 @@ pub(crate) fn touched(
                     device[d.device.index()] = true;
                 }
             }
-            Change::VmAssign { .. } => return None,
+            Change::VmAssign { .. } | Change::VmUnassign { .. } => return None,
         }
     }
     // Below a changed port: parents come before children (a Platform invariant).

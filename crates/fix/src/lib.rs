@@ -612,7 +612,8 @@ fn proposal(cx: &Cx<'_, '_>, changes: Vec<Change>) -> Option<Proposal> {
 
 /// The candidate changes for one pairing, deduplicated and in a fixed order.
 /// Issue 18: the VM-side knobs of a pairing's devices — ATS kept off in the VM (V4),
-/// BARs the VMM does not map (V1), group members outside the VM (V2).
+/// BARs the VMM does not map (V1), group members outside the VM (V2), a device whose
+/// peer is not in its VM (back to the host, or the peer into the VM).
 fn vm_candidates(topo: &Topology<'_>, imp: NodeId, expr: NodeId, out: &mut BTreeSet<Change>) {
     let p = topo.platform();
     for dev in [imp, expr] {
@@ -620,6 +621,17 @@ fn vm_candidates(topo: &Topology<'_>, imp: NodeId, expr: NodeId, out: &mut BTree
             continue;
         };
         let vm = &p.vms[vi];
+        // A pairing across the VM's boundary: the device could go back to the host.
+        let other = if dev == imp { expr } else { imp };
+        if vm.device(other).is_none() {
+            out.insert(Change::VmUnassign { device: dev });
+            if topo.endpoint(other).is_some() {
+                out.insert(Change::VmAssign {
+                    device: other,
+                    vm: vi as u32,
+                });
+            }
+        }
         if vm.device(dev).and_then(|d| d.ats) == Some(false)
             && topo.endpoint(dev).is_some_and(|e| e.ats)
         {
