@@ -175,10 +175,16 @@ pub fn guest_platform(p: &Platform, vm: &Vm) -> (Platform, Vec<(NodeId, NodeId)>
     let port = |acs: bool| Port {
         mpss: 128,
         mps: 128,
-        // QEMU's `pcie_acs_init` (hw/pci/pcie.c): SV, TB, RR, CR, UF on downstream
-        // ports; Control left to the guest kernel (K4.1).
+        // QEMU's `pcie_acs_init` (hw/pci/pcie.c): SV, TB, RR, CR, UF and DT on
+        // downstream ports, Control writable and reset to 0 (`pcie_acs_reset`): left
+        // to the guest kernel (K4.1).
         acs: acs.then_some(Acs {
-            cap: AcsFlags::SV | AcsFlags::TB | AcsFlags::RR | AcsFlags::CR | AcsFlags::UF,
+            cap: AcsFlags::SV
+                | AcsFlags::TB
+                | AcsFlags::RR
+                | AcsFlags::CR
+                | AcsFlags::UF
+                | AcsFlags::DT,
             ctl: None,
         }),
         tbu: None,
