@@ -39,14 +39,23 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             continue;
         };
         let gpa = tr.summary.issued.unwrap_or(last).addr;
-        let Some(m) = cx.topo.meeting(imp, target) else {
-            continue;
+        // Where the request turned: the meeting point of the two; for the importer's
+        // own BAR, its port turned it back (no other place routed it).
+        let (port, switch) = if target == imp {
+            let Some(up) = cx.topo.parent(imp) else {
+                continue;
+            };
+            (up, up)
+        } else {
+            let Some(m) = cx.topo.meeting(imp, target) else {
+                continue;
+            };
+            (m.below_a, m.node)
         };
-        let port = cx.name(m.below_a);
+        let (port, switch) = (cx.name(port), cx.name(switch));
         if already(out, Code::GuestAddressMisroute, port) {
             continue;
         }
-        let switch = cx.name(m.node);
         let hpa = cx.k.why.mapping.map(|m| m.phys.0);
         let message = if target == exp {
             format!(
