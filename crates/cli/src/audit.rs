@@ -1,0 +1,306 @@
+//! `peerpath audit DIR|FILE…` (issue 21, docs/audit.md): every dump found, imported as
+//! `peerpath import` imports it, fingerprinted, clustered, and one table.
+//!
+//! Machines: a file given is one machine with every file beside it of the same stem
+//! (the name up to its first `.`: `node7.lspci.txt` and `node7.dmesg.txt` are machine
+//! `node7`); a directory is walked (sorted, hidden entries skipped) and its files are
+//! grouped by stem the same way; with `--per-dir`, each directory holding files is one
+//! machine instead. A directory that is a sysfs root is one machine. A machine is named
+//! by its path without the extensions (`fleet/node7`). Files found by walking that are
+//! no dump peerpath reads are skipped (counted on stderr); a file given by name that is
+//! none fails its machine.
+//!
+//! Machines are imported on `--jobs` threads; each keeps only its fingerprint, so
+//! memory is bounded by the machines being imported. Each cluster's first machine is
+//! then imported again and evaluated. The output is the same bytes whatever `--jobs`.
+//!
+//! Exit codes: 0 the table; 1 a machine breaks a `--require` rule; 2 invalid input (no
+//! path, a path that does not exist, no machine found) or a machine that failed to
+//! import (the table is written first); 3 stdout could not be written.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use peerpath_audit::{Audit, Canon, Cluster, Evaluation, Failed, Requirement};
+use peerpath_import::{to_platform_raw, ImportOptions, Machine};
+use peerpath_model::Platform;
+use rayon::prelude::*;
+
+use crate::exit::Exit;
+
+/// What to audit and how.
+#[derive(Debug)]
+pub(crate) struct Request {
+    /// Files and directories.
+    pub paths: Vec<PathBuf>,
+    /// `--per-dir`: a directory is one machine.
+    pub per_dir: bool,
+    /// `--require`.
+    pub require: Vec<Requirement>,
+    /// `--format json`.
+    pub json: bool,
+    /// `--jobs`.
+    pub jobs: usize,
+    /// `--no-fix`: leave out the fix search.
+    pub no_fix: bool,
+}
+
+/// One machine: its name and files; `named` when a file was given by name.
+#[derive(Debug)]
+struct MachineFiles {
+    name: String,
+    files: Vec<PathBuf>,
+    named: bool,
+}
+
+/// A file's stem: its name up to the first `.` (a name starting with `.` is hidden).
+fn stem(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    name.split('.').next().unwrap_or_default().to_owned()
+}
+
+fn hidden(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+}
+
+fn machine_name(dir: &Path, stem: &str) -> String {
+    if dir.as_os_str().is_empty() {
+        stem.to_owned()
+    } else {
+        dir.join(stem).display().to_string()
+    }
+}
+
+/// Walks `dir` (sorted), adding machines to `out` keyed by name.
+fn walk(dir: &Path, per_dir: bool, out: &mut BTreeMap<String, MachineFiles>) -> Result<(), String> {
+    if crate::import::is_sysfs_root(dir) {
+        let name = dir.display().to_string();
+        out.entry(name.clone()).or_insert(MachineFiles {
+            name,
+            files: vec![dir.to_path_buf()],
+            named: true,
+        });
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read the directory {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| !hidden(p))
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, per_dir, out)?;
+        } else {
+            let name = if per_dir {
+                dir.display().to_string()
+            } else {
+                machine_name(dir, &stem(&p))
+            };
+            out.entry(name.clone())
+                .or_insert_with(|| MachineFiles {
+                    name,
+                    files: Vec::new(),
+                    named: false,
+                })
+                .files
+                .push(p);
+        }
+    }
+    Ok(())
+}
+
+/// The machines under the paths given, sorted by name.
+fn discover(req: &Request) -> Result<Vec<MachineFiles>, String> {
+    let mut out: BTreeMap<String, MachineFiles> = BTreeMap::new();
+    for p in &req.paths {
+        if p.is_dir() {
+            walk(p, req.per_dir, &mut out)?;
+        } else if p.is_file() {
+            // The file and its same-stem siblings.
+            let dir = p.parent().unwrap_or(Path::new(""));
+            let s = stem(p);
+            let name = machine_name(dir, &s);
+            let mut files = vec![p.clone()];
+            if let Ok(rd) = std::fs::read_dir(if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            }) {
+                for e in rd.flatten() {
+                    let q = e.path();
+                    let q = if dir.as_os_str().is_empty() {
+                        PathBuf::from(e.file_name())
+                    } else {
+                        q
+                    };
+                    if q.is_file() && !hidden(&q) && stem(&q) == s && q != *p {
+                        files.push(q);
+                    }
+                }
+            }
+            let m = out.entry(name.clone()).or_insert(MachineFiles {
+                name,
+                files: Vec::new(),
+                named: true,
+            });
+            m.named = true;
+            m.files.extend(files);
+        } else {
+            return Err(format!("{}: no such file or directory", p.display()));
+        }
+    }
+    let mut machines: Vec<MachineFiles> = out.into_values().collect();
+    for m in &mut machines {
+        m.files.sort();
+        m.files.dedup();
+    }
+    Ok(machines)
+}
+
+/// One machine imported: its canonical form and platform. `Ok(None)`: the files found
+/// by walking hold no dump (not a machine).
+fn import(m: &MachineFiles, skipped: &AtomicUsize) -> Result<Option<(Canon, Platform)>, String> {
+    let mut n = 0;
+    let machine = crate::import::machine_of(&m.files, true, &mut n);
+    if n > 0 {
+        skipped.fetch_add(n, Ordering::Relaxed);
+    }
+    match machine? {
+        Some(machine) => imported(&machine).map(Some),
+        None if m.named => Err("no dump to import".to_owned()),
+        None => Ok(None),
+    }
+}
+
+/// The machine as `import` lays it out, validated by the loader, and its canonical form.
+fn imported(m: &Machine) -> Result<(Canon, Platform), String> {
+    let raw = to_platform_raw(m, &ImportOptions::default());
+    let platform = peerpath_load::validate_raw("<audit>", &raw).map_err(|d| {
+        format!(
+            "the imported platform does not load (a bug in the importer; please report it with the dump): {} diagnostics",
+            d.len()
+        )
+    })?;
+    let json = serde_json::to_value(&raw).map_err(|e| format!("cannot serialize: {e}"))?;
+    let links = m
+        .devices
+        .iter()
+        .filter_map(|d| d.link_sta.map(|l| (d.bdf.to_string(), l.to_string())));
+    Ok((Canon::new(&json, links), platform))
+}
+
+/// Runs `peerpath audit`.
+pub(crate) fn run(req: &Request) -> Exit {
+    let machines = match discover(req) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::InvalidInput;
+        }
+    };
+    let pool = match rayon::ThreadPoolBuilder::new()
+        .num_threads(req.jobs.max(1))
+        .build()
+    {
+        Ok(p) => p,
+        Err(e) => return crate::exit::internal(&format!("cannot start threads: {e}")),
+    };
+    let skipped = AtomicUsize::new(0);
+    let results: Vec<Result<Option<String>, String>> = pool.install(|| {
+        machines
+            .par_iter()
+            .map(|m| import(m, &skipped).map(|o| o.map(|(c, _)| c.fingerprint())))
+            .collect()
+    });
+    let mut seen = Vec::new();
+    let mut failed = Vec::new();
+    for (m, r) in machines.iter().zip(results) {
+        match r {
+            Ok(Some(fp)) => seen.push((m.name.clone(), fp)),
+            Ok(None) => {}
+            Err(error) => failed.push(Failed {
+                machine: m.name.clone(),
+                error,
+            }),
+        }
+    }
+    let skipped = skipped.into_inner();
+    if skipped > 0 {
+        eprintln!("note: skipped {skipped} file(s) that are no dump peerpath reads");
+    }
+    if seen.is_empty() && failed.is_empty() {
+        eprintln!("error: no dump found under the paths given");
+        return Exit::InvalidInput;
+    }
+    let by_name: BTreeMap<&str, &MachineFiles> =
+        machines.iter().map(|m| (m.name.as_str(), m)).collect();
+    let groups = peerpath_audit::clusters(seen.iter().cloned());
+    // Each cluster's first machine, imported again and evaluated.
+    let evaluated: Vec<Result<(Canon, Evaluation), String>> = pool.install(|| {
+        groups
+            .par_iter()
+            .map(|(_, ms)| {
+                let m = by_name[ms[0].as_str()];
+                let (canon, p) = import(m, &AtomicUsize::new(0))?
+                    .ok_or_else(|| "the dump disappeared".to_owned())?;
+                Ok((
+                    canon,
+                    peerpath_audit::evaluate(&p, &req.require, 1, !req.no_fix),
+                ))
+            })
+            .collect()
+    });
+    let mut audit = Audit {
+        format: peerpath_audit::FORMAT,
+        machines: seen.len(),
+        requirements: req.require.iter().map(ToString::to_string).collect(),
+        ..Audit::default()
+    };
+    let mut largest: Option<Canon> = None;
+    for ((fp, ms), r) in groups.into_iter().zip(evaluated) {
+        let (canon, verdicts) = match r {
+            Ok(x) => x,
+            Err(e) => return crate::exit::internal(&format!("re-importing {}: {e}", ms[0])),
+        };
+        let differs = largest
+            .as_ref()
+            .map(|l| peerpath_audit::differences(&canon, l))
+            .unwrap_or_default();
+        if largest.is_none() {
+            largest = Some(canon);
+        }
+        if !verdicts.breaks.is_empty() {
+            audit.breaking += ms.len();
+        }
+        audit.clusters.push(Cluster {
+            fingerprint: fp,
+            count: ms.len(),
+            machines: ms,
+            verdicts,
+            differs,
+        });
+    }
+    audit.failed = failed;
+    let text = if req.json {
+        match peerpath_render::audit_json(&audit) {
+            Ok(s) => s,
+            Err(e) => return crate::exit::internal(&format!("cannot serialize the table: {e}")),
+        }
+    } else {
+        peerpath_render::audit_text(&audit)
+    };
+    out!("{text}");
+    if !audit.failed.is_empty() {
+        Exit::InvalidInput
+    } else if audit.breaking > 0 {
+        Exit::Findings
+    } else {
+        Exit::Success
+    }
+}
