@@ -52,6 +52,10 @@ pub struct Cluster {
     pub verdicts: Evaluation,
     /// What differs from the largest cluster (empty for the largest).
     pub differs: Vec<Difference>,
+    /// The canonical form, in a shard's part only (`--shard`; [`merge`] reads it and
+    /// [`finish`] drops it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canonical: Option<BTreeMap<String, String>>,
 }
 
 /// A machine that could not be imported.
@@ -128,6 +132,103 @@ pub struct Difference {
     pub this: Option<String>,
     /// The largest cluster's value (`null`: absent).
     pub largest: Option<String>,
+}
+
+/// Completes a table whose clusters carry their canonical forms: sorts the clusters
+/// (largest first, ties by fingerprint), says what differs from the largest, counts the
+/// machines that break a requirement, and drops the canonical forms. A single run and
+/// merged shards both end here, so they give the same bytes.
+pub fn finish(a: &mut Audit) {
+    a.clusters.sort_by(|x, y| {
+        y.count
+            .cmp(&x.count)
+            .then(x.fingerprint.cmp(&y.fingerprint))
+    });
+    a.failed.sort_by(|x, y| x.machine.cmp(&y.machine));
+    let largest = a
+        .clusters
+        .first()
+        .and_then(|c| c.canonical.clone())
+        .map(Canon)
+        .unwrap_or_default();
+    for (i, c) in a.clusters.iter_mut().enumerate() {
+        let canon = Canon(c.canonical.take().unwrap_or_default());
+        c.differs = if i == 0 {
+            Vec::new()
+        } else {
+            differences(&canon, &largest)
+        };
+    }
+    count(a);
+}
+
+/// Sets the table's machine count and the machines that break a requirement, from
+/// its clusters.
+pub fn count(a: &mut Audit) {
+    a.machines = a.clusters.iter().map(|c| c.count).sum();
+    a.breaking = a
+        .clusters
+        .iter()
+        .filter(|c| !c.verdicts.breaks.is_empty())
+        .map(|c| c.count)
+        .sum();
+}
+
+/// Joins shards' parts (`--shard I/N` output) into one table, to be [`finish`]ed: the
+/// clusters of one fingerprint become one, their machines merged in order. Parts must
+/// share the format and the requirements, and carry their canonical forms.
+pub fn merge(parts: Vec<Audit>) -> Result<Audit, String> {
+    let mut out: Option<Audit> = None;
+    let mut by: BTreeMap<String, Cluster> = BTreeMap::new();
+    for (n, part) in parts.into_iter().enumerate() {
+        if part.format != FORMAT {
+            return Err(format!(
+                "part {}: format {} (this peerpath reads {FORMAT})",
+                n + 1,
+                part.format
+            ));
+        }
+        let acc = out.get_or_insert_with(|| Audit {
+            format: FORMAT,
+            requirements: part.requirements.clone(),
+            ..Audit::default()
+        });
+        if acc.requirements != part.requirements {
+            return Err(format!(
+                "part {} was audited with --require {:?}, the first with {:?}: run every shard with the same rules",
+                n + 1,
+                part.requirements,
+                acc.requirements
+            ));
+        }
+        acc.failed.extend(part.failed);
+        for c in part.clusters {
+            if c.canonical.is_none() {
+                return Err(format!(
+                    "part {}: cluster {} has no canonical form: merge reads the output of `audit --shard`, not of a whole run",
+                    n + 1,
+                    c.fingerprint
+                ));
+            }
+            match by.get_mut(&c.fingerprint) {
+                Some(m) => {
+                    // The verdicts of the first machine, as a single run takes them.
+                    if c.machines.first() < m.machines.first() {
+                        m.verdicts = c.verdicts;
+                    }
+                    m.machines.extend(c.machines);
+                    m.machines.sort();
+                    m.count = m.machines.len();
+                }
+                None => {
+                    by.insert(c.fingerprint.clone(), c);
+                }
+            }
+        }
+    }
+    let mut a = out.ok_or_else(|| "no part to merge".to_owned())?;
+    a.clusters = by.into_values().collect();
+    Ok(a)
 }
 
 /// Groups machines by fingerprint: clusters (fingerprint, machines sorted), largest

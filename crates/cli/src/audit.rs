@@ -14,6 +14,11 @@
 //! memory is bounded by the machines being imported. Each cluster's first machine is
 //! then imported again and evaluated. The output is the same bytes whatever `--jobs`.
 //!
+//! `--shard I/N` audits the I-th of N contiguous slices of the sorted machine list and
+//! writes a part (the JSON table with each cluster's canonical form, without
+//! differences); `peerpath audit merge PARTS…` joins parts into the table one run gives,
+//! the same bytes (both end in `peerpath_audit::finish`).
+//!
 //! Exit codes: 0 the table; 1 a machine breaks a `--require` rule; 2 invalid input (no
 //! path, a path that does not exist, no machine found) or a machine that failed to
 //! import (the table is written first); 3 stdout could not be written.
@@ -44,6 +49,8 @@ pub(crate) struct Request {
     pub jobs: usize,
     /// `--no-fix`: leave out the fix search.
     pub no_fix: bool,
+    /// `--shard I/N`.
+    pub shard: Option<(usize, usize)>,
 }
 
 /// One machine: its name and files; `named` when a file was given by name.
@@ -198,7 +205,10 @@ fn imported(m: &Machine) -> Result<(Canon, Platform), String> {
 /// Runs `peerpath audit`.
 pub(crate) fn run(req: &Request) -> Exit {
     let machines = match discover(req) {
-        Ok(m) => m,
+        Ok(m) => match req.shard {
+            Some(sh) => shard_of(m, sh),
+            None => m,
+        },
         Err(e) => {
             eprintln!("error: {e}");
             return Exit::InvalidInput;
@@ -234,7 +244,7 @@ pub(crate) fn run(req: &Request) -> Exit {
     if skipped > 0 {
         eprintln!("note: skipped {skipped} file(s) that are no dump peerpath reads");
     }
-    if seen.is_empty() && failed.is_empty() {
+    if seen.is_empty() && failed.is_empty() && req.shard.is_none() {
         eprintln!("error: no dump found under the paths given");
         return Exit::InvalidInput;
     }
@@ -258,42 +268,42 @@ pub(crate) fn run(req: &Request) -> Exit {
     });
     let mut audit = Audit {
         format: peerpath_audit::FORMAT,
-        machines: seen.len(),
         requirements: req.require.iter().map(ToString::to_string).collect(),
         ..Audit::default()
     };
-    let mut largest: Option<Canon> = None;
     for ((fp, ms), r) in groups.into_iter().zip(evaluated) {
         let (canon, verdicts) = match r {
             Ok(x) => x,
             Err(e) => return crate::exit::internal(&format!("re-importing {}: {e}", ms[0])),
         };
-        let differs = largest
-            .as_ref()
-            .map(|l| peerpath_audit::differences(&canon, l))
-            .unwrap_or_default();
-        if largest.is_none() {
-            largest = Some(canon);
-        }
-        if !verdicts.breaks.is_empty() {
-            audit.breaking += ms.len();
-        }
         audit.clusters.push(Cluster {
             fingerprint: fp,
             count: ms.len(),
             machines: ms,
             verdicts,
-            differs,
+            differs: Vec::new(),
+            canonical: Some(canon.0),
         });
     }
     audit.failed = failed;
-    let text = if req.json {
-        match peerpath_render::audit_json(&audit) {
+    if req.shard.is_some() {
+        // A part: the canonical forms stay, for `audit merge`.
+        peerpath_audit::count(&mut audit);
+        return write(&audit, true);
+    }
+    peerpath_audit::finish(&mut audit);
+    write(&audit, req.json)
+}
+
+/// Writes the table and says how the run ended.
+fn write(audit: &Audit, json: bool) -> Exit {
+    let text = if json {
+        match peerpath_render::audit_json(audit) {
             Ok(s) => s,
             Err(e) => return crate::exit::internal(&format!("cannot serialize the table: {e}")),
         }
     } else {
-        peerpath_render::audit_text(&audit)
+        peerpath_render::audit_text(audit)
     };
     out!("{text}");
     if !audit.failed.is_empty() {
@@ -303,4 +313,58 @@ pub(crate) fn run(req: &Request) -> Exit {
     } else {
         Exit::Success
     }
+}
+
+/// Parses `--shard I/N` (1 ≤ I ≤ N).
+pub(crate) fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("`{s}`: expected I/N with 1 ≤ I ≤ N, e.g. 3/8");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (usize, usize) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if i == 0 || i > n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// The machines of shard `i` of `n`: the i-th of n contiguous slices of the sorted list.
+fn shard_of<T>(machines: Vec<T>, (i, n): (usize, usize)) -> Vec<T> {
+    let len = machines.len();
+    let (from, to) = ((i - 1) * len / n, i * len / n);
+    machines.into_iter().skip(from).take(to - from).collect()
+}
+
+/// Runs `peerpath audit merge PARTS…`.
+pub(crate) fn merge(parts: &[PathBuf], json: bool) -> Exit {
+    let mut read = Vec::new();
+    for p in parts {
+        let text = match std::fs::read_to_string(p) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", p.display());
+                return Exit::InvalidInput;
+            }
+        };
+        match serde_json::from_str::<Audit>(&text) {
+            Ok(a) => read.push(a),
+            Err(e) => {
+                eprintln!(
+                    "error: {}: not a part written by `peerpath audit --shard` ({e})",
+                    p.display()
+                );
+                return Exit::InvalidInput;
+            }
+        }
+    }
+    let mut audit = match peerpath_audit::merge(read) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::InvalidInput;
+        }
+    };
+    peerpath_audit::finish(&mut audit);
+    write(&audit, json)
 }

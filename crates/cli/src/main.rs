@@ -435,12 +435,19 @@ Examples:
     /// A fleet in one table: every dump under the paths imported, machines clustered by
     /// their P2P fingerprint, each cluster's verdicts and what sets it apart
     /// (docs/audit.md).
-    #[command(after_help = "\
+    #[command(
+        after_help = "\
 Examples:
   peerpath audit dumps/                                one table for every dump under dumps/
   peerpath audit dumps/ --require gpu:gpu=works        exit 1 when a machine's GPUs cannot P2P
-  peerpath audit dumps/ --require groups=singleton:gpu --format json")]
+  peerpath audit dumps/ --require groups=singleton:gpu --format json
+  peerpath audit dumps/ --shard 2/8 > part2.json       one slice; then: peerpath audit merge part*.json",
+        args_conflicts_with_subcommands = true,
+        subcommand_negates_reqs = true
+    )]
     Audit {
+        #[command(subcommand)]
+        merge: Option<AuditCommand>,
         /// Dump files and directories (walked; files grouped by stem into machines).
         #[arg(required = true, value_name = "DIR|FILE")]
         paths: Vec<PathBuf>,
@@ -458,6 +465,10 @@ Examples:
         /// Leave out the fix search for failing clusters.
         #[arg(long)]
         no_fix: bool,
+        /// Audit the I-th of N slices of the sorted machine list and write a part (JSON)
+        /// for `peerpath audit merge`.
+        #[arg(long, value_name = "I/N", value_parser = audit::parse_shard)]
+        shard: Option<(usize, usize)>,
         /// Worker threads (default: every core). The output is the same for any N.
         #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
         jobs: Option<u16>,
@@ -517,6 +528,21 @@ struct ViaArg {
             clap::builder::PossibleValuesParser::new(peerpath_model::Via::names()),
             |s: String| peerpath_model::Via::from_name(&s).unwrap_or_default()))]
     via: Option<peerpath_model::Via>,
+}
+
+/// `peerpath audit`'s subcommand.
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Join the parts of `peerpath audit --shard I/N` runs into one table: the same
+    /// bytes as one run over every machine.
+    Merge {
+        /// The parts (the JSON each shard wrote).
+        #[arg(required = true, value_name = "PART")]
+        parts: Vec<PathBuf>,
+        /// text or json.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
 }
 
 /// Parses `--require`.
@@ -753,11 +779,17 @@ fn main() -> ExitCode {
             }),
         },
         Command::Audit {
+            merge: Some(AuditCommand::Merge { parts, format }),
+            ..
+        } => audit::merge(&parts, format == Format::Json),
+        Command::Audit {
+            merge: None,
             paths,
             per_dir,
             require,
             format,
             no_fix,
+            shard,
             jobs,
         } => audit::run(&audit::Request {
             paths,
@@ -766,6 +798,7 @@ fn main() -> ExitCode {
             json: format == Format::Json,
             jobs: jobs.map_or_else(peerpath_rules::default_jobs, usize::from),
             no_fix,
+            shard,
         }),
         Command::Schema {
             scenario,

@@ -253,3 +253,53 @@ fn generate_fleet_is_deterministic_and_refuses_a_non_empty_dir() {
         let _ = std::fs::remove_dir_all(d);
     }
 }
+
+#[test]
+fn merged_shards_give_the_same_bytes_as_one_run() {
+    let d = fleet("shards", "30", "0.3", "4");
+    for format in ["json", "text"] {
+        let whole = peerpath(&[
+            "audit",
+            s(&d),
+            "--format",
+            format,
+            "--require",
+            "gpu:gpu=works",
+        ]);
+        assert_eq!(whole.status.code(), Some(1), "{}", stderr(&whole));
+        let mut parts = Vec::new();
+        for i in 1..=3 {
+            let o = peerpath(&[
+                "audit",
+                s(&d),
+                "--shard",
+                &format!("{i}/3"),
+                "--require",
+                "gpu:gpu=works",
+            ]);
+            assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+            let part = d.with_extension(format!("part{i}.json"));
+            std::fs::write(&part, &o.stdout).expect("write part");
+            parts.push(part);
+        }
+        // In another order, too.
+        parts.reverse();
+        let mut args = vec!["audit", "merge", "--format", format];
+        args.extend(parts.iter().map(|p| s(p)));
+        let merged = peerpath(&args);
+        assert_eq!(merged.status.code(), Some(1), "{}", stderr(&merged));
+        assert_eq!(stdout(&merged), stdout(&whole), "{format}");
+        for p in parts {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    // A whole run's JSON is not a part.
+    let whole = d.with_extension("whole.json");
+    let o = peerpath(&["audit", s(&d), "--format", "json"]);
+    std::fs::write(&whole, &o.stdout).expect("write");
+    let bad = peerpath(&["audit", "merge", s(&whole)]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("--shard"), "{}", stderr(&bad));
+    let _ = std::fs::remove_file(whole);
+    let _ = std::fs::remove_dir_all(&d);
+}
