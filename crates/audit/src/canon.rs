@@ -14,9 +14,11 @@
 //! is one value, `[a, b]`. Nothing else from the dump enters: no hostnames, serial
 //! numbers, device names from `pci.ids`, IOMMU group numbers or warnings.
 //!
-//! The fingerprint is FNV-1a (64-bit) over the lines `path<TAB>value<LF>` in sorted
-//! order, written as 16 lowercase hex digits: the same canonical form gives the same
-//! fingerprint on every machine and in every shard.
+//! The fingerprint is FNV-1a (64-bit) over the lines `path<TAB>value<LF>` in walking
+//! order (the JSON map's key order, list elements in the import's order, which is by
+//! BDF; then the links by BDF), written as 16 lowercase hex digits: the same import
+//! gives the same fingerprint on every machine and in every shard. It is computed while
+//! walking, without building the map, which only a cluster's representative needs.
 
 use std::collections::BTreeMap;
 
@@ -31,36 +33,53 @@ impl Canon {
     /// links of the dump, `(bdf, "16GT/s x16")`.
     pub fn new(platform: &Value, links: impl IntoIterator<Item = (String, String)>) -> Canon {
         let mut map = BTreeMap::new();
-        if let Value::Object(top) = platform {
-            for (k, v) in top {
-                if k == "name" || k == "description" {
-                    continue;
-                }
-                flatten(k, v, &mut map);
-            }
-        }
-        for (bdf, link) in links {
-            map.insert(format!("dump[{bdf}].link_status"), link);
-        }
+        walk(platform, links, &mut |k, v| {
+            map.insert(k.to_owned(), v.to_owned());
+        });
         Canon(map)
     }
+}
 
-    /// The fingerprint: FNV-1a 64 over `path\tvalue\n` lines in order, as 16 hex digits.
-    pub fn fingerprint(&self) -> String {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut eat = |bytes: &[u8]| {
-            for b in bytes {
-                h ^= u64::from(*b);
-                h = h.wrapping_mul(0x0000_0100_0000_01b3);
-            }
-        };
-        for (k, v) in &self.0 {
-            eat(k.as_bytes());
-            eat(b"\t");
-            eat(v.as_bytes());
-            eat(b"\n");
+/// The fingerprint of the canonical form of `platform` and `links` (see [`Canon::new`]):
+/// FNV-1a 64 over its `path\tvalue\n` lines in walking order, as 16 hex digits. Built
+/// while walking, without the map.
+pub fn fingerprint(platform: &Value, links: impl IntoIterator<Item = (String, String)>) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
         }
-        format!("{h:016x}")
+    };
+    walk(platform, links, &mut |k, v| {
+        eat(k.as_bytes());
+        eat(b"\t");
+        eat(v.as_bytes());
+        eat(b"\n");
+    });
+    format!("{h:016x}")
+}
+
+/// Each line of the canonical form, in walking order: the platform's keys in the JSON
+/// map's order, list elements in the import's order (by BDF), then the links.
+fn walk(
+    platform: &Value,
+    links: impl IntoIterator<Item = (String, String)>,
+    emit: &mut dyn FnMut(&str, &str),
+) {
+    let mut path = String::with_capacity(128);
+    if let Value::Object(top) = platform {
+        for (k, v) in top {
+            if k == "name" || k == "description" {
+                continue;
+            }
+            path.clear();
+            path.push_str(k);
+            flatten(&mut path, v, emit);
+        }
+    }
+    for (bdf, link) in links {
+        emit(&format!("dump[{bdf}].link_status"), &link);
     }
 }
 
@@ -73,7 +92,8 @@ fn scalar(v: &Value) -> Option<String> {
     }
 }
 
-fn flatten(path: &str, v: &Value, out: &mut BTreeMap<String, String>) {
+fn flatten(path: &mut String, v: &Value, emit: &mut dyn FnMut(&str, &str)) {
+    let len = path.len();
     match v {
         Value::Null => {}
         Value::Object(o) => {
@@ -84,13 +104,16 @@ fn flatten(path: &str, v: &Value, out: &mut BTreeMap<String, String>) {
                 if by == Some(k.as_str()) || (by == Some("bdf") && k == "name") {
                     continue;
                 }
-                flatten(&format!("{path}.{k}"), x, out);
+                path.push('.');
+                path.push_str(k);
+                flatten(path, x, emit);
+                path.truncate(len);
             }
         }
         Value::Array(items) => {
             if items.iter().all(|i| !i.is_object() && !i.is_array()) {
                 let parts: Vec<String> = items.iter().filter_map(scalar).collect();
-                out.insert(path.to_owned(), format!("[{}]", parts.join(", ")));
+                emit(path, &format!("[{}]", parts.join(", ")));
                 return;
             }
             for (i, item) in items.iter().enumerate() {
@@ -100,14 +123,16 @@ fn flatten(path: &str, v: &Value, out: &mut BTreeMap<String, String>) {
                     .and_then(|k| item.get(k))
                     .and_then(scalar)
                     .unwrap_or_else(|| i.to_string());
-                flatten(&format!("{path}[{key}]"), item, out);
+                path.push('[');
+                path.push_str(&key);
+                path.push(']');
+                flatten(path, item, emit);
+                path.truncate(len);
             }
         }
-        other => {
-            if let Some(s) = scalar(other) {
-                out.insert(path.to_owned(), s);
-            }
-        }
+        Value::String(s) => emit(path, s),
+        Value::Bool(b) => emit(path, if *b { "true" } else { "false" }),
+        Value::Number(n) => emit(path, &n.to_string()),
     }
 }
 
@@ -171,9 +196,10 @@ mod tests {
         let mut w = v.clone();
         w["name"] = "box-18".into();
         let d = Canon::new(&w, [("0000:41:00.0".to_owned(), "16GT/s x8".to_owned())]);
-        assert_eq!(c.fingerprint(), d.fingerprint());
-        let e = Canon::new(&w, [("0000:41:00.0".to_owned(), "16GT/s x16".to_owned())]);
-        assert_ne!(c.fingerprint(), e.fingerprint());
+        assert_eq!(c, d);
+        let link = |w: &str| [("0000:41:00.0".to_owned(), format!("16GT/s {w}"))];
+        assert_eq!(fingerprint(&v, link("x8")), fingerprint(&w, link("x8")));
+        assert_ne!(fingerprint(&v, link("x8")), fingerprint(&w, link("x16")));
     }
 
     #[test]

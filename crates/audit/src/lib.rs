@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-pub use canon::{place_of, Canon};
+pub use canon::{fingerprint, place_of, Canon};
 use peerpath_model::{DeviceClass, NodeKind, Outcome, Platform};
 use peerpath_topology::Topology;
 use serde::{Deserialize, Serialize};

@@ -170,23 +170,32 @@ fn discover(req: &Request) -> Result<Vec<MachineFiles>, String> {
     Ok(machines)
 }
 
-/// One machine imported: its canonical form and platform. `Ok(None)`: the files found
-/// by walking hold no dump (not a machine).
-fn import(m: &MachineFiles, skipped: &AtomicUsize) -> Result<Option<(Canon, Platform)>, String> {
+/// One machine imported.
+#[derive(Debug)]
+struct Imported {
+    /// The fingerprint.
+    fingerprint: String,
+    /// The canonical form and the platform, when asked for (a cluster's representative).
+    full: Option<(Canon, Platform)>,
+}
+
+/// One machine imported. `Ok(None)`: the files found by walking hold no dump (not a
+/// machine). `full`: keep the canonical form and the platform.
+fn import(m: &MachineFiles, skipped: &AtomicUsize, full: bool) -> Result<Option<Imported>, String> {
     let mut n = 0;
     let machine = crate::import::machine_of(&m.files, true, &mut n);
     if n > 0 {
         skipped.fetch_add(n, Ordering::Relaxed);
     }
     match machine? {
-        Some(machine) => imported(&machine).map(Some),
+        Some(machine) => imported(&machine, full).map(Some),
         None if m.named => Err("no dump to import".to_owned()),
         None => Ok(None),
     }
 }
 
-/// The machine as `import` lays it out, validated by the loader, and its canonical form.
-fn imported(m: &Machine) -> Result<(Canon, Platform), String> {
+/// The machine as `import` lays it out, validated by the loader, and its fingerprint.
+fn imported(m: &Machine, full: bool) -> Result<Imported, String> {
     let raw = to_platform_raw(m, &ImportOptions::default());
     let platform = peerpath_load::validate_raw("<audit>", &raw).map_err(|d| {
         format!(
@@ -195,11 +204,15 @@ fn imported(m: &Machine) -> Result<(Canon, Platform), String> {
         )
     })?;
     let json = serde_json::to_value(&raw).map_err(|e| format!("cannot serialize: {e}"))?;
-    let links = m
-        .devices
-        .iter()
-        .filter_map(|d| d.link_sta.map(|l| (d.bdf.to_string(), l.to_string())));
-    Ok((Canon::new(&json, links), platform))
+    let links = || {
+        m.devices
+            .iter()
+            .filter_map(|d| d.link_sta.map(|l| (d.bdf.to_string(), l.to_string())))
+    };
+    Ok(Imported {
+        fingerprint: peerpath_audit::fingerprint(&json, links()),
+        full: full.then(|| (Canon::new(&json, links()), platform)),
+    })
 }
 
 /// Runs `peerpath audit`.
@@ -225,7 +238,7 @@ pub(crate) fn run(req: &Request) -> Exit {
     let results: Vec<Result<Option<String>, String>> = pool.install(|| {
         machines
             .par_iter()
-            .map(|m| import(m, &skipped).map(|o| o.map(|(c, _)| c.fingerprint())))
+            .map(|m| import(m, &skipped, false).map(|o| o.map(|i| i.fingerprint)))
             .collect()
     });
     let mut seen = Vec::new();
@@ -257,7 +270,8 @@ pub(crate) fn run(req: &Request) -> Exit {
             .par_iter()
             .map(|(_, ms)| {
                 let m = by_name[ms[0].as_str()];
-                let (canon, p) = import(m, &AtomicUsize::new(0))?
+                let (canon, p) = import(m, &AtomicUsize::new(0), true)?
+                    .and_then(|i| i.full)
                     .ok_or_else(|| "the dump disappeared".to_owned())?;
                 Ok((
                     canon,
