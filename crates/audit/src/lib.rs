@@ -246,7 +246,7 @@ pub fn clusters(seen: impl IntoIterator<Item = (String, String)>) -> Vec<(String
         })
         .collect();
     // Stable: equal counts stay in fingerprint order.
-    out.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+    out.sort_by_key(|c| std::cmp::Reverse(c.1.len()));
     out
 }
 
