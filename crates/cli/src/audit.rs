@@ -43,14 +43,25 @@ pub(crate) struct Request {
     pub per_dir: bool,
     /// `--require`.
     pub require: Vec<Requirement>,
-    /// `--format json`.
-    pub json: bool,
+    /// `--format`.
+    pub format: AuditFormat,
     /// `--jobs`.
     pub jobs: usize,
     /// `--no-fix`: leave out the fix search.
     pub no_fix: bool,
     /// `--shard I/N`.
     pub shard: Option<(usize, usize)>,
+}
+
+/// `peerpath audit --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum AuditFormat {
+    /// The table as text.
+    Text,
+    /// The table as JSON (docs/audit.md).
+    Json,
+    /// One self-contained HTML page.
+    Html,
 }
 
 /// One machine: its name and files; `named` when a file was given by name.
@@ -303,21 +314,21 @@ pub(crate) fn run(req: &Request) -> Exit {
     if req.shard.is_some() {
         // A part: the canonical forms stay, for `audit merge`.
         peerpath_audit::count(&mut audit);
-        return write(&audit, true);
+        return write(&audit, AuditFormat::Json);
     }
     peerpath_audit::finish(&mut audit);
-    write(&audit, req.json)
+    write(&audit, req.format)
 }
 
 /// Writes the table and says how the run ended.
-fn write(audit: &Audit, json: bool) -> Exit {
-    let text = if json {
-        match peerpath_render::audit_json(audit) {
+fn write(audit: &Audit, format: AuditFormat) -> Exit {
+    let text = match format {
+        AuditFormat::Json => match peerpath_render::audit_json(audit) {
             Ok(s) => s,
             Err(e) => return crate::exit::internal(&format!("cannot serialize the table: {e}")),
-        }
-    } else {
-        peerpath_render::audit_text(audit)
+        },
+        AuditFormat::Text => peerpath_render::audit_text(audit),
+        AuditFormat::Html => peerpath_render::audit_html(audit),
     };
     out!("{text}");
     if !audit.failed.is_empty() {
@@ -351,7 +362,7 @@ fn shard_of<T>(machines: Vec<T>, (i, n): (usize, usize)) -> Vec<T> {
 }
 
 /// Runs `peerpath audit merge PARTS…`.
-pub(crate) fn merge(parts: &[PathBuf], json: bool) -> Exit {
+pub(crate) fn merge(parts: &[PathBuf], format: AuditFormat) -> Exit {
     let mut read = Vec::new();
     for p in parts {
         let text = match std::fs::read_to_string(p) {
@@ -380,5 +391,5 @@ pub(crate) fn merge(parts: &[PathBuf], json: bool) -> Exit {
         }
     };
     peerpath_audit::finish(&mut audit);
-    write(&audit, json)
+    write(&audit, format)
 }

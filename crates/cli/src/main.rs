@@ -438,6 +438,7 @@ Examples:
     #[command(
         after_help = "\
 Examples:
+  peerpath audit crates/cli/tests/dumps/               four real machines, four clusters
   peerpath audit dumps/                                one table for every dump under dumps/
   peerpath audit dumps/ --require gpu:gpu=works        exit 1 when a machine's GPUs cannot P2P
   peerpath audit dumps/ --require groups=singleton:gpu --format json
@@ -459,9 +460,9 @@ Examples:
         /// groups=singleton:CLASS. Exit 1 when a machine breaks one.
         #[arg(long, value_name = "RULE", value_parser = parse_requirement)]
         require: Vec<peerpath_audit::Requirement>,
-        /// text or json (docs/audit.md).
+        /// text, json (docs/audit.md) or html (one self-contained page).
         #[arg(long, value_enum, default_value = "text")]
-        format: Format,
+        format: audit::AuditFormat,
         /// Leave out the fix search for failing clusters.
         #[arg(long)]
         no_fix: bool,
@@ -539,9 +540,9 @@ enum AuditCommand {
         /// The parts (the JSON each shard wrote).
         #[arg(required = true, value_name = "PART")]
         parts: Vec<PathBuf>,
-        /// text or json.
+        /// text, json or html.
         #[arg(long, value_enum, default_value = "text")]
-        format: Format,
+        format: audit::AuditFormat,
     },
 }
 
@@ -781,7 +782,7 @@ fn main() -> ExitCode {
         Command::Audit {
             merge: Some(AuditCommand::Merge { parts, format }),
             ..
-        } => audit::merge(&parts, format == Format::Json),
+        } => audit::merge(&parts, format),
         Command::Audit {
             merge: None,
             paths,
@@ -795,7 +796,7 @@ fn main() -> ExitCode {
             paths,
             per_dir,
             require,
-            json: format == Format::Json,
+            format,
             jobs: jobs.map_or_else(peerpath_rules::default_jobs, usize::from),
             no_fix,
             shard,

@@ -257,7 +257,7 @@ fn generate_fleet_is_deterministic_and_refuses_a_non_empty_dir() {
 #[test]
 fn merged_shards_give_the_same_bytes_as_one_run() {
     let d = fleet("shards", "30", "0.3", "4");
-    for format in ["json", "text"] {
+    for format in ["json", "text", "html"] {
         let whole = peerpath(&[
             "audit",
             s(&d),

@@ -144,3 +144,132 @@ pub fn audit_json(a: &Audit) -> Result<String, serde_json::Error> {
         s
     })
 }
+
+/// The table as one self-contained HTML page, styled like `peerpath report`: a row per
+/// cluster (machines, outcomes, rules broken, differences), then each cluster's
+/// machines, verdicts per class pairing, differences and fix behind a click.
+pub fn audit_html(a: &Audit) -> String {
+    use crate::svg::esc;
+    let mut out = String::new();
+    let title = format!(
+        "peerpath audit: {} machines in {} clusters",
+        a.machines,
+        a.clusters.len()
+    );
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{t}</title>\n<style>\n{css}</style>\n</head>\n<body>\n<h1>{t}</h1>\n\
+         <p class=\"muted\">{req}{failed} &middot; peerpath {version} &middot; docs/audit.md</p>\n",
+        t = esc(&title),
+        css = crate::html::CSS,
+        req = if a.requirements.is_empty() {
+            "no --require".to_owned()
+        } else {
+            esc(&format!(
+                "required: {}; {} machines break a rule",
+                a.requirements.join(", "),
+                a.breaking
+            ))
+        },
+        failed = if a.failed.is_empty() {
+            String::new()
+        } else {
+            format!("; {} failed to import", a.failed.len())
+        },
+        version = env!("CARGO_PKG_VERSION"),
+    );
+    out.push_str(
+        "<h2>Clusters</h2>\n<table class=\"matrix\">\n<tr><th>#</th><th>fingerprint</th><th>machines</th>\
+         <th>pairings</th><th>breaks</th><th>differences from cluster 1</th></tr>\n",
+    );
+    for (i, c) in a.clusters.iter().enumerate() {
+        let v = &c.verdicts.all;
+        let class = if v.fails > 0 {
+            "fails"
+        } else if v.degraded > 0 {
+            "degraded"
+        } else {
+            "works"
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td><a href=\"#cluster-{n}\">{n}</a></td><td>{fp}</td><td>{count}</td>\
+             <td class=\"{class}\">{summary}</td><td>{breaks}</td><td>{diffs}</td></tr>",
+            n = i + 1,
+            fp = esc(&c.fingerprint),
+            count = c.count,
+            summary = esc(&summary_line(v)),
+            breaks = esc(&c.verdicts.breaks.join("; ")),
+            diffs = if i == 0 {
+                "(largest)".to_owned()
+            } else {
+                c.differs.len().to_string()
+            },
+        );
+    }
+    out.push_str("</table>\n");
+    for (i, c) in a.clusters.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "<h2 id=\"cluster-{n}\">Cluster {n} [{fp}]: {count} machine{s}</h2>",
+            n = i + 1,
+            fp = esc(&c.fingerprint),
+            count = c.count,
+            s = if c.count == 1 { "" } else { "s" }
+        );
+        let _ = writeln!(
+            out,
+            "<details><summary>machines</summary><pre class=\"wrap\">{}</pre></details>",
+            esc(&c.machines.join("\n"))
+        );
+        let mut verdicts = summary_line(&c.verdicts.all);
+        for k in &c.verdicts.classes {
+            let _ = write!(
+                verdicts,
+                "\n  {} → {}: {}",
+                k.importer,
+                k.exporter,
+                summary_line(&k.counts)
+            );
+        }
+        let _ = writeln!(out, "<pre>{}</pre>", esc(&verdicts));
+        if i > 0 {
+            let lines: Vec<String> = c.differs.iter().map(difference).collect();
+            let _ = writeln!(
+                out,
+                "<details open><summary>{} difference{} from cluster 1 (this vs largest)</summary><pre class=\"wrap\">{}</pre></details>",
+                c.differs.len(),
+                if c.differs.len() == 1 { "" } else { "s" },
+                esc(&lines.join("\n"))
+            );
+        }
+        if let Some(f) = &c.verdicts.fix {
+            let _ = writeln!(
+                out,
+                "<p>fix for {} ← {}: {}</p>",
+                esc(&f.importer),
+                esc(&f.export),
+                esc(&if f.changes.is_empty() {
+                    "none within 2 changes (peerpath fix searches further)".to_owned()
+                } else {
+                    format!(
+                        "{} ({} after)",
+                        f.changes.join("; "),
+                        f.after.as_deref().unwrap_or("?")
+                    )
+                })
+            );
+        }
+    }
+    if !a.failed.is_empty() {
+        out.push_str("<h2>Failed to import</h2>\n<pre class=\"wrap\">");
+        for f in &a.failed {
+            let _ = writeln!(out, "{}", esc(&format!("{}: {}", f.machine, f.error)));
+        }
+        out.push_str("</pre>\n");
+    }
+    out.push_str("</body>\n</html>\n");
+    out
+}

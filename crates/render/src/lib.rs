@@ -18,7 +18,9 @@ mod simulate;
 mod style;
 mod svg;
 
-pub use audit::{audit_json, audit_text, AUDIT_DIFFERENCES_SHOWN, AUDIT_MACHINES_SHOWN};
+pub use audit::{
+    audit_html, audit_json, audit_text, AUDIT_DIFFERENCES_SHOWN, AUDIT_MACHINES_SHOWN,
+};
 pub use bandwidth::{
     bandwidth_json, bandwidth_text, calibrate_text, compare_json, compare_text, concurrent_json,
     concurrent_text,
