@@ -134,10 +134,11 @@ pub struct Difference {
     pub largest: Option<String>,
 }
 
-/// Completes a table whose clusters carry their canonical forms: sorts the clusters
-/// (largest first, ties by fingerprint), says what differs from the largest, counts the
-/// machines that break a requirement, and drops the canonical forms. A single run and
-/// merged shards both end here, so they give the same bytes.
+/// Completes a table: sorts the clusters (largest first, ties by fingerprint), says
+/// what differs from the largest for the clusters that carry their canonical forms
+/// (merged parts; a single run computes the differences as it goes and carries none),
+/// counts the machines that break a requirement, and drops the canonical forms. A
+/// single run and merged shards both end here, so they give the same bytes.
 pub fn finish(a: &mut Audit) {
     a.clusters.sort_by(|x, y| {
         y.count
@@ -152,12 +153,13 @@ pub fn finish(a: &mut Audit) {
         .map(Canon)
         .unwrap_or_default();
     for (i, c) in a.clusters.iter_mut().enumerate() {
-        let canon = Canon(c.canonical.take().unwrap_or_default());
-        c.differs = if i == 0 {
-            Vec::new()
-        } else {
-            differences(&canon, &largest)
-        };
+        if let Some(canon) = c.canonical.take() {
+            c.differs = if i == 0 {
+                Vec::new()
+            } else {
+                differences(&Canon(canon), &largest)
+            };
+        }
     }
     count(a);
 }

@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use peerpath_audit::{Audit, Canon, Cluster, Evaluation, Failed, Requirement};
+use peerpath_audit::{Audit, Canon, Cluster, Difference, Evaluation, Failed, Requirement};
 use peerpath_import::{to_platform_raw, ImportOptions, Machine};
 use peerpath_model::Platform;
 use rayon::prelude::*;
@@ -275,29 +275,47 @@ pub(crate) fn run(req: &Request) -> Exit {
     let by_name: BTreeMap<&str, &MachineFiles> =
         machines.iter().map(|m| (m.name.as_str(), m)).collect();
     let groups = peerpath_audit::clusters(seen.iter().cloned());
-    // Each cluster's first machine, imported again and evaluated.
-    let evaluated: Vec<Result<(Canon, Evaluation), String>> = pool.install(|| {
-        groups
-            .par_iter()
-            .map(|(_, ms)| {
-                let m = by_name[ms[0].as_str()];
-                let (canon, p) = import(m, &AtomicUsize::new(0), true)?
-                    .and_then(|i| i.full)
-                    .ok_or_else(|| "the dump disappeared".to_owned())?;
-                Ok((
-                    canon,
-                    peerpath_audit::evaluate(&p, &req.require, 1, !req.no_fix),
-                ))
-            })
-            .collect()
-    });
-    let mut audit = Audit {
-        format: peerpath_audit::FORMAT,
-        requirements: req.require.iter().map(ToString::to_string).collect(),
-        ..Audit::default()
+    // Each cluster's first machine, imported again and evaluated. The largest first: a
+    // single run says what differs from it at once and drops each canonical form, so
+    // memory holds one form per thread and the largest's, not one per cluster; a shard
+    // keeps them all for `audit merge`.
+    let keep = req.shard.is_some();
+    let evaluate = |ms: &[String]| -> Result<(Canon, Evaluation), String> {
+        let m = by_name[ms[0].as_str()];
+        let (canon, p) = import(m, &AtomicUsize::new(0), true)?
+            .and_then(|i| i.full)
+            .ok_or_else(|| "the dump disappeared".to_owned())?;
+        Ok((
+            canon,
+            peerpath_audit::evaluate(&p, &req.require, 1, !req.no_fix),
+        ))
     };
-    for ((fp, ms), r) in groups.into_iter().zip(evaluated) {
-        let (canon, verdicts) = match r {
+    let Some(((_, first), rest)) = groups.split_first() else {
+        return finish(Audit::default(), failed, req);
+    };
+    let largest = match pool.install(|| evaluate(first)) {
+        Ok(x) => x,
+        Err(e) => return crate::exit::internal(&format!("re-importing {}: {e}", first[0])),
+    };
+    let others: Vec<Result<(Option<Canon>, Vec<Difference>, Evaluation), String>> =
+        pool.install(|| {
+            rest.par_iter()
+                .map(|(_, ms)| {
+                    let (canon, v) = evaluate(ms)?;
+                    Ok(if keep {
+                        (Some(canon), Vec::new(), v)
+                    } else {
+                        let d = peerpath_audit::differences(&canon, &largest.0);
+                        (None, d, v)
+                    })
+                })
+                .collect()
+        });
+    let mut audit = Audit::default();
+    let (canon0, v0) = largest;
+    let firsts = std::iter::once(Ok((Some(canon0).filter(|_| keep), Vec::new(), v0)));
+    for ((fp, ms), r) in groups.into_iter().zip(firsts.chain(others)) {
+        let (canon, differs, verdicts) = match r {
             Ok(x) => x,
             Err(e) => return crate::exit::internal(&format!("re-importing {}: {e}", ms[0])),
         };
@@ -306,10 +324,17 @@ pub(crate) fn run(req: &Request) -> Exit {
             count: ms.len(),
             machines: ms,
             verdicts,
-            differs: Vec::new(),
-            canonical: Some(canon.0),
+            differs,
+            canonical: canon.map(|c| c.0),
         });
     }
+    finish(audit, failed, req)
+}
+
+/// The table written: a shard's part, or the finished table.
+fn finish(mut audit: Audit, failed: Vec<Failed>, req: &Request) -> Exit {
+    audit.format = peerpath_audit::FORMAT;
+    audit.requirements = req.require.iter().map(ToString::to_string).collect();
     audit.failed = failed;
     if req.shard.is_some() {
         // A part: the canonical forms stay, for `audit merge`.
