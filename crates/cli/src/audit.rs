@@ -297,20 +297,19 @@ pub(crate) fn run(req: &Request) -> Exit {
         Ok(x) => x,
         Err(e) => return crate::exit::internal(&format!("re-importing {}: {e}", first[0])),
     };
-    let others: Vec<Result<(Option<Canon>, Vec<Difference>, Evaluation), String>> =
-        pool.install(|| {
-            rest.par_iter()
-                .map(|(_, ms)| {
-                    let (canon, v) = evaluate(ms)?;
-                    Ok(if keep {
-                        (Some(canon), Vec::new(), v)
-                    } else {
-                        let d = peerpath_audit::differences(&canon, &largest.0);
-                        (None, d, v)
-                    })
+    let others: Vec<Result<Evaluated, String>> = pool.install(|| {
+        rest.par_iter()
+            .map(|(_, ms)| {
+                let (canon, v) = evaluate(ms)?;
+                Ok(if keep {
+                    (Some(canon), Vec::new(), v)
+                } else {
+                    let d = peerpath_audit::differences(&canon, &largest.0);
+                    (None, d, v)
                 })
-                .collect()
-        });
+            })
+            .collect()
+    });
     let mut audit = Audit::default();
     let (canon0, v0) = largest;
     let firsts = std::iter::once(Ok((Some(canon0).filter(|_| keep), Vec::new(), v0)));
@@ -330,6 +329,10 @@ pub(crate) fn run(req: &Request) -> Exit {
     }
     finish(audit, failed, req)
 }
+
+/// A cluster evaluated: its canonical form (kept for a part), what differs from the
+/// largest (a single run) and the verdicts.
+type Evaluated = (Option<Canon>, Vec<Difference>, Evaluation);
 
 /// The table written: a shard's part, or the finished table.
 fn finish(mut audit: Audit, failed: Vec<Failed>, req: &Request) -> Exit {
