@@ -3,12 +3,19 @@
 //! switch levels, M GPUs exporting 1 GiB of BAR 0, every endpoint importing every
 //! export. The same arguments give the same bytes.
 //!
+//! `--fleet N --drift P -o DIR` writes N `lspci -vvvnn` dumps of one machine instead,
+//! a fraction P of them with one drift each, and `manifest.json` saying which
+//! (`peerpath_testkit::fleet`, docs/audit.md); DIR is created, and an existing
+//! non-empty DIR is refused without `--force`.
+//!
 //! Exit codes: 0 written; 2 an impossible request (no endpoint, more exports than
 //! GPUs, more endpoints or pairings than a file the loader reads holds: every file
 //! written loads) or an existing output without `--force`; 3 stdout could not be
 //! written.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use peerpath_testkit::fleet::Fleet;
 
 use peerpath_testkit::scale::{self, Scale};
 use peerpath_testkit::Flavor;
@@ -71,5 +78,59 @@ pub(crate) fn run(req: &Request) -> Exit {
             s.pairings()
         );
     }
+    Exit::Success
+}
+
+/// Runs `peerpath generate --fleet`.
+pub(crate) fn run_fleet(f: &Fleet, dir: Option<&Path>, force: bool) -> Exit {
+    if let Err(e) = f.check() {
+        eprintln!("error: {e}");
+        return Exit::InvalidInput;
+    }
+    let Some(dir) = dir.filter(|d| d.as_os_str() != "-") else {
+        eprintln!("error: --fleet writes files: give -o DIR");
+        return Exit::InvalidInput;
+    };
+    if dir.is_file() {
+        eprintln!(
+            "error: {} is a file: --fleet writes into a directory",
+            dir.display()
+        );
+        return Exit::InvalidInput;
+    }
+    let non_empty = std::fs::read_dir(dir).is_ok_and(|mut r| r.next().is_some());
+    if non_empty && !force {
+        eprintln!(
+            "error: {} is not empty: give --force to write the fleet into it (same-named files are replaced)",
+            dir.display()
+        );
+        return Exit::InvalidInput;
+    }
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        eprintln!("error: cannot create {}: {e}", dir.display());
+        return Exit::InvalidInput;
+    }
+    let drifts = f.drifts();
+    let mut next = drifts.iter().peekable();
+    for n in 0..f.machines {
+        let d = next.next_if(|(m, _)| *m == n).map(|(_, d)| d);
+        let m = f.machine(n, d);
+        let path = dir.join(&m.file);
+        if let Err(e) = std::fs::write(&path, m.text) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return Exit::InvalidInput;
+        }
+    }
+    let path = dir.join("manifest.json");
+    if let Err(e) = std::fs::write(&path, f.manifest(&drifts)) {
+        eprintln!("error: cannot write {}: {e}", path.display());
+        return Exit::InvalidInput;
+    }
+    eprintln!(
+        "wrote {} dumps into {} ({} with drift, see manifest.json)",
+        f.machines,
+        dir.display(),
+        drifts.len()
+    );
     Exit::Success
 }

@@ -162,20 +162,88 @@ impl Inputs {
     }
 
     /// Puts a dump in its kind's slot; a second dump of one kind is invalid input.
-    fn put(&mut self, kind: DumpKind, dump: Dump) -> Result<(), Exit> {
+    fn put(&mut self, kind: DumpKind, dump: Dump) -> Result<(), String> {
         let slot = self.slot(kind);
         if let Some(first) = slot {
-            eprintln!(
-                "error: {} and {} are both {}: give each kind of dump once (one machine per import)",
+            return Err(format!(
+                "{} and {} are both {}: give each kind of dump once (one machine per import)",
                 first.path.display(),
                 dump.path.display(),
                 kind.describe()
-            );
-            return Err(Exit::InvalidInput);
+            ));
         }
         *slot = Some(dump);
         Ok(())
     }
+
+    /// The machine the dumps describe, merged in one fixed order (sysfs, kernel log,
+    /// lspci with its tree, markdown); `None` when there is no dump.
+    fn merged(&self) -> Option<Machine> {
+        let mut acc: Option<Machine> = None;
+        if let Some(root) = &self.sysfs {
+            merge(&mut acc, parse_sysfs(root));
+        }
+        if let Some(d) = &self.dmesg {
+            merge(&mut acc, parse_log(&d.text));
+        }
+        let tree = self.tree.as_ref().map(|d| d.text.as_str());
+        match (&self.lspci, tree) {
+            (Some(d), tree) => merge(&mut acc, parse_lspci(&d.text, tree)),
+            (None, Some(tree)) => merge(&mut acc, parse_lspci_tree(tree).to_machine()),
+            (None, None) => {}
+        }
+        if let Some(d) = &self.markdown {
+            merge(&mut acc, parse_markdown(&d.text));
+        }
+        acc
+    }
+}
+
+/// `peerpath audit`: one machine from its files (each detected; a directory is a sysfs
+/// root), merged as `import` merges them. Nothing is printed: an input that is not
+/// read is the error. With `skip_unknown`, files that are no dump are left out (and
+/// counted in `skipped`); `None`: no dump at all.
+pub(crate) fn machine_of(
+    files: &[PathBuf],
+    skip_unknown: bool,
+    skipped: &mut usize,
+) -> Result<Option<Machine>, String> {
+    let mut inp = Inputs::default();
+    for path in files {
+        if path.is_dir() {
+            let root = sysfs_root(path)
+                .ok_or_else(|| format!("{} is a directory but not a sysfs root", path.display()))?;
+            if inp.sysfs.is_some() {
+                return Err(format!("{}: a second sysfs root", path.display()));
+            }
+            inp.sysfs = Some(root);
+            continue;
+        }
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let Some(d) = detect_dump(&text) else {
+            if skip_unknown {
+                *skipped += 1;
+                continue;
+            }
+            return Err(format!("{}: not a dump peerpath reads", path.display()));
+        };
+        let kind = d.kind;
+        inp.put(
+            kind,
+            Dump {
+                path: path.clone(),
+                text,
+            },
+        )?;
+    }
+    Ok(inp.merged())
+}
+
+/// Whether `dir` is a sysfs root (or the `sys` directory of one).
+pub(crate) fn is_sysfs_root(dir: &Path) -> bool {
+    sysfs_root(dir).is_some()
 }
 
 /// The root the `/sys` tree of a directory is under: the directory itself
@@ -272,13 +340,16 @@ fn inputs(req: &Request) -> Result<Inputs, Exit> {
             d.evidence,
             d.kind.flag()
         );
-        inp.put(
+        if let Err(e) = inp.put(
             d.kind,
             Dump {
                 path: path.clone(),
                 text,
             },
-        )?;
+        ) {
+            eprintln!("error: {e}");
+            return Err(Exit::InvalidInput);
+        }
     }
     Ok(inp)
 }
@@ -286,7 +357,6 @@ fn inputs(req: &Request) -> Result<Inputs, Exit> {
 /// Reads every dump named and merges them into one machine, in one fixed order.
 fn machine(req: &Request) -> Result<Machine, Exit> {
     let inp = inputs(req)?;
-    let mut acc: Option<Machine> = None;
     if let Some(root) = &inp.sysfs {
         if !root.join("sys/bus/pci/devices").is_dir() {
             eprintln!(
@@ -295,21 +365,8 @@ fn machine(req: &Request) -> Result<Machine, Exit> {
             );
             return Err(Exit::InvalidInput);
         }
-        merge(&mut acc, parse_sysfs(root));
     }
-    if let Some(d) = &inp.dmesg {
-        merge(&mut acc, parse_log(&d.text));
-    }
-    let tree = inp.tree.as_ref().map(|d| d.text.as_str());
-    match (&inp.lspci, tree) {
-        (Some(d), tree) => merge(&mut acc, parse_lspci(&d.text, tree)),
-        (None, Some(tree)) => merge(&mut acc, parse_lspci_tree(tree).to_machine()),
-        (None, None) => {}
-    }
-    if let Some(d) = &inp.markdown {
-        merge(&mut acc, parse_markdown(&d.text));
-    }
-    acc.ok_or_else(|| {
+    inp.merged().ok_or_else(|| {
         eprintln!(
             "error: nothing to import: give files, --sysfs, --lspci, --tree, --dmesg or --markdown"
         );

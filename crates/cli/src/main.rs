@@ -13,6 +13,7 @@ macro_rules! outln {
     ($($arg:tt)*) => { out!("{}\n", format_args!($($arg)*)) };
 }
 
+mod audit;
 mod exit;
 mod fix;
 mod generate;
@@ -407,11 +408,25 @@ Examples:
   peerpath generate --endpoints 200 --exports 4 --seed 7 --flavor amd | peerpath simulate /dev/stdin --summary")]
     Generate {
         /// Endpoints (at most 200,000, so that the file loads; 200 per host bridge).
-        #[arg(long, value_name = "N")]
-        endpoints: usize,
+        /// With --fleet: per machine, at most 124 (default 16).
+        #[arg(long, value_name = "N", required_unless_present = "fleet")]
+        endpoints: Option<usize>,
         /// Exports, one GPU's BAR 0 each (half the endpoints are GPUs).
-        #[arg(long, value_name = "M")]
-        exports: usize,
+        #[arg(
+            long,
+            value_name = "M",
+            required_unless_present = "fleet",
+            conflicts_with = "fleet"
+        )]
+        exports: Option<usize>,
+        /// Instead of a platform: N `lspci -vvvnn` dumps of one machine, written into the
+        /// directory -o names, with a manifest.json of the drift (docs/audit.md).
+        #[arg(long, value_name = "N", requires = "output")]
+        fleet: Option<usize>,
+        /// With --fleet: the fraction of machines with one drift each (ACS re-enabled, a
+        /// link downtrained, a BIOS MPS change, a moved card).
+        #[arg(long, value_name = "P", default_value = "0", requires = "fleet")]
+        drift: f64,
         /// The seed: which GPUs export, MPSS, ATS and which switches have ACS.
         #[arg(long, value_name = "S")]
         seed: u64,
@@ -424,6 +439,48 @@ Examples:
         /// Replace an existing output file.
         #[arg(long)]
         force: bool,
+    },
+    /// A fleet in one table: every dump under the paths imported, machines clustered by
+    /// their P2P fingerprint, each cluster's verdicts and what sets it apart
+    /// (docs/audit.md).
+    #[command(
+        after_help = "\
+Examples:
+  peerpath audit crates/cli/tests/dumps/               four real machines, four clusters
+  peerpath audit dumps/                                one table for every dump under dumps/
+  peerpath audit dumps/ --require gpu:gpu=works        exit 1 when a machine's GPUs cannot P2P
+  peerpath audit dumps/ --require groups=singleton:gpu --format json
+  peerpath audit dumps/ --shard 2/8 > part2.json       one slice; then: peerpath audit merge part*.json",
+        args_conflicts_with_subcommands = true,
+        subcommand_negates_reqs = true
+    )]
+    Audit {
+        #[command(subcommand)]
+        merge: Option<AuditCommand>,
+        /// Dump files and directories (walked; files grouped by stem into machines).
+        #[arg(required = true, value_name = "DIR|FILE")]
+        paths: Vec<PathBuf>,
+        /// Each directory holding files is one machine (instead of one per file stem).
+        #[arg(long)]
+        per_dir: bool,
+        /// A rule every machine must meet: IMPORTER:EXPORTER=OUTCOME (classes gpu, nic,
+        /// nvme, accel, other or *; outcome works, degraded or fails) or
+        /// groups=singleton:CLASS. Exit 1 when a machine breaks one.
+        #[arg(long, value_name = "RULE", value_parser = parse_requirement)]
+        require: Vec<peerpath_audit::Requirement>,
+        /// text, json (docs/audit.md) or html (one self-contained page).
+        #[arg(long, value_enum, default_value = "text")]
+        format: audit::AuditFormat,
+        /// Leave out the fix search for failing clusters.
+        #[arg(long)]
+        no_fix: bool,
+        /// Audit the I-th of N slices of the sorted machine list and write a part (JSON)
+        /// for `peerpath audit merge`.
+        #[arg(long, value_name = "I/N", value_parser = audit::parse_shard)]
+        shard: Option<(usize, usize)>,
+        /// Worker threads (default: every core). The output is the same for any N.
+        #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: Option<u16>,
     },
     /// Print the platform format as a JSON Schema, for editors: a YAML language server
     /// then checks platform files as you type and completes their keys (docs/editor.md).
@@ -480,6 +537,26 @@ struct ViaArg {
             clap::builder::PossibleValuesParser::new(peerpath_model::Via::names()),
             |s: String| peerpath_model::Via::from_name(&s).unwrap_or_default()))]
     via: Option<peerpath_model::Via>,
+}
+
+/// `peerpath audit`'s subcommand.
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Join the parts of `peerpath audit --shard I/N` runs into one table: the same
+    /// bytes as one run over every machine.
+    Merge {
+        /// The parts (the JSON each shard wrote).
+        #[arg(required = true, value_name = "PART")]
+        parts: Vec<PathBuf>,
+        /// text, json or html.
+        #[arg(long, value_enum, default_value = "text")]
+        format: audit::AuditFormat,
+    },
+}
+
+/// Parses `--require`.
+fn parse_requirement(s: &str) -> Result<peerpath_audit::Requirement, String> {
+    s.parse()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -698,19 +775,55 @@ fn main() -> ExitCode {
         Command::Generate {
             endpoints,
             exports,
+            fleet,
+            drift,
             seed,
             flavor,
             output,
             force,
-        } => generate::run(&generate::Request {
-            scale: peerpath_testkit::scale::Scale {
-                endpoints,
-                exports,
-                seed,
-                flavor,
-            },
-            output,
-            force,
+        } => match fleet {
+            Some(machines) => generate::run_fleet(
+                &peerpath_testkit::fleet::Fleet {
+                    machines,
+                    drift,
+                    endpoints: endpoints.unwrap_or(16),
+                    seed,
+                },
+                output.as_deref(),
+                force,
+            ),
+            None => generate::run(&generate::Request {
+                scale: peerpath_testkit::scale::Scale {
+                    endpoints: endpoints.unwrap_or_default(),
+                    exports: exports.unwrap_or_default(),
+                    seed,
+                    flavor,
+                },
+                output,
+                force,
+            }),
+        },
+        Command::Audit {
+            merge: Some(AuditCommand::Merge { parts, format }),
+            ..
+        } => audit::merge(&parts, format),
+        Command::Audit {
+            merge: None,
+            paths,
+            per_dir,
+            require,
+            format,
+            no_fix,
+            shard,
+            jobs,
+        } => audit::run(&audit::Request {
+            paths,
+            per_dir,
+            require,
+            format,
+            jobs: jobs.map_or_else(peerpath_rules::default_jobs, usize::from),
+            no_fix,
+            shard,
         }),
         Command::Schema {
             scenario,

@@ -336,6 +336,7 @@ fn help_says_what_the_tool_is_for_with_examples_that_run() {
             "throughput",
             "bandwidth",
             "generate",
+            "audit",
             "schema"
         ]
     );

@@ -817,3 +817,27 @@ fn issue_24_genoa_verdicts_name_the_release_they_rest_on() {
     let text = stdout(&peerpath(&["simulate", &s(&out)]));
     assert!(text.contains("works?"), "{text}");
 }
+
+/// `peerpath audit` on the whole folder (issue 21): every machine imports (the two Genoa
+/// files are one machine by their stem), each in its own cluster, SOURCES.md skipped.
+#[test]
+fn realdata_audits_each_machine_in_its_own_cluster() {
+    let dir = shared("realdata");
+    let o = peerpath(&["audit", &s(&dir), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(v["failed"].as_array().map(Vec::len), Some(0), "{v}");
+    let clusters = v["clusters"].as_array().expect("clusters");
+    assert_eq!(v["machines"], 7);
+    assert_eq!(clusters.len(), 7);
+    assert!(clusters.iter().all(|c| c["count"] == 1));
+    let genoa = clusters
+        .iter()
+        .find(|c| {
+            c["machines"][0]
+                .as_str()
+                .is_some_and(|m| m.ends_with("epyc-genoa-as4125gs-tnrt-2xh100"))
+        })
+        .expect("the Genoa box's lspci and dmesg are one machine");
+    assert!(genoa["verdicts"]["all"]["pairs"].as_u64() > Some(0));
+}

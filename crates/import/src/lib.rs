@@ -79,6 +79,6 @@ pub use machine::{
 pub use markdown::{
     extract_fenced_blocks, is_lspci_detail_block, is_tree_block, parse_markdown, FencedBlock,
 };
-pub use plan::{to_platform_yaml, ImportOptions};
+pub use plan::{to_platform_raw, to_platform_yaml, ImportOptions};
 pub use sysfs::{decode_config, parse_sysfs, resource_bars, ConfigFacts};
 pub use tree::{parse_lspci_tree, LspciTree, TreeEntry};

@@ -15,7 +15,7 @@ use crate::style::Style;
 use crate::svg::{esc, topology_svg, DrawOptions};
 use crate::{explain_text, findings_block, groups_text, matrix_legend, summary_line};
 
-const CSS: &str = "\
+pub(crate) const CSS: &str = "\
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px;color:#222;max-width:1400px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 pre{font-family:'DejaVu Sans Mono',Menlo,Consolas,monospace;font-size:12px;background:#f7f7f7;padding:10px;overflow-x:auto;margin:6px 0}

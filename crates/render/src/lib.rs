@@ -3,6 +3,7 @@
 //! Architecture invariant: renderers only format what the topology and the rules
 //! computed; output order never depends on hash order; colour only when asked.
 
+mod audit;
 mod bandwidth;
 mod dot;
 mod explain;
@@ -17,6 +18,9 @@ mod simulate;
 mod style;
 mod svg;
 
+pub use audit::{
+    audit_html, audit_json, audit_text, AUDIT_DIFFERENCES_SHOWN, AUDIT_MACHINES_SHOWN,
+};
 pub use bandwidth::{
     bandwidth_json, bandwidth_text, calibrate_text, compare_json, compare_text, concurrent_json,
     concurrent_text,

@@ -25,8 +25,8 @@ pub struct Report {
     pub summary: Summary,
 }
 
-/// Counts per outcome (output-format.md `summary`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Counts per outcome (output-format.md `summary`; `peerpath audit`'s JSON too).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Summary {
     /// Pairings.
     pub pairs: usize,

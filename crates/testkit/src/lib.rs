@@ -19,6 +19,7 @@
 
 pub mod dump;
 mod errors;
+pub mod fleet;
 mod knobs;
 mod random;
 pub mod scale;

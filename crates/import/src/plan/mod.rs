@@ -96,6 +96,12 @@ pub fn to_platform_yaml(m: &Machine, opts: &ImportOptions) -> String {
     render(&p.header, &p.comments, &p.raw)
 }
 
+/// The platform `to_platform_yaml` writes, as the loader's raw structs (without the
+/// comment header): what `peerpath audit` fingerprints and validates.
+pub fn to_platform_raw(m: &Machine, opts: &ImportOptions) -> RawPlatform {
+    plan(m, opts).raw
+}
+
 /// The planned file: the raw platform, its comment header and a comment per node name.
 #[derive(Debug)]
 struct Planned {

@@ -134,7 +134,7 @@ fn role_name(r: Option<Role>) -> &'static str {
 fn place(layout: &mut Layout<'_>, notes: &mut Notes) {
     let m = layout.m;
     let mut order = layout.emitted.clone();
-    order.sort_by_key(|d| (m.ancestors(d.bdf).len(), d.bdf));
+    order.sort_by_cached_key(|d| (m.ancestors(d.bdf).len(), d.bdf));
     let mut dropped: Vec<(Bdf, String)> = Vec::new();
     let mut bridge_as_root_port = Vec::new();
     for d in order {
