@@ -85,29 +85,11 @@ pub(crate) fn parse_mpss(s: &str) -> Result<u32, String> {
         .map_err(|expected| format!("`{s}` is not a valid MPSS: expected {expected}"))
 }
 
-/// Parses `--assume-gpu-bar`: bytes, or a number with KiB/MiB/GiB/TiB (or K/M/G/T); a
-/// power of two of at least 4 KiB.
+/// Parses `--assume-gpu-bar`: a size as a platform file writes it (bytes, or KiB, MiB,
+/// GiB, TiB: `peerpath_load::parse_size_flag`, the one size parser); a power of two of
+/// at least 4 KiB.
 pub(crate) fn parse_bar_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let (num, shift) = [
-        ("TiB", 40),
-        ("GiB", 30),
-        ("MiB", 20),
-        ("KiB", 10),
-        ("T", 40),
-        ("G", 30),
-        ("M", 20),
-        ("K", 10),
-    ]
-    .iter()
-    .find_map(|(u, sh)| t.strip_suffix(u).map(|n| (n, *sh)))
-    .unwrap_or((t, 0));
-    let v = num
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(1u64 << shift))
-        .ok_or_else(|| format!("`{s}`: expected a size such as 256MiB or 16GiB"))?;
+    let v = peerpath_load::parse_size_flag(s)?;
     if v < 4096 || !v.is_power_of_two() {
         return Err(format!(
             "`{s}`: a BAR size is a power of two of at least 4KiB"

@@ -10,14 +10,10 @@ use std::collections::BTreeMap;
 
 use peerpath_load::raw::RawPlatform;
 
-/// `16MiB` when exact, else the number of bytes: sizes as the header's prose spells them.
+/// `16MiB` when exact, else the number of bytes: sizes as the header's prose spells them
+/// (the loader's spelling, `peerpath_load::size_text`).
 pub(crate) fn size(v: u64) -> String {
-    for (shift, unit) in [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] {
-        if v != 0 && v.trailing_zeros() >= shift {
-            return format!("{}{unit}", v >> shift);
-        }
-    }
-    v.to_string()
+    peerpath_load::size_text(v)
 }
 
 /// The comment lines: the header, then one line per node that has a comment, in the

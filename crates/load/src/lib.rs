@@ -33,6 +33,7 @@ mod suggest;
 mod validate;
 
 pub use diag::{Diagnostic, Diagnostics, Fancy, SharedSource};
+pub use num::{parse_size_flag, size_text};
 pub use schema::{platform_schema, scenario_schema, to_pretty as schema_text, yaml_to_json};
 
 use raw::RawPlatform;

@@ -202,3 +202,39 @@ mod tests {
         assert_eq!(format_size(4095), None);
     }
 }
+
+/// [`parse_size`] for other front ends (command-line flags): the same syntax as a
+/// platform file's sizes, with the error as a sentence (issue 20: one size parser).
+pub fn parse_size_flag(s: &str) -> Result<u64, String> {
+    parse_size(s).map_err(|e| match e {
+        NumError::BadUnit(Some(fix)) => format!("`{s}` is not a size: did you mean `{fix}`?"),
+        NumError::Overflow => format!("`{s}` is more than 64 bits"),
+        NumError::Negative => format!("`{s}` is negative"),
+        _ => {
+            format!("`{s}` is not a size: expected bytes or a binary unit, such as 256MiB or 16GiB")
+        }
+    })
+}
+
+/// [`format_size`], or the number of bytes where no unit divides it.
+pub fn size_text(v: u64) -> String {
+    format_size(v).unwrap_or_else(|| v.to_string())
+}
+
+#[cfg(test)]
+mod flag_tests {
+    use super::*;
+
+    #[test]
+    fn the_flag_parser_is_the_files_and_says_what_to_write() {
+        assert_eq!(parse_size_flag("16GiB"), Ok(16 << 30));
+        assert_eq!(parse_size_flag("4096"), Ok(4096));
+        assert!(
+            parse_size_flag("256M").is_err_and(|e| e.contains("256MiB")),
+            "{:?}",
+            parse_size_flag("256M")
+        );
+        assert_eq!(size_text(32 << 30), "32GiB");
+        assert_eq!(size_text(1000), "1000");
+    }
+}

@@ -279,14 +279,6 @@ impl<'p> Topology<'p> {
         }
     }
 
-    /// The root port above a node (itself for a root port); `None` for host bridges
-    /// and RCiEPs.
-    pub fn root_port_of(&self, id: NodeId) -> Option<NodeId> {
-        self.upstream_chain(id)
-            .into_iter()
-            .find(|n| matches!(self.platform.node(*n).kind, NodeKind::RootPort(_)))
-    }
-
     /// Where the upstream chains of two nodes meet: the first node both lie below
     /// (either of them, when one lies below the other), with the child of that node on
     /// each side. `None` across host bridges. No allocation: walked by depth.
