@@ -217,24 +217,7 @@ fn a_guest_address_misroute_is_explained_and_fixed_by_acs_or_ats() {
         "{text}"
     );
     assert!(text.contains("let devices use ATS"), "{text}");
-    let dir = tempdir("vm");
-    for pick in ["1", "2"] {
-        let out = dir.join(format!("fixed-{pick}.yaml"));
-        let out = out.to_str().expect("utf-8 path");
-        let o = peerpath(&[
-            "fix",
-            "gpu1",
-            "gpu0-vram",
-            scenario,
-            "--apply",
-            "--pick",
-            pick,
-            "-o",
-            out,
-        ]);
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        assert_eq!(simulated_outcome(out, "gpu1", "gpu0-vram"), "works");
-    }
+    each_pick_works(scenario, "gpu1", "gpu0-vram", "vm", &["1", "2"]);
 }
 
 /// Issue 19: `--apply` edits the user's file — here a scenario, whose platform sits
@@ -297,22 +280,19 @@ fn a_pairing_across_a_vms_boundary_is_fixed_by_moving_a_device() {
     let text = stdout(&o);
     assert!(text.contains("assign gpu2 to vm0 as well"), "{text}");
     assert!(text.contains("give gpu1 back to the host"), "{text}");
-    let dir = tempdir("vm-boundary");
-    for pick in ["1", "2"] {
+    each_pick_works(scenario, "gpu1", "gpu2-vram", "vm-boundary", &["1", "2"]);
+}
+
+/// `fix --apply --pick N` for each of `picks` writes a file on which the pairing works.
+fn each_pick_works(platform: &str, importer: &str, export: &str, tag: &str, picks: &[&str]) {
+    let dir = tempdir(tag);
+    for pick in picks {
         let out = dir.join(format!("fixed-{pick}.yaml"));
         let out = out.to_str().expect("utf-8 path");
         let o = peerpath(&[
-            "fix",
-            "gpu1",
-            "gpu2-vram",
-            scenario,
-            "--apply",
-            "--pick",
-            pick,
-            "-o",
-            out,
+            "fix", importer, export, platform, "--apply", "--pick", pick, "-o", out,
         ]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        assert_eq!(simulated_outcome(out, "gpu1", "gpu2-vram"), "works");
+        assert_eq!(simulated_outcome(out, importer, export), "works");
     }
 }

@@ -59,6 +59,28 @@ pub fn ats_enabled(topo: &Topology<'_>, dev: NodeId) -> bool {
         && paging
 }
 
+/// Maps `size` bytes at IOVA `iova` to `pa` read/write as whole pages, the pages
+/// around a range that starts inside one included (`__iommu_dma_map`); nothing where
+/// the two offsets into their pages differ (no page table can map that).
+pub(crate) fn map_whole_pages(
+    table: &mut IoPageTable,
+    iova: u64,
+    pa: u64,
+    size: u64,
+    attr: MemAttr,
+) {
+    let off = pa % peerpath_model::PAGE_SIZE;
+    if iova % peerpath_model::PAGE_SIZE != off {
+        return;
+    }
+    let _ = table.map(
+        Iova(iova - off),
+        PhysAddr(pa - off),
+        (size + off).next_multiple_of(peerpath_model::PAGE_SIZE),
+        Prot::rw(attr),
+    );
+}
+
 /// The importer's `StreamSetup` for the kernel's decision (K3.2, H2, H3).
 pub fn stream_setup(topo: &Topology<'_>, k: &KernelDecision) -> StreamSetup {
     let dev = k.why.importer;
@@ -74,13 +96,7 @@ pub fn stream_setup(topo: &Topology<'_>, k: &KernelDecision) -> StreamSetup {
                 // refused map leaves the table without it, which the route then shows.
                 // A driver's `dma_map_resource` (K2.4) may start inside a page:
                 // `__iommu_dma_map` maps the whole pages around it.
-                let off = m.phys.0 % peerpath_model::PAGE_SIZE;
-                let _ = table.map(
-                    Iova(m.dma.0 - off),
-                    PhysAddr(m.phys.0 - off),
-                    (m.size + off).next_multiple_of(peerpath_model::PAGE_SIZE),
-                    Prot::rw(mem_attr(m.mem)),
-                );
+                map_whole_pages(&mut table, m.dma.0, m.phys.0, m.size, mem_attr(m.mem));
             }
             Ste::Translate(table)
         }

@@ -22,7 +22,18 @@ use crate::report::{FlowTrace, PairDetail, PairResult};
 use crate::traffic::{flows, Flow};
 
 /// Payload of a probe write when the kernel mapped nothing.
-pub(crate) const PROBE_PAYLOAD: u32 = 128;
+const PROBE_PAYLOAD: u32 = 128;
+
+/// The probe: one untranslated write of `PROBE_PAYLOAD` bytes to `addr`, showing where
+/// a TLP would go when nothing was mapped.
+pub(crate) fn probe_flow(importer: peerpath_model::NodeId, addr: u64) -> Flow {
+    Flow {
+        op: Op::Write,
+        ats: false,
+        tlps: vec![Tlp::write(importer, addr, PROBE_PAYLOAD)],
+        truncated: false,
+    }
+}
 
 /// Which routes keep their hops.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -73,15 +84,7 @@ pub(crate) fn evaluate_import(
                 ste: Ste::Bypass,
                 ats_enabled: false,
             };
-            let planned = addr
-                .map(|a| Flow {
-                    op: Op::Write,
-                    ats: false,
-                    tlps: vec![Tlp::write(importer, a, PROBE_PAYLOAD)],
-                    truncated: false,
-                })
-                .into_iter()
-                .collect();
+            let planned = addr.map(|a| probe_flow(importer, a)).into_iter().collect();
             (setup, true, planned)
         }
     };

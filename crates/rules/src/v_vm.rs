@@ -38,23 +38,22 @@
 //! `bars[].gpa` win. Not modelled: the guest's own ATS, guest RAM, PASID, and
 //! overlapping explicit guest addresses (not checked).
 
-use peerpath_engine::{Engine, IoPageTable, MemAttr, Prot, Ste, StreamSetup, Tlp};
+use peerpath_engine::{Engine, IoPageTable, MemAttr, Ste, StreamSetup};
 use peerpath_model::{
     Acs, AcsFlags, AddrRange, Arch, Bdf, BusAddr, DomainType, Driver, Endpoint, Export,
-    GpaPlacement, GuestLayout, HostBridge, Import, Iommu, IommuId, IommuKind, Iova, Kernel, Node,
-    NodeId, NodeKind, Op, PhysAddr, Platform, Port, Switch, Translation, Viommu, Vm, VmmBackend,
-    Window,
+    GpaPlacement, GuestLayout, HostBridge, Import, Iommu, IommuId, IommuKind, Kernel, Node, NodeId,
+    NodeKind, PhysAddr, Platform, Port, Switch, Translation, Viommu, Vm, VmmBackend, Window,
 };
 use peerpath_topology::Topology;
 
 use crate::finding::{outcome_of, sort_and_dedup};
 use crate::findings::{check_guest_kernel, check_vm_host, Cx};
 use crate::k3_dma_path::export_phys;
-use crate::k3_stream::{ats_enabled, attached_domain, stream_setup};
+use crate::k3_stream::{ats_enabled, attached_domain, map_whole_pages, stream_setup};
 use crate::kernel::{decide, KernelDecision, KernelWhy, Mapping, Regime};
-use crate::pair::{trace, Routes, PROBE_PAYLOAD};
+use crate::pair::{probe_flow, trace, Routes};
 use crate::report::{PairDetail, PairResult};
-use crate::traffic::{flows, Flow};
+use crate::traffic::flows;
 
 /// The VM both sides of a pairing are assigned to, if they are in one.
 pub fn same_vm<'p>(p: &'p Platform, import: &Import) -> Option<&'p Vm> {
@@ -116,7 +115,15 @@ pub fn guest_bars(p: &Platform, vm: &Vm) -> Vec<(NodeId, u8, AddrRange)> {
 /// The guest's virtual platform (V6), and for each of its endpoints the host node it
 /// is (guest node id → host node id, endpoints only).
 pub fn guest_platform(p: &Platform, vm: &Vm) -> (Platform, Vec<(NodeId, NodeId)>) {
-    let bars = guest_bars(p, vm);
+    guest_platform_with(p, vm, &guest_bars(p, vm))
+}
+
+/// [`guest_platform`] with the guest's BARs already placed ([`guest_bars`]).
+fn guest_platform_with(
+    p: &Platform,
+    vm: &Vm,
+    bars: &[(NodeId, u8, AddrRange)],
+) -> (Platform, Vec<(NodeId, NodeId)>) {
     let viommu = vm.viommu != Viommu::None;
     let window = bars
         .iter()
@@ -392,7 +399,8 @@ pub(crate) fn evaluate(
     let exporter = export.device;
 
     // V6: the guest kernel's decision on its own platform.
-    let (guest, map) = guest_platform(p, vm);
+    let bars = guest_bars(p, vm);
+    let (guest, map) = guest_platform_with(p, vm, &bars);
     let gtopo = Topology::new(&guest);
     let guest_id = |h: NodeId| map.iter().find(|m| m.1 == h).map(|m| m.0);
     let gimport = Import {
@@ -426,7 +434,6 @@ pub(crate) fn evaluate(
     }
 
     // V1: the VM's I/O address space.
-    let bars = guest_bars(p, vm);
     let gpa = bars
         .iter()
         .find(|b| b.0 == exporter && b.1 == export.bar)
@@ -472,16 +479,7 @@ pub(crate) fn evaluate(
                     Some(m) if m.regime == Regime::Iova => m.dma.0,
                     _ => g,
                 };
-                let off = wire % peerpath_model::PAGE_SIZE;
-                let hoff = h % peerpath_model::PAGE_SIZE;
-                if off == hoff {
-                    let _ = table.map(
-                        Iova(wire - off),
-                        PhysAddr(h - off),
-                        (export.size + off).next_multiple_of(peerpath_model::PAGE_SIZE),
-                        Prot::rw(MemAttr::Device),
-                    );
-                }
+                map_whole_pages(&mut table, wire, h, export.size, MemAttr::Device);
             }
             Ste::Translate(table)
         }
@@ -495,14 +493,7 @@ pub(crate) fn evaluate(
     let (planned, probe) = match guest_map {
         Some(m) => (flows(topo, import, m.dma.0, ats), false),
         None => (
-            gpa.map(|a| Flow {
-                op: Op::Write,
-                ats: false,
-                tlps: vec![Tlp::write(importer, a, PROBE_PAYLOAD)],
-                truncated: false,
-            })
-            .into_iter()
-            .collect(),
+            gpa.map(|a| probe_flow(importer, a)).into_iter().collect(),
             true,
         ),
     };

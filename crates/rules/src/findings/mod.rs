@@ -135,37 +135,21 @@ pub(crate) fn iova_routed_untranslated(cx: &Cx<'_, '_>, tr: &Trace) -> bool {
         )
 }
 
-/// Runs every finding module.
+/// Runs every finding module: the kernel's side, the hardware's side, and the two codes
+/// that are the host kernel's own (`cc-swiotlb-forced`, `iommu-group-shared`). Each
+/// module orders and dedups only its own code, so the order of the calls does not
+/// matter (`finding::sort_and_dedup` orders the result).
 pub(crate) fn check_all(cx: &Cx<'_, '_>) -> Vec<Finding> {
-    let mut out = Vec::new();
-    f_p2p_not_supported::check(cx, &mut out);
-    f_acs_redirect::check(cx, &mut out);
-    f_dmabuf_attach_refused::check(cx, &mut out);
-    f_dma_mask::check(cx, &mut out);
-    f_swiotlb_forced::check(cx, &mut out);
-    f_no_map_resource::check(cx, &mut out);
-    f_noiommu_unsupported::check(cx, &mut out);
-    f_iommu_fault::check(cx, &mut out);
-    f_bypass_mismatch::check(cx, &mut out);
-    f_ats_identity::check(cx, &mut out);
-    f_rc_no_forward::check(cx, &mut out);
-    f_acs_violation::check(cx, &mut out);
-    f_mps_write_merge::check(cx, &mut out);
-    f_mps_exceeded::check(cx, &mut out);
-    f_unsupported_request::check(cx, &mut out);
+    let mut out = check_guest_kernel(cx);
+    out.extend(check_vm_host(cx));
     f_cc_swiotlb_forced::check(cx, &mut out);
-    f_cc_alias::check(cx, &mut out);
-    f_tdisp_error::check(cx, &mut out);
     f_iommu_group_shared::check(cx, &mut out);
-    f_driver_bypasses_p2pdma::check(cx, &mut out);
-    f_group_isolation_hole::check(cx, &mut out);
-    f_stream_id_alias::check(cx, &mut out);
-    f_vfio_group_not_viable::check(cx, &mut out);
     out
 }
 
-/// The guest kernel's side of a VM pairing (V6): the kernel-side codes, on the guest's
-/// virtual platform.
+/// The kernel-side codes: what p2pdma, the dma-buf attach and the DMA API decide. On
+/// their own, the guest kernel's side of a VM pairing (V6), on the guest's virtual
+/// platform.
 pub(crate) fn check_guest_kernel(cx: &Cx<'_, '_>) -> Vec<Finding> {
     let mut out = Vec::new();
     f_p2p_not_supported::check(cx, &mut out);
@@ -178,10 +162,11 @@ pub(crate) fn check_guest_kernel(cx: &Cx<'_, '_>) -> Vec<Finding> {
     out
 }
 
-/// The host's side of a VM pairing (V1–V5): what the host hardware does with the
-/// guest's address, the host's isolation hole, and the group viability of the
-/// assignment. `iommu-group-shared` is left out: that VFIO cannot assign the two
-/// apart is moot when both are assigned to the same VM (V2 checks the group).
+/// The hardware-side codes and the VM's: what the hardware does with the importer's
+/// address, the isolation hole, and VFIO's group viability (`guest-address-misroute`
+/// raises nothing outside a VM). On their own, the host's side of a VM pairing
+/// (V1–V5): `iommu-group-shared` is left out there, since that VFIO cannot assign the
+/// two apart is moot when both are assigned to the same VM (V2 checks the group).
 pub(crate) fn check_vm_host(cx: &Cx<'_, '_>) -> Vec<Finding> {
     let mut out = Vec::new();
     f_noiommu_unsupported::check(cx, &mut out);
