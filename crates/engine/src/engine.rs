@@ -682,9 +682,20 @@ impl<'t> Engine<'t> {
             Self::push::<REC>(tr, Place::Pci(ep), Event::Drop, tlp, Why::NoDecode);
             return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
         };
-        if info.tdisp == Some(TdispState::Error) {
-            Self::push::<REC>(tr, Place::Pci(ep), Event::Fault, tlp, Why::TdispError);
-            return End::Fault(Fault::TdispRejected { target: ep });
+        match info.tdisp {
+            Some(TdispState::Error) => {
+                Self::push::<REC>(tr, Place::Pci(ep), Event::Fault, tlp, Why::TdispError);
+                return End::Fault(Fault::TdispRejected { target: ep });
+            }
+            // C3: RUN serves its TEE MMIO (the whole BAR, as peerpath takes it) only to
+            // T=1 requests on the bound stream; UNLOCKED and LOCKED refuse T=1.
+            Some(tdisp @ TdispState::Run) if !tlp.t => {
+                return Self::refuse::<REC>(ep, tdisp, tlp, tr);
+            }
+            Some(tdisp @ (TdispState::Unlocked | TdispState::Locked)) if tlp.t => {
+                return Self::refuse::<REC>(ep, tdisp, tlp, tr);
+            }
+            _ => {}
         }
         let offset = tlp.addr - bar.bus.start;
         Self::push::<REC>(
@@ -703,6 +714,17 @@ impl<'t> Engine<'t> {
             offset,
             tdisp: info.tdisp,
         }
+    }
+
+    /// The target TDI refuses the request by its T bit (C3).
+    fn refuse<const REC: bool>(ep: NodeId, tdisp: TdispState, tlp: Tlp, tr: &mut Trace) -> End {
+        let why = Why::TdispRefused { t: tlp.t };
+        Self::push::<REC>(tr, Place::Pci(ep), Event::Fault, tlp, why);
+        End::Fault(Fault::TdispRefused {
+            target: ep,
+            tdisp,
+            t: tlp.t,
+        })
     }
 
     fn iommu(&self, id: IommuId) -> Option<&'t Iommu> {

@@ -1,7 +1,7 @@
 //! The flow cache: a route depends on a TLP's address only through its 4 KiB page
 //! when every decode boundary is page aligned (`Hardware::page_exact`), and on
 //! nothing else but the requester, its stream (STE kind, page-table contents tag, ATS
-//! enabled), the operation, the Address Type and the payload. So the first TLP of a
+//! enabled), the operation, the Address Type, the T bit and the payload. So the first TLP of a
 //! page is routed hop by hop and its outcome kept; every later TLP of that page with
 //! the same key costs one hash lookup, the outcome moved to its address
 //! (`End::shifted`), and the TLB access the reference route made — lookup, and the
@@ -25,7 +25,7 @@ pub(crate) const SLOTS: usize = 256;
 
 /// What identifies a route up to the address within a page, packed into words:
 /// the requester, the STE kind (no IOMMU, abort, bypass, translate), ATS enabled,
-/// the operation and the Address Type in one; the payload; the page table's contents
+/// the operation, the Address Type and the T bit in one; the payload; the page table's contents
 /// tag; the page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct FlowKey {
@@ -48,7 +48,8 @@ impl FlowKey {
                 | ste << 32
                 | u64::from(setup.ats_enabled) << 34
                 | (tlp.op as u64) << 35
-                | (tlp.at as u64) << 36,
+                | (tlp.at as u64) << 36
+                | u64::from(tlp.t) << 38,
             payload: tlp.payload,
             table,
             page: tlp.addr >> PAGE_SHIFT,

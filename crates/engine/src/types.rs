@@ -31,6 +31,10 @@ pub struct Tlp {
     pub payload: u32,
     /// Address Type.
     pub at: At,
+    /// The T bit of the IDE TLP prefix: the request of a TDI in RUN to TEE memory,
+    /// carried on a selective IDE stream ([PCIe §6.33], TDISP, rules.md C3). Its
+    /// completion carries it back.
+    pub t: bool,
 }
 
 impl Tlp {
@@ -42,6 +46,7 @@ impl Tlp {
             addr,
             payload,
             at: At::Untranslated,
+            t: false,
         }
     }
 
@@ -53,12 +58,18 @@ impl Tlp {
             addr,
             payload,
             at: At::Untranslated,
+            t: false,
         }
     }
 
     /// The same TLP with another Address Type.
     pub fn with_at(self, at: At) -> Self {
         Self { at, ..self }
+    }
+
+    /// The same TLP with the T bit set or clear (C3).
+    pub fn with_t(self, t: bool) -> Self {
+        Self { t, ..self }
     }
 }
 
@@ -369,6 +380,11 @@ pub enum Why {
     NoStreamId,
     /// The target TDI is in TDISP ERROR and rejects the access (C3).
     TdispError,
+    /// The target TDI refuses the request by its T bit (C3).
+    TdispRefused {
+        /// The request's T bit.
+        t: bool,
+    },
 }
 
 impl fmt::Display for Why {
@@ -440,6 +456,12 @@ impl fmt::Display for Why {
             Why::AtsNotEnabled => f.write_str("ATS not enabled for the stream (EATS=0)"),
             Why::NoStreamId => f.write_str("requester ID outside the stream map"),
             Why::TdispError => f.write_str("target TDI in TDISP ERROR rejects"),
+            Why::TdispRefused { t: false } => {
+                f.write_str("target TDI in RUN serves TEE MMIO only to T=1 requests")
+            }
+            Why::TdispRefused { t: true } => {
+                f.write_str("target TDI not in RUN refuses T=1 requests")
+            }
         }
     }
 }
@@ -499,6 +521,17 @@ pub enum Fault {
     TdispRejected {
         /// The target endpoint.
         target: NodeId,
+    },
+    /// The target TDI refuses the request by its T bit (C3): in RUN it serves its TEE
+    /// MMIO only to T=1 requests (a T=0 one is refused); in CONFIG_UNLOCKED and
+    /// CONFIG_LOCKED it refuses every T=1 request.
+    TdispRefused {
+        /// The target endpoint.
+        target: NodeId,
+        /// Its TDISP state.
+        tdisp: TdispState,
+        /// The request's T bit.
+        t: bool,
     },
 }
 

@@ -105,6 +105,16 @@ impl Part {
                 })
             })
             .collect();
+        p.ide_streams = alone.ide_streams.as_ref().map(|list| {
+            list.iter()
+                .filter_map(|s| {
+                    Some(peerpath_model::IdeStream {
+                        name: s.name.clone(),
+                        ends: [map(s.ends[0])?, map(s.ends[1])?],
+                    })
+                })
+                .collect()
+        });
         p.switches = alone
             .switches
             .iter()

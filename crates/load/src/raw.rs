@@ -310,6 +310,14 @@ platform_struct! {
             /// docs/vms.md).
             #[serde(default, skip_serializing_if = "Vec::is_empty")]
             pub vms: Vec<RawVm>,
+            /// `ide_streams`: P2P selective IDE streams bound between two TDIs (C3);
+            /// `None`: not stated (two private TDIs in RUN are assumed to have one).
+            #[serde(
+                default,
+                skip_serializing_if = "Option::is_none",
+                serialize_with = "flow_opt_items"
+            )]
+            pub ide_streams: Option<Vec<RawIdeStream>>,
         }
     }
 }
@@ -1103,6 +1111,16 @@ mod tests {
         assert!(yaml.contains("- {device: e0, exports: all}"), "{yaml}");
         let again = crate::load_raw_str("flow.yaml", &yaml).expect("reads back");
         assert_eq!(again, p);
+    }
+}
+
+raw_struct! {
+    /// An `ide_streams` entry: a P2P selective IDE stream between two TDIs (C3).
+    pub struct RawIdeStream {
+        /// `name`.
+        pub name: String,
+        /// `ends`: the two endpoints it is bound between.
+        pub ends: Vec<String>,
     }
 }
 

@@ -46,6 +46,7 @@ impl PlatformBuilder {
                 traffic: Vec::new(),
                 assumed: Vec::new(),
                 vms: Vec::new(),
+                ide_streams: None,
             },
             explicit_imports: false,
             names: HashSet::new(),

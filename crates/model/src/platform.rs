@@ -264,6 +264,10 @@ pub struct Platform {
     pub assumed: Vec<crate::Fact>,
     /// `vms`: virtual machines and the devices assigned to them (rules.md V).
     pub vms: Vec<crate::Vm>,
+    /// `ide_streams`: the P2P selective IDE streams bound between two TDIs (C3).
+    /// `None`: the file does not say, and two private TDIs in RUN are assumed to have
+    /// one between them (said where a verdict rests on it); `Some`: exactly these.
+    pub ide_streams: Option<Vec<IdeStream>>,
 }
 
 impl Platform {
@@ -722,6 +726,56 @@ pub struct DeviceCc {
     pub state: CcState,
     /// `tdisp`.
     pub tdisp: TdispState,
+}
+
+/// A P2P selective IDE stream bound between two TDIs ([PCIe §6.33], C3): a T=1
+/// request of one to the other's TEE MMIO travels on it, encrypted and with its header
+/// under the stream's MAC, from one end to the other.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdeStream {
+    /// `name`.
+    pub name: String,
+    /// `ends`: the two endpoints.
+    pub ends: [NodeId; 2],
+}
+
+/// Whether a P2P IDE stream is bound between two endpoints (C3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IdeBinding<'p> {
+    /// No stream: the file lists streams and none joins them, or (nothing listed) they
+    /// are not both private TDIs in RUN.
+    None,
+    /// The file lists this stream between them.
+    Listed(&'p str),
+    /// The file lists no `ide_streams`; both are private TDIs in RUN, so a stream is
+    /// assumed (an assumption, said where a verdict rests on it).
+    Assumed,
+}
+
+impl Platform {
+    /// The P2P IDE stream between endpoints `a` and `b`, if any (C3; see
+    /// [`Platform::ide_streams`]).
+    pub fn ide_binding(&self, a: NodeId, b: NodeId) -> IdeBinding<'_> {
+        match &self.ide_streams {
+            Some(list) => list
+                .iter()
+                .find(|s| s.ends == [a, b] || s.ends == [b, a])
+                .map_or(IdeBinding::None, |s| IdeBinding::Listed(s.name.as_str())),
+            None => {
+                let run = |n: NodeId| match self.nodes.get(n.index()).map(|x| &x.kind) {
+                    Some(NodeKind::Endpoint(e)) => e
+                        .cc
+                        .is_some_and(|c| c.state == CcState::Private && c.tdisp == TdispState::Run),
+                    _ => false,
+                };
+                if a != b && run(a) && run(b) {
+                    IdeBinding::Assumed
+                } else {
+                    IdeBinding::None
+                }
+            }
+        }
+    }
 }
 
 /// A switch: its upstream port and downstream ports (all also in `Platform::nodes`).

@@ -698,7 +698,7 @@ fn merged_burst(out: &mut Lines, topo: &Topology<'_>, mb: &MergedBurst) {
 fn numbered_hops(out: &mut Lines, p: &Platform, t: &Trace) {
     for (i, h) in t.hops.iter().enumerate() {
         out.line(format_args!(
-            "    {:>2}. {:<12} {:<9} {} {:#x} {}B {}  — {}",
+            "    {:>2}. {:<12} {:<9} {} {:#x} {}B {}{}  — {}",
             i + 1,
             h.at.name(p),
             h.event.as_str(),
@@ -706,6 +706,7 @@ fn numbered_hops(out: &mut Lines, p: &Platform, t: &Trace) {
             h.tlp.addr,
             h.tlp.payload,
             h.tlp.at.as_str(),
+            if h.tlp.t { " T=1" } else { "" },
             h.why
         ));
     }
@@ -792,6 +793,22 @@ fn fault_text(p: &Platform, f: &peerpath_engine::Fault) -> String {
             format!("ACS {bit} blocks the request at {}", name(*port))
         }
         Fault::TdispRejected { target } => format!("{} is in TDISP ERROR", name(*target)),
+        Fault::TdispRefused {
+            target,
+            tdisp,
+            t: false,
+        } => format!(
+            "{} (TDISP {tdisp}) serves its TEE MMIO only to T=1 requests: a T=0 request is refused",
+            name(*target)
+        ),
+        Fault::TdispRefused {
+            target,
+            tdisp,
+            t: true,
+        } => format!(
+            "{} (TDISP {tdisp}, not RUN) refuses T=1 requests",
+            name(*target)
+        ),
     }
 }
 

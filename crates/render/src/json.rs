@@ -82,6 +82,9 @@ struct TlpView {
     addr: String,
     payload: u32,
     at: &'static str,
+    /// The T bit (C3), written only when set.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    t: bool,
 }
 
 #[derive(serde::Serialize)]
@@ -127,6 +130,7 @@ fn hop<'a>(p: &'a Platform, h: &Hop) -> HopView<'a> {
             addr: hex(h.tlp.addr),
             payload: h.tlp.payload,
             at: h.tlp.at.as_str(),
+            t: h.tlp.t,
         },
     }
 }

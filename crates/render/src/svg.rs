@@ -17,7 +17,7 @@ mod layout;
 
 use std::fmt::Write;
 
-use peerpath_engine::{Event, Place};
+use peerpath_engine::{Event, Hop, Place};
 use peerpath_model::{NodeId, NodeKind, Severity};
 use peerpath_rules::PairResult;
 use peerpath_topology::{Link, Topology, Vertex};
@@ -44,6 +44,8 @@ const GROUP_FILLS: [&str; 12] = [
 const ROUTE: &str = "#1f5fbf";
 const FAIL: &str = "#d11a1a";
 const WARN: &str = "#e07b00";
+/// The completion of a read, routed back by ID.
+const COMPLETION: &str = "#2e7d32";
 
 /// The SVG document of the topology; `route`: one pairing's route drawn over it.
 pub fn topology_svg(topo: &Topology<'_>, route: Option<&PairResult>, opts: DrawOptions) -> String {
@@ -100,6 +102,7 @@ pub fn topology_svg(topo: &Topology<'_>, route: Option<&PairResult>, opts: DrawO
     out.push_str(
         "<defs>\n\
          <marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#1f5fbf\"/></marker>\n\
+         <marker id=\"arrow-cpl\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#2e7d32\"/></marker>\n\
          <marker id=\"arrow-fail\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#d11a1a\"/></marker>\n\
          </defs>\n",
     );
@@ -120,6 +123,9 @@ pub fn topology_svg(topo: &Topology<'_>, route: Option<&PairResult>, opts: DrawO
     edges(topo, &lay, &mut out);
     boxes(topo, &lay, opts, &stops, &mut out);
     route_arrows(&stops, &mut out);
+    if let Some(r) = route {
+        completion_arrows(&lay, r, &mut out);
+    }
     badges(&stops, &mut out);
     for (x, y, swatch, line) in &legend_items {
         if let Some(fill) = swatch {
@@ -272,6 +278,12 @@ fn legend(
             Some(ROUTE.to_owned()),
             "route of the first write TLP, hops numbered as in `peerpath explain`".to_owned(),
         ));
+        if !completion_hops(r).is_empty() {
+            lines.push((
+                Some(COMPLETION.to_owned()),
+                "completion of the first read, routed back by ID (dashed; c1… as `explain`'s `completions by ID` line)".to_owned(),
+            ));
+        }
         let codes: Vec<String> = r
             .findings
             .iter()
@@ -488,13 +500,14 @@ struct Stop {
     h: i32,
 }
 
-/// The route's stops, consecutive hops at one box merged; places without a box (the
-/// interconnect, DRAM) are passed over, keeping the numbering.
-fn stops(topo: &Topology<'_>, lay: &Layout, r: &PairResult) -> Vec<Stop> {
+/// The boxes a list of hops passes, consecutive hops at one box merged; places without
+/// a box (the interconnect, DRAM) are passed over, keeping the numbering. Also the last
+/// event at a box, and the hops without a box after the last one.
+fn walk(lay: &Layout, hops: &[Hop]) -> (Vec<Stop>, Option<Event>, Vec<usize>) {
     let mut out: Vec<Stop> = Vec::new();
     let mut last_event = None;
     let mut passed: Vec<usize> = Vec::new();
-    for (i, hop) in r.route().iter().enumerate() {
+    for (i, hop) in hops.iter().enumerate() {
         let v = match hop.at {
             Place::Pci(n) => Vertex::Pci(n),
             Place::Tbu(t) => Vertex::Tbu(t),
@@ -525,6 +538,62 @@ fn stops(topo: &Topology<'_>, lay: &Layout, r: &PairResult) -> Vec<Stop> {
             }),
         }
     }
+    (out, last_event, passed)
+}
+
+/// The hops of the completion of the pairing's first read that reached a BAR (routed
+/// back by ID: H1 CR, H6), as `explain`'s `completions by ID` line lists them.
+fn completion_hops(r: &PairResult) -> &[Hop] {
+    r.detail
+        .flows
+        .iter()
+        .filter(|f| f.flow.op == peerpath_model::Op::Read)
+        .flat_map(|f| f.traces.iter())
+        .find(|t| !t.completion_hops.is_empty())
+        .map_or(&[], |t| t.completion_hops.as_slice())
+}
+
+/// The completion's route: dashed arrows between its boxes, bowed to the other side
+/// than the request's, and a badge `c1`, `c2`… at each box's top-right corner (a box
+/// passed twice reads `c2,c4`).
+fn completion_arrows(lay: &Layout, r: &PairResult, out: &mut String) {
+    let (stops, _, _) = walk(lay, completion_hops(r));
+    for (i, w) in stops.windows(2).enumerate() {
+        let (a, b) = (&w[0], &w[1]);
+        if a.vertex == b.vertex {
+            continue;
+        }
+        let (x0, y0) = clip(a, b.x + b.w / 2, b.y + b.h / 2);
+        let (x1, y1) = clip(b, a.x + a.w / 2, a.y + a.h / 2);
+        let (dx, dy) = (x1 - x0, y1 - y0);
+        let len = ((dx * dx + dy * dy) as f64).sqrt().max(1.0);
+        let bow = if i % 2 == 0 { -30.0 } else { 30.0 };
+        let cx = (x0 + x1) / 2 + (-(dy as f64) / len * bow).round() as i32;
+        let cy = (y0 + y1) / 2 + ((dx as f64) / len * bow).round() as i32;
+        let _ = writeln!(
+            out,
+            "<path class=\"completion\" d=\"M{x0},{y0} Q{cx},{cy} {x1},{y1}\" fill=\"none\" stroke=\"{COMPLETION}\" stroke-width=\"2\" stroke-dasharray=\"6 4\" marker-end=\"url(#arrow-cpl)\"/>"
+        );
+    }
+    for (i, s) in stops.iter().enumerate() {
+        if stops[..i].iter().any(|o| o.vertex == s.vertex) {
+            continue;
+        }
+        let hops: Vec<String> = stops
+            .iter()
+            .filter(|o| o.vertex == s.vertex)
+            .flat_map(|o| o.hops.iter().map(|h| format!("c{h}")))
+            .collect();
+        let text = hops.join(",");
+        let w = (text.chars().count() as i32 * 8 + 12).max(22);
+        badge(out, s.x + s.w - w + 10, s.y - 11, &text, COMPLETION);
+    }
+}
+
+/// The route's stops, consecutive hops at one box merged; places without a box (the
+/// interconnect, DRAM) are passed over, keeping the numbering.
+fn stops(topo: &Topology<'_>, lay: &Layout, r: &PairResult) -> Vec<Stop> {
+    let (mut out, last_event, passed) = walk(lay, r.route());
     // Findings at a stop: its codes, red for an error, orange for a warning.
     let mut failed = false;
     for s in &mut out {

@@ -16,8 +16,17 @@
 //! are shared and CONFIG_UNLOCKED.
 //!
 //! C3: a TDI already in ERROR serves nothing until STOP; any access to its BAR fails.
+//! On the wire ([PCIe §6.33] IDE, TDISP): a TDI in RUN marks its requests to a peer's
+//! TEE MMIO T=1 and sends them on the P2P selective IDE stream bound between the two
+//! ([`t_bit`]); the peer in RUN serves its TEE MMIO only to T=1 requests, and a TDI in
+//! CONFIG_UNLOCKED or CONFIG_LOCKED refuses T=1 ones (the engine's `deliver`). Linux's
+//! own IDE support (`drivers/pci/ide.c`, `pci_ide_stream_alloc`) sets up streams
+//! between an endpoint and its root port only; a P2P stream is the TSM's, so the
+//! platform file says where one exists (`ide_streams`).
 
-use peerpath_model::{CcKind, CcState, DeviceCc, NodeId, NodeKind, Platform, TdispState};
+use peerpath_model::{
+    CcKind, CcState, DeviceCc, IdeBinding, NodeId, NodeKind, Platform, TdispState,
+};
 
 /// The realm's shared-alias bit, `BIT(ipa_bits - 1)`; `None` outside a realm.
 pub fn shared_alias_bit(p: &Platform) -> Option<u64> {
@@ -33,6 +42,16 @@ pub fn device_cc(p: &Platform, dev: NodeId) -> DeviceCc {
         NodeKind::Endpoint(e) => e.cc.unwrap_or_default(),
         _ => DeviceCc::default(),
     }
+}
+
+/// The T bit of `importer`'s requests to `exporter`'s BAR (C3): set when the importer
+/// is a private TDI in RUN and a P2P IDE stream is bound between the two — listed in
+/// `ide_streams`, or assumed where the file lists none ([`Platform::ide_binding`]).
+pub fn t_bit(p: &Platform, importer: NodeId, exporter: NodeId) -> bool {
+    let cc = device_cc(p, importer);
+    cc.state == CcState::Private
+        && cc.tdisp == TdispState::Run
+        && p.ide_binding(importer, exporter) != IdeBinding::None
 }
 
 /// Whether an exporter's BAR is protected against shared-state importers (C2).

@@ -38,8 +38,8 @@
 use std::collections::{HashMap, HashSet};
 
 use peerpath_model::{
-    Bdf, Endpoint, ExportId, HostBridge, Import, IommuId, Kernel, Node, NodeId, NodeKind,
-    PciBridge, Platform, Port,
+    Bdf, Endpoint, ExportId, HostBridge, IdeBinding, Import, IommuId, Kernel, Node, NodeId,
+    NodeKind, PciBridge, Platform, Port,
 };
 use peerpath_topology::{DeviceDomain, DomainSource, Meeting, PortAcs, Topology};
 
@@ -69,6 +69,9 @@ pub struct ClassKey {
     reach_from: bool,
     allow_peer2peer: bool,
     dynamic: bool,
+    /// A P2P IDE stream between importer and exporter (C3): 0 none, 1 listed, 2
+    /// assumed (the T bit of the importer's requests, and the evidence's `ide_stream`).
+    ide: u8,
 }
 
 /// Each keyed value, by name: in test builds a test can leave one out of the key
@@ -102,6 +105,7 @@ pub(crate) enum Field {
     ReachFrom,
     AllowPeer2peer,
     Dynamic,
+    Ide,
 }
 
 /// A keyed value. In test builds, the value of a field a test blinds is replaced by
@@ -193,6 +197,8 @@ fn classify_platform(p: &Platform) {
         // A pairing of a device assigned to a VM is decided alone (`Classes::key`):
         // its verdict reads the VM's whole configuration (rules.md V).
         vms: _,
+        // Per pairing: `ClassKey::ide` (the stream between importer and exporter).
+        ide_streams: _,
     } = p;
     let Kernel {
         release: _,
@@ -482,6 +488,14 @@ impl<'a, 'p> Classes<'a, 'p> {
             reach_from: keyed(Field::ReachFrom, topo.reachable_untranslated(exp, imp)),
             allow_peer2peer: keyed(Field::AllowPeer2peer, allow_peer2peer),
             dynamic: keyed(Field::Dynamic, dynamic),
+            ide: keyed(
+                Field::Ide,
+                match topo.platform().ide_binding(imp, exp) {
+                    IdeBinding::None => 0,
+                    IdeBinding::Listed(_) => 1,
+                    IdeBinding::Assumed => 2,
+                },
+            ),
         })
     }
 }

@@ -25,12 +25,13 @@ use crate::traffic::{flows, Flow};
 const PROBE_PAYLOAD: u32 = 128;
 
 /// The probe: one untranslated write of `PROBE_PAYLOAD` bytes to `addr`, showing where
-/// a TLP would go when nothing was mapped.
-pub(crate) fn probe_flow(importer: peerpath_model::NodeId, addr: u64) -> Flow {
+/// a TLP would go when nothing was mapped; its T bit is the pairing's (C3).
+pub(crate) fn probe_flow(p: &peerpath_model::Platform, import: &Import, addr: u64) -> Flow {
+    let t = crate::c_cc::t_bit(p, import.importer, p.export(import.export).device);
     Flow {
         op: Op::Write,
         ats: false,
-        tlps: vec![Tlp::write(importer, addr, PROBE_PAYLOAD)],
+        tlps: vec![Tlp::write(import.importer, addr, PROBE_PAYLOAD).with_t(t)],
         truncated: false,
     }
 }
@@ -84,7 +85,7 @@ pub(crate) fn evaluate_import(
                 ste: Ste::Bypass,
                 ats_enabled: false,
             };
-            let planned = addr.map(|a| probe_flow(importer, a)).into_iter().collect();
+            let planned = addr.map(|a| probe_flow(p, import, a)).into_iter().collect();
             (setup, true, planned)
         }
     };

@@ -38,6 +38,20 @@ pub struct Flow {
 /// `auto_ats`: what `ats: auto` means for this pairing.
 pub fn flows(topo: &Topology<'_>, import: &Import, base: u64, auto_ats: bool) -> Vec<Flow> {
     let p = topo.platform();
+    // C3: a TDI in RUN marks its requests to a peer it shares a P2P IDE stream with T=1.
+    let t = crate::c_cc::t_bit(p, import.importer, p.export(import.export).device);
+    let mut out = planned_flows(topo, import, base, auto_ats);
+    if t {
+        for tlp in out.iter_mut().flat_map(|f| f.tlps.iter_mut()) {
+            tlp.t = true;
+        }
+    }
+    out
+}
+
+/// The flows of one pairing as `flows` plans them, before the T bit.
+fn planned_flows(topo: &Topology<'_>, import: &Import, base: u64, auto_ats: bool) -> Vec<Flow> {
+    let p = topo.platform();
     let mps = topo.mps(import.importer).max(1);
     let entries: Vec<_> = p
         .traffic
@@ -121,6 +135,7 @@ fn flow(
                 addr,
                 payload: u32::try_from(len).unwrap_or(payload),
                 at,
+                t: false,
             })
         })
         .collect();

@@ -357,6 +357,7 @@ fn guest_platform_with(
         traffic: Vec::new(),
         assumed: Vec::new(),
         vms: Vec::new(),
+        ide_streams: None,
     };
     guest.imports = guest.default_imports();
     guest.sort_imports();
@@ -493,7 +494,9 @@ pub(crate) fn evaluate(
     let (planned, probe) = match guest_map {
         Some(m) => (flows(topo, import, m.dma.0, ats), false),
         None => (
-            gpa.map(|a| probe_flow(importer, a)).into_iter().collect(),
+            gpa.map(|a| probe_flow(topo.platform(), import, a))
+                .into_iter()
+                .collect(),
             true,
         ),
     };

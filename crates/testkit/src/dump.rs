@@ -408,6 +408,14 @@ pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
         })
         .collect();
     raw.vms = p.vms.iter().map(|v| vm(p, v)).collect();
+    raw.ide_streams = p.ide_streams.as_ref().map(|list| {
+        list.iter()
+            .map(|s| peerpath_load::raw::RawIdeStream {
+                name: s.name.clone(),
+                ends: s.ends.iter().map(|n| name(*n)).collect(),
+            })
+            .collect()
+    });
     raw
 }
 
@@ -580,6 +588,9 @@ pub fn renumbered_like(p: &Platform, like: &Platform) -> Option<Platform> {
         .for_each(|t| t.importer = map(t.importer));
     for v in &mut q.vms {
         v.devices.iter_mut().for_each(|d| d.device = map(d.device));
+    }
+    for s in q.ide_streams.iter_mut().flatten() {
+        s.ends.iter_mut().for_each(|n| *n = map(*n));
     }
     for f in &mut q.assumed {
         *f = match *f {

@@ -781,7 +781,8 @@ fn p1_engine_reach_and_groups_agree_on_acs() {
                     _ => false,
                 });
                 let reached = matches!(tr.end,
-                    End::Delivered { target, .. } | End::Fault(Fault::TdispRejected { target })
+                    End::Delivered { target, .. }
+                        | End::Fault(Fault::TdispRejected { target } | Fault::TdispRefused { target, .. })
                         if target == b);
                 let engine_says = below_rc && reached;
                 turned += usize::from(engine_says);

@@ -100,6 +100,7 @@ fn make_tlp(p: &Platform, eps: &[(NodeId, u64)], t: &TlpSpec) -> Tlp {
         addr,
         payload: t.payload,
         at: [At::Untranslated, At::TranslationRequest, At::Translated][t.at as usize % 3],
+        t: t.raw >> 63 == 1,
     }
 }
 

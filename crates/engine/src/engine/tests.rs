@@ -901,7 +901,17 @@ fn tdisp_error_rejects_and_other_states_are_reported() {
         route(&p, &s, Tlp::write(nic0, GPU_BAR, 64)).end,
         End::Fault(Fault::TdispRejected { target: gpu })
     );
+    // C3 on the wire: RUN serves its TEE MMIO only to T=1 requests.
     let tr = route(&p, &s, Tlp::write(nic0, NIC1_BAR, 64));
+    assert_eq!(
+        tr.end,
+        End::Fault(Fault::TdispRefused {
+            target: nic1,
+            tdisp: TdispState::Run,
+            t: false
+        })
+    );
+    let tr = route(&p, &s, Tlp::write(nic0, NIC1_BAR, 64).with_t(true));
     assert_eq!(
         tr.end,
         End::Delivered {
@@ -911,6 +921,39 @@ fn tdisp_error_rejects_and_other_states_are_reported() {
             tdisp: Some(TdispState::Run)
         }
     );
+}
+
+/// C3: CONFIG_UNLOCKED and CONFIG_LOCKED refuse T=1 requests and serve T=0 ones; a
+/// device without TDISP state ignores the bit.
+#[test]
+fn a_tdi_not_in_run_refuses_t1_requests() {
+    for tdisp in [TdispState::Unlocked, TdispState::Locked] {
+        let mut f = fixture();
+        f.b.endpoint_mut(f.nic1).cc = Some(peerpath_model::DeviceCc {
+            state: peerpath_model::CcState::Private,
+            tdisp,
+        });
+        let (nic0, nic1) = (f.nic0, f.nic1);
+        let p = f.b.build();
+        let s = setup(nic0, Ste::NoIommu);
+        let t1 = route(&p, &s, Tlp::write(nic0, NIC1_BAR, 64).with_t(true));
+        assert_eq!(
+            t1.end,
+            End::Fault(Fault::TdispRefused {
+                target: nic1,
+                tdisp,
+                t: true
+            })
+        );
+        let t0 = route(&p, &s, Tlp::write(nic0, NIC1_BAR, 64));
+        assert!(matches!(t0.end, End::Delivered { target, .. } if target == nic1));
+    }
+    let f = fixture();
+    let (nic0, gpu) = (f.nic0, f.gpu);
+    let p = f.b.build();
+    let s = setup(nic0, Ste::NoIommu);
+    let tr = route(&p, &s, Tlp::write(nic0, GPU_BAR, 64).with_t(true));
+    assert!(matches!(tr.end, End::Delivered { target, tdisp: None, .. } if target == gpu));
 }
 
 #[test]

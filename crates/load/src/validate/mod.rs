@@ -29,6 +29,7 @@ mod endpoints;
 mod exports;
 mod hierarchy;
 mod host_bridges;
+mod ide_streams;
 mod imports;
 mod iommus;
 mod kernel;
@@ -206,7 +207,9 @@ impl Validator<'_, '_> {
             traffic: Vec::new(),
             assumed: Vec::new(),
             vms: Vec::new(),
+            ide_streams: None,
         };
+        platform.ide_streams = self.ide_streams(&node_ids, &platform.nodes);
         let arch = platform.kernel.arch;
         platform.vms = self.vms(&node_ids, &mut platform.nodes, arch);
         // The default expansion and the output order are the model's, shared with

@@ -21,7 +21,7 @@ fn unknown_top_level_key() {
         &format!("{HB}endpionts: []\n"),
         expect![[r#"
             error: t.yaml:8:1: endpionts: unknown key `endpionts`
-              expected: one of format, name, description, kernel, interconnect, memory, iommus, host_bridges, switches, endpoints, bridges, domains, exports, imports, traffic, assumed, vms
+              expected: one of format, name, description, kernel, interconnect, memory, iommus, host_bridges, switches, endpoints, bridges, domains, exports, imports, traffic, assumed, vms, ide_streams
               help: did you mean `endpoints`?"#]],
     );
 }

@@ -885,3 +885,53 @@ fn an_assigned_device_is_bound_to_vfio_pci() {
     assert_eq!(vm.guest.host_bridge, peerpath_model::GPEX_HOST_BRIDGE);
     assert_eq!(vm.mmio64_base, peerpath_model::DEFAULT_MMIO64_BASE);
 }
+
+/// Issue 22: `ide_streams` — two distinct endpoints with a `cc` state each, a pair
+/// joined once, names unique.
+#[test]
+fn ide_streams_are_validated() {
+    let two = EP.replace(
+        "size: 1MiB}]}\n",
+        "size: 1MiB}], cc: {state: private, tdisp: run}}\n- {name: ep1, parent: rp0, bdf: 01:00.1, bars: [{index: 0, addr: 0x1010_0000, size: 1MiB}]}\n",
+    );
+    check(
+        &format!("{two}ide_streams:\n- {{name: s0, ends: [ep0]}}\n- {{name: s1, ends: [ep0, ep1]}}\n- {{name: s2, ends: [ep0, rp0]}}\n"),
+        expect![[r#"
+            error: t.yaml:12:20: ide_streams[0].ends: one end
+              expected: two endpoints: `ends: [a, b]`
+              help: a P2P selective IDE stream joins two TDIs (C3)
+
+            error: t.yaml:13:26: ide_streams[1].ends[1]: `ep1` has no `cc` state
+              expected: an endpoint with `cc: {state, tdisp}`
+              help: only a TDI holds the keys of an IDE stream (C3)
+
+            error: t.yaml:14:26: ide_streams[2].ends[1]: `rp0` is a root port
+              expected: the name of an endpoint"#]],
+    );
+    let cc = two.replace(
+        "size: 1MiB}]}\n",
+        "size: 1MiB}], cc: {state: private, tdisp: locked}}\n",
+    );
+    check(
+        &format!("{cc}ide_streams:\n- {{name: s0, ends: [ep0, ep0]}}\n- {{name: s1, ends: [ep0, ep1]}}\n- {{name: s1, ends: [ep1, ep0]}}\n"),
+        expect![[r#"
+            error: t.yaml:12:20: ide_streams[0].ends: both ends are `ep0`
+              expected: two distinct endpoints
+
+            error: t.yaml:14:10: ide_streams[2].name: a second IDE stream named `s1`
+              expected: each stream named once
+
+            error: t.yaml:14:20: ide_streams[2].ends: `ep1` and `ep0` are already joined by stream `s1`
+              expected: at most one P2P IDE stream per pair of TDIs"#]],
+    );
+}
+
+/// `ide_streams` absent is not the same as listed and empty (C3: absent, two private
+/// TDIs in RUN are assumed to share a stream).
+#[test]
+fn ide_streams_absent_and_empty_differ() {
+    let p = load(EP);
+    assert_eq!(p.ide_streams, None);
+    let p = load(&format!("{EP}ide_streams: []\n"));
+    assert_eq!(p.ide_streams, Some(Vec::new()));
+}

@@ -377,8 +377,10 @@ fn flow_cut_at_the_tlp_cap_says_truncated() {
     );
 }
 
+/// A T=0 write to a TDI in RUN is refused on the wire (C3); one to a TDI in
+/// CONFIG_LOCKED is delivered, with the state.
 #[test]
-fn ends_delivered_with_tdisp_state() {
+fn ends_with_tdisp_state() {
     let p = fixture("topologies/arm-cca-realm.yaml");
     check_flows(
         &p,
@@ -386,9 +388,9 @@ fn ends_delivered_with_tdisp_state() {
         "gpu0-vram",
         expect![[r#"
               flow 1: write x32 TLPs
-                end: 32 delivered to gpu0 BAR 1 (TDISP run)
+                end: 32 fault: gpu0 (TDISP run) serves its TEE MMIO only to T=1 requests: a T=0 request is refused
               flow 2: read x1 TLP
-                end: 1 delivered to gpu0 BAR 1 (TDISP run)
+                end: 1 fault: gpu0 (TDISP run) serves its TEE MMIO only to T=1 requests: a T=0 request is refused
         "#]],
     );
     check_flows(

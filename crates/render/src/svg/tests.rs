@@ -27,6 +27,7 @@ fn a_switch_with_two_endpoints() {
         <title>peerpath draw: case-01-switch-siblings-no-iommu</title>
         <defs>
         <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#1f5fbf"/></marker>
+        <marker id="arrow-cpl" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#2e7d32"/></marker>
         <marker id="arrow-fail" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#d11a1a"/></marker>
         </defs>
         <rect x="0" y="0" width="424" height="636" fill="#ffffff"/>

@@ -91,6 +91,7 @@ enum Changed {
     PortMultifunction,
     AllowPeer2peer,
     Dynamic,
+    IdeStreams,
 }
 
 impl Changed {
@@ -120,6 +121,7 @@ impl Changed {
         Changed::PortMultifunction,
         Changed::AllowPeer2peer,
         Changed::Dynamic,
+        Changed::IdeStreams,
     ];
 }
 
@@ -413,6 +415,14 @@ fn mutants(p: &Platform, seed: u64) -> Vec<(Changed, Platform)> {
         port_mutants(p, port, &mut out);
     }
     import_mutants(p, k, &mut out);
+    // `ide_streams` (C3): listed and empty, or not stated (then two private TDIs in
+    // RUN are assumed to share a stream).
+    let mut q = p.clone();
+    q.ide_streams = match &p.ide_streams {
+        None => Some(Vec::new()),
+        Some(_) => None,
+    };
+    out.push((Changed::IdeStreams, q));
     out.into_iter()
         .filter_map(|(what, q)| {
             let text = dump::to_yaml(&q);
@@ -629,7 +639,7 @@ fn mutated_fields_keep_class_verdicts_equal_direct() {
 /// moves the translation from the SMMU to the TBU (another TLB, the same tables).
 #[test]
 fn a_field_left_out_of_the_key_is_caught() {
-    let fields: [(&[Field], Changed); 13] = [
+    let fields: [(&[Field], Changed); 14] = [
         (&[Field::Mps], Changed::Mpss),
         (&[Field::DmaMaskBits], Changed::DmaMaskBits),
         (&[Field::BusDmaLimit], Changed::BusDmaLimit),
@@ -643,6 +653,7 @@ fn a_field_left_out_of_the_key_is_caught() {
         (&[Field::PortSplits], Changed::PortSplits),
         (&[Field::AllowPeer2peer], Changed::AllowPeer2peer),
         (&[Field::Dynamic], Changed::Dynamic),
+        (&[Field::Ide], Changed::IdeStreams),
     ];
     let bases: Vec<(Platform, u64)> = repository_platforms()
         .into_iter()

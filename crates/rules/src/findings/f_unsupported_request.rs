@@ -3,9 +3,12 @@
 //!
 //! Raised for a trace that ends in an unsupported-request drop, in DRAM, or delivered
 //! to an endpoint other than the exporter — unless the importer's IOVA simply never met
-//! the IOMMU, which is `bypass-mismatch`. The subject is where the route ended.
+//! the IOMMU, which is `bypass-mismatch`. And (C3, [PCIe §6.33]) for a T=1 request the
+//! exporter's TDI refuses because it is in CONFIG_UNLOCKED or CONFIG_LOCKED, not RUN: it
+//! completes it as an unsupported request. The subject is where the route ended.
 
-use peerpath_engine::{DropReason, End};
+use peerpath_engine::{DropReason, End, Fault};
+use peerpath_model::TdispState;
 
 use super::{already, end_place, iova_routed_untranslated, Cx};
 use crate::finding::{Code, Finding};
@@ -50,6 +53,33 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
                     cx.name(target)
                 ),
             ),
+            End::Fault(Fault::TdispRefused {
+                target,
+                tdisp,
+                t: true,
+            }) if target == cx.exporter() => {
+                out.push(
+                    Finding::new(
+                        Code::UnsupportedRequest,
+                        &place,
+                        format!(
+                            "{imp}'s T=1 {} on their P2P IDE stream reaches {exp} in TDISP {tdisp}: a TDI that is not in RUN refuses T=1 requests (unsupported request)",
+                            last.op
+                        ),
+                    )
+                    .with("decode", "tdisp-t1-refused")
+                    .with("addr", json(last.addr))
+                    .with("t_bit", 1)
+                    .with("tdisp", tdisp.as_str())
+                    .with("ide_stream", cx.ide_stream())
+                    .fix(if tdisp == TdispState::Locked {
+                        format!("attest and START {exp}'s TDI (CONFIG_LOCKED → RUN) before {imp} sends it T=1 requests")
+                    } else {
+                        format!("lock, attest and START {exp}'s TDI (→ CONFIG_LOCKED → RUN) before {imp} sends it T=1 requests")
+                    }),
+                );
+                continue;
+            }
             _ => continue,
         };
         out.push(

@@ -102,6 +102,20 @@ impl<'p> Cx<'_, 'p> {
             .filter(|(_, t)| !matches!(t.end, End::Merged { .. }))
     }
 
+    /// The P2P IDE stream between importer and exporter as evidence (C3): its name,
+    /// `assumed` where the file lists no `ide_streams`, or `none`.
+    pub(crate) fn ide_stream(&self) -> String {
+        match self
+            .topo
+            .platform()
+            .ide_binding(self.importer(), self.exporter())
+        {
+            peerpath_model::IdeBinding::Listed(name) => name.to_owned(),
+            peerpath_model::IdeBinding::Assumed => "assumed".to_owned(),
+            peerpath_model::IdeBinding::None => "none".to_owned(),
+        }
+    }
+
     /// The regime of the address the importer was handed, if it was handed one.
     pub(crate) fn regime(&self) -> Option<Regime> {
         self.k.why.mapping.map(|m| m.regime)
