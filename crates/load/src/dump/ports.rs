@@ -1,0 +1,21 @@
+//! What ports and endpoints share: ACS and PCI ids, as written.
+
+use peerpath_model::{Acs, PciId};
+
+use crate::raw::{AcsBit, RawAcs, RawPciId};
+
+/// An ACS capability and control as written.
+pub(super) fn acs(a: Option<Acs>) -> Option<RawAcs> {
+    a.map(|a| RawAcs {
+        cap: AcsBit::from_flags(a.cap),
+        ctl: a.ctl.map(AcsBit::from_flags),
+    })
+}
+
+/// A vendor and device id as written.
+pub(super) fn pci_id(id: Option<PciId>) -> Option<RawPciId> {
+    id.map(|i| RawPciId {
+        vendor: i.vendor,
+        device: i.device,
+    })
+}
