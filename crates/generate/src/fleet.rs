@@ -441,14 +441,9 @@ fn slot(
             "{ep} Ethernet controller [0200]: Mellanox Technologies MT2910 Family [ConnectX-7] [15b3:1021]"
         );
     }
-    let _ = writeln!(out, "\tIOMMU group: {group}");
     let _ = writeln!(
         out,
-        "\tRegion 0: Memory at {m:08x} (32-bit, non-prefetchable) [size=1M]"
-    );
-    let _ = writeln!(
-        out,
-        "\tRegion 2: Memory at {f:x} (64-bit, prefetchable) [size=512M]"
+        "\tIOMMU group: {group}\n\tRegion 0: Memory at {m:08x} (32-bit, non-prefetchable) [size=1M]\n\tRegion 2: Memory at {f:x} (64-bit, prefetchable) [size=512M]"
     );
     express(out, "Endpoint", mps, w, Some(sta.unwrap_or(w)), None);
     out.push('\n');
