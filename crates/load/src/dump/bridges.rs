@@ -1,26 +1,26 @@
 //! `bridges`: PCIe-to-PCI bridges, in node order.
 
-use peerpath_model::{NodeKind, Platform};
+use peerpath_model::{NodeKind, PciBridge, Platform};
 
 use crate::raw::RawBridge;
 
-use super::ports::pci_id;
-use super::{parent, unless, NO_BDF};
+use super::{unless, written};
 
-/// The PCI bridges in node order.
+/// The PCI bridges in node order. A bridge has no `link` key (the loader gives it none).
 pub(super) fn bridges(p: &Platform) -> Vec<RawBridge> {
-    p.node_ids()
-        .filter_map(|id| {
-            let n = p.node(id);
-            let NodeKind::PciBridge(br) = &n.kind else {
+    p.nodes
+        .iter()
+        .filter_map(|n| {
+            let NodeKind::PciBridge(PciBridge { mpss }) = &n.kind else {
                 return None;
             };
+            let w = written(p, n);
             Some(RawBridge {
-                name: n.name.clone(),
-                parent: parent(p, id),
-                bdf: n.bdf.unwrap_or(NO_BDF),
-                id: pci_id(n.pci_id),
-                mpss: unless(br.mpss, 128),
+                name: w.name,
+                parent: w.parent,
+                bdf: w.bdf,
+                id: w.id,
+                mpss: unless(*mpss, 128),
             })
         })
         .collect()

@@ -1,15 +1,16 @@
 //! `host_bridges`: each host bridge with its windows and, inside it, its root ports.
 
 use peerpath_model::{
-    DirectWindowKind, ForwardsP2p, HostBridge, Node, NodeId, NodeKind, Platform, Port, Translation,
+    DirectWindow, DirectWindowKind, ForwardsP2p, HostBridge, Node, NodeId, NodeKind, Platform,
+    Port, Translation, Window,
 };
 
 use crate::raw::{Addr, RawDirectWindow, RawHostBridge, RawRootPort, RawWindow, Size};
 
 use super::iommus::stream_map;
 use super::ports::{acs, pci_id};
-use super::timing::{bandwidth, link};
-use super::{size_of, unless, NO_BDF};
+use super::timing::bandwidth;
+use super::{size_of, unless, written};
 
 /// The host bridges in node order, each with its root ports in node order.
 pub(super) fn host_bridges(p: &Platform) -> Vec<RawHostBridge> {
@@ -30,50 +31,75 @@ pub(super) fn host_bridges(p: &Platform) -> Vec<RawHostBridge> {
     out.into_iter().map(|(_, hb)| hb).collect()
 }
 
-/// One host bridge, its root ports left for [`host_bridges`] to add.
+/// One host bridge, its root ports left for [`host_bridges`] to add. Of the node, only
+/// the name is written: a host bridge has no parent, BDF or link, and its `id` is the
+/// host bridge's own (the allow-list's, K1.7).
 fn host_bridge(p: &Platform, n: &Node, hb: &HostBridge) -> RawHostBridge {
+    let HostBridge {
+        segment,
+        id,
+        forwards_p2p,
+        forwards_p2p_reads,
+        direct_window,
+        translation,
+        iommu,
+        stream_map: map,
+        windows,
+        socket,
+        numa_node,
+        p2p_bandwidth_mbs,
+    } = hb;
     RawHostBridge {
         name: n.name.clone(),
-        segment: Some(hb.segment),
-        id: pci_id(hb.id),
-        forwards_p2p: unless(hb.forwards_p2p, ForwardsP2p::SameHostBridge),
-        forwards_p2p_reads: hb.forwards_p2p_reads,
-        direct_window: hb.direct_window.map(|w| RawDirectWindow {
-            kind: unless(w.kind, DirectWindowKind::PhbBypass),
-            base: Addr(w.base),
-            size: Size(w.size),
+        segment: Some(*segment),
+        id: pci_id(*id),
+        forwards_p2p: unless(*forwards_p2p, ForwardsP2p::SameHostBridge),
+        forwards_p2p_reads: *forwards_p2p_reads,
+        direct_window: direct_window.map(|DirectWindow { kind, base, size }| RawDirectWindow {
+            kind: unless(kind, DirectWindowKind::PhbBypass),
+            base: Addr(base),
+            size: Size(size),
         }),
-        translation: unless(hb.translation, Translation::Integrated),
-        iommu: hb.iommu.map(|i| p.iommu(i).name.clone()),
-        stream_map: stream_map(&hb.stream_map),
-        windows: hb
-            .windows
+        translation: unless(*translation, Translation::Integrated),
+        iommu: iommu.map(|i| p.iommu(i).name.clone()),
+        stream_map: stream_map(map),
+        windows: windows
             .iter()
-            .map(|w| RawWindow {
-                cpu: Addr(w.cpu.start),
-                bus: Addr(w.bus.0),
-                size: Size(size_of(w.cpu)),
+            .map(|&Window { cpu, bus }| RawWindow {
+                cpu: Addr(cpu.start),
+                bus: Addr(bus.0),
+                size: Size(size_of(cpu)),
             })
             .collect(),
-        socket: hb.socket,
-        numa_node: hb.numa_node,
-        p2p_bandwidth: hb.p2p_bandwidth_mbs.map(bandwidth),
+        socket: *socket,
+        numa_node: *numa_node,
+        p2p_bandwidth: p2p_bandwidth_mbs.map(bandwidth),
         root_ports: Vec::new(),
     }
 }
 
 /// One root port.
 fn root_port(p: &Platform, n: &Node, port: &Port) -> RawRootPort {
+    let Port {
+        mpss,
+        mps,
+        acs: a,
+        tbu,
+        splits_oversized_writes,
+        multifunction,
+    } = port;
+    // The parent is the host bridge the port is written in.
+    let w = written(p, n);
     RawRootPort {
-        name: n.name.clone(),
-        bdf: n.bdf.unwrap_or(NO_BDF),
-        id: pci_id(n.pci_id),
-        mpss: port.mpss,
-        mps: unless(port.mps, 128),
-        acs: acs(port.acs),
-        tbu: port.tbu.map(|t| p.tbu(t).name.clone()),
-        splits_oversized_writes: unless(port.splits_oversized_writes, false),
-        multifunction: unless(port.multifunction, false),
-        link: link(n.link),
+        name: w.name,
+        bdf: w.bdf,
+        id: w.id,
+        mpss: *mpss,
+        mps: unless(*mps, 128),
+        acs: acs(*a),
+        tbu: tbu.map(|t| p.tbu(t).name.clone()),
+        splits_oversized_writes: unless(*splits_oversized_writes, false),
+        multifunction: unless(*multifunction, false),
+        link: w.link,
     }
 }

@@ -1,6 +1,6 @@
 //! `imports`: left out when the pairings are the default expansion.
 
-use peerpath_model::Platform;
+use peerpath_model::{Import, Platform};
 
 use crate::raw::{ExportSel, RawImport};
 
@@ -16,11 +16,17 @@ pub(super) fn listed(p: &Platform) -> Option<Vec<RawImport>> {
         return None;
     }
     let mut out: Vec<RawImport> = Vec::new();
-    for im in &p.imports {
-        let importer = p.node(im.importer).name.clone();
-        let export = p.export(im.export).name.clone();
-        let allow = unless(im.allow_peer2peer, true);
-        let dynamic = unless(im.dynamic, true);
+    for &Import {
+        importer,
+        export,
+        allow_peer2peer,
+        dynamic,
+    } in &p.imports
+    {
+        let importer = p.node(importer).name.clone();
+        let export = p.export(export).name.clone();
+        let allow = unless(allow_peer2peer, true);
+        let dynamic = unless(dynamic, true);
         match out.last_mut() {
             Some(RawImport {
                 device,

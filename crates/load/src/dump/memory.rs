@@ -1,7 +1,7 @@
 //! `memory` and `interconnect`: DRAM regions and the interconnect's write merging (its
 //! fabric and latencies are in [`super::timing`]).
 
-use peerpath_model::{Interconnect, Platform};
+use peerpath_model::{Interconnect, MemRegion, Platform};
 
 use crate::raw::{Addr, RawInterconnect, RawMemory, Size};
 
@@ -9,22 +9,27 @@ use super::size_of;
 use super::timing::{fabric, latency};
 
 /// The DRAM regions.
-pub(super) fn memory(p: &Platform) -> Vec<RawMemory> {
-    p.memory
+pub(super) fn memory(memory: &[MemRegion]) -> Vec<RawMemory> {
+    memory
         .iter()
-        .map(|m| RawMemory {
-            name: m.name.clone(),
-            base: Addr(m.range.start),
-            size: Size(size_of(m.range)),
+        .map(|MemRegion { name, range }| RawMemory {
+            name: name.clone(),
+            base: Addr(range.start),
+            size: Size(size_of(*range)),
         })
         .collect()
 }
 
 /// `interconnect`, unless it is the default.
-pub(super) fn interconnect(p: &Platform) -> Option<RawInterconnect> {
-    (p.interconnect != Interconnect::default()).then(|| RawInterconnect {
-        write_merge_bytes: Some(Size(u64::from(p.interconnect.write_merge_bytes))),
-        fabric: fabric(p),
-        latency: latency(&p.interconnect.latency),
+pub(super) fn interconnect(p: &Platform, i: &Interconnect) -> Option<RawInterconnect> {
+    let Interconnect {
+        write_merge_bytes,
+        fabric: f,
+        latency: l,
+    } = i;
+    (*i != Interconnect::default()).then(|| RawInterconnect {
+        write_merge_bytes: Some(Size(u64::from(*write_merge_bytes))),
+        fabric: fabric(p, f),
+        latency: latency(l),
     })
 }

@@ -36,9 +36,9 @@ mod timing;
 mod traffic;
 mod vms;
 
-use peerpath_model::{AddrRange, Bdf, NodeId, Platform};
+use peerpath_model::{AddrRange, Bdf, Node, NodeId, Platform};
 
-use crate::raw::RawPlatform;
+use crate::raw::{RawLink, RawPciId, RawPlatform};
 
 /// How to write `imports`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -62,27 +62,47 @@ pub fn to_yaml(p: &Platform) -> String {
     crate::to_yaml(&to_raw(p))
 }
 
-/// The platform as raw structs, section by section.
+/// The platform as raw structs, section by section. Each model type is destructured
+/// with no `..`, here and in the section modules: a field added to the model does not
+/// compile until the dump writes it (or says why it is not written).
 pub fn to_raw_with(p: &Platform, imports: ImportsAs) -> RawPlatform {
-    let mut raw = RawPlatform::new(p.name.clone());
-    raw.description = p.description.clone();
-    raw.kernel = Some(kernel::kernel(p));
-    raw.interconnect = memory::interconnect(p);
-    raw.memory = memory::memory(p);
-    raw.iommus = iommus::iommus(p);
+    let Platform {
+        name,
+        description,
+        kernel,
+        interconnect,
+        memory,
+        iommus,
+        // The PCI hierarchy: host bridges with root ports, bridges and endpoints in
+        // node order; switches with their ports.
+        nodes: _,
+        switches: _,
+        domains,
+        exports: _,
+        imports: _,
+        traffic,
+        assumed,
+        vms,
+    } = p;
+    let mut raw = RawPlatform::new(name.clone());
+    raw.description = description.clone();
+    raw.kernel = Some(kernel::kernel(p, kernel));
+    raw.interconnect = memory::interconnect(p, interconnect);
+    raw.memory = memory::memory(memory);
+    raw.iommus = iommus::iommus(iommus);
     raw.bridges = bridges::bridges(p);
     raw.endpoints = endpoints::endpoints(p);
     raw.host_bridges = host_bridges::host_bridges(p);
     raw.switches = switches::switches(p);
-    raw.domains = domains::domains(p);
+    raw.domains = domains::domains(p, domains);
     raw.exports = exports::exports(p);
     raw.imports = match imports {
         ImportsAs::Default => None,
         ImportsAs::Detect => imports::listed(p),
     };
-    raw.traffic = traffic::traffic(p);
-    raw.assumed = assumed::assumed(p);
-    raw.vms = vms::vms(p);
+    raw.traffic = traffic::traffic(p, traffic);
+    raw.assumed = assumed::assumed(p, assumed);
+    raw.vms = vms::vms(p, vms);
     raw
 }
 
@@ -94,14 +114,39 @@ const NO_BDF: Bdf = Bdf {
     function: 0,
 };
 
+/// What a node writes whatever its kind (its kind's fields are its section's).
+struct Written {
+    name: String,
+    /// Empty for a host bridge, which has none.
+    parent: String,
+    bdf: Bdf,
+    id: Option<RawPciId>,
+    link: Option<RawLink>,
+}
+
+/// A node's own fields, as written.
+fn written(p: &Platform, n: &Node) -> Written {
+    let Node {
+        name,
+        parent,
+        bdf,
+        pci_id,
+        // Written by the section of each kind.
+        kind: _,
+        link,
+    } = n;
+    Written {
+        name: name.clone(),
+        parent: parent.map(|up| p.node(up).name.clone()).unwrap_or_default(),
+        bdf: bdf.unwrap_or(NO_BDF),
+        id: ports::pci_id(*pci_id),
+        link: timing::link(*link),
+    }
+}
+
 /// A node's name, as references write it.
 fn name(p: &Platform, id: NodeId) -> String {
     p.node(id).name.clone()
-}
-
-/// A node's parent, as `parent:` writes it (empty for a host bridge, which has none).
-fn parent(p: &Platform, id: NodeId) -> String {
-    p.node(id).parent.map(|up| name(p, up)).unwrap_or_default()
 }
 
 /// A range's size as written.

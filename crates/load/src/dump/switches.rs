@@ -1,45 +1,51 @@
 //! `switches`: each switch's upstream port and its downstream ports.
 
-use peerpath_model::{Node, NodeId, NodeKind, Platform, Port};
+use peerpath_model::{NodeId, NodeKind, Platform, Port, Switch};
 
 use crate::raw::{RawDownstreamPort, RawSwitch, RawUpstreamPort};
 
-use super::ports::{acs, pci_id};
-use super::timing::link;
-use super::{parent, unless, NO_BDF};
+use super::ports::acs;
+use super::{unless, written, Written};
 
 /// The switches in `Platform::switches` order.
 pub(super) fn switches(p: &Platform) -> Vec<RawSwitch> {
     p.switches
         .iter()
         .filter_map(|sw| {
-            let (up_node, up) = port(p, sw.upstream)?;
+            let Switch {
+                name,
+                upstream,
+                downstream,
+            } = sw;
+            // The upstream port takes the switch's name.
+            let (up_node, up) = port(p, *upstream)?;
+            let up_port = fields(up);
             Some(RawSwitch {
-                name: sw.name.clone(),
-                parent: parent(p, sw.upstream),
+                name: name.clone(),
+                parent: up_node.parent,
                 upstream: RawUpstreamPort {
-                    bdf: up_node.bdf.unwrap_or(NO_BDF),
-                    id: pci_id(up_node.pci_id),
-                    mpss: up.mpss,
-                    mps: unless(up.mps, 128),
-                    acs: acs(up.acs),
-                    multifunction: unless(up.multifunction, false),
-                    link: link(up_node.link),
+                    bdf: up_node.bdf,
+                    id: up_node.id,
+                    mpss: up_port.mpss,
+                    mps: up_port.mps,
+                    acs: up_port.acs,
+                    multifunction: up_port.multifunction,
+                    link: up_node.link,
                 },
-                downstream: sw
-                    .downstream
+                downstream: downstream
                     .iter()
                     .filter_map(|&d| {
                         let (node, dp) = port(p, d)?;
+                        let dp = fields(dp);
                         Some(RawDownstreamPort {
-                            name: node.name.clone(),
-                            bdf: node.bdf.unwrap_or(NO_BDF),
-                            id: pci_id(node.pci_id),
+                            name: node.name,
+                            bdf: node.bdf,
+                            id: node.id,
                             mpss: dp.mpss,
-                            mps: unless(dp.mps, 128),
-                            acs: acs(dp.acs),
-                            multifunction: unless(dp.multifunction, false),
-                            link: link(node.link),
+                            mps: dp.mps,
+                            acs: dp.acs,
+                            multifunction: dp.multifunction,
+                            link: node.link,
                         })
                     })
                     .collect(),
@@ -48,11 +54,40 @@ pub(super) fn switches(p: &Platform) -> Vec<RawSwitch> {
         .collect()
 }
 
-/// A switch port's node and port.
-fn port(p: &Platform, id: NodeId) -> Option<(&Node, &Port)> {
+/// A switch port's node, as written, and its port.
+fn port(p: &Platform, id: NodeId) -> Option<(Written, &Port)> {
     let n = p.node(id);
     match &n.kind {
-        NodeKind::SwitchUpstream(port) | NodeKind::SwitchDownstream(port) => Some((n, port)),
+        NodeKind::SwitchUpstream(port) | NodeKind::SwitchDownstream(port) => {
+            Some((written(p, n), port))
+        }
         _ => None,
+    }
+}
+
+/// What a switch port writes of its [`Port`].
+struct PortFields {
+    mpss: u32,
+    mps: Option<u32>,
+    acs: Option<crate::raw::RawAcs>,
+    multifunction: Option<bool>,
+}
+
+fn fields(port: &Port) -> PortFields {
+    let Port {
+        mpss,
+        mps,
+        acs: a,
+        // A TBU sits in front of a root port only (the loader refuses it elsewhere).
+        tbu: _,
+        // A root complex's property, written on root ports only.
+        splits_oversized_writes: _,
+        multifunction,
+    } = port;
+    PortFields {
+        mpss: *mpss,
+        mps: unless(*mps, 128),
+        acs: acs(*a),
+        multifunction: unless(*multifunction, false),
     }
 }

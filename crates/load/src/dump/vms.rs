@@ -2,31 +2,40 @@
 //! out.
 
 use peerpath_model::{
-    Arch, GpaPlacement, GuestLayout, Platform, Viommu, Vm, VmmBackend, DEFAULT_MMIO64_BASE,
-    GPEX_HOST_BRIDGE, Q35_HOST_BRIDGE,
+    Arch, Cpu, GpaPlacement, Guest, GuestLayout, Platform, Viommu, Vm, VmDevice, VmmBackend,
+    DEFAULT_MMIO64_BASE, GPEX_HOST_BRIDGE, Q35_HOST_BRIDGE,
 };
 
-use crate::raw::{Addr, RawCpu, RawGuest, RawGuestBar, RawPciId, RawVm, RawVmDevice};
+use crate::raw::{Addr, RawCpu, RawGuest, RawGuestBar, RawVm, RawVmDevice};
 
+use super::ports::pci_id;
 use super::{name, unless};
 
 /// The VMs.
-pub(super) fn vms(p: &Platform) -> Vec<RawVm> {
-    p.vms.iter().map(|v| vm(p, v)).collect()
+pub(super) fn vms(p: &Platform, vms: &[Vm]) -> Vec<RawVm> {
+    vms.iter().map(|v| vm(p, v)).collect()
 }
 
 /// One `vms` entry.
 fn vm(p: &Platform, v: &Vm) -> RawVm {
+    let Vm {
+        name: n,
+        backend,
+        map_bars,
+        viommu,
+        gpa,
+        mmio64_base,
+        devices,
+        guest: g,
+    } = v;
     RawVm {
-        name: v.name.clone(),
-        devices: v
-            .devices
+        name: n.clone(),
+        devices: devices
             .iter()
-            .map(|d| RawVmDevice {
-                device: name(p, d.device),
-                ats: d.ats,
-                bars: d
-                    .bars
+            .map(|VmDevice { device, ats, bars }| RawVmDevice {
+                device: name(p, *device),
+                ats: *ats,
+                bars: bars
                     .iter()
                     .map(|&(index, gpa)| RawGuestBar {
                         index,
@@ -35,34 +44,39 @@ fn vm(p: &Platform, v: &Vm) -> RawVm {
                     .collect(),
             })
             .collect(),
-        backend: unless(v.backend, VmmBackend::VfioType1),
-        map_bars: v.map_bars,
-        viommu: unless(v.viommu, Viommu::None),
-        gpa: unless(v.gpa, GpaPlacement::Vmm),
-        mmio64_base: unless(v.mmio64_base, DEFAULT_MMIO64_BASE).map(Addr),
-        guest: guest(p, v),
+        backend: unless(*backend, VmmBackend::VfioType1),
+        map_bars: *map_bars,
+        viommu: unless(*viommu, Viommu::None),
+        gpa: unless(*gpa, GpaPlacement::Vmm),
+        mmio64_base: unless(*mmio64_base, DEFAULT_MMIO64_BASE).map(Addr),
+        guest: guest(p, g),
     }
 }
 
 /// The guest, `None` when every field is the default.
-fn guest(p: &Platform, v: &Vm) -> Option<RawGuest> {
-    let g = &v.guest;
+fn guest(p: &Platform, g: &Guest) -> Option<RawGuest> {
+    let Guest {
+        host_bridge,
+        layout,
+        acs,
+        release,
+        // Parsed from `release` by the loader.
+        version: _,
+        cpu,
+    } = g;
     let default_hb = if p.kernel.arch == Arch::X86_64 {
         Q35_HOST_BRIDGE
     } else {
         GPEX_HOST_BRIDGE
     };
     let guest = RawGuest {
-        host_bridge: (g.host_bridge != default_hb).then_some(RawPciId {
-            vendor: g.host_bridge.vendor,
-            device: g.host_bridge.device,
-        }),
-        layout: unless(g.layout, GuestLayout::RootPorts),
-        acs: unless(g.acs, true),
-        release: g.release.clone(),
-        cpu: g.cpu.map(|c| RawCpu {
-            vendor: Some(c.vendor),
-            family: c.family,
+        host_bridge: pci_id((*host_bridge != default_hb).then_some(*host_bridge)),
+        layout: unless(*layout, GuestLayout::RootPorts),
+        acs: unless(*acs, true),
+        release: release.clone(),
+        cpu: cpu.map(|Cpu { vendor, family }| RawCpu {
+            vendor: Some(vendor),
+            family,
         }),
     };
     let empty = guest.host_bridge.is_none()
