@@ -1,14 +1,14 @@
-//! Validated [`Platform`] → [`RawPlatform`] → YAML: the inverse of validation (`validate/`),
-//! so that load → dump → load is the identity (issue 8, property 7). This is how
-//! peerpath writes a whole platform: `peerpath generate`, `fix --apply` of a platform
-//! imported in memory, `bandwidth --calibrate`.
+//! Validated [`Platform`] → [`RawPlatform`] → YAML: the inverse of validation
+//! (`validate/`), so that load → dump → load is the identity (issue 8, property 7).
+//! This is how peerpath writes a whole platform: `peerpath generate`, `fix --apply` of
+//! a platform imported in memory, `bandwidth --calibrate`.
 //!
-//! One module per section of the platform file, as `validate/` has, each the inverse of
-//! its namesake there: [`kernel`], [`memory`] (with `interconnect`, whose fabric and
-//! latencies are in [`timing`] with the links), [`iommus`], [`host_bridges`] (with their
-//! root ports), [`switches`], [`bridges`], [`endpoints`], [`domains`], [`exports`],
-//! [`imports`], [`traffic`], [`assumed`] and [`vms`]; [`ports`] holds what ports and
-//! endpoints share (ACS, PCI ids). [`to_raw_with`] runs them in the file's order.
+//! One module per section of the platform file, as `validate/` has, each the inverse
+//! of its namesake there: `kernel`, `memory` (with `interconnect`, whose fabric and
+//! latencies are in `timing` with the links), `iommus`, `host_bridges` (with their
+//! root ports), `switches`, `bridges`, `endpoints`, `domains`, `exports`, `imports`,
+//! `traffic`, `assumed` and `vms`; `ports` holds what ports and endpoints share (ACS,
+//! PCI ids). [`to_raw_with`] runs them in the file's order.
 //!
 //! The dump writes what differs from the format's defaults, lists nodes in
 //! `Platform::nodes` order, and writes `imports` only when the pairings are not the
