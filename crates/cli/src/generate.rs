@@ -1,11 +1,11 @@
 //! `peerpath generate`: a platform of the scale-test shape (issue 7), from
-//! `peerpath_testkit::scale`: N endpoints below host bridges of 8 root ports and two
+//! `peerpath_generate::scale`: N endpoints below host bridges of 8 root ports and two
 //! switch levels, M GPUs exporting 1 GiB of BAR 0, every endpoint importing every
 //! export. The same arguments give the same bytes.
 //!
 //! `--fleet N --drift P -o DIR` writes N `lspci -vvvnn` dumps of one machine instead,
 //! a fraction P of them with one drift each, and `manifest.json` saying which
-//! (`peerpath_testkit::fleet`, docs/audit.md); DIR is created, and an existing
+//! (`peerpath_generate::fleet`, docs/audit.md); DIR is created, and an existing
 //! non-empty DIR is refused without `--force`.
 //!
 //! Exit codes: 0 written; 2 an impossible request (no endpoint, more exports than
@@ -15,10 +15,10 @@
 
 use std::path::{Path, PathBuf};
 
-use peerpath_testkit::fleet::Fleet;
+use peerpath_generate::fleet::Fleet;
 
-use peerpath_testkit::scale::{self, Scale};
-use peerpath_testkit::Flavor;
+use peerpath_generate::scale::{self, Scale};
+use peerpath_generate::Flavor;
 
 use crate::exit::Exit;
 use crate::output;

@@ -432,7 +432,7 @@ Examples:
         seed: u64,
         /// amd, arm or intel: arch, CPU, IOMMU and where translation happens.
         #[arg(long, value_parser = generate::parse_flavor, default_value = "arm")]
-        flavor: peerpath_testkit::Flavor,
+        flavor: peerpath_generate::Flavor,
         /// Where to write the platform (`-` or absent: stdout).
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -783,7 +783,7 @@ fn main() -> ExitCode {
             force,
         } => match fleet {
             Some(machines) => generate::run_fleet(
-                &peerpath_testkit::fleet::Fleet {
+                &peerpath_generate::fleet::Fleet {
                     machines,
                     drift,
                     endpoints: endpoints.unwrap_or(16),
@@ -793,7 +793,7 @@ fn main() -> ExitCode {
                 force,
             ),
             None => generate::run(&generate::Request {
-                scale: peerpath_testkit::scale::Scale {
+                scale: peerpath_generate::scale::Scale {
                     endpoints: endpoints.unwrap_or_default(),
                     exports: exports.unwrap_or_default(),
                     seed,
@@ -1026,7 +1026,7 @@ fn calibrate(
             .take_while(|l| !l.is_empty())
             .map(|l| format!("#   {l}\n"))
             .collect::<String>(),
-        peerpath_testkit::dump::to_yaml(&q)
+        peerpath_load::dump::to_yaml(&q)
     );
     if file.is_some() {
         out!("{report}");

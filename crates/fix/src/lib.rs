@@ -174,7 +174,7 @@ impl FixReport {
     /// there is no such proposal; `Some(Err)` when the edited file does not load as the
     /// changed platform (a bug).
     /// Without a source (a platform imported in memory) the changed platform is
-    /// written whole (`peerpath_testkit::dump`) and checked to load.
+    /// written whole (`peerpath_load::dump`) and checked to load.
     pub fn applied_file(
         &self,
         pick: usize,
@@ -199,7 +199,7 @@ impl FixReport {
         let body = match source {
             Some(source) => written(source, &chosen.platform),
             None => {
-                let yaml = peerpath_testkit::dump::to_yaml(&chosen.platform);
+                let yaml = peerpath_load::dump::to_yaml(&chosen.platform);
                 match peerpath_load::load_str(&chosen.platform.name, &yaml) {
                     Ok(_) => Ok(yaml),
                     Err(d) => Err(format!("the written platform does not load:\n{d}")),

@@ -12,6 +12,9 @@
 //! 4. **Validate**: raw → `Platform`, each rule of `platform-format.md` "Validation"
 //!    reported at the node it concerns.
 //!
+//! The way back is [`dump`]: `Platform` → raw structs → YAML, one module per section
+//! as validation has, so that load → dump → load is the identity.
+//!
 //! Architecture invariant: a `Platform` is returned only when no diagnostic was
 //! reported; nothing here panics on user input.
 
@@ -23,6 +26,7 @@ use serde_saphyr::MessageFormatter;
 
 mod conv;
 mod diag;
+pub mod dump;
 pub mod edit;
 mod num;
 pub mod raw;

@@ -8,25 +8,22 @@
 //!   seed. Every property test of the workspace draws its platforms here.
 //! - [`strategy`] — proptest strategies: a [`Case`] (seed and knobs) that shrinks
 //!   towards the simplest knobs (feature `proptest`, on by default).
-//! - [`scale`] — the scale-test platform of issue 7 (`peerpath generate`): N endpoints
-//!   below host bridges of 8 root ports and two switch levels, M exporting GPUs.
-//! - [`dump`] — a `Platform` back to the loader's raw structs and YAML (load → dump →
-//!   load is the identity), and [`dump::renumbered_like`] to compare a loaded platform
-//!   with a built one.
+//! - [`dump`] — [`dump::renumbered_like`], to compare a loaded platform with a built
+//!   one, beside the loader's dump (`peerpath_load::dump`, re-exported: load → dump →
+//!   load is the identity).
 //!
-//! Architecture invariant: testkit depends on `peerpath-model` and `peerpath-load`
-//! only, so that topology, engine and rules can use it in their own tests.
+//! Production code does not depend on testkit: the dump is `peerpath_load::dump`, and
+//! `peerpath generate`'s platforms and fleets are `peerpath-generate` (whose [`Flavor`]
+//! the knobs use). Architecture invariant: testkit depends on `peerpath-model`,
+//! `peerpath-load` and `peerpath-generate` only (which depends on model and load), so
+//! that topology, engine and rules can use it in their own tests.
 
 pub mod dump;
-mod errors;
-pub mod fleet;
 mod knobs;
 mod random;
-pub mod scale;
 #[cfg(feature = "proptest")]
 pub mod strategy;
 
-pub use errors::ScaleError;
 pub use knobs::{
     limits, AcsKnob, CcKnob, DomainKnob, Flavor, ImportKnob, IommuKnob, Knobs, TrafficKnob,
     TranslationKnob, ViaKnob,

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use peerpath_generate::scale::{self, Scale};
 use peerpath_model::{DeviceClass, NodeId, NodeKind, Platform};
-use peerpath_testkit::scale::{self, Scale};
 use peerpath_testkit::strategy::cases;
 use peerpath_testkit::{dump, AcsKnob, CcKnob, Flavor, ImportKnob, IommuKnob, Knobs};
 use proptest::prelude::*;

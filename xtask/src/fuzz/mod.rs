@@ -283,17 +283,17 @@ fn corpus(target: Target, repo: &Path) -> Result<Vec<Input>, String> {
     match target {
         Target::Platform => {
             for (endpoints, exports, flavor) in [
-                (3, 1, peerpath_testkit::Flavor::Amd),
-                (9, 2, peerpath_testkit::Flavor::Arm),
-                (12, 3, peerpath_testkit::Flavor::Intel),
+                (3, 1, peerpath_generate::Flavor::Amd),
+                (9, 2, peerpath_generate::Flavor::Arm),
+                (12, 3, peerpath_generate::Flavor::Intel),
             ] {
-                let s = peerpath_testkit::scale::Scale {
+                let s = peerpath_generate::scale::Scale {
                     endpoints,
                     exports,
                     seed: 1,
                     flavor,
                 };
-                let y = peerpath_testkit::scale::yaml(&s).map_err(|e| e.to_string())?;
+                let y = peerpath_generate::scale::yaml(&s).map_err(|e| e.to_string())?;
                 out.push(Input::Text(y));
             }
         }

@@ -7,13 +7,14 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 
+use peerpath_generate::scale::{self, Scale};
+use peerpath_generate::Flavor;
 use peerpath_import::{
     decode_config, detect_dump, parse_log, parse_lspci, parse_lspci_tree, parse_markdown,
     parse_sysfs, resource_bars, to_platform_yaml, DumpKind, ImportOptions, Machine,
 };
+use peerpath_load::dump;
 use peerpath_model::{Arch, CpuVendor, Outcome, Platform, MPS_VALUES};
-use peerpath_testkit::scale::{self, Scale};
-use peerpath_testkit::{dump, Flavor};
 use peerpath_topology::Topology;
 
 use super::mutate::Shape;
@@ -58,7 +59,7 @@ pub(crate) enum Target {
     Config,
     /// `peerpath_timing::compare::parse` (`bandwidth --compare`).
     Compare,
-    /// `peerpath generate` (`testkit::scale`) with drawn sizes: the file loads.
+    /// `peerpath generate` (`peerpath_generate::scale`) with drawn sizes: the file loads.
     Generate,
 }
 
@@ -350,7 +351,7 @@ fn fix_applies(p: &Platform, importer: &str, export: &str) -> Result<(), String>
         ..peerpath_fix::Bound::default()
     };
     // What `--apply` edits: the platform's file (written once, as a user's would be).
-    let text = peerpath_testkit::dump::to_yaml(p);
+    let text = peerpath_load::dump::to_yaml(p);
     let base = peerpath_load::load_str("platform.yaml", &text)
         .map_err(|d| format!("the dumped platform does not load:\n{d}"))?;
     let src = peerpath_fix::Source {

@@ -1,6 +1,7 @@
 //! Integration tests of `peerpath-load`, in one binary (one link on a 2-core CI).
 
 mod conversion;
+mod dump;
 mod example;
 mod expansion;
 mod robustness;

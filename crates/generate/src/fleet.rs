@@ -303,13 +303,29 @@ fn bridge(out: &mut String, b: &Bridge<'_>) {
 
 /// One machine's `lspci -vvvnn` text.
 fn dump(endpoints: usize, drift: Option<&Drift>) -> String {
-    let ports = endpoints.div_ceil(4);
     let mps = if drift.is_some_and(|d| d.kind == "mps") {
         128
     } else {
         256
     };
-    // Which slot holds which card: (p, k) → slot index s = 4p + k, or none.
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "0000:00:00.0 Host bridge [0600]: Advanced Micro Devices, Inc. [AMD] Starship/Matisse Root Complex [1022:1480]\n"
+    );
+    for (p, slots) in cards(endpoints, drift).iter().enumerate() {
+        let group = root_port_and_switch(&mut out, p, mps);
+        for (k, &card) in slots.iter().enumerate() {
+            slot(&mut out, (p, k), card, group, mps, drift);
+        }
+    }
+    out
+}
+
+/// Which slot holds which card: (p, k) → slot index s = 4p + k, or none; a `moved`
+/// drift moves one card to another switch's empty fifth slot.
+fn cards(endpoints: usize, drift: Option<&Drift>) -> Vec<Vec<Option<usize>>> {
+    let ports = endpoints.div_ceil(4);
     let mut cards: Vec<Vec<Option<usize>>> = (0..ports)
         .map(|p| {
             (0..5)
@@ -327,113 +343,110 @@ fn dump(endpoints: usize, drift: Option<&Drift>) -> String {
             cards[q][4] = cards[p][k].take();
         }
     }
-    let mut out = String::new();
+    cards
+}
+
+/// Root port `p` and its switch's upstream port; returns the IOMMU group of everything
+/// below the root port.
+fn root_port_and_switch(out: &mut String, p: usize, mps: u32) -> usize {
+    let b = bus(p);
+    let (m0, f0) = slot_mem(p, 0);
+    let (m4, f4) = slot_mem(p, 4);
+    let mem = (m0, m4 + 0xf_ffff);
+    let pref = (f0, f4 + 0x1fff_ffff);
+    // The kernel's groups: each root port alone (ACS on), everything below it in one
+    // group (no ACS redirect on the switch's downstream ports).
+    let (gr, gs) = (2 * p, 2 * p + 1);
+    bridge(
+        out,
+        &Bridge {
+            bdf: &rp_bdf(p),
+            id: "1022:1483",
+            name: "Advanced Micro Devices, Inc. [AMD] Starship/Matisse GPP Bridge",
+            group: gr,
+            buses: (0, b, b + 6),
+            mem,
+            pref,
+        },
+    );
+    express(out, "Root Port (Slot+)", mps, 16, Some(16), Some(ACS_ON));
+    out.push('\n');
+    bridge(
+        out,
+        &Bridge {
+            bdf: &usp_bdf(p),
+            id: "1000:c010",
+            name: SWITCH,
+            group: gs,
+            buses: (b, b + 1, b + 6),
+            mem,
+            pref,
+        },
+    );
+    express(out, "Upstream Port", mps, 16, Some(16), None);
+    out.push('\n');
+    gs
+}
+
+/// Downstream port `k` of root port `p`'s switch and the card in its slot, if any.
+fn slot(
+    out: &mut String,
+    (p, k): (usize, usize),
+    card: Option<usize>,
+    group: usize,
+    mps: u32,
+    drift: Option<&Drift>,
+) {
+    let b = bus(p);
+    let (m, f) = slot_mem(p, k);
+    let dsp = dsp_bdf(p, k);
+    bridge(
+        out,
+        &Bridge {
+            bdf: &dsp,
+            id: "1000:c010",
+            name: SWITCH,
+            group,
+            buses: (b + 1, b + 2 + k, b + 2 + k),
+            mem: (m, m + 0xf_ffff),
+            pref: (f, f + 0x1fff_ffff),
+        },
+    );
+    let acs = if drift.is_some_and(|d| d.kind == "acs" && d.place == dsp) {
+        ACS_ON
+    } else {
+        ACS_OFF
+    };
+    let sta = card.map(|s| {
+        let w = width(s);
+        if drift.is_some_and(|d| d.kind == "link" && d.place == ep_bdf(p, k)) {
+            w / 2
+        } else {
+            w
+        }
+    });
+    express(out, "Downstream Port (Slot+)", mps, 16, sta, Some(acs));
+    out.push('\n');
+    let Some(s) = card else { return };
+    let ep = ep_bdf(p, k);
+    let w = width(s);
+    if w == 16 {
+        let _ = writeln!(
+            out,
+            "{ep} 3D controller [0302]: NVIDIA Corporation GH100 [H100 PCIe] [10de:2331] (rev a1)"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "{ep} Ethernet controller [0200]: Mellanox Technologies MT2910 Family [ConnectX-7] [15b3:1021]"
+        );
+    }
     let _ = writeln!(
         out,
-        "0000:00:00.0 Host bridge [0600]: Advanced Micro Devices, Inc. [AMD] Starship/Matisse Root Complex [1022:1480]\n"
+        "\tIOMMU group: {group}\n\tRegion 0: Memory at {m:08x} (32-bit, non-prefetchable) [size=1M]\n\tRegion 2: Memory at {f:x} (64-bit, prefetchable) [size=512M]"
     );
-    for (p, slots) in cards.iter().enumerate() {
-        let b = bus(p);
-        let (m0, f0) = slot_mem(p, 0);
-        let (m4, f4) = slot_mem(p, 4);
-        let mem = (m0, m4 + 0xf_ffff);
-        let pref = (f0, f4 + 0x1fff_ffff);
-        // The kernel's groups: each root port alone (ACS on), everything below it in one
-        // group (no ACS redirect on the switch's downstream ports).
-        let (gr, gs) = (2 * p, 2 * p + 1);
-        bridge(
-            &mut out,
-            &Bridge {
-                bdf: &rp_bdf(p),
-                id: "1022:1483",
-                name: "Advanced Micro Devices, Inc. [AMD] Starship/Matisse GPP Bridge",
-                group: gr,
-                buses: (0, b, b + 6),
-                mem,
-                pref,
-            },
-        );
-        express(
-            &mut out,
-            "Root Port (Slot+)",
-            mps,
-            16,
-            Some(16),
-            Some(ACS_ON),
-        );
-        out.push('\n');
-        bridge(
-            &mut out,
-            &Bridge {
-                bdf: &usp_bdf(p),
-                id: "1000:c010",
-                name: SWITCH,
-                group: gs,
-                buses: (b, b + 1, b + 6),
-                mem,
-                pref,
-            },
-        );
-        express(&mut out, "Upstream Port", mps, 16, Some(16), None);
-        out.push('\n');
-        for (k, card) in slots.iter().enumerate() {
-            let (m, f) = slot_mem(p, k);
-            let dsp = dsp_bdf(p, k);
-            bridge(
-                &mut out,
-                &Bridge {
-                    bdf: &dsp,
-                    id: "1000:c010",
-                    name: SWITCH,
-                    group: gs,
-                    buses: (b + 1, b + 2 + k, b + 2 + k),
-                    mem: (m, m + 0xf_ffff),
-                    pref: (f, f + 0x1fff_ffff),
-                },
-            );
-            let acs = if drift.is_some_and(|d| d.kind == "acs" && d.place == dsp) {
-                ACS_ON
-            } else {
-                ACS_OFF
-            };
-            let sta = card.map(|s| {
-                let w = width(s);
-                if drift.is_some_and(|d| d.kind == "link" && d.place == ep_bdf(p, k)) {
-                    w / 2
-                } else {
-                    w
-                }
-            });
-            express(&mut out, "Downstream Port (Slot+)", mps, 16, sta, Some(acs));
-            out.push('\n');
-            let Some(s) = card else { continue };
-            let ep = ep_bdf(p, k);
-            let w = width(*s);
-            if w == 16 {
-                let _ = writeln!(
-                    out,
-                    "{ep} 3D controller [0302]: NVIDIA Corporation GH100 [H100 PCIe] [10de:2331] (rev a1)"
-                );
-            } else {
-                let _ = writeln!(
-                    out,
-                    "{ep} Ethernet controller [0200]: Mellanox Technologies MT2910 Family [ConnectX-7] [15b3:1021]"
-                );
-            }
-            let _ = writeln!(out, "\tIOMMU group: {gs}");
-            let _ = writeln!(
-                out,
-                "\tRegion 0: Memory at {m:08x} (32-bit, non-prefetchable) [size=1M]"
-            );
-            let _ = writeln!(
-                out,
-                "\tRegion 2: Memory at {f:x} (64-bit, prefetchable) [size=512M]"
-            );
-            express(&mut out, "Endpoint", mps, w, Some(sta.unwrap_or(w)), None);
-            out.push('\n');
-        }
-    }
-    out
+    express(out, "Endpoint", mps, w, Some(sta.unwrap_or(w)), None);
+    out.push('\n');
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@
 //! The seed draws which GPUs export, each endpoint's MPSS and ATS, and which switches
 //! have ACS on their downstream ports (3 in 4 do); the same seed gives the same bytes.
 //! The platform is built with `PlatformBuilder` (its imports not expanded) and written
-//! by `crate::dump`: memory and time grow linearly with N.
+//! by `peerpath_load::dump`: memory and time grow linearly with N.
 
 use peerpath_load::raw::RawPlatform;
 use peerpath_model::{
@@ -31,9 +31,10 @@ use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::dump::{to_raw_with, ImportsAs};
+use peerpath_load::dump::{to_raw_with, ImportsAs};
+
 use crate::errors::ScaleError;
-use crate::knobs::Flavor;
+use crate::Flavor;
 
 /// Most endpoints of a generated platform: its file must load, so it must stay below
 /// the loader's 64 MiB (`peerpath_load::limits::MAX_FILE_BYTES`). An endpoint takes
