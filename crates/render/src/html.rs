@@ -1,8 +1,11 @@
 //! `peerpath report`: one self-contained HTML file — no network, no script beyond a
 //! few lines that open a pairing's details when its matrix cell is followed — made of
-//! the other renderers' output: the matrix (`matrix`), the picture (`svg`), each
-//! pairing's `explain` text behind a click (`<details>`), the findings with their
-//! fixes (`findings_block`) and the IOMMU groups (`groups_text`). Decides nothing.
+//! the other renderers' output: the route of the first failing pairing (`svg`, as
+//! `draw --focus` draws it, so a route is on the first screen), the matrix
+//! (`matrix`), the picture (`svg`), each pairing's `explain` text behind a click
+//! (`<details>`), the findings with their fixes (`findings_block`) and the IOMMU
+//! groups (`groups_text`). Decides nothing. A platform with more pairings than the page
+//! explains one by one gets the bounded page of [`big`] instead.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -14,6 +17,8 @@ use crate::matrix::{export_names, importer_names, MatrixCell};
 use crate::style::Style;
 use crate::svg::{esc, topology_svg, DrawOptions};
 use crate::{explain_text, findings_block, groups_text, matrix_legend, summary_line};
+
+pub(crate) mod big;
 
 pub(crate) const CSS: &str = "\
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px;color:#222;max-width:1400px}
@@ -32,6 +37,18 @@ details[open]{background:#fcfcfc}
 summary{cursor:pointer;font-family:'DejaVu Sans Mono',Menlo,Consolas,monospace;font-size:13px}
 .muted{color:#666}
 ";
+
+/// The route's picture in the report.
+pub(crate) const ROUTE_CSS: &str = "\
+.route{overflow:auto;border:1px solid #ddd;padding:4px;background:#fff;max-height:70vh}
+";
+
+/// Every `id` of an SVG, and the references to them, prefixed: a second picture in one
+/// page (the route beside the whole platform) must not repeat the first's ids.
+pub(crate) fn prefixed_ids(svg: &str, prefix: &str) -> String {
+    svg.replace(" id=\"", &format!(" id=\"{prefix}"))
+        .replace("url(#", &format!("url(#{prefix}"))
+}
 
 /// Opens the `<details>` a matrix cell links to (the fragment in the address).
 const SCRIPT: &str = "\
@@ -64,12 +81,14 @@ pub fn report_html(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>peerpath report: {name}</title>\n<style>\n{CSS}</style>\n<script>\n{SCRIPT}</script>\n</head>\n<body>\n\
+         <title>peerpath report: {name}</title>\n<style>\n{CSS}{ROUTE_CSS}</style>\n<script>\n{SCRIPT}</script>\n</head>\n<body>\n\
          <h1>peerpath report: {name}</h1>\n<p class=\"muted\">{summary} &middot; peerpath {version}</p>\n",
         name = esc(&p.name),
         summary = esc(&summary_line(&summary)),
         version = env!("CARGO_PKG_VERSION"),
     );
+
+    route_section(topo, pairs, &mut out);
 
     out.push_str("<h2 id=\"matrix\">Matrix</h2>\n");
     let explained: std::collections::BTreeSet<(&str, &str)> = pairs
@@ -149,6 +168,40 @@ pub fn report_html(
     let _ = writeln!(out, "<pre>{}</pre>", esc(&groups_text(topo)));
     out.push_str("</body>\n</html>\n");
     out
+}
+
+/// The route of the first failing pairing explained (else the first), as `draw
+/// --focus` draws it, with a link to its explanation.
+fn route_section(topo: &Topology<'_>, pairs: &[PairResult], out: &mut String) {
+    let Some(r) = pairs
+        .iter()
+        .find(|r| r.outcome == peerpath_rules::finding::Outcome::Fails)
+        .or(pairs.first())
+    else {
+        return;
+    };
+    let failing = r.outcome == peerpath_rules::finding::Outcome::Fails;
+    let _ = writeln!(
+        out,
+        "<h2 id=\"route\">Route</h2>\n<p>The {what}pairing, <a href=\"#{id}\">{imp} &larr; {exp}</a>: <span class=\"{o} word\">{o}</span> &middot; {map} (<code>peerpath draw {imp} {exp}</code>; its explanation: the link).</p>\n<div class=\"route\">\n{svg}</div>",
+        what = if failing { "first failing " } else { "first " },
+        id = esc(&pair_id(&r.importer, &r.export)),
+        imp = esc(&r.importer),
+        exp = esc(&r.export),
+        o = r.outcome.as_str(),
+        map = r.kernel.map_type.as_str(),
+        svg = prefixed_ids(
+            &topology_svg(
+                topo,
+                Some(r),
+                DrawOptions {
+                    groups: false,
+                    focus: true,
+                },
+            ),
+            "route-",
+        ),
+    );
 }
 
 /// The matrix as a table: importers × exports, each cell coloured by outcome and
