@@ -190,7 +190,7 @@ function explain(){
   var K=D.kinds[k],t=D.byExport[k+','+E[e]],x=t===undefined?D.texts[D.byKind[k]]:D.texts[t],h=[];
   h.push('<p><span class="'+K.o+' word">'+esc(word(K))+'</span> '+esc(i+' \u2190 '+e+' \u00b7 '+K.m+' \u00b7 '+K.p+(K.c.length?' \u00b7 '+K.c.join(', '):''))+'</p>');
   if(x.i===i&&x.e===e){h.push('<p class="muted">This pairing\'s own explanation (the text of <code>peerpath explain '+esc(i+' '+e)+'</code>):</p>');}
-  else{h.push('<p class="note">Not this pairing\'s own text: it is the explanation of <a href="'+hash(x.i,x.e)+'">'+esc(x.i+' \u2190 '+x.e)+'</a>, the first pairing '+(x.e===e?'of this export ':'')+'with the same verdict (outcome, map type, path class, finding codes). The decision and the findings are the same; the route, the importer\'s name, BDF and ports, and the addresses are '+esc(x.i)+'\'s'+(x.e===e?'':', and the export is '+esc(x.e))+'. This pairing\'s own: <code>peerpath explain '+esc(i+' '+e)+'</code>.</p>');}
+  else{h.push('<p class="note">Not this pairing\'s own text: it is the explanation of <a href="'+hash(x.i,x.e)+'">'+esc(x.i+' \u2190 '+x.e)+'</a>, the first pairing '+(x.e===e?'of this export ':'')+'with the same verdict (outcome, map type, path class, finding codes). The outcome, the map type, the path class and the finding codes are the same; the route, where each finding is raised, the importer\'s name, BDF and ports, and the addresses are '+esc(x.i)+'\'s'+(x.e===e?'':', and the export is '+esc(x.e))+'. This pairing\'s own: <code>peerpath explain '+esc(i+' '+e)+'</code>.</p>');}
   h.push('<pre>'+esc(x.t)+'</pre>');
   out.innerHTML=h.join('');
   out.scrollIntoView();
