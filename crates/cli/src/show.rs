@@ -99,8 +99,7 @@ pub(crate) fn report(source: &PlatformArgs, out: Option<&Path>, force: bool) -> 
             Err(e) => return crate::exit::internal(&format!("a pairing of the platform: {e}")),
         }
     }
-    let omitted = p.imports.len() - pairs.len();
-    let html = peerpath_render::report_html(&topo, &cells, &pairs, omitted);
+    let html = peerpath_render::report_html(&topo, &cells, &pairs);
     match output::write(file, &html) {
         Ok(()) => Exit::Success,
         Err(e) => e,

@@ -61,15 +61,10 @@ fn pair_id(importer: &str, export: &str) -> String {
     format!("pair-{importer}--{export}")
 }
 
-/// The whole report. `cells`: every pairing's matrix cell, in order; `pairs`: the
-/// pairings explained (evaluated as `peerpath explain` evaluates them), the first of
-/// them in order; `omitted`: how many pairings are not explained.
-pub fn report_html(
-    topo: &Topology<'_>,
-    cells: &[MatrixCell],
-    pairs: &[PairResult],
-    omitted: usize,
-) -> String {
+/// The whole report. `cells`: every pairing's matrix cell, in order; `pairs`: every
+/// pairing, evaluated as `peerpath explain` evaluates them, in order (a platform with
+/// more pairings than a page explains one by one gets [`big::report_html_big`]).
+pub fn report_html(topo: &Topology<'_>, cells: &[MatrixCell], pairs: &[PairResult]) -> String {
     let p = topo.platform();
     let plain = Style::default();
     let mut summary = Summary::default();
@@ -91,11 +86,7 @@ pub fn report_html(
     route_section(topo, pairs, &mut out);
 
     out.push_str("<h2 id=\"matrix\">Matrix</h2>\n");
-    let explained: std::collections::BTreeSet<(&str, &str)> = pairs
-        .iter()
-        .map(|r| (r.importer.as_str(), r.export.as_str()))
-        .collect();
-    matrix_table(topo, cells, &explained, &mut out);
+    matrix_table(topo, cells, &mut out);
     let _ = writeln!(out, "<pre class=\"legend\">{}</pre>", esc(&matrix_legend()));
 
     out.push_str("<h2 id=\"picture\">Picture</h2>\n<div class=\"picture\">\n");
@@ -141,14 +132,6 @@ pub fn report_html(
             text = esc(&explain_text(topo, pair, plain)),
         );
     }
-    if omitted > 0 {
-        let _ = writeln!(
-            out,
-            "<p class=\"muted\" id=\"not-explained\">{omitted} more pairing{} not explained here (their matrix cells lead here; hovering one shows its command): <code>peerpath explain IMPORTER EXPORT</code> gives any of them.</p>",
-            if omitted == 1 { "" } else { "s" }
-        );
-    }
-
     out.push_str("<h2 id=\"findings\">Findings and fixes</h2>\n");
     let blocks: String = pairs
         .iter()
@@ -205,15 +188,8 @@ fn route_section(topo: &Topology<'_>, pairs: &[PairResult], out: &mut String) {
 }
 
 /// The matrix as a table: importers × exports, each cell coloured by outcome and
-/// linked to the pairing's details — or, for a pairing the page does not explain, to
-/// the paragraph that says how to get it, its command in the link's title — so every
-/// link leads somewhere (issue 19).
-fn matrix_table(
-    topo: &Topology<'_>,
-    cells: &[MatrixCell],
-    explained: &std::collections::BTreeSet<(&str, &str)>,
-    out: &mut String,
-) {
+/// linked to the pairing's details (every pairing has them on this page).
+fn matrix_table(topo: &Topology<'_>, cells: &[MatrixCell], out: &mut String) {
     let p = topo.platform();
     if cells.is_empty() {
         out.push_str("<p>No pairings: the platform has no exports or no importers.</p>\n");
@@ -232,15 +208,7 @@ fn matrix_table(
         for e in &exports {
             match by_name.get(&(*imp, *e)) {
                 Some(c) => {
-                    let target = if explained.contains(&(*imp, *e)) {
-                        format!("href=\"#{}\"", esc(&pair_id(imp, e)))
-                    } else {
-                        format!(
-                            "href=\"#not-explained\" title=\"peerpath explain {} {}\"",
-                            esc(imp),
-                            esc(e)
-                        )
-                    };
+                    let target = format!("href=\"#{}\"", esc(&pair_id(imp, e)));
                     let _ = write!(
                         out,
                         "<td class=\"{o}\"><a {target}><span class=\"word\">{o}{q}</span> {map} {path}</a></td>",

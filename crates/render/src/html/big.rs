@@ -150,6 +150,7 @@ const SCRIPT: &str = r#"
 (function(){
 var D,I={},E={},ROWS=40,top=0,W;
 function $(id){return document.getElementById(id);}
+function dec(s){try{return decodeURIComponent(s);}catch(x){return s;}}
 function esc(s){return s.replace(/&/g,'&amp;').replace(/</g,'&lt;').replace(/>/g,'&gt;').replace(/"/g,'&quot;');}
 function kindAt(r,c){var o=(r*D.exports.length+c)*W,n=0;for(var j=0;j<W;j++){var d=D.digits.indexOf(D.cells.charAt(o+j));if(d<0)return -1;n=n*D.digits.length+d;}return n;}
 function word(k){return k.o+(k.q?'?':'');}
@@ -176,14 +177,14 @@ function draw(){
 function step(d){var n=D.importers.length;top=Math.max(0,Math.min(top+d,Math.floor((n-1)/ROWS)*ROWS));draw();}
 function go(){var v=$('jump').value.trim();if(v in I){top=Math.floor(I[v]/ROWS)*ROWS;draw();}else{$('rows').textContent='no importer named '+v;}}
 function find(h){
-  var s=decodeURIComponent(h.replace(/^#pair-/,'')),at=-1;
+  var s=dec(h.replace(/^#pair-/,'')),at=-1;
   while((at=s.indexOf('--',at+1))>=0){var i=s.slice(0,at),e=s.slice(at+2);if(i in I&&e in E)return [i,e];}
   return null;
 }
 function explain(){
   if(location.hash.indexOf('#pair-')!==0)return;
   var pe=find(location.hash),out=$('explained');
-  if(!pe){out.innerHTML='<p>No pairing <code>'+esc(decodeURIComponent(location.hash.slice(6)))+'</code> on this platform.</p>';out.scrollIntoView();return;}
+  if(!pe){out.innerHTML='<p>No pairing <code>'+esc(dec(location.hash.slice(6)))+'</code> on this platform.</p>';out.scrollIntoView();return;}
   var i=pe[0],e=pe[1],k=kindAt(I[i],E[e]);
   $('imp').value=i;$('exp').value=e;
   if(k<0){out.innerHTML='<p>'+esc(i)+' does not import '+esc(e)+' (no such pairing on this platform).</p>';out.scrollIntoView();return;}

@@ -22,7 +22,7 @@ fn report(p: &Platform) -> (String, Vec<PairResult>) {
         .iter()
         .map(|r| pair(&topo, &r.importer, &r.export))
         .collect();
-    (report_html(&topo, &cells, &pairs, 0), pairs)
+    (report_html(&topo, &cells, &pairs), pairs)
 }
 
 #[test]
