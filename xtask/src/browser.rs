@@ -21,7 +21,7 @@
 //! the browser). The page must have run its script, drawn a page of the matrix and
 //! explained a pairing that is not one of its representatives, saying whose text it
 //! shows. With `--screenshot`, docs/ gets the 10,000-endpoint report's first screen,
-//! its explanation on demand, `draw --focus` of its first failing pairing and, when
+//! its explanation on demand, its matrix, `draw --focus` of its first failing pairing and, when
 //! `../shared/realdata` is beside the checkout, `draw --focus` of the imported ASUS
 //! ESC8000A-E12 (its markdown report).
 //! Chromium gets two minutes per page before it is called hung.
@@ -248,6 +248,17 @@ fn at_scale(chromium: &Path, dir: &Path, screenshot: bool) -> Result<(), String>
         &dir.join("report-10000-explain.png"),
         (1280, 1100),
     )?;
+    let grid = dir.join("report-10000-matrix.html");
+    write(
+        &grid,
+        &html.replace("</body>", &format!("{MATRIX_ON_TOP}</body>")),
+    )?;
+    screenshot_of(
+        chromium,
+        &url(&grid),
+        &dir.join("report-10000-matrix.png"),
+        (1280, 800),
+    )?;
     let focus = dir.join("draw-focus-10000.svg");
     let focus_s = focus.display().to_string();
     run(
@@ -276,6 +287,7 @@ fn at_scale(chromium: &Path, dir: &Path, screenshot: bool) -> Result<(), String>
     let mut pngs = vec![
         "report-10000.png",
         "report-10000-explain.png",
+        "report-10000-matrix.png",
         "draw-focus-10000.png",
     ];
     let esc = repo().join("../shared/realdata/epyc-genoa-esc8000a-e12-4gpu.lspci-tv.topo-m.p2p.md");
@@ -387,6 +399,16 @@ window.addEventListener('load', function () {
     var p = document.createElement('pre'); p.id = 'browser-check'; p.textContent = out.join(' ');
     document.body.appendChild(p);
   }, 0);
+});
+</script>
+"#;
+
+/// Moves the bounded report's matrix to the top of the page.
+const MATRIX_ON_TOP: &str = r#"<script>
+window.addEventListener('load', function () {
+  var b = document.getElementById('matrix-box');
+  document.body.insertBefore(b, document.body.firstChild);
+  window.scrollTo(0, 0);
 });
 </script>
 "#;

@@ -335,12 +335,12 @@ pub fn report_html_big(
 
     // The matrix, a page of importers at a time.
     out.push_str(
-        "<h2 id=\"matrix\">Matrix</h2>\n\
+        "<div id=\"matrix-box\"><h2 id=\"matrix\">Matrix</h2>\n\
          <p><button id=\"prev\" type=\"button\">&larr; previous</button> <span id=\"rows\"></span> \
          <button id=\"next\" type=\"button\">next &rarr;</button> &middot; \
          <label>importer <input id=\"jump\" size=\"20\"></label> <button id=\"go\" type=\"button\">go</button></p>\n\
          <p class=\"muted\">Each cell: the outcome's initial and the path class; hover for the map type and findings, click for the explanation.</p>\n\
-         <div id=\"grid\" class=\"grid\"></div>\n",
+         <div id=\"grid\" class=\"grid\"></div></div>\n",
     );
 
     // Findings of each verdict's first pairing.
