@@ -378,6 +378,9 @@ pub fn report_html_big(
     out
 }
 
+#[cfg(test)]
+mod tests;
+
 const MORE_CSS: &str = "\
 .grid{overflow:auto;max-height:80vh}
 .grid table.matrix td{padding:1px 4px;white-space:nowrap}
