@@ -11,8 +11,9 @@ use crate::exit::Exit;
 use crate::pairing::Pair;
 use crate::{output, platform_or_exit, unknown_pair, PlatformArgs};
 
-/// At most this many pairings get their explain text in the report (in pairing
-/// order); the report says how many more there are.
+/// Up to this many pairings, the report explains each in the page; above, it is the
+/// bounded page (`peerpath_render::report_html_big`, issue 19): every verdict embedded
+/// compactly, explanations of representatives, any pairing on demand.
 pub(crate) const REPORT_EXPLAINED_MAX: usize = 200;
 
 /// `draw --pair IMPORTER:EXPORT`, the former form of `draw IMPORTER EXPORT`.
@@ -74,6 +75,15 @@ pub(crate) fn report(source: &PlatformArgs, out: Option<&Path>, force: bool) -> 
         Err(e) => return e,
     };
     let topo = Topology::new(&p);
+    if p.imports.len() > REPORT_EXPLAINED_MAX {
+        return match report_big(&topo) {
+            Ok(html) => match output::write(file, &html) {
+                Ok(()) => Exit::Success,
+                Err(e) => e,
+            },
+            Err(e) => e,
+        };
+    }
     let mut cells = Vec::with_capacity(p.imports.len());
     let _: Result<(), std::convert::Infallible> =
         peerpath_rules::for_each_verdict(&topo, peerpath_rules::default_jobs(), |import, v| {
@@ -81,7 +91,7 @@ pub(crate) fn report(source: &PlatformArgs, out: Option<&Path>, force: bool) -> 
             Ok(())
         });
     let mut pairs = Vec::new();
-    for import in p.imports.iter().take(REPORT_EXPLAINED_MAX) {
+    for import in &p.imports {
         let importer = &p.node(import.importer).name;
         let export = &p.export(import.export).name;
         match peerpath_rules::evaluate_pair(&topo, importer, export) {
@@ -89,10 +99,46 @@ pub(crate) fn report(source: &PlatformArgs, out: Option<&Path>, force: bool) -> 
             Err(e) => return crate::exit::internal(&format!("a pairing of the platform: {e}")),
         }
     }
-    let omitted = p.imports.len() - pairs.len();
-    let html = peerpath_render::report_html(&topo, &cells, &pairs, omitted);
+    let html = peerpath_render::report_html(&topo, &cells, &pairs);
     match output::write(file, &html) {
         Ok(()) => Exit::Success,
         Err(e) => e,
     }
+}
+
+/// The report of a platform with more than [`REPORT_EXPLAINED_MAX`] pairings: every
+/// verdict (each class decided once), then the representatives evaluated with their
+/// routes, as `peerpath explain` evaluates a pairing, on the worker threads.
+fn report_big(topo: &Topology<'_>) -> Result<String, Exit> {
+    let mut cells = peerpath_render::ReportCells::new();
+    let _: Result<(), std::convert::Infallible> =
+        peerpath_rules::for_each_verdict(topo, peerpath_rules::default_jobs(), |import, v| {
+            cells.add(topo, import, v);
+            Ok(())
+        });
+    let wanted = cells.representatives();
+    let keep: std::collections::HashSet<usize> = wanted.iter().copied().collect();
+    let mut reps = Vec::with_capacity(wanted.len());
+    let mut next = wanted.iter();
+    let _: Result<(), std::convert::Infallible> = peerpath_rules::for_each_pair_where(
+        topo,
+        peerpath_rules::default_jobs(),
+        peerpath_rules::Routes::All,
+        |i| keep.contains(&i),
+        |r| r,
+        |r| {
+            if let Some(i) = next.next() {
+                reps.push((*i, r));
+            }
+            Ok(())
+        },
+    );
+    if reps.len() != wanted.len() {
+        return Err(crate::exit::internal(&format!(
+            "the report's representatives: {} evaluated of {}",
+            reps.len(),
+            wanted.len()
+        )));
+    }
+    Ok(peerpath_render::report_html_big(topo, &cells, &reps))
 }

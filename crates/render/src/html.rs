@@ -1,8 +1,11 @@
 //! `peerpath report`: one self-contained HTML file — no network, no script beyond a
 //! few lines that open a pairing's details when its matrix cell is followed — made of
-//! the other renderers' output: the matrix (`matrix`), the picture (`svg`), each
-//! pairing's `explain` text behind a click (`<details>`), the findings with their
-//! fixes (`findings_block`) and the IOMMU groups (`groups_text`). Decides nothing.
+//! the other renderers' output: the route of the first failing pairing (`svg`, as
+//! `draw --focus` draws it, so a route is on the first screen), the matrix
+//! (`matrix`), the picture (`svg`), each pairing's `explain` text behind a click
+//! (`<details>`), the findings with their fixes (`findings_block`) and the IOMMU
+//! groups (`groups_text`). Decides nothing. A platform with more pairings than the page
+//! explains one by one gets the bounded page of [`big`] instead.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -14,6 +17,8 @@ use crate::matrix::{export_names, importer_names, MatrixCell};
 use crate::style::Style;
 use crate::svg::{esc, topology_svg, DrawOptions};
 use crate::{explain_text, findings_block, groups_text, matrix_legend, summary_line};
+
+pub(crate) mod big;
 
 pub(crate) const CSS: &str = "\
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px;color:#222;max-width:1400px}
@@ -33,6 +38,18 @@ summary{cursor:pointer;font-family:'DejaVu Sans Mono',Menlo,Consolas,monospace;f
 .muted{color:#666}
 ";
 
+/// The route's picture in the report.
+pub(crate) const ROUTE_CSS: &str = "\
+.route{overflow:auto;border:1px solid #ddd;padding:4px;background:#fff;max-height:70vh}
+";
+
+/// Every `id` of an SVG, and the references to them, prefixed: a second picture in one
+/// page (the route beside the whole platform) must not repeat the first's ids.
+pub(crate) fn prefixed_ids(svg: &str, prefix: &str) -> String {
+    svg.replace(" id=\"", &format!(" id=\"{prefix}"))
+        .replace("url(#", &format!("url(#{prefix}"))
+}
+
 /// Opens the `<details>` a matrix cell links to (the fragment in the address).
 const SCRIPT: &str = "\
 function openPairing(){var d=document.getElementById(decodeURIComponent(location.hash.slice(1)));if(d&&d.tagName==='DETAILS'){d.open=true;d.scrollIntoView();}}
@@ -44,15 +61,10 @@ fn pair_id(importer: &str, export: &str) -> String {
     format!("pair-{importer}--{export}")
 }
 
-/// The whole report. `cells`: every pairing's matrix cell, in order; `pairs`: the
-/// pairings explained (evaluated as `peerpath explain` evaluates them), the first of
-/// them in order; `omitted`: how many pairings are not explained.
-pub fn report_html(
-    topo: &Topology<'_>,
-    cells: &[MatrixCell],
-    pairs: &[PairResult],
-    omitted: usize,
-) -> String {
+/// The whole report. `cells`: every pairing's matrix cell, in order; `pairs`: every
+/// pairing, evaluated as `peerpath explain` evaluates them, in order (a platform with
+/// more pairings than a page explains one by one gets [`big::report_html_big`]).
+pub fn report_html(topo: &Topology<'_>, cells: &[MatrixCell], pairs: &[PairResult]) -> String {
     let p = topo.platform();
     let plain = Style::default();
     let mut summary = Summary::default();
@@ -64,19 +76,17 @@ pub fn report_html(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>peerpath report: {name}</title>\n<style>\n{CSS}</style>\n<script>\n{SCRIPT}</script>\n</head>\n<body>\n\
+         <title>peerpath report: {name}</title>\n<style>\n{CSS}{ROUTE_CSS}</style>\n<script>\n{SCRIPT}</script>\n</head>\n<body>\n\
          <h1>peerpath report: {name}</h1>\n<p class=\"muted\">{summary} &middot; peerpath {version}</p>\n",
         name = esc(&p.name),
         summary = esc(&summary_line(&summary)),
         version = env!("CARGO_PKG_VERSION"),
     );
 
+    route_section(topo, pairs, &mut out);
+
     out.push_str("<h2 id=\"matrix\">Matrix</h2>\n");
-    let explained: std::collections::BTreeSet<(&str, &str)> = pairs
-        .iter()
-        .map(|r| (r.importer.as_str(), r.export.as_str()))
-        .collect();
-    matrix_table(topo, cells, &explained, &mut out);
+    matrix_table(topo, cells, &mut out);
     let _ = writeln!(out, "<pre class=\"legend\">{}</pre>", esc(&matrix_legend()));
 
     out.push_str("<h2 id=\"picture\">Picture</h2>\n<div class=\"picture\">\n");
@@ -122,14 +132,6 @@ pub fn report_html(
             text = esc(&explain_text(topo, pair, plain)),
         );
     }
-    if omitted > 0 {
-        let _ = writeln!(
-            out,
-            "<p class=\"muted\" id=\"not-explained\">{omitted} more pairing{} not explained here (their matrix cells lead here; hovering one shows its command): <code>peerpath explain IMPORTER EXPORT</code> gives any of them.</p>",
-            if omitted == 1 { "" } else { "s" }
-        );
-    }
-
     out.push_str("<h2 id=\"findings\">Findings and fixes</h2>\n");
     let blocks: String = pairs
         .iter()
@@ -151,16 +153,43 @@ pub fn report_html(
     out
 }
 
+/// The route of the first failing pairing explained (else the first), as `draw
+/// --focus` draws it, with a link to its explanation.
+fn route_section(topo: &Topology<'_>, pairs: &[PairResult], out: &mut String) {
+    let Some(r) = pairs
+        .iter()
+        .find(|r| r.outcome == peerpath_rules::finding::Outcome::Fails)
+        .or(pairs.first())
+    else {
+        return;
+    };
+    let failing = r.outcome == peerpath_rules::finding::Outcome::Fails;
+    let _ = writeln!(
+        out,
+        "<h2 id=\"route\">Route</h2>\n<p>The {what}pairing, <a href=\"#{id}\">{imp} &larr; {exp}</a>: <span class=\"{o} word\">{o}</span> &middot; {map} (<code>peerpath draw {imp} {exp}</code>; its explanation: the link).</p>\n<div class=\"route\">\n{svg}</div>",
+        what = if failing { "first failing " } else { "first " },
+        id = esc(&pair_id(&r.importer, &r.export)),
+        imp = esc(&r.importer),
+        exp = esc(&r.export),
+        o = r.outcome.as_str(),
+        map = r.kernel.map_type.as_str(),
+        svg = prefixed_ids(
+            &topology_svg(
+                topo,
+                Some(r),
+                DrawOptions {
+                    groups: false,
+                    focus: true,
+                },
+            ),
+            "route-",
+        ),
+    );
+}
+
 /// The matrix as a table: importers × exports, each cell coloured by outcome and
-/// linked to the pairing's details — or, for a pairing the page does not explain, to
-/// the paragraph that says how to get it, its command in the link's title — so every
-/// link leads somewhere (issue 19).
-fn matrix_table(
-    topo: &Topology<'_>,
-    cells: &[MatrixCell],
-    explained: &std::collections::BTreeSet<(&str, &str)>,
-    out: &mut String,
-) {
+/// linked to the pairing's details (every pairing has them on this page).
+fn matrix_table(topo: &Topology<'_>, cells: &[MatrixCell], out: &mut String) {
     let p = topo.platform();
     if cells.is_empty() {
         out.push_str("<p>No pairings: the platform has no exports or no importers.</p>\n");
@@ -179,15 +208,7 @@ fn matrix_table(
         for e in &exports {
             match by_name.get(&(*imp, *e)) {
                 Some(c) => {
-                    let target = if explained.contains(&(*imp, *e)) {
-                        format!("href=\"#{}\"", esc(&pair_id(imp, e)))
-                    } else {
-                        format!(
-                            "href=\"#not-explained\" title=\"peerpath explain {} {}\"",
-                            esc(imp),
-                            esc(e)
-                        )
-                    };
+                    let target = format!("href=\"#{}\"", esc(&pair_id(imp, e)));
                     let _ = write!(
                         out,
                         "<td class=\"{o}\"><a {target}><span class=\"word\">{o}{q}</span> {map} {path}</a></td>",

@@ -29,6 +29,7 @@ pub use dot::topology_dot;
 pub use explain::{explain_text, explain_timing};
 pub use fix::{fix_json, fix_text};
 pub use groups::{groups_json, groups_text};
+pub use html::big::{report_html_big, ReportCells, REPRESENTATIVES_MAX};
 pub use html::report_html;
 pub use json::{pair_element, pair_json, simulate_json, JsonStream, FORMAT};
 pub use kernels::{kernels_json, kernels_text};
