@@ -169,7 +169,9 @@ pub(crate) fn layout(topo: &Topology<'_>, shown: Option<&Shown>) -> Layout {
     }
     let has_iommus = !p.iommus.is_empty();
     let mut row_y = vec![0i32; row_h.len()];
-    let mut y = MARGIN + TITLE_H;
+    // A focused picture's title has a third line (what is shown).
+    let title_h = TITLE_H + if shown.is_some() { 20 } else { 0 };
+    let mut y = MARGIN + title_h;
     for (r, h) in row_h.iter().enumerate() {
         if r == 0 && !has_iommus {
             continue;
