@@ -180,10 +180,20 @@ fn title_lines(
     lines
 }
 
+/// Boxes beside one node of a focused picture's chains (folds included); the rest
+/// fold into one more.
+const BESIDE_MAX: usize = 4;
+
+/// Boxes for the host bridges beside the chains' own.
+const HOST_BRIDGES_MAX: usize = 2;
+
 /// What a focused picture shows (`draw --focus`): the chains above the importer and
-/// the exporter, and the devices directly below each node of them; siblings beside
-/// the chains that are alike (same kind of node, same class of endpoint, as many
-/// devices below) fold into one box, `×N class`, when there are three or more.
+/// the exporter, and the devices directly below each node of them, and the other host
+/// bridges (one box each, their hierarchies left out); siblings beside the chains that
+/// are alike — the same kind of node, class of endpoint and count below, and the same
+/// subtree shape ([`subtree_shape`]) — fold into one box, `×N class`, when there are
+/// three or more; past [`BESIDE_MAX`] boxes beside one node ([`HOST_BRIDGES_MAX`] for
+/// the other host bridges), the rest fold into one, `×N more, not alike`.
 fn focus(topo: &Topology<'_>, r: &PairResult) -> Shown {
     let p = topo.platform();
     let n = p.nodes.len();
@@ -207,38 +217,87 @@ fn focus(topo: &Topology<'_>, r: &PairResult) -> Shown {
     }
     let mut visible = chain.clone();
     let mut folds: Vec<Option<(String, String)>> = vec![None; n];
-    for id in p.node_ids().filter(|x| chain[x.index()]) {
-        let beside: Vec<NodeId> = topo
-            .bus_devices(id)
-            .iter()
-            .copied()
-            .filter(|k| !chain[k.index()])
-            .collect();
-        // Alike siblings, in bus order, grouped by their look.
-        let mut groups: Vec<(String, Vec<NodeId>)> = Vec::new();
+    // The devices beside each node of the chains, and the other host bridges beside
+    // the chains' own (each drawn as one box, its hierarchy left out).
+    let mut beside_lists: Vec<(usize, Vec<NodeId>)> = p
+        .node_ids()
+        .filter(|x| chain[x.index()])
+        .map(|id| {
+            let beside = topo
+                .bus_devices(id)
+                .iter()
+                .copied()
+                .filter(|k| !chain[k.index()])
+                .collect();
+            (BESIDE_MAX, beside)
+        })
+        .collect();
+    beside_lists.push((
+        HOST_BRIDGES_MAX,
+        p.node_ids()
+            .filter(|x| p.node(*x).parent.is_none() && !chain[x.index()])
+            .collect(),
+    ));
+    for (max, beside) in beside_lists {
+        // Alike siblings, in bus order, grouped by their look and their whole subtree.
+        let mut groups: Vec<((String, u64), Vec<NodeId>)> = Vec::new();
         for k in beside {
-            let key = sibling_kind(topo, k);
+            let key = (sibling_kind(topo, k), subtree_shape(topo, k));
             match groups.iter_mut().find(|(g, _)| *g == key) {
                 Some((_, v)) => v.push(k),
                 None => groups.push((key, vec![k])),
             }
         }
-        for (kind, members) in groups {
-            visible[members[0].index()] = true;
+        // Each group of three or more alike is one box; the others one box each —
+        // and past `BESIDE_MAX` boxes, the rest (not alike) one box more.
+        let mut units: Vec<(Option<String>, Vec<NodeId>)> = Vec::new();
+        for ((kind, _), members) in groups {
             if members.len() >= 3 {
-                let (first, last) = (members[0], members[members.len() - 1]);
+                units.push((Some(format!("×{} {kind}", members.len())), members));
+            } else {
+                units.extend(members.into_iter().map(|m| (None, vec![m])));
+            }
+        }
+        // In bus order, so the boxes kept are the first siblings.
+        units.sort_by_key(|(_, m)| m[0]);
+        if units.len() > max {
+            let rest: Vec<NodeId> = units.drain(max - 1..).flat_map(|(_, m)| m).collect();
+            let mut rest_sorted = rest.clone();
+            rest_sorted.sort_unstable();
+            units.push((
+                Some(format!("×{} more, not alike", rest.len())),
+                rest_sorted,
+            ));
+        }
+        for (head, members) in units {
+            let first = members[0];
+            visible[first.index()] = true;
+            if let Some(head) = head {
+                let last = members[members.len() - 1];
                 folds[first.index()] = Some((
-                    format!("×{} {kind}", members.len()),
+                    head,
                     format!("{} … {}", p.node(first).name, p.node(last).name),
                 ));
-            } else {
-                for m in members {
-                    visible[m.index()] = true;
-                }
             }
         }
     }
     Shown { visible, folds }
+}
+
+/// The shape of the subtree below `k`, hashed: each node's kind (an endpoint's class,
+/// a port's ACS Control and effective MPS) and its children's shapes in bus order. Two
+/// siblings fold only when their whole subtrees are alike, not just their counts.
+fn subtree_shape(topo: &Topology<'_>, k: NodeId) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // SipHash with fixed keys: the same shape hashes the same in every run.
+    let mut h = std::hash::DefaultHasher::new();
+    sibling_kind(topo, k).hash(&mut h);
+    topo.mps(k).hash(&mut h);
+    format!("{:?}", topo.port_acs(k)).hash(&mut h);
+    for c in topo.bus_devices(k) {
+        subtree_shape(topo, *c).hash(&mut h);
+    }
+    h.finish()
 }
 
 /// How a sibling looks for folding: its kind (an endpoint's class), and how many
@@ -253,11 +312,13 @@ fn sibling_kind(topo: &Topology<'_>, k: NodeId) -> String {
         NodeKind::HostBridge(_) => "host bridge".to_owned(),
         NodeKind::PciBridge(_) => "PCI bridge".to_owned(),
     };
-    let below = topo.bus_devices(k).len();
-    if below == 0 {
-        kind
-    } else {
-        format!("{kind} ({below} below)")
+    let below = topo.bus_devices(k);
+    match below {
+        [] => kind,
+        [one] if matches!(topo.platform().node(*one).kind, NodeKind::Endpoint(_)) => {
+            format!("{kind} → {}", sibling_kind(topo, *one))
+        }
+        _ => format!("{kind} ({} below)", below.len()),
     }
 }
 
