@@ -69,3 +69,35 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             )),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testplat::{self, node, pair_result};
+    use crate::MapType;
+    use peerpath_model::AcsFlags;
+
+    /// ACS RR on the switch's downstream ports sends the pairing through the host
+    /// bridge (K1.4), and the finding names the ports and the kernel parameter.
+    #[test]
+    fn redirect_at_the_switch_ports_is_reported_with_its_hint() {
+        let p = testplat::switch_pair(|b| {
+            for dp in ["sw0.dp0", "sw0.dp1"] {
+                let id = node(b, dp);
+                b.acs(id, AcsFlags::all(), Some(AcsFlags::RR));
+            }
+        });
+        let r = pair_result(&p, "nic0", "gpu0-bar0");
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.code.as_str() == "acs-redirect")
+            .expect("acs-redirect");
+        assert_ne!(r.kernel.map_type, MapType::BusAddr);
+        let hint = f.evidence["hint"].as_str().expect("a hint");
+        assert!(hint.starts_with("pci=disable_acs_redir="), "{hint}");
+        let plain = testplat::switch_pair(|_| {});
+        let r = pair_result(&plain, "nic0", "gpu0-bar0");
+        assert_eq!(r.kernel.map_type, MapType::BusAddr);
+        assert!(r.findings.iter().all(|f| f.code.as_str() != "acs-redirect"));
+    }
+}

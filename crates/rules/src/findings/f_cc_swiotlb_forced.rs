@@ -32,3 +32,25 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         ),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testplat::{self, findings_of};
+    use peerpath_model::CcKind;
+
+    /// In a TDX guest dma-direct bounces every mapping through decrypted swiotlb
+    /// buffers: the CC finding, not plain `swiotlb-forced`, even with the knob set.
+    #[test]
+    fn a_cc_guest_fails_a_dma_direct_mmio_mapping() {
+        for swiotlb_force in [false, true] {
+            let p = testplat::two_host_bridges_with(0x2f00, 0x2f00, |b| {
+                b.kernel().cc = CcKind::Tdx;
+                b.kernel().swiotlb_force = swiotlb_force;
+            });
+            assert_eq!(
+                findings_of(&p, "nic0", "gpu0-bar0"),
+                [("cc-swiotlb-forced", "nic0".to_owned())]
+            );
+        }
+    }
+}

@@ -125,3 +125,27 @@ fn revoke_cause(event: peerpath_model::RevokeEvent) -> &'static str {
         peerpath_model::RevokeEvent::Closed => "the VFIO device was closed",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testplat::{self, pair_result};
+
+    /// A VFIO dma-buf refuses an importer without `allow_peer2peer` (-EOPNOTSUPP) and
+    /// a pinned (non-dynamic) one; nothing is mapped.
+    #[test]
+    fn the_export_refuses_importers_it_cannot_serve() {
+        for (allow, dynamic) in [(false, true), (true, false)] {
+            let p = testplat::switch_pair(|b| {
+                let i = &mut b.platform_mut().imports[0];
+                i.allow_peer2peer = allow;
+                i.dynamic = dynamic;
+            });
+            let r = pair_result(&p, "nic0", "gpu0-bar0");
+            let codes: Vec<_> = r.findings.iter().map(|f| f.code.as_str()).collect();
+            assert_eq!(codes, ["dmabuf-attach-refused"], "{allow} {dynamic}");
+            assert_eq!(r.kernel.dma_address, None);
+        }
+        let p = testplat::switch_pair(|_| {});
+        assert!(pair_result(&p, "nic0", "gpu0-bar0").findings.is_empty());
+    }
+}

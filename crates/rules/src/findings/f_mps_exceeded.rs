@@ -57,3 +57,37 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testplat::{self, findings_of, node};
+    use peerpath_model::PcieBusConfig;
+
+    /// `pci=pcie_bus_tune_off` keeps firmware MPS: the NIC writes 512-byte TLPs to a
+    /// GPU programmed to 256, the last receiver on the route (H5).
+    #[test]
+    fn a_payload_above_the_target_mps_is_malformed() {
+        let with = |gpu_mps: u32| {
+            testplat::switch_pair(|b| {
+                b.kernel().pcie_bus_config = PcieBusConfig::TuneOff;
+                for n in ["rp0", "sw0", "sw0.dp0", "sw0.dp1"] {
+                    let id = node(b, n);
+                    b.port_mut(id).mps = 512;
+                }
+                let nic = node(b, "nic0");
+                let e = b.endpoint_mut(nic);
+                e.mpss = 512;
+                e.mps = 512;
+                let gpu = node(b, "gpu0");
+                let e = b.endpoint_mut(gpu);
+                e.mpss = 512;
+                e.mps = gpu_mps;
+            })
+        };
+        assert_eq!(
+            findings_of(&with(256), "nic0", "gpu0-bar0"),
+            [("mps-exceeded", "gpu0".to_owned())]
+        );
+        assert_eq!(findings_of(&with(512), "nic0", "gpu0-bar0"), []);
+    }
+}

@@ -34,3 +34,33 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testplat::{self, findings_of, node};
+    use peerpath_model::Driver;
+
+    /// One finding per device bound to vfio-noiommu, each its own subject.
+    #[test]
+    fn each_noiommu_device_is_named() {
+        let p = testplat::switch_pair(|b| {
+            let nic = node(b, "nic0");
+            b.endpoint_mut(nic).driver = Driver::VfioNoiommu;
+        });
+        let f = findings_of(&p, "nic0", "gpu0-bar0");
+        assert_eq!(f, [("noiommu-unsupported", "nic0".to_owned())]);
+        let p = testplat::switch_pair(|b| {
+            for n in ["nic0", "gpu0"] {
+                let id = node(b, n);
+                b.endpoint_mut(id).driver = Driver::VfioNoiommu;
+            }
+        });
+        let mut subjects: Vec<String> = findings_of(&p, "nic0", "gpu0-bar0")
+            .into_iter()
+            .filter(|(c, _)| *c == "noiommu-unsupported")
+            .map(|(_, s)| s)
+            .collect();
+        subjects.sort();
+        assert_eq!(subjects, ["gpu0", "nic0"]);
+    }
+}

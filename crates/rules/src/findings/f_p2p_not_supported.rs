@@ -160,3 +160,31 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             .fix(fix),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testplat::{self, pair_result};
+    use crate::MapType;
+
+    /// Two root ports of an Intel host bridge: the allow-list decides (K1.7); across
+    /// host bridges the same-host-bridge entry does not help.
+    #[test]
+    fn only_an_allow_listed_host_bridge_permits_cross_root_port_p2p() {
+        let listed = testplat::two_host_bridges(0x2f00, 0x2f00);
+        let r = pair_result(&listed, "nic0", "gpu0-bar0");
+        assert_eq!(r.kernel.map_type, MapType::ThruHostBridge);
+        assert!(r.findings.is_empty(), "{:?}", r.findings);
+        let unlisted = testplat::two_host_bridges(0x1234, 0x1234);
+        let r = pair_result(&unlisted, "nic0", "gpu0-bar0");
+        assert_eq!(r.kernel.map_type, MapType::NotSupported);
+        let codes: Vec<_> = r.findings.iter().map(|f| f.code.as_str()).collect();
+        assert_eq!(codes, ["p2p-not-supported"]);
+        assert_eq!(r.findings[0].evidence["allow_listed"], false);
+        let r = pair_result(&listed, "nic1", "gpu0-bar0");
+        assert_eq!(r.kernel.map_type, MapType::NotSupported);
+        assert!(r
+            .findings
+            .iter()
+            .any(|f| f.code.as_str() == "p2p-not-supported"));
+    }
+}

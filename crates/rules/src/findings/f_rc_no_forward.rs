@@ -100,3 +100,27 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testplat::{self, findings_of, node};
+    use peerpath_model::ForwardsP2p;
+
+    /// The kernel allows nic0 ← gpu0 across two root ports of an allow-listed host
+    /// bridge; whether it works is the root complex's (H6).
+    #[test]
+    fn a_root_complex_that_forwards_nothing_drops_the_peer_write() {
+        let with = |fwd: ForwardsP2p| {
+            testplat::two_host_bridges_with(0x2f00, 0x2f00, |b| {
+                let hb = node(b, "hb0");
+                b.host_bridge_mut(hb).forwards_p2p = fwd;
+            })
+        };
+        let f = findings_of(&with(ForwardsP2p::None), "nic0", "gpu0-bar0");
+        assert_eq!(f, [("rc-no-forward", "hb0".to_owned())]);
+        assert_eq!(
+            findings_of(&with(ForwardsP2p::SameHostBridge), "nic0", "gpu0-bar0"),
+            []
+        );
+    }
+}

@@ -32,3 +32,30 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         )),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testplat::{self, findings_of};
+
+    /// nic0 ← gpu0 across two root ports of an allow-listed host bridge, no IOMMU:
+    /// dma-direct, which `swiotlb=force` makes bounce.
+    #[test]
+    fn swiotlb_force_fails_a_dma_direct_mmio_mapping() {
+        let p = testplat::two_host_bridges_with(0x2f00, 0x2f00, |b| {
+            b.kernel().swiotlb_force = true;
+        });
+        assert_eq!(
+            findings_of(&p, "nic0", "gpu0-bar0"),
+            [("swiotlb-forced", "nic0".to_owned())]
+        );
+        let p = testplat::two_host_bridges(0x2f00, 0x2f00);
+        assert_eq!(findings_of(&p, "nic0", "gpu0-bar0"), []);
+    }
+
+    /// A `bus-addr` pairing never calls the DMA API.
+    #[test]
+    fn bus_addr_pairings_are_not_bounced() {
+        let p = testplat::switch_pair(|b| b.kernel().swiotlb_force = true);
+        assert_eq!(findings_of(&p, "nic0", "gpu0-bar0"), []);
+    }
+}
