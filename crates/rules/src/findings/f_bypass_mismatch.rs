@@ -141,3 +141,52 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testplat::{self, node, pair_result};
+    use peerpath_model::{AcsFlags, IommuKind, Translation, Via};
+
+    /// A driver hands nic0 gpu0's bus address (K2.4) while nic0's stream translates:
+    /// with ACS RR at the switch and UF at the root port the write is redirected to the
+    /// SMMU, which looks the bus address up as an IOVA; without RR the write turns in
+    /// the switch as intended.
+    #[test]
+    fn a_bus_address_redirected_to_a_translating_iommu() {
+        let with = |rr: bool| {
+            testplat::switch_pair(|b| {
+                testplat::add_iommu(b, IommuKind::Smmuv3);
+                let hb = node(b, "hb0");
+                b.host_bridge_mut(hb).translation = Translation::Integrated;
+                b.platform_mut().exports[0].via = Via::DriverBusAddress;
+                for port in ["sw0.dp0", "sw0.dp1"] {
+                    let id = node(b, port);
+                    b.acs(
+                        id,
+                        AcsFlags::all(),
+                        Some(if rr { AcsFlags::RR } else { AcsFlags::empty() }),
+                    );
+                }
+                // Upstream Forwarding at the root port: the redirected write goes on to
+                // the root complex instead of turning back below rp0 (H1 UF).
+                let rp = node(b, "rp0");
+                b.acs(rp, AcsFlags::all(), Some(AcsFlags::UF));
+            })
+        };
+        let r = pair_result(&with(true), "nic0", "gpu0-bar0");
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.code.as_str() == "bypass-mismatch")
+            .unwrap_or_else(|| panic!("{:?}", r.findings));
+        assert_eq!(f.evidence["redirected_at"], "sw0.dp1");
+        let r = pair_result(&with(false), "nic0", "gpu0-bar0");
+        assert!(
+            r.findings
+                .iter()
+                .all(|f| f.code.as_str() != "bypass-mismatch"),
+            "{:?}",
+            r.findings
+        );
+    }
+}

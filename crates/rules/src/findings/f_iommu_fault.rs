@@ -136,3 +136,48 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testplat::{self, node, pair_result};
+    use peerpath_model::{AcsFlags, Arch, CpuVendor, DomainType, IommuKind};
+
+    /// AMD Zen 4 with AMD-Vi: the kernel enables ACS redirect on the switch (K4.1), so
+    /// the pairing is thru-host-bridge and its writes reach the IOMMU. With nic0's
+    /// attached domain blocked they abort there (K3.2); in its dma domain they are
+    /// translated.
+    #[test]
+    fn a_blocked_domain_aborts_the_redirected_write() {
+        let with = |blocked: bool| {
+            testplat::switch_pair(|b| {
+                b.kernel().arch = Arch::X86_64;
+                b.kernel().cpu.vendor = CpuVendor::Amd;
+                b.kernel().cpu.family = Some(0x19);
+                testplat::add_iommu(b, IommuKind::AmdVi);
+                for port in ["rp0", "sw0.dp0", "sw0.dp1"] {
+                    let id = node(b, port);
+                    b.acs(id, AcsFlags::all(), None);
+                }
+                if blocked {
+                    let nic = node(b, "nic0");
+                    b.domain("blk", DomainType::Blocked, &[nic]);
+                }
+            })
+        };
+        let r = pair_result(&with(true), "nic0", "gpu0-bar0");
+        let f: Vec<_> = r
+            .findings
+            .iter()
+            .filter(|f| f.code.as_str() == "iommu-fault")
+            .collect();
+        assert_eq!(f.len(), 1, "{:?}", r.findings);
+        // AMD-Vi is integrated in the root complex: the fault is at the host bridge.
+        assert_eq!(f[0].subject, "hb0");
+        let r = pair_result(&with(false), "nic0", "gpu0-bar0");
+        assert!(
+            r.findings.iter().all(|f| f.code.as_str() != "iommu-fault"),
+            "{:?}",
+            r.findings
+        );
+    }
+}

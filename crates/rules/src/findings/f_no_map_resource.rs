@@ -33,3 +33,32 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         ),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testplat::{self, findings_of, pair_result};
+    use crate::DmaPath;
+    use peerpath_model::{Arch, IommuKind};
+
+    /// ppc64 with a TCE IOMMU on an allow-listed host bridge (hypothetical, as
+    /// f-no-map-resource.yaml): the thru-host-bridge mapping goes through the TCE ops,
+    /// which lack `map_resource` (K3.6).
+    #[test]
+    fn tce_ops_cannot_map_mmio() {
+        let p = testplat::two_host_bridges_with(0x2f00, 0x2f00, |b| {
+            b.kernel().arch = Arch::Ppc64;
+            testplat::add_iommu(b, IommuKind::Tce);
+        });
+        let r = pair_result(&p, "nic0", "gpu0-bar0");
+        assert_eq!(r.kernel.dma_path, DmaPath::ArchOps);
+        let codes: Vec<_> = r.findings.iter().map(|f| f.code.as_str()).collect();
+        assert!(codes.contains(&"no-map-resource"), "{codes:?}");
+        // The same pairing with VT-d maps through iommu-dma.
+        let p = testplat::two_host_bridges_with(0x2f00, 0x2f00, |b| {
+            testplat::add_iommu(b, IommuKind::Vtd);
+        });
+        assert!(findings_of(&p, "nic0", "gpu0-bar0")
+            .iter()
+            .all(|(c, _)| *c != "no-map-resource"));
+    }
+}
