@@ -38,3 +38,44 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         )),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testplat::{self, node, pair_result};
+    use peerpath_model::{AtsUse, DomainType, ExportId, IommuKind, Op, Pattern, Traffic};
+
+    /// nic0 forces ATS (`traffic[].ats: on`) from an identity domain: warned; from its
+    /// dma domain, not.
+    #[test]
+    fn forced_ats_from_an_identity_domain_is_warned() {
+        let with = |identity: bool| {
+            testplat::switch_pair(|b| {
+                testplat::add_iommu(b, IommuKind::Smmuv3);
+                let nic = node(b, "nic0");
+                b.endpoint_mut(nic).ats = true;
+                if identity {
+                    b.domain("id", DomainType::Identity, &[nic]);
+                }
+                b.platform_mut().traffic.push(Traffic {
+                    importer: nic,
+                    export: ExportId(0),
+                    op: Op::Write,
+                    bytes: 4096,
+                    payload: Some(128),
+                    pattern: Pattern::Sequential,
+                    ats: AtsUse::On,
+                });
+            })
+        };
+        let warned = |identity: bool| {
+            pair_result(&with(identity), "nic0", "gpu0-bar0")
+                .findings
+                .iter()
+                .filter(|f| f.code.as_str() == "ats-identity")
+                .map(|f| f.subject.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(warned(true), ["nic0"]);
+        assert_eq!(warned(false), Vec::<String>::new());
+    }
+}
