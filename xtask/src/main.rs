@@ -192,7 +192,15 @@ fn codegen(check: bool) -> Result<(), String> {
     };
     run(
         &cargo(),
-        &["test", "-q", "-p", "peerpath-cli", "--test", "docs"],
+        &[
+            "test",
+            "-q",
+            "-p",
+            "peerpath-cli",
+            "--test",
+            "cli",
+            "docs::",
+        ],
         explain_env,
     )?;
     run(

@@ -4,6 +4,7 @@
 //! must load. Not part of `cargo test --workspace` (`test = false` in Cargo.toml): run it
 //! with `cargo xtask realdata`. A missing file fails the test and names the file.
 
+#[path = "cli/common.rs"]
 mod common;
 
 use std::path::{Path, PathBuf};

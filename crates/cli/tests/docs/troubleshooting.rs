@@ -8,9 +8,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::check_fresh;
+use super::check_fresh;
+use super::template::{generate, json};
 use crate::common::repo;
-use crate::template::{generate, json};
 
 const TEMPLATE: &str = "crates/cli/tests/docs/troubleshooting.md";
 const DUMP: &str = "docs/examples/plx-2gpu.lspci-vvv.txt";

@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
-use crate::check_fresh;
+use super::check_fresh;
+use super::template::{generate, json};
 use crate::common::repo;
-use crate::template::{generate, json};
 
 const TEMPLATE: &str = "crates/cli/tests/docs/vms.md";
 const FILES: [&str; 2] = [

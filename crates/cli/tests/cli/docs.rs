@@ -2,15 +2,15 @@
 //! three failing pairings, and docs/troubleshooting.md from its template
 //! (`tests/docs/troubleshooting.md`) with the real output of every command the template
 //! shows. The tests fail when a document is stale (`cargo xtask codegen` or
-//! `UPDATE_EXPECT=1 cargo test -p peerpath-cli --test docs` refreshes them).
+//! `UPDATE_EXPECT=1 cargo test -p peerpath-cli --test cli docs::` refreshes them).
 
-mod common;
+use crate::common;
 
-#[path = "docs/template.rs"]
+#[path = "../docs/template.rs"]
 mod template;
-#[path = "docs/troubleshooting.rs"]
+#[path = "../docs/troubleshooting.rs"]
 mod troubleshooting;
-#[path = "docs/vms.rs"]
+#[path = "../docs/vms.rs"]
 mod vms;
 
 use common::{peerpath, repo, stdout};
@@ -96,7 +96,7 @@ pub(crate) fn check_fresh(rel: &str, want: &str) {
     let have = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         have == want,
-        "{rel} is stale: run `cargo xtask codegen` (or UPDATE_EXPECT=1 cargo test -p peerpath-cli --test docs)"
+        "{rel} is stale: run `cargo xtask codegen` (or UPDATE_EXPECT=1 cargo test -p peerpath-cli --test cli docs::)"
     );
 }
 

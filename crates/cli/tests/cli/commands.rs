@@ -1,6 +1,6 @@
 //! The `peerpath` command line as users run it: exit codes, outputs, determinism.
 
-mod common;
+use crate::common;
 
 use common::{peerpath, repo, stderr, stdout, topologies};
 

@@ -1,7 +1,7 @@
 //! `peerpath bandwidth --concurrent` (issue 11, stretch): every write's max-min fair
 //! share while all run, in JSON for scripts.
 
-mod common;
+use crate::common;
 
 use common::{peerpath, stderr, stdout};
 

@@ -1,7 +1,7 @@
 //! Every scenario file in scenarios/, run through `peerpath scenarios` as users run
 //! it; one test that reports every mismatch at once.
 
-mod common;
+use crate::common;
 
 use common::{peerpath, repo, stderr, stdout};
 

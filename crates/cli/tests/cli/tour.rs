@@ -4,7 +4,7 @@
 //! writes land there, and a later command may read an earlier one's file). A pipe or
 //! redirection ends the command (its output is only captured); a comment ends the line.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

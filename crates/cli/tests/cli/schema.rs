@@ -2,7 +2,7 @@
 //! holds (the scenario one with `--scenario`), writes it with `-o`, and never over an
 //! existing file without `--force`.
 
-mod common;
+use crate::common;
 
 use common::{peerpath, repo, stderr, stdout};
 

@@ -2,7 +2,7 @@
 //! group changes, `--apply` writing a platform that gives the predicted outcome, and
 //! never over a file without `--force` (issues 9 and 12).
 
-mod common;
+use crate::common;
 
 use common::{peerpath, stderr, stdout};
 

@@ -4,7 +4,7 @@
 //! `tests/dumps/SOURCES.md`). The files are kept byte for byte as published; the test
 //! runs the real binary, as a user would, and reads its comparison table.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -2,7 +2,7 @@
 //! each file given without a flag is detected as (issue 10). The same detection on every
 //! real-machine dump is in `realdata.rs`.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -9,7 +9,7 @@
 //! takes only the loader's raw structs (`load_raw_str`, no validation) and stays as a
 //! second, independent check of what the importer decides.
 
-mod common;
+use crate::common;
 
 use common::check;
 use peerpath_import::{parse_lspci, to_platform_yaml, ImportOptions};

@@ -1,7 +1,7 @@
 //! `peerpath kernels` and `--kernel` (issue 24, item 4): a pairing across kernel
 //! releases, and one run as another release.
 
-mod common;
+use crate::common;
 
 use common::{peerpath, stderr, stdout};
 

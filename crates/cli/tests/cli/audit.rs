@@ -4,7 +4,7 @@
 //! is reported and does not stop the audit, and the repository's real dumps each form
 //! their own cluster.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

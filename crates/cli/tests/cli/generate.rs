@@ -1,7 +1,7 @@
 //! `peerpath generate`: the scale-test platform of issue 7, written where asked, the
 //! same bytes for the same seed, never over an existing file without `--force`.
 
-mod common;
+use crate::common;
 
 use common::{peerpath, stderr, stdout};
 
