@@ -592,6 +592,15 @@ pub(crate) trait TopLevelList: Sized {
     /// How many elements the list has.
     fn count(&self) -> usize;
 
+    /// The list is present in the file as a sequence whose elements [`TopLevelList::push`]
+    /// will add one by one (the streaming conversion of `crate::fast`): `[]` is then an
+    /// empty list, not an absent one.
+    fn start(&mut self);
+
+    /// Converts the element `index` of the list under `key` and appends it when it
+    /// converts, as [`Conv::sparse_list`] does for the whole list.
+    fn push(&mut self, key: &'static str, index: usize, item: &Node, cv: &mut Conv<'_, '_>);
+
     /// What [`TopLevelList::convert`] accepts, as a JSON Schema (`crate::schema`).
     fn schema() -> serde_json::Value;
 }
@@ -608,6 +617,17 @@ impl<T: FromYaml> TopLevelList for Vec<T> {
 
     fn count(&self) -> usize {
         self.len()
+    }
+
+    fn start(&mut self) {}
+
+    fn push(&mut self, key: &'static str, index: usize, item: &Node, cv: &mut Conv<'_, '_>) {
+        let item = cv.within(Seg::from(key), |cv| {
+            cv.within(Seg::Index(index), |cv| T::from_yaml(item, cv))
+        });
+        if let Some(v) = item {
+            self.push(v);
+        }
     }
 
     fn schema() -> serde_json::Value {
@@ -639,6 +659,14 @@ impl<T: FromYaml> TopLevelList for Option<Vec<T>> {
 
     fn count(&self) -> usize {
         self.as_ref().map_or(0, Vec::len)
+    }
+
+    fn start(&mut self) {
+        self.get_or_insert_with(Vec::new);
+    }
+
+    fn push(&mut self, key: &'static str, index: usize, item: &Node, cv: &mut Conv<'_, '_>) {
+        TopLevelList::push(self.get_or_insert_with(Vec::new), key, index, item, cv);
     }
 
     fn schema() -> serde_json::Value {
@@ -757,8 +785,45 @@ macro_rules! platform_struct {
             pub(crate) const KEYS: &'static [&'static str] =
                 &[$(stringify!($single),)* $(stringify!($list),)*];
 
+            /// The top-level key `key` if it names a list (as a `'static` string).
+            pub(crate) fn list_key(key: &str) -> Option<&'static str> {
+                [$(stringify!($list)),*].into_iter().find(|k| *k == key)
+            }
+
+            /// Marks the list `key` as present (see [`TopLevelList::start`]).
+            pub(crate) fn start_list(&mut self, key: &str) {
+                $(
+                    if key == stringify!($list) {
+                        $crate::conv::TopLevelList::start(&mut self.$list);
+                    }
+                )*
+            }
+
+            /// Converts element `index` of the list `key` and appends it (see
+            /// [`TopLevelList::push`]).
+            pub(crate) fn push_item(
+                &mut self,
+                key: &str,
+                index: usize,
+                item: &$crate::source::Node,
+                cv: &mut $crate::conv::Conv<'_, '_>,
+            ) {
+                $(
+                    if key == stringify!($list) {
+                        $crate::conv::TopLevelList::push(
+                            &mut self.$list, stringify!($list), index, item, cv,
+                        );
+                    }
+                )*
+            }
+
+            /// Takes every list of `from` (the single-valued keys stay).
+            pub(crate) fn take_lists(&mut self, from: Self) {
+                $(self.$list = from.$list;)*
+            }
+
             /// Placeholders and empty lists.
-            fn placeholder() -> Self {
+            pub(crate) fn placeholder() -> Self {
                 Self {
                     $($single: $placeholder,)*
                     $($list: Default::default(),)*

@@ -3,6 +3,7 @@
 mod conversion;
 mod example;
 mod expansion;
+mod paths;
 mod robustness;
 mod roundtrip;
 mod scale;
