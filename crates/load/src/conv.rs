@@ -103,9 +103,13 @@ impl<'t> Conv<'_, 't> {
     /// Reports keys not in `keys` (with a "did you mean") and repeated keys.
     pub(crate) fn check_keys(&mut self, entries: &[(Node, Node)], keys: &[&'static str]) {
         let src = self.src();
+        // Small mappings (every mapping of a platform but the top level's lists) look for
+        // an earlier key one by one; large ones keep a map of the keys seen. Both find
+        // the first key of the same text.
+        const SMALL: usize = 32;
         let mut seen: std::collections::HashMap<Cow<'_, str>, &Node> =
-            std::collections::HashMap::with_capacity(entries.len());
-        for (k, _) in entries {
+            std::collections::HashMap::new();
+        for (i, (k, _)) in entries.iter().enumerate() {
             let Some(text) = k.text(src) else {
                 let found = k.describe(src);
                 self.err(
@@ -114,10 +118,21 @@ impl<'t> Conv<'_, 't> {
                 );
                 continue;
             };
-            let shown = Seg::Key(Cow::Owned(text.to_string()));
-            if let Some(first) = seen.get(&text) {
+            let first = if entries.len() <= SMALL {
+                entries
+                    .get(..i)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|(e, _)| e)
+                    .find(|e| e.text(src).as_deref() == Some(text.as_ref()))
+            } else {
+                seen.get(&text).copied()
+            };
+            // The key as a path segment, for the messages only.
+            let shown = || Seg::Key(Cow::Owned(text.to_string()));
+            if let Some(first) = first {
                 let at = format!("{}:{}", first.loc.line, first.loc.col);
-                self.within(shown, |cv| {
+                self.within(shown(), |cv| {
                     cv.err(
                         k,
                         Msg::new(format!("duplicate key `{}`", shorten(&text)))
@@ -128,7 +143,7 @@ impl<'t> Conv<'_, 't> {
             }
             if !keys.contains(&text.as_ref()) {
                 let help = did_you_mean(&text, keys.iter().copied());
-                self.within(shown, |cv| {
+                self.within(shown(), |cv| {
                     cv.err(
                         k,
                         Msg::new(format!("unknown key `{}`", shorten(&text)))
@@ -137,7 +152,9 @@ impl<'t> Conv<'_, 't> {
                     )
                 });
             }
-            seen.insert(text, k);
+            if entries.len() > SMALL {
+                seen.insert(text, k);
+            }
         }
     }
 

@@ -33,6 +33,7 @@
 //! on every file in the repository, and the load tests compare the two paths' results.
 
 use std::borrow::Cow;
+use std::sync::mpsc;
 
 use peerpath_model::Platform;
 use serde_saphyr::granit_parser::{Event, Options, Parser, ScalarStyle, Span, StrInput};
@@ -241,7 +242,7 @@ enum Frame {
 
 /// Builds the node that starts with `first`, reading its events to its end. `depth`:
 /// how many collections enclose it.
-fn node<'t>(ev: &mut Events<'t>, first: Ev<'t>, depth: usize) -> Option<Node> {
+fn node<'t>(ev: &mut impl Source<'t>, first: Ev<'t>, depth: usize) -> Option<Node> {
     let mut stack: Vec<Frame> = Vec::new();
     let mut cur = first;
     loop {
@@ -289,52 +290,94 @@ fn node<'t>(ev: &mut Events<'t>, first: Ev<'t>, depth: usize) -> Option<Node> {
     }
 }
 
-/// What the reading thread hands to the converting one.
-enum Piece {
-    /// A top-level key and its value (other than a list read element by element).
-    Entry(Node, Node),
-    /// A top-level list, read element by element: its key, its name and the location
-    /// of its sequence. Its elements follow.
-    List(Node, &'static str, Loc),
-    /// An element of the list last announced.
-    Item(Node),
-    /// The end of the root mapping, with the mapping's location.
-    End(Loc),
+/// Where [`node`] and [`read`] take their events from.
+trait Source<'t> {
+    /// The next event; `None` on a parse error, at the end, or over a budget.
+    fn next(&mut self) -> Option<Ev<'t>>;
 }
 
-/// Pieces per message between the two threads.
-const BATCH: usize = 256;
+impl<'t> Source<'t> for Events<'t> {
+    fn next(&mut self) -> Option<Ev<'t>> {
+        Events::next(self)
+    }
+}
+
+/// The events read on the parsing thread, as they arrive.
+struct Received<'t> {
+    rx: mpsc::Receiver<Vec<Ev<'t>>>,
+    batch: std::vec::IntoIter<Ev<'t>>,
+}
+
+impl<'t> Source<'t> for Received<'t> {
+    fn next(&mut self) -> Option<Ev<'t>> {
+        loop {
+            if let Some(ev) = self.batch.next() {
+                return Some(ev);
+            }
+            self.batch = self.rx.recv().ok()?.into_iter();
+        }
+    }
+}
+
+/// Events per message from the parsing thread.
+const BATCH: usize = 1024;
+
+/// Parses `text` and sends its events in batches, up to the end of the stream or the
+/// first event [`Events::next`] refuses (the channel then closes, which the receiver
+/// reads as `None`), or until the receiver is gone.
+fn parse_into<'t>(text: &'t str, tx: &mpsc::SyncSender<Vec<Ev<'t>>>) {
+    let mut events = Events::new(text);
+    let mut batch = Vec::with_capacity(BATCH);
+    while let Some(ev) = events.next() {
+        let end = matches!(ev, Ev::StreamEnd);
+        batch.push(ev);
+        if batch.len() >= BATCH || end {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            if tx.send(full).is_err() || end {
+                return;
+            }
+        }
+    }
+    let _ = tx.send(batch);
+}
 
 /// Loads a platform on the fast path; `None`: load it on the located path instead
 /// (something here is not handled, or there is a diagnostic to report).
 ///
-/// Two threads: one reads the events and builds each top-level entry or list element,
-/// the other (this one) converts them as they come, then validates.
+/// Two threads: one runs the parser (the larger part of the work), the other (this
+/// one) builds, converts and drops each top-level entry or list element as its events
+/// arrive, then validates. Strings are allocated and freed on this thread only.
 pub(crate) fn load(source_name: &str, text: &str) -> Option<Platform> {
     if text.len() as u64 > limits::MAX_FILE_BYTES {
         return None;
     }
     let mut sink = Sink::new(source_name, text);
     let raw = std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Piece>>(16);
-        let reader = std::thread::Builder::new()
-            .name("peerpath-load-read".to_owned())
-            .spawn_scoped(scope, move || read(text, &tx))
+        let (tx, rx) = mpsc::sync_channel::<Vec<Ev<'_>>>(8);
+        let parser = std::thread::Builder::new()
+            .name("peerpath-load-parse".to_owned())
+            .spawn_scoped(scope, move || parse_into(text, &tx))
             .ok()?;
-        let raw = convert(rx, &mut sink);
-        // The reader stops at its next message once `rx` is gone.
-        let read_all = reader.join().ok()?;
-        read_all.and(raw)
+        let mut received = Received {
+            rx,
+            batch: Vec::new().into_iter(),
+        };
+        let raw = read(&mut received, &mut sink);
+        // The parser stops at its next batch once the receiver is gone.
+        drop(received);
+        parser.join().ok()?;
+        raw
     })?;
     let origins = Origins::identity(&raw);
     let platform = validate::validate(&raw, &mut sink, None, ypath![], origins, true)?;
     (sink.count() == 0).then_some(platform)
 }
 
-/// Reads the document into pieces, sent in batches on `tx`; `None` where this path
-/// gives up or the converter stopped listening.
-fn read(text: &str, tx: &std::sync::mpsc::SyncSender<Vec<Piece>>) -> Option<()> {
-    let mut ev = Events::new(text);
+/// Reads the document and converts it: each element of a top-level list as soon as it
+/// is built (then dropped), the rest through the located path's `convert_platform` on
+/// a root holding the other keys (and each list as an empty sequence, for the key
+/// checks).
+fn read<'t>(ev: &mut impl Source<'t>, sink: &mut Sink<'_>) -> Option<RawPlatform> {
     if !matches!(ev.next()?, Ev::StreamStart) || !matches!(ev.next()?, Ev::DocumentStart) {
         return None;
     }
@@ -345,15 +388,8 @@ fn read(text: &str, tx: &std::sync::mpsc::SyncSender<Vec<Piece>>) -> Option<()> 
     else {
         return None;
     };
-    let mut batch = Vec::with_capacity(BATCH);
-    let send = |batch: &mut Vec<Piece>, piece: Piece| -> Option<()> {
-        batch.push(piece);
-        if batch.len() >= BATCH {
-            tx.send(std::mem::replace(batch, Vec::with_capacity(BATCH)))
-                .ok()?;
-        }
-        Some(())
-    };
+    let mut entries: Vec<(Node, Node)> = Vec::new();
+    let mut lists = RawPlatform::placeholder();
     loop {
         let key = match ev.next()? {
             Ev::MappingEnd => break,
@@ -363,88 +399,55 @@ fn read(text: &str, tx: &std::sync::mpsc::SyncSender<Vec<Piece>>) -> Option<()> 
         let Kind::Str(name) = &key.kind else {
             return None;
         };
+        // A repeated key is an error the located path reports.
+        if entries
+            .iter()
+            .any(|(k, _)| matches!(&k.kind, Kind::Str(s) if s == name))
+        {
+            return None;
+        }
         let first = ev.next()?;
         match (RawPlatform::list_key(name), first) {
             (Some(list), Ev::Start { map: false, loc }) => {
-                send(&mut batch, Piece::List(key, list, loc))?;
+                lists.start_list(list);
+                let mut index = 0usize;
                 loop {
                     let item = ev.next()?;
                     if matches!(item, Ev::SequenceEnd) {
                         break;
                     }
-                    let item = node(&mut ev, item, 2)?;
-                    send(&mut batch, Piece::Item(item))?;
+                    if list == "endpoints" && index >= limits::MAX_ENDPOINTS {
+                        return None;
+                    }
+                    let item = node(ev, item, 2)?;
+                    let mut cv = Conv {
+                        sink: &mut *sink,
+                        path: ypath![],
+                    };
+                    lists.push_item(list, index, &item, &mut cv);
+                    if sink.count() > 0 {
+                        return None;
+                    }
+                    index += 1;
                 }
+                let placeholder = Node {
+                    kind: Kind::Seq(Vec::new()),
+                    loc,
+                };
+                entries.push((key, placeholder));
             }
             (_, first) => {
-                let value = node(&mut ev, first, 1)?;
-                send(&mut batch, Piece::Entry(key, value))?;
+                let value = node(ev, first, 1)?;
+                entries.push((key, value));
             }
         }
     }
     if !matches!(ev.next()?, Ev::DocumentEnd) || !matches!(ev.next()?, Ev::StreamEnd) {
         return None;
     }
-    batch.push(Piece::End(root_loc));
-    tx.send(batch).ok()
-}
-
-/// Converts the pieces as they come: the top-level lists element by element, the rest
-/// through the located path's `convert_platform` on a root holding the other keys (and
-/// each list as an empty sequence, for the key checks).
-fn convert(rx: std::sync::mpsc::Receiver<Vec<Piece>>, sink: &mut Sink<'_>) -> Option<RawPlatform> {
-    let mut entries: Vec<(Node, Node)> = Vec::new();
-    let mut lists = RawPlatform::placeholder();
-    let mut current: Option<(&'static str, usize)> = None;
-    let mut root_loc = None;
-    for batch in rx {
-        for piece in batch {
-            let key = match &piece {
-                Piece::Entry(k, _) | Piece::List(k, ..) => Some(k),
-                _ => None,
-            };
-            // A repeated key is an error the located path reports.
-            if let Some(Kind::Str(name)) = key.map(|k| &k.kind) {
-                let seen = entries
-                    .iter()
-                    .any(|(k, _)| matches!(&k.kind, Kind::Str(s) if s == name));
-                if seen {
-                    return None;
-                }
-            }
-            match piece {
-                Piece::Entry(k, v) => entries.push((k, v)),
-                Piece::List(k, list, loc) => {
-                    lists.start_list(list);
-                    let placeholder = Node {
-                        kind: Kind::Seq(Vec::new()),
-                        loc,
-                    };
-                    entries.push((k, placeholder));
-                    current = Some((list, 0));
-                }
-                Piece::Item(item) => {
-                    let (list, index) = current.as_mut()?;
-                    if *list == "endpoints" && *index >= limits::MAX_ENDPOINTS {
-                        return None;
-                    }
-                    let mut cv = Conv {
-                        sink: &mut *sink,
-                        path: ypath![],
-                    };
-                    lists.push_item(list, *index, &item, &mut cv);
-                    if sink.count() > 0 {
-                        return None;
-                    }
-                    *index += 1;
-                }
-                Piece::End(loc) => root_loc = Some(loc),
-            }
-        }
-    }
     let root = Node {
         kind: Kind::Map(entries),
-        loc: root_loc?,
+        loc: root_loc,
     };
     let mut cv = Conv {
         sink: &mut *sink,
