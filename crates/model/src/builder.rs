@@ -425,7 +425,7 @@ impl Platform {
 
     /// Sorts `imports` by (importer name, export name) and drops exact duplicates.
     pub fn sort_imports(&mut self) {
-        let mut imports = std::mem::take(&mut self.imports);
+        let imports = std::mem::take(&mut self.imports);
         // Names are unique, so their ranks order the pairings as the names do: one
         // sort of the names instead of string comparisons in a sort of every pairing.
         let rank_of = |names: Vec<&str>| {
@@ -439,16 +439,71 @@ impl Platform {
         };
         let node_rank = rank_of(self.nodes.iter().map(|n| n.name.as_str()).collect());
         let export_rank = rank_of(self.exports.iter().map(|e| e.name.as_str()).collect());
-        imports
-            .sort_by_key(|i| (node_rank[i.importer.index()] << 32) | export_rank[i.export.index()]);
-        imports.dedup_by(|a, b| a.importer == b.importer && a.export == b.export);
-        self.imports = imports;
+        // Each key once, with the pairing's position: an unstable sort of distinct
+        // (key, position) pairs orders as the stable sort by key did, and keeping the
+        // first of each key drops the duplicates `dedup_by` dropped.
+        let mut keyed: Vec<(u64, usize)> = imports
+            .iter()
+            .enumerate()
+            .map(|(at, i)| {
+                let key = (node_rank[i.importer.index()] << 32) | export_rank[i.export.index()];
+                (key, at)
+            })
+            .collect();
+        keyed.sort_unstable();
+        keyed.dedup_by(|a, b| a.0 == b.0);
+        self.imports = keyed
+            .into_iter()
+            .filter_map(|(_, at)| imports.get(at).copied())
+            .collect();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sort_imports_orders_by_names_and_keeps_the_first_of_a_pairing() {
+        let mut b = PlatformBuilder::new("t");
+        let hb = b.host_bridge("hb0", 0, 0x40_0000_0000, 0x10_0000_0000);
+        let rp = b.root_port("rp0", hb, "00:01.0", 512);
+        let (_, dps) = b.switch("sw0", rp, "01:00.0", &["02:00.0", "02:01.0"], 512);
+        let z = b.endpoint("zz", dps[0], "03:00.0", 0x40_0000_0000, 0x1000_0000);
+        let a = b.endpoint("aa", dps[1], "04:00.0", 0x40_1000_0000, 0x10_0000);
+        b.export("x1", z, 0, Via::VfioDmabuf);
+        b.export("x0", a, 0, Via::VfioDmabuf);
+        let mut p = b.build();
+        let imp = |importer, export: u32, allow_peer2peer| Import {
+            importer,
+            export: ExportId(export),
+            allow_peer2peer,
+            dynamic: true,
+        };
+        // zz←x0 twice (the first says no peer2peer), aa←x1, zz←x1 (its own export).
+        p.imports = vec![
+            imp(z, 1, false),
+            imp(a, 0, true),
+            imp(z, 1, true),
+            imp(z, 0, true),
+        ];
+        p.sort_imports();
+        let got: Vec<(&str, &str, bool)> = p
+            .imports
+            .iter()
+            .map(|i| {
+                (
+                    p.node(i.importer).name.as_str(),
+                    p.exports[i.export.index()].name.as_str(),
+                    i.allow_peer2peer,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [("aa", "x1", true), ("zz", "x0", false), ("zz", "x1", true)]
+        );
+    }
 
     #[test]
     fn builder_makes_a_switch_platform_with_default_imports() {

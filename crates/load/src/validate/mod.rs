@@ -177,11 +177,13 @@ impl Validator<'_, '_> {
                 })
             })
             .collect();
-        let node_ids: HashMap<Entity, NodeId> = pending
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| Some((p.entity, ids.get(i).copied().flatten()?)))
-            .collect();
+        let mut node_ids: HashMap<Entity, NodeId> = HashMap::with_capacity(pending.len());
+        node_ids.extend(
+            pending
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| Some((p.entity, ids.get(i).copied().flatten()?))),
+        );
 
         let switches = self.switches(&node_ids);
 
