@@ -425,7 +425,7 @@ impl Platform {
 
     /// Sorts `imports` by (importer name, export name) and drops exact duplicates.
     pub fn sort_imports(&mut self) {
-        let imports = std::mem::take(&mut self.imports);
+        let mut imports = std::mem::take(&mut self.imports);
         // Names are unique, so their ranks order the pairings as the names do: one
         // sort of the names instead of string comparisons in a sort of every pairing.
         let rank_of = |names: Vec<&str>| {
@@ -439,23 +439,10 @@ impl Platform {
         };
         let node_rank = rank_of(self.nodes.iter().map(|n| n.name.as_str()).collect());
         let export_rank = rank_of(self.exports.iter().map(|e| e.name.as_str()).collect());
-        // Each key once, with the pairing's position: an unstable sort of distinct
-        // (key, position) pairs orders as the stable sort by key did, and keeping the
-        // first of each key drops the duplicates `dedup_by` dropped.
-        let mut keyed: Vec<(u64, usize)> = imports
-            .iter()
-            .enumerate()
-            .map(|(at, i)| {
-                let key = (node_rank[i.importer.index()] << 32) | export_rank[i.export.index()];
-                (key, at)
-            })
-            .collect();
-        keyed.sort_unstable();
-        keyed.dedup_by(|a, b| a.0 == b.0);
-        self.imports = keyed
-            .into_iter()
-            .filter_map(|(_, at)| imports.get(at).copied())
-            .collect();
+        imports
+            .sort_by_key(|i| (node_rank[i.importer.index()] << 32) | export_rank[i.export.index()]);
+        imports.dedup_by(|a, b| a.importer == b.importer && a.export == b.export);
+        self.imports = imports;
     }
 }
 
