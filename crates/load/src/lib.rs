@@ -12,6 +12,11 @@
 //! 4. **Validate**: raw → `Platform`, each rule of `platform-format.md` "Validation"
 //!    reported at the node it concerns.
 //!
+//! A platform file is first tried on the fast path (`fast`): the same parser, nodes
+//! and conversion, without the whole tree and without locations; at the first
+//! diagnostic, or at YAML it does not handle exactly as serde-saphyr does, the file
+//! goes through the steps above instead, which alone report diagnostics.
+//!
 //! Architecture invariant: a `Platform` is returned only when no diagnostic was
 //! reported; nothing here panics on user input.
 
