@@ -103,9 +103,13 @@ impl<'t> Conv<'_, 't> {
     /// Reports keys not in `keys` (with a "did you mean") and repeated keys.
     pub(crate) fn check_keys(&mut self, entries: &[(Node, Node)], keys: &[&'static str]) {
         let src = self.src();
+        // Small mappings (every mapping of a platform but the top level's lists) look for
+        // an earlier key one by one; large ones keep a map of the keys seen. Both find
+        // the first key of the same text.
+        const SMALL: usize = 32;
         let mut seen: std::collections::HashMap<Cow<'_, str>, &Node> =
-            std::collections::HashMap::with_capacity(entries.len());
-        for (k, _) in entries {
+            std::collections::HashMap::new();
+        for (i, (k, _)) in entries.iter().enumerate() {
             let Some(text) = k.text(src) else {
                 let found = k.describe(src);
                 self.err(
@@ -114,10 +118,21 @@ impl<'t> Conv<'_, 't> {
                 );
                 continue;
             };
-            let shown = Seg::Key(Cow::Owned(text.to_string()));
-            if let Some(first) = seen.get(&text) {
+            let first = if entries.len() <= SMALL {
+                entries
+                    .get(..i)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|(e, _)| e)
+                    .find(|e| e.text(src).as_deref() == Some(text.as_ref()))
+            } else {
+                seen.get(&text).copied()
+            };
+            // The key as a path segment, for the messages only.
+            let shown = || Seg::Key(Cow::Owned(text.to_string()));
+            if let Some(first) = first {
                 let at = format!("{}:{}", first.loc.line, first.loc.col);
-                self.within(shown, |cv| {
+                self.within(shown(), |cv| {
                     cv.err(
                         k,
                         Msg::new(format!("duplicate key `{}`", shorten(&text)))
@@ -128,7 +143,7 @@ impl<'t> Conv<'_, 't> {
             }
             if !keys.contains(&text.as_ref()) {
                 let help = did_you_mean(&text, keys.iter().copied());
-                self.within(shown, |cv| {
+                self.within(shown(), |cv| {
                     cv.err(
                         k,
                         Msg::new(format!("unknown key `{}`", shorten(&text)))
@@ -137,7 +152,9 @@ impl<'t> Conv<'_, 't> {
                     )
                 });
             }
-            seen.insert(text, k);
+            if entries.len() > SMALL {
+                seen.insert(text, k);
+            }
         }
     }
 
@@ -592,6 +609,15 @@ pub(crate) trait TopLevelList: Sized {
     /// How many elements the list has.
     fn count(&self) -> usize;
 
+    /// The list is present in the file as a sequence whose elements [`TopLevelList::push`]
+    /// will add one by one (the streaming conversion of `crate::fast`): `[]` is then an
+    /// empty list, not an absent one.
+    fn start(&mut self);
+
+    /// Converts the element `index` of the list under `key` and appends it when it
+    /// converts, as [`Conv::sparse_list`] does for the whole list.
+    fn push(&mut self, key: &'static str, index: usize, item: &Node, cv: &mut Conv<'_, '_>);
+
     /// What [`TopLevelList::convert`] accepts, as a JSON Schema (`crate::schema`).
     fn schema() -> serde_json::Value;
 }
@@ -608,6 +634,17 @@ impl<T: FromYaml> TopLevelList for Vec<T> {
 
     fn count(&self) -> usize {
         self.len()
+    }
+
+    fn start(&mut self) {}
+
+    fn push(&mut self, key: &'static str, index: usize, item: &Node, cv: &mut Conv<'_, '_>) {
+        let item = cv.within(Seg::from(key), |cv| {
+            cv.within(Seg::Index(index), |cv| T::from_yaml(item, cv))
+        });
+        if let Some(v) = item {
+            self.push(v);
+        }
     }
 
     fn schema() -> serde_json::Value {
@@ -639,6 +676,14 @@ impl<T: FromYaml> TopLevelList for Option<Vec<T>> {
 
     fn count(&self) -> usize {
         self.as_ref().map_or(0, Vec::len)
+    }
+
+    fn start(&mut self) {
+        self.get_or_insert_with(Vec::new);
+    }
+
+    fn push(&mut self, key: &'static str, index: usize, item: &Node, cv: &mut Conv<'_, '_>) {
+        TopLevelList::push(self.get_or_insert_with(Vec::new), key, index, item, cv);
     }
 
     fn schema() -> serde_json::Value {
@@ -757,8 +802,45 @@ macro_rules! platform_struct {
             pub(crate) const KEYS: &'static [&'static str] =
                 &[$(stringify!($single),)* $(stringify!($list),)*];
 
+            /// The top-level key `key` if it names a list (as a `'static` string).
+            pub(crate) fn list_key(key: &str) -> Option<&'static str> {
+                [$(stringify!($list)),*].into_iter().find(|k| *k == key)
+            }
+
+            /// Marks the list `key` as present (see [`TopLevelList::start`]).
+            pub(crate) fn start_list(&mut self, key: &str) {
+                $(
+                    if key == stringify!($list) {
+                        $crate::conv::TopLevelList::start(&mut self.$list);
+                    }
+                )*
+            }
+
+            /// Converts element `index` of the list `key` and appends it (see
+            /// [`TopLevelList::push`]).
+            pub(crate) fn push_item(
+                &mut self,
+                key: &str,
+                index: usize,
+                item: &$crate::source::Node,
+                cv: &mut $crate::conv::Conv<'_, '_>,
+            ) {
+                $(
+                    if key == stringify!($list) {
+                        $crate::conv::TopLevelList::push(
+                            &mut self.$list, stringify!($list), index, item, cv,
+                        );
+                    }
+                )*
+            }
+
+            /// Takes every list of `from` (the single-valued keys stay).
+            pub(crate) fn take_lists(&mut self, from: Self) {
+                $(self.$list = from.$list;)*
+            }
+
             /// Placeholders and empty lists.
-            fn placeholder() -> Self {
+            pub(crate) fn placeholder() -> Self {
                 Self {
                     $($single: $placeholder,)*
                     $($list: Default::default(),)*

@@ -15,6 +15,11 @@
 //! The way back is [`dump`]: `Platform` → raw structs → YAML, one module per section
 //! as validation has, so that load → dump → load is the identity.
 //!
+//! A platform file is first tried on the fast path (`fast`): the same parser, nodes
+//! and conversion, without the whole tree and without locations; at the first
+//! diagnostic, or at YAML it does not handle exactly as serde-saphyr does, the file
+//! goes through the steps above instead, which alone report diagnostics.
+//!
 //! Architecture invariant: a `Platform` is returned only when no diagnostic was
 //! reported; nothing here panics on user input.
 
@@ -28,6 +33,7 @@ mod conv;
 mod diag;
 pub mod dump;
 pub mod edit;
+mod fast;
 mod num;
 pub mod raw;
 pub mod scenario;
@@ -67,7 +73,29 @@ pub mod limits {
 }
 
 /// Loads a platform from YAML text. `source_name` is how diagnostics name the file.
+///
+/// A file without diagnostics usually loads on the fast path (`fast`, issue 19, item
+/// 6); a file with any, or with YAML that path does not handle, loads on the located
+/// path ([`load_located`]), which reports every diagnostic. Both give the same result.
 pub fn load_str(source_name: &str, text: &str) -> Result<Platform, Diagnostics> {
+    match fast::load(source_name, text) {
+        Some(p) => Ok(p),
+        None => load_located(source_name, text),
+    }
+}
+
+/// [`load_str`] on the fast path alone: `None` where [`load_str`] goes on to the
+/// located path. Public for the tests that compare the two paths.
+#[doc(hidden)]
+pub fn load_fast(source_name: &str, text: &str) -> Option<Platform> {
+    fast::load(source_name, text)
+}
+
+/// [`load_str`] on the located path alone: the whole document as a located tree, then
+/// conversion and validation with it at hand. Public for the tests that compare the
+/// two paths.
+#[doc(hidden)]
+pub fn load_located(source_name: &str, text: &str) -> Result<Platform, Diagnostics> {
     let mut sink = Sink::new(source_name, text);
     let platform =
         parse_document(&mut sink).and_then(|root| platform_from_node(&mut sink, &root, ypath![]));

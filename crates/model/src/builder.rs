@@ -452,6 +452,48 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sort_imports_orders_by_names_and_keeps_the_first_of_a_pairing() {
+        let mut b = PlatformBuilder::new("t");
+        let hb = b.host_bridge("hb0", 0, 0x40_0000_0000, 0x10_0000_0000);
+        let rp = b.root_port("rp0", hb, "00:01.0", 512);
+        let (_, dps) = b.switch("sw0", rp, "01:00.0", &["02:00.0", "02:01.0"], 512);
+        let z = b.endpoint("zz", dps[0], "03:00.0", 0x40_0000_0000, 0x1000_0000);
+        let a = b.endpoint("aa", dps[1], "04:00.0", 0x40_1000_0000, 0x10_0000);
+        b.export("x1", z, 0, Via::VfioDmabuf);
+        b.export("x0", a, 0, Via::VfioDmabuf);
+        let mut p = b.build();
+        let imp = |importer, export: u32, allow_peer2peer| Import {
+            importer,
+            export: ExportId(export),
+            allow_peer2peer,
+            dynamic: true,
+        };
+        // zz←x0 twice (the first says no peer2peer), aa←x1, zz←x1 (its own export).
+        p.imports = vec![
+            imp(z, 1, false),
+            imp(a, 0, true),
+            imp(z, 1, true),
+            imp(z, 0, true),
+        ];
+        p.sort_imports();
+        let got: Vec<(&str, &str, bool)> = p
+            .imports
+            .iter()
+            .map(|i| {
+                (
+                    p.node(i.importer).name.as_str(),
+                    p.exports[i.export.index()].name.as_str(),
+                    i.allow_peer2peer,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [("aa", "x1", true), ("zz", "x0", false), ("zz", "x1", true)]
+        );
+    }
+
+    #[test]
     fn builder_makes_a_switch_platform_with_default_imports() {
         let mut b = PlatformBuilder::new("t");
         let hb = b.host_bridge("hb0", 0, 0x40_0000_0000, 0x10_0000_0000);

@@ -151,6 +151,24 @@ fn the_scale_platform_is_the_same_bytes_for_a_seed_and_differs_for_another() {
     }
 }
 
+/// `peerpath generate`'s files load on the loader's fast path (issue 19, item 6): the
+/// 100,000-endpoint figure of docs/performance.md rests on it, and a change to how
+/// `to_yaml` writes values (a plain `0x…` address, which the fast path leaves to the
+/// located path) would silently lose it. Both paths give the same platform.
+#[test]
+fn the_scale_platform_loads_on_the_fast_path() {
+    for flavor in [Flavor::Amd, Flavor::Arm, Flavor::Intel] {
+        let text = scale::yaml(&small(flavor, 4)).expect("yaml");
+        let fast = peerpath_load::load_fast("generated.yaml", &text);
+        let located = peerpath_load::load_located("generated.yaml", &text);
+        match (fast, located) {
+            (Some(f), Ok(l)) => assert!(f == l, "{flavor:?}: the paths differ"),
+            (None, _) => panic!("{flavor:?}: not loaded on the fast path"),
+            (_, Err(d)) => panic!("{flavor:?}: does not load:\n{d}"),
+        }
+    }
+}
+
 #[test]
 fn the_scale_platform_loads_with_the_asked_counts() {
     for flavor in [Flavor::Amd, Flavor::Arm, Flavor::Intel] {

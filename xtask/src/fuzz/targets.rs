@@ -196,8 +196,24 @@ pub(crate) fn fnv(b: &[u8]) -> u64 {
     })
 }
 
+/// The loader's two paths agree (issue 19, item 6): where the fast path loads a
+/// platform from `text`, the located path loads the same one.
+fn paths_agree(name: &str, text: &str) -> Result<(), String> {
+    let Some(fast) = peerpath_load::load_fast(name, text) else {
+        return Ok(());
+    };
+    match peerpath_load::load_located(name, text) {
+        Ok(q) if q == fast => Ok(()),
+        Ok(_) => Err("the fast and the located path load two platforms".to_owned()),
+        Err(d) => Err(format!(
+            "the fast path loads what the located path refuses:\n{d}"
+        )),
+    }
+}
+
 /// Load; on success every property of a loaded platform.
 fn platform_file(text: &str, cx: &Ctx, rng: &mut Rng) -> Result<bool, String> {
+    paths_agree("fuzz.yaml", text)?;
     match peerpath_load::load_str("fuzz.yaml", text) {
         Ok(p) => {
             if cx.full || cx.first_time(&p, 1) {
@@ -289,6 +305,8 @@ fn loaded(p: &Platform, text: &str, full: bool, rng: &mut Rng) -> Result<(), Str
 /// load → dump → load is the identity, and the dump is a fixed point.
 fn identity(p: &Platform) -> Result<(), String> {
     let text = dump::to_yaml(p);
+    // A dump quotes its numbers: the fast path's kind of file.
+    paths_agree("dump.yaml", &text)?;
     match peerpath_load::load_str("dump.yaml", &text) {
         Ok(q) if q == *p => {}
         Ok(_) => return Err(format!("load → dump → load changed the platform:\n{text}")),

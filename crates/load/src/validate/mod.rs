@@ -161,27 +161,33 @@ impl Validator<'_, '_> {
         self.check_address_map(&memory);
         self.check_bars(&pending, &order);
 
+        let mut node_ids: HashMap<Entity, NodeId> = HashMap::with_capacity(pending.len());
+        node_ids.extend(
+            pending
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| Some((p.entity, ids.get(i).copied().flatten()?))),
+        );
+        // Each pending node becomes its node once (`order` names each at most once):
+        // moved, not copied (names and BARs of 100,000 endpoints).
+        let mut slots: Vec<Option<hierarchy::PendingNode>> =
+            pending.into_iter().map(Some).collect();
         let nodes: Vec<PNode> = order
             .iter()
             .filter_map(|&p| {
-                let pr = pending.get(p)?;
+                let pr = slots.get_mut(p)?.take()?;
                 Some(PNode {
-                    name: pr.name.clone(),
                     parent: match pr.parent {
                         Parent::Idx(q) => ids.get(q).copied().flatten(),
                         _ => None,
                     },
                     bdf: pr.bdf,
-                    kind: pr.kind.clone(),
                     link: self.link(pr.entity),
                     pci_id: self.pci_id(pr.entity),
+                    name: pr.name,
+                    kind: pr.kind,
                 })
             })
-            .collect();
-        let node_ids: HashMap<Entity, NodeId> = pending
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| Some((p.entity, ids.get(i).copied().flatten()?)))
             .collect();
 
         let switches = self.switches(&node_ids);

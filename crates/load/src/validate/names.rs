@@ -165,6 +165,7 @@ impl<'a> Validator<'a, '_> {
         for (i, e) in raw.exports.iter().enumerate() {
             all.push((&e.name, Entity::Export(i)));
         }
+        self.names.reserve(all.len());
         // The first definition in the file is the one others duplicate.
         if let Some(root) = self.root {
             let src = self.sink.text;

@@ -4,6 +4,7 @@ mod conversion;
 mod dump;
 mod example;
 mod expansion;
+mod paths;
 mod robustness;
 mod roundtrip;
 mod scale;

@@ -455,7 +455,7 @@ fn pick(
 /// A platform with the right shape and random, sometimes wrong, values: names that
 /// may dangle or loop, BARs that may overlap, wrap or miss the windows, odd MPS values,
 /// ACS Control bits missing from the capability.
-fn random_platform() -> impl Strategy<Value = String> {
+pub(crate) fn random_platform() -> impl Strategy<Value = String> {
     let addr = || {
         pick(
             &[
