@@ -14,6 +14,10 @@
 //! Each row is the fit on every corpus machine of the generation
 //! (`validate::fit_forwarding`; `tests/corpus.rs` checks the table equals it, and
 //! `cargo xtask timing-validate` predicts every machine with the fit on the others).
+//!
+//! [`CROSS_SOCKET`] holds, per CPU generation, a published one-way P2P figure across
+//! sockets, for the generations whose cross-socket limit the corpus cannot fit leaving
+//! a machine out (one 2-socket machine of the generation); each row names its source.
 
 use peerpath_model::{Cpu, CpuVendor};
 
@@ -72,4 +76,40 @@ pub fn generation_name(cpu: &Cpu) -> String {
         Some(f) => format!("{} family {f:#x}", cpu.vendor.as_str()),
         None => format!("{} (no family)", cpu.vendor.as_str()),
     }
+}
+
+/// A CPU generation's one-way P2P limit across sockets from a published source, for
+/// the generations the corpus cannot fit (one 2-socket machine: leaving it out leaves
+/// none). Never the corpus machine's own figure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CrossSocket {
+    /// Vendor.
+    pub vendor: CpuVendor,
+    /// x86 family.
+    pub family: u32,
+    /// One direction, MB/s (10^6 bytes/s, as `p2pBandwidthLatencyTest` reports).
+    pub bandwidth_mbs: u64,
+    /// Where it comes from.
+    pub source: &'static str,
+}
+
+/// Published cross-socket P2P figures, one row per CPU generation that has one
+/// (docs/timing.md). `cargo xtask timing-validate` uses a row where no other corpus
+/// machine of the generation gives a fit; a generation without a row keeps the
+/// format's default (64 GB/s).
+pub const CROSS_SOCKET: &[CrossSocket] = &[CrossSocket {
+    vendor: CpuVendor::Amd,
+    family: 0x19,
+    bandwidth_mbs: 35_500,
+    source: "github voipmonitor/rtx6kpro hardware/pcie-bandwidth.md (1306de8): \
+             dual EPYC 9374F (Genoa), cross-NUMA ~39 GB/s one way, ~64 GB/s both ways \
+             (orangezed); the median of 39 and 64 / 2, as the corpus fit pools them",
+}];
+
+/// The published cross-socket figure for a CPU, if its generation has one.
+pub fn cross_socket(cpu: &Cpu) -> Option<&'static CrossSocket> {
+    let family = cpu.family?;
+    CROSS_SOCKET
+        .iter()
+        .find(|c| c.vendor == cpu.vendor && c.family == family)
 }

@@ -17,8 +17,9 @@
 //! - `interconnect.fabric.cross_socket` bandwidth (one direction), per CPU generation
 //!   (`kernel.cpu` vendor and family): the median over the other machines of the same
 //!   generation of each machine's median one-way figure across sockets (one-way cells
-//!   as measured, both-ways cells halved). With no other machine of the generation it
-//!   stays at the default (64 GB/s), and the table says so.
+//!   as measured, both-ways cells halved). With no other machine of the generation:
+//!   the generation's published figure ([`crate::cpus::CROSS_SOCKET`], never the
+//!   machine's own), else the default (64 GB/s); the table says which.
 //! - root-complex forwarding between host bridges (`efficiency` on the fabric
 //!   crossings, [`crate::cpus`]), per CPU generation: each machine's median of
 //!   measured ÷ predicted-without-it over its bandwidth cells whose route crosses
@@ -85,13 +86,25 @@ pub struct Fit {
     pub initiator_ns: u32,
     /// The factor on the route's latency terms.
     pub scale: f64,
-    /// `cross_socket` one-way MB/s, when another machine of the generation gave one.
-    pub cross_socket_mbs: Option<u64>,
+    /// The `cross_socket` bandwidth (one direction) it was predicted with.
+    pub cross_socket: CrossSocketUsed,
     /// Root-complex forwarding share, thousandths, when another machine of the
     /// generation gave one.
     pub forwarding_permille: Option<u16>,
     /// Measured cells not compared.
     pub unmatched: usize,
+}
+
+/// Where a machine's `cross_socket` bandwidth (one direction) came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrossSocketUsed {
+    /// Fitted on the other machines of its CPU generation, MB/s.
+    Fitted(u64),
+    /// No other machine of the generation: the generation's published figure
+    /// ([`crate::cpus::CROSS_SOCKET`]), MB/s.
+    Sourced(u64),
+    /// Neither: the format's default (64 GB/s).
+    Default,
 }
 
 /// The goal for a metric: 15% for bandwidth, 25% for latency.
@@ -419,8 +432,14 @@ pub fn leave_one_out(machines: &[Machine]) -> Validation {
             .filter(|(j, _)| *j != k && generation(&machines[*j]) == generation(m))
             .filter_map(|(_, c)| *c)
             .collect();
-        let cross = median(&mut same_generation).map(|g| (g * 1000.0).round() as u64);
-        if let Some(mbs) = cross {
+        let cross = match median(&mut same_generation) {
+            Some(g) => CrossSocketUsed::Fitted((g * 1000.0).round() as u64),
+            None => crate::cpus::cross_socket(&m.platform.kernel.cpu)
+                .map_or(CrossSocketUsed::Default, |c| {
+                    CrossSocketUsed::Sourced(c.bandwidth_mbs)
+                }),
+        };
+        if let CrossSocketUsed::Fitted(mbs) | CrossSocketUsed::Sourced(mbs) = cross {
             p.interconnect.fabric.cross_socket.bandwidth_mbs = mbs;
         }
         let mut same_generation: Vec<f64> = forwarding
@@ -440,7 +459,7 @@ pub fn leave_one_out(machines: &[Machine]) -> Validation {
             gpus: latency[k].0,
             initiator_ns: initiator.round() as u32,
             scale,
-            cross_socket_mbs: cross,
+            cross_socket: cross,
             forwarding_permille: share,
             unmatched: r.unmatched.len(),
         });
@@ -510,10 +529,14 @@ pub fn table(v: &Validation) -> String {
     );
     out.push_str("| machine | CPU generation | GPUs | initiator, route × (fitted without it) | `cross_socket` (fitted without it) | forwarding between host bridges (fitted without it) | measured cells not compared |\n|---|---|---|---|---|---|---|\n");
     for f in &v.fits {
-        let cross = f.cross_socket_mbs.map_or_else(
-            || "default (no other machine of the generation)".to_owned(),
-            |m| format!("{:.1} GB/s", m as f64 / 1000.0),
-        );
+        let cross = match f.cross_socket {
+            CrossSocketUsed::Fitted(m) => format!("{:.1} GB/s", m as f64 / 1000.0),
+            CrossSocketUsed::Sourced(m) => format!(
+                "{:.1} GB/s, published (no other machine of the generation)",
+                m as f64 / 1000.0
+            ),
+            CrossSocketUsed::Default => "default (no other machine of the generation)".to_owned(),
+        };
         let forwarding = f.forwarding_permille.map_or_else(
             || "none (no other machine of the generation)".to_owned(),
             |e| format!("{:.1}% of the links' rate", f64::from(e) / 10.0),
