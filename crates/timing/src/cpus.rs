@@ -97,14 +97,37 @@ pub struct CrossSocket {
 /// (docs/timing.md). `cargo xtask timing-validate` uses a row where no other corpus
 /// machine of the generation gives a fit; a generation without a row keeps the
 /// format's default (64 GB/s).
-pub const CROSS_SOCKET: &[CrossSocket] = &[CrossSocket {
-    vendor: CpuVendor::Amd,
-    family: 0x19,
-    bandwidth_mbs: 35_500,
-    source: "github voipmonitor/rtx6kpro hardware/pcie-bandwidth.md (1306de8): \
-             dual EPYC 9374F (Genoa), cross-NUMA ~39 GB/s one way, ~64 GB/s both ways \
-             (orangezed); the median of 39 and 64 / 2, as the corpus fit pools them",
-}];
+///
+/// Which source, in this order: a published measurement of P2P across sockets on the
+/// generation (a benchmark write-up); else NVIDIA NCCL's inter-CPU bandwidth for the
+/// generation (`ncclTopoGetInterCpuBw`, NVIDIA/nccl `src/graph/topo.cc` and
+/// `src/graph/topo.h` at 069a3d4), the figure NCCL's own topology model gives a GPU
+/// path across sockets.
+pub const CROSS_SOCKET: &[CrossSocket] = &[
+    CrossSocket {
+        vendor: CpuVendor::Amd,
+        family: 0x17,
+        bandwidth_mbs: 16_000,
+        source: "NVIDIA/nccl src/graph/topo.h (069a3d4): AMD_ZEN12_BW 16 GB/s, \
+                 the inter-CPU bandwidth ncclTopoGetInterCpuBw gives Zen 1 and 2",
+    },
+    CrossSocket {
+        vendor: CpuVendor::Amd,
+        family: 0x19,
+        bandwidth_mbs: 35_500,
+        source: "github voipmonitor/rtx6kpro hardware/pcie-bandwidth.md (1306de8): \
+                 dual EPYC 9374F (Genoa), cross-NUMA ~39 GB/s one way, ~64 GB/s both ways \
+                 (orangezed); the median of 39 and 64 / 2, as the corpus fit pools them",
+    },
+    CrossSocket {
+        vendor: CpuVendor::Intel,
+        family: 6,
+        bandwidth_mbs: 10_000,
+        source: "NVIDIA/nccl src/graph/topo.h (069a3d4): SKL_QPI_BW 10 GB/s, \
+                 Sky Lake-SP and later until Sapphire Rapids (22) and Emerald Rapids (40), \
+                 which x86 family 6 does not tell apart",
+    },
+];
 
 /// The published cross-socket figure for a CPU, if its generation has one.
 pub fn cross_socket(cpu: &Cpu) -> Option<&'static CrossSocket> {
