@@ -15,9 +15,12 @@
 //! (`validate::fit_forwarding`; `tests/corpus.rs` checks the table equals it, and
 //! `cargo xtask timing-validate` predicts every machine with the fit on the others).
 //!
-//! [`CROSS_SOCKET`] holds, per CPU generation, a published one-way P2P figure across
-//! sockets, for the generations whose cross-socket limit the corpus cannot fit leaving
-//! a machine out (one 2-socket machine of the generation); each row names its source.
+//! The fabric between sockets, per CPU generation: where a file states no
+//! `cross_socket` bandwidth, the model takes [`CROSS_SOCKET_FIT`] (the corpus fit on
+//! every machine of the generation), else [`CROSS_SOCKET`] (a published one-way P2P
+//! figure across sockets, each row with its source), else the format's default. The
+//! published rows are also what `timing-validate` uses where leaving a machine out
+//! leaves no other 2-socket machine of its generation.
 
 use peerpath_model::{Cpu, CpuVendor};
 
@@ -129,10 +132,52 @@ pub const CROSS_SOCKET: &[CrossSocket] = &[
     },
 ];
 
+/// Per CPU generation: the `cross_socket` one-way figure fitted on every corpus machine
+/// of the generation (`validate::fit_cross_socket`; `tests/corpus.rs` checks the table
+/// equals it). The model's default where a file states no `cross_socket` bandwidth.
+pub const CROSS_SOCKET_FIT: &[CrossSocket] = &[
+    CrossSocket {
+        vendor: CpuVendor::Amd,
+        family: 0x17,
+        bandwidth_mbs: 20_932,
+        source: "corpus fit; one machine (Rome)",
+    },
+    CrossSocket {
+        vendor: CpuVendor::Amd,
+        family: 0x19,
+        bandwidth_mbs: 38_250,
+        source: "corpus fit; one machine (Genoa)",
+    },
+    CrossSocket {
+        vendor: CpuVendor::Amd,
+        family: 0x1a,
+        bandwidth_mbs: 55_540,
+        source: "corpus fit; three machines (Turin)",
+    },
+    CrossSocket {
+        vendor: CpuVendor::Intel,
+        family: 6,
+        bandwidth_mbs: 8_047,
+        source: "corpus fit; one machine (Sky Lake-SP)",
+    },
+];
+
 /// The published cross-socket figure for a CPU, if its generation has one.
 pub fn cross_socket(cpu: &Cpu) -> Option<&'static CrossSocket> {
     let family = cpu.family?;
     CROSS_SOCKET
         .iter()
         .find(|c| c.vendor == cpu.vendor && c.family == family)
+}
+
+/// The `cross_socket` bandwidth (one direction, MB/s) the model takes where the file
+/// states none, and where it comes from: the generation's corpus fit
+/// ([`CROSS_SOCKET_FIT`]), else its published figure ([`CROSS_SOCKET`]); `None` for a
+/// generation with neither (the format's default applies).
+pub fn cross_socket_default(cpu: &Cpu) -> Option<&'static CrossSocket> {
+    let family = cpu.family?;
+    CROSS_SOCKET_FIT
+        .iter()
+        .find(|c| c.vendor == cpu.vendor && c.family == family)
+        .or_else(|| cross_socket(cpu))
 }

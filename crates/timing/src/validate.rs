@@ -407,6 +407,31 @@ pub fn fit_forwarding(machines: &[Machine]) -> Vec<ForwardingFit> {
         .collect()
 }
 
+/// One CPU generation's cross-socket fit: its name, one-way MB/s, and how many machines.
+pub type CrossSocketFit = (String, u64, usize);
+
+/// The `cross_socket` bandwidth (one direction) per CPU generation, fitted on these
+/// machines: the median over the generation's machines of each one's median one-way
+/// figure across sockets (what [`crate::cpus::CROSS_SOCKET_FIT`] carries for the whole
+/// corpus).
+pub fn fit_cross_socket(machines: &[Machine]) -> Vec<CrossSocketFit> {
+    let figures: Vec<(String, f64)> = machines
+        .iter()
+        .filter_map(|m| Some((generation(m), cross_socket_one_way(m)?)))
+        .collect();
+    let mut gens: Vec<String> = figures.iter().map(|r| r.0.clone()).collect();
+    gens.sort();
+    gens.dedup();
+    gens.into_iter()
+        .filter_map(|g| {
+            let mut v: Vec<f64> = figures.iter().filter(|r| r.0 == g).map(|r| r.1).collect();
+            let n = v.len();
+            let gbps = median(&mut v)?;
+            Some((g, (gbps * 1000.0).round() as u64, n))
+        })
+        .collect()
+}
+
 /// Predicts every machine with the parameters fitted on the others.
 pub fn leave_one_out(machines: &[Machine]) -> Validation {
     let latency: Vec<_> = machines.iter().map(latency_cells).collect();
@@ -439,9 +464,16 @@ pub fn leave_one_out(machines: &[Machine]) -> Validation {
                     CrossSocketUsed::Sourced(c.bandwidth_mbs)
                 }),
         };
-        if let CrossSocketUsed::Fitted(mbs) | CrossSocketUsed::Sourced(mbs) = cross {
-            p.interconnect.fabric.cross_socket.bandwidth_mbs = mbs;
-        }
+        // Always stated, so the model's own per-generation default (a fit on the whole
+        // corpus, this machine included) never applies here.
+        let hop = &mut p.interconnect.fabric.cross_socket;
+        hop.bandwidth_mbs = match cross {
+            CrossSocketUsed::Fitted(mbs) | CrossSocketUsed::Sourced(mbs) => mbs,
+            CrossSocketUsed::Default => {
+                peerpath_model::Fabric::default().cross_socket.bandwidth_mbs
+            }
+        };
+        hop.bandwidth_stated = true;
         let mut same_generation: Vec<f64> = forwarding
             .iter()
             .enumerate()

@@ -178,3 +178,27 @@ fn issue_23_published_cross_socket_figures_only_where_the_corpus_cannot_fit() {
         );
     }
 }
+
+/// The per-CPU-generation `cross_socket` defaults the model uses where a file states
+/// no bandwidth (`cpus::CROSS_SOCKET_FIT`) are the fit on every machine of the corpus
+/// (validated leave one out above), one row per generation the corpus fits.
+#[test]
+fn issue_23_the_cross_socket_table_is_the_corpus_fit() {
+    use peerpath_timing::cpus::{generation_name, CROSS_SOCKET_FIT};
+    let fit = peerpath_timing::validate::fit_cross_socket(&corpus());
+    let table: Vec<(String, u64)> = CROSS_SOCKET_FIT
+        .iter()
+        .map(|c| {
+            let cpu = peerpath_model::Cpu {
+                vendor: c.vendor,
+                family: Some(c.family),
+            };
+            (generation_name(&cpu), c.bandwidth_mbs)
+        })
+        .collect();
+    let want: Vec<(String, u64)> = fit.iter().map(|(g, m, _)| (g.clone(), *m)).collect();
+    assert_eq!(
+        table, want,
+        "crates/timing/src/cpus.rs CROSS_SOCKET_FIT differs from the corpus fit: {fit:?}"
+    );
+}
