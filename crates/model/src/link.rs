@@ -153,6 +153,10 @@ pub struct FabricHop {
     /// `efficiency` in the file). `None`: not stated (the timing model takes its CPU
     /// generation's corpus fit where it has one, else no such limit). Timing only.
     pub efficiency_permille: Option<u16>,
+    /// Whether the file states `bandwidth` here. Not stated on `cross_socket`: the
+    /// timing model takes its CPU generation's figure where it has one (issue 23,
+    /// `peerpath_timing::cpus`), else `bandwidth_mbs` (the default). Timing only.
+    pub bandwidth_stated: bool,
 }
 
 /// `interconnect.fabric`: the data fabric between host bridges (`same_socket`) and
@@ -184,11 +188,13 @@ impl Default for Fabric {
                 bandwidth_mbs: 128_000,
                 latency_ns: 60,
                 efficiency_permille: None,
+                bandwidth_stated: false,
             },
             cross_socket: FabricHop {
                 bandwidth_mbs: 64_000,
                 latency_ns: 150,
                 efficiency_permille: None,
+                bandwidth_stated: false,
             },
             pairs: Vec::new(),
         }

@@ -49,6 +49,8 @@ fn fabric_cells(p: &Platform, m: &Measured, class: FabricClass) -> Vec<(f64, f64
     let mut open = p.clone();
     open.interconnect.fabric.same_socket.bandwidth_mbs = 1_000_000_000;
     open.interconnect.fabric.cross_socket.bandwidth_mbs = 1_000_000_000;
+    open.interconnect.fabric.same_socket.bandwidth_stated = true;
+    open.interconnect.fabric.cross_socket.bandwidth_stated = true;
     let topo = Topology::new(&open);
     let matrix = Matrix::build(&topo, 1);
     let crosses = |from: &str, to: &str| {
@@ -130,10 +132,12 @@ pub fn calibrate(p: &Platform, m: &Measured) -> (Calibration, Platform) {
         let fitted = fit_fabric(&fabric_cells(p, m, class));
         if let Ok(g) = fitted {
             let mbs = (g * 1000.0).round() as u64;
-            match class {
-                FabricClass::SameSocket => out.interconnect.fabric.same_socket.bandwidth_mbs = mbs,
-                _ => out.interconnect.fabric.cross_socket.bandwidth_mbs = mbs,
-            }
+            let hop = match class {
+                FabricClass::SameSocket => &mut out.interconnect.fabric.same_socket,
+                _ => &mut out.interconnect.fabric.cross_socket,
+            };
+            hop.bandwidth_mbs = mbs;
+            hop.bandwidth_stated = true;
         }
         cal.fabric.push((name, fitted));
     }

@@ -370,6 +370,21 @@ fn assumptions(topo: &Topology<'_>, stages: &[Stage]) -> Vec<String> {
                     topo.name(b)
                 ))
             }
+            Stage::Fabric {
+                hop,
+                class: FabricClass::CrossSocket,
+                ..
+            } if !hop.bandwidth_stated => {
+                let cpu = &topo.platform().kernel.cpu;
+                if let Some(c) = cpus::cross_socket_default(cpu) {
+                    out.push(format!(
+                        "fabric cross_socket: no `bandwidth` given, {:.1} GB/s each way ({}: {})",
+                        c.bandwidth_mbs as f64 / 1000.0,
+                        cpus::generation_name(cpu),
+                        c.source
+                    ));
+                }
+            }
             Stage::Translation { hits: 0, misses: 0 } => {
                 out.push("translation: the engine modelled no TLB, taken as a hit".to_owned())
             }

@@ -150,7 +150,16 @@ pub(crate) fn stages(topo: &Topology<'_>, pair: &PairResult) -> Vec<Stage> {
                 let (hop, class) = match (pair, a.socket, b.socket) {
                     (Some(x), ..) => (x.hop, FabricClass::Pair),
                     (None, Some(s), Some(t)) if s == t => (f.same_socket, FabricClass::SameSocket),
-                    (None, Some(_), Some(_)) => (f.cross_socket, FabricClass::CrossSocket),
+                    (None, Some(_), Some(_)) => {
+                        // Not stated: the CPU generation's figure (issue 23, `cpus`).
+                        let mut hop = f.cross_socket;
+                        if !hop.bandwidth_stated {
+                            if let Some(c) = crate::cpus::cross_socket_default(&p.kernel.cpu) {
+                                hop.bandwidth_mbs = c.bandwidth_mbs;
+                            }
+                        }
+                        (hop, FabricClass::CrossSocket)
+                    }
                     _ => (f.same_socket, FabricClass::SocketUnknown),
                 };
                 out.push(Stage::Fabric {

@@ -164,3 +164,38 @@ fn a_stated_forwarding_efficiency_wins() {
     assert!((x - y / 2.0).abs() < 1e-9, "{x} vs {y}");
     assert!(!s.assumptions().iter().any(|a| a.contains("forwarding")));
 }
+
+/// Issue 23: across sockets, a file that states no `cross_socket` bandwidth gets its
+/// CPU generation's figure (`cpus::cross_socket_default`: the corpus fit, else a
+/// published one), named as the bound and stated; a stated bandwidth wins.
+#[test]
+fn cross_socket_bandwidth_not_stated_takes_the_cpu_generations_figure() {
+    let two_sockets = |stated: bool| {
+        let mut p = two_host_bridges(CpuVendor::Intel, 6, None);
+        let hb1 = p.nodes.iter().position(|n| n.name == "hb1").expect("hb1");
+        if let peerpath_model::NodeKind::HostBridge(h) = &mut p.nodes[hb1].kind {
+            h.socket = Some(1);
+        }
+        p.interconnect.fabric.cross_socket.bandwidth_stated = stated;
+        p
+    };
+    let (unstated, stated) = (two_sockets(false), two_sockets(true));
+    let m = Matrix::build(&Topology::new(&unstated), 1);
+    let s = Matrix::build(&Topology::new(&stated), 1);
+    let want = crate::cpus::cross_socket_default(&unstated.kernel.cpu)
+        .expect("an Intel row")
+        .bandwidth_mbs as f64
+        / 1000.0;
+    assert_eq!(m.unidirectional(0, 1), Some(want));
+    let w = m
+        .timing(0, 1)
+        .and_then(|t| t.write.as_ref())
+        .expect("write");
+    assert_eq!(w.bottleneck.place, "hb0→hb1");
+    assert!(m.assumptions().iter().any(|x| x
+        .starts_with("fabric cross_socket: no `bandwidth` given")
+        && x.contains("intel family 0x6")));
+    // Stated (here the format's 64 GB/s): the links and forwarding bound it instead.
+    assert!(s.unidirectional(0, 1).expect("timed") > want);
+    assert!(!s.assumptions().iter().any(|x| x.contains("cross_socket")));
+}

@@ -17,8 +17,9 @@
 //! - `interconnect.fabric.cross_socket` bandwidth (one direction), per CPU generation
 //!   (`kernel.cpu` vendor and family): the median over the other machines of the same
 //!   generation of each machine's median one-way figure across sockets (one-way cells
-//!   as measured, both-ways cells halved). With no other machine of the generation it
-//!   stays at the default (64 GB/s), and the table says so.
+//!   as measured, both-ways cells halved). With no other machine of the generation:
+//!   the generation's published figure ([`crate::cpus::CROSS_SOCKET`], never the
+//!   machine's own), else the default (64 GB/s); the table says which.
 //! - root-complex forwarding between host bridges (`efficiency` on the fabric
 //!   crossings, [`crate::cpus`]), per CPU generation: each machine's median of
 //!   measured ÷ predicted-without-it over its bandwidth cells whose route crosses
@@ -85,13 +86,25 @@ pub struct Fit {
     pub initiator_ns: u32,
     /// The factor on the route's latency terms.
     pub scale: f64,
-    /// `cross_socket` one-way MB/s, when another machine of the generation gave one.
-    pub cross_socket_mbs: Option<u64>,
+    /// The `cross_socket` bandwidth (one direction) it was predicted with.
+    pub cross_socket: CrossSocketUsed,
     /// Root-complex forwarding share, thousandths, when another machine of the
     /// generation gave one.
     pub forwarding_permille: Option<u16>,
     /// Measured cells not compared.
     pub unmatched: usize,
+}
+
+/// Where a machine's `cross_socket` bandwidth (one direction) came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrossSocketUsed {
+    /// Fitted on the other machines of its CPU generation, MB/s.
+    Fitted(u64),
+    /// No other machine of the generation: the generation's published figure
+    /// ([`crate::cpus::CROSS_SOCKET`]), MB/s.
+    Sourced(u64),
+    /// Neither: the format's default (64 GB/s).
+    Default,
 }
 
 /// The goal for a metric: 15% for bandwidth, 25% for latency.
@@ -394,6 +407,31 @@ pub fn fit_forwarding(machines: &[Machine]) -> Vec<ForwardingFit> {
         .collect()
 }
 
+/// One CPU generation's cross-socket fit: its name, one-way MB/s, and how many machines.
+pub type CrossSocketFit = (String, u64, usize);
+
+/// The `cross_socket` bandwidth (one direction) per CPU generation, fitted on these
+/// machines: the median over the generation's machines of each one's median one-way
+/// figure across sockets (what [`crate::cpus::CROSS_SOCKET_FIT`] carries for the whole
+/// corpus).
+pub fn fit_cross_socket(machines: &[Machine]) -> Vec<CrossSocketFit> {
+    let figures: Vec<(String, f64)> = machines
+        .iter()
+        .filter_map(|m| Some((generation(m), cross_socket_one_way(m)?)))
+        .collect();
+    let mut gens: Vec<String> = figures.iter().map(|r| r.0.clone()).collect();
+    gens.sort();
+    gens.dedup();
+    gens.into_iter()
+        .filter_map(|g| {
+            let mut v: Vec<f64> = figures.iter().filter(|r| r.0 == g).map(|r| r.1).collect();
+            let n = v.len();
+            let gbps = median(&mut v)?;
+            Some((g, (gbps * 1000.0).round() as u64, n))
+        })
+        .collect()
+}
+
 /// Predicts every machine with the parameters fitted on the others.
 pub fn leave_one_out(machines: &[Machine]) -> Validation {
     let latency: Vec<_> = machines.iter().map(latency_cells).collect();
@@ -419,10 +457,23 @@ pub fn leave_one_out(machines: &[Machine]) -> Validation {
             .filter(|(j, _)| *j != k && generation(&machines[*j]) == generation(m))
             .filter_map(|(_, c)| *c)
             .collect();
-        let cross = median(&mut same_generation).map(|g| (g * 1000.0).round() as u64);
-        if let Some(mbs) = cross {
-            p.interconnect.fabric.cross_socket.bandwidth_mbs = mbs;
-        }
+        let cross = match median(&mut same_generation) {
+            Some(g) => CrossSocketUsed::Fitted((g * 1000.0).round() as u64),
+            None => crate::cpus::cross_socket(&m.platform.kernel.cpu)
+                .map_or(CrossSocketUsed::Default, |c| {
+                    CrossSocketUsed::Sourced(c.bandwidth_mbs)
+                }),
+        };
+        // Always stated, so the model's own per-generation default (a fit on the whole
+        // corpus, this machine included) never applies here.
+        let hop = &mut p.interconnect.fabric.cross_socket;
+        hop.bandwidth_mbs = match cross {
+            CrossSocketUsed::Fitted(mbs) | CrossSocketUsed::Sourced(mbs) => mbs,
+            CrossSocketUsed::Default => {
+                peerpath_model::Fabric::default().cross_socket.bandwidth_mbs
+            }
+        };
+        hop.bandwidth_stated = true;
         let mut same_generation: Vec<f64> = forwarding
             .iter()
             .enumerate()
@@ -440,7 +491,7 @@ pub fn leave_one_out(machines: &[Machine]) -> Validation {
             gpus: latency[k].0,
             initiator_ns: initiator.round() as u32,
             scale,
-            cross_socket_mbs: cross,
+            cross_socket: cross,
             forwarding_permille: share,
             unmatched: r.unmatched.len(),
         });
@@ -510,10 +561,14 @@ pub fn table(v: &Validation) -> String {
     );
     out.push_str("| machine | CPU generation | GPUs | initiator, route × (fitted without it) | `cross_socket` (fitted without it) | forwarding between host bridges (fitted without it) | measured cells not compared |\n|---|---|---|---|---|---|---|\n");
     for f in &v.fits {
-        let cross = f.cross_socket_mbs.map_or_else(
-            || "default (no other machine of the generation)".to_owned(),
-            |m| format!("{:.1} GB/s", m as f64 / 1000.0),
-        );
+        let cross = match f.cross_socket {
+            CrossSocketUsed::Fitted(m) => format!("{:.1} GB/s", m as f64 / 1000.0),
+            CrossSocketUsed::Sourced(m) => format!(
+                "{:.1} GB/s, published (no other machine of the generation)",
+                m as f64 / 1000.0
+            ),
+            CrossSocketUsed::Default => "default (no other machine of the generation)".to_owned(),
+        };
         let forwarding = f.forwarding_permille.map_or_else(
             || "none (no other machine of the generation)".to_owned(),
             |e| format!("{:.1}% of the links' rate", f64::from(e) / 10.0),

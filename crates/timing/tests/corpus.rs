@@ -142,3 +142,63 @@ fn issue_23_the_cpu_forwarding_table_is_the_corpus_fit() {
         "crates/timing/src/cpus.rs FORWARDING differs from the corpus fit: {fit:?}"
     );
 }
+
+/// The published cross-socket figures (`cpus::CROSS_SOCKET`) stand in only where the
+/// corpus cannot fit the generation leaving the machine out: a machine predicted with
+/// one has no other machine of its generation with a cross-socket figure, and each row
+/// is used by some machine (else it is dead weight, or the corpus has since grown a
+/// second machine of the generation and the row should go).
+#[test]
+fn issue_23_published_cross_socket_figures_only_where_the_corpus_cannot_fit() {
+    use peerpath_timing::cpus::{generation_name, CROSS_SOCKET};
+    use peerpath_timing::validate::CrossSocketUsed;
+    let v = leave_one_out(&corpus());
+    for row in CROSS_SOCKET {
+        let cpu = peerpath_model::Cpu {
+            vendor: row.vendor,
+            family: Some(row.family),
+        };
+        let name = generation_name(&cpu);
+        let of_generation: Vec<_> = v.fits.iter().filter(|f| f.generation == name).collect();
+        let sourced: Vec<_> = of_generation
+            .iter()
+            .filter(|f| f.cross_socket == CrossSocketUsed::Sourced(row.bandwidth_mbs))
+            .map(|f| f.machine.as_str())
+            .collect();
+        assert!(
+            !sourced.is_empty(),
+            "{name}: its published cross-socket figure predicts no corpus machine"
+        );
+        assert!(
+            of_generation
+                .iter()
+                .all(|f| matches!(f.cross_socket, CrossSocketUsed::Fitted(_))
+                    || sourced.contains(&f.machine.as_str())),
+            "{name}: a machine of the generation was predicted with neither the fit nor the published figure"
+        );
+    }
+}
+
+/// The per-CPU-generation `cross_socket` defaults the model uses where a file states
+/// no bandwidth (`cpus::CROSS_SOCKET_FIT`) are the fit on every machine of the corpus
+/// (validated leave one out above), one row per generation the corpus fits.
+#[test]
+fn issue_23_the_cross_socket_table_is_the_corpus_fit() {
+    use peerpath_timing::cpus::{generation_name, CROSS_SOCKET_FIT};
+    let fit = peerpath_timing::validate::fit_cross_socket(&corpus());
+    let table: Vec<(String, u64)> = CROSS_SOCKET_FIT
+        .iter()
+        .map(|c| {
+            let cpu = peerpath_model::Cpu {
+                vendor: c.vendor,
+                family: Some(c.family),
+            };
+            (generation_name(&cpu), c.bandwidth_mbs)
+        })
+        .collect();
+    let want: Vec<(String, u64)> = fit.iter().map(|(g, m, _)| (g.clone(), *m)).collect();
+    assert_eq!(
+        table, want,
+        "crates/timing/src/cpus.rs CROSS_SOCKET_FIT differs from the corpus fit: {fit:?}"
+    );
+}

@@ -26,9 +26,10 @@ fn hop(h: FabricHop) -> RawFabricHop {
         bandwidth_mbs,
         latency_ns,
         efficiency_permille,
+        bandwidth_stated,
     } = h;
     RawFabricHop {
-        bandwidth: Some(bandwidth(bandwidth_mbs)),
+        bandwidth: bandwidth_stated.then(|| bandwidth(bandwidth_mbs)),
         latency: Some(format!("{latency_ns}ns")),
         efficiency: efficiency_permille.map(|e| format!("{}.{:03}", e / 1000, e % 1000)),
     }

@@ -195,6 +195,7 @@ impl Validator<'_, '_> {
             let mut bp = p.clone();
             bp.push(Seg::from("bandwidth"));
             hop.bandwidth_mbs = self.bandwidth(b, bp).unwrap_or(hop.bandwidth_mbs);
+            hop.bandwidth_stated = true;
         }
         if let Some(l) = latency {
             let mut lp = p.clone();

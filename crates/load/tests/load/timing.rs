@@ -52,6 +52,10 @@ fn timing_fields_load_into_the_model() {
     assert_eq!(f.pairs.len(), 1);
     assert_eq!(f.pairs[0].hop.latency_ns, 200);
     assert_eq!(f.pairs[0].hop.bandwidth_mbs, 40_000);
+    // Issue 23: whether a bandwidth is stated (unstated `cross_socket`: the timing
+    // model takes the CPU generation's figure).
+    assert!(f.same_socket.bandwidth_stated && f.pairs[0].hop.bandwidth_stated);
+    assert!(!f.cross_socket.bandwidth_stated);
     assert_eq!(p.interconnect.latency.endpoint_ns, Some(900));
     assert_eq!(p.interconnect.latency.switch_ns, 100);
     assert_eq!(
