@@ -70,3 +70,73 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testplat::{self, pair_result};
+    use peerpath_model::{
+        GpaPlacement, Guest, GuestLayout, NodeId, Platform, Viommu, Vm, VmDevice, VmmBackend,
+        DEFAULT_MMIO64_BASE, Q35_HOST_BRIDGE,
+    };
+
+    fn vm(devices: &[NodeId]) -> Vm {
+        Vm {
+            name: "vm0".into(),
+            backend: VmmBackend::VfioType1,
+            map_bars: None,
+            viommu: Viommu::None,
+            gpa: GpaPlacement::Vmm,
+            mmio64_base: DEFAULT_MMIO64_BASE,
+            devices: devices
+                .iter()
+                .map(|d| VmDevice {
+                    device: *d,
+                    ats: None,
+                    bars: Vec::new(),
+                })
+                .collect(),
+            guest: Guest {
+                host_bridge: Q35_HOST_BRIDGE,
+                layout: GuestLayout::RootPorts,
+                acs: true,
+                release: None,
+                version: None,
+                cpu: None,
+            },
+        }
+    }
+
+    /// switch_pair's ports have no ACS, so nic0 and gpu0 share one IOMMU group
+    /// (legacy, K4.3). Assigning nic0 alone, with gpu0 on its host driver, leaves the
+    /// group not viable (V2); assigning both to the VM makes it viable.
+    #[test]
+    fn a_group_is_assigned_whole_or_not_at_all() {
+        let with = |both: bool| -> Platform {
+            let mut p = testplat::switch_pair(|b| {
+                testplat::add_iommu(b, peerpath_model::IommuKind::Smmuv3)
+            });
+            let nic = p.node_by_name("nic0").expect("nic0");
+            let gpu = p.node_by_name("gpu0").expect("gpu0");
+            let devices: Vec<NodeId> = if both { vec![nic, gpu] } else { vec![nic] };
+            for d in &devices {
+                if let peerpath_model::NodeKind::Endpoint(e) = &mut p.nodes[d.index()].kind {
+                    e.driver = peerpath_model::Driver::VfioPci;
+                }
+            }
+            p.vms = vec![vm(&devices)];
+            p
+        };
+        let raised = |p: &Platform| -> Vec<(String, serde_json::Value)> {
+            pair_result(p, "nic0", "gpu0-bar0")
+                .findings
+                .iter()
+                .filter(|f| f.code.as_str() == "vfio-group-not-viable")
+                .map(|f| (f.subject.clone(), f.evidence["device"].clone()))
+                .collect()
+        };
+        let one = raised(&with(false));
+        assert_eq!(one.len(), 1, "{one:?}");
+        assert_eq!(one[0], ("nic0".to_owned(), serde_json::json!("gpu0")));
+        assert!(raised(&with(true)).is_empty());
+    }
+}
