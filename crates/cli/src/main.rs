@@ -229,7 +229,7 @@ fn fix_inputs(
                 eprintln!("error: {}: cannot read: {e}", path.display());
                 Exit::InvalidInput
             })?,
-            input::is_scenario(path).then_some("platform"),
+            peerpath_load::scenario::is_scenario_file(path).then_some("platform"),
         ),
     };
     let mut p = base.clone();
