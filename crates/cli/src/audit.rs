@@ -27,31 +27,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use peerpath_audit::{Audit, Canon, Cluster, Difference, Evaluation, Failed, Requirement};
+use peerpath_audit::{Audit, Canon, Cluster, Difference, Evaluation, Failed};
 use peerpath_import::{to_platform_raw, ImportOptions, Machine};
 use peerpath_model::Platform;
 use rayon::prelude::*;
 
+use crate::args::AuditArgs;
 use crate::exit::Exit;
-
-/// What to audit and how.
-#[derive(Debug)]
-pub(crate) struct Request {
-    /// Files and directories.
-    pub paths: Vec<PathBuf>,
-    /// `--per-dir`: a directory is one machine.
-    pub per_dir: bool,
-    /// `--require`.
-    pub require: Vec<Requirement>,
-    /// `--format`.
-    pub format: AuditFormat,
-    /// `--jobs`.
-    pub jobs: usize,
-    /// `--no-fix`: leave out the fix search.
-    pub no_fix: bool,
-    /// `--shard I/N`.
-    pub shard: Option<(usize, usize)>,
-}
 
 /// `peerpath audit --format`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -134,7 +116,7 @@ fn walk(dir: &Path, per_dir: bool, out: &mut BTreeMap<String, MachineFiles>) -> 
 }
 
 /// The machines under the paths given, sorted by name.
-fn discover(req: &Request) -> Result<Vec<MachineFiles>, String> {
+fn discover(req: &AuditArgs) -> Result<Vec<MachineFiles>, String> {
     let mut out: BTreeMap<String, MachineFiles> = BTreeMap::new();
     for p in &req.paths {
         if p.is_dir() {
@@ -227,7 +209,7 @@ fn imported(m: &Machine, full: bool) -> Result<Imported, String> {
 }
 
 /// Runs `peerpath audit`.
-pub(crate) fn run(req: &Request) -> Exit {
+pub(crate) fn run(req: &AuditArgs) -> Exit {
     let machines = match discover(req) {
         Ok(m) => match req.shard {
             Some(sh) => shard_of(m, sh),
@@ -239,7 +221,11 @@ pub(crate) fn run(req: &Request) -> Exit {
         }
     };
     let pool = match rayon::ThreadPoolBuilder::new()
-        .num_threads(req.jobs.max(1))
+        .num_threads(
+            req.jobs
+                .map_or_else(peerpath_rules::default_jobs, usize::from)
+                .max(1),
+        )
         .build()
     {
         Ok(p) => p,
@@ -335,7 +321,7 @@ pub(crate) fn run(req: &Request) -> Exit {
 type Evaluated = (Option<Canon>, Vec<Difference>, Evaluation);
 
 /// The table written: a shard's part, or the finished table.
-fn finish(mut audit: Audit, failed: Vec<Failed>, req: &Request) -> Exit {
+fn finish(mut audit: Audit, failed: Vec<Failed>, req: &AuditArgs) -> Exit {
     audit.format = peerpath_audit::FORMAT;
     audit.requirements = req.require.iter().map(ToString::to_string).collect();
     audit.failed = failed;

@@ -6,10 +6,8 @@
 //! and names the hardware change) or `--pick` names no proposal, 2 for invalid input or
 //! an existing output without `--force`, 3 for an internal error.
 
-use std::path::PathBuf;
-
 use crate::exit::Exit;
-use crate::output;
+use crate::output::{self, OutputArgs};
 
 /// What `fix` was asked.
 #[derive(Debug)]
@@ -24,10 +22,8 @@ pub(crate) struct FixRequest {
     pub apply: bool,
     /// Which proposal (1 = the best).
     pub pick: usize,
-    /// Where to write it.
-    pub output: Option<PathBuf>,
-    /// Replace an existing output file.
-    pub force: bool,
+    /// `-o FILE` and `--force`: where `--apply` writes.
+    pub out: OutputArgs,
     /// The most changes per proposal.
     pub max_changes: usize,
     /// Whether the export's `via` may change (not under `--via`).
@@ -42,9 +38,9 @@ pub(crate) fn run(
     req: &FixRequest,
     style: peerpath_render::Style,
 ) -> Exit {
-    let file = output::file(req.output.as_deref());
+    let file = req.out.file();
     if req.apply {
-        if let Err(e) = output::refuse_overwrite(file, req.force) {
+        if let Err(e) = req.out.refuse_overwrite() {
             return e;
         }
     }

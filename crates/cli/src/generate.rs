@@ -13,7 +13,7 @@
 //! written loads) or an existing output without `--force`; 3 stdout could not be
 //! written.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use peerpath_generate::fleet::Fleet;
 
@@ -21,18 +21,7 @@ use peerpath_generate::scale::{self, Scale};
 use peerpath_generate::Flavor;
 
 use crate::exit::Exit;
-use crate::output;
-
-/// What to generate and where.
-#[derive(Debug)]
-pub(crate) struct Request {
-    /// `--endpoints`, `--exports`, `--seed`, `--flavor`.
-    pub scale: Scale,
-    /// `-o FILE` (`-` or absent: stdout).
-    pub output: Option<PathBuf>,
-    /// `--force`.
-    pub force: bool,
-}
+use crate::output::{self, OutputArgs};
 
 /// Parses `--flavor`: the vendors of issue 7.
 pub(crate) fn parse_flavor(s: &str) -> Result<Flavor, String> {
@@ -43,12 +32,12 @@ pub(crate) fn parse_flavor(s: &str) -> Result<Flavor, String> {
 }
 
 /// Runs `peerpath generate`.
-pub(crate) fn run(req: &Request) -> Exit {
-    let file = output::file(req.output.as_deref());
-    if let Err(e) = output::refuse_overwrite(file, req.force) {
+pub(crate) fn run(s: &Scale, out: &OutputArgs) -> Exit {
+    let file = out.file();
+    if let Err(e) = out.refuse_overwrite() {
         return e;
     }
-    let yaml = match scale::yaml(&req.scale) {
+    let yaml = match scale::yaml(s) {
         Ok(y) => y,
         Err(e) => {
             eprintln!("error: {e}");
@@ -65,7 +54,6 @@ pub(crate) fn run(req: &Request) -> Exit {
         );
         return Exit::InvalidInput;
     }
-    let s = &req.scale;
     if let Err(e) = output::write(file, &yaml) {
         return e;
     }

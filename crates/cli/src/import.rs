@@ -23,30 +23,106 @@ use peerpath_import::{
 use peerpath_model::{Arch, CpuVendor, Platform};
 
 use crate::exit::Exit;
+use crate::output::OutputArgs;
 
-/// Where the dumps come from and what to do with the result.
-#[derive(Debug)]
-pub(crate) struct Request {
-    /// Files and directories whose kind is detected.
-    pub files: Vec<PathBuf>,
-    /// `--sysfs [ROOT]`.
-    pub sysfs: Option<PathBuf>,
-    /// `--lspci FILE`.
-    pub lspci: Option<PathBuf>,
-    /// `--tree FILE`.
-    pub tree: Option<PathBuf>,
-    /// `--dmesg FILE`.
-    pub dmesg: Option<PathBuf>,
-    /// `--markdown FILE`.
-    pub markdown: Option<PathBuf>,
-    /// `-o FILE` (`-` or absent: stdout).
-    pub output: Option<PathBuf>,
-    /// `--force`.
-    pub force: bool,
-    /// `--compare-groups`.
-    pub compare_groups: bool,
-    /// Choices where the dump is silent.
-    pub options: ImportOptions,
+/// `peerpath import`'s request.
+#[derive(clap::Args, Debug)]
+pub(crate) struct ImportArgs {
+    #[command(flatten)]
+    pub(crate) dumps: DumpArgs,
+    #[command(flatten)]
+    pub(crate) out: OutputArgs,
+    /// Compare peerpath's IOMMU groups with the kernel's in the dump; exit 1 on a difference.
+    #[arg(long)]
+    pub(crate) compare_groups: bool,
+    #[command(flatten)]
+    pub(crate) options: ImportOptionArgs,
+}
+
+/// Where the dumps come from: files whose kind is detected, and one flag per kind.
+#[derive(clap::Args, Debug, Default)]
+pub(crate) struct DumpArgs {
+    /// Dumps of one machine, each detected as lspci -vvv/-vvnn output, an lspci -tv
+    /// tree, a kernel log, a markdown report, or a directory holding a /sys tree.
+    #[arg(value_name = "FILE")]
+    pub(crate) files: Vec<PathBuf>,
+    /// A /sys tree: reads ROOT/sys/bus/pci/devices and ROOT/sys/kernel/iommu_groups.
+    #[arg(long, value_name = "ROOT", num_args = 0..=1, default_missing_value = "/")]
+    pub(crate) sysfs: Option<PathBuf>,
+    /// `lspci -vvv`/`-vvnn`/`-vvvnn` (or plain `lspci`) text.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) lspci: Option<PathBuf>,
+    /// An `lspci -tv` tree of the same machine.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) tree: Option<PathBuf>,
+    /// A kernel log (dmesg, journalctl -k, or a script log quoting kernel lines).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) dmesg: Option<PathBuf>,
+    /// A markdown report with lspci output in fenced blocks.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) markdown: Option<PathBuf>,
+}
+
+/// Choices where the dump is silent: `peerpath_import::ImportOptions` as flags.
+#[derive(clap::Args, Debug)]
+pub(crate) struct ImportOptionArgs {
+    /// The platform's name (default imported-<source>).
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// kernel.arch when the dump does not say (arm64, x86_64, ppc64).
+    #[arg(long, value_parser = parse_arch)]
+    pub(crate) arch: Option<peerpath_model::Arch>,
+    /// kernel.cpu.vendor when the dump does not say (amd, intel, arm, ibm, other).
+    #[arg(long, value_parser = parse_cpu_vendor)]
+    pub(crate) cpu_vendor: Option<peerpath_model::CpuVendor>,
+    /// kernel.cpu.family (x86, K1.6) when the dump does not say: 0x19, 19h or 25.
+    #[arg(long, value_parser = parse_family)]
+    pub(crate) cpu_family: Option<u32>,
+    /// MPSS assumed where the dump shows no Device Capabilities.
+    #[arg(long, value_name = "BYTES", default_value_t = 256, value_parser = parse_mpss)]
+    pub(crate) default_mpss: u32,
+    /// Leave out the measured ACS Control, so peerpath derives it (K4.1).
+    #[arg(long)]
+    pub(crate) derive_acs_ctl: bool,
+    /// Do not export the GPUs' and accelerators' largest prefetchable BARs.
+    #[arg(long)]
+    pub(crate) no_exports: bool,
+    /// Do not infer ACS from the kernel's groups where the dump shows none.
+    #[arg(long)]
+    pub(crate) no_acs_from_groups: bool,
+    /// Assume a prefetchable BAR 0 of SIZE (e.g. 256MiB) for GPUs whose dump shows no
+    /// BAR (kernel logs, trees), so that they can be exported; stated in the header.
+    #[arg(long, value_name = "SIZE", value_parser = parse_bar_size)]
+    pub(crate) assume_gpu_bar: Option<u64>,
+}
+
+impl ImportOptionArgs {
+    /// The options the importer takes.
+    pub(crate) fn options(&self) -> ImportOptions {
+        let Self {
+            name,
+            arch,
+            cpu_vendor,
+            cpu_family,
+            default_mpss,
+            derive_acs_ctl,
+            no_exports,
+            no_acs_from_groups,
+            assume_gpu_bar,
+        } = self;
+        ImportOptions {
+            name: name.clone(),
+            arch: *arch,
+            cpu_vendor: *cpu_vendor,
+            cpu_family: *cpu_family,
+            default_mpss: *default_mpss,
+            measured_acs_ctl: !derive_acs_ctl,
+            export_gpu_bars: !no_exports,
+            acs_from_groups: !no_acs_from_groups,
+            assumed_gpu_bar: *assume_gpu_bar,
+            ..ImportOptions::default()
+        }
+    }
 }
 
 /// Parses `--arch`.
@@ -266,7 +342,7 @@ fn flagged(path: &Path, kind: DumpKind) -> Result<Dump, Exit> {
 }
 
 /// The flags' inputs, then each file without a flag, detected and said on stderr.
-fn inputs(req: &Request) -> Result<Inputs, Exit> {
+fn inputs(req: &DumpArgs) -> Result<Inputs, Exit> {
     let mut inp = Inputs {
         sysfs: req.sysfs.clone(),
         ..Inputs::default()
@@ -337,7 +413,7 @@ fn inputs(req: &Request) -> Result<Inputs, Exit> {
 }
 
 /// Reads every dump named and merges them into one machine, in one fixed order.
-fn machine(req: &Request) -> Result<Machine, Exit> {
+fn machine(req: &DumpArgs) -> Result<Machine, Exit> {
     let inp = inputs(req)?;
     if let Some(root) = &inp.sysfs {
         if !root.join("sys/bus/pci/devices").is_dir() {
@@ -381,20 +457,16 @@ fn platform(
 /// `simulate`/`explain`/`groups`/`dot --sysfs [ROOT]`: the machine under ROOT imported in
 /// memory, with what was read said on stderr; nothing is written.
 pub(crate) fn sysfs_platform(root: &Path) -> Result<Platform, Exit> {
-    let req = Request {
-        files: Vec::new(),
+    let dumps = DumpArgs {
         sysfs: Some(root.to_path_buf()),
-        lspci: None,
-        tree: None,
-        dmesg: None,
-        markdown: None,
-        output: None,
-        force: false,
-        compare_groups: false,
-        options: ImportOptions::default(),
+        ..DumpArgs::default()
     };
-    let m = machine(&req)?;
-    let (_, p) = platform(&m, &req.options, &format!("<sysfs {}>", root.display()))?;
+    let m = machine(&dumps)?;
+    let (_, p) = platform(
+        &m,
+        &ImportOptions::default(),
+        &format!("<sysfs {}>", root.display()),
+    )?;
     eprintln!(
         "imported {} in memory: {} PCI functions, {} nodes, {} exports; {} warnings (`peerpath import --sysfs {}` writes the platform with every assumption)",
         root.join("sys").display(),
@@ -409,16 +481,16 @@ pub(crate) fn sysfs_platform(root: &Path) -> Result<Platform, Exit> {
 
 /// An import that exports nothing: which devices could have and why they do not, and
 /// the command to try next (issue 19: no dead ends).
-fn no_exports(req: &Request, p: &Platform) -> String {
+fn no_exports(req: &ImportArgs, options: &ImportOptions, p: &Platform) -> String {
     let mut out = format!(
         "note: {}",
         peerpath_render::no_pairings_why(p).replace("\n  ", "\nnote:   ")
     );
-    if !req.options.export_gpu_bars {
+    if !options.export_gpu_bars {
         out.push_str("note: --no-exports was given; leave it out to export the GPUs' BARs\n");
         return out;
     }
-    if req.options.assumed_gpu_bar.is_some() {
+    if options.assumed_gpu_bar.is_some() {
         out.push_str(
             "note: --assume-gpu-bar was given: the dump shows no GPU or accelerator to assume \
              a BAR for; add an export by hand (`exports:`, spec/platform-format.md)\n",
@@ -427,22 +499,23 @@ fn no_exports(req: &Request, p: &Platform) -> String {
     }
     // The command again, with a BAR assumed where the dump shows none.
     let mut cmd = vec!["peerpath import".to_owned()];
-    cmd.extend(req.files.iter().map(|f| f.display().to_string()));
+    let d = &req.dumps;
+    cmd.extend(d.files.iter().map(|f| f.display().to_string()));
     for (flag, f) in [
-        ("--lspci", &req.lspci),
-        ("--tree", &req.tree),
-        ("--dmesg", &req.dmesg),
-        ("--markdown", &req.markdown),
+        ("--lspci", &d.lspci),
+        ("--tree", &d.tree),
+        ("--dmesg", &d.dmesg),
+        ("--markdown", &d.markdown),
     ] {
         if let Some(f) = f {
             cmd.push(format!("{flag} {}", f.display()));
         }
     }
-    if let Some(root) = &req.sysfs {
+    if let Some(root) = &d.sysfs {
         cmd.push(format!("--sysfs {}", root.display()));
     }
     cmd.push("--assume-gpu-bar 64GiB".to_owned());
-    if let Some(o) = &req.output {
+    if let Some(o) = &req.out.output {
         cmd.push(format!("-o {} --force", o.display()));
     }
     out.push_str(&format!(
@@ -454,12 +527,13 @@ fn no_exports(req: &Request, p: &Platform) -> String {
 }
 
 /// Runs `peerpath import`.
-pub(crate) fn run(req: &Request) -> Exit {
-    let to_file = crate::output::file(req.output.as_deref());
-    if let Err(e) = crate::output::refuse_overwrite(to_file, req.force) {
+pub(crate) fn run(req: &ImportArgs) -> Exit {
+    let to_file = req.out.file();
+    if let Err(e) = req.out.refuse_overwrite() {
         return e;
     }
-    let m = match machine(req) {
+    let options = req.options.options();
+    let m = match machine(&req.dumps) {
         Ok(m) => m,
         Err(e) => return e,
     };
@@ -474,7 +548,7 @@ pub(crate) fn run(req: &Request) -> Exit {
         return Exit::InvalidInput;
     }
     let source = to_file.map_or_else(|| "<import>".to_string(), |p| p.display().to_string());
-    let (yaml, platform) = match platform(&m, &req.options, &source) {
+    let (yaml, platform) = match platform(&m, &options, &source) {
         Ok(x) => x,
         Err(e) => return e,
     };
@@ -491,7 +565,7 @@ pub(crate) fn run(req: &Request) -> Exit {
         );
     }
     if platform.exports.is_empty() && !m.devices.is_empty() {
-        eprint!("{}", no_exports(req, &platform));
+        eprint!("{}", no_exports(req, &options, &platform));
     }
     if !req.compare_groups {
         return Exit::Success;

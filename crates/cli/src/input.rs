@@ -15,22 +15,12 @@ pub(crate) const DEFAULT_NAME: &str = "<embedded>/topologies/arm-external-tbu.ya
 /// the embedded default.
 pub(crate) fn load_platform(path: Option<&Path>) -> Result<Platform, Diagnostics> {
     match path {
-        Some(p) if is_scenario(p) => peerpath_load::scenario::load_scenario(p).map(|s| s.platform),
+        Some(p) if peerpath_load::scenario::is_scenario_file(p) => {
+            peerpath_load::scenario::load_scenario(p).map(|s| s.platform)
+        }
         Some(p) => peerpath_load::load_file(p),
         None => peerpath_load::load_str(DEFAULT_NAME, DEFAULT_PLATFORM),
     }
-}
-
-/// Whether a file is a scenario: a top-level `platform:` key (a platform file has
-/// none) in its first 64 KiB.
-pub(crate) fn is_scenario(path: &Path) -> bool {
-    use std::io::Read;
-    let mut head = Vec::new();
-    let read = std::fs::File::open(path).and_then(|f| f.take(64 << 10).read_to_end(&mut head));
-    read.is_ok()
-        && String::from_utf8_lossy(&head)
-            .lines()
-            .any(|l| l.starts_with("platform:"))
 }
 
 /// Prints diagnostics to stderr: miette's graphical form on a terminal, plain text in pipes.

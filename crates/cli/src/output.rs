@@ -2,9 +2,39 @@
 //! or stdout for `-` or no `-o`. Nothing the user wrote is replaced without `--force`.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::exit::Exit;
+
+/// `-o FILE` and `--force`, flattened into every command that writes a file. The help
+/// below is `import`'s and `generate`'s; a command that writes something else names it
+/// with `output_help` (and `bandwidth` ties both to `--calibrate`).
+#[derive(clap::Args, Clone, Debug, Default)]
+pub(crate) struct OutputArgs {
+    /// Where to write the platform (`-` or absent: stdout).
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+impl OutputArgs {
+    /// The file named by `-o`, or `None` for stdout (`-` or absent).
+    pub(crate) fn file(&self) -> Option<&Path> {
+        file(self.output.as_deref())
+    }
+
+    /// Refuses to replace an existing file without `--force` (exit 2).
+    pub(crate) fn refuse_overwrite(&self) -> Result<(), Exit> {
+        refuse_overwrite(self.file(), self.force)
+    }
+}
+
+/// `-o`'s help for a command that writes `what` (`#[command(mut_arg("output", …))]`).
+pub(crate) fn output_help(help: &'static str) -> impl FnOnce(clap::Arg) -> clap::Arg {
+    move |a| a.help(help)
+}
 
 /// The file named by `-o`, or `None` for stdout (`-` or absent).
 pub(crate) fn file(output: Option<&Path>) -> Option<&Path> {

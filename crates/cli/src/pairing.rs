@@ -7,8 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::args::PlatformArgs;
 use crate::exit::Exit;
-use crate::PlatformArgs;
 
 /// `IMPORTER EXPORT [PLATFORM]` and where else the platform may come from, flattened
 /// into each command that takes a pairing.
@@ -24,7 +24,7 @@ pub(crate) struct PairingArgs {
     sysfs: Option<PathBuf>,
     /// Behave as this kernel release (`6.8`, `4.18.0-553.el8_10.x86_64`, `newest`),
     /// whatever `kernel.release` says (docs/kernels.md).
-    #[arg(long, value_name = "RELEASE", value_parser = crate::parse_release)]
+    #[arg(long, value_name = "RELEASE", value_parser = crate::args::parse_release)]
     kernel: Option<peerpath_model::Release>,
 }
 

@@ -6,26 +6,14 @@
 //! Exit codes: 0 written; 2 an existing output without `--force`, or a file that
 //! cannot be written; 3 stdout could not be written.
 
-use std::path::PathBuf;
-
+use crate::args::SchemaArgs;
 use crate::exit::Exit;
 use crate::output;
 
-/// Which schema and where.
-#[derive(Debug)]
-pub(crate) struct Request {
-    /// `--scenario`: the scenario format instead of the platform format.
-    pub scenario: bool,
-    /// `-o FILE` (`-` or absent: stdout).
-    pub output: Option<PathBuf>,
-    /// `--force`.
-    pub force: bool,
-}
-
 /// Runs `peerpath schema`.
-pub(crate) fn run(req: &Request) -> Exit {
-    let file = output::file(req.output.as_deref());
-    if let Err(e) = output::refuse_overwrite(file, req.force) {
+pub(crate) fn run(req: &SchemaArgs) -> Exit {
+    let file = req.out.file();
+    if let Err(e) = req.out.refuse_overwrite() {
         return e;
     }
     let schema = if req.scenario {

@@ -126,6 +126,25 @@ pub(crate) fn schema() -> serde_json::Value {
     object(None, props)
 }
 
+/// How much of a file `is_scenario_file` reads to decide.
+const SNIFF_BYTES: u64 = 64 << 10;
+
+/// Whether YAML text is a scenario rather than a platform: a top-level `platform:` key
+/// (a platform file has none). Read from the text alone, without parsing it, so that a
+/// file that does not load is still routed to the loader that names its errors.
+pub fn is_scenario_text(text: &str) -> bool {
+    text.lines().any(|l| l.starts_with("platform:"))
+}
+
+/// `is_scenario_text` on the first 64 KiB of the file at `path` (lossily decoded);
+/// `false` when it cannot be read, so that the platform loader reports why.
+pub fn is_scenario_file(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::new();
+    let read = std::fs::File::open(path).and_then(|f| f.take(SNIFF_BYTES).read_to_end(&mut head));
+    read.is_ok() && is_scenario_text(&String::from_utf8_lossy(&head))
+}
+
 /// Loads a scenario file and its platform. Diagnostics about an external platform
 /// file name that file; those about an inline platform name the scenario file.
 pub fn load_scenario(path: &Path) -> Result<Scenario, Diagnostics> {
@@ -358,5 +377,26 @@ fn check_pairing(
                 .expected("a pairing listed in (or implied by) the platform's `imports`"),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_scenario_text;
+
+    #[test]
+    fn a_top_level_platform_key_makes_a_scenario() {
+        assert!(is_scenario_text(
+            "name: x\nplatform: ../topologies/a.yaml\n"
+        ));
+        assert!(is_scenario_text("platform:\n  name: inline\n"));
+    }
+
+    #[test]
+    fn a_platform_file_or_an_indented_key_is_not_a_scenario() {
+        assert!(!is_scenario_text("name: a\nnodes: []\n"));
+        assert!(!is_scenario_text("nodes:\n  - platform: x\n"));
+        assert!(!is_scenario_text("# platform: in a comment\n"));
+        assert!(!is_scenario_text(""));
     }
 }
