@@ -9,8 +9,8 @@ use peerpath_model::{Acs, AcsFlags, AddrRange};
 
 use crate::machine::{
     finalize, is_host_bridge_function, kind_from_class, Ats, BarKind, BridgeWindow, BusRange,
-    CapsSeen, DeviceKind, DeviceSet, HierarchySource, ImportWarning, KindEvidence, Machine, PciBar,
-    PciDevice, SourceKind, WarningKind,
+    CapsSeen, DeviceKind, DeviceSet, ImportWarning, KindEvidence, Machine, PciBar, PciDevice,
+    SourceKind, WarningKind,
 };
 use crate::text::{
     bdf_at_start, parse_dec, parse_hex_u64, parse_lspci_size, trailing_id_pair, BdfTrouble,
@@ -689,11 +689,6 @@ fn close_record(set: &mut DeviceSet, rec: Record, warnings: &mut Vec<ImportWarni
     if rec.bus_line {
         dev.header_type = Some(1);
     }
-}
-
-/// Marks a machine's hierarchy as coming from a tree (used by [`crate::tree::apply_tree`]).
-pub(crate) fn mark_tree(m: &mut Machine) {
-    m.hierarchy = m.hierarchy.max(HierarchySource::Tree);
 }
 
 #[cfg(test)]
