@@ -72,8 +72,8 @@ const SCENARIO_KEYS: &[&str] = &["description", "platform", "expect"];
 /// [`SCENARIO_KEYS`], `platform` a path or an inline platform, and in `expect` the
 /// names [`load`] checks (map types, outcomes, finding codes) as enums.
 pub(crate) fn schema() -> serde_json::Value {
+    use crate::conv::schema::{list, object, one_of, Prop};
     use crate::conv::FromYaml;
-    use crate::schema::{list, object, one_of, Prop};
     let mut expect = <RawExpect as FromYaml>::schema();
     let codes: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
     let names = [
@@ -86,7 +86,7 @@ pub(crate) fn schema() -> serde_json::Value {
         if let Some(prop) = expect["properties"].get_mut(key) {
             let description = prop.get("description").cloned();
             *prop = match key {
-                "map_type" | "outcome" => crate::schema::nullable(schema),
+                "map_type" | "outcome" => crate::conv::schema::nullable(schema),
                 _ => schema,
             };
             if let (Some(d), Some(map)) = (description, prop.as_object_mut()) {
