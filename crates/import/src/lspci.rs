@@ -9,8 +9,8 @@ use peerpath_model::{Acs, AcsFlags, AddrRange};
 
 use crate::machine::{
     finalize, is_host_bridge_function, kind_from_class, Ats, BarKind, BridgeWindow, BusRange,
-    CapsSeen, DeviceKind, DeviceSet, HierarchySource, ImportWarning, KindEvidence, Machine, PciBar,
-    PciDevice, SourceKind, WarningKind,
+    CapsSeen, DeviceKind, DeviceSet, ImportWarning, KindEvidence, Machine, PciBar, PciDevice,
+    SourceKind, WarningKind,
 };
 use crate::text::{
     bdf_at_start, parse_dec, parse_hex_u64, parse_lspci_size, trailing_id_pair, BdfTrouble,
@@ -241,39 +241,7 @@ fn parse_detail(
     warnings: &mut Vec<ImportWarning>,
 ) {
     if let Some(rest) = t.strip_prefix("Capabilities:") {
-        rec.reg.clear();
-        let rest = rest.trim();
-        if rest.starts_with("<access denied>") {
-            rec.caps_denied = true;
-            rec.cap = Cap::None;
-            return;
-        }
-        rec.caps_listed = true;
-        // `[70] Express (v2) Root Port (Slot+), MSI 00`, `[230 v1] Access Control Services`
-        let what = match rest.split_once(']') {
-            Some((_, w)) => w.trim(),
-            None => {
-                warnings.push(ImportWarning::new(
-                    WarningKind::Unparsed,
-                    Some(line),
-                    Some(dev.bdf),
-                    format!("capability line without `[offset]`: `{rest}`"),
-                ));
-                ""
-            }
-        };
-        rec.cap = if let Some(e) = what.strip_prefix("Express") {
-            rec.express_kind = express_kind(e, dev, line, warnings);
-            Cap::Express
-        } else if what.starts_with("Access Control Services") {
-            rec.acs_listed = true;
-            Cap::Acs
-        } else if what.starts_with("Address Translation Service") {
-            dev.ats.get_or_insert(Ats { enabled: None });
-            Cap::Ats
-        } else {
-            Cap::Other
-        };
+        capability_header(dev, rec, rest, line, warnings);
         return;
     }
     if let Some(l) = label_of(t) {
@@ -344,7 +312,63 @@ fn parse_detail(
         parse_bridge_window(dev, w, true);
         return;
     }
-    // Registers of capabilities; labels are unique enough to match anywhere.
+    capability_register(dev, rec, t, line, warnings);
+}
+
+/// A `Capabilities: [70] Express (v2) Root Port …` line: which capability the lines
+/// that follow belong to.
+fn capability_header(
+    dev: &mut PciDevice,
+    rec: &mut Record,
+    rest: &str,
+    line: usize,
+    warnings: &mut Vec<ImportWarning>,
+) {
+    rec.reg.clear();
+    let rest = rest.trim();
+    if rest.starts_with("<access denied>") {
+        rec.caps_denied = true;
+        rec.cap = Cap::None;
+        return;
+    }
+    rec.caps_listed = true;
+    // `[70] Express (v2) Root Port (Slot+), MSI 00`, `[230 v1] Access Control Services`
+    let what = match rest.split_once(']') {
+        Some((_, w)) => w.trim(),
+        None => {
+            warnings.push(ImportWarning::new(
+                WarningKind::Unparsed,
+                Some(line),
+                Some(dev.bdf),
+                format!("capability line without `[offset]`: `{rest}`"),
+            ));
+            ""
+        }
+    };
+    rec.cap = if let Some(e) = what.strip_prefix("Express") {
+        rec.express_kind = express_kind(e, dev, line, warnings);
+        Cap::Express
+    } else if what.starts_with("Access Control Services") {
+        rec.acs_listed = true;
+        Cap::Acs
+    } else if what.starts_with("Address Translation Service") {
+        dev.ats.get_or_insert(Ats { enabled: None });
+        Cap::Ats
+    } else {
+        Cap::Other
+    };
+}
+
+/// A register line of a capability (`ACSCap:`, `LnkSta:`, `DevCtl:` …); the labels are
+/// unique enough to match anywhere.
+fn capability_register(
+    dev: &mut PciDevice,
+    rec: &mut Record,
+    t: &str,
+    line: usize,
+    warnings: &mut Vec<ImportWarning>,
+) {
+    let rest_after = |label: &str| t.strip_prefix(label).map(str::trim);
     if let Some(f) = rest_after("ACSCap:") {
         rec.registers_seen = true;
         rec.acs_cap = Some(parse_acs_flags(f, dev, line, warnings));
@@ -689,11 +713,6 @@ fn close_record(set: &mut DeviceSet, rec: Record, warnings: &mut Vec<ImportWarni
     if rec.bus_line {
         dev.header_type = Some(1);
     }
-}
-
-/// Marks a machine's hierarchy as coming from a tree (used by [`crate::tree::apply_tree`]).
-pub(crate) fn mark_tree(m: &mut Machine) {
-    m.hierarchy = m.hierarchy.max(HierarchySource::Tree);
 }
 
 #[cfg(test)]

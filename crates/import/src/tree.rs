@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 
 use peerpath_model::Bdf;
 
-use crate::lspci::mark_tree;
 use crate::machine::{
-    finalize, BusRange, DeviceSet, ImportWarning, Machine, RootBus, SourceKind, WarningKind,
+    finalize, BusRange, DeviceSet, HierarchySource, ImportWarning, Machine, RootBus, SourceKind,
+    WarningKind,
 };
 use crate::text::trailing_id_pair;
 
@@ -109,7 +109,8 @@ pub(crate) fn apply_tree(m: &mut Machine, tree: &LspciTree) {
     }
     m.warnings.extend(tree.warnings.iter().cloned());
     if !tree.entries.is_empty() {
-        mark_tree(m);
+        // The parents now come from a tree, the best source of them.
+        m.hierarchy = m.hierarchy.max(HierarchySource::Tree);
     }
 }
 

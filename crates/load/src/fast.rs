@@ -38,9 +38,9 @@ use std::sync::mpsc;
 use peerpath_model::Platform;
 use serde_saphyr::granit_parser::{Event, Options, Parser, ScalarStyle, Span, StrInput};
 
-use crate::conv::{self, Conv};
+use crate::conv::Conv;
 use crate::limits;
-use crate::raw::{Origins, RawPlatform};
+use crate::raw::{convert_platform, Origins, RawPlatform};
 use crate::source::{ypath, Kind, Loc, Node, Sink, Typed};
 use crate::validate;
 
@@ -453,7 +453,7 @@ fn read<'t>(ev: &mut impl Source<'t>, sink: &mut Sink<'_>) -> Option<RawPlatform
         sink: &mut *sink,
         path: ypath![],
     };
-    let (mut raw, origins) = conv::convert_platform(&root, &mut cv)?;
+    let (mut raw, origins) = convert_platform(&root, &mut cv)?;
     if sink.count() > 0 || !origins.failed.is_empty() {
         return None;
     }

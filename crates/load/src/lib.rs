@@ -120,7 +120,7 @@ pub fn load_raw_str(source_name: &str, text: &str) -> Result<RawPlatform, Diagno
             sink: &mut sink,
             path: ypath![],
         };
-        conv::convert_platform(&root, &mut cv).map(|(raw, _)| raw)
+        raw::convert_platform(&root, &mut cv).map(|(raw, _)| raw)
     });
     match raw {
         Some(r) if sink.count() == 0 => Ok(r),
@@ -370,7 +370,7 @@ pub(crate) fn platform_from_node(
             sink: &mut *sink,
             path: prefix.clone(),
         };
-        conv::convert_platform(root, &mut cv)
+        raw::convert_platform(root, &mut cv)
     };
     let (raw, origins) = converted?;
     let clean = sink.count() == before;

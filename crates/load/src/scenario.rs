@@ -8,7 +8,7 @@ use peerpath_model::{Code, MapType, Outcome, Platform};
 
 use crate::conv::{raw_struct, Conv};
 use crate::diag::Diagnostics;
-use crate::source::{shorten, ypath, Kind, Msg, Seg, Sink};
+use crate::source::{shorten, ypath, Kind, Msg, Node, Seg, Sink};
 use crate::suggest::one_of;
 
 /// A loaded scenario.
@@ -72,8 +72,8 @@ const SCENARIO_KEYS: &[&str] = &["description", "platform", "expect"];
 /// [`SCENARIO_KEYS`], `platform` a path or an inline platform, and in `expect` the
 /// names [`load`] checks (map types, outcomes, finding codes) as enums.
 pub(crate) fn schema() -> serde_json::Value {
+    use crate::conv::schema::{list, object, one_of, Prop};
     use crate::conv::FromYaml;
-    use crate::schema::{list, object, one_of, Prop};
     let mut expect = <RawExpect as FromYaml>::schema();
     let codes: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
     let names = [
@@ -86,7 +86,7 @@ pub(crate) fn schema() -> serde_json::Value {
         if let Some(prop) = expect["properties"].get_mut(key) {
             let description = prop.get("description").cloned();
             *prop = match key {
-                "map_type" | "outcome" => crate::schema::nullable(schema),
+                "map_type" | "outcome" => crate::conv::schema::nullable(schema),
                 _ => schema,
             };
             if let (Some(d), Some(map)) = (description, prop.as_object_mut()) {
@@ -169,7 +169,6 @@ pub fn load_scenario_str(path: &Path, text: &str) -> Result<Scenario, Diagnostic
 
 fn load(sink: &mut Sink<'_>, path: &Path, extra: &mut Diagnostics) -> Option<Scenario> {
     let root = crate::parse_document(sink)?;
-    let src = sink.text;
     let mut cv = Conv {
         sink: &mut *sink,
         path: ypath![],
@@ -179,11 +178,40 @@ fn load(sink: &mut Sink<'_>, path: &Path, extra: &mut Diagnostics) -> Option<Sce
     let description = cv.field::<String>(&root, entries, "description");
     let expect_raw = cv.field::<Vec<RawExpect>>(&root, entries, "expect");
 
+    let (platform, platform_source) = platform(sink, &root, path, extra);
+    let expect = expectations(
+        sink,
+        &root,
+        expect_raw.unwrap_or_default(),
+        platform.as_ref(),
+    );
+
+    Some(Scenario {
+        description: description?,
+        platform: platform?,
+        platform_source,
+        expect,
+    })
+}
+
+/// The scenario's platform (a path relative to the scenario file, or inline) and the
+/// file it came from; `None` after a diagnostic.
+fn platform(
+    sink: &mut Sink<'_>,
+    root: &Node,
+    path: &Path,
+    extra: &mut Diagnostics,
+) -> (Option<Platform>, String) {
+    let src = sink.text;
+    let mut cv = Conv {
+        sink: &mut *sink,
+        path: ypath![],
+    };
     let platform_node = root.get("platform", src);
-    let (platform, platform_source) = match platform_node {
+    match platform_node {
         None => {
             cv.err(
-                &root,
+                root,
                 Msg::new("missing required key `platform`")
                     .expected("a path relative to this file, or an inline platform mapping"),
             );
@@ -221,11 +249,21 @@ fn load(sink: &mut Sink<'_>, path: &Path, extra: &mut Diagnostics) -> Option<Sce
                 (None, String::new())
             }
         },
-    };
+    }
+}
 
+/// The `expect` entries, their map types, outcomes and finding codes checked by name and
+/// their pairings against the platform.
+fn expectations(
+    sink: &mut Sink<'_>,
+    root: &Node,
+    expect_raw: Vec<RawExpect>,
+    platform: Option<&Platform>,
+) -> Vec<Expect> {
+    let src = sink.text;
     let mut expect = Vec::new();
     let expect_node = root.get("expect", src);
-    for (i, e) in expect_raw.unwrap_or_default().into_iter().enumerate() {
+    for (i, e) in expect_raw.into_iter().enumerate() {
         let entry = expect_node.and_then(|n| match &n.kind {
             Kind::Seq(items) => items.get(i),
             _ => None,
@@ -236,7 +274,7 @@ fn load(sink: &mut Sink<'_>, path: &Path, extra: &mut Diagnostics) -> Option<Sce
             let node = entry
                 .and_then(|n| n.get(key, src))
                 .or(entry)
-                .unwrap_or(&root);
+                .unwrap_or(root);
             sink.at(node.loc, &p, msg);
         };
         let map_type = e.map_type.as_deref().and_then(|m| {
@@ -270,7 +308,7 @@ fn load(sink: &mut Sink<'_>, path: &Path, extra: &mut Diagnostics) -> Option<Sce
                                 _ => None,
                             })
                             .or(entry)
-                            .unwrap_or(&root);
+                            .unwrap_or(root);
                         sink.at(node.loc, &p, unknown("finding code", c, &names));
                     }
                     parsed
@@ -279,7 +317,7 @@ fn load(sink: &mut Sink<'_>, path: &Path, extra: &mut Diagnostics) -> Option<Sce
         };
         let findings = codes("findings", &e.findings);
         let absent = codes("absent", &e.absent);
-        if let Some(p) = &platform {
+        if let Some(p) = platform {
             check_pairing(sink, p, &e, &report);
         }
         expect.push(Expect {
@@ -292,13 +330,7 @@ fn load(sink: &mut Sink<'_>, path: &Path, extra: &mut Diagnostics) -> Option<Sce
             line,
         });
     }
-
-    Some(Scenario {
-        description: description?,
-        platform: platform?,
-        platform_source,
-        expect,
-    })
+    expect
 }
 
 /// "unknown KIND `found`", the accepted names, and the closest one.

@@ -17,7 +17,20 @@ pub(super) fn note_assumptions(
     any_exports: bool,
     notes: &mut Notes,
 ) {
-    let (m, opts) = (cx.m, cx.opts);
+    note_ids_and_drivers(cx, host_bridges, tally, notes);
+    note_mps_and_links(cx, tally, notes);
+    note_acs(cx, tally, notes);
+    note_bars_and_exports(cx, tally, any_exports, notes);
+}
+
+/// Ids read from names, BMC displays, devices bound to vfio-pci, host bridges with no id.
+fn note_ids_and_drivers(
+    cx: &Ctx<'_>,
+    host_bridges: &[RawHostBridge],
+    tally: &Tally,
+    notes: &mut Notes,
+) {
+    let m = cx.m;
     let no_id: Vec<String> = host_bridges
         .iter()
         .filter(|h| h.id.is_none())
@@ -60,6 +73,11 @@ pub(super) fn note_assumptions(
             no_id.join(", ")
         ));
     }
+}
+
+/// MPSS, MPS and link figures the dump does not give.
+fn note_mps_and_links(cx: &Ctx<'_>, tally: &Tally, notes: &mut Notes) {
+    let (m, opts) = (cx.m, cx.opts);
     let mut default_mpss = tally.default_mpss.clone();
     default_mpss.sort();
     default_mpss.dedup();
@@ -91,6 +109,11 @@ pub(super) fn note_assumptions(
         "mps: not in the dump for these ports, taken from the device below (its DevCtl): the two ends of a link carry one MPS, or the port would reject the device's TLPs [PCIe r6.0 §7.5.3.4]",
         &tally.mps_from_below,
     );
+}
+
+/// ACS assumed, inferred from the kernel's groups, unknown or clipped.
+fn note_acs(cx: &Ctx<'_>, tally: &Tally, notes: &mut Notes) {
+    let (m, opts) = (cx.m, cx.opts);
     notes.list(
         &format!(
             "acs {{ cap: {} }} assumed for root/downstream ports whose ACS capability the dump does not show",
@@ -128,6 +151,11 @@ pub(super) fn note_assumptions(
     {
         notes.add("acs.ctl: the measured ACS Control of this boot (remove `ctl` to let peerpath derive it, K4.1)");
     }
+}
+
+/// BARs assumed or missing, the exports, and the DRAM the dump leaves out.
+fn note_bars_and_exports(cx: &Ctx<'_>, tally: &Tally, any_exports: bool, notes: &mut Notes) {
+    let opts = cx.opts;
     if let Some(size) = opts.assumed_gpu_bar {
         notes.list(
             &format!(

@@ -8,7 +8,8 @@
 //! 1. [`nodes`]: which functions become nodes, and their roles (root port, switch,
 //!    bridge, endpoint) and names;
 //! 2. [`kernel`]: architecture, CPU, IOMMU and the kernel's knobs;
-//! 3. [`endpoints`]: endpoints with their class and BARs;
+//! 3. [`endpoints`]: endpoints with their class ([`class`], which the names read too)
+//!    and BARs;
 //! 4. [`ports`]: root ports, switches and bridges, with ACS (measured, or inferred from
 //!    the kernel's groups, [`acs`]);
 //! 5. [`windows`]: host bridges and their windows, and the BARs outside them left out;
@@ -16,6 +17,7 @@
 //! 7. [`header`]: the comment header, from the notes every step took.
 
 mod acs;
+mod class;
 mod endpoints;
 mod exports;
 mod header;

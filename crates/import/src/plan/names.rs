@@ -5,7 +5,7 @@
 
 use peerpath_model::{Bdf, DeviceClass};
 
-use super::endpoints::device_class;
+use super::class::device_class;
 use super::{Ctx, Role};
 use crate::machine::{PciDevice, SourceKind};
 

@@ -7,11 +7,12 @@
 use std::collections::HashMap;
 
 use peerpath_model::{
-    Arch, Cpu, Driver, Guest, Node as PNode, NodeId, NodeKind, Release, Vm, VmDevice,
+    Arch, Cpu, Driver, Endpoint, Guest, Node as PNode, NodeId, NodeKind, Release, Vm, VmDevice,
     DEFAULT_MMIO64_BASE, GPEX_HOST_BRIDGE, Q35_HOST_BRIDGE,
 };
 
-use crate::source::{ypath, Msg};
+use crate::raw::{RawVm, RawVmDevice};
+use crate::source::{ypath, Msg, Path};
 
 use super::names::{file_index, Entity};
 use super::Validator;
@@ -92,72 +93,13 @@ impl Validator<'_, '_> {
                             ),
                     );
                 }
-                let mut bars = Vec::new();
-                for (b, gb) in d.bars.iter().enumerate() {
-                    let mut bp = dp.clone();
-                    bp.extend(ypath!["bars", b]);
-                    match e.bar(gb.index) {
-                        None => {
-                            let have: Vec<String> =
-                                e.bars.iter().map(|b| b.index.to_string()).collect();
-                            let mut ip = bp.clone();
-                            ip.extend(ypath!["index"]);
-                            self.report(
-                                ip,
-                                Msg::new(format!("`{}` has no BAR {}", d.device, gb.index))
-                                    .expected(format!(
-                                        "one of its BARs: {}",
-                                        if have.is_empty() {
-                                            "none".to_owned()
-                                        } else {
-                                            have.join(", ")
-                                        }
-                                    )),
-                            );
-                        }
-                        Some(bar)
-                            if gb
-                                .gpa
-                                .0
-                                .checked_add(bar.range.end - bar.range.start)
-                                .is_none() =>
-                        {
-                            let mut gp = bp.clone();
-                            gp.extend(ypath!["gpa"]);
-                            self.report(
-                                gp,
-                                Msg::new(format!(
-                                    "{:#x} plus the BAR's size passes 2^64",
-                                    gb.gpa.0
-                                ))
-                                .expected("a guest address with room for the whole BAR"),
-                            );
-                        }
-                        Some(_) => bars.push((gb.index, gb.gpa.0)),
-                    }
-                }
+                let bars = self.guest_bars(e, d, &dp);
                 devices.push(VmDevice {
                     device: id,
                     ats: d.ats,
                     bars,
                 });
             }
-            let g = v.guest.as_ref();
-            let release = g.and_then(|g| g.release.clone());
-            let version = release.as_deref().and_then(|r| match r.parse::<Release>() {
-                Ok(v) => Some(v),
-                Err(_) => {
-                    let mut rp = vp.clone();
-                    rp.extend(ypath!["guest", "release"]);
-                    self.report(
-                        rp,
-                        Msg::new(format!("`{r}` is not a kernel release"))
-                            .expected("a release such as `6.8.0-45-generic` or `newest`")
-                            .help("leave it out: the guest then runs the host's release"),
-                    );
-                    None
-                }
-            });
             out.push(Vm {
                 name: v.name.clone(),
                 backend: v.backend.unwrap_or_default(),
@@ -166,29 +108,98 @@ impl Validator<'_, '_> {
                 gpa: v.gpa.unwrap_or_default(),
                 mmio64_base: v.mmio64_base.map_or(DEFAULT_MMIO64_BASE, |a| a.0),
                 devices,
-                guest: Guest {
-                    host_bridge: g
-                        .and_then(|g| g.host_bridge.as_ref())
-                        .map(|h| peerpath_model::PciId {
-                            vendor: h.vendor,
-                            device: h.device,
-                        })
-                        .unwrap_or(if arch == Arch::X86_64 {
-                            Q35_HOST_BRIDGE
-                        } else {
-                            GPEX_HOST_BRIDGE
-                        }),
-                    layout: g.and_then(|g| g.layout).unwrap_or_default(),
-                    acs: g.and_then(|g| g.acs).unwrap_or(true),
-                    release,
-                    version,
-                    cpu: g.and_then(|g| g.cpu.as_ref()).map(|c| Cpu {
-                        vendor: c.vendor.unwrap_or_default(),
-                        family: c.family,
-                    }),
-                },
+                guest: self.guest(v, &vp, arch),
             });
         }
         out
+    }
+
+    /// The guest addresses of a device's BARs (`vms[].devices[].bars`), each naming a BAR
+    /// the device has, with room for the whole BAR below 2^64.
+    fn guest_bars(&mut self, e: &Endpoint, d: &RawVmDevice, dp: &Path) -> Vec<(u8, u64)> {
+        let mut bars = Vec::new();
+        for (b, gb) in d.bars.iter().enumerate() {
+            let mut bp = dp.clone();
+            bp.extend(ypath!["bars", b]);
+            match e.bar(gb.index) {
+                None => {
+                    let have: Vec<String> = e.bars.iter().map(|b| b.index.to_string()).collect();
+                    let mut ip = bp.clone();
+                    ip.extend(ypath!["index"]);
+                    self.report(
+                        ip,
+                        Msg::new(format!("`{}` has no BAR {}", d.device, gb.index)).expected(
+                            format!(
+                                "one of its BARs: {}",
+                                if have.is_empty() {
+                                    "none".to_owned()
+                                } else {
+                                    have.join(", ")
+                                }
+                            ),
+                        ),
+                    );
+                }
+                Some(bar)
+                    if gb
+                        .gpa
+                        .0
+                        .checked_add(bar.range.end - bar.range.start)
+                        .is_none() =>
+                {
+                    let mut gp = bp.clone();
+                    gp.extend(ypath!["gpa"]);
+                    self.report(
+                        gp,
+                        Msg::new(format!("{:#x} plus the BAR's size passes 2^64", gb.gpa.0))
+                            .expected("a guest address with room for the whole BAR"),
+                    );
+                }
+                Some(_) => bars.push((gb.index, gb.gpa.0)),
+            }
+        }
+        bars
+    }
+
+    /// The guest's platform and kernel (`vms[].guest`), QEMU's host bridge for the
+    /// architecture where it is not given.
+    fn guest(&mut self, v: &RawVm, vp: &Path, arch: Arch) -> Guest {
+        let g = v.guest.as_ref();
+        let release = g.and_then(|g| g.release.clone());
+        let version = release.as_deref().and_then(|r| match r.parse::<Release>() {
+            Ok(v) => Some(v),
+            Err(_) => {
+                let mut rp = vp.clone();
+                rp.extend(ypath!["guest", "release"]);
+                self.report(
+                    rp,
+                    Msg::new(format!("`{r}` is not a kernel release"))
+                        .expected("a release such as `6.8.0-45-generic` or `newest`")
+                        .help("leave it out: the guest then runs the host's release"),
+                );
+                None
+            }
+        });
+        Guest {
+            host_bridge: g
+                .and_then(|g| g.host_bridge.as_ref())
+                .map(|h| peerpath_model::PciId {
+                    vendor: h.vendor,
+                    device: h.device,
+                })
+                .unwrap_or(if arch == Arch::X86_64 {
+                    Q35_HOST_BRIDGE
+                } else {
+                    GPEX_HOST_BRIDGE
+                }),
+            layout: g.and_then(|g| g.layout).unwrap_or_default(),
+            acs: g.and_then(|g| g.acs).unwrap_or(true),
+            release,
+            version,
+            cpu: g.and_then(|g| g.cpu.as_ref()).map(|c| Cpu {
+                vendor: c.vendor.unwrap_or_default(),
+                family: c.family,
+            }),
+        }
     }
 }

@@ -5,87 +5,20 @@
 //! `peerpath-import` builds these and writes them with [`crate::to_yaml`]; nothing
 //! downstream of `peerpath-load` sees them.
 
-use std::fmt;
-
 use peerpath_model::{
-    AcsDecision, AcsFlags, Arch, AtsUse, Bdf, CcKind, CcState, CpuVendor, DeviceClass,
-    DirectWindowKind, DomainType, Driver, ForwardsP2p, GpaPlacement, GroupAlgorithm, GuestLayout,
-    IommuKind, Op, PassthroughFrom, Pattern, PcieBusConfig, RevokeEvent, RevokeWhen, TdispState,
-    Translation, Via, Viommu, VmmBackend,
+    AcsDecision, Arch, AtsUse, Bdf, CcKind, CcState, CpuVendor, DeviceClass, DirectWindowKind,
+    DomainType, Driver, ForwardsP2p, GpaPlacement, GroupAlgorithm, GuestLayout, IommuKind, Op,
+    PassthroughFrom, Pattern, PcieBusConfig, RevokeEvent, RevokeWhen, TdispState, Translation, Via,
+    Viommu, VmmBackend,
 };
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 
-use crate::conv::{platform_struct, raw_struct};
-use crate::num::{format_addr, format_size, parse_size, parse_u64};
+use crate::conv::{platform_struct, raw_struct, Conv};
+use crate::source::{Kind, Msg, Node, Seg};
 
-/// An address: written as an integer or a hex/decimal string (`0x40_0000_0000`);
-/// serialized as grouped hex.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Addr(pub u64);
+mod values;
 
-/// A size in bytes: written as an integer or with a binary unit (`4KiB`, `64TiB`);
-/// serialized with the largest unit that divides it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Size(pub u64);
-
-impl Serialize for Addr {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format_addr(self.0))
-    }
-}
-
-impl Serialize for Size {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match format_size(self.0) {
-            Some(text) => s.serialize_str(&text),
-            None => s.serialize_u64(self.0),
-        }
-    }
-}
-
-/// Accepts an unsigned integer or a string parsed by `parse`.
-struct NumVisitor {
-    what: &'static str,
-    parse: fn(&str) -> Result<u64, crate::num::NumError>,
-}
-
-impl Visitor<'_> for NumVisitor {
-    type Value = u64;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.what)
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
-        Ok(v)
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
-        u64::try_from(v).map_err(|_| E::custom(format!("{v} is negative")))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
-        (self.parse)(v).map_err(|_| E::custom(format!("`{v}` is not {}", self.what)))
-    }
-}
-
-impl<'de> Deserialize<'de> for Addr {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(NumVisitor {
-            what: "an address",
-            parse: parse_u64,
-        })
-        .map(Addr)
-    }
-}
-
-impl<'de> Deserialize<'de> for Size {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(NumVisitor {
-            what: "a size",
-            parse: parse_size,
-        })
-        .map(Size)
-    }
-}
+pub use values::{AcsBit, Addr, ExportSel, Size};
 
 /// Serializes `Some(v)` as a flow mapping (`{ vendor: amd, family: 26 }`), as the spec's
 /// examples write small mappings of scalars.
@@ -110,121 +43,6 @@ fn flow_opt_items<T: Serialize, S: Serializer>(
     match v {
         Some(items) => flow_items(items, s),
         None => s.serialize_none(),
-    }
-}
-
-/// One ACS bit as written: `sv`, `tb`, `rr`, `cr`, `uf`, `ec`, `dt`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AcsBit {
-    /// Source Validation.
-    Sv,
-    /// Translation Blocking.
-    Tb,
-    /// P2P Request Redirect.
-    Rr,
-    /// P2P Completion Redirect.
-    Cr,
-    /// Upstream Forwarding.
-    Uf,
-    /// P2P Egress Control.
-    Ec,
-    /// Direct Translated P2P.
-    Dt,
-}
-
-impl AcsBit {
-    /// Every name, in register order.
-    pub const NAMES: &'static [&'static str] = &["sv", "tb", "rr", "cr", "uf", "ec", "dt"];
-
-    const ALL: [AcsBit; 7] = [
-        AcsBit::Sv,
-        AcsBit::Tb,
-        AcsBit::Rr,
-        AcsBit::Cr,
-        AcsBit::Uf,
-        AcsBit::Ec,
-        AcsBit::Dt,
-    ];
-
-    /// The bit of a lower-case name.
-    pub fn from_name(name: &str) -> Option<AcsBit> {
-        AcsBit::NAMES
-            .iter()
-            .position(|n| *n == name)
-            .and_then(|i| AcsBit::ALL.get(i).copied())
-    }
-
-    /// The model flag.
-    pub fn flag(self) -> AcsFlags {
-        match self {
-            AcsBit::Sv => AcsFlags::SV,
-            AcsBit::Tb => AcsFlags::TB,
-            AcsBit::Rr => AcsFlags::RR,
-            AcsBit::Cr => AcsFlags::CR,
-            AcsBit::Uf => AcsFlags::UF,
-            AcsBit::Ec => AcsFlags::EC,
-            AcsBit::Dt => AcsFlags::DT,
-        }
-    }
-
-    /// The bits set in `flags`, in register order.
-    pub fn from_flags(flags: AcsFlags) -> Vec<AcsBit> {
-        AcsBit::ALL
-            .iter()
-            .copied()
-            .filter(|b| flags.contains(b.flag()))
-            .collect()
-    }
-
-    /// The union of `bits`.
-    pub fn to_flags(bits: &[AcsBit]) -> AcsFlags {
-        bits.iter().fold(AcsFlags::empty(), |acc, b| acc | b.flag())
-    }
-}
-
-/// `imports[].exports`: `all`, or a list of export names.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ExportSel {
-    /// Every export the device does not own.
-    All,
-    /// These exports.
-    List(Vec<String>),
-}
-
-impl Serialize for ExportSel {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            ExportSel::All => s.serialize_str("all"),
-            ExportSel::List(names) => names.serialize(s),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for ExportSel {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct SelVisitor;
-        impl<'de> Visitor<'de> for SelVisitor {
-            type Value = ExportSel;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("`all` or a list of export names")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<ExportSel, E> {
-                if v == "all" {
-                    Ok(ExportSel::All)
-                } else {
-                    Err(E::invalid_value(de::Unexpected::Str(v), &self))
-                }
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<ExportSel, A::Error> {
-                let mut names = Vec::new();
-                while let Some(n) = a.next_element::<String>()? {
-                    names.push(n);
-                }
-                Ok(ExportSel::List(names))
-            }
-        }
-        d.deserialize_any(SelVisitor)
     }
 }
 
@@ -330,6 +148,63 @@ impl RawPlatform {
             ..Self::placeholder()
         }
     }
+}
+
+/// Converts the platform mapping. Top-level lists keep the elements that converted
+/// (with their file indices in the returned origins), so validation can still check
+/// the rest of the file; the caller knows from the sink that something failed.
+pub(crate) fn convert_platform(
+    node: &Node,
+    cv: &mut Conv<'_, '_>,
+) -> Option<(RawPlatform, Origins)> {
+    let src = cv.src();
+    let entries = match &node.kind {
+        Kind::Map(entries) => entries,
+        Kind::Null => {
+            // Where the parser stopped is not interesting: point at the start.
+            let start = Node {
+                kind: Kind::Null,
+                loc: crate::source::Loc {
+                    line: 1,
+                    col: 1,
+                    bytes: Some((0, 0)),
+                },
+            };
+            cv.err(
+                &start,
+                Msg::new("the document is empty")
+                    .expected("a platform: a mapping with `format: 1`, `name:` and the hardware"),
+            );
+            return None;
+        }
+        _ => {
+            let found = node.describe(src);
+            cv.err(
+                node,
+                Msg::new(format!("found {found}"))
+                    .expected("a platform: a mapping with `format: 1`, `name:` and the hardware"),
+            );
+            return None;
+        }
+    };
+    cv.check_keys(entries, RawPlatform::KEYS);
+    if let Some(eps) = node.get("endpoints", src) {
+        if let Kind::Seq(items) = &eps.kind {
+            if items.len() > crate::limits::MAX_ENDPOINTS {
+                cv.within(Seg::from("endpoints"), |cv| {
+                    cv.err(
+                        eps,
+                        Msg::new(format!("{} endpoints", items.len())).expected(format!(
+                            "at most {} endpoints",
+                            crate::limits::MAX_ENDPOINTS
+                        )),
+                    )
+                });
+                return None;
+            }
+        }
+    }
+    Some(RawPlatform::convert_keys(node, entries, cv))
 }
 
 raw_struct! {

@@ -4,21 +4,28 @@
 //! The raw structs are declared once with [`raw_struct!`], which derives serde for them
 //! and generates the [`FromYaml`] conversion from the same field list, so the two
 //! cannot drift apart.
+//!
+//! This module is the generic machinery: the conversion state ([`Conv`]: keys,
+//! scalars, numbers, paths), the [`FromYaml`] trait with its `Option` and `Vec`
+//! impls, the top-level lists ([`TopLevelList`]) and the struct macros. The per-type
+//! conversions are elsewhere: the scalars and the model's named values in `scalars`,
+//! the raw format's own values (`Addr`, `Size`, `AcsBit`, `ExportSel`) beside their
+//! types in `crate::raw`, the platform mapping in `crate::raw::convert_platform`, and
+//! the JSON Schema pieces every `FromYaml::schema` is made of in `schema`. Nothing here
+//! knows the raw structs, so `raw`, `scenario` and `schema` sit above this module.
 
 use std::borrow::Cow;
 
-use peerpath_model::Bdf;
-
-use crate::num::{parse_size, parse_u64, NumError};
-use crate::raw::{AcsBit, Addr, ExportSel, Origins, RawPlatform, Size};
-use crate::schema;
+use crate::num::{parse_u64, NumError};
 use crate::source::{shorten, Kind, Msg, Node, Path, Seg, Sink};
 use crate::suggest::{did_you_mean, one_of};
 
+mod scalars;
+pub(crate) mod schema;
+
+pub(crate) use scalars::named;
+
 const EXPECTED_INT: &str = "an integer, decimal or 0x hex";
-const EXPECTED_ADDR: &str = "an address below 2^64: an integer, decimal or 0x hex, `_` allowed";
-const EXPECTED_SIZE: &str =
-    "bytes as an integer, or an integer with a binary unit: KiB, MiB, GiB, TiB, PiB, EiB";
 
 /// Conversion state: the sink and the YAML path of the node being converted.
 pub(crate) struct Conv<'s, 't> {
@@ -216,7 +223,14 @@ impl<'t> Conv<'_, 't> {
     }
 
     /// Reports a number that did not parse as `what` ("an address", "a size", ...).
-    fn number_error(&mut self, node: &Node, text: &str, e: NumError, what: &str, expected: &str) {
+    pub(crate) fn number_error(
+        &mut self,
+        node: &Node,
+        text: &str,
+        e: NumError,
+        what: &str,
+        expected: &str,
+    ) {
         let t = shorten(text);
         let msg = match e {
             NumError::Invalid => Msg::new(format!("`{t}` is not {what}")),
@@ -260,208 +274,6 @@ pub(crate) trait FromYaml: Sized {
 
     /// What [`FromYaml::from_yaml`] accepts, as a JSON Schema (`crate::schema`).
     fn schema() -> serde_json::Value;
-}
-
-impl FromYaml for String {
-    fn from_yaml(node: &Node, cv: &mut Conv<'_, '_>) -> Option<Self> {
-        cv.scalar(node, "a string")
-    }
-
-    fn schema() -> serde_json::Value {
-        schema::scalar()
-    }
-}
-
-impl FromYaml for bool {
-    fn from_yaml(node: &Node, cv: &mut Conv<'_, '_>) -> Option<Self> {
-        match node.kind {
-            Kind::Typed(crate::source::Typed::Bool(b), _) => Some(b),
-            _ => {
-                let found = node.describe(cv.src());
-                cv.err(
-                    node,
-                    Msg::new(format!("found {found}")).expected("true or false"),
-                );
-                None
-            }
-        }
-    }
-
-    fn schema() -> serde_json::Value {
-        serde_json::json!({ "type": "boolean" })
-    }
-}
-
-macro_rules! unsigned_from_yaml {
-    ($($t:ty),*) => {$(
-        impl FromYaml for $t {
-            fn from_yaml(node: &Node, cv: &mut Conv<'_, '_>) -> Option<Self> {
-                cv.unsigned(node, u64::from(<$t>::MAX)).and_then(|v| <$t>::try_from(v).ok())
-            }
-
-            fn schema() -> serde_json::Value {
-                schema::unsigned(u64::from(<$t>::MAX))
-            }
-        }
-    )*};
-}
-unsigned_from_yaml!(u8, u16, u32, u64);
-
-impl FromYaml for Addr {
-    fn from_yaml(node: &Node, cv: &mut Conv<'_, '_>) -> Option<Self> {
-        let text = cv.scalar(node, "an address")?;
-        match parse_u64(&text) {
-            Ok(v) => Some(Addr(v)),
-            Err(e) => {
-                cv.number_error(node, &text, e, "an address", EXPECTED_ADDR);
-                None
-            }
-        }
-    }
-
-    fn schema() -> serde_json::Value {
-        schema::addr(EXPECTED_ADDR)
-    }
-}
-
-impl FromYaml for Size {
-    fn from_yaml(node: &Node, cv: &mut Conv<'_, '_>) -> Option<Self> {
-        let text = cv.scalar(node, "a size")?;
-        match parse_size(&text) {
-            Ok(v) => Some(Size(v)),
-            Err(e) => {
-                cv.number_error(node, &text, e, "a size", EXPECTED_SIZE);
-                None
-            }
-        }
-    }
-
-    fn schema() -> serde_json::Value {
-        schema::size(EXPECTED_SIZE)
-    }
-}
-
-impl FromYaml for Bdf {
-    fn from_yaml(node: &Node, cv: &mut Conv<'_, '_>) -> Option<Self> {
-        let text = cv.scalar(node, "a BDF `ssss:bb:dd.f` or `bb:dd.f`")?;
-        match text.parse::<Bdf>() {
-            Ok(b) => Some(b),
-            Err(e) => {
-                cv.err(node, Msg::new(e.0));
-                None
-            }
-        }
-    }
-
-    fn schema() -> serde_json::Value {
-        schema::bdf()
-    }
-}
-
-/// Reads one of a fixed set of names.
-fn named<T: Copy>(
-    node: &Node,
-    cv: &mut Conv<'_, '_>,
-    names: &[&'static str],
-    parse: impl Fn(&str) -> Option<T>,
-) -> Option<T> {
-    let expected = one_of(names);
-    let text = cv.scalar(node, &expected)?;
-    match parse(&text) {
-        Some(v) => Some(v),
-        None => {
-            let help = did_you_mean(&text, names.iter().copied());
-            cv.err(
-                node,
-                Msg::new(format!("unknown value `{}`", shorten(&text)))
-                    .expected(expected)
-                    .help_opt(help),
-            );
-            None
-        }
-    }
-}
-
-macro_rules! kebab_from_yaml {
-    ($($t:ident),*) => {$(
-        impl FromYaml for peerpath_model::$t {
-            fn from_yaml(node: &Node, cv: &mut Conv<'_, '_>) -> Option<Self> {
-                named(node, cv, peerpath_model::$t::names(), peerpath_model::$t::from_name)
-            }
-
-            fn schema() -> serde_json::Value {
-                schema::one_of(peerpath_model::$t::names())
-            }
-        }
-    )*};
-}
-kebab_from_yaml!(
-    Arch,
-    CpuVendor,
-    DomainType,
-    PcieBusConfig,
-    AcsDecision,
-    GroupAlgorithm,
-    PassthroughFrom,
-    CcKind,
-    IommuKind,
-    ForwardsP2p,
-    Translation,
-    DeviceClass,
-    Driver,
-    CcState,
-    TdispState,
-    Via,
-    RevokeEvent,
-    RevokeWhen,
-    DirectWindowKind,
-    Op,
-    Pattern,
-    AtsUse,
-    VmmBackend,
-    Viommu,
-    GpaPlacement,
-    GuestLayout
-);
-
-impl FromYaml for AcsBit {
-    fn from_yaml(node: &Node, cv: &mut Conv<'_, '_>) -> Option<Self> {
-        named(node, cv, AcsBit::NAMES, AcsBit::from_name)
-    }
-
-    fn schema() -> serde_json::Value {
-        schema::one_of(AcsBit::NAMES)
-    }
-}
-
-impl FromYaml for ExportSel {
-    fn from_yaml(node: &Node, cv: &mut Conv<'_, '_>) -> Option<Self> {
-        match &node.kind {
-            Kind::Seq(_) => Vec::<String>::from_yaml(node, cv).map(ExportSel::List),
-            _ => match node.text(cv.src()) {
-                Some(t) if t == "all" => Some(ExportSel::All),
-                _ => {
-                    let found = node.describe(cv.src());
-                    cv.err(
-                        node,
-                        Msg::new(format!("found {found}"))
-                            .expected("`all` or a list of export names"),
-                    );
-                    None
-                }
-            },
-        }
-    }
-
-    fn schema() -> serde_json::Value {
-        serde_json::json!({
-            "description": "`all`, or a list of export names",
-            "anyOf": [
-                { "const": "all" },
-                { "type": "array", "items": String::schema() },
-            ]
-        })
-    }
 }
 
 impl<T: FromYaml> FromYaml for Option<T> {
@@ -575,12 +387,12 @@ macro_rules! raw_struct {
             /// The keys of the conversion above, each required when its type has no
             /// [`FromYaml::absent`] value, described by the field's doc comment.
             fn schema() -> serde_json::Value {
-                $crate::schema::object(
-                    $crate::schema::doc_text(&[$($crate::conv::doc_line!($($meta)*)),*]),
+                $crate::conv::schema::object(
+                    $crate::conv::schema::doc_text(&[$($crate::conv::doc_line!($($meta)*)),*]),
                     vec![$(
-                        $crate::schema::Prop {
+                        $crate::conv::schema::Prop {
                             key: $crate::conv::key!($field $(, $key)?),
-                            doc: $crate::schema::doc_text(
+                            doc: $crate::conv::schema::doc_text(
                                 &[$($crate::conv::doc_line!($($fmeta)*)),*],
                             ),
                             schema: <$ty as $crate::conv::FromYaml>::schema(),
@@ -694,9 +506,10 @@ impl<T: FromYaml> TopLevelList for Option<Vec<T>> {
 /// Declares the platform struct from its one list of top-level fields, and derives
 /// from that list everything else that names them: the serde derives (unknown fields
 /// denied), the top-level keys (`KEYS`, in declaration order, for "unknown key"
-/// messages), the conversion from the located tree (`convert_keys`) and [`Origins`]
-/// (`crate::raw::Origins`), which remembers where each converted list element sits in
-/// the file. Adding a top-level field is a change to the one invocation in `raw.rs`.
+/// messages), the conversion from the located tree (`convert_keys`) and
+/// [`Origins`](crate::raw::Origins), which remembers where each converted list element
+/// sits in the file. Adding a top-level field is a change to the one invocation in
+/// `raw/mod.rs`.
 ///
 /// Two groups of fields, in this order:
 /// - `single { pub name: Type = placeholder, ... }`: one value each, read with
@@ -741,13 +554,13 @@ macro_rules! platform_struct {
             /// the single ones required when their type has no [`FromYaml::absent`]
             /// value, the lists never.
             pub(crate) fn schema() -> serde_json::Value {
-                $crate::schema::object(
-                    $crate::schema::doc_text(&[$($crate::conv::doc_line!($($meta)*)),*]),
+                $crate::conv::schema::object(
+                    $crate::conv::schema::doc_text(&[$($crate::conv::doc_line!($($meta)*)),*]),
                     vec![
                         $(
-                            $crate::schema::Prop {
+                            $crate::conv::schema::Prop {
                                 key: stringify!($single),
-                                doc: $crate::schema::doc_text(
+                                doc: $crate::conv::schema::doc_text(
                                     &[$($crate::conv::doc_line!($($smeta)*)),*],
                                 ),
                                 schema: <$sty as $crate::conv::FromYaml>::schema(),
@@ -755,9 +568,9 @@ macro_rules! platform_struct {
                             },
                         )*
                         $(
-                            $crate::schema::Prop {
+                            $crate::conv::schema::Prop {
                                 key: stringify!($list),
-                                doc: $crate::schema::doc_text(
+                                doc: $crate::conv::schema::doc_text(
                                     &[$($crate::conv::doc_line!($($lmeta)*)),*],
                                 ),
                                 schema: <$lty as $crate::conv::TopLevelList>::schema(),
@@ -876,60 +689,3 @@ macro_rules! platform_struct {
     };
 }
 pub(crate) use platform_struct;
-
-/// Converts the platform mapping. Top-level lists keep the elements that converted
-/// (with their file indices in the returned origins), so validation can still check
-/// the rest of the file; the caller knows from the sink that something failed.
-pub(crate) fn convert_platform(
-    node: &Node,
-    cv: &mut Conv<'_, '_>,
-) -> Option<(RawPlatform, Origins)> {
-    let src = cv.src();
-    let entries = match &node.kind {
-        Kind::Map(entries) => entries,
-        Kind::Null => {
-            // Where the parser stopped is not interesting: point at the start.
-            let start = Node {
-                kind: Kind::Null,
-                loc: crate::source::Loc {
-                    line: 1,
-                    col: 1,
-                    bytes: Some((0, 0)),
-                },
-            };
-            cv.err(
-                &start,
-                Msg::new("the document is empty")
-                    .expected("a platform: a mapping with `format: 1`, `name:` and the hardware"),
-            );
-            return None;
-        }
-        _ => {
-            let found = node.describe(src);
-            cv.err(
-                node,
-                Msg::new(format!("found {found}"))
-                    .expected("a platform: a mapping with `format: 1`, `name:` and the hardware"),
-            );
-            return None;
-        }
-    };
-    cv.check_keys(entries, RawPlatform::KEYS);
-    if let Some(eps) = node.get("endpoints", src) {
-        if let Kind::Seq(items) = &eps.kind {
-            if items.len() > crate::limits::MAX_ENDPOINTS {
-                cv.within(Seg::from("endpoints"), |cv| {
-                    cv.err(
-                        eps,
-                        Msg::new(format!("{} endpoints", items.len())).expected(format!(
-                            "at most {} endpoints",
-                            crate::limits::MAX_ENDPOINTS
-                        )),
-                    )
-                });
-                return None;
-            }
-        }
-    }
-    Some(RawPlatform::convert_keys(node, entries, cv))
-}
