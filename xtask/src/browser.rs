@@ -240,7 +240,7 @@ fn at_scale(chromium: &Path, dir: &Path, screenshot: bool) -> Result<(), String>
     let shown = dir.join("report-10000-explain.html");
     write(
         &shown,
-        &html.replace("</body>", &format!("{EXPLAIN_ON_TOP}</body>")),
+        &html.replace("</body>", &format!("{}</body>", on_top("explain-box"))),
     )?;
     screenshot_of(
         chromium,
@@ -251,7 +251,7 @@ fn at_scale(chromium: &Path, dir: &Path, screenshot: bool) -> Result<(), String>
     let grid = dir.join("report-10000-matrix.html");
     write(
         &grid,
-        &html.replace("</body>", &format!("{MATRIX_ON_TOP}</body>")),
+        &html.replace("</body>", &format!("{}</body>", on_top("matrix-box"))),
     )?;
     screenshot_of(
         chromium,
@@ -403,25 +403,20 @@ window.addEventListener('load', function () {
 </script>
 "#;
 
-/// Moves the bounded report's matrix to the top of the page.
-const MATRIX_ON_TOP: &str = r#"<script>
-window.addEventListener('load', function () {
-  var b = document.getElementById('matrix-box');
+/// A script that moves the element `id` of the bounded report (`matrix-box`,
+/// `explain-box`) to the top of the page once it has loaded.
+fn on_top(id: &str) -> String {
+    format!(
+        "<script>
+window.addEventListener('load', function () {{
+  var b = document.getElementById('{id}');
   document.body.insertBefore(b, document.body.firstChild);
   window.scrollTo(0, 0);
-});
+}});
 </script>
-"#;
-
-/// Moves the bounded report's explanation box to the top of the page.
-const EXPLAIN_ON_TOP: &str = r#"<script>
-window.addEventListener('load', function () {
-  var b = document.getElementById('explain-box');
-  document.body.insertBefore(b, document.body.firstChild);
-  window.scrollTo(0, 0);
-});
-</script>
-"#;
+"
+    )
+}
 
 /// Measures the report after load and writes `<pre id="browser-check">…</pre>`.
 const REPORT_PROBE: &str = r#"<script>

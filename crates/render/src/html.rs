@@ -137,15 +137,7 @@ pub fn report_html(topo: &Topology<'_>, cells: &[MatrixCell], pairs: &[PairResul
         .iter()
         .map(|pair| findings_block(pair, false, plain))
         .collect();
-    if blocks.is_empty() {
-        out.push_str("<p>No findings.</p>\n");
-    } else {
-        let _ = writeln!(
-            out,
-            "<pre class=\"wrap\">{}</pre>",
-            esc(blocks.trim_start_matches('\n'))
-        );
-    }
+    findings_pre(&mut out, &blocks);
 
     out.push_str("<h2 id=\"groups\">IOMMU groups</h2>\n");
     let _ = writeln!(out, "<pre>{}</pre>", esc(&groups_text(topo)));
@@ -248,3 +240,16 @@ fn cell_map<'a>(
 
 #[cfg(test)]
 mod tests;
+
+/// The findings blocks as one wrapped `<pre>`, or "No findings." when there are none.
+fn findings_pre(out: &mut String, blocks: &str) {
+    if blocks.is_empty() {
+        out.push_str("<p>No findings.</p>\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "<pre class=\"wrap\">{}</pre>",
+            esc(blocks.trim_start_matches('\n'))
+        );
+    }
+}

@@ -624,25 +624,15 @@ fn completion_arrows(lay: &Layout, r: &PairResult, out: &mut String) {
         if a.vertex == b.vertex {
             continue;
         }
-        let (x0, y0) = clip(a, b.x + b.w / 2, b.y + b.h / 2);
-        let (x1, y1) = clip(b, a.x + a.w / 2, a.y + a.h / 2);
-        let (dx, dy) = (x1 - x0, y1 - y0);
-        let len = ((dx * dx + dy * dy) as f64).sqrt().max(1.0);
-        let bow = if i % 2 == 0 { -30.0 } else { 30.0 };
-        let cx = (x0 + x1) / 2 + (-(dy as f64) / len * bow).round() as i32;
-        let cy = (y0 + y1) / 2 + ((dx as f64) / len * bow).round() as i32;
+        let [x0, y0, cx, cy, x1, y1] = bowed(a, b, if i % 2 == 0 { -30.0 } else { 30.0 });
         let _ = writeln!(
             out,
             "<path class=\"completion\" d=\"M{x0},{y0} Q{cx},{cy} {x1},{y1}\" fill=\"none\" stroke=\"{COMPLETION}\" stroke-width=\"2\" stroke-dasharray=\"6 4\" marker-end=\"url(#arrow-cpl)\"/>"
         );
     }
-    for (i, s) in stops.iter().enumerate() {
-        if stops[..i].iter().any(|o| o.vertex == s.vertex) {
-            continue;
-        }
-        let hops: Vec<String> = stops
+    for (s, same) in per_box(&stops) {
+        let hops: Vec<String> = same
             .iter()
-            .filter(|o| o.vertex == s.vertex)
             .flat_map(|o| o.hops.iter().map(|h| format!("c{h}")))
             .collect();
         let text = hops.join(",");
@@ -724,16 +714,8 @@ fn route_arrows(stops: &[Stop], out: &mut String) {
             }
             continue;
         }
-        let (ax, ay) = (a.x + a.w / 2, a.y + a.h / 2);
-        let (bx, by) = (b.x + b.w / 2, b.y + b.h / 2);
-        let (x0, y0) = clip(a, bx, by);
-        let (x1, y1) = clip(b, ax, ay);
-        // Control point: the midpoint pushed sideways, alternately left and right.
-        let (dx, dy) = (x1 - x0, y1 - y0);
-        let len = ((dx * dx + dy * dy) as f64).sqrt().max(1.0);
-        let bow = if i % 2 == 0 { 22.0 } else { -22.0 };
-        let cx = (x0 + x1) / 2 + (-(dy as f64) / len * bow).round() as i32;
-        let cy = (y0 + y1) / 2 + ((dx as f64) / len * bow).round() as i32;
+        // Alternately left and right.
+        let [x0, y0, cx, cy, x1, y1] = bowed(a, b, if i % 2 == 0 { 22.0 } else { -22.0 });
         let (color, marker) = if b.mark == Mark::Fail {
             (FAIL, "arrow-fail")
         } else {
@@ -783,6 +765,19 @@ fn badge(out: &mut String, x: i32, y: i32, text: &str, color: &str) {
     );
 }
 
+/// A curve from box `a` to box `b`: where the line between their centres leaves each,
+/// and a control point, the midpoint pushed `bow` pixels sideways (so arrows do not
+/// hide the tree's lines): `[x0, y0, cx, cy, x1, y1]`.
+fn bowed(a: &Stop, b: &Stop, bow: f64) -> [i32; 6] {
+    let (x0, y0) = clip(a, b.x + b.w / 2, b.y + b.h / 2);
+    let (x1, y1) = clip(b, a.x + a.w / 2, a.y + a.h / 2);
+    let (dx, dy) = (x1 - x0, y1 - y0);
+    let len = ((dx * dx + dy * dy) as f64).sqrt().max(1.0);
+    let cx = (x0 + x1) / 2 + (-(dy as f64) / len * bow).round() as i32;
+    let cy = (y0 + y1) / 2 + ((dx as f64) / len * bow).round() as i32;
+    [x0, y0, cx, cy, x1, y1]
+}
+
 /// The point where the line from the box's centre towards (tx, ty) leaves the box.
 fn clip(s: &Stop, tx: i32, ty: i32) -> (i32, i32) {
     let (cx, cy) = (s.x + s.w / 2, s.y + s.h / 2);
@@ -796,14 +791,19 @@ fn clip(s: &Stop, tx: i32, ty: i32) -> (i32, i32) {
     (cx + (dx * t).round() as i32, cy + (dy * t).round() as i32)
 }
 
+/// Each box a route stops at once, in order of its first stop, with all its stops.
+fn per_box(stops: &[Stop]) -> impl Iterator<Item = (&Stop, Vec<&Stop>)> {
+    stops
+        .iter()
+        .enumerate()
+        .filter(|&(i, s)| !stops[..i].iter().any(|o| o.vertex == s.vertex))
+        .map(|(_, s)| (s, stops.iter().filter(|o| o.vertex == s.vertex).collect()))
+}
+
 /// Numbered badges at each box's top-left corner — one per box, with every hop at it
 /// (a box the route passes twice reads `2,7`) — and the codes beside a marked stop.
 fn badges(stops: &[Stop], out: &mut String) {
-    for (i, s) in stops.iter().enumerate() {
-        if stops[..i].iter().any(|o| o.vertex == s.vertex) {
-            continue;
-        }
-        let same: Vec<&Stop> = stops.iter().filter(|o| o.vertex == s.vertex).collect();
+    for (s, same) in per_box(stops) {
         let hops: Vec<usize> = same.iter().flat_map(|o| o.hops.iter().copied()).collect();
         let mark = same
             .iter()

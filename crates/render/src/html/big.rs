@@ -350,15 +350,7 @@ pub fn report_html_big(
         .filter_map(|k| rep_of.get(&first[*k]))
         .map(|r| findings_block(r, false, plain))
         .collect();
-    if blocks.is_empty() {
-        out.push_str("<p>No findings.</p>\n");
-    } else {
-        let _ = writeln!(
-            out,
-            "<pre class=\"wrap\">{}</pre>",
-            esc(blocks.trim_start_matches('\n'))
-        );
-    }
+    super::findings_pre(&mut out, &blocks);
 
     out.push_str("<h2 id=\"picture\">Picture</h2>\n");
     let _ = writeln!(

@@ -56,12 +56,21 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
 /// C3 on the wire: the importer's T=1 requests (and the completions of its reads)
 /// must stay on the P2P IDE stream between the two.
 fn off_stream(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
+    /// How a T=1 TLP leaves the stream.
+    enum Leaves {
+        /// ACS redirected the request upstream at this port.
+        Redirected(String),
+        /// The request's header was rewritten on the way.
+        Rewritten,
+        /// ACS CR sent the read's completion upstream at this port.
+        CompletionRedirected(String),
+    }
     let p = cx.p();
     let ename = cx.name(cx.exporter());
     let iname = cx.name(cx.importer());
     let leaves = cx.traces().find_map(|(f, t)| {
         if let Some(at) = t.summary.redirected_at {
-            return Some(("request", "redirected_at", at.name(p).to_owned()));
+            return Some(Leaves::Redirected(at.name(p).to_owned()));
         }
         // A request whose header was rewritten on the way (an IOMMU's translation, a
         // window's offset): it arrives with another address than it was issued with.
@@ -73,47 +82,55 @@ fn off_stream(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             .zip(t.summary.last)
             .is_some_and(|(i, (_, l))| i.addr != l.addr);
         if !f.flow.ats && rewritten && matches!(t.end, End::Delivered { .. }) {
-            return Some(("request", "translated", String::new()));
+            return Some(Leaves::Rewritten);
         }
         let at = t.completion?.redirected_at?;
-        Some(("completion", "redirected_at", cx.name(at).to_owned()))
+        Some(Leaves::CompletionRedirected(cx.name(at).to_owned()))
     });
-    let Some((tlp, how, at)) = leaves else {
+    let Some(leaves) = leaves else {
         return;
     };
-    let message = match (tlp, how) {
-        ("request", "redirected_at") => format!(
-            "ACS at {at} redirects {iname}'s T=1 request to {ename} upstream, off their P2P IDE stream, toward the root complex outside its TCB: the stream goes insecure and {ename}'s TDI leaves RUN for ERROR"
-        ),
-        ("request", _) => format!(
-            "{iname}'s T=1 request to {ename} arrives with another address than it was issued with (translated or offset on the way): the header is under the P2P IDE stream's MAC, so {ename}'s integrity check fails, the stream goes insecure and {ename}'s TDI leaves RUN for ERROR"
-        ),
-        _ => format!(
-            "ACS CR at {at} sends the completion of {iname}'s T=1 read of {ename} upstream, off their P2P IDE stream, toward the root complex outside its TCB: the stream goes insecure and {ename}'s TDI leaves RUN for ERROR"
-        ),
-    };
-    let fix = match how {
-        "translated" => format!(
-            "enable ATS on {iname} so its T=1 requests carry translated addresses (AT=10b) on the stream (C3: P2P between TDIs needs ATS)"
-        ),
-        _ if tlp == "completion" => format!(
-            "clear ACS CR on the P2P path ({at}) so T=1 completions route directly on the IDE stream"
-        ),
-        _ => format!(
+    let f = match &leaves {
+        Leaves::Redirected(at) => Finding::new(
+            Code::TdispError,
+            ename,
+            format!(
+                "ACS at {at} redirects {iname}'s T=1 request to {ename} upstream, off their P2P IDE stream, toward the root complex outside its TCB: the stream goes insecure and {ename}'s TDI leaves RUN for ERROR"
+            ),
+        )
+        .fix(format!(
             "clear ACS RR/EC on the P2P path ({at}) or set DT with ATS so T=1 peer requests route directly on the IDE stream"
-        ),
+        )),
+        Leaves::Rewritten => Finding::new(
+            Code::TdispError,
+            ename,
+            format!(
+                "{iname}'s T=1 request to {ename} arrives with another address than it was issued with (translated or offset on the way): the header is under the P2P IDE stream's MAC, so {ename}'s integrity check fails, the stream goes insecure and {ename}'s TDI leaves RUN for ERROR"
+            ),
+        )
+        .fix(format!(
+            "enable ATS on {iname} so its T=1 requests carry translated addresses (AT=10b) on the stream (C3: P2P between TDIs needs ATS)"
+        )),
+        Leaves::CompletionRedirected(at) => Finding::new(
+            Code::TdispError,
+            ename,
+            format!(
+                "ACS CR at {at} sends the completion of {iname}'s T=1 read of {ename} upstream, off their P2P IDE stream, toward the root complex outside its TCB: the stream goes insecure and {ename}'s TDI leaves RUN for ERROR"
+            ),
+        )
+        .fix(format!(
+            "clear ACS CR on the P2P path ({at}) so T=1 completions route directly on the IDE stream"
+        )),
     };
-    let mut f = Finding::new(Code::TdispError, ename, message)
-        .with("tdisp", TdispState::Run.as_str())
-        .with("t_bit", 1);
-    f = match how {
-        "translated" => f.with("header_rewritten", true),
-        _ => f.with("redirected_at", at.as_str()),
+    let f = f.with("tdisp", TdispState::Run.as_str()).with("t_bit", 1);
+    let f = match &leaves {
+        Leaves::Redirected(at) => f.with("redirected_at", at.as_str()),
+        Leaves::Rewritten => f.with("header_rewritten", true),
+        Leaves::CompletionRedirected(at) => f
+            .with("redirected_at", at.as_str())
+            .with("tlp", "completion"),
     };
-    if tlp == "completion" {
-        f = f.with("tlp", "completion");
-    }
-    out.push(f.with("ide_stream", cx.ide_stream()).fix(fix));
+    out.push(f.with("ide_stream", cx.ide_stream()));
 }
 
 /// T=0 requests: refused by a TDI in RUN, and pushing a locked one into ERROR when a
