@@ -31,6 +31,13 @@
 //! Each [`Node`] it builds equals the one the located path builds (kind, typed spans,
 //! line, column and byte span); `tests::trees_equal_the_located_path` holds it to that
 //! on every file in the repository, and the load tests compare the two paths' results.
+//!
+//! A file of 4 MiB or more whose lists are written at column 0 (as the project writes
+//! them) is parsed in two parts at once ([`split`]): the parser is most of the work
+//! and runs at one core's speed, so two parsers on two cores load 100,000 endpoints in
+//! about two thirds of the time (docs/performance.md). `load_fast_split` and the tests
+//! of `tests::a_split_parse_loads_what_one_parser_loads` hold the split to the same
+//! platform as one parser.
 
 use std::borrow::Cow;
 use std::sync::mpsc;
@@ -68,16 +75,65 @@ enum Ev<'t> {
     Unhandled,
 }
 
-/// The parser's events with the located path's budget counts.
-struct Events<'t> {
-    parser: Parser<'t, StrInput<'t>>,
+/// The located path's budget counts of what a parser read.
+#[derive(Clone, Copy, Debug, Default)]
+struct Counts {
     events: usize,
     nodes: usize,
     scalar_bytes: usize,
 }
 
+impl Counts {
+    /// Whether these counts stay under the located path's budgets, with the margin.
+    fn within(&self) -> bool {
+        self.events <= limits::MAX_YAML_EVENTS.saturating_sub(MARGIN)
+            && self.nodes <= limits::MAX_YAML_NODES.saturating_sub(MARGIN)
+            && self.scalar_bytes <= MAX_SCALAR_BYTES
+    }
+
+    fn add(self, o: Counts) -> Counts {
+        Counts {
+            events: self.events.saturating_add(o.events),
+            nodes: self.nodes.saturating_add(o.nodes),
+            scalar_bytes: self.scalar_bytes.saturating_add(o.scalar_bytes),
+        }
+    }
+}
+
+/// A piece of the file parsed as a stream of its own: its text and where it starts
+/// in the file (lines before it, its byte offset), so that its locations are the
+/// file's. Each piece starts at the start of a line, so columns need no offset.
+#[derive(Clone, Copy, Debug)]
+struct Piece<'t> {
+    text: &'t str,
+    lines_before: u32,
+    byte_offset: u32,
+}
+
+/// The parser's events with the located path's budget counts.
+struct Events<'t> {
+    parser: Parser<'t, StrInput<'t>>,
+    counts: Counts,
+    lines_before: u32,
+    byte_offset: u32,
+}
+
 impl<'t> Events<'t> {
+    #[cfg(test)]
     fn new(text: &'t str) -> Self {
+        Self::of_piece(
+            Piece {
+                text,
+                lines_before: 0,
+                byte_offset: 0,
+            },
+            Counts::default(),
+        )
+    }
+
+    /// The events of `piece`, counting on from `counts`.
+    fn of_piece(piece: Piece<'t>, counts: Counts) -> Self {
+        let text = piece.text;
         // As serde-saphyr's `Budget::parser_options` sets them for the loader's budget
         // (`source::parse`): the parser's defaults, flow nesting at `MAX_DEPTH`, block
         // nesting at the larger of its default and `MAX_DEPTH + 1`, no comments.
@@ -89,17 +145,27 @@ impl<'t> Events<'t> {
         options.emit_comments = false;
         Self {
             parser: Parser::new_from_str_with_options(text, options),
-            events: 0,
-            nodes: 0,
-            scalar_bytes: 0,
+            counts,
+            lines_before: piece.lines_before,
+            byte_offset: piece.byte_offset,
         }
+    }
+
+    /// A node's location in the file.
+    fn loc(&self, span: &Span) -> Loc {
+        let mut l = loc(span);
+        l.line = l.line.saturating_add(self.lines_before);
+        l.bytes = l
+            .bytes
+            .and_then(|(s, n)| Some((s.checked_add(self.byte_offset)?, n)));
+        l
     }
 
     /// The next event; `None` on a parse error, at the end, or over a budget.
     fn next(&mut self) -> Option<Ev<'t>> {
         let (ev, span) = self.parser.next_event()?.ok()?;
-        self.events += 1;
-        if self.events > limits::MAX_YAML_EVENTS.saturating_sub(MARGIN) {
+        self.counts.events += 1;
+        if self.counts.events > limits::MAX_YAML_EVENTS.saturating_sub(MARGIN) {
             return None;
         }
         let ev = match ev {
@@ -108,31 +174,29 @@ impl<'t> Events<'t> {
             Event::DocumentStart(..) => Ev::DocumentStart,
             Event::DocumentEnd => Ev::DocumentEnd,
             Event::Scalar(v, style, 0, None) => {
-                self.nodes += 1;
-                self.scalar_bytes += v.len();
-                Ev::Scalar(v, style, loc(&span))
+                self.counts.nodes += 1;
+                self.counts.scalar_bytes += v.len();
+                Ev::Scalar(v, style, self.loc(&span))
             }
             Event::SequenceStart(_, 0, None) => {
-                self.nodes += 1;
+                self.counts.nodes += 1;
                 Ev::Start {
                     map: false,
-                    loc: loc(&span),
+                    loc: self.loc(&span),
                 }
             }
             Event::MappingStart(_, 0, None) => {
-                self.nodes += 1;
+                self.counts.nodes += 1;
                 Ev::Start {
                     map: true,
-                    loc: loc(&span),
+                    loc: self.loc(&span),
                 }
             }
             Event::SequenceEnd => Ev::SequenceEnd,
             Event::MappingEnd => Ev::MappingEnd,
             _ => Ev::Unhandled,
         };
-        if self.nodes > limits::MAX_YAML_NODES.saturating_sub(MARGIN)
-            || self.scalar_bytes > MAX_SCALAR_BYTES
-        {
+        if !self.counts.within() {
             return None;
         }
         Some(ev)
@@ -319,53 +383,261 @@ impl<'t> Source<'t> for Received<'t> {
     }
 }
 
-/// Events per message from the parsing thread.
+/// Events per message from a parsing thread.
 const BATCH: usize = 1024;
 
-/// Parses `text` and sends its events in batches, up to the end of the stream or the
-/// first event [`Events::next`] refuses (the channel then closes, which the receiver
-/// reads as `None`), or until the receiver is gone.
-fn parse_into<'t>(text: &'t str, tx: &mpsc::SyncSender<Vec<Ev<'t>>>) {
-    let mut events = Events::new(text);
+/// Parses each of `pieces` in turn, as a stream of its own, and passes its events on in
+/// batches through `send`, up to the end of the last stream or the first event
+/// [`Events::next`] refuses, or until `send` fails (the receiver is gone). Returns
+/// what was read, counted for the budgets; `None` if the parser refused an event
+/// (the receiver then sees the events end early).
+fn parse_into<'t>(
+    pieces: &[Piece<'t>],
+    mut send: impl FnMut(Vec<Ev<'t>>) -> bool,
+) -> Option<Counts> {
+    let mut counts = Counts::default();
     let mut batch = Vec::with_capacity(BATCH);
-    while let Some(ev) = events.next() {
-        let end = matches!(ev, Ev::StreamEnd);
-        batch.push(ev);
-        if batch.len() >= BATCH || end {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-            if tx.send(full).is_err() || end {
-                return;
+    for &piece in pieces {
+        let mut events = Events::of_piece(piece, counts);
+        loop {
+            let Some(ev) = events.next() else {
+                send(batch);
+                return None;
+            };
+            let end = matches!(ev, Ev::StreamEnd);
+            batch.push(ev);
+            if batch.len() >= BATCH || end {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                if !send(full) {
+                    return None;
+                }
+            }
+            if end {
+                break;
             }
         }
+        counts = events.counts;
     }
-    let _ = tx.send(batch);
+    Some(counts)
+}
+
+/// Where the file is cut, in percent of its bytes: the second part's thread converts
+/// too, so it takes less than half. Measured (`perf`, 100,000 endpoints, 2026-12-08):
+/// cut at 50%, the second part's thread ended 0.24 s after the first's; at 58%, the
+/// two end within 0.04 s of each other.
+const SPLIT_AT_PERCENT: usize = 58;
+
+/// Files smaller than this are parsed by one thread: the split costs more than it
+/// gives below a few megabytes.
+const SPLIT_MIN_BYTES: usize = 4 << 20;
+
+/// Where the file is parsed in two parts at once: a top-level list written as a block
+/// sequence at column 0 (`endpoints:` then lines `- …`, as `generate`, `import` and
+/// `to_yaml` write it) is cut at an element: the list holding the byte at
+/// [`SPLIT_AT_PERCENT`] of the file, at its first element from there, else the
+/// largest list, at its middle element. One thread parses the file before the cut
+/// (`head`) and after the list (`tail`) for the loading thread; the other parses the
+/// rest of the list (`items`) as a document of its own, whose root is that sequence,
+/// and converts its elements ([`convert_items`]); [`read`] appends them in file order.
+#[derive(Clone, Copy, Debug)]
+struct Split<'t> {
+    /// The list's top-level key.
+    key: &'t str,
+    head: Piece<'t>,
+    items: Piece<'t>,
+    /// The rest of the file after the list (`None`: the list ends the file).
+    tail: Option<Piece<'t>>,
+}
+
+/// Where the top-level list `keys[k]` can be cut: the start of its first element line
+/// at or after `at` (default: the middle of its elements). `None` if it is not
+/// written as `key:` alone on a line followed by elements at column 0, or has no
+/// element line there.
+fn cut_in(text: &str, keys: &[(&str, usize)], k: usize, at: Option<usize>) -> Option<usize> {
+    let &(key, start) = keys.get(k)?;
+    let end = keys.get(k + 1).map_or(text.len(), |n| n.1);
+    let first_line = text.get(start..end)?.split_inclusive('\n').next()?;
+    if first_line.trim_end() != format!("{key}:") {
+        return None;
+    }
+    let body_start = start + first_line.len();
+    if !text.get(body_start..end)?.starts_with("- ") {
+        return None;
+    }
+    let from = at
+        .filter(|a| (body_start..end).contains(a))
+        .unwrap_or(body_start + (end - body_start) / 2);
+    let cut = from + text.get(from..end)?.find("\n- ")? + 1;
+    (cut > body_start && cut < end).then_some(cut)
+}
+
+/// The split of `text`, if it is large enough and laid out so that each part parses
+/// exactly as it does in the whole file; `None` otherwise (one thread parses it all).
+///
+/// Each part starts at the start of a line, at column 0: the cut at a line `- ` (an
+/// element of the top-level sequence), the tail at a line starting with a letter (the
+/// next top-level key). Every line of the second half starts with `- `, `-` alone, a
+/// space, `#` or nothing, so it holds no document marker (`---`, `...`), directive or
+/// key of the root mapping. What could still make a part read differently is a
+/// scalar or flow collection that opens before a cut and closes after it (a
+/// multi-line quoted string holding a line `- x`): its part then ends inside it,
+/// which is a parse error there, and this path gives up. A file with `\r` is not
+/// split (line counts would depend on how the parser breaks lines), nor one with a
+/// directive or document marker before the cut.
+fn split(text: &str, min_bytes: usize) -> Option<Split<'_>> {
+    if text.len() < min_bytes || text.contains('\r') {
+        return None;
+    }
+    // Top-level keys: (key, byte offset of its line) for each line starting with a
+    // letter; their lines end each other's regions.
+    let mut keys: Vec<(&str, usize)> = Vec::new();
+    let mut at = 0usize;
+    for line in text.split_inclusive('\n') {
+        let b = line.as_bytes();
+        match b.first() {
+            Some(c) if c.is_ascii_alphabetic() => {
+                let key = line.split(':').next().unwrap_or_default();
+                keys.push((key, at));
+            }
+            Some(b'%') => return None,
+            Some(b'-' | b'.') if line.starts_with("---") || line.starts_with("...") => return None,
+            _ => {}
+        }
+        at += line.len();
+    }
+    // The second part's thread parses and converts, the first's only parses (the
+    // loading thread converts its elements): the cut is past the middle, at
+    // `SPLIT_AT_PERCENT` of the file, in the list holding that byte; else the largest
+    // list, cut in its middle.
+    let at = text.len() / 100 * SPLIT_AT_PERCENT;
+    let region_end = |k: usize| keys.get(k + 1).map_or(text.len(), |n| n.1);
+    let lists = || {
+        keys.iter()
+            .enumerate()
+            .filter(|(_, (key, _))| crate::raw::RawPlatform::list_key(key).is_some())
+    };
+    let at_cut = lists()
+        .find(|&(k, &(_, start))| start <= at && at < region_end(k))
+        .map(|(k, _)| (k, Some(at)));
+    let largest = lists()
+        .max_by_key(|&(k, &(_, start))| region_end(k) - start)
+        .map(|(k, _)| (k, None));
+    let (k, cut) = at_cut
+        .into_iter()
+        .chain(largest)
+        .find_map(|(k, at)| Some((k, cut_in(text, &keys, k, at)?)))?;
+    let key = keys.get(k)?.0;
+    let end = region_end(k);
+    let second = text.get(cut..end)?;
+    let plain = second.split_inclusive('\n').all(|l| {
+        l.starts_with("- ") || l == "-\n" || l.starts_with(' ') || l.starts_with('#') || l == "\n"
+    });
+    if !plain {
+        return None;
+    }
+    let lines = |upto: usize| -> Option<u32> {
+        u32::try_from(text.get(..upto)?.bytes().filter(|&c| c == b'\n').count()).ok()
+    };
+    let lines_cut = lines(cut)?;
+    let items_lines = u32::try_from(second.bytes().filter(|&c| c == b'\n').count()).ok()?;
+    Some(Split {
+        key,
+        head: Piece {
+            text: text.get(..cut)?,
+            lines_before: 0,
+            byte_offset: 0,
+        },
+        items: Piece {
+            text: second,
+            lines_before: lines_cut,
+            byte_offset: u32::try_from(cut).ok()?,
+        },
+        tail: match text.get(end..) {
+            Some(t) if !t.is_empty() => Some(Piece {
+                text: t,
+                lines_before: lines_cut.checked_add(items_lines)?,
+                byte_offset: u32::try_from(end).ok()?,
+            }),
+            _ => None,
+        },
+    })
 }
 
 /// Loads a platform on the fast path; `None`: load it on the located path instead
 /// (something here is not handled, or there is a diagnostic to report).
 ///
-/// Two threads: one runs the parser (the larger part of the work), the other (this
-/// one) builds, converts and drops each top-level entry or list element as its events
-/// arrive, then validates. Strings are allocated and freed on this thread only.
+/// A parsing thread (the larger part of the work) and this thread, which builds,
+/// converts and drops each top-level entry or list element as its events arrive, then
+/// validates; for a large file, a third thread parses and converts the second part of
+/// its largest list ([`split`], [`convert_items`]).
 pub(crate) fn load(source_name: &str, text: &str) -> Option<Platform> {
+    load_split(source_name, text, SPLIT_MIN_BYTES)
+}
+
+/// [`load`], splitting files of `split_min_bytes` or more (the tests split small ones).
+pub(crate) fn load_split(
+    source_name: &str,
+    text: &str,
+    split_min_bytes: usize,
+) -> Option<Platform> {
     if text.len() as u64 > limits::MAX_FILE_BYTES {
         return None;
     }
     let mut sink = Sink::new(source_name, text);
+    let cut = split(text, split_min_bytes);
     let raw = std::thread::scope(|scope| {
+        let main_pieces = match cut {
+            Some(c) => std::iter::once(c.head).chain(c.tail).collect(),
+            None => vec![Piece {
+                text,
+                lines_before: 0,
+                byte_offset: 0,
+            }],
+        };
         let (tx, rx) = mpsc::sync_channel::<Vec<Ev<'_>>>(8);
-        let parser = std::thread::Builder::new()
-            .name("peerpath-load-parse".to_owned())
-            .spawn_scoped(scope, move || parse_into(text, &tx))
-            .ok()?;
+        let main_parser = spawn(scope, "peerpath-parse", main_pieces, tx).ok()?;
+        // The second half is parsed and converted on a thread of its own.
+        let second = match cut {
+            Some(c) => {
+                let list = RawPlatform::list_key(c.key)?;
+                let handle = std::thread::Builder::new()
+                    .name("peerpath-parse2".to_owned())
+                    .spawn_scoped(scope, move || {
+                        convert_items(source_name, text, c.items, list)
+                    })
+                    .ok()?;
+                Some((list, handle, c.tail.is_some()))
+            }
+            None => None,
+        };
         let mut received = Received {
             rx,
             batch: Vec::new().into_iter(),
         };
-        let raw = read(&mut received, &mut sink);
+        let mut second_counts = Some(Counts::default());
+        let raw = match second {
+            Some((list, handle, tail)) => {
+                let mut handle = Some(handle);
+                let mut rest = || {
+                    let (items, counts) = handle.take()?.join().ok()??;
+                    second_counts = Some(counts);
+                    Some(items)
+                };
+                let part = SplitSource {
+                    list,
+                    rest: &mut rest,
+                    tail,
+                };
+                read(&mut received, &mut sink, Some(part))
+            }
+            None => read(&mut received, &mut sink, None),
+        };
         // The parser stops at its next batch once the receiver is gone.
         drop(received);
-        parser.join().ok()?;
+        let main_counts = main_parser.join().ok()?;
+        // Each thread kept its own budget; the file's is their sum.
+        let counts = main_counts?.add(second_counts?);
+        counts.within().then_some(())?;
         raw
     })?;
     let origins = Origins::identity(&raw);
@@ -373,11 +645,95 @@ pub(crate) fn load(source_name: &str, text: &str) -> Option<Platform> {
     (sink.count() == 0).then_some(platform)
 }
 
+/// Starts a parsing thread on `pieces` ([`parse_into`]).
+fn spawn<'scope, 't: 'scope>(
+    scope: &'scope std::thread::Scope<'scope, 't>,
+    name: &str,
+    pieces: Vec<Piece<'t>>,
+    tx: mpsc::SyncSender<Vec<Ev<'t>>>,
+) -> std::io::Result<std::thread::ScopedJoinHandle<'scope, Option<Counts>>> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn_scoped(scope, move || parse_into(&pieces, |b| tx.send(b).is_ok()))
+}
+
+/// The second half of a split list, for [`read`].
+struct SplitSource<'a> {
+    list: &'static str,
+    /// Waits for the second half's elements, converted (`None`: give up).
+    rest: &'a mut dyn FnMut() -> Option<Elements>,
+    /// Whether the file goes on after the list (in a stream of its own).
+    tail: bool,
+}
+
+/// Elements of a top-level list converted apart: the list (in a platform otherwise
+/// empty) and how many elements the file had there.
+struct Elements {
+    lists: RawPlatform,
+    count: usize,
+}
+
+/// Parses `piece`, the second half of the top-level list `list` (a stream whose root
+/// is that sequence), and converts its elements as [`read`] does the first half's,
+/// with a sink of its own (any diagnostic: `None`, and the located path reports it).
+/// Runs on its own thread: the strings it allocates are freed on the loading thread.
+fn convert_items<'t>(
+    source_name: &str,
+    text: &'t str,
+    piece: Piece<'t>,
+    list: &'static str,
+) -> Option<(Elements, Counts)> {
+    let mut sink = Sink::new(source_name, text);
+    let mut ev = Events::of_piece(piece, Counts::default());
+    start_of_stream(&mut ev, false)?;
+    let mut lists = RawPlatform::placeholder();
+    lists.start_list(list);
+    let mut count = 0usize;
+    read_items(&mut ev, &mut sink, &mut lists, list, &mut count)?;
+    end_of_stream(&mut ev)?;
+    (sink.count() == 0).then_some((Elements { lists, count }, ev.counts))
+}
+
+/// Reads the elements of the top-level list `list` from `ev` up to its end, converting
+/// each as soon as it is built (then dropping it). `index`: the next element's index.
+fn read_items<'t>(
+    ev: &mut impl Source<'t>,
+    sink: &mut Sink<'_>,
+    lists: &mut RawPlatform,
+    list: &'static str,
+    index: &mut usize,
+) -> Option<()> {
+    loop {
+        let item = ev.next()?;
+        if matches!(item, Ev::SequenceEnd) {
+            return Some(());
+        }
+        if list == "endpoints" && *index >= limits::MAX_ENDPOINTS {
+            return None;
+        }
+        let item = node(ev, item, 2)?;
+        let mut cv = Conv {
+            sink: &mut *sink,
+            path: ypath![],
+        };
+        lists.push_item(list, *index, &item, &mut cv);
+        if sink.count() > 0 {
+            return None;
+        }
+        *index += 1;
+    }
+}
+
 /// Reads the document and converts it: each element of a top-level list as soon as it
 /// is built (then dropped), the rest through the located path's `convert_platform` on
 /// a root holding the other keys (and each list as an empty sequence, for the key
-/// checks).
-fn read<'t>(ev: &mut impl Source<'t>, sink: &mut Sink<'_>) -> Option<RawPlatform> {
+/// checks). With `split`, the list it names continues in its own stream after the
+/// elements of `ev`, and the file after that list is a stream of its own in `ev`.
+fn read<'t>(
+    ev: &mut impl Source<'t>,
+    sink: &mut Sink<'_>,
+    mut split: Option<SplitSource<'_>>,
+) -> Option<RawPlatform> {
     if !matches!(ev.next()?, Ev::StreamStart) || !matches!(ev.next()?, Ev::DocumentStart) {
         return None;
     }
@@ -411,24 +767,22 @@ fn read<'t>(ev: &mut impl Source<'t>, sink: &mut Sink<'_>) -> Option<RawPlatform
             (Some(list), Ev::Start { map: false, loc }) => {
                 lists.start_list(list);
                 let mut index = 0usize;
-                loop {
-                    let item = ev.next()?;
-                    if matches!(item, Ev::SequenceEnd) {
-                        break;
-                    }
-                    if list == "endpoints" && index >= limits::MAX_ENDPOINTS {
+                read_items(ev, sink, &mut lists, list, &mut index)?;
+                if let Some(part) = split.take_if(|p| p.list == list) {
+                    // The second half, converted on its own thread.
+                    let more = (part.rest)()?;
+                    index = index.checked_add(more.count)?;
+                    if list == "endpoints" && index > limits::MAX_ENDPOINTS {
                         return None;
                     }
-                    let item = node(ev, item, 2)?;
-                    let mut cv = Conv {
-                        sink: &mut *sink,
-                        path: ypath![],
-                    };
-                    lists.push_item(list, index, &item, &mut cv);
-                    if sink.count() > 0 {
-                        return None;
+                    lists.append_list(list, more.lists);
+                    if part.tail {
+                        // The head's stream ends with the cut; the tail's root mapping
+                        // goes on with the file's next key.
+                        matches!(ev.next()?, Ev::MappingEnd).then_some(())?;
+                        end_of_stream(ev)?;
+                        start_of_stream(ev, true)?;
                     }
-                    index += 1;
                 }
                 let placeholder = Node {
                     kind: Kind::Seq(Vec::new()),
@@ -442,9 +796,11 @@ fn read<'t>(ev: &mut impl Source<'t>, sink: &mut Sink<'_>) -> Option<RawPlatform
             }
         }
     }
-    if !matches!(ev.next()?, Ev::DocumentEnd) || !matches!(ev.next()?, Ev::StreamEnd) {
+    // A split that was not reached (its key was not a list here) is not this file's.
+    if split.is_some() {
         return None;
     }
+    end_of_stream(ev)?;
     let root = Node {
         kind: Kind::Map(entries),
         loc: root_loc,
@@ -459,6 +815,19 @@ fn read<'t>(ev: &mut impl Source<'t>, sink: &mut Sink<'_>) -> Option<RawPlatform
     }
     raw.take_lists(lists);
     Some(raw)
+}
+
+/// The start of a stream whose one document's root is a mapping (`map`) or sequence.
+fn start_of_stream<'t>(ev: &mut impl Source<'t>, map: bool) -> Option<()> {
+    matches!(ev.next()?, Ev::StreamStart).then_some(())?;
+    matches!(ev.next()?, Ev::DocumentStart).then_some(())?;
+    matches!(ev.next()?, Ev::Start { map: m, .. } if m == map).then_some(())
+}
+
+/// The end of a document and of its stream.
+fn end_of_stream<'t>(ev: &mut impl Source<'t>) -> Option<()> {
+    matches!(ev.next()?, Ev::DocumentEnd).then_some(())?;
+    matches!(ev.next()?, Ev::StreamEnd).then_some(())
 }
 
 /// The whole document as one tree, built as [`load`] builds each part of it (for the

@@ -91,6 +91,14 @@ pub fn load_fast(source_name: &str, text: &str) -> Option<Platform> {
     fast::load(source_name, text)
 }
 
+/// [`load_fast`] with the file parsed in two parts at once whatever its size (the
+/// fast path does it only for large files). Public for the tests that compare the
+/// paths.
+#[doc(hidden)]
+pub fn load_fast_split(source_name: &str, text: &str) -> Option<Platform> {
+    fast::load_split(source_name, text, 0)
+}
+
 /// [`load_str`] on the located path alone: the whole document as a located tree, then
 /// conversion and validation with it at hand. Public for the tests that compare the
 /// two paths.

@@ -438,7 +438,25 @@ impl Platform {
             }
             rank
         };
-        let node_rank = rank_of(self.nodes.iter().map(|n| n.name.as_str()).collect());
+        // Only importers are ranked (the endpoints of a large platform are a sixth of
+        // its nodes); the others keep rank 0 and are never looked up.
+        let mut importer = vec![false; self.nodes.len()];
+        for i in &imports {
+            if let Some(slot) = importer.get_mut(i.importer.index()) {
+                *slot = true;
+            }
+        }
+        let ranked: Vec<usize> = (0..self.nodes.len()).filter(|&n| importer[n]).collect();
+        let mut node_rank = vec![0u64; self.nodes.len()];
+        let ranks = rank_of(
+            ranked
+                .iter()
+                .map(|&n| self.nodes[n].name.as_str())
+                .collect(),
+        );
+        for (&n, r) in ranked.iter().zip(ranks) {
+            node_rank[n] = r;
+        }
         let export_rank = rank_of(self.exports.iter().map(|e| e.name.as_str()).collect());
         imports
             .sort_by_key(|i| (node_rank[i.importer.index()] << 32) | export_rank[i.export.index()]);

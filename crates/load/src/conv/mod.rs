@@ -430,6 +430,10 @@ pub(crate) trait TopLevelList: Sized {
     /// converts, as [`Conv::sparse_list`] does for the whole list.
     fn push(&mut self, key: &'static str, index: usize, item: &Node, cv: &mut Conv<'_, '_>);
 
+    /// Appends the elements of `more` (the rest of the list, converted apart: the
+    /// split parse of `crate::fast`).
+    fn append(&mut self, more: Self);
+
     /// What [`TopLevelList::convert`] accepts, as a JSON Schema (`crate::schema`).
     fn schema() -> serde_json::Value;
 }
@@ -457,6 +461,10 @@ impl<T: FromYaml> TopLevelList for Vec<T> {
         if let Some(v) = item {
             self.push(v);
         }
+    }
+
+    fn append(&mut self, mut more: Self) {
+        Vec::append(self, &mut more);
     }
 
     fn schema() -> serde_json::Value {
@@ -496,6 +504,12 @@ impl<T: FromYaml> TopLevelList for Option<Vec<T>> {
 
     fn push(&mut self, key: &'static str, index: usize, item: &Node, cv: &mut Conv<'_, '_>) {
         TopLevelList::push(self.get_or_insert_with(Vec::new), key, index, item, cv);
+    }
+
+    fn append(&mut self, more: Self) {
+        if let Some(more) = more {
+            TopLevelList::append(self.get_or_insert_with(Vec::new), more);
+        }
     }
 
     fn schema() -> serde_json::Value {
@@ -643,6 +657,16 @@ macro_rules! platform_struct {
                         $crate::conv::TopLevelList::push(
                             &mut self.$list, stringify!($list), index, item, cv,
                         );
+                    }
+                )*
+            }
+
+            /// Appends the list `key` of `from` to this one's (see
+            /// [`TopLevelList::append`]).
+            pub(crate) fn append_list(&mut self, key: &str, from: Self) {
+                $(
+                    if key == stringify!($list) {
+                        $crate::conv::TopLevelList::append(&mut self.$list, from.$list);
                     }
                 )*
             }

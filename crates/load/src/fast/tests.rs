@@ -218,3 +218,74 @@ fn nesting_deeper_than_the_budget_goes_to_the_located_path() {
     assert!(tree(&deep(limits::MAX_DEPTH)).is_none());
     assert!(located(&deep(limits::MAX_DEPTH + 1)).is_none());
 }
+
+/// Loads `text` on the fast path with the parse split (if [`split`] finds a cut) and
+/// without; the two agree, and the split gives up only where the unsplit path does
+/// or where the cut lands inside a construct that spans it.
+fn split_agrees(name: &str, text: &str) -> (bool, Option<Platform>) {
+    let whole = load_split(name, text, usize::MAX);
+    let parts = load_split(name, text, 0);
+    if let Some(p) = &parts {
+        assert!(
+            whole.as_ref() == Some(p),
+            "{name}: the split loads another platform"
+        );
+    }
+    (split(text, 0).is_some(), parts)
+}
+
+#[test]
+fn a_split_parse_loads_what_one_parser_loads() {
+    let mut split_loaded = 0;
+    for (name, text) in inputs() {
+        let (cut, parts) = split_agrees(&name, &text);
+        let whole = load_split(&name, &text, usize::MAX);
+        if cut && whole.is_some() {
+            assert!(parts.is_some(), "{name}: the split gave up on a plain file");
+            split_loaded += 1;
+        }
+    }
+    // Files the project writes have their lists at column 0: they split (9 of the 10
+    // repository platforms the fast path loads, on 2026-12-08; `split` finds no cut in
+    // power9-tce's).
+    assert!(split_loaded >= 9, "{split_loaded} files loaded split");
+}
+
+/// The cut is at the list's middle element line; each of these puts a construct
+/// across it that one parser reads as a whole. The split must not read it otherwise.
+#[test]
+fn constructs_across_the_cut_are_not_read_differently() {
+    let Some((_, base)) = inputs()
+        .into_iter()
+        .find(|(n, _)| n.contains("amd-zen-switch.yaml (written back)"))
+    else {
+        panic!("amd-zen-switch is in the repository");
+    };
+    let Some(cut) = split(&base, 0) else {
+        panic!("the written-back platform splits");
+    };
+    let at = cut.items.byte_offset as usize;
+    let (head, rest) = base.split_at(at);
+    // The element line before the cut gains a key whose value runs into the cut.
+    let Some(last_key) = head.trim_end_matches('\n').rfind('\n') else {
+        panic!("a line before the cut");
+    };
+    let variants = [
+        // A double-quoted string whose next line (the cut) is `- …` at column 0.
+        format!("{}\n  note: \"open\n{rest}", &head[..last_key]),
+        format!("{}\n  note: 'open\n{rest}", &head[..last_key]),
+        // A flow sequence left open.
+        format!("{}\n  note: [a,\n{rest}", &head[..last_key]),
+        // A block scalar: ends at the cut's column-0 line in both readings.
+        format!("{}\n  note: |\n    text\n{rest}", &head[..last_key]),
+        // A comment line at column 0 right at the cut.
+        format!("{head}# - name: not an element\n{rest}"),
+    ];
+    for (k, text) in variants.iter().enumerate() {
+        let (_, parts) = split_agrees(&format!("variant {k}"), text);
+        let located = crate::load_located("v.yaml", text).ok();
+        if let Some(p) = parts {
+            assert!(located.as_ref() == Some(&p), "variant {k}");
+        }
+    }
+}

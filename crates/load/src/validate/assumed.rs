@@ -1,7 +1,7 @@
 //! `assumed`: the facts the file does not know (issue 24). Each names a known fact,
 //! and a node's fact names a node of the right kind; each fact is listed once.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use peerpath_model::{Fact, NodeId};
 

@@ -1,7 +1,7 @@
 //! `domains`: explicit IOMMU domains, each naming endpoints (each endpoint in at most
 //! one domain).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use peerpath_model::{Domain, NodeId};
 
@@ -15,7 +15,7 @@ impl Validator<'_, '_> {
     pub(super) fn domains(&mut self, node_ids: &HashMap<Entity, NodeId>) -> Vec<Domain> {
         let raw = self.raw;
         let mut out = Vec::new();
-        let mut member: HashMap<NodeId, &str> = HashMap::new();
+        let mut member: HashMap<NodeId, &str> = HashMap::default();
         for (i, d) in raw.domains.iter().enumerate() {
             let dp = self.entity_path(Entity::Domain(i));
             let mut devices = Vec::new();

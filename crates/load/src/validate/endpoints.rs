@@ -120,20 +120,12 @@ impl Validator<'_, '_> {
                 .get(ei)
                 .map(|e| e.bars.as_slice())
                 .unwrap_or(&[]);
-            for bar in &ep.bars {
+            for (bi, bar) in ep.bars.iter().enumerate() {
                 let k = raw_bars
                     .iter()
                     .position(|b| b.index == bar.index)
                     .unwrap_or(0);
-                let mut bp = self.entity_path(p.entity);
-                bp.extend(ypath!["bars", k]);
-                let mut ap = bp.clone();
-                ap.push(Seg::from("addr"));
-                spans.push((
-                    bar.range,
-                    format!("BAR {} {} of `{}`", bar.index, bar.range, p.name),
-                    ap,
-                ));
+                spans.push((bar.range, (i, bi, k)));
                 let Some(Some(h)) = hbs.get(i) else { continue };
                 let Some(hp) = pending.get(*h) else { continue };
                 let NodeKind::HostBridge(own) = &hp.kind else {
@@ -157,7 +149,8 @@ impl Validator<'_, '_> {
                 } else {
                     format!("inside a window of `{}`: {}", hp.name, listed.join(", "))
                 };
-                bp.push(Seg::from("addr"));
+                let mut bp = self.entity_path(p.entity);
+                bp.extend(ypath!["bars", k, "addr"]);
                 let msg = match found.and_then(|(owner, w)| Some((pending.get(owner)?, w))) {
                     Some((other, w)) => Msg::new(format!(
                         "BAR {} {} of `{}` lies in host bridge `{}`'s window {w}, but `{}` is below `{}`",
@@ -171,7 +164,22 @@ impl Validator<'_, '_> {
                 self.report(bp, msg.expected(expected));
             }
         }
-        self.overlaps(spans);
+        self.overlaps(spans, |v, &(i, bi, k)| {
+            let Some(p) = pending.get(i) else {
+                return (String::new(), Vec::new());
+            };
+            let label = match &p.kind {
+                NodeKind::Endpoint(ep) => ep
+                    .bars
+                    .get(bi)
+                    .map(|b| format!("BAR {} {} of `{}`", b.index, b.range, p.name))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            let mut ap = v.entity_path(p.entity);
+            ap.extend(ypath!["bars", k, "addr"]);
+            (label, ap)
+        });
     }
 }
 

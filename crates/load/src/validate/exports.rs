@@ -1,7 +1,7 @@
 //! `exports`: each export names an endpoint and one of its BARs; `offset` + `size`
 //! must not wrap (outside the BAR or unaligned is a finding, K2.1, not a load error).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use peerpath_model::{Export, ExportId, NodeId};
 

@@ -4,7 +4,7 @@
 //! order); loops in the hierarchy, BDFs used twice and BDFs outside their host
 //! bridge's segment are reported.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use peerpath_model::{Bdf, NodeId, NodeKind};
 
@@ -93,9 +93,13 @@ impl Validator<'_, '_> {
                 },
                 _ => continue,
             };
-            let mut p = self.entity_path(pr.entity);
-            p.push(Seg::from("parent"));
-            pr.parent = match self.resolve(parent, p, ok, expected) {
+            let entity = pr.entity;
+            let p = |v: &Self| {
+                let mut p = v.entity_path(entity);
+                p.push(Seg::from("parent"));
+                p
+            };
+            pr.parent = match self.resolve_at(parent, p, ok, expected) {
                 Some(e) => index.get(&e).map_or(Parent::Broken, |&i| Parent::Idx(i)),
                 None => Parent::Broken,
             };
@@ -224,7 +228,7 @@ impl Validator<'_, '_> {
 
     /// Each BDF once; each node's segment is its host bridge's.
     pub(super) fn check_bdfs(&mut self, pending: &[PendingNode], order: &[usize]) {
-        let mut seen: HashMap<Bdf, usize> = HashMap::new();
+        let mut seen: HashMap<Bdf, usize> = HashMap::default();
         for (i, p) in pending.iter().enumerate() {
             let Some(bdf) = p.bdf else { continue };
             if let Some(&first) = seen.get(&bdf) {

@@ -2,7 +2,7 @@
 //! [PCIe §6.33]). Each names two distinct endpoints that have a `cc` state (only a
 //! TDI holds IDE keys); a pair is joined by at most one stream.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use peerpath_model::{IdeStream, Node as PNode, NodeId, NodeKind};
 

@@ -2,7 +2,7 @@
 //! is absent — the check that the default expansion stays within
 //! [`crate::limits::MAX_PAIRINGS`].
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use peerpath_model::{Export, ExportId, Import, NodeId};
 
@@ -43,7 +43,7 @@ impl Validator<'_, '_> {
                 return None;
             }
             Some(list) => {
-                let mut seen: HashMap<(NodeId, ExportId), usize> = HashMap::new();
+                let mut seen: HashMap<(NodeId, ExportId), usize> = HashMap::default();
                 // Pairings looked at, duplicates included: bounds the work of many
                 // `exports: all` entries.
                 let mut work = 0usize;

@@ -1,7 +1,7 @@
 //! `kernel`: the command line and configuration (`disable_acs_redir` and `config_acs`
 //! name ports by name or BDF; a bit both set and cleared; IPA bits).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use peerpath_model::{Bdf, ConfigAcs, Cpu, Kernel, Node as PNode, NodeId, Release};
 
@@ -21,7 +21,7 @@ impl Validator<'_, '_> {
                 ..Kernel::default()
             };
         };
-        let mut by_bdf: HashMap<Bdf, NodeId> = HashMap::new();
+        let mut by_bdf: HashMap<Bdf, NodeId> = HashMap::default();
         for (i, n) in nodes.iter().enumerate() {
             if let Some(b) = n.bdf {
                 by_bdf.entry(b).or_insert(NodeId(i as u32));

@@ -41,7 +41,7 @@ mod timing;
 mod traffic;
 mod vms;
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use peerpath_model::{ExportId, Node as PNode, NodeId, Platform};
 
@@ -88,7 +88,7 @@ pub(crate) fn validate(
     origins: Origins,
     converted_cleanly: bool,
 ) -> Option<Platform> {
-    let mut broken = HashSet::new();
+    let mut broken = HashSet::default();
     if let (Some(root), false) = (root, converted_cleanly) {
         let src = sink.text;
         root.walk(|n| {
@@ -104,8 +104,8 @@ pub(crate) fn validate(
         prefix,
         origins,
         broken,
-        names: HashMap::new(),
-        duplicates: HashMap::new(),
+        names: HashMap::default(),
+        duplicates: HashMap::default(),
         sorted_names: None,
         export_ids: Vec::new(),
     };
@@ -161,7 +161,8 @@ impl Validator<'_, '_> {
         self.check_address_map(&memory);
         self.check_bars(&pending, &order);
 
-        let mut node_ids: HashMap<Entity, NodeId> = HashMap::with_capacity(pending.len());
+        let mut node_ids: HashMap<Entity, NodeId> =
+            HashMap::with_capacity_and_hasher(pending.len(), Default::default());
         node_ids.extend(
             pending
                 .iter()

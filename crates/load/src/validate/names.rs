@@ -2,7 +2,7 @@
 //! duplicates, its YAML path, and resolving references to names (with "did you mean"
 //! and "is a …, expected …" diagnostics).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use peerpath_model::NodeId;
 
@@ -106,16 +106,10 @@ impl<'a> Validator<'a, '_> {
     }
 
     pub(super) fn check_name(&mut self, name: &str, p: Path) {
-        let valid = |s: &str| {
-            let mut chars = s.chars();
-            matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
-                && chars.all(|c| {
-                    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
-                })
-        };
-        if !valid(name) {
+        if !valid_name(name) {
             let lower = name.to_ascii_lowercase();
-            let help = (valid(&lower) && lower != name).then(|| format!("did you mean `{lower}`?"));
+            let help =
+                (valid_name(&lower) && lower != name).then(|| format!("did you mean `{lower}`?"));
             self.report(
                 p,
                 Msg::new(format!(
@@ -182,10 +176,16 @@ impl<'a> Validator<'a, '_> {
             all = keyed.into_iter().map(|(_, v)| v).collect();
         }
         for (name, ent) in all {
-            let mut p = self.entity_path(ent);
-            p.push(Seg::from("name"));
-            self.check_name(name, p.clone());
+            let name_path = |v: &Self| {
+                let mut p = v.entity_path(ent);
+                p.push(Seg::from("name"));
+                p
+            };
+            if !valid_name(name) {
+                self.check_name(name, name_path(self));
+            }
             if let Some(first) = self.names.get(name).copied() {
+                let p = name_path(self);
                 self.duplicates.entry(name).or_default().push(ent);
                 let mut fp = self.entity_path(first);
                 fp.push(Seg::from("name"));
@@ -214,6 +214,17 @@ impl<'a> Validator<'a, '_> {
         &mut self,
         name: &str,
         p: Path,
+        ok: impl Fn(Entity) -> bool,
+        expected: &str,
+    ) -> Option<Entity> {
+        self.resolve_at(name, |_| p, ok, expected)
+    }
+
+    /// [`Self::resolve`], building the reference's path only to report it.
+    pub(super) fn resolve_at(
+        &mut self,
+        name: &str,
+        p: impl FnOnce(&Self) -> Path,
         ok: impl Fn(Entity) -> bool,
         expected: &str,
     ) -> Option<Entity> {
@@ -252,7 +263,7 @@ impl<'a> Validator<'a, '_> {
                     _ => None,
                 };
                 self.report(
-                    p,
+                    p(self),
                     Msg::new(format!("`{name}` is {}", e.what()))
                         .expected(expected)
                         .help_opt(help),
@@ -276,7 +287,7 @@ impl<'a> Validator<'a, '_> {
                     did_you_mean(name, sorted.iter().filter(|(_, e)| ok(*e)).map(|(n, _)| *n))
                 };
                 self.report(
-                    p,
+                    p(self),
                     Msg::new(format!("`{}` is not defined", crate::source::shorten(name)))
                         .expected(expected)
                         .help_opt(help),
@@ -302,4 +313,13 @@ impl<'a> Validator<'a, '_> {
             _ => None,
         }
     }
+}
+
+/// A name as the format allows it: `[a-z0-9][a-z0-9._-]*`.
+fn valid_name(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    matches!(bytes.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
+        && bytes.all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-')
+        })
 }

@@ -1,7 +1,7 @@
 //! `switches`: each switch is its upstream port (whose `parent` is resolved in
 //! [`super::hierarchy`]) followed by its downstream ports.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use peerpath_model::{NodeId, NodeKind, Switch};
 

@@ -5,7 +5,7 @@
 //! `150ns`, `1.2us` or `1µs`; each bad value is reported where it is, with what would
 //! be right.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use peerpath_model::{
     Fabric, FabricHop, FabricPair, Latencies, Link, LinkSpeed, NodeId, LINK_WIDTHS,

@@ -1,7 +1,7 @@
 //! `traffic`: workloads, each for an imported pairing (bytes at least 1, payload
 //! 1–4096 bytes per TLP).
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use peerpath_model::{ExportId, Import, NodeId, Traffic};
 
@@ -22,7 +22,7 @@ impl Validator<'_, '_> {
         // A set, not a scan of `imports` per entry: the default expansion can hold
         // millions of pairings.
         let imported: HashSet<(NodeId, ExportId)> = if raw.traffic.is_empty() {
-            HashSet::new()
+            HashSet::default()
         } else {
             imports.iter().map(|im| (im.importer, im.export)).collect()
         };

@@ -4,7 +4,7 @@
 //! device has; `ats: true` needs the device's ATS capability; the guest's release
 //! parses.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use peerpath_model::{
     Arch, Cpu, Driver, Endpoint, Guest, Node as PNode, NodeId, NodeKind, Release, Vm, VmDevice,
@@ -28,7 +28,7 @@ impl Validator<'_, '_> {
     ) -> Vec<Vm> {
         let raw = self.raw;
         let mut out: Vec<Vm> = Vec::new();
-        let mut member: HashMap<NodeId, String> = HashMap::new();
+        let mut member: HashMap<NodeId, String> = HashMap::default();
         for (i, v) in raw.vms.iter().enumerate() {
             let vp = ypath!["vms", file_index(&self.origins.vms, i)];
             let mut p = vp.clone();

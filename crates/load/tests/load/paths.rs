@@ -4,13 +4,25 @@
 
 use std::path::Path;
 
-use peerpath_load::{load_fast, load_located, load_raw_str, load_str, to_yaml};
+use peerpath_load::{load_fast, load_fast_split, load_located, load_raw_str, load_str, to_yaml};
 use proptest::prelude::*;
 
 /// Loads `text` on both paths and checks that they agree; whether the fast path
 /// loaded it.
 fn agree(name: &str, text: &str) -> bool {
     let located = load_located(name, text);
+    // Parsed in two parts, the fast path loads the located path's platform or gives up.
+    if let Some(p) = load_fast_split(name, text) {
+        match &located {
+            Ok(q) => assert!(
+                p == *q,
+                "{name}: the split fast path loads another platform"
+            ),
+            Err(d) => {
+                panic!("{name}: the split fast path loads what the located path rejects:\n{d}")
+            }
+        }
+    }
     match load_fast(name, text) {
         Some(p) => {
             match &located {
@@ -67,6 +79,12 @@ fn every_repository_platform_loads_the_same_on_both_paths() {
         let valid = load_located(&name, &text).is_ok();
         // The spec's example is invalid (status.md, item 1): the located path reports it.
         assert_eq!(agree(&name, &text), valid, "{name}: valid {valid}");
+        // What the project writes parses in two parts as well as in one.
+        assert_eq!(
+            load_fast_split(&name, &text).is_some(),
+            valid,
+            "{name}: split"
+        );
     }
 }
 
@@ -118,6 +136,10 @@ fn a_generated_platform_loads_on_the_fast_path() {
         panic!("the generated platform converts")
     };
     assert!(agree("g.yaml", &text), "not loaded on the fast path");
+    assert!(
+        load_fast_split("g.yaml", &text).is_some(),
+        "not loaded with the parse split"
+    );
 }
 
 proptest! {
