@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::pagetable::{IoPageTable, MemAttr, Prot};
+use crate::types::Ste;
 use peerpath_model::{AddrRange, Iova, NodeKind, PhysAddr};
 use peerpath_testkit::strategy::cases;
 use proptest::prelude::*;
