@@ -1,4 +1,4 @@
-//! The root complex (H2, H3, H6, H7): what a request meets when it comes up a root
+//! H2, H3, H6, H7 — the root complex: what a request meets when it comes up a root
 //! port (or from an RCiEP). A translation request goes to the IOMMU (`ats_request`,
 //! H2); any other request to the translation agent of the port it came up
 //! (`through_agent`: the requester's StreamID, EATS for a translated request, the
