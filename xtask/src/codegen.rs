@@ -17,6 +17,7 @@ pub(crate) const MODULES: &[(&str, &str)] = &[
     ("Topology", "topology/src/reach.rs"),
     ("Topology", "topology/src/mps.rs"),
     ("Hardware", "engine/src/engine.rs"),
+    ("Hardware", "engine/src/engine/root_complex.rs"),
     ("Hardware", "engine/src/stream.rs"),
     ("Hardware", "engine/src/tlb.rs"),
     ("Hardware", "engine/src/merge.rs"),

@@ -5,7 +5,7 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Bencher, Criterion, Throughput};
 use peerpath_engine::{Engine, IoPageTable, MemAttr, Prot, Ste, StreamSetup, Tlp, Trace};
 use peerpath_model::{
     ForwardsP2p, IommuKind, Iova, NodeId, PcieBusConfig, PhysAddr, Platform, PlatformBuilder,
@@ -96,85 +96,105 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("tbu");
     g.throughput(Throughput::Elements(1));
 
+    // The engine's flow cache on (the compiled path) or off (the hop-by-hop reference).
+    let engine = |flow_cache: bool| {
+        let mut engine = Engine::new(&topo);
+        engine.set_flow_cache(flow_cache);
+        engine
+    };
+    // One TLP of the page that the 1 GiB mapping starts with.
+    let tlp = Tlp::write(src, 0x1_0000_0040, 256);
+
     g.bench_function("flow-cache-hit", |b| {
         // The compiled path: a TLP of a page already routed is one lookup plus the TLB
         // access the reference would make (a TLB hit here).
-        let mut engine = Engine::new(&topo);
-        let tlp = Tlp::write(src, 0x1_0000_0040, 256);
+        let mut engine = engine(true);
         let mut trace = Trace::summary_only();
         engine.route_into(&setup, tlp, &mut trace);
-        b.iter(|| {
-            engine.route_into(&setup, black_box(tlp), &mut trace);
-            black_box(&trace.end);
-        });
+        each(b, &mut engine, &setup, &mut trace, || tlp);
     });
 
     g.bench_function("flow-cache-hit-stream", |b| {
         // A DMA stream: consecutive 256-byte writes over 16 pages (64 KiB), so every TLP
         // has its own address and the pages take turns in the flow cache and the TLB
         // (all hits once warm).
-        let mut engine = Engine::new(&topo);
-        let mut trace = Trace::summary_only();
         let mut offset = 0u64;
-        b.iter(|| {
+        let next = || {
             offset = (offset + 256) % (16 * 4096);
-            let tlp = Tlp::write(src, 0x1_0000_0000 + offset, 256);
-            engine.route_into(&setup, black_box(tlp), &mut trace);
-            black_box(&trace.end);
-        });
+            Tlp::write(src, 0x1_0000_0000 + offset, 256)
+        };
+        each(
+            b,
+            &mut engine(true),
+            &setup,
+            &mut Trace::summary_only(),
+            next,
+        );
     });
 
     g.bench_function("reference-tlb-hit", |b| {
         // The hop-by-hop reference router (flow cache off), keeping no hops.
-        let mut engine = Engine::new(&topo);
-        engine.set_flow_cache(false);
-        let tlp = Tlp::write(src, 0x1_0000_0040, 256);
-        let mut trace = Trace::summary_only();
-        b.iter(|| {
-            engine.route_into(&setup, black_box(tlp), &mut trace);
-            black_box(&trace.end);
-        });
+        each(
+            b,
+            &mut engine(false),
+            &setup,
+            &mut Trace::summary_only(),
+            || tlp,
+        );
     });
 
     g.bench_function("reference-recording-tlb-hit", |b| {
         // The same, every hop recorded into a reused buffer (explain, JSON routes).
-        let mut engine = Engine::new(&topo);
-        let tlp = Tlp::write(src, 0x1_0000_0040, 256);
+        let mut engine = engine(true);
         let mut trace = engine.route(&setup, tlp);
-        b.iter(|| {
-            engine.route_into(&setup, black_box(tlp), &mut trace);
-            black_box(&trace.end);
-        });
+        each(b, &mut engine, &setup, &mut trace, || tlp);
     });
 
-    g.bench_function("tlb-miss", |b| {
-        // Cycling through 64 Ki pages defeats a 2048-entry LRU TLB (and the flow cache,
-        // which is cleared at 64 Ki entries): every lookup walks the table.
-        let mut engine = Engine::new(&topo);
-        let mut trace = Trace::summary_only();
+    // Cycling through 64 Ki pages defeats a 2048-entry LRU TLB (and the flow cache,
+    // which holds 256 pages): every lookup walks the table.
+    let pages = || {
         let mut page = 0u64;
-        b.iter(|| {
+        move || {
             page = (page + 1) % 65_536;
-            let tlp = Tlp::write(src, 0x1_0000_0000 + page * 4096, 256);
-            engine.route_into(&setup, black_box(tlp), &mut trace);
-            black_box(&trace.end);
-        });
+            Tlp::write(src, 0x1_0000_0000 + page * 4096, 256)
+        }
+    };
+
+    g.bench_function("tlb-miss", |b| {
+        each(
+            b,
+            &mut engine(true),
+            &setup,
+            &mut Trace::summary_only(),
+            pages(),
+        );
     });
 
     g.bench_function("reference-tlb-miss", |b| {
-        let mut engine = Engine::new(&topo);
-        engine.set_flow_cache(false);
-        let mut trace = Trace::summary_only();
-        let mut page = 0u64;
-        b.iter(|| {
-            page = (page + 1) % 65_536;
-            let tlp = Tlp::write(src, 0x1_0000_0000 + page * 4096, 256);
-            engine.route_into(&setup, black_box(tlp), &mut trace);
-            black_box(&trace.end);
-        });
+        each(
+            b,
+            &mut engine(false),
+            &setup,
+            &mut Trace::summary_only(),
+            pages(),
+        );
     });
 
     g.finish();
+}
+
+/// Routes `next()` into `trace` on every iteration.
+fn each(
+    b: &mut Bencher<'_>,
+    engine: &mut Engine<'_>,
+    setup: &StreamSetup,
+    trace: &mut Trace,
+    mut next: impl FnMut() -> Tlp,
+) {
+    b.iter(|| {
+        engine.route_into(setup, black_box(next()), trace);
+        black_box(&trace.end);
+    });
 }
 
 criterion_group!(benches, bench);

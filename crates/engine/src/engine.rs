@@ -30,39 +30,27 @@
 //! plus the TLB access the reference would make (so hit/miss counters agree). Tests
 //! (and a property test on random platforms) hold both to the same end, memory type,
 //! StreamID, summary and TLB counters.
+//!
+//! **The router's steps**, each a function named for what it models, generic over how
+//! the route keeps its hops (`route::Recorder`: `KeepHops` or `SummaryOnly`, compiled
+//! once each): `issue` → `upstream` (H1 at each port, `ingress`) → `root_complex`
+//! (module `root_complex`: `ats_request`, `without_agent`, `through_agent` with
+//! `translate`) → `interconnect` (H7) → `down_host_bridge` (H6) → `descend` (H5) →
+//! `deliver` (C3); a delivered read's completion in module `completion`.
 
 use std::sync::Arc;
 
-use peerpath_model::{
-    AcsFlags, ForwardsP2p, Iommu, IommuId, Iova, NodeId, Op, Platform, StreamId, TdispState,
-    Translation,
-};
+use peerpath_model::{AcsFlags, ForwardsP2p, NodeId, Op, Platform, StreamId, TdispState};
 use peerpath_topology::acs::{self, AcsTlp, Class, Decision, Dest, Reader};
 use peerpath_topology::Topology;
 
 use crate::flow::{FlowCache, FlowKey, FlowValue, TlbTouch};
 use crate::hardware::{ChildRange, Decode, Hardware, Kind, NodeInfo};
-use crate::pagetable::LookupError;
-use crate::tlb::{Tlb, TlbEntry, PAGE_SHIFT};
+use crate::route::{IcEntry, KeepHops, Recorder, Src, SummaryOnly};
+use crate::tlb::Tlb;
 use crate::types::{
-    At, Completion, CplEnd, DropReason, End, Event, Fault, Hop, Place, Ste, StreamSetup, TlbId,
-    TlbStats, Tlp, Trace, Why,
+    At, CplEnd, DropReason, End, Event, Fault, Place, StreamSetup, TlbId, TlbStats, Tlp, Trace, Why,
 };
-
-/// Where a route entered the interconnect: what `route_burst` needs to resume a merged
-/// burst there (H4).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct IcEntry {
-    /// `hops.len()` before the interconnect's hops.
-    pub(crate) hop_index: usize,
-    /// `summary.hops` then (a trace that keeps no hops counts them there).
-    pub(crate) summary_hops: u32,
-    /// The TLP at the interconnect, its address CPU physical.
-    pub(crate) tlp: Tlp,
-    pub(crate) src: Src,
-    /// Whether it decodes to a host bridge window (a PCI target).
-    pub(crate) to_pci: bool,
-}
 
 /// The hardware of one platform with this engine's TLB state. See the crate
 /// documentation. Cheap to `fork` for another thread: the compiled hardware is shared.
@@ -127,14 +115,6 @@ fn replay(
     }
 }
 
-/// Where a request came into the root complex from: its host bridge and root port
-/// (`None` for an RCiEP requester).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct Src {
-    pub(crate) hb: NodeId,
-    pub(crate) rp: Option<NodeId>,
-}
-
 /// How a request reaches a host bridge's hierarchy from above.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Via {
@@ -157,6 +137,21 @@ enum Ingress {
     TurnBack,
     /// Blocked: an ACS violation.
     Block(AcsFlags),
+}
+
+/// Source Validation's test at ingress port `port` of a TLP from `requester` (H1): the
+/// requester's bus within the port's bus range, in the same segment. Only SV reads it
+/// (`acs::validates_source`), so it is false at a port where SV does not act.
+#[inline(always)]
+fn requester_in_range(port: &NodeInfo, requester: &NodeInfo) -> bool {
+    port.validates_source
+        && match (requester.rid, port.bus_range) {
+            (Some(rid), Some((lo, hi))) => {
+                let bus = (rid >> 8) as u8;
+                requester.segment == port.segment && lo <= bus && bus <= hi
+            }
+            _ => false,
+        }
 }
 
 impl<'t> Engine<'t> {
@@ -298,25 +293,32 @@ impl<'t> Engine<'t> {
     fn reference(&mut self, setup: &StreamSetup, tlp: Tlp, out: &mut Trace) {
         self.ic_entry = None;
         self.touched = None;
-        // The router is compiled twice: recording every hop, and keeping only the
-        // summary (no per-hop test of the trace's mode).
         self.internal = false;
-        out.end = if out.record {
-            self.issue::<true>(setup, tlp, out, Why::Issued)
+        // The router is compiled once per recorder (`route::Recorder`).
+        if out.record {
+            self.issue_and_complete(setup, tlp, out, KeepHops);
         } else {
-            self.issue::<false>(setup, tlp, out, Why::Issued)
-        };
-        if let (End::Delivered { target, .. }, Op::Read) = (out.end, tlp.op) {
-            // The read as the completer received it (its last hop).
-            let last = if out.record {
-                out.hops.last().map(|h| h.tlp)
-            } else {
-                out.summary.last.map(|(_, t)| t)
-            }
-            .unwrap_or(tlp);
-            out.completion = Some(self.complete(target, last, out));
+            self.issue_and_complete(setup, tlp, out, SummaryOnly);
         }
         out.finish();
+    }
+
+    /// The request from its requester to its end and, for a read delivered to a BAR,
+    /// its completion back.
+    #[inline(always)]
+    fn issue_and_complete<R: Recorder>(
+        &mut self,
+        setup: &StreamSetup,
+        tlp: Tlp,
+        out: &mut Trace,
+        rec: R,
+    ) {
+        out.end = self.issue(setup, tlp, Why::Issued, out, rec);
+        if let (End::Delivered { target, .. }, Op::Read) = (out.end, tlp.op) {
+            // The read as the completer received it (its last hop).
+            let last = rec.last_tlp(out).unwrap_or(tlp);
+            out.completion = Some(self.complete(target, last, out));
+        }
     }
 
     /// Whether the flow cache serves summary-only routes (every decode boundary is
@@ -331,45 +333,38 @@ impl<'t> Engine<'t> {
         self.flows_on = self.hw.page_exact && on;
     }
 
-    #[inline(always)]
-    fn push<const REC: bool>(tr: &mut Trace, at: Place, event: Event, tlp: Tlp, why: Why) {
-        if REC {
-            tr.hops.push(Hop {
-                at,
-                event,
-                tlp,
-                why,
-            });
-        } else {
-            tr.summary.note_parts(at, event, tlp, why);
-        }
-    }
-
-    fn issue<const REC: bool>(
+    fn issue<R: Recorder>(
         &mut self,
         setup: &StreamSetup,
         tlp: Tlp,
-        tr: &mut Trace,
         why: Why,
+        tr: &mut Trace,
+        rec: R,
     ) -> End {
         let r = tlp.requester;
         let Some(info) = self.hw.nodes.get(r.index()) else {
             return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
         };
-        Self::push::<REC>(tr, Place::Pci(r), Event::Issue, tlp, why);
+        rec.hop(tr, Place::Pci(r), Event::Issue, tlp, why);
         if info.kind == Kind::HostBridge {
-            Self::push::<REC>(tr, Place::Pci(r), Event::Drop, tlp, Why::NoDecode);
+            rec.hop(tr, Place::Pci(r), Event::Drop, tlp, Why::NoDecode);
             return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
         }
-        if let Some(end) = self.loopback::<REC>(tlp, tr) {
+        if let Some(end) = self.loopback(tlp, tr, rec) {
             return end;
         }
-        self.upstream::<REC>(setup, tlp, r, tr)
+        self.upstream(setup, tlp, r, tr, rec)
     }
 
     /// ACS `bit` at `at` blocks the request (H1): a fault hop, an ACS violation.
-    fn acs_violation<const REC: bool>(at: NodeId, bit: AcsFlags, tlp: Tlp, tr: &mut Trace) -> End {
-        Self::push::<REC>(
+    fn acs_violation<R: Recorder>(
+        at: NodeId,
+        bit: AcsFlags,
+        tlp: Tlp,
+        tr: &mut Trace,
+        rec: R,
+    ) -> End {
+        rec.hop(
             tr,
             Place::Pci(at),
             Event::Fault,
@@ -383,7 +378,7 @@ impl<'t> Engine<'t> {
     /// inside the device when the requester function has an internal peer path and
     /// its ACS neither redirects nor blocks it (the one ACS decision, `PeerFunction`);
     /// otherwise it goes out on the link like any other.
-    fn loopback<const REC: bool>(&mut self, tlp: Tlp, tr: &mut Trace) -> Option<End> {
+    fn loopback<R: Recorder>(&mut self, tlp: Tlp, tr: &mut Trace, rec: R) -> Option<End> {
         let info = &self.hw.nodes[tlp.requester.index()];
         if info.slot_peers.is_empty() || tlp.at == At::TranslationRequest {
             return None;
@@ -406,7 +401,7 @@ impl<'t> Engine<'t> {
         let r = tlp.requester;
         match decision {
             Decision::Peer { .. } => {
-                Self::push::<REC>(
+                rec.hop(
                     tr,
                     Place::Pci(r),
                     Event::Forward,
@@ -414,9 +409,9 @@ impl<'t> Engine<'t> {
                     Why::FunctionLoopback { to: peer },
                 );
                 self.internal = true;
-                Some(self.deliver::<REC>(peer, tlp, tr))
+                Some(self.deliver(peer, tlp, tr, rec))
             }
-            Decision::Block(bit) => Some(Self::acs_violation::<REC>(r, bit, tlp, tr)),
+            Decision::Block(bit) => Some(Self::acs_violation(r, bit, tlp, tr, rec)),
             Decision::Up { .. } | Decision::TurnBack => None,
         }
     }
@@ -430,18 +425,24 @@ impl<'t> Engine<'t> {
     /// H5 at a receiving node: `Some(end)` if the TLP is malformed there. A
     /// conventional PCI device has no MPS (the bus carries transactions, not TLPs).
     #[inline(always)]
-    fn mps_check<const REC: bool>(&self, node: NodeId, tlp: Tlp, tr: &mut Trace) -> Option<End> {
+    fn mps_check<R: Recorder>(
+        &self,
+        node: NodeId,
+        tlp: Tlp,
+        tr: &mut Trace,
+        rec: R,
+    ) -> Option<End> {
         if !Self::carries_data(&tlp) || tlp.payload <= self.hw.nodes[node.index()].mps_limit {
             return None;
         }
-        Some(self.malformed::<REC>(node, tlp, tr))
+        Some(self.malformed(node, tlp, tr, rec))
     }
 
     /// The drop of a TLP above `node`'s MPS (H5).
     #[cold]
-    fn malformed<const REC: bool>(&self, node: NodeId, tlp: Tlp, tr: &mut Trace) -> End {
+    fn malformed<R: Recorder>(&self, node: NodeId, tlp: Tlp, tr: &mut Trace, rec: R) -> End {
         let mps = self.hw.nodes[node.index()].mps;
-        Self::push::<REC>(
+        rec.hop(
             tr,
             Place::Pci(node),
             Event::Drop,
@@ -459,12 +460,13 @@ impl<'t> Engine<'t> {
     /// A PCIe-to-PCI bridge receives a conventional device's write as a PCI
     /// transaction, not a TLP: no MPS applies, and what it forwards upstream it sends
     /// as TLPs of at most its own MPS.
-    fn upstream<const REC: bool>(
+    fn upstream<R: Recorder>(
         &mut self,
         setup: &StreamSetup,
         mut tlp: Tlp,
         from: NodeId,
         tr: &mut Trace,
+        rec: R,
     ) -> End {
         let mut cur = from;
         let data = Self::carries_data(&tlp);
@@ -474,21 +476,21 @@ impl<'t> Engine<'t> {
             let Some(p) = info.parent else {
                 // No way up (not under a host bridge): the route ends here, with a hop
                 // like every other route (`Event::can_end`).
-                Self::push::<REC>(tr, Place::Pci(cur), Event::Drop, tlp, Why::NoDecode);
+                rec.hop(tr, Place::Pci(cur), Event::Drop, tlp, Why::NoDecode);
                 return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
             };
             let pinfo = &self.hw.nodes[p.index()];
             let pk = pinfo.kind;
             if pk == Kind::HostBridge {
-                return self.root_complex::<REC>(setup, tlp, p, cur, tr);
+                return self.root_complex(setup, tlp, p, cur, tr, rec);
             }
             let from_pci_bus = pk == Kind::PciBridge && info.conventional;
             if !from_pci_bus && data && tlp.payload > pinfo.mps_limit {
-                return self.malformed::<REC>(p, tlp, tr);
+                return self.malformed(p, tlp, tr, rec);
             }
             if pk == Kind::SwitchUpstream {
                 // The downstream port below already decided: up.
-                Self::push::<REC>(tr, Place::Pci(p), Event::Forward, tlp, Why::NotBelow);
+                rec.hop(tr, Place::Pci(p), Event::Forward, tlp, Why::NotBelow);
                 cur = p;
                 continue;
             }
@@ -498,7 +500,7 @@ impl<'t> Engine<'t> {
                     why: Why::NotBelow,
                     redirect: false,
                 } if !from_pci_bus => {
-                    Self::push::<REC>(tr, Place::Pci(p), Event::Forward, tlp, Why::NotBelow);
+                    rec.hop(tr, Place::Pci(p), Event::Forward, tlp, Why::NotBelow);
                     cur = p;
                 }
                 Ingress::Up { why, redirect } => {
@@ -514,24 +516,24 @@ impl<'t> Engine<'t> {
                     } else {
                         why
                     };
-                    Self::push::<REC>(tr, Place::Pci(p), ev, tlp, why);
+                    rec.hop(tr, Place::Pci(p), ev, tlp, why);
                     cur = p;
                 }
                 Ingress::TurnBack => {
-                    return self.descend::<REC>(tlp, p, Some(Why::TurnBack), false, None, tr);
+                    return self.descend(tlp, p, Some(Why::TurnBack), false, None, tr, rec);
                 }
                 Ingress::Peer { egress, why } => {
-                    Self::push::<REC>(tr, Place::Pci(p), Event::Forward, tlp, why);
+                    rec.hop(tr, Place::Pci(p), Event::Forward, tlp, why);
                     let Some(usp) = self.hw.nodes[p.index()].parent else {
-                        Self::push::<REC>(tr, Place::Pci(p), Event::Drop, tlp, Why::NoDecode);
+                        rec.hop(tr, Place::Pci(p), Event::Drop, tlp, Why::NoDecode);
                         return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
                     };
-                    if let Some(end) = self.mps_check::<REC>(usp, tlp, tr) {
+                    if let Some(end) = self.mps_check(usp, tlp, tr, rec) {
                         return end;
                     }
                     let window = self.hw.nodes[egress.index()].window.find(tlp.addr);
                     if let Some(window) = window {
-                        Self::push::<REC>(
+                        rec.hop(
                             tr,
                             Place::Pci(usp),
                             Event::Forward,
@@ -539,12 +541,12 @@ impl<'t> Engine<'t> {
                             Why::WindowMatch { window },
                         );
                     }
-                    if let Some(end) = self.mps_check::<REC>(egress, tlp, tr) {
+                    if let Some(end) = self.mps_check(egress, tlp, tr, rec) {
                         return end;
                     }
-                    return self.descend::<REC>(tlp, egress, None, false, None, tr);
+                    return self.descend(tlp, egress, None, false, None, tr, rec);
                 }
-                Ingress::Block(bit) => return Self::acs_violation::<REC>(p, bit, tlp, tr),
+                Ingress::Block(bit) => return Self::acs_violation(p, bit, tlp, tr, rec),
             }
         }
     }
@@ -554,16 +556,7 @@ impl<'t> Engine<'t> {
     /// port does with it.
     #[inline(always)]
     fn ingress(&self, port: NodeId, info: &NodeInfo, tlp: Tlp) -> Ingress {
-        let req = &self.hw.nodes[tlp.requester.index()];
-        // Only Source Validation reads the requester's bus (`acs::validates_source`).
-        let in_range = info.validates_source
-            && match (req.rid, info.bus_range) {
-                (Some(rid), Some((lo, hi))) => {
-                    let bus = (rid >> 8) as u8;
-                    req.segment == info.segment && lo <= bus && bus <= hi
-                }
-                _ => false,
-            };
+        let in_range = requester_in_range(info, &self.hw.nodes[tlp.requester.index()]);
         let mut egress = None;
         let dest = if info.window.contains(tlp.addr) {
             Dest::Own
@@ -623,7 +616,8 @@ impl<'t> Engine<'t> {
     /// a merged burst that a root port may split (H4); `decoded`: `node`'s decode of
     /// the address, if the caller already made it.
     #[inline(always)]
-    fn descend<const REC: bool>(
+    #[allow(clippy::too_many_arguments)] // the walk's start as its four callers know it
+    fn descend<R: Recorder>(
         &mut self,
         mut tlp: Tlp,
         node: NodeId,
@@ -631,19 +625,20 @@ impl<'t> Engine<'t> {
         merged: bool,
         decoded: Option<ChildRange>,
         tr: &mut Trace,
+        rec: R,
     ) -> End {
         let data = Self::carries_data(&tlp);
         let info = &self.hw.nodes[node.index()];
         if info.kind == Kind::Endpoint {
-            return self.deliver::<REC>(node, tlp, tr);
+            return self.deliver(node, tlp, tr, rec);
         }
         let decoded = decoded.or_else(|| self.hw.child_range(info, tlp.addr).copied());
         let Some(mut c) = decoded else {
-            Self::push::<REC>(tr, Place::Pci(node), Event::Drop, tlp, Why::NoDecode);
+            rec.hop(tr, Place::Pci(node), Event::Drop, tlp, Why::NoDecode);
             return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
         };
         let why = first_why.unwrap_or(Why::WindowMatch { window: c.range });
-        Self::push::<REC>(tr, Place::Pci(node), Event::Forward, tlp, why);
+        rec.hop(tr, Place::Pci(node), Event::Forward, tlp, why);
         // Bounded by depth: each step moves one node down.
         loop {
             let child = c.child;
@@ -651,7 +646,7 @@ impl<'t> Engine<'t> {
             if merged && ci.kind == Kind::RootPort && ci.splits && tlp.payload > ci.mps {
                 let chunk = ci.mps;
                 tlp.payload = chunk;
-                Self::push::<REC>(
+                rec.hop(
                     tr,
                     Place::Pci(child),
                     Event::Forward,
@@ -660,45 +655,45 @@ impl<'t> Engine<'t> {
                 );
             }
             if data && tlp.payload > ci.mps_limit {
-                return self.malformed::<REC>(child, tlp, tr);
+                return self.malformed(child, tlp, tr, rec);
             }
             if ci.kind == Kind::Endpoint {
-                return self.deliver::<REC>(child, tlp, tr);
+                return self.deliver(child, tlp, tr, rec);
             }
             let Some(&next) = self.hw.child_range(ci, tlp.addr) else {
-                Self::push::<REC>(tr, Place::Pci(child), Event::Drop, tlp, Why::NoDecode);
+                rec.hop(tr, Place::Pci(child), Event::Drop, tlp, Why::NoDecode);
                 return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
             };
             c = next;
             let why = Why::WindowMatch { window: c.range };
-            Self::push::<REC>(tr, Place::Pci(child), Event::Forward, tlp, why);
+            rec.hop(tr, Place::Pci(child), Event::Forward, tlp, why);
         }
     }
 
     /// At the target endpoint: a BAR must hold the address; TDISP ERROR rejects (C3).
-    fn deliver<const REC: bool>(&self, ep: NodeId, tlp: Tlp, tr: &mut Trace) -> End {
+    fn deliver<R: Recorder>(&self, ep: NodeId, tlp: Tlp, tr: &mut Trace, rec: R) -> End {
         let info = &self.hw.nodes[ep.index()];
         let Some(bar) = info.bars.iter().find(|b| b.bus.contains(tlp.addr)) else {
-            Self::push::<REC>(tr, Place::Pci(ep), Event::Drop, tlp, Why::NoDecode);
+            rec.hop(tr, Place::Pci(ep), Event::Drop, tlp, Why::NoDecode);
             return End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
         };
         match info.tdisp {
             Some(TdispState::Error) => {
-                Self::push::<REC>(tr, Place::Pci(ep), Event::Fault, tlp, Why::TdispError);
+                rec.hop(tr, Place::Pci(ep), Event::Fault, tlp, Why::TdispError);
                 return End::Fault(Fault::TdispRejected { target: ep });
             }
             // C3: RUN serves its TEE MMIO (the whole BAR, as peerpath takes it) only to
             // T=1 requests on the bound stream; UNLOCKED and LOCKED refuse T=1.
             Some(tdisp @ TdispState::Run) if !tlp.t => {
-                return Self::refuse::<REC>(ep, tdisp, tlp, tr);
+                return Self::refuse(ep, tdisp, tlp, tr, rec);
             }
             Some(tdisp @ (TdispState::Unlocked | TdispState::Locked)) if tlp.t => {
-                return Self::refuse::<REC>(ep, tdisp, tlp, tr);
+                return Self::refuse(ep, tdisp, tlp, tr, rec);
             }
             _ => {}
         }
         let offset = tlp.addr - bar.bus.start;
-        Self::push::<REC>(
+        rec.hop(
             tr,
             Place::Pci(ep),
             Event::Deliver,
@@ -717,9 +712,9 @@ impl<'t> Engine<'t> {
     }
 
     /// The target TDI refuses the request by its T bit (C3).
-    fn refuse<const REC: bool>(ep: NodeId, tdisp: TdispState, tlp: Tlp, tr: &mut Trace) -> End {
+    fn refuse<R: Recorder>(ep: NodeId, tdisp: TdispState, tlp: Tlp, tr: &mut Trace, rec: R) -> End {
         let why = Why::TdispRefused { t: tlp.t };
-        Self::push::<REC>(tr, Place::Pci(ep), Event::Fault, tlp, why);
+        rec.hop(tr, Place::Pci(ep), Event::Fault, tlp, why);
         End::Fault(Fault::TdispRefused {
             target: ep,
             tdisp,
@@ -727,220 +722,14 @@ impl<'t> Engine<'t> {
         })
     }
 
-    fn iommu(&self, id: IommuId) -> Option<&'t Iommu> {
-        self.platform().iommus.get(id.index())
-    }
-
-    /// The root complex: translation (H2, H3), then decode (H7) and forwarding (H6).
-    fn root_complex<const REC: bool>(
-        &mut self,
-        setup: &StreamSetup,
-        mut tlp: Tlp,
-        hb: NodeId,
-        from: NodeId,
-        tr: &mut Trace,
-    ) -> End {
-        let src = Src {
-            hb,
-            rp: (self.hw.nodes[from.index()].kind == Kind::RootPort).then_some(from),
-        };
-        if tlp.at == At::TranslationRequest {
-            return self.ats_request::<REC>(setup, tlp, hb, tr);
-        }
-        let Some(agent) = self.hw.nodes[from.index()].agent else {
-            if tlp.at == At::Translated {
-                Self::push::<REC>(tr, Place::Pci(hb), Event::Fault, tlp, Why::NoTranslation);
-                return End::Fault(Fault::NoTranslationAgent);
-            }
-            // No translation: a bus address in this host bridge's own windows is
-            // routed inside the root complex; anything else goes out as is.
-            let own = self.hw.hbs[hb.index()]
-                .as_ref()
-                .and_then(|h| h.windows.iter().find(|w| w.bus.contains(tlp.addr)).copied());
-            if let Some(w) = own {
-                return self.down_host_bridge::<REC>(tlp, src, hb, w.offset, Via::RootComplex, tr);
-            }
-            Self::push::<REC>(tr, Place::Pci(hb), Event::Forward, tlp, Why::NoTranslation);
-            return self.interconnect::<REC>(tlp, src, false, tr);
-        };
-        let disable_bypass = agent.disable_bypass;
-        let Some(sid) = self.hw.nodes[tlp.requester.index()].sid else {
-            Self::push::<REC>(tr, agent.place, Event::Fault, tlp, Why::NoStreamId);
-            let rid = self.hw.nodes[tlp.requester.index()].rid.unwrap_or(0);
-            return End::Fault(Fault::NoStreamId { rid });
-        };
-        tr.sid = Some(sid);
-        if tlp.at == At::Translated {
-            if Self::eats(agent.ats, setup) {
-                Self::push::<REC>(
-                    tr,
-                    agent.place,
-                    Event::Forward,
-                    tlp,
-                    Why::TranslatedPassThrough { sid },
-                );
-                return self.interconnect::<REC>(tlp, src, false, tr);
-            }
-            Self::push::<REC>(tr, agent.place, Event::Fault, tlp, Why::AtsNotEnabled);
-            return End::Fault(Fault::AtsNotEnabled);
-        }
-        let table = match &setup.ste {
-            Ste::Abort => None,
-            Ste::NoIommu if disable_bypass => None,
-            Ste::NoIommu | Ste::Bypass => {
-                Self::push::<REC>(
-                    tr,
-                    agent.place,
-                    Event::Forward,
-                    tlp,
-                    Why::StreamBypass { sid },
-                );
-                return self.interconnect::<REC>(tlp, src, false, tr);
-            }
-            Ste::Translate(t) => Some(t),
-        };
-        let Some(table) = table else {
-            Self::push::<REC>(
-                tr,
-                agent.place,
-                Event::Fault,
-                tlp,
-                Why::StreamAbort { sid: Some(sid) },
-            );
-            return End::Fault(Fault::StreamAbort { sid: Some(sid) });
-        };
-        let vpn = tlp.addr >> PAGE_SHIFT;
-        let cached = agent
-            .tlb
-            .and_then(|i| self.tlbs.get_mut(i))
-            .and_then(|t| t.lookup(table.tag(), sid, vpn));
-        let mut touch = agent.tlb.map(|tlb| TlbTouch {
-            tlb,
-            table: table.tag(),
-            sid,
-            vpn,
-            entry: None,
-        });
-        let (entry, why) = match cached {
-            Some(e) => (e, Why::TlbHit { sid }),
-            None => match table.mapping(Iova(tlp.addr)) {
-                None => {
-                    self.touched = touch;
-                    Self::push::<REC>(tr, agent.place, Event::Fault, tlp, Why::Unmapped { sid });
-                    return End::Fault(Fault::Unmapped { iova: tlp.addr });
-                }
-                Some(m) => {
-                    let page = vpn << PAGE_SHIFT;
-                    let e = TlbEntry {
-                        ppn: (m.pa.0 + (page - m.iova.start)) >> PAGE_SHIFT,
-                        prot: m.prot,
-                    };
-                    if let Some(t) = agent.tlb.and_then(|i| self.tlbs.get_mut(i)) {
-                        t.fill(table.tag(), sid, vpn, e);
-                    }
-                    (e, Why::TlbMiss { sid })
-                }
-            },
-        };
-        if let Some(t) = &mut touch {
-            t.entry = Some(entry);
-        }
-        self.touched = touch;
-        if !entry.prot.permits(tlp.op) {
-            Self::push::<REC>(
-                tr,
-                agent.place,
-                Event::Fault,
-                tlp,
-                Why::NotPermitted { sid },
-            );
-            return End::Fault(Fault::Permission {
-                iova: tlp.addr,
-                op: tlp.op,
-            });
-        }
-        tlp.addr = (entry.ppn << PAGE_SHIFT) | (tlp.addr & ((1 << PAGE_SHIFT) - 1));
-        tr.attr = Some(entry.prot.attr);
-        Self::push::<REC>(tr, agent.place, Event::Translate, tlp, why);
-        self.interconnect::<REC>(tlp, src, false, tr)
-    }
-
-    /// EATS: the IOMMU has ATS, the kernel enabled ATS, and the STE translates (H2).
-    fn eats(iommu_ats: bool, setup: &StreamSetup) -> bool {
-        iommu_ats && setup.ats_enabled && matches!(setup.ste, Ste::Translate(_))
-    }
-
-    /// H2: a translation request answered by the IOMMU (TCU) from the page table; the
-    /// device then re-issues the request as translated (AT=10b).
-    fn ats_request<const REC: bool>(
-        &mut self,
-        setup: &StreamSetup,
-        tlp: Tlp,
-        hb: NodeId,
-        tr: &mut Trace,
-    ) -> End {
-        let agent_iommu = self.hw.hbs[hb.index()]
-            .as_ref()
-            .filter(|h| h.translation != Translation::None)
-            .and_then(|h| h.iommu)
-            .filter(|i| self.iommu(*i).is_some());
-        let Some(iommu_id) = agent_iommu else {
-            Self::push::<REC>(tr, Place::Pci(hb), Event::Fault, tlp, Why::AtsNotEnabled);
-            return End::Fault(Fault::NoTranslationAgent);
-        };
-        let place = Place::Iommu(iommu_id);
-        let Some(sid) = self.hw.nodes[tlp.requester.index()].sid else {
-            Self::push::<REC>(tr, place, Event::Fault, tlp, Why::NoStreamId);
-            let rid = self.hw.nodes[tlp.requester.index()].rid.unwrap_or(0);
-            return End::Fault(Fault::NoStreamId { rid });
-        };
-        tr.sid = Some(sid);
-        let table = match &setup.ste {
-            Ste::Translate(t) if Self::eats(self.iommu(iommu_id).is_some_and(|i| i.ats), setup) => {
-                t
-            }
-            _ => {
-                Self::push::<REC>(tr, place, Event::Fault, tlp, Why::AtsNotEnabled);
-                return End::Fault(Fault::AtsNotEnabled);
-            }
-        };
-        let pa = match table.lookup(Iova(tlp.addr), tlp.op) {
-            Ok(t) => t.pa.0,
-            Err(LookupError::Unmapped) => {
-                Self::push::<REC>(tr, place, Event::Fault, tlp, Why::Unmapped { sid });
-                return End::Fault(Fault::Unmapped { iova: tlp.addr });
-            }
-            Err(LookupError::NotPermitted) => {
-                Self::push::<REC>(tr, place, Event::Fault, tlp, Why::NotPermitted { sid });
-                return End::Fault(Fault::Permission {
-                    iova: tlp.addr,
-                    op: tlp.op,
-                });
-            }
-        };
-        let translated = Tlp {
-            addr: pa,
-            at: At::Translated,
-            ..tlp
-        };
-        Self::push::<REC>(
-            tr,
-            place,
-            Event::Translate,
-            translated,
-            Why::AtsCompletion { sid },
-        );
-        // The re-issued request is AT=10b, so this recursion happens at most once.
-        self.issue::<REC>(setup, translated, tr, Why::AtsReissue)
-    }
-
     /// H7: the CPU physical address in the interconnect's map.
-    fn interconnect<const REC: bool>(
+    fn interconnect<R: Recorder>(
         &mut self,
         tlp: Tlp,
         src: Src,
         merged: bool,
         tr: &mut Trace,
+        rec: R,
     ) -> End {
         let decoded = self.hw.decode(tlp.addr);
         if !merged {
@@ -954,18 +743,18 @@ impl<'t> Engine<'t> {
         }
         match decoded {
             None => {
-                Self::push::<REC>(tr, Place::Interconnect, Event::Drop, tlp, Why::NoDecode);
+                rec.hop(tr, Place::Interconnect, Event::Drop, tlp, Why::NoDecode);
                 End::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr })
             }
             Some(Decode::Dram(region)) => {
-                Self::push::<REC>(
+                rec.hop(
                     tr,
                     Place::Interconnect,
                     Event::Forward,
                     tlp,
                     Why::DramDecode { region },
                 );
-                Self::push::<REC>(
+                rec.hop(
                     tr,
                     Place::Memory(region),
                     Event::Deliver,
@@ -983,7 +772,7 @@ impl<'t> Engine<'t> {
                 } else {
                     Via::Interconnect
                 };
-                self.down_host_bridge::<REC>(tlp, src, hb, offset, via, tr)
+                self.down_host_bridge(tlp, src, hb, offset, via, tr, rec)
             }
         }
     }
@@ -998,9 +787,9 @@ impl<'t> Engine<'t> {
     ) -> (End, Option<NodeId>) {
         self.burst_root_port = None;
         let end = if tr.record {
-            self.interconnect::<true>(burst, src, true, tr)
+            self.interconnect(burst, src, true, tr, KeepHops)
         } else {
-            self.interconnect::<false>(burst, src, true, tr)
+            self.interconnect(burst, src, true, tr, SummaryOnly)
         };
         (end, self.burst_root_port.take())
     }
@@ -1051,211 +840,13 @@ impl<'t> Engine<'t> {
         cur
     }
 
-    /// The completion of a read that `completer` received as `tlp` (as delivered),
-    /// routed back by ID to `tlp.requester` [PCIe r7.0 §2.2.4.2 ID-based routing;
-    /// §2.2.9 completion rules]: up from the completer until a port holds the
-    /// requester's bus, where each ingress port applies its ACS to a completion (H1:
-    /// CR redirects a peer completion upstream; SV checks the completer's bus; RR, EC
-    /// and UF apply to requests only); a completion that reaches the root complex is
-    /// routed by ID, untranslated (an IOMMU translates requests, not completions), and
-    /// goes back down a root port only where the root complex forwards peer reads
-    /// (H6: the `forwards_p2p_reads` of the requester's host bridge, the root complex
-    /// that forwarded the read, or whose root port received the redirected
-    /// completion). A completion inside a multifunction device (the read looped back)
-    /// stays inside it. No MPS check: the completer splits its data at the Read
-    /// Completion Boundary and its own MPS (not modelled).
-    fn complete(&self, completer: NodeId, tlp: Tlp, tr: &mut Trace) -> Completion {
-        let r = tlp.requester;
-        let mut c = Completion {
-            completer,
-            end: CplEnd::Returned,
-            redirected_at: None,
-            root_complex: None,
-            hops: 0,
-        };
-        let mut hop = |c: &mut Completion, at: Place, event: Event, why: Why| {
-            c.hops += 1;
-            if tr.record {
-                tr.completion_hops.push(Hop {
-                    at,
-                    event,
-                    tlp,
-                    why,
-                });
-            }
-        };
-        hop(
-            &mut c,
-            Place::Pci(completer),
-            Event::Issue,
-            Why::CompletionIssued,
-        );
-        let deliver_from = |this: &Self,
-                            c: &mut Completion,
-                            hop: &mut dyn FnMut(&mut Completion, Place, Event, Why),
-                            from: NodeId| {
-            let mut cur = from;
-            while cur != r {
-                cur = this.child_toward(cur, r);
-                if cur != r {
-                    hop(c, Place::Pci(cur), Event::Forward, Why::CompletionById);
-                }
-            }
-            hop(c, Place::Pci(r), Event::Deliver, Why::CompletionReturned);
-        };
-        if self.internal {
-            deliver_from(self, &mut c, &mut hop, r);
-            return c;
-        }
-        let creq = &self.hw.nodes[completer.index()];
-        let mut cur = completer;
-        // Bounded by depth: each step moves one node up.
-        loop {
-            let Some(p) = self.hw.nodes[cur.index()].parent else {
-                hop(&mut c, Place::Pci(cur), Event::Drop, Why::NoDecode);
-                c.end = CplEnd::Dropped(DropReason::UnsupportedRequest { addr: tlp.addr });
-                return c;
-            };
-            let pinfo = &self.hw.nodes[p.index()];
-            match pinfo.kind {
-                Kind::HostBridge => {
-                    let mut to_hb = r;
-                    while let Some(up) = self.hw.nodes[to_hb.index()].parent {
-                        to_hb = up;
-                    }
-                    let from_rp =
-                        (self.hw.nodes[cur.index()].kind == Kind::RootPort).then_some(cur);
-                    let to_rp = (to_hb != r)
-                        .then(|| self.child_toward(to_hb, r))
-                        .filter(|n| self.hw.nodes[n.index()].kind == Kind::RootPort);
-                    if let (Some(_), Some(_)) = (from_rp, to_rp) {
-                        let forwards = self.forwards(to_hb, Op::Read);
-                        if !Self::forwarded(forwards, p, to_hb) {
-                            hop(
-                                &mut c,
-                                Place::Pci(p),
-                                Event::Drop,
-                                Why::RcNoForwardRead { forwards },
-                            );
-                            c.end = CplEnd::Dropped(DropReason::RcNoForward {
-                                from_root_port: from_rp,
-                                to_root_port: to_rp,
-                                from_hb: p,
-                                to_hb,
-                            });
-                            return c;
-                        }
-                    }
-                    c.root_complex = Some(p);
-                    hop(&mut c, Place::Pci(p), Event::Forward, Why::CompletionById);
-                    if p != to_hb {
-                        hop(
-                            &mut c,
-                            Place::Interconnect,
-                            Event::Forward,
-                            Why::CompletionById,
-                        );
-                        hop(
-                            &mut c,
-                            Place::Pci(to_hb),
-                            Event::Forward,
-                            Why::CompletionById,
-                        );
-                    }
-                    deliver_from(self, &mut c, &mut hop, to_hb);
-                    return c;
-                }
-                // The downstream port below already decided: up.
-                Kind::SwitchUpstream => {
-                    hop(&mut c, Place::Pci(p), Event::Forward, Why::CompletionById);
-                    cur = p;
-                    continue;
-                }
-                _ => {}
-            }
-            let mut egress = None;
-            let dest = if self.holds(p, r) {
-                Dest::Own
-            } else if pinfo.kind == Kind::SwitchDownstream {
-                egress = pinfo
-                    .parent
-                    .filter(|usp| self.holds(*usp, r))
-                    .map(|usp| self.child_toward(usp, r));
-                egress.map_or(Dest::Up, |_| Dest::PeerPort)
-            } else {
-                Dest::Up
-            };
-            let in_range = pinfo.validates_source
-                && match (creq.rid, pinfo.bus_range) {
-                    (Some(rid), Some((lo, hi))) => {
-                        let bus = (rid >> 8) as u8;
-                        creq.segment == pinfo.segment && lo <= bus && bus <= hi
-                    }
-                    _ => false,
-                };
-            let decision = acs::decide(
-                pinfo.ingress_acs(),
-                self.hw.reader,
-                AcsTlp {
-                    class: Class::Completion,
-                    requester_in_range: in_range,
-                    dest,
-                },
-            );
-            match decision {
-                Decision::Up { by: Some(bit) } => {
-                    hop(
-                        &mut c,
-                        Place::Pci(p),
-                        Event::Redirect,
-                        Why::CompletionRedirect { bit },
-                    );
-                    c.redirected_at.get_or_insert(p);
-                    cur = p;
-                }
-                Decision::Up { by: None } => {
-                    hop(&mut c, Place::Pci(p), Event::Forward, Why::CompletionById);
-                    cur = p;
-                }
-                Decision::Peer { .. } => {
-                    hop(&mut c, Place::Pci(p), Event::Forward, Why::CompletionById);
-                    let (Some(usp), Some(egress)) = (pinfo.parent, egress) else {
-                        // `PeerPort` is only asked with both found.
-                        deliver_from(self, &mut c, &mut hop, p);
-                        return c;
-                    };
-                    hop(&mut c, Place::Pci(usp), Event::Forward, Why::CompletionById);
-                    if egress != r {
-                        hop(
-                            &mut c,
-                            Place::Pci(egress),
-                            Event::Forward,
-                            Why::CompletionById,
-                        );
-                    }
-                    deliver_from(self, &mut c, &mut hop, egress);
-                    return c;
-                }
-                Decision::TurnBack => {
-                    hop(&mut c, Place::Pci(p), Event::Forward, Why::CompletionById);
-                    deliver_from(self, &mut c, &mut hop, p);
-                    return c;
-                }
-                Decision::Block(bit) => {
-                    hop(&mut c, Place::Pci(p), Event::Fault, Why::AcsBlocked { bit });
-                    c.end = CplEnd::Fault(Fault::AcsViolation { port: p, bit });
-                    return c;
-                }
-            }
-        }
-    }
-
     /// From the root complex (or the interconnect) down into host bridge `to_hb`'s
     /// hierarchy: H6 forwarding, then address decode by windows. `tlp.addr` is CPU
     /// physical when it comes through the interconnect, else already a bus address of
     /// `to_hb`.
     #[inline(always)]
-    fn down_host_bridge<const REC: bool>(
+    #[allow(clippy::too_many_arguments)] // the decode's result as its two callers have it
+    fn down_host_bridge<R: Recorder>(
         &mut self,
         mut tlp: Tlp,
         src: Src,
@@ -1263,6 +854,7 @@ impl<'t> Engine<'t> {
         offset: u64,
         via: Via,
         tr: &mut Trace,
+        rec: R,
     ) -> End {
         let via_interconnect = via != Via::RootComplex;
         let bus = if via_interconnect {
@@ -1285,7 +877,7 @@ impl<'t> Engine<'t> {
                     Op::Write => Why::RcNoForward { forwards },
                     Op::Read => Why::RcNoForwardRead { forwards },
                 };
-                Self::push::<REC>(tr, Place::Pci(from_hb), Event::Drop, tlp, why);
+                rec.hop(tr, Place::Pci(from_hb), Event::Drop, tlp, why);
                 return End::Dropped(DropReason::RcNoForward {
                     from_root_port: Some(from_rp),
                     to_root_port: Some(to_rp),
@@ -1298,7 +890,7 @@ impl<'t> Engine<'t> {
             self.burst_root_port = target_rp;
         }
         if via_interconnect {
-            Self::push::<REC>(
+            rec.hop(
                 tr,
                 Place::Interconnect,
                 Event::Forward,
@@ -1309,13 +901,16 @@ impl<'t> Engine<'t> {
                 },
             );
             tlp.addr = bus;
-            self.descend::<REC>(tlp, to_hb, None, via == Via::MergedBurst, decoded, tr)
+            self.descend(tlp, to_hb, None, via == Via::MergedBurst, decoded, tr, rec)
         } else {
             let why = Some(Why::RootComplexInternal);
-            self.descend::<REC>(tlp, to_hb, why, false, decoded, tr)
+            self.descend(tlp, to_hb, why, false, decoded, tr, rec)
         }
     }
 }
+
+mod completion;
+mod root_complex;
 
 #[cfg(test)]
 mod tests;

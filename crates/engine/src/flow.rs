@@ -14,8 +14,8 @@
 
 use peerpath_model::StreamId;
 
-use crate::engine::IcEntry;
 use crate::pagetable::MemAttr;
+use crate::route::IcEntry;
 use crate::tlb::{TlbEntry, PAGE_SHIFT};
 use crate::types::{Completion, End, RouteSummary, Ste, StreamSetup, Tlp, Trace};
 

@@ -108,6 +108,7 @@ mod flow;
 mod hardware;
 mod merge;
 mod pagetable;
+mod route;
 mod stream;
 mod tlb;
 mod types;

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::pagetable::{IoPageTable, MemAttr, Prot};
+use crate::types::Ste;
 use peerpath_model::{AddrRange, Iova, NodeKind, PhysAddr};
 use peerpath_testkit::strategy::cases;
 use proptest::prelude::*;
@@ -104,20 +105,49 @@ fn make_tlp(p: &Platform, eps: &[(NodeId, u64)], t: &TlpSpec) -> Tlp {
     }
 }
 
-fn stream(
-    p: &Platform,
-    eps: &[(NodeId, u64)],
-    req: NodeId,
+/// How a requester's stream is set up: the STE (`ste % 4`: none, abort, bypass,
+/// translate), the page table's memory type (`attr % 3`), ATS enabled.
+#[derive(Clone, Copy, Debug)]
+struct StreamSpec {
     ste: u8,
     attr: u8,
     ats: bool,
-) -> StreamSetup {
-    let ste = match ste % 4 {
+}
+
+fn stream_spec() -> impl Strategy<Value = StreamSpec> {
+    (any::<u8>(), any::<u8>(), any::<bool>()).prop_map(|(ste, attr, ats)| StreamSpec {
+        ste,
+        attr,
+        ats,
+    })
+}
+
+/// Eight back-to-back TLPs from the TLP `t` makes on, each starting where the last
+/// one's payload ends, and their requester's stream.
+fn burst(
+    p: &Platform,
+    eps: &[(NodeId, u64)],
+    t: &TlpSpec,
+    spec: StreamSpec,
+) -> (Vec<Tlp>, StreamSetup) {
+    let first = make_tlp(p, eps, t);
+    let burst = (0..8u64)
+        .map(|i| Tlp {
+            addr: first.addr.wrapping_add(i * u64::from(first.payload)),
+            ..first
+        })
+        .collect();
+    (burst, stream(p, eps, first.requester, spec))
+}
+
+fn stream(p: &Platform, eps: &[(NodeId, u64)], req: NodeId, spec: StreamSpec) -> StreamSetup {
+    let ste = match spec.ste % 4 {
         0 => Ste::NoIommu,
         1 => Ste::Abort,
         2 => Ste::Bypass,
         _ => {
-            let attr = [MemAttr::Device, MemAttr::NormalWb, MemAttr::NormalNc][attr as usize % 3];
+            let attr =
+                [MemAttr::Device, MemAttr::NormalWb, MemAttr::NormalNc][spec.attr as usize % 3];
             let mut t = IoPageTable::new();
             let stride = stride(p, eps);
             for (j, (id, _)) in eps.iter().enumerate() {
@@ -136,7 +166,7 @@ fn stream(
     StreamSetup {
         requester: req,
         ste,
-        ats_enabled: ats,
+        ats_enabled: spec.ats,
     }
 }
 
@@ -211,9 +241,7 @@ proptest! {
     fn random_platforms_route_without_panics_and_deliver_only_into_bars(
         case in cases(),
         tlps in proptest::collection::vec(tlp_spec(), 1..12),
-        ste in any::<u8>(),
-        attr in any::<u8>(),
-        ats in any::<bool>(),
+        spec in stream_spec(),
     ) {
         let p = case.platform();
         let topo = Topology::new(&p);
@@ -223,17 +251,13 @@ proptest! {
         let mut again = Engine::new(&topo);
         for t in &tlps {
             let tlp = make_tlp(&p, &eps, t);
-            let s = stream(&p, &eps, tlp.requester, ste, attr, ats);
+            let s = stream(&p, &eps, tlp.requester, spec);
             let tr = engine.route(&s, tlp);
             check_trace(&p, &eps, &tr)?;
             prop_assert_eq!(&tr, &again.route(&s, tlp));
         }
         // A burst from the first requester: merges never exceed the gathering granule.
-        let first = make_tlp(&p, &eps, &tlps[0]);
-        let burst: Vec<Tlp> = (0..8u64)
-            .map(|i| Tlp { addr: first.addr.wrapping_add(i * u64::from(first.payload)), ..first })
-            .collect();
-        let s = stream(&p, &eps, first.requester, ste, attr, ats);
+        let (burst, s) = burst(&p, &eps, &tlps[0], spec);
         let bt = engine.route_burst(&s, &burst);
         prop_assert_eq!(bt.traces.len(), burst.len());
         for tr in &bt.traces {
@@ -257,9 +281,7 @@ proptest! {
     fn the_flow_cache_agrees_with_the_reference_router(
         case in cases(),
         tlps in proptest::collection::vec(tlp_spec(), 1..10),
-        ste in any::<u8>(),
-        attr in any::<u8>(),
-        ats in any::<bool>(),
+        spec in stream_spec(),
     ) {
         let p = case.platform();
         let topo = Topology::new(&p);
@@ -274,7 +296,7 @@ proptest! {
         let mut plain_summary = Trace::summary_only();
         for t in &tlps {
             let first = make_tlp(&p, &eps, t);
-            let s = stream(&p, &eps, first.requester, ste, attr, ats);
+            let s = stream(&p, &eps, first.requester, spec);
             for k in 0..4u64 {
                 let tlp = Tlp {
                     addr: (first.addr & !0xfff) | ((first.addr + k * 0x140) & 0xfff),
@@ -300,11 +322,7 @@ proptest! {
         }
         prop_assert_eq!(cached.tlb_stats(), reference.tlb_stats());
         // Bursts too: the same merges and ends with and without hops.
-        let first = make_tlp(&p, &eps, &tlps[0]);
-        let burst: Vec<Tlp> = (0..8u64)
-            .map(|i| Tlp { addr: first.addr.wrapping_add(i * u64::from(first.payload)), ..first })
-            .collect();
-        let s = stream(&p, &eps, first.requester, ste, attr, ats);
+        let (burst, s) = burst(&p, &eps, &tlps[0], spec);
         let want = reference.route_burst(&s, &burst);
         let mut got = crate::BurstTrace::default();
         cached.route_burst_into(&s, &burst, crate::Record::Nothing, &mut got);

@@ -5,10 +5,11 @@
 
 use super::*;
 use crate::pagetable::{IoPageTable, MemAttr, Prot};
-use crate::types::{BurstTrace, MergedBurst};
+use crate::types::{BurstTrace, MergedBurst, Ste};
 use crate::AcsReader;
 use peerpath_model::{
-    IommuKind, Iova, PcieBusConfig, PhysAddr, Platform, PlatformBuilder, TdispState,
+    IommuId, IommuKind, Iova, PcieBusConfig, PhysAddr, Platform, PlatformBuilder, TdispState,
+    Translation,
 };
 
 const GPU_BAR: u64 = 0x40_0000_0000;
