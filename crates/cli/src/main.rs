@@ -489,17 +489,49 @@ fn files_or_exit(files: std::io::Result<Vec<PathBuf>>, what: &str) -> Result<Vec
     }
 }
 
-/// Prints an unknown pairing with the valid names (exit 2).
+/// Prints an unknown pairing with the valid names (exit 2): a close name where one is
+/// likely meant, and at most [`NAMES_LISTED`] names of each list (a platform of
+/// 100,000 endpoints has as many importers).
 fn unknown_pair(e: &peerpath_rules::UnknownPair) -> Exit {
     eprintln!("error: {e}");
-    eprintln!("  importers: {}", e.valid_importers.join(", "));
-    let of = if e.valid_importers.contains(&e.importer) {
+    let importer_known = e.valid_importers.contains(&e.importer);
+    if !importer_known {
+        let names = e.valid_importers.iter().map(String::as_str);
+        if let Some(c) = peerpath_load::closest_name(&e.importer, names) {
+            eprintln!("  did you mean importer `{c}`?");
+        }
+    } else if !e.valid_exports.contains(&e.export) {
+        let names = e.valid_exports.iter().map(String::as_str);
+        if let Some(c) = peerpath_load::closest_name(&e.export, names) {
+            eprintln!("  did you mean export `{c}`?");
+        }
+    }
+    eprintln!("  importers: {}", some_names(&e.valid_importers));
+    let of = if importer_known {
         format!(" of {}", e.importer)
     } else {
         String::new()
     };
-    eprintln!("  exports{of}: {}", e.valid_exports.join(", "));
+    eprintln!("  exports{of}: {}", some_names(&e.valid_exports));
     Exit::InvalidInput
+}
+
+/// How many names of a list an unknown pairing's error shows.
+const NAMES_LISTED: usize = 12;
+
+/// The first [`NAMES_LISTED`] of `names`, and how many there are in all when that is
+/// more.
+fn some_names(names: &[String]) -> String {
+    let shown: Vec<&str> = names
+        .iter()
+        .take(NAMES_LISTED)
+        .map(String::as_str)
+        .collect();
+    let mut out = shown.join(", ");
+    if names.len() > NAMES_LISTED {
+        out.push_str(&format!(", … ({} in all)", names.len()));
+    }
+    out
 }
 
 fn run_scenarios(paths: &[PathBuf]) -> Exit {

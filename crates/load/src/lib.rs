@@ -91,6 +91,15 @@ pub fn load_fast(source_name: &str, text: &str) -> Option<Platform> {
     fast::load(source_name, text)
 }
 
+/// The name among `candidates` closest to `input`, if it is close enough to be a likely
+/// typo (edit distance, case-insensitive): for "did you mean" outside the loader.
+pub fn closest_name<'c>(
+    input: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Option<&'c str> {
+    suggest::closest(input, candidates)
+}
+
 /// [`load_fast`] with the file parsed in two parts at once whatever its size (the
 /// fast path does it only for large files). Public for the tests that compare the
 /// paths.

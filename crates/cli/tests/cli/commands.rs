@@ -177,6 +177,50 @@ fn explain_an_unknown_pairing_lists_the_valid_names() {
     let o = peerpath(&["explain", "nic0", "nope"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("gpu0-vram"), "{}", stderr(&o));
+    // A typo gets the close name.
+    let o = peerpath(&["explain", "nic0", "gpu0-vrma"]);
+    assert!(
+        stderr(&o).contains("did you mean export `gpu0-vram`?"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Issue 19: on a big platform the error names a few importers and says how many there
+/// are, rather than printing every one.
+#[test]
+fn issue_19_an_unknown_pairing_on_a_big_platform_is_a_short_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("big.yaml");
+    let f = file.to_str().expect("utf-8 path");
+    let args = [
+        "generate",
+        "--endpoints",
+        "200",
+        "--exports",
+        "4",
+        "--seed",
+        "1",
+        "-o",
+        f,
+    ];
+    assert_eq!(peerpath(&args).status.code(), Some(0));
+    let o = peerpath(&["explain", "gpu0", "gpu1-vram", f]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    let importers = e
+        .lines()
+        .find_map(|l| l.strip_prefix("  importers: "))
+        .unwrap_or_else(|| panic!("an importers line: {e}"));
+    assert!(importers.ends_with(" in all)"), "{importers}");
+    assert_eq!(importers.matches(", ").count(), 12, "{importers}");
+    assert!(e.lines().count() <= 5, "{e}");
+    let o = peerpath(&["explain", "gpuu0", "gpu1-vram", f]);
+    assert!(
+        stderr(&o).contains("did you mean importer `gpu0`?"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
