@@ -35,7 +35,7 @@ use peerpath_model::{
 use petgraph::graph::{DiGraph, NodeIndex};
 
 /// What a graph node stands for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Vertex {
     /// A PCI node of `Platform::nodes`.
     Pci(NodeId),
