@@ -56,7 +56,7 @@ Examples:
   peerpath explain nic1 gpu0-vram topologies/arm-external-tbu.yaml --format json
   peerpath explain nic-0000-01-00-0 gpu-0000-c1-00-0-bar1 --sysfs   on this machine
   peerpath explain nic0 gpu0-vram --via driver-bus-address")]
-    Explain(ExplainArgs),
+    Explain(PairingRequestArgs),
     /// One pairing on each kernel release peerpath models (4.18, 5.4, 5.15, 6.1, 6.8,
     /// the newest, and every release where a modelled behaviour changes): outcome, map
     /// type, what p2pdma could do, and from which release the pairing works.
@@ -65,7 +65,7 @@ Examples:
   peerpath kernels nic0 gpu0-vram                      on the embedded default platform
   peerpath kernels nic0 gpu0-vram scenarios/kernel-5.18-icelake-allow-list.yaml
   peerpath kernels nic0 gpu0-vram --via p2pdma-pages --format json")]
-    Kernels(KernelsArgs),
+    Kernels(PairingRequestArgs),
     /// The smallest changes that make one pairing work, with their side effects.
     ///
     /// Searches the knobs you control (ACS, IOMMU domains, MPS, swiotlb, ATS, the
@@ -308,20 +308,9 @@ pub(crate) struct SimulateArgs {
     pub(crate) jobs: Option<u16>,
 }
 
-/// `peerpath explain`'s request.
+/// `peerpath explain`'s and `peerpath kernels`' request: one pairing, on a platform.
 #[derive(clap::Args, Debug)]
-pub(crate) struct ExplainArgs {
-    #[command(flatten)]
-    pub(crate) pairing: PairingArgs,
-    #[command(flatten)]
-    pub(crate) via: ViaArg,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub(crate) format: Format,
-}
-
-/// `peerpath kernels`'s request.
-#[derive(clap::Args, Debug)]
-pub(crate) struct KernelsArgs {
+pub(crate) struct PairingRequestArgs {
     #[command(flatten)]
     pub(crate) pairing: PairingArgs,
     #[command(flatten)]

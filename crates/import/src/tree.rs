@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use peerpath_model::Bdf;
 
 use crate::machine::{
-    finalize, BusRange, DeviceSet, HierarchySource, ImportWarning, Machine, RootBus, SourceKind,
+    finished, BusRange, DeviceSet, HierarchySource, ImportWarning, Machine, RootBus, SourceKind,
     WarningKind,
 };
 use crate::text::trailing_id_pair;
@@ -51,16 +51,7 @@ impl LspciTree {
     pub fn to_machine(&self) -> Machine {
         let mut m = Machine::new(SourceKind::LspciTree);
         apply_tree(&mut m, self);
-        if m.devices.is_empty() {
-            m.warnings.push(ImportWarning::new(
-                WarningKind::Unparsed,
-                None,
-                None,
-                "no lspci -t tree found",
-            ));
-        }
-        finalize(&mut m);
-        m
+        finished(m, "no lspci -t tree found")
     }
 }
 

@@ -671,39 +671,16 @@ fn host_view(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testplat::{switch_pair, MIB};
-    use peerpath_model::{Guest, VmDevice, DEFAULT_MMIO64_BASE, Q35_HOST_BRIDGE};
+    use crate::testplat::{self, switch_pair, MIB};
+    use peerpath_model::{DEFAULT_MMIO64_BASE, Q35_HOST_BRIDGE};
 
+    /// [`testplat::vm`] of nic0 and gpu0, placed `gpa`, gpu0's BAR 0 at `explicit`.
     fn vm(p: &Platform, gpa: GpaPlacement, explicit: Option<u64>) -> Vm {
         let dev = |n: &str| p.node_by_name(n).expect("node");
-        Vm {
-            name: "vm0".into(),
-            backend: VmmBackend::VfioType1,
-            map_bars: None,
-            viommu: Viommu::None,
-            gpa,
-            mmio64_base: DEFAULT_MMIO64_BASE,
-            devices: vec![
-                VmDevice {
-                    device: dev("nic0"),
-                    ats: None,
-                    bars: Vec::new(),
-                },
-                VmDevice {
-                    device: dev("gpu0"),
-                    ats: None,
-                    bars: explicit.map(|g| vec![(0, g)]).unwrap_or_default(),
-                },
-            ],
-            guest: Guest {
-                host_bridge: Q35_HOST_BRIDGE,
-                layout: GuestLayout::RootPorts,
-                acs: true,
-                release: None,
-                version: None,
-                cpu: None,
-            },
-        }
+        let mut v = testplat::vm(&[dev("nic0"), dev("gpu0")]);
+        v.gpa = gpa;
+        v.devices[1].bars = explicit.map(|g| vec![(0, g)]).unwrap_or_default();
+        v
     }
 
     /// `gpa: vmm` places BARs in the order of `devices`, each naturally aligned from
@@ -750,33 +727,27 @@ mod tests {
             2
         );
         assert_eq!(g.exports.len(), 1);
-        let gi = g.node_by_name("nic0").expect("guest nic0");
-        let topo = Topology::new(&g);
-        let k = decide(
-            &topo,
-            &Import {
-                importer: gi,
-                export: peerpath_model::ExportId(0),
-                allow_peer2peer: true,
-                dynamic: true,
-            },
-        );
+        // The guest kernel's decision for nic0 importing the guest's one export.
+        let decide_nic = |g: &Platform| {
+            let importer = g.node_by_name("nic0").expect("guest nic0");
+            let export = peerpath_model::ExportId(0);
+            decide(
+                &Topology::new(g),
+                &Import {
+                    importer,
+                    export,
+                    allow_peer2peer: true,
+                    dynamic: true,
+                },
+            )
+        };
+        let k = decide_nic(&g);
         assert_eq!(k.map_type, crate::MapType::NotSupported);
         // Behind one virtual switch without ACS in use (no vIOMMU): bus-addr.
         let mut sw = v.clone();
         sw.guest.layout = GuestLayout::Switch;
         let (g, _) = guest_platform(&p, &sw);
-        let gi = g.node_by_name("nic0").expect("guest nic0");
-        let topo = Topology::new(&g);
-        let k = decide(
-            &topo,
-            &Import {
-                importer: gi,
-                export: peerpath_model::ExportId(0),
-                allow_peer2peer: true,
-                dynamic: true,
-            },
-        );
+        let k = decide_nic(&g);
         assert_eq!(k.map_type, crate::MapType::BusAddr);
         assert_eq!(k.distance, Some(4));
     }

@@ -29,10 +29,10 @@ use peerpath_rules::finding::Outcome;
 use peerpath_rules::{PairResult, Summary, Verdict};
 use peerpath_topology::{PathClass, Topology};
 
-use super::{prefixed_ids, CSS, ROUTE_CSS};
+use super::{route_svg, CSS, ROUTE_CSS};
 use crate::matrix::{export_names, importer_names};
 use crate::style::Style;
-use crate::svg::{esc, topology_svg, DrawOptions};
+use crate::svg::esc;
 use crate::{explain_text, findings_block, groups_text, matrix_legend, summary_line};
 
 /// At most this many representatives beyond the first pairing of each verdict: the
@@ -323,17 +323,7 @@ fn route_section(
                 o = r.outcome.as_str(),
                 map = r.kernel.map_type.as_str(),
                 codes = codes_text(r),
-                svg = prefixed_ids(
-                    &topology_svg(
-                        topo,
-                        Some(r),
-                        DrawOptions {
-                            groups: false,
-                            focus: true
-                        }
-                    ),
-                    "route-"
-                ),
+                svg = route_svg(topo, r),
             );
         }
         None => out.push_str("<p>No pairings: the platform has no exports or no importers.</p>\n"),
