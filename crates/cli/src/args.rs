@@ -303,9 +303,24 @@ pub(crate) struct SimulateArgs {
     /// `nvidia-smi topo -m` path class (PIX, PXB, PHB, NODE, SYS), with a legend.
     #[arg(long, conflicts_with = "summary")]
     pub(crate) matrix: bool,
+    #[command(flatten)]
+    pub(crate) jobs: JobsArg,
+}
+
+/// `-j N`, declared once (simulate, audit).
+#[derive(clap::Args, Debug)]
+pub(crate) struct JobsArg {
     /// Worker threads (default: every core). The output is the same for any N.
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) jobs: Option<u16>,
+}
+
+impl JobsArg {
+    /// The worker threads: `-j`, else every core.
+    pub(crate) fn count(&self) -> usize {
+        self.jobs
+            .map_or_else(peerpath_rules::default_jobs, usize::from)
+    }
 }
 
 /// `peerpath explain`'s and `peerpath kernels`' request: one pairing, on a platform.
@@ -520,9 +535,8 @@ pub(crate) struct AuditArgs {
     /// for `peerpath audit merge`.
     #[arg(long, value_name = "I/N", value_parser = audit::parse_shard)]
     pub(crate) shard: Option<(usize, usize)>,
-    /// Worker threads (default: every core). The output is the same for any N.
-    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-    pub(crate) jobs: Option<u16>,
+    #[command(flatten)]
+    pub(crate) jobs: JobsArg,
 }
 
 /// `peerpath schema`'s request.

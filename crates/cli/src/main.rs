@@ -266,9 +266,7 @@ fn simulate(a: &SimulateArgs) -> Exit {
         (None, false, Format::Text) => simulate::Output::Text,
         (None, false, Format::Json) => simulate::Output::Json,
     };
-    let jobs = a
-        .jobs
-        .map_or_else(peerpath_rules::default_jobs, usize::from);
+    let jobs = a.jobs.count();
     let mut stdout = std::io::stdout().lock();
     let tally = match simulate::run(&topo, output, jobs, style(), &mut stdout) {
         Ok(t) => t,
