@@ -51,24 +51,10 @@ pub(crate) fn browser(args: &[String]) -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let report = dir.join("report.html");
     let svg = dir.join("route.svg");
-    let cargo = cargo();
-    let peerpath = ["run", "-q", "-p", "peerpath-cli", "--"];
     let report_s = report.display().to_string();
     let svg_s = svg.display().to_string();
-    run(
-        &cargo,
-        &[&peerpath[..], &["report", "-o", &report_s, "--force"]].concat(),
-        &[],
-    )?;
-    run(
-        &cargo,
-        &[
-            &peerpath[..],
-            &["draw", "nic0", "gpu0-vram", "-o", &svg_s, "--force"],
-        ]
-        .concat(),
-        &[],
-    )?;
+    peerpath(&["report", "-o", &report_s, "--force"])?;
+    peerpath(&["draw", "nic0", "gpu0-vram", "-o", &svg_s, "--force"])?;
 
     // The report, with the probe appended to a copy.
     let html = read(&report)?;
@@ -137,41 +123,23 @@ const SCALE_PAIRING: &str = "pair-gpu5--gpu1-vram";
 
 /// The 10,000-endpoint report: size, load time in Chromium, the script's work.
 fn at_scale(chromium: &Path, dir: &Path, screenshot: bool) -> Result<(), String> {
-    let cargo = cargo();
-    let peerpath = ["run", "-q", "-p", "peerpath-cli", "--"];
     let platform = dir.join("g10k.yaml");
     let report = dir.join("report-10000.html");
     let (platform_s, report_s) = (platform.display().to_string(), report.display().to_string());
-    run(
-        &cargo,
-        &[
-            &peerpath[..],
-            &[
-                "generate",
-                "--endpoints",
-                "10000",
-                "--exports",
-                "100",
-                "--seed",
-                "1",
-                "-o",
-                &platform_s,
-                "--force",
-            ],
-        ]
-        .concat(),
-        &[],
-    )?;
+    peerpath(&[
+        "generate",
+        "--endpoints",
+        "10000",
+        "--exports",
+        "100",
+        "--seed",
+        "1",
+        "-o",
+        &platform_s,
+        "--force",
+    ])?;
     let start = Instant::now();
-    run(
-        &cargo,
-        &[
-            &peerpath[..],
-            &["report", &platform_s, "-o", &report_s, "--force"],
-        ]
-        .concat(),
-        &[],
-    )?;
+    peerpath(&["report", &platform_s, "-o", &report_s, "--force"])?;
     let took = start.elapsed();
     let bytes = std::fs::metadata(&report)
         .map_err(|e| format!("cannot read {}: {e}", report.display()))?
@@ -186,8 +154,52 @@ fn at_scale(chromium: &Path, dir: &Path, screenshot: bool) -> Result<(), String>
             "the 10,000-endpoint report is {bytes} bytes, over {MAX_REPORT_BYTES}"
         ));
     }
-
     let html = read(&report)?;
+    scale_load_time(chromium, dir, &html)?;
+    let mut pngs = scale_screenshots(chromium, dir, &report, &html)?;
+    let focus = dir.join("draw-focus-10000.svg");
+    let focus_s = focus.display().to_string();
+    peerpath(&[
+        "draw",
+        "gpu0",
+        "gpu1-vram",
+        &platform_s,
+        "-o",
+        &focus_s,
+        "--force",
+    ])?;
+    screenshot_of(
+        chromium,
+        &url(&focus),
+        &dir.join("draw-focus-10000.png"),
+        svg_size(&focus)?,
+    )?;
+    pngs.push("draw-focus-10000.png");
+    if let Some(png) = imported_server_focus(chromium, dir)? {
+        pngs.push(png);
+    }
+    if screenshot {
+        for png in pngs {
+            let to = repo().join("docs").join(png);
+            std::fs::copy(dir.join(png), &to)
+                .map_err(|e| format!("cannot write {}: {e}", to.display()))?;
+            eprintln!("wrote docs/{png}");
+        }
+    }
+    Ok(())
+}
+
+/// `peerpath ARGS` of this checkout, through cargo.
+fn peerpath(args: &[&str]) -> Result<(), String> {
+    let cli = ["run", "-q", "-p", "peerpath-cli", "--"];
+    run(&cargo(), &[&cli[..], args].concat(), &[])
+}
+
+/// The 10,000-endpoint report `html` opened three times in Chromium at a pairing no
+/// representative explains: the page must be ready, explain the pairing and say
+/// whose explanation it shows, and draw the matrix; the median load within
+/// [`MAX_LOAD_MS`].
+fn scale_load_time(chromium: &Path, dir: &Path, html: &str) -> Result<(), String> {
     let probed = dir.join("report-10000-probe.html");
     write(
         &probed,
@@ -228,12 +240,21 @@ fn at_scale(chromium: &Path, dir: &Path, screenshot: bool) -> Result<(), String>
             "the 10,000-endpoint report took {median} ms to open in Chromium (median of {loads:?}), over {MAX_LOAD_MS}"
         ));
     }
+    Ok(())
+}
 
-    // Screenshots: the first screen, and the explanation on demand (a copy whose
-    // explanation box is moved to the top: a scrolled headless screenshot is blank).
+/// Screenshots of the 10,000-endpoint report: the first screen, and the explanation
+/// on demand and the matrix (copies whose box is moved to the top: a scrolled
+/// headless screenshot is blank). Returns the pictures' names.
+fn scale_screenshots(
+    chromium: &Path,
+    dir: &Path,
+    report: &Path,
+    html: &str,
+) -> Result<Vec<&'static str>, String> {
     screenshot_of(
         chromium,
-        &url(&report),
+        &url(report),
         &dir.join("report-10000.png"),
         (1280, 1500),
     )?;
@@ -259,97 +280,51 @@ fn at_scale(chromium: &Path, dir: &Path, screenshot: bool) -> Result<(), String>
         &dir.join("report-10000-matrix.png"),
         (1280, 800),
     )?;
-    let focus = dir.join("draw-focus-10000.svg");
-    let focus_s = focus.display().to_string();
-    run(
-        &cargo,
-        &[
-            &peerpath[..],
-            &[
-                "draw",
-                "gpu0",
-                "gpu1-vram",
-                &platform_s,
-                "-o",
-                &focus_s,
-                "--force",
-            ],
-        ]
-        .concat(),
-        &[],
-    )?;
-    screenshot_of(
-        chromium,
-        &url(&focus),
-        &dir.join("draw-focus-10000.png"),
-        svg_size(&focus)?,
-    )?;
-    let mut pngs = vec![
+    Ok(vec![
         "report-10000.png",
         "report-10000-explain.png",
         "report-10000-matrix.png",
-        "draw-focus-10000.png",
-    ];
+    ])
+}
+
+/// `draw --focus` of an imported server (the ESC8000A dump beside the checkout), if
+/// there: the picture's name; skipped, said so, where the dump is not.
+fn imported_server_focus(chromium: &Path, dir: &Path) -> Result<Option<&'static str>, String> {
     let esc = repo().join("../shared/realdata/epyc-genoa-esc8000a-e12-4gpu.lspci-tv.topo-m.p2p.md");
-    if esc.is_file() {
-        let imported = dir.join("esc8000a.yaml");
-        let imported_s = imported.display().to_string();
-        let svg = dir.join("draw-focus-esc8000a.svg");
-        let svg_s = svg.display().to_string();
-        run(
-            &cargo,
-            &[
-                &peerpath[..],
-                &[
-                    "import",
-                    &esc.display().to_string(),
-                    "-o",
-                    &imported_s,
-                    "--force",
-                ],
-            ]
-            .concat(),
-            &[],
-        )?;
-        run(
-            &cargo,
-            &[
-                &peerpath[..],
-                &[
-                    "draw",
-                    "gpu-0000-01-00-0",
-                    "gpu-0000-41-00-0-bar1",
-                    &imported_s,
-                    "-o",
-                    &svg_s,
-                    "--force",
-                ],
-            ]
-            .concat(),
-            &[],
-        )?;
-        screenshot_of(
-            chromium,
-            &url(&svg),
-            &dir.join("draw-focus-esc8000a.png"),
-            svg_size(&svg)?,
-        )?;
-        pngs.push("draw-focus-esc8000a.png");
-    } else {
+    if !esc.is_file() {
         eprintln!(
             "skipped: draw --focus of an imported server ({} is not beside the checkout)",
             esc.display()
         );
+        return Ok(None);
     }
-    if screenshot {
-        for png in pngs {
-            let to = repo().join("docs").join(png);
-            std::fs::copy(dir.join(png), &to)
-                .map_err(|e| format!("cannot write {}: {e}", to.display()))?;
-            eprintln!("wrote docs/{png}");
-        }
-    }
-    Ok(())
+    let imported = dir.join("esc8000a.yaml");
+    let imported_s = imported.display().to_string();
+    let svg = dir.join("draw-focus-esc8000a.svg");
+    let svg_s = svg.display().to_string();
+    peerpath(&[
+        "import",
+        &esc.display().to_string(),
+        "-o",
+        &imported_s,
+        "--force",
+    ])?;
+    peerpath(&[
+        "draw",
+        "gpu-0000-01-00-0",
+        "gpu-0000-41-00-0-bar1",
+        &imported_s,
+        "-o",
+        &svg_s,
+        "--force",
+    ])?;
+    screenshot_of(
+        chromium,
+        &url(&svg),
+        &dir.join("draw-focus-esc8000a.png"),
+        svg_size(&svg)?,
+    )?;
+    Ok(Some("draw-focus-esc8000a.png"))
 }
 
 /// An SVG's `width` and `height` (the window a screenshot of it needs), plus a margin.

@@ -56,7 +56,7 @@ Examples:
   peerpath explain nic1 gpu0-vram topologies/arm-external-tbu.yaml --format json
   peerpath explain nic-0000-01-00-0 gpu-0000-c1-00-0-bar1 --sysfs   on this machine
   peerpath explain nic0 gpu0-vram --via driver-bus-address")]
-    Explain(ExplainArgs),
+    Explain(PairingRequestArgs),
     /// One pairing on each kernel release peerpath models (4.18, 5.4, 5.15, 6.1, 6.8,
     /// the newest, and every release where a modelled behaviour changes): outcome, map
     /// type, what p2pdma could do, and from which release the pairing works.
@@ -65,7 +65,7 @@ Examples:
   peerpath kernels nic0 gpu0-vram                      on the embedded default platform
   peerpath kernels nic0 gpu0-vram scenarios/kernel-5.18-icelake-allow-list.yaml
   peerpath kernels nic0 gpu0-vram --via p2pdma-pages --format json")]
-    Kernels(KernelsArgs),
+    Kernels(PairingRequestArgs),
     /// The smallest changes that make one pairing work, with their side effects.
     ///
     /// Searches the knobs you control (ACS, IOMMU domains, MPS, swiotlb, ATS, the
@@ -303,25 +303,29 @@ pub(crate) struct SimulateArgs {
     /// `nvidia-smi topo -m` path class (PIX, PXB, PHB, NODE, SYS), with a legend.
     #[arg(long, conflicts_with = "summary")]
     pub(crate) matrix: bool,
+    #[command(flatten)]
+    pub(crate) jobs: JobsArg,
+}
+
+/// `-j N`, declared once (simulate, audit).
+#[derive(clap::Args, Debug)]
+pub(crate) struct JobsArg {
     /// Worker threads (default: every core). The output is the same for any N.
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) jobs: Option<u16>,
 }
 
-/// `peerpath explain`'s request.
-#[derive(clap::Args, Debug)]
-pub(crate) struct ExplainArgs {
-    #[command(flatten)]
-    pub(crate) pairing: PairingArgs,
-    #[command(flatten)]
-    pub(crate) via: ViaArg,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub(crate) format: Format,
+impl JobsArg {
+    /// The worker threads: `-j`, else every core.
+    pub(crate) fn count(&self) -> usize {
+        self.jobs
+            .map_or_else(peerpath_rules::default_jobs, usize::from)
+    }
 }
 
-/// `peerpath kernels`'s request.
+/// `peerpath explain`'s and `peerpath kernels`' request: one pairing, on a platform.
 #[derive(clap::Args, Debug)]
-pub(crate) struct KernelsArgs {
+pub(crate) struct PairingRequestArgs {
     #[command(flatten)]
     pub(crate) pairing: PairingArgs,
     #[command(flatten)]
@@ -531,9 +535,8 @@ pub(crate) struct AuditArgs {
     /// for `peerpath audit merge`.
     #[arg(long, value_name = "I/N", value_parser = audit::parse_shard)]
     pub(crate) shard: Option<(usize, usize)>,
-    /// Worker threads (default: every core). The output is the same for any N.
-    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-    pub(crate) jobs: Option<u16>,
+    #[command(flatten)]
+    pub(crate) jobs: JobsArg,
 }
 
 /// `peerpath schema`'s request.

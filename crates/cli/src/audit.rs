@@ -221,11 +221,7 @@ pub(crate) fn run(req: &AuditArgs) -> Exit {
         }
     };
     let pool = match rayon::ThreadPoolBuilder::new()
-        .num_threads(
-            req.jobs
-                .map_or_else(peerpath_rules::default_jobs, usize::from)
-                .max(1),
-        )
+        .num_threads(req.jobs.count().max(1))
         .build()
     {
         Ok(p) => p,

@@ -33,8 +33,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use args::{
-    AuditArgs, AuditCommand, BandwidthArgs, Cli, Command, DotArgs, DrawArgs, ExplainArgs, FailOn,
-    FixArgs, Format, GenerateArgs, KernelsArgs, PlatformArgs, SimulateArgs, ThroughputArgs, ViaArg,
+    AuditArgs, AuditCommand, BandwidthArgs, Cli, Command, DotArgs, DrawArgs, FailOn, FixArgs,
+    Format, GenerateArgs, PairingRequestArgs, PlatformArgs, SimulateArgs, ThroughputArgs, ViaArg,
 };
 use clap::Parser;
 use exit::Exit;
@@ -266,9 +266,7 @@ fn simulate(a: &SimulateArgs) -> Exit {
         (None, false, Format::Text) => simulate::Output::Text,
         (None, false, Format::Json) => simulate::Output::Json,
     };
-    let jobs = a
-        .jobs
-        .map_or_else(peerpath_rules::default_jobs, usize::from);
+    let jobs = a.jobs.count();
     let mut stdout = std::io::stdout().lock();
     let tally = match simulate::run(&topo, output, jobs, style(), &mut stdout) {
         Ok(t) => t,
@@ -286,12 +284,18 @@ fn simulate(a: &SimulateArgs) -> Exit {
     }
 }
 
-fn explain(a: &ExplainArgs) -> Exit {
-    let (names, p) = match a
-        .pairing
-        .required("explain")
+/// The pairing `command` names, and its platform with `--via` applied.
+fn pairing_platform(
+    a: &PairingRequestArgs,
+    command: &str,
+) -> Result<(pairing::Pair, peerpath_model::Platform), Exit> {
+    a.pairing
+        .required(command)
         .and_then(|(pair, source)| Ok((pair, platform_via(&source, &a.via)?)))
-    {
+}
+
+fn explain(a: &PairingRequestArgs) -> Exit {
+    let (names, p) = match pairing_platform(a, "explain") {
         Ok(p) => p,
         Err(e) => return e,
     };
@@ -361,18 +365,11 @@ fn calibrate(source: &PlatformArgs, measured: &std::path::Path, out: &output::Ou
     } else {
         eprint!("{report}");
     }
-    match output::write(file, &yaml) {
-        Ok(()) => Exit::Success,
-        Err(e) => e,
-    }
+    output::written(file, &yaml)
 }
 
-fn kernels(a: &KernelsArgs) -> Exit {
-    let (names, p) = match a
-        .pairing
-        .required("kernels")
-        .and_then(|(pair, source)| Ok((pair, platform_via(&source, &a.via)?)))
-    {
+fn kernels(a: &PairingRequestArgs) -> Exit {
+    let (names, p) = match pairing_platform(a, "kernels") {
         Ok(x) => x,
         Err(e) => return e,
     };

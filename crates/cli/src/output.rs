@@ -71,3 +71,11 @@ pub(crate) fn write(file: Option<&Path>, text: &str) -> Result<(), Exit> {
         }
     }
 }
+
+/// [`write`] as the command's exit: success, or why not.
+pub(crate) fn written(file: Option<&Path>, text: &str) -> Exit {
+    match write(file, text) {
+        Ok(()) => Exit::Success,
+        Err(e) => e,
+    }
+}

@@ -33,6 +33,18 @@ pub(crate) fn legacy_pair(spec: &str) -> Result<Pair, Exit> {
     }
 }
 
+/// The file `-o` names (`None`: stdout), refused where it exists without `--force`,
+/// and the platform the command reads.
+fn file_and_platform<'o>(
+    source: &PlatformArgs,
+    out: Option<&'o Path>,
+    force: bool,
+) -> Result<(Option<&'o Path>, peerpath_model::Platform), Exit> {
+    let file = output::file(out);
+    output::refuse_overwrite(file, force)?;
+    Ok((file, platform_or_exit(source)?))
+}
+
 /// `peerpath draw`.
 pub(crate) fn draw(
     source: &PlatformArgs,
@@ -41,12 +53,8 @@ pub(crate) fn draw(
     out: Option<&Path>,
     force: bool,
 ) -> Exit {
-    let file = output::file(out);
-    if let Err(e) = output::refuse_overwrite(file, force) {
-        return e;
-    }
-    let p = match platform_or_exit(source) {
-        Ok(p) => p,
+    let (file, p) = match file_and_platform(source, out, force) {
+        Ok(x) => x,
         Err(e) => return e,
     };
     let topo = Topology::new(&p);
@@ -58,29 +66,19 @@ pub(crate) fn draw(
         },
     };
     let svg = peerpath_render::topology_svg(&topo, route.as_ref(), opts);
-    match output::write(file, &svg) {
-        Ok(()) => Exit::Success,
-        Err(e) => e,
-    }
+    output::written(file, &svg)
 }
 
 /// `peerpath report`.
 pub(crate) fn report(source: &PlatformArgs, out: Option<&Path>, force: bool) -> Exit {
-    let file = output::file(out);
-    if let Err(e) = output::refuse_overwrite(file, force) {
-        return e;
-    }
-    let p = match platform_or_exit(source) {
-        Ok(p) => p,
+    let (file, p) = match file_and_platform(source, out, force) {
+        Ok(x) => x,
         Err(e) => return e,
     };
     let topo = Topology::new(&p);
     if p.imports.len() > REPORT_EXPLAINED_MAX {
         return match report_big(&topo) {
-            Ok(html) => match output::write(file, &html) {
-                Ok(()) => Exit::Success,
-                Err(e) => e,
-            },
+            Ok(html) => output::written(file, &html),
             Err(e) => e,
         };
     }
@@ -100,10 +98,7 @@ pub(crate) fn report(source: &PlatformArgs, out: Option<&Path>, force: bool) -> 
         }
     }
     let html = peerpath_render::report_html(&topo, &cells, &pairs);
-    match output::write(file, &html) {
-        Ok(()) => Exit::Success,
-        Err(e) => e,
-    }
+    output::written(file, &html)
 }
 
 /// The report of a platform with more than [`REPORT_EXPLAINED_MAX`] pairings: every

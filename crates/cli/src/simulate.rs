@@ -65,6 +65,9 @@ pub(crate) fn run(
             tally
         }
         Output::Json => json(topo, jobs, &mut out)?,
+        // The text and the matrix open with the title; a platform without pairings
+        // says so there and ends.
+        Output::Matrix | Output::Text if !title(p, style, &mut out)? => Tally::default(),
         Output::Matrix => matrix(topo, jobs, style, &progress, &mut out)?,
         Output::MatrixJson => {
             let mut stream = MatrixJson::begin(&mut out, p)?;
@@ -155,9 +158,6 @@ fn text(
     out: &mut dyn Write,
 ) -> io::Result<Tally> {
     let p = topo.platform();
-    if !title(p, style, out)? {
-        return Ok(Tally::default());
-    }
     let mut grid = OutcomeGrid::new(p, style);
     out.write_all(grid.head().as_bytes())?;
     // One bit per pairing: which have findings to print.
@@ -204,9 +204,6 @@ fn matrix(
     out: &mut dyn Write,
 ) -> io::Result<Tally> {
     let p = topo.platform();
-    if !title(p, style, out)? {
-        return Ok(Tally::default());
-    }
     let mut grid = MatrixGrid::new(p, style);
     out.write_all(grid.head().as_bytes())?;
     let tally = verdicts(topo, jobs, progress, |import, v| {

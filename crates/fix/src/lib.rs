@@ -791,6 +791,16 @@ fn hardware(topo: &Topology<'_>, pair: &peerpath_rules::PairResult) -> String {
 mod tests {
     use super::*;
 
+    /// The repository's scenario files, sorted.
+    pub(super) fn scenario_files(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut files: Vec<_> = std::fs::read_dir(root.join("scenarios"))
+            .expect("scenarios/")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        files.sort();
+        files
+    }
+
     /// Re-deciding only the pairings a change touches (`effects::touched`) finds
     /// exactly the pairings a full comparison finds: every candidate change, alone and
     /// in pairs, of every scenario's pairings and the repository's topologies.
@@ -798,12 +808,7 @@ mod tests {
     fn touched_pairings_give_the_same_side_effects_as_all_pairings() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let mut platforms: Vec<(Platform, Vec<(String, String)>)> = Vec::new();
-        let mut files: Vec<_> = std::fs::read_dir(root.join("scenarios"))
-            .expect("scenarios/")
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        files.sort();
-        for f in files {
+        for f in scenario_files(&root) {
             let s = peerpath_load::scenario::load_scenario(&f).unwrap_or_else(|e| panic!("{e}"));
             let pairs = s
                 .expect
@@ -874,6 +879,7 @@ mod tests {
 #[cfg(test)]
 mod part_tests {
     use super::*;
+    use crate::tests::scenario_files;
 
     /// The search on the pairing's part of the platform gives the same report as on
     /// the whole platform: every scenario pairing and some of each repository
@@ -882,12 +888,7 @@ mod part_tests {
     fn the_part_gives_the_reports_of_the_whole_platform() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let mut cases: Vec<(Platform, String, String)> = Vec::new();
-        let mut files: Vec<_> = std::fs::read_dir(root.join("scenarios"))
-            .expect("scenarios/")
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        files.sort();
-        for f in files {
+        for f in scenario_files(&root) {
             let s = peerpath_load::scenario::load_scenario(&f).unwrap_or_else(|e| panic!("{e}"));
             for e in &s.expect {
                 cases.push((s.platform.clone(), e.importer.clone(), e.export.clone()));

@@ -56,135 +56,16 @@ impl Part {
         {
             return None;
         }
-        let mut node = vec![None; keep.len()];
-        let mut next = 0u32;
-        for (i, k) in keep.iter().enumerate() {
-            if *k {
-                node[i] = Some(NodeId(next));
-                next += 1;
-            }
-        }
+        let node: Vec<Option<NodeId>> = renumber(keep.iter().copied())
+            .map(|i| i.map(NodeId))
+            .collect();
         let map = |n: NodeId| node[n.index()];
-        let mut export = vec![None; alone.exports.len()];
-        let mut next = 0u32;
-        for (i, e) in alone.exports.iter().enumerate() {
-            if map(e.device).is_some() {
-                export[i] = Some(ExportId(next));
-                next += 1;
-            }
-        }
-        let mapx = |e: ExportId| export[e.index()];
-        let mut p = alone.clone();
-        p.nodes = alone
-            .nodes
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| keep[*i])
-            .map(|(_, n)| {
-                let mut n = n.clone();
-                n.parent = n.parent.and_then(map);
-                n
-            })
-            .collect();
-        let k = &mut p.kernel;
-        k.disable_acs_redir = k.disable_acs_redir.iter().filter_map(|n| map(*n)).collect();
-        k.config_acs = k
-            .config_acs
-            .iter()
-            .filter_map(|c| map(c.port).map(|port| peerpath_model::ConfigAcs { port, ..*c }))
-            .collect();
-        p.interconnect.fabric.pairs = alone
-            .interconnect
-            .fabric
-            .pairs
-            .iter()
-            .filter_map(|f| {
-                Some(peerpath_model::FabricPair {
-                    between: [map(f.between[0])?, map(f.between[1])?],
-                    ..*f
-                })
-            })
-            .collect();
-        p.ide_streams = alone.ide_streams.as_ref().map(|list| {
-            list.iter()
-                .filter_map(|s| {
-                    Some(peerpath_model::IdeStream {
-                        name: s.name.clone(),
-                        ends: [map(s.ends[0])?, map(s.ends[1])?],
-                    })
-                })
-                .collect()
-        });
-        p.switches = alone
-            .switches
-            .iter()
-            .filter_map(|s| {
-                Some(peerpath_model::Switch {
-                    name: s.name.clone(),
-                    upstream: map(s.upstream)?,
-                    downstream: s.downstream.iter().filter_map(|d| map(*d)).collect(),
-                })
-            })
-            .collect();
-        p.domains = alone
-            .domains
-            .iter()
-            .filter_map(|d| {
-                let devices: Vec<NodeId> = d.devices.iter().filter_map(|n| map(*n)).collect();
-                (!devices.is_empty()).then(|| peerpath_model::Domain {
-                    devices,
-                    ..d.clone()
-                })
-            })
-            .collect();
-        p.exports = alone
-            .exports
-            .iter()
-            .filter_map(|e| {
-                let device = map(e.device)?;
-                Some(peerpath_model::Export {
-                    device,
-                    ..e.clone()
-                })
-            })
-            .collect();
-        p.imports = alone
-            .imports
-            .iter()
-            .filter_map(|i| {
-                Some(peerpath_model::Import {
-                    importer: map(i.importer)?,
-                    export: mapx(i.export)?,
-                    ..*i
-                })
-            })
-            .collect();
-        p.traffic = alone
-            .traffic
-            .iter()
-            .filter_map(|t| {
-                Some(peerpath_model::Traffic {
-                    importer: map(t.importer)?,
-                    export: mapx(t.export)?,
-                    ..*t
-                })
-            })
-            .collect();
-        p.assumed = alone
-            .assumed
-            .iter()
-            .filter_map(|f| {
-                use peerpath_model::Fact;
-                Some(match *f {
-                    Fact::HostBridgeId(n) => Fact::HostBridgeId(map(n)?),
-                    Fact::ForwardsP2p(n) => Fact::ForwardsP2p(map(n)?),
-                    Fact::SplitsOversizedWrites(n) => Fact::SplitsOversizedWrites(map(n)?),
-                    other => other,
-                })
-            })
-            .collect();
+        let export: Vec<Option<ExportId>> =
+            renumber(alone.exports.iter().map(|e| map(e.device).is_some()))
+                .map(|i| i.map(ExportId))
+                .collect();
         Some(Part {
-            platform: p,
+            platform: part_platform(alone, &node, &export),
             node,
             export,
         })
@@ -213,4 +94,136 @@ impl Part {
             other => other.clone(),
         })
     }
+}
+
+/// Ids `0, 1, …` for the places `keep` marks, in order; `None` for the others.
+fn renumber(keep: impl Iterator<Item = bool>) -> impl Iterator<Item = Option<u32>> {
+    keep.scan(0u32, |next, k| {
+        Some(k.then(|| {
+            *next += 1;
+            *next - 1
+        }))
+    })
+}
+
+/// `alone` holding only the nodes `node` numbers and the exports `export` numbers,
+/// each reference to a node or export renumbered, and whatever names a node left out
+/// dropped.
+fn part_platform(
+    alone: &Platform,
+    node: &[Option<NodeId>],
+    export: &[Option<ExportId>],
+) -> Platform {
+    let map = |n: NodeId| node[n.index()];
+    let mapx = |e: ExportId| export[e.index()];
+    let mut p = alone.clone();
+    p.nodes = alone
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| node[*i].is_some())
+        .map(|(_, n)| {
+            let mut n = n.clone();
+            n.parent = n.parent.and_then(map);
+            n
+        })
+        .collect();
+    let k = &mut p.kernel;
+    k.disable_acs_redir = k.disable_acs_redir.iter().filter_map(|n| map(*n)).collect();
+    k.config_acs = k
+        .config_acs
+        .iter()
+        .filter_map(|c| map(c.port).map(|port| peerpath_model::ConfigAcs { port, ..*c }))
+        .collect();
+    p.interconnect.fabric.pairs = alone
+        .interconnect
+        .fabric
+        .pairs
+        .iter()
+        .filter_map(|f| {
+            Some(peerpath_model::FabricPair {
+                between: [map(f.between[0])?, map(f.between[1])?],
+                ..*f
+            })
+        })
+        .collect();
+    p.ide_streams = alone.ide_streams.as_ref().map(|list| {
+        list.iter()
+            .filter_map(|s| {
+                Some(peerpath_model::IdeStream {
+                    name: s.name.clone(),
+                    ends: [map(s.ends[0])?, map(s.ends[1])?],
+                })
+            })
+            .collect()
+    });
+    p.switches = alone
+        .switches
+        .iter()
+        .filter_map(|s| {
+            Some(peerpath_model::Switch {
+                name: s.name.clone(),
+                upstream: map(s.upstream)?,
+                downstream: s.downstream.iter().filter_map(|d| map(*d)).collect(),
+            })
+        })
+        .collect();
+    p.domains = alone
+        .domains
+        .iter()
+        .filter_map(|d| {
+            let devices: Vec<NodeId> = d.devices.iter().filter_map(|n| map(*n)).collect();
+            (!devices.is_empty()).then(|| peerpath_model::Domain {
+                devices,
+                ..d.clone()
+            })
+        })
+        .collect();
+    p.exports = alone
+        .exports
+        .iter()
+        .filter_map(|e| {
+            let device = map(e.device)?;
+            Some(peerpath_model::Export {
+                device,
+                ..e.clone()
+            })
+        })
+        .collect();
+    p.imports = alone
+        .imports
+        .iter()
+        .filter_map(|i| {
+            Some(peerpath_model::Import {
+                importer: map(i.importer)?,
+                export: mapx(i.export)?,
+                ..*i
+            })
+        })
+        .collect();
+    p.traffic = alone
+        .traffic
+        .iter()
+        .filter_map(|t| {
+            Some(peerpath_model::Traffic {
+                importer: map(t.importer)?,
+                export: mapx(t.export)?,
+                ..*t
+            })
+        })
+        .collect();
+    p.assumed = alone
+        .assumed
+        .iter()
+        .filter_map(|f| {
+            use peerpath_model::Fact;
+            Some(match *f {
+                Fact::HostBridgeId(n) => Fact::HostBridgeId(map(n)?),
+                Fact::ForwardsP2p(n) => Fact::ForwardsP2p(map(n)?),
+                Fact::SplitsOversizedWrites(n) => Fact::SplitsOversizedWrites(map(n)?),
+                other => other,
+            })
+        })
+        .collect();
+    p
 }

@@ -10,7 +10,7 @@
 use peerpath_model::{AddrRange, Arch, Bdf, CpuVendor, DomainType, IommuKind};
 
 use crate::machine::{
-    finalize, kind_from_class, BarKind, BridgeWindow, BusRange, CapsSeen, DeviceKind, DeviceSet,
+    finished, kind_from_class, BarKind, BridgeWindow, BusRange, CapsSeen, DeviceKind, DeviceSet,
     HostWindow, ImportWarning, KindEvidence, Machine, P2pdmaMessage, P2pdmaReason, PciBar, RootBus,
     SourceKind, WarningKind,
 };
@@ -55,16 +55,7 @@ pub fn parse_dmesg(text: &str) -> Machine {
         (None, _) => {}
     }
     set.into_machine(&mut m);
-    if m.devices.is_empty() {
-        m.warnings.push(ImportWarning::new(
-            WarningKind::Unparsed,
-            None,
-            None,
-            "no PCI device lines found in the log",
-        ));
-    }
-    finalize(&mut m);
-    m
+    finished(m, "no PCI device lines found in the log")
 }
 
 /// A kernel log or a script's log that quotes kernel lines, as `peerpath import --dmesg`

@@ -8,7 +8,7 @@
 use peerpath_model::{Acs, AcsFlags, AddrRange};
 
 use crate::machine::{
-    finalize, is_host_bridge_function, kind_from_class, Ats, BarKind, BridgeWindow, BusRange,
+    finished, is_host_bridge_function, kind_from_class, Ats, BarKind, BridgeWindow, BusRange,
     CapsSeen, DeviceKind, DeviceSet, ImportWarning, KindEvidence, Machine, PciBar, PciDevice,
     SourceKind, WarningKind,
 };
@@ -27,16 +27,10 @@ pub fn parse_lspci(text: &str, tree: Option<&str>) -> Machine {
         apply_tree(&mut m, &parsed);
     }
     crate::nvsmi::apply_topo_m(&mut m, text);
-    if m.devices.is_empty() {
-        m.warnings.push(ImportWarning::new(
-            WarningKind::Unparsed,
-            None,
-            None,
-            "no lspci device records found (a record starts with a line `bb:dd.f class: name`)",
-        ));
-    }
-    finalize(&mut m);
-    m
+    finished(
+        m,
+        "no lspci device records found (a record starts with a line `bb:dd.f class: name`)",
+    )
 }
 
 /// Which capability the detail lines currently describe.

@@ -5,7 +5,7 @@
 use peerpath_model::{Arch, CpuVendor};
 
 use crate::lspci::parse_lspci_into;
-use crate::machine::{finalize, ImportWarning, Machine, SourceKind, WarningKind};
+use crate::machine::{finished, Machine, SourceKind};
 use crate::text::parse_dec;
 use crate::tree::{apply_tree, parse_lspci_tree};
 
@@ -136,16 +136,7 @@ pub fn parse_markdown(text: &str) -> Machine {
     }
     grub(&mut m, text);
     crate::nvsmi::apply_topo_m(&mut m, text);
-    if m.devices.is_empty() {
-        m.warnings.push(ImportWarning::new(
-            WarningKind::Unparsed,
-            None,
-            None,
-            "no lspci output found in the markdown",
-        ));
-    }
-    finalize(&mut m);
-    m
+    finished(m, "no lspci output found in the markdown")
 }
 
 /// `Architecture: x86_64`, `Vendor ID: AuthenticAMD`, `CPU family: 25`.

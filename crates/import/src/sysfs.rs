@@ -16,7 +16,7 @@ use pcics::header::{Header, HeaderType};
 use peerpath_model::{Acs, AcsFlags, Arch, Bdf, DomainType, IommuKind};
 
 use crate::machine::{
-    finalize, Ats, BarKind, BusRange, CapsSeen, DeviceKind, DeviceSet, HierarchySource,
+    finalize, finished, Ats, BarKind, BusRange, CapsSeen, DeviceKind, DeviceSet, HierarchySource,
     ImportWarning, KindEvidence, Machine, PciBar, PciDevice, SourceKind, WarningKind,
 };
 use crate::text::{bdf_at_start, parse_dec, parse_hex_u64};
@@ -306,16 +306,7 @@ pub fn parse_sysfs(root: &Path) -> Machine {
         m.hierarchy = HierarchySource::SysfsPaths;
     }
     kernel_files(root, &mut m);
-    if m.devices.is_empty() {
-        m.warnings.push(ImportWarning::new(
-            WarningKind::Unparsed,
-            None,
-            None,
-            format!("no PCI devices under {}", devices_dir.display()),
-        ));
-    }
-    finalize(&mut m);
-    m
+    finished(m, format!("no PCI devices under {}", devices_dir.display()))
 }
 
 fn read_text(path: &Path) -> Option<String> {

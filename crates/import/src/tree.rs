@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use peerpath_model::Bdf;
 
 use crate::machine::{
-    finalize, BusRange, DeviceSet, HierarchySource, ImportWarning, Machine, RootBus, SourceKind,
+    finished, BusRange, DeviceSet, HierarchySource, ImportWarning, Machine, RootBus, SourceKind,
     WarningKind,
 };
 use crate::text::trailing_id_pair;
@@ -51,16 +51,7 @@ impl LspciTree {
     pub fn to_machine(&self) -> Machine {
         let mut m = Machine::new(SourceKind::LspciTree);
         apply_tree(&mut m, self);
-        if m.devices.is_empty() {
-            m.warnings.push(ImportWarning::new(
-                WarningKind::Unparsed,
-                None,
-                None,
-                "no lspci -t tree found",
-            ));
-        }
-        finalize(&mut m);
-        m
+        finished(m, "no lspci -t tree found")
     }
 }
 
@@ -231,124 +222,135 @@ impl Parser {
 
     fn item(&mut self, b: &[u8], i: usize, ctx: Ctx, no: usize) {
         match ctx {
-            Ctx::Top => {
-                if b.get(i) == Some(&b'[') {
-                    let Some(close) = b[i..].iter().position(|c| *c == b']').map(|p| p + i) else {
-                        self.warn(no, "`[` of a root bus without `]`");
-                        return;
-                    };
-                    let inner = std::str::from_utf8(&b[i + 1..close]).unwrap_or_default();
-                    let (seg, bus) = match inner.split_once(':') {
-                        Some((s, bb)) => (
-                            u16::from_str_radix(s, 16).ok(),
-                            u8::from_str_radix(bb, 16).ok(),
-                        ),
-                        None => (Some(0), u8::from_str_radix(inner, 16).ok()),
-                    };
-                    let (Some(segment), Some(bus)) = (seg, bus) else {
-                        self.warn(no, format!("root bus `[{inner}]` not readable"));
-                        return;
-                    };
-                    self.out.root_buses.push((segment, bus));
-                    self.children(
-                        b,
-                        close + 1,
-                        Ctx::Bus {
-                            segment,
-                            bus,
-                            parent: None,
-                        },
-                        no,
-                    );
-                } else {
-                    // A tree printed without the root bus: bus 0000:00.
-                    self.out.root_buses.push((0, 0));
-                    self.item(
-                        b,
-                        i,
-                        Ctx::Bus {
-                            segment: 0,
-                            bus: 0,
-                            parent: None,
-                        },
-                        no,
-                    );
-                }
-            }
+            Ctx::Top => self.top(b, i, no),
             Ctx::Bus {
                 segment,
                 bus,
                 parent,
-            } => {
-                let Some((dev, func)) = dev_fn(b.get(i..).unwrap_or_default()) else {
-                    let shown = String::from_utf8_lossy(b.get(i..).unwrap_or_default())
-                        .chars()
-                        .take(20)
-                        .collect::<String>();
-                    self.warn(no, format!("expected `dd.f` in the tree, found `{shown}`"));
-                    return;
-                };
-                let Some(bdf) = Bdf::new(segment, bus, dev, func) else {
-                    self.warn(no, "device or function number out of range");
-                    return;
-                };
-                if self.out.entries.iter().any(|e| e.bdf == bdf) {
-                    self.warn(no, format!("{bdf} appears twice in the tree; first kept"));
-                    return;
-                }
-                let j = i + 4;
-                if b.get(j) == Some(&b'-') && b.get(j + 1) == Some(&b'[') {
-                    let Some(close) = b[j..].iter().position(|c| *c == b']').map(|p| p + j) else {
-                        self.warn(no, format!("{bdf}: `[` of a bus range without `]`"));
-                        return;
-                    };
-                    let inner = std::str::from_utf8(&b[j + 2..close]).unwrap_or_default();
-                    let (s, u) = inner.split_once('-').unwrap_or((inner, inner));
-                    let (Ok(secondary), Ok(subordinate)) =
-                        (u8::from_str_radix(s, 16), u8::from_str_radix(u, 16))
-                    else {
-                        self.warn(no, format!("{bdf}: bus range `[{inner}]` not readable"));
-                        return;
-                    };
-                    self.out.entries.push(TreeEntry {
-                        bdf,
-                        parent,
-                        bus_range: Some(BusRange {
-                            secondary,
-                            subordinate,
-                        }),
-                        name: None,
-                        ids: None,
-                        line: no,
-                    });
-                    self.children(
-                        b,
-                        close + 1,
-                        Ctx::Bus {
-                            segment,
-                            bus: secondary,
-                            parent: Some(bdf),
-                        },
-                        no,
-                    );
-                } else {
-                    let text = String::from_utf8_lossy(b.get(j..).unwrap_or_default());
-                    let text = text.trim();
-                    let (name, ids) = match trailing_id_pair(text) {
-                        Some((n, v, d)) => (n.trim(), Some((v, d))),
-                        None => (text, None),
-                    };
-                    self.out.entries.push(TreeEntry {
-                        bdf,
-                        parent,
-                        bus_range: None,
-                        name: (!name.is_empty()).then(|| name.to_string()),
-                        ids,
-                        line: no,
-                    });
-                }
-            }
+            } => self.device(b, i, (segment, bus, parent), no),
         }
+    }
+
+    /// A tree's start: its root bus `[ssss:bb]` (or `[bb]`) and the bus's devices, or
+    /// where the root bus is not printed, a device on bus 0000:00.
+    fn top(&mut self, b: &[u8], i: usize, no: usize) {
+        if b.get(i) != Some(&b'[') {
+            // A tree printed without the root bus: bus 0000:00.
+            self.out.root_buses.push((0, 0));
+            let ctx = Ctx::Bus {
+                segment: 0,
+                bus: 0,
+                parent: None,
+            };
+            return self.item(b, i, ctx, no);
+        }
+        let Some(close) = b[i..].iter().position(|c| *c == b']').map(|p| p + i) else {
+            self.warn(no, "`[` of a root bus without `]`");
+            return;
+        };
+        let inner = std::str::from_utf8(&b[i + 1..close]).unwrap_or_default();
+        let (seg, bus) = match inner.split_once(':') {
+            Some((s, bb)) => (
+                u16::from_str_radix(s, 16).ok(),
+                u8::from_str_radix(bb, 16).ok(),
+            ),
+            None => (Some(0), u8::from_str_radix(inner, 16).ok()),
+        };
+        let (Some(segment), Some(bus)) = (seg, bus) else {
+            self.warn(no, format!("root bus `[{inner}]` not readable"));
+            return;
+        };
+        self.out.root_buses.push((segment, bus));
+        let ctx = Ctx::Bus {
+            segment,
+            bus,
+            parent: None,
+        };
+        self.children(b, close + 1, ctx, no);
+    }
+
+    /// A device `dd.f` on bus `(segment, bus)` below `parent`: a bridge with its bus
+    /// range and its secondary bus's devices, or an endpoint with its name and ids.
+    fn device(
+        &mut self,
+        b: &[u8],
+        i: usize,
+        (segment, bus, parent): (u16, u8, Option<Bdf>),
+        no: usize,
+    ) {
+        let Some((dev, func)) = dev_fn(b.get(i..).unwrap_or_default()) else {
+            let shown = String::from_utf8_lossy(b.get(i..).unwrap_or_default())
+                .chars()
+                .take(20)
+                .collect::<String>();
+            self.warn(no, format!("expected `dd.f` in the tree, found `{shown}`"));
+            return;
+        };
+        let Some(bdf) = Bdf::new(segment, bus, dev, func) else {
+            self.warn(no, "device or function number out of range");
+            return;
+        };
+        if self.out.entries.iter().any(|e| e.bdf == bdf) {
+            self.warn(no, format!("{bdf} appears twice in the tree; first kept"));
+            return;
+        }
+        let j = i + 4;
+        if b.get(j) == Some(&b'-') && b.get(j + 1) == Some(&b'[') {
+            return self.bridge(b, j, (segment, bdf, parent), no);
+        }
+        let text = String::from_utf8_lossy(b.get(j..).unwrap_or_default());
+        let text = text.trim();
+        let (name, ids) = match trailing_id_pair(text) {
+            Some((n, v, d)) => (n.trim(), Some((v, d))),
+            None => (text, None),
+        };
+        self.out.entries.push(TreeEntry {
+            bdf,
+            parent,
+            bus_range: None,
+            name: (!name.is_empty()).then(|| name.to_string()),
+            ids,
+            line: no,
+        });
+    }
+
+    /// Bridge `bdf`'s `-[ss-uu]-` at `j`, then its secondary bus's devices.
+    fn bridge(
+        &mut self,
+        b: &[u8],
+        j: usize,
+        (segment, bdf, parent): (u16, Bdf, Option<Bdf>),
+        no: usize,
+    ) {
+        let Some(close) = b[j..].iter().position(|c| *c == b']').map(|p| p + j) else {
+            self.warn(no, format!("{bdf}: `[` of a bus range without `]`"));
+            return;
+        };
+        let inner = std::str::from_utf8(&b[j + 2..close]).unwrap_or_default();
+        let (s, u) = inner.split_once('-').unwrap_or((inner, inner));
+        let (Ok(secondary), Ok(subordinate)) =
+            (u8::from_str_radix(s, 16), u8::from_str_radix(u, 16))
+        else {
+            self.warn(no, format!("{bdf}: bus range `[{inner}]` not readable"));
+            return;
+        };
+        self.out.entries.push(TreeEntry {
+            bdf,
+            parent,
+            bus_range: Some(BusRange {
+                secondary,
+                subordinate,
+            }),
+            name: None,
+            ids: None,
+            line: no,
+        });
+        let ctx = Ctx::Bus {
+            segment,
+            bus: secondary,
+            parent: Some(bdf),
+        };
+        self.children(b, close + 1, ctx, no);
     }
 }
 

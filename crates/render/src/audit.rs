@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use peerpath_audit::{Audit, Difference};
+use peerpath_audit::{Audit, Cluster, Difference};
 
 use crate::summary_line;
 
@@ -180,6 +180,24 @@ pub fn audit_html(a: &Audit) -> String {
         },
         version = env!("CARGO_PKG_VERSION"),
     );
+    clusters_table(&mut out, a);
+    for (i, c) in a.clusters.iter().enumerate() {
+        cluster_html(&mut out, i, c);
+    }
+    if !a.failed.is_empty() {
+        out.push_str("<h2>Failed to import</h2>\n<pre class=\"wrap\">");
+        for f in &a.failed {
+            let _ = writeln!(out, "{}", esc(&format!("{}: {}", f.machine, f.error)));
+        }
+        out.push_str("</pre>\n");
+    }
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+/// The row per cluster: machines, outcomes, rules broken, differences.
+fn clusters_table(out: &mut String, a: &Audit) {
+    use crate::svg::esc;
     out.push_str(
         "<h2>Clusters</h2>\n<table class=\"matrix\">\n<tr><th>#</th><th>fingerprint</th><th>machines</th>\
          <th>pairings</th><th>breaks</th><th>differences from cluster 1</th></tr>\n",
@@ -210,66 +228,61 @@ pub fn audit_html(a: &Audit) -> String {
         );
     }
     out.push_str("</table>\n");
-    for (i, c) in a.clusters.iter().enumerate() {
+}
+
+/// Cluster `i`'s section: its machines, verdicts per class pairing, differences from
+/// the largest cluster and fix.
+fn cluster_html(out: &mut String, i: usize, c: &Cluster) {
+    use crate::svg::esc;
+    let _ = writeln!(
+        out,
+        "<h2 id=\"cluster-{n}\">Cluster {n} [{fp}]: {count} machine{s}</h2>",
+        n = i + 1,
+        fp = esc(&c.fingerprint),
+        count = c.count,
+        s = if c.count == 1 { "" } else { "s" }
+    );
+    let _ = writeln!(
+        out,
+        "<details><summary>machines</summary><pre class=\"wrap\">{}</pre></details>",
+        esc(&c.machines.join("\n"))
+    );
+    let mut verdicts = summary_line(&c.verdicts.all);
+    for k in &c.verdicts.classes {
+        let _ = write!(
+            verdicts,
+            "\n  {} → {}: {}",
+            k.importer,
+            k.exporter,
+            summary_line(&k.counts)
+        );
+    }
+    let _ = writeln!(out, "<pre>{}</pre>", esc(&verdicts));
+    if i > 0 {
+        let lines: Vec<String> = c.differs.iter().map(difference).collect();
         let _ = writeln!(
             out,
-            "<h2 id=\"cluster-{n}\">Cluster {n} [{fp}]: {count} machine{s}</h2>",
-            n = i + 1,
-            fp = esc(&c.fingerprint),
-            count = c.count,
-            s = if c.count == 1 { "" } else { "s" }
+            "<details open><summary>{} difference{} from cluster 1 (this vs largest)</summary><pre class=\"wrap\">{}</pre></details>",
+            c.differs.len(),
+            if c.differs.len() == 1 { "" } else { "s" },
+            esc(&lines.join("\n"))
         );
+    }
+    if let Some(f) = &c.verdicts.fix {
         let _ = writeln!(
             out,
-            "<details><summary>machines</summary><pre class=\"wrap\">{}</pre></details>",
-            esc(&c.machines.join("\n"))
+            "<p>fix for {} ← {}: {}</p>",
+            esc(&f.importer),
+            esc(&f.export),
+            esc(&if f.changes.is_empty() {
+                "none within 2 changes (peerpath fix searches further)".to_owned()
+            } else {
+                format!(
+                    "{} ({} after)",
+                    f.changes.join("; "),
+                    f.after.as_deref().unwrap_or("?")
+                )
+            })
         );
-        let mut verdicts = summary_line(&c.verdicts.all);
-        for k in &c.verdicts.classes {
-            let _ = write!(
-                verdicts,
-                "\n  {} → {}: {}",
-                k.importer,
-                k.exporter,
-                summary_line(&k.counts)
-            );
-        }
-        let _ = writeln!(out, "<pre>{}</pre>", esc(&verdicts));
-        if i > 0 {
-            let lines: Vec<String> = c.differs.iter().map(difference).collect();
-            let _ = writeln!(
-                out,
-                "<details open><summary>{} difference{} from cluster 1 (this vs largest)</summary><pre class=\"wrap\">{}</pre></details>",
-                c.differs.len(),
-                if c.differs.len() == 1 { "" } else { "s" },
-                esc(&lines.join("\n"))
-            );
-        }
-        if let Some(f) = &c.verdicts.fix {
-            let _ = writeln!(
-                out,
-                "<p>fix for {} ← {}: {}</p>",
-                esc(&f.importer),
-                esc(&f.export),
-                esc(&if f.changes.is_empty() {
-                    "none within 2 changes (peerpath fix searches further)".to_owned()
-                } else {
-                    format!(
-                        "{} ({} after)",
-                        f.changes.join("; "),
-                        f.after.as_deref().unwrap_or("?")
-                    )
-                })
-            );
-        }
     }
-    if !a.failed.is_empty() {
-        out.push_str("<h2>Failed to import</h2>\n<pre class=\"wrap\">");
-        for f in &a.failed {
-            let _ = writeln!(out, "{}", esc(&format!("{}: {}", f.machine, f.error)));
-        }
-        out.push_str("</pre>\n");
-    }
-    out.push_str("</body>\n</html>\n");
-    out
 }

@@ -43,6 +43,22 @@ pub(crate) const ROUTE_CSS: &str = "\
 .route{overflow:auto;border:1px solid #ddd;padding:4px;background:#fff;max-height:70vh}
 ";
 
+/// A pairing's route as the report shows it: `draw --focus`'s picture, its ids
+/// prefixed `route-` ([`prefixed_ids`]).
+pub(crate) fn route_svg(topo: &Topology<'_>, r: &PairResult) -> String {
+    prefixed_ids(
+        &topology_svg(
+            topo,
+            Some(r),
+            DrawOptions {
+                groups: false,
+                focus: true,
+            },
+        ),
+        "route-",
+    )
+}
+
 /// Every `id` of an SVG, and the references to them, prefixed: a second picture in one
 /// page (the route beside the whole platform) must not repeat the first's ids.
 pub(crate) fn prefixed_ids(svg: &str, prefix: &str) -> String {
@@ -165,17 +181,7 @@ fn route_section(topo: &Topology<'_>, pairs: &[PairResult], out: &mut String) {
         exp = esc(&r.export),
         o = r.outcome.as_str(),
         map = r.kernel.map_type.as_str(),
-        svg = prefixed_ids(
-            &topology_svg(
-                topo,
-                Some(r),
-                DrawOptions {
-                    groups: false,
-                    focus: true,
-                },
-            ),
-            "route-",
-        ),
+        svg = route_svg(topo, r),
     );
 }
 

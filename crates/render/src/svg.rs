@@ -703,15 +703,7 @@ fn route_arrows(stops: &[Stop], out: &mut String) {
         if a.vertex == b.vertex {
             // Out through the interconnect and back into the same box: no arrow to
             // draw; the hops between are numbered beside the box's right edge.
-            if !b.via.is_empty() {
-                badge(
-                    out,
-                    b.x + b.w + 4,
-                    b.y + b.h / 2 - 10,
-                    &numbers(&b.via),
-                    ROUTE,
-                );
-            }
+            side_badge(out, b, &b.via);
             continue;
         }
         // Alternately left and right.
@@ -733,15 +725,20 @@ fn route_arrows(stops: &[Stop], out: &mut String) {
         }
     }
     if let Some(last) = stops.last() {
-        if !last.after.is_empty() {
-            badge(
-                out,
-                last.x + last.w + 4,
-                last.y + last.h / 2 - 10,
-                &numbers(&last.after),
-                ROUTE,
-            );
-        }
+        side_badge(out, last, &last.after);
+    }
+}
+
+/// The numbers of `hops` (if any) beside the right edge of `stop`'s box.
+fn side_badge(out: &mut String, stop: &Stop, hops: &[usize]) {
+    if !hops.is_empty() {
+        badge(
+            out,
+            stop.x + stop.w + 4,
+            stop.y + stop.h / 2 - 10,
+            &numbers(hops),
+            ROUTE,
+        );
     }
 }
 

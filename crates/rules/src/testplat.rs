@@ -1,6 +1,9 @@
 //! Small platforms for the unit tests (test-only).
 
-use peerpath_model::{IommuKind, Platform, PlatformBuilder, Via};
+use peerpath_model::{
+    GpaPlacement, Guest, GuestLayout, IommuKind, NodeId, Platform, PlatformBuilder, Via, Viommu,
+    Vm, VmDevice, VmmBackend, DEFAULT_MMIO64_BASE, Q35_HOST_BRIDGE,
+};
 
 /// 1 MiB.
 pub(crate) const MIB: u64 = 1 << 20;
@@ -100,5 +103,34 @@ pub(crate) fn node(b: &mut PlatformBuilder, name: &str) -> peerpath_model::NodeI
     match b.platform_mut().node_by_name(name) {
         Some(n) => n,
         None => panic!("no node {name}"),
+    }
+}
+
+/// VM `vm0` (vfio-type1, no vIOMMU, BARs placed as the VMM does, a q35 guest with a
+/// root port per device) with `devices` assigned.
+pub(crate) fn vm(devices: &[NodeId]) -> Vm {
+    Vm {
+        name: "vm0".into(),
+        backend: VmmBackend::VfioType1,
+        map_bars: None,
+        viommu: Viommu::None,
+        gpa: GpaPlacement::Vmm,
+        mmio64_base: DEFAULT_MMIO64_BASE,
+        devices: devices
+            .iter()
+            .map(|d| VmDevice {
+                device: *d,
+                ats: None,
+                bars: Vec::new(),
+            })
+            .collect(),
+        guest: Guest {
+            host_bridge: Q35_HOST_BRIDGE,
+            layout: GuestLayout::RootPorts,
+            acs: true,
+            release: None,
+            version: None,
+            cpu: None,
+        },
     }
 }

@@ -46,7 +46,7 @@ use peerpath_model::{
 };
 use peerpath_topology::Topology;
 
-use crate::finding::{outcome_of, sort_and_dedup};
+use crate::finding::{outcome_of, sort_and_dedup, Finding};
 use crate::findings::{check_guest_kernel, check_vm_host, Cx};
 use crate::k3_dma_path::export_phys;
 use crate::k3_stream::{ats_enabled, attached_domain, map_whole_pages, stream_setup};
@@ -125,23 +125,61 @@ fn guest_platform_with(
     bars: &[(NodeId, u8, AddrRange)],
 ) -> (Platform, Vec<(NodeId, NodeId)>) {
     let viommu = vm.viommu != Viommu::None;
-    let window = bars
+    let mut nodes = GuestNodes::default();
+    let hb = nodes.push(
+        format!("{}/host-bridge", vm.name),
+        None,
+        None,
+        guest_host_bridge(vm, guest_window(vm, bars), viommu),
+    );
+    let (switches, parents) = guest_ports(&mut nodes, vm, hb);
+    let map = guest_endpoints(&mut nodes, p, vm, bars, parents);
+    let guest_of = |hid: NodeId| map.iter().find(|m| m.1 == hid).map(|m| m.0);
+    let exports: Vec<Export> = p
+        .exports
         .iter()
-        .map(|b| b.2)
-        .reduce(|a, b| a.union(&b))
-        .or_else(|| AddrRange::from_start_and_size(vm.mmio64_base, peerpath_model::PAGE_SIZE))
-        .unwrap_or(AddrRange {
-            start: 0,
-            end: 0xfff,
-        });
-    let g = &vm.guest;
-    let mut nodes: Vec<Node> = Vec::new();
-    let push = |nodes: &mut Vec<Node>,
-                name: String,
-                parent: Option<NodeId>,
-                bdf: Option<Bdf>,
-                kind: NodeKind| {
-        nodes.push(Node {
+        .filter_map(|x| {
+            Some(Export {
+                device: guest_of(x.device)?,
+                ..x.clone()
+            })
+        })
+        .collect();
+    let mut guest = Platform {
+        name: format!("{}/guest", vm.name),
+        description: None,
+        kernel: guest_kernel(&p.kernel, &vm.guest),
+        interconnect: p.interconnect.clone(),
+        memory: Vec::new(),
+        iommus: guest_iommus(vm, p.kernel.arch, viommu),
+        nodes: nodes.0,
+        switches,
+        domains: Vec::new(),
+        exports,
+        imports: Vec::new(),
+        traffic: Vec::new(),
+        assumed: Vec::new(),
+        vms: Vec::new(),
+        ide_streams: None,
+    };
+    guest.imports = guest.default_imports();
+    guest.sort_imports();
+    (guest, map)
+}
+
+/// The guest's nodes as they are built, each pushed with its id its index.
+#[derive(Default)]
+struct GuestNodes(Vec<Node>);
+
+impl GuestNodes {
+    fn push(
+        &mut self,
+        name: String,
+        parent: Option<NodeId>,
+        bdf: Option<Bdf>,
+        kind: NodeKind,
+    ) -> NodeId {
+        self.0.push(Node {
             name,
             parent,
             bdf,
@@ -149,37 +187,53 @@ fn guest_platform_with(
             kind,
             link: None,
         });
-        NodeId(nodes.len() as u32 - 1)
-    };
-    let hb = push(
-        &mut nodes,
-        format!("{}/host-bridge", vm.name),
-        None,
-        None,
-        NodeKind::HostBridge(HostBridge {
-            segment: 0,
-            id: Some(g.host_bridge),
-            forwards_p2p: peerpath_model::ForwardsP2p::Any,
-            // Reads follow `forwards_p2p`; the guest's platform is only decided on.
-            forwards_p2p_reads: None,
-            direct_window: None,
-            translation: if viommu {
-                Translation::Integrated
-            } else {
-                Translation::None
-            },
-            iommu: viommu.then_some(IommuId(0)),
-            stream_map: Vec::new(),
-            windows: vec![Window {
-                cpu: window,
-                bus: BusAddr(window.start),
-            }],
-            socket: None,
-            numa_node: None,
-            p2p_bandwidth_mbs: None,
-        }),
-    );
-    let port = |acs: bool| Port {
+        NodeId(self.0.len() as u32 - 1)
+    }
+}
+
+/// The guest host bridge's one window: the span of the guest's BARs, or a page at
+/// `mmio64_base` where the VM has none.
+fn guest_window(vm: &Vm, bars: &[(NodeId, u8, AddrRange)]) -> AddrRange {
+    bars.iter()
+        .map(|b| b.2)
+        .reduce(|a, b| a.union(&b))
+        .or_else(|| AddrRange::from_start_and_size(vm.mmio64_base, peerpath_model::PAGE_SIZE))
+        .unwrap_or(AddrRange {
+            start: 0,
+            end: 0xfff,
+        })
+}
+
+/// The VMM's host bridge (`guest.host_bridge`), translating through the vIOMMU where
+/// there is one.
+fn guest_host_bridge(vm: &Vm, window: AddrRange, viommu: bool) -> NodeKind {
+    NodeKind::HostBridge(HostBridge {
+        segment: 0,
+        id: Some(vm.guest.host_bridge),
+        forwards_p2p: peerpath_model::ForwardsP2p::Any,
+        // Reads follow `forwards_p2p`; the guest's platform is only decided on.
+        forwards_p2p_reads: None,
+        direct_window: None,
+        translation: if viommu {
+            Translation::Integrated
+        } else {
+            Translation::None
+        },
+        iommu: viommu.then_some(IommuId(0)),
+        stream_map: Vec::new(),
+        windows: vec![Window {
+            cpu: window,
+            bus: BusAddr(window.start),
+        }],
+        socket: None,
+        numa_node: None,
+        p2p_bandwidth_mbs: None,
+    })
+}
+
+/// One of QEMU's virtual PCIe ports, with its ACS capability where `acs`.
+fn qemu_port(acs: bool) -> Port {
+    Port {
         mpss: 128,
         mps: 128,
         // QEMU's `pcie_acs_init` (hw/pci/pcie.c): SV, TB, RR, CR, UF and DT on
@@ -197,58 +251,67 @@ fn guest_platform_with(
         tbu: None,
         splits_oversized_writes: false,
         multifunction: false,
-    };
-    let bdf = |bus: u8, dev: usize| {
-        Some(Bdf {
-            segment: 0,
-            bus,
-            device: (dev % 32) as u8,
-            function: 0,
-        })
-    };
+    }
+}
+
+/// Function 0 of device `dev` (modulo 32) on guest bus `bus`.
+fn guest_bdf(bus: u8, dev: usize) -> Option<Bdf> {
+    Some(Bdf {
+        segment: 0,
+        bus,
+        device: (dev % 32) as u8,
+        function: 0,
+    })
+}
+
+/// The guest's virtual ports below its host bridge `hb` (`guest.layout`): its switch,
+/// if any, and for each assigned device, in order, the port it sits below and its
+/// address there.
+fn guest_ports(
+    nodes: &mut GuestNodes,
+    vm: &Vm,
+    hb: NodeId,
+) -> (Vec<Switch>, Vec<(NodeId, Option<Bdf>)>) {
+    let acs = vm.guest.acs;
     let mut switches = Vec::new();
     let mut parents: Vec<(NodeId, Option<Bdf>)> = Vec::new();
     let n = vm.devices.len();
-    match g.layout {
+    match vm.guest.layout {
         GuestLayout::RootPorts => {
             for i in 0..n {
-                let rp = push(
-                    &mut nodes,
+                let rp = nodes.push(
                     format!("{}/rp{i}", vm.name),
                     Some(hb),
-                    bdf(0, i + 1),
-                    NodeKind::RootPort(port(g.acs)),
+                    guest_bdf(0, i + 1),
+                    NodeKind::RootPort(qemu_port(acs)),
                 );
-                parents.push((rp, bdf((i + 1) as u8, 0)));
+                parents.push((rp, guest_bdf((i + 1) as u8, 0)));
             }
         }
         GuestLayout::Switch => {
-            let rp = push(
-                &mut nodes,
+            let rp = nodes.push(
                 format!("{}/rp0", vm.name),
                 Some(hb),
-                bdf(0, 1),
-                NodeKind::RootPort(port(g.acs)),
+                guest_bdf(0, 1),
+                NodeKind::RootPort(qemu_port(acs)),
             );
             let up_name = format!("{}/switch", vm.name);
-            let up = push(
-                &mut nodes,
+            let up = nodes.push(
                 up_name.clone(),
                 Some(rp),
-                bdf(1, 0),
-                NodeKind::SwitchUpstream(port(false)),
+                guest_bdf(1, 0),
+                NodeKind::SwitchUpstream(qemu_port(false)),
             );
             let mut downstream = Vec::new();
             for i in 0..n {
-                let dp = push(
-                    &mut nodes,
+                let dp = nodes.push(
                     format!("{}/switch-dp{i}", vm.name),
                     Some(up),
-                    bdf(2, i),
-                    NodeKind::SwitchDownstream(port(g.acs)),
+                    guest_bdf(2, i),
+                    NodeKind::SwitchDownstream(qemu_port(acs)),
                 );
                 downstream.push(dp);
-                parents.push((dp, bdf((3 + i) as u8, 0)));
+                parents.push((dp, guest_bdf((3 + i) as u8, 0)));
             }
             switches.push(Switch {
                 name: up_name,
@@ -258,10 +321,22 @@ fn guest_platform_with(
         }
         GuestLayout::RootBus => {
             for i in 0..n {
-                parents.push((hb, bdf(0, i + 1)));
+                parents.push((hb, guest_bdf(0, i + 1)));
             }
         }
     }
+    (switches, parents)
+}
+
+/// The assigned endpoints as the guest sees them, under their host names with their
+/// guest BARs, each below its port of `parents`; returns guest id → host id.
+fn guest_endpoints(
+    nodes: &mut GuestNodes,
+    p: &Platform,
+    vm: &Vm,
+    bars: &[(NodeId, u8, AddrRange)],
+    parents: Vec<(NodeId, Option<Bdf>)>,
+) -> Vec<(NodeId, NodeId)> {
     let mut map = Vec::new();
     for (d, (parent, at)) in vm.devices.iter().zip(parents) {
         let host = p.node(d.device);
@@ -280,8 +355,7 @@ fn guest_platform_with(
                 })
             })
             .collect();
-        let id = push(
-            &mut nodes,
+        let id = nodes.push(
             host.name.clone(),
             Some(parent),
             at,
@@ -300,19 +374,13 @@ fn guest_platform_with(
         );
         map.push((id, d.device));
     }
-    let guest_of = |hid: NodeId| map.iter().find(|m| m.1 == hid).map(|m| m.0);
-    let exports: Vec<Export> = p
-        .exports
-        .iter()
-        .filter_map(|x| {
-            Some(Export {
-                device: guest_of(x.device)?,
-                ..x.clone()
-            })
-        })
-        .collect();
-    let hk = &p.kernel;
-    let kernel = Kernel {
+    map
+}
+
+/// The guest's kernel: its own release where `guest` states one, else the host's; the
+/// host's architecture and ACS and group choices; the CPU the guest sees.
+fn guest_kernel(hk: &Kernel, g: &peerpath_model::Guest) -> Kernel {
+    Kernel {
         release: g.release.clone().or_else(|| hk.release.clone()),
         version: if g.release.is_some() {
             g.version
@@ -325,43 +393,26 @@ fn guest_platform_with(
         acs_decision: hk.acs_decision,
         group_algorithm: hk.group_algorithm,
         ..Kernel::default()
-    };
-    let iommus = if viommu {
-        vec![Iommu {
-            name: format!("{}/viommu", vm.name),
-            kind: if hk.arch == Arch::X86_64 {
-                IommuKind::Vtd
-            } else {
-                IommuKind::Smmuv3
-            },
-            ats: false,
-            disable_bypass: true,
-            tbus: Vec::new(),
-            stream_map: Vec::new(),
-        }]
-    } else {
-        Vec::new()
-    };
-    let mut guest = Platform {
-        name: format!("{}/guest", vm.name),
-        description: None,
-        kernel,
-        interconnect: p.interconnect.clone(),
-        memory: Vec::new(),
-        iommus,
-        nodes,
-        switches,
-        domains: Vec::new(),
-        exports,
-        imports: Vec::new(),
-        traffic: Vec::new(),
-        assumed: Vec::new(),
-        vms: Vec::new(),
-        ide_streams: None,
-    };
-    guest.imports = guest.default_imports();
-    guest.sort_imports();
-    (guest, map)
+    }
+}
+
+/// The vIOMMU, where the VM has one: VT-d on x86_64, else an SMMUv3.
+fn guest_iommus(vm: &Vm, arch: Arch, viommu: bool) -> Vec<Iommu> {
+    if !viommu {
+        return Vec::new();
+    }
+    vec![Iommu {
+        name: format!("{}/viommu", vm.name),
+        kind: if arch == Arch::X86_64 {
+            IommuKind::Vtd
+        } else {
+            IommuKind::Smmuv3
+        },
+        ats: false,
+        disable_bypass: true,
+        tbus: Vec::new(),
+        stream_map: Vec::new(),
+    }]
 }
 
 /// The VM side of one pairing: the guest kernel's decision on the guest's platform,
@@ -401,38 +452,7 @@ pub(crate) fn evaluate(
 
     // V6: the guest kernel's decision on its own platform.
     let bars = guest_bars(p, vm);
-    let (guest, map) = guest_platform_with(p, vm, &bars);
-    let gtopo = Topology::new(&guest);
-    let guest_id = |h: NodeId| map.iter().find(|m| m.1 == h).map(|m| m.0);
-    let gimport = Import {
-        importer: guest_id(importer).unwrap_or(NodeId(0)),
-        export: guest
-            .export_by_name(&export.name)
-            .unwrap_or(peerpath_model::ExportId(0)),
-        ..*import
-    };
-    let gk = decide(&gtopo, &gimport);
-    let gsetup = stream_setup(&gtopo, &gk);
-    let mut findings = check_guest_kernel(&Cx {
-        topo: &gtopo,
-        import: &gimport,
-        k: &gk,
-        setup: &gsetup,
-        probe: true,
-        flows: &[],
-        vm: None,
-    });
-    for f in &mut findings {
-        f.message = format!("in {}'s guest kernel: {}", vm.name, f.message);
-        f.evidence.insert("vm".into(), vm.name.clone().into());
-        // The guest's platform is the VMM's to change (V6).
-        if f.code == crate::Code::P2pNotSupported && vm.guest.layout != GuestLayout::Switch {
-            f.fix = Some(format!(
-                "in {}: put both devices behind one virtual switch (vms[].guest.layout: switch; libvirt: pcie-switch-upstream-port and pcie-switch-downstream-port controllers), or let the driver map the peer itself (exports[].via, K2.4)",
-                vm.name
-            ));
-        }
-    }
+    let (guest, gk, mut findings) = guest_decision(p, vm, import, &bars);
 
     // V1: the VM's I/O address space.
     let gpa = bars
@@ -441,49 +461,22 @@ pub(crate) fn evaluate(
         .and_then(|b| b.2.start.checked_add(export.offset));
     let hpa = export_phys(p, export).map(|a| a.0);
     let (maps, maps_assumed) = maps_bars(p, vm);
-    let mut assumptions = Vec::new();
-    if maps_assumed {
-        assumptions.push(format!(
-            "map_bars: {} (iommufd maps a BAR only from a VFIO dma-buf; taken as {} where the host release {} VFIO dma-buf export)",
-            maps,
-            if maps { "done" } else { "not done" },
-            if maps { "has" } else { "lacks" }
-        ));
-    }
-    if vm.gpa == GpaPlacement::Vmm
-        && vm
-            .device(exporter)
-            .is_none_or(|d| !d.bars.iter().any(|b| b.0 == export.bar))
-    {
-        assumptions.push(format!(
-            "gpa: the guest firmware places {}'s BAR {} in the 64-bit MMIO window from {:#x} (state vms[].devices[].bars[].gpa to be exact)",
-            p.node(exporter).name,
-            export.bar,
-            vm.mmio64_base
-        ));
-    }
+    let assumptions = vm_assumptions(p, vm, export, maps, maps_assumed);
     // The address the importer puts on the wire: the guest's DMA address (a GPA, or
     // with a vIOMMU the guest's IOVA).
     let guest_map = gk.why.mapping;
-    let iommu = topo.domain(importer).and_then(|d| d.iommu);
-    let ste = match attached_domain(topo, importer) {
-        None => Ste::NoIommu,
-        Some(DomainType::Identity) => Ste::Bypass,
-        Some(DomainType::Blocked) => Ste::Abort,
-        Some(DomainType::Unmanaged | DomainType::Dma | DomainType::DmaFq) => {
-            let mut table = IoPageTable::new();
-            if let (true, Some(g), Some(h)) = (maps, gpa, hpa) {
-                // Stage 2 holds the BAR at its GPA; with a vIOMMU the guest's IOVA
-                // reaches it through stage 1 (nested) or the VMM's shadow (emulated).
-                // Without a guest mapping the probe's GPA shows stage 2 alone.
-                let wire = match guest_map {
-                    Some(m) if m.regime == Regime::Iova => m.dma.0,
-                    _ => g,
-                };
-                map_whole_pages(&mut table, wire, h, export.size, MemAttr::Device);
-            }
-            Ste::Translate(table)
+    let ste = match (maps, gpa, hpa) {
+        (true, Some(g), Some(h)) => {
+            // Stage 2 holds the BAR at its GPA; with a vIOMMU the guest's IOVA reaches
+            // it through stage 1 (nested) or the VMM's shadow (emulated).
+            let wire = match guest_map {
+                Some(m) if m.regime == Regime::Iova => m.dma.0,
+                _ => g,
+            };
+            host_ste(topo, importer, Some((wire, h, export.size)))
         }
+        // Without a guest mapping the probe's GPA shows stage 2 alone.
+        _ => host_ste(topo, importer, None),
     };
     let ats = ats_enabled(topo, importer) && vm.device(importer).and_then(|d| d.ats) != Some(false);
     let setup = StreamSetup {
@@ -502,33 +495,7 @@ pub(crate) fn evaluate(
     };
     let (traced, route_of) = trace(engine, &setup, planned, routes);
 
-    // The host's view of the same mapping: the guest's address is an IOVA of the VM's
-    // unmanaged domain (the IOAS), standing for the exporter's HPA.
-    let host = decide(topo, import);
-    let k = KernelDecision {
-        map_type: gk.map_type,
-        distance: gk.distance,
-        dma_path: gk.dma_path,
-        dma_address: gk.dma_address,
-        attrs: gk.attrs.clone(),
-        why: KernelWhy {
-            importer,
-            exporter,
-            map: host.why.map,
-            driver: gk.why.driver,
-            attach: gk.why.attach.clone(),
-            path: host.why.path,
-            result: gk.why.result,
-            mapping: guest_map.map(|m| Mapping {
-                regime: Regime::Iova,
-                dma: m.dma,
-                phys: PhysAddr(hpa.unwrap_or(m.phys.0)),
-                size: m.size,
-                mem: m.mem,
-                iommu,
-            }),
-        },
-    };
+    let k = host_view(topo, import, &gk, hpa);
     findings.extend(check_vm_host(&Cx {
         topo,
         import,
@@ -570,42 +537,150 @@ pub(crate) fn evaluate(
     }
 }
 
+/// V6: the guest's platform, its kernel's decision on the pairing there (K1–K3), and
+/// that kernel's findings, each said to be the guest's.
+fn guest_decision(
+    p: &Platform,
+    vm: &Vm,
+    import: &Import,
+    bars: &[(NodeId, u8, AddrRange)],
+) -> (Platform, KernelDecision, Vec<Finding>) {
+    let export = p.export(import.export);
+    let (guest, map) = guest_platform_with(p, vm, bars);
+    let gtopo = Topology::new(&guest);
+    let guest_id = |h: NodeId| map.iter().find(|m| m.1 == h).map(|m| m.0);
+    let gimport = Import {
+        importer: guest_id(import.importer).unwrap_or(NodeId(0)),
+        export: guest
+            .export_by_name(&export.name)
+            .unwrap_or(peerpath_model::ExportId(0)),
+        ..*import
+    };
+    let gk = decide(&gtopo, &gimport);
+    let gsetup = stream_setup(&gtopo, &gk);
+    let mut findings = check_guest_kernel(&Cx {
+        topo: &gtopo,
+        import: &gimport,
+        k: &gk,
+        setup: &gsetup,
+        probe: true,
+        flows: &[],
+        vm: None,
+    });
+    for f in &mut findings {
+        f.message = format!("in {}'s guest kernel: {}", vm.name, f.message);
+        f.evidence.insert("vm".into(), vm.name.clone().into());
+        // The guest's platform is the VMM's to change (V6).
+        if f.code == crate::Code::P2pNotSupported && vm.guest.layout != GuestLayout::Switch {
+            f.fix = Some(format!(
+                "in {}: put both devices behind one virtual switch (vms[].guest.layout: switch; libvirt: pcie-switch-upstream-port and pcie-switch-downstream-port controllers), or let the driver map the peer itself (exports[].via, K2.4)",
+                vm.name
+            ));
+        }
+    }
+    (guest, gk, findings)
+}
+
+/// What the VM side of a pairing assumes that the file does not state: whether the
+/// VMM maps the BARs (V1, iommufd) and where the guest firmware puts the exporter's BAR.
+fn vm_assumptions(
+    p: &Platform,
+    vm: &Vm,
+    export: &Export,
+    maps: bool,
+    maps_assumed: bool,
+) -> Vec<String> {
+    let mut assumptions = Vec::new();
+    if maps_assumed {
+        assumptions.push(format!(
+            "map_bars: {} (iommufd maps a BAR only from a VFIO dma-buf; taken as {} where the host release {} VFIO dma-buf export)",
+            maps,
+            if maps { "done" } else { "not done" },
+            if maps { "has" } else { "lacks" }
+        ));
+    }
+    if vm.gpa == GpaPlacement::Vmm
+        && vm
+            .device(export.device)
+            .is_none_or(|d| !d.bars.iter().any(|b| b.0 == export.bar))
+    {
+        assumptions.push(format!(
+            "gpa: the guest firmware places {}'s BAR {} in the 64-bit MMIO window from {:#x} (state vms[].devices[].bars[].gpa to be exact)",
+            p.node(export.device).name,
+            export.bar,
+            vm.mmio64_base
+        ));
+    }
+    assumptions
+}
+
+/// The importer's host stream (V1): its domain is the VM's I/O address space, which
+/// maps `(wire address, HPA, size)` where the VMM maps the exporter's BAR.
+fn host_ste(topo: &Topology<'_>, importer: NodeId, mapped: Option<(u64, u64, u64)>) -> Ste {
+    match attached_domain(topo, importer) {
+        None => Ste::NoIommu,
+        Some(DomainType::Identity) => Ste::Bypass,
+        Some(DomainType::Blocked) => Ste::Abort,
+        Some(DomainType::Unmanaged | DomainType::Dma | DomainType::DmaFq) => {
+            let mut table = IoPageTable::new();
+            if let Some((wire, hpa, size)) = mapped {
+                map_whole_pages(&mut table, wire, hpa, size, MemAttr::Device);
+            }
+            Ste::Translate(table)
+        }
+    }
+}
+
+/// The host's view of the guest kernel's mapping `gk`: the guest's address is an IOVA
+/// of the VM's unmanaged domain (the IOAS), standing for the exporter's HPA.
+fn host_view(
+    topo: &Topology<'_>,
+    import: &Import,
+    gk: &KernelDecision,
+    hpa: Option<u64>,
+) -> KernelDecision {
+    let importer = import.importer;
+    let iommu = topo.domain(importer).and_then(|d| d.iommu);
+    let host = decide(topo, import);
+    KernelDecision {
+        map_type: gk.map_type,
+        distance: gk.distance,
+        dma_path: gk.dma_path,
+        dma_address: gk.dma_address,
+        attrs: gk.attrs.clone(),
+        why: KernelWhy {
+            importer,
+            exporter: topo.platform().export(import.export).device,
+            map: host.why.map,
+            driver: gk.why.driver,
+            attach: gk.why.attach.clone(),
+            path: host.why.path,
+            result: gk.why.result,
+            mapping: gk.why.mapping.map(|m| Mapping {
+                regime: Regime::Iova,
+                dma: m.dma,
+                phys: PhysAddr(hpa.unwrap_or(m.phys.0)),
+                size: m.size,
+                mem: m.mem,
+                iommu,
+            }),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testplat::{switch_pair, MIB};
-    use peerpath_model::{Guest, VmDevice, DEFAULT_MMIO64_BASE, Q35_HOST_BRIDGE};
+    use crate::testplat::{self, switch_pair, MIB};
+    use peerpath_model::{DEFAULT_MMIO64_BASE, Q35_HOST_BRIDGE};
 
+    /// [`testplat::vm`] of nic0 and gpu0, placed `gpa`, gpu0's BAR 0 at `explicit`.
     fn vm(p: &Platform, gpa: GpaPlacement, explicit: Option<u64>) -> Vm {
         let dev = |n: &str| p.node_by_name(n).expect("node");
-        Vm {
-            name: "vm0".into(),
-            backend: VmmBackend::VfioType1,
-            map_bars: None,
-            viommu: Viommu::None,
-            gpa,
-            mmio64_base: DEFAULT_MMIO64_BASE,
-            devices: vec![
-                VmDevice {
-                    device: dev("nic0"),
-                    ats: None,
-                    bars: Vec::new(),
-                },
-                VmDevice {
-                    device: dev("gpu0"),
-                    ats: None,
-                    bars: explicit.map(|g| vec![(0, g)]).unwrap_or_default(),
-                },
-            ],
-            guest: Guest {
-                host_bridge: Q35_HOST_BRIDGE,
-                layout: GuestLayout::RootPorts,
-                acs: true,
-                release: None,
-                version: None,
-                cpu: None,
-            },
-        }
+        let mut v = testplat::vm(&[dev("nic0"), dev("gpu0")]);
+        v.gpa = gpa;
+        v.devices[1].bars = explicit.map(|g| vec![(0, g)]).unwrap_or_default();
+        v
     }
 
     /// `gpa: vmm` places BARs in the order of `devices`, each naturally aligned from
@@ -652,33 +727,27 @@ mod tests {
             2
         );
         assert_eq!(g.exports.len(), 1);
-        let gi = g.node_by_name("nic0").expect("guest nic0");
-        let topo = Topology::new(&g);
-        let k = decide(
-            &topo,
-            &Import {
-                importer: gi,
-                export: peerpath_model::ExportId(0),
-                allow_peer2peer: true,
-                dynamic: true,
-            },
-        );
+        // The guest kernel's decision for nic0 importing the guest's one export.
+        let decide_nic = |g: &Platform| {
+            let importer = g.node_by_name("nic0").expect("guest nic0");
+            let export = peerpath_model::ExportId(0);
+            decide(
+                &Topology::new(g),
+                &Import {
+                    importer,
+                    export,
+                    allow_peer2peer: true,
+                    dynamic: true,
+                },
+            )
+        };
+        let k = decide_nic(&g);
         assert_eq!(k.map_type, crate::MapType::NotSupported);
         // Behind one virtual switch without ACS in use (no vIOMMU): bus-addr.
         let mut sw = v.clone();
         sw.guest.layout = GuestLayout::Switch;
         let (g, _) = guest_platform(&p, &sw);
-        let gi = g.node_by_name("nic0").expect("guest nic0");
-        let topo = Topology::new(&g);
-        let k = decide(
-            &topo,
-            &Import {
-                importer: gi,
-                export: peerpath_model::ExportId(0),
-                allow_peer2peer: true,
-                dynamic: true,
-            },
-        );
+        let k = decide_nic(&g);
         assert_eq!(k.map_type, crate::MapType::BusAddr);
         assert_eq!(k.distance, Some(4));
     }

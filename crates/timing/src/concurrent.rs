@@ -68,7 +68,39 @@ pub struct Concurrent {
 /// The max-min fair shares of every write of the matrix running at once. Each round
 /// fills at least one resource, so there are at most as many rounds as resources.
 pub fn concurrent(topo: &peerpath_topology::Topology<'_>, m: &Matrix) -> Concurrent {
-    // Resources by index, and each flow's (from, to, alone, [(resource, weight)]).
+    let (index, capacity, flows) = flows_of(m);
+    let names = resource_names(topo, &index, capacity.len());
+    let mut sharers = vec![0usize; capacity.len()];
+    for (_, _, _, uses) in &flows {
+        for (r, _) in uses {
+            sharers[*r] += 1;
+        }
+    }
+    let (rate, stopped_by) = fill(&capacity, &flows);
+
+    let shares: Vec<Share> = flows
+        .iter()
+        .zip(&rate)
+        .zip(&stopped_by)
+        .map(|(((from, to, alone, _), &gbps), b)| Share {
+            from: *from,
+            to: *to,
+            gbps,
+            alone: *alone,
+            bottleneck: b.map(|r| names[r].clone()).unwrap_or_default(),
+            sharers: b.map_or(0, |r| sharers[r]),
+        })
+        .collect();
+    Concurrent {
+        aggregate_gbps: shares.iter().map(|s| s.gbps).sum(),
+        shares,
+    }
+}
+
+/// Resources by index, each's capacity, and each write's (from, to, alone,
+/// [(resource, weight)]): the links its stages cross, each way apart, and the shared
+/// resources its write names.
+fn flows_of(m: &Matrix) -> (BTreeMap<Resource, usize>, Vec<f64>, Vec<Flow>) {
     let mut index: BTreeMap<Resource, usize> = BTreeMap::new();
     let mut capacity: Vec<f64> = Vec::new();
     let mut resource = |r: Resource, cap: f64| -> usize {
@@ -113,37 +145,43 @@ pub fn concurrent(topo: &peerpath_topology::Topology<'_>, m: &Matrix) -> Concurr
             flows.push((i, j, w.gbps, uses));
         }
     }
-    let names: Vec<String> = {
-        let mut v = vec![String::new(); capacity.len()];
-        for (r, &k) in &index {
-            v[k] = match r {
-                Resource::Link {
-                    parent,
-                    child,
-                    upstream,
-                } => format!(
-                    "{}–{} {}",
-                    topo.name(*parent),
-                    topo.name(*child),
-                    if *upstream { "up" } else { "down" }
-                ),
-                Resource::Shared(s) => s.clone(),
-            };
-        }
-        v
-    };
-    let mut sharers = vec![0usize; capacity.len()];
-    for (_, _, _, uses) in &flows {
-        for (r, _) in uses {
-            sharers[*r] += 1;
-        }
-    }
+    (index, capacity, flows)
+}
 
+/// Each resource's name, by index: a link's ends and direction, or the shared
+/// resource's key.
+fn resource_names(
+    topo: &peerpath_topology::Topology<'_>,
+    index: &BTreeMap<Resource, usize>,
+    len: usize,
+) -> Vec<String> {
+    let mut v = vec![String::new(); len];
+    for (r, &k) in index {
+        v[k] = match r {
+            Resource::Link {
+                parent,
+                child,
+                upstream,
+            } => format!(
+                "{}–{} {}",
+                topo.name(*parent),
+                topo.name(*child),
+                if *upstream { "up" } else { "down" }
+            ),
+            Resource::Shared(s) => s.clone(),
+        };
+    }
+    v
+}
+
+/// Max-min fair filling: every write rising at one rate until a resource it uses is
+/// full. Each write's rate, and the resource that stopped it.
+fn fill(capacity: &[f64], flows: &[Flow]) -> (Vec<f64>, Vec<Option<usize>>) {
     let mut rate = vec![0.0_f64; flows.len()];
     let mut stopped_by: Vec<Option<usize>> = vec![None; flows.len()];
     loop {
         // What each resource has left, and the weight of the writes still rising.
-        let mut left = capacity.clone();
+        let mut left = capacity.to_vec();
         let mut rising = vec![0.0_f64; capacity.len()];
         for (f, (_, _, _, uses)) in flows.iter().enumerate() {
             for &(r, w) in uses {
@@ -172,23 +210,7 @@ pub fn concurrent(topo: &peerpath_topology::Topology<'_>, m: &Matrix) -> Concurr
         }
     }
 
-    let shares: Vec<Share> = flows
-        .iter()
-        .zip(&rate)
-        .zip(&stopped_by)
-        .map(|(((from, to, alone, _), &gbps), b)| Share {
-            from: *from,
-            to: *to,
-            gbps,
-            alone: *alone,
-            bottleneck: b.map(|r| names[r].clone()).unwrap_or_default(),
-            sharers: b.map_or(0, |r| sharers[r]),
-        })
-        .collect();
-    Concurrent {
-        aggregate_gbps: shares.iter().map(|s| s.gbps).sum(),
-        shares,
-    }
+    (rate, stopped_by)
 }
 
 #[cfg(test)]

@@ -320,134 +320,152 @@ pub fn parse(text: &str) -> Result<Measured, NotMeasured> {
     if text.trim().is_empty() {
         return Err(NotMeasured::Empty);
     }
-    let mut m = Measured::default();
-    let mut open: Option<Open> = None;
-    let mut running: Option<String> = None;
-    // The first cell of the last nvbandwidth matrix, until its `SUM` line.
-    let mut nv_from: Option<usize> = None;
-    let mut connectivity = false;
-    let add_device = |m: &mut Measured, (i, bdf): (usize, Option<Bdf>)| match bdf {
-        Some(b) if !m.devices.iter().any(|(x, _)| *x == i) => m.devices.push((i, b)),
-        None if !m.unaddressed.contains(&i) => m.unaddressed.push(i),
-        _ => {}
-    };
+    let mut r = Reader::default();
     for (n, raw) in text.lines().enumerate() {
-        let ln = n + 1;
+        r.line(n + 1, raw);
+    }
+    r.finish()
+}
+
+/// What [`parse`] has read so far, and where it is.
+#[derive(Default)]
+struct Reader {
+    m: Measured,
+    open: Option<Open>,
+    running: Option<String>,
+    /// The first cell of the last nvbandwidth matrix, until its `SUM` line.
+    nv_from: Option<usize>,
+    connectivity: bool,
+}
+
+impl Reader {
+    /// Reads line `ln`, `raw`.
+    fn line(&mut self, ln: usize, raw: &str) {
         if let Some(d) = p2p_device_line(raw).or_else(|| nvbandwidth_device_line(raw)) {
-            add_device(&mut m, d);
-            open = None;
-            continue;
+            self.add_device(d);
+            self.open = None;
+            return;
         }
         if let Some(p) = cannot_access(raw) {
-            m.no_peer_access.push(p);
-            continue;
+            self.m.no_peer_access.push(p);
+            return;
         }
         let t = raw.trim();
+        if self.marker(t) {
+            return;
+        }
+        if let Some((metric, from, to, value)) = pair_line(t) {
+            self.open = None;
+            self.pair(ln, t, metric, (from, to), value);
+            return;
+        }
+        self.matrix_line(ln, raw);
+    }
+
+    fn add_device(&mut self, (i, bdf): (usize, Option<Bdf>)) {
+        let m = &mut self.m;
+        match bdf {
+            Some(b) if !m.devices.iter().any(|(x, _)| *x == i) => m.devices.push((i, b)),
+            None if !m.unaddressed.contains(&i) => m.unaddressed.push(i),
+            _ => {}
+        }
+    }
+
+    /// A line that names a test (`Running …`, nvbandwidth's `SUM …`) or opens a matrix
+    /// (its title); false for any other line.
+    fn marker(&mut self, t: &str) -> bool {
         if let Some(test) = t.strip_prefix("Running ").and_then(|s| s.strip_suffix('.')) {
             let test = test.strip_prefix("benchmark ").unwrap_or(test);
-            running = Some(test.trim().to_owned());
-            open = None;
-            continue;
-        }
-        if let Some(rest) = t.strip_prefix("SUM ") {
+            self.running = Some(test.trim().to_owned());
+            self.open = None;
+        } else if let Some(rest) = t.strip_prefix("SUM ") {
             // The test's name after its matrix: it names the cells read since the
             // matrix's title, whatever `Running` said (a report may leave it out).
             let test = rest.split_whitespace().next().unwrap_or("");
             let kind = nvbandwidth_kind(test);
-            if let Some(from) = nv_from.take() {
-                for c in m.cells.iter_mut().skip(from) {
+            if let Some(from) = self.nv_from.take() {
+                for c in self.m.cells.iter_mut().skip(from) {
                     c.kind = kind.clone();
                 }
             }
-            open = None;
-            running = None;
-            continue;
-        }
-        if t.starts_with("P2P Connectivity Matrix") {
-            connectivity = true;
-            open = Some(Open {
-                kind: None,
-                columns: None,
-                skipped: 0,
-            });
-            continue;
-        }
-        if let Some(kind) = p2p_title(t) {
-            connectivity = false;
-            open = Some(Open {
-                kind: Some(kind),
-                columns: None,
-                skipped: 0,
-            });
-            continue;
-        }
-        if t.contains("(row)") && t.contains("(column") {
+            self.open = None;
+            self.running = None;
+        } else if t.starts_with("P2P Connectivity Matrix") {
+            self.connectivity = true;
+            self.open = Some(Open::titled(None));
+        } else if let Some(kind) = p2p_title(t) {
+            self.connectivity = false;
+            self.open = Some(Open::titled(Some(kind)));
+        } else if t.contains("(row)") && t.contains("(column") {
             // An nvbandwidth matrix title (`memcpy CE GPU(row) -> GPU(column) …`).
-            connectivity = false;
-            nv_from = Some(m.cells.len());
-            let kind = match &running {
+            self.connectivity = false;
+            self.nv_from = Some(self.m.cells.len());
+            let kind = match &self.running {
                 Some(test) => nvbandwidth_kind(test),
                 None => Kind::Other(String::new()),
             };
-            open = Some(Open {
-                kind: Some(kind),
-                columns: None,
-                skipped: 0,
-            });
-            continue;
+            self.open = Some(Open::titled(Some(kind)));
+        } else {
+            return false;
         }
-        if let Some((metric, from, to, value)) = pair_line(t) {
-            open = None;
-            match word(&value) {
-                Word::Figure(v) if from != to => m.cells.push(Cell {
-                    kind: Kind::Metric(metric),
-                    row: from,
-                    col: to,
-                    value: v,
-                    text: value.clone(),
-                    line: ln,
-                }),
-                Word::Figure(_) => m.diagonal += 1,
-                Word::Gap => m.gaps += 1,
-                Word::Bad => m.unreadable.push(Unreadable {
-                    line: ln,
-                    text: t.to_owned(),
-                    why: format!("`{value}` is not a number"),
-                }),
-            }
-            continue;
+        true
+    }
+
+    /// One figure of a `0 -> 1: 12.3 GB/s` line, `t` (line `ln`).
+    fn pair(
+        &mut self,
+        ln: usize,
+        t: &str,
+        metric: Metric,
+        (from, to): (usize, usize),
+        value: String,
+    ) {
+        let m = &mut self.m;
+        match word(&value) {
+            Word::Figure(v) if from != to => m.cells.push(Cell {
+                kind: Kind::Metric(metric),
+                row: from,
+                col: to,
+                value: v,
+                text: value.clone(),
+                line: ln,
+            }),
+            Word::Figure(_) => m.diagonal += 1,
+            Word::Gap => m.gaps += 1,
+            Word::Bad => m.unreadable.push(Unreadable {
+                line: ln,
+                text: t.to_owned(),
+                why: format!("`{value}` is not a number"),
+            }),
         }
-        let Some(o) = open.as_mut() else { continue };
-        let Some(line) = untable(raw) else { continue };
+    }
+
+    /// A line inside an open matrix: its header, or a row of cells; anything else
+    /// closes it.
+    fn matrix_line(&mut self, ln: usize, raw: &str) {
+        let Some(o) = self.open.as_mut() else { return };
+        let Some(line) = untable(raw) else { return };
         let mut words = line.split_whitespace();
         let first = words.next();
         if o.columns.is_none() {
-            // The header: `D\D 0 1 2`, `GPU 0 1`, or nvbandwidth's bare `0 1 2`; up to
-            // five other lines (blank lines, a code fence, a sentence) may come first.
-            let labels: Vec<&str> = match first {
-                Some(f) if f.parse::<usize>().is_ok() => std::iter::once(f).chain(words).collect(),
-                Some("D\\D" | "GPU") => words.collect(),
-                _ if o.skipped < 5 => {
-                    o.skipped += 1;
-                    continue;
-                }
-                _ => {
-                    open = None;
-                    continue;
-                }
-            };
-            match labels.iter().map(|w| w.parse::<usize>()).collect() {
-                Ok(cols) => o.columns = Some(cols),
-                Err(_) => open = None,
+            if !o.header(first, words) {
+                self.open = None;
             }
-            continue;
+            return;
         }
         let Some(Ok(row)) = first.map(str::parse::<usize>) else {
-            open = None;
-            continue;
+            self.open = None;
+            return;
         };
         let columns = o.columns.clone().unwrap_or_default();
+        let kind = o.kind.clone().unwrap_or(Kind::Other(String::new()));
         let values: Vec<&str> = words.collect();
+        self.row(ln, row, &columns, &kind, &values);
+    }
+
+    /// The cells of matrix row `row` (line `ln`), under `columns`.
+    fn row(&mut self, ln: usize, row: usize, columns: &[usize], kind: &Kind, values: &[&str]) {
+        let m = &mut self.m;
         for (k, w) in values.iter().enumerate() {
             let Some(&col) = columns.get(k) else {
                 m.unreadable.push(Unreadable {
@@ -458,7 +476,7 @@ pub fn parse(text: &str) -> Result<Measured, NotMeasured> {
                 continue;
             };
             let fig = word(w);
-            if connectivity {
+            if self.connectivity {
                 if let Word::Figure(v) = fig {
                     if v == 0.0 && row != col {
                         m.no_peer_access.push((row, col));
@@ -472,7 +490,7 @@ pub fn parse(text: &str) -> Result<Measured, NotMeasured> {
             }
             match fig {
                 Word::Figure(v) => m.cells.push(Cell {
-                    kind: o.kind.clone().unwrap_or(Kind::Other(String::new())),
+                    kind: kind.clone(),
                     row,
                     col,
                     value: v,
@@ -488,20 +506,57 @@ pub fn parse(text: &str) -> Result<Measured, NotMeasured> {
             }
         }
     }
-    // An nvbandwidth matrix whose test was never named.
-    for c in &mut m.cells {
-        if c.kind == Kind::Other(String::new()) {
-            c.kind = Kind::Other("an nvbandwidth matrix without its test name".to_owned());
+
+    /// The run read, its lists sorted; an error where it holds no figure.
+    fn finish(self) -> Result<Measured, NotMeasured> {
+        let mut m = self.m;
+        // An nvbandwidth matrix whose test was never named.
+        for c in &mut m.cells {
+            if c.kind == Kind::Other(String::new()) {
+                c.kind = Kind::Other("an nvbandwidth matrix without its test name".to_owned());
+            }
+        }
+        m.no_peer_access.sort_unstable();
+        m.no_peer_access.dedup();
+        m.devices.sort_unstable_by_key(|d| d.0);
+        m.unaddressed.sort_unstable();
+        if m.cells.is_empty() && m.unreadable.is_empty() {
+            return Err(NotMeasured::NoFigures);
+        }
+        Ok(m)
+    }
+}
+
+impl Open {
+    fn titled(kind: Option<Kind>) -> Open {
+        Open {
+            kind,
+            columns: None,
+            skipped: 0,
         }
     }
-    m.no_peer_access.sort_unstable();
-    m.no_peer_access.dedup();
-    m.devices.sort_unstable_by_key(|d| d.0);
-    m.unaddressed.sort_unstable();
-    if m.cells.is_empty() && m.unreadable.is_empty() {
-        return Err(NotMeasured::NoFigures);
+
+    /// Reads the header, `D\D 0 1 2`, `GPU 0 1`, or nvbandwidth's bare `0 1 2`; up to
+    /// five other lines (blank lines, a code fence, a sentence) may come first. False
+    /// where the matrix ends here.
+    fn header<'a>(&mut self, first: Option<&'a str>, words: impl Iterator<Item = &'a str>) -> bool {
+        let labels: Vec<&str> = match first {
+            Some(f) if f.parse::<usize>().is_ok() => std::iter::once(f).chain(words).collect(),
+            Some("D\\D" | "GPU") => words.collect(),
+            _ if self.skipped < 5 => {
+                self.skipped += 1;
+                return true;
+            }
+            _ => return false,
+        };
+        match labels.iter().map(|w| w.parse::<usize>()).collect() {
+            Ok(cols) => {
+                self.columns = Some(cols);
+                true
+            }
+            Err(_) => false,
+        }
     }
-    Ok(m)
 }
 
 #[cfg(test)]

@@ -355,6 +355,19 @@ const POOL: usize = 256;
 /// How long a worker stays on one target before the next.
 const SLICE: Duration = Duration::from_millis(25);
 
+/// What the workers and the watchdog share.
+#[derive(Clone)]
+struct Shared {
+    /// Per target.
+    stats: Arc<Vec<Stats>>,
+    /// Per worker.
+    currents: Arc<Vec<Current>>,
+    stop: Arc<AtomicBool>,
+    failure: Arc<Mutex<Option<String>>>,
+    start: Instant,
+    deadline: Instant,
+}
+
 pub(crate) fn run(cfg: &Config) -> Result<Report, String> {
     install_panic_hook();
     let repo = crate::repo();
@@ -363,17 +376,45 @@ pub(crate) fn run(cfg: &Config) -> Result<Report, String> {
         .iter()
         .map(|t| corpus(*t, &repo))
         .collect::<Result<_, _>>()?;
-    let stats: Arc<Vec<Stats>> = Arc::new(cfg.targets.iter().map(|_| Stats::default()).collect());
-    let currents: Arc<Vec<Current>> = Arc::new((0..cfg.jobs).map(|_| Current::default()).collect());
-    let stop = Arc::new(AtomicBool::new(false));
-    let failure: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
     let start = Instant::now();
+    let sh = Shared {
+        stats: Arc::new(cfg.targets.iter().map(|_| Stats::default()).collect()),
+        currents: Arc::new((0..cfg.jobs).map(|_| Current::default()).collect()),
+        stop: Arc::new(AtomicBool::new(false)),
+        failure: Arc::new(Mutex::new(None)),
+        start,
+        deadline: start + Duration::from_secs_f64(cfg.seconds.max(0.0)),
+    };
     let cpu0 = process_cpu_ticks();
-    let deadline = start + Duration::from_secs_f64(cfg.seconds.max(0.0));
+    check_regressions(cfg, &repo)?;
+    let handles: Vec<_> = (0..cfg.jobs)
+        .map(|w| {
+            let (cfg, corpora, sh) = (cfg.clone(), corpora.clone(), sh.clone());
+            std::thread::spawn(move || worker(w, &cfg, &corpora, &sh))
+        })
+        .collect();
+    let peak_rss = watchdog(cfg, &sh, &handles);
+    for h in handles {
+        h.join().map_err(|_| "a fuzz worker died".to_owned())??;
+    }
+    let wall = start.elapsed().as_secs_f64();
+    let cpu = match (cpu0, process_cpu_ticks()) {
+        (Some(a), Some(b)) => b.saturating_sub(a) as f64 / 100.0,
+        _ => 0.0,
+    };
+    let (text, total) = summary(cfg, &sh.stats, wall, cpu, peak_rss);
+    let failure = sh.failure.lock().ok().and_then(|f| f.clone());
+    Ok(Report {
+        text,
+        failure,
+        executions: total,
+    })
+}
 
-    // Regressions first: each committed input must pass.
+/// Regressions first: each committed input of the run's targets must pass.
+fn check_regressions(cfg: &Config, repo: &Path) -> Result<(), String> {
     let cx0 = context(cfg.jobs, true)?;
-    for (t, path) in regressions(&repo) {
+    for (t, path) in regressions(repo) {
         if !cfg.targets.contains(&t) {
             continue;
         }
@@ -382,164 +423,174 @@ pub(crate) fn run(cfg: &Config) -> Result<Report, String> {
             return Err(format!("regression {} fails: {e}", path.display()));
         }
     }
+    Ok(())
+}
 
-    let save = {
-        let out = cfg.out.clone();
-        move |t: Target, input: &Input, why: &str, seed_info: &str| -> String {
-            let _ = std::fs::create_dir_all(&out);
-            let ext = if t.binary() { "bin" } else { "txt" };
-            let file = out.join(format!(
-                "{}-{:016x}.{ext}",
-                t.name(),
-                targets::fnv(input.as_bytes())
-            ));
-            let _ = std::fs::write(&file, input.as_bytes());
-            let mut why = why.to_owned();
-            if why.len() > 6000 {
-                let mut at = 6000;
-                while !why.is_char_boundary(at) {
-                    at -= 1;
-                }
-                why.truncate(at);
-                why.push_str("\n[…]");
-            }
-            format!(
-                "target {}: {why}\ninput saved to {} ({seed_info}); replay: cargo xtask fuzz --replay {} --targets {}",
-                t.name(),
-                file.display(),
-                file.display(),
-                t.name()
-            )
+/// Saves a failing input under `out` and says where, with its seed and how to replay it.
+fn save(out: &Path, t: Target, input: &Input, why: &str, seed_info: &str) -> String {
+    let _ = std::fs::create_dir_all(out);
+    let ext = if t.binary() { "bin" } else { "txt" };
+    let file = out.join(format!(
+        "{}-{:016x}.{ext}",
+        t.name(),
+        targets::fnv(input.as_bytes())
+    ));
+    let _ = std::fs::write(&file, input.as_bytes());
+    let mut why = why.to_owned();
+    if why.len() > 6000 {
+        let mut at = 6000;
+        while !why.is_char_boundary(at) {
+            at -= 1;
         }
-    };
-
-    let mut handles = Vec::new();
-    for w in 0..cfg.jobs {
-        let cfg = cfg.clone();
-        let corpora = corpora.clone();
-        let stats = Arc::clone(&stats);
-        let currents = Arc::clone(&currents);
-        let stop = Arc::clone(&stop);
-        let failure = Arc::clone(&failure);
-        let save = save.clone();
-        handles.push(std::thread::spawn(move || -> Result<(), String> {
-            let cx = context(w, false)?;
-            let cx_full = context(w + cfg.jobs + 1, true)?;
-            let mut pools: Vec<Vec<Input>> = corpora.clone();
-            let mut case = vec![0u64; cfg.targets.len()];
-            // Each slice goes to the target this worker has spent the least time on,
-            // so that a target with slow cases (sysfs, generate) gets its share and
-            // no more.
-            let mut busy = vec![Duration::ZERO; cfg.targets.len()];
-            let mut ti;
-            let me = &currents[w];
-            'outer: while !stop.load(Ordering::Relaxed) {
-                ti = (0..cfg.targets.len())
-                    .filter(|&i| cfg.cases.is_none_or(|n| case[i] < n))
-                    .min_by_key(|&i| (busy[i], (i + w) % cfg.targets.len()))
-                    .unwrap_or(0);
-                let t = cfg.targets[ti];
-                let slice_start = Instant::now();
-                let _busy = AddOnDrop(slice_start, &mut busy[ti]);
-                let slice_end = slice_start + SLICE;
-                loop {
-                    if stop.load(Ordering::Relaxed) {
-                        break 'outer;
-                    }
-                    let done = match cfg.cases {
-                        Some(n) => case.iter().all(|c| *c >= n),
-                        None => Instant::now() >= deadline,
-                    };
-                    if done {
-                        break 'outer;
-                    }
-                    if cfg.cases.is_some_and(|n| case[ti] >= n) {
-                        break;
-                    }
-                    let k = case[ti];
-                    case[ti] += 1;
-                    let mut rng = Rng::mix(&[cfg.seed, ti as u64, w as u64, k]);
-                    let input = draw(t, &pools[ti], &corpora[ti], &mut rng);
-                    let seed_info = format!("seed {} worker {w} target #{ti} case {k}", cfg.seed);
-                    if let Ok(mut c) = me.case.lock() {
-                        *c = Some((t, input.clone(), seed_info.clone()));
-                    }
-                    me.started_ms
-                        .store(start.elapsed().as_millis() as u64, Ordering::Relaxed);
-                    me.running.store(true, Ordering::Release);
-                    let t0 = Instant::now();
-                    let r = run_one(t, &input, &cx);
-                    let took = t0.elapsed();
-                    me.running.store(false, Ordering::Release);
-                    let s = &stats[ti];
-                    s.execs.fetch_add(1, Ordering::Relaxed);
-                    s.nanos.fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
-                    s.slowest_nanos
-                        .fetch_max(took.as_nanos() as u64, Ordering::Relaxed);
-                    let problem = match r {
-                        Err(e) => Some(e),
-                        // A stall of the shared machine (a descheduled thread, a
-                        // slow page fault) is no slow input: the case runs again, with
-                        // every property, and fails only when it is over again.
-                        Ok(_) if took > cfg.budget => {
-                            let t1 = Instant::now();
-                            let again = run_one(t, &input, &cx_full);
-                            let took_again = t1.elapsed();
-                            match again {
-                                Err(e) => Some(e),
-                                Ok(_) if took_again > cfg.budget => Some(format!(
-                                    "the input took {} ms, then {} ms with every property, \
-                                     over the budget of {} ms",
-                                    took.as_millis(),
-                                    took_again.as_millis(),
-                                    cfg.budget.as_millis()
-                                )),
-                                Ok(_) => None,
-                            }
-                        }
-                        Ok(deep) => {
-                            if deep {
-                                s.deep.fetch_add(1, Ordering::Relaxed);
-                                let pool = &mut pools[ti];
-                                if pool.len() < POOL + corpora[ti].len() {
-                                    pool.push(input);
-                                } else {
-                                    let i = corpora[ti].len() + rng.below(POOL);
-                                    pool[i] = input;
-                                }
-                            }
-                            None
-                        }
-                    };
-                    if let Some(e) = problem {
-                        let msg = save(t, &me_input(me), &e, &seed_info);
-                        if let Ok(mut f) = failure.lock() {
-                            f.get_or_insert(msg);
-                        }
-                        stop.store(true, Ordering::Relaxed);
-                        break 'outer;
-                    }
-                    if Instant::now() >= slice_end {
-                        break;
-                    }
-                }
-            }
-            drop(cx);
-            drop(cx_full);
-            Ok(())
-        }));
+        why.truncate(at);
+        why.push_str("\n[…]");
     }
+    format!(
+        "target {}: {why}\ninput saved to {} ({seed_info}); replay: cargo xtask fuzz --replay {} --targets {}",
+        t.name(),
+        file.display(),
+        file.display(),
+        t.name()
+    )
+}
 
-    // The watchdog: an input that runs far over its budget, or memory over the limit,
-    // ends the run with the inputs running then.
+/// Worker `w`: slices of cases, each slice on the target it has spent the least time
+/// on, until the deadline (or `cfg.cases` each), a failure, or another worker's.
+fn worker(w: usize, cfg: &Config, corpora: &[Vec<Input>], sh: &Shared) -> Result<(), String> {
+    let cx = context(w, false)?;
+    let cx_full = context(w + cfg.jobs + 1, true)?;
+    let mut pools: Vec<Vec<Input>> = corpora.to_vec();
+    let mut case = vec![0u64; cfg.targets.len()];
+    // Each slice goes to the target this worker has spent the least time on,
+    // so that a target with slow cases (sysfs, generate) gets its share and
+    // no more.
+    let mut busy = vec![Duration::ZERO; cfg.targets.len()];
+    let me = &sh.currents[w];
+    'outer: while !sh.stop.load(Ordering::Relaxed) {
+        let ti = (0..cfg.targets.len())
+            .filter(|&i| cfg.cases.is_none_or(|n| case[i] < n))
+            .min_by_key(|&i| (busy[i], (i + w) % cfg.targets.len()))
+            .unwrap_or(0);
+        let t = cfg.targets[ti];
+        let slice_start = Instant::now();
+        let _busy = AddOnDrop(slice_start, &mut busy[ti]);
+        let slice_end = slice_start + SLICE;
+        loop {
+            if sh.stop.load(Ordering::Relaxed) {
+                break 'outer;
+            }
+            let done = match cfg.cases {
+                Some(n) => case.iter().all(|c| *c >= n),
+                None => Instant::now() >= sh.deadline,
+            };
+            if done {
+                break 'outer;
+            }
+            if cfg.cases.is_some_and(|n| case[ti] >= n) {
+                break;
+            }
+            let k = case[ti];
+            case[ti] += 1;
+            let mut rng = Rng::mix(&[cfg.seed, ti as u64, w as u64, k]);
+            let input = draw(t, &pools[ti], &corpora[ti], &mut rng);
+            let seed_info = format!("seed {} worker {w} target #{ti} case {k}", cfg.seed);
+            if let Ok(mut c) = me.case.lock() {
+                *c = Some((t, input.clone(), seed_info.clone()));
+            }
+            me.started_ms
+                .store(sh.start.elapsed().as_millis() as u64, Ordering::Relaxed);
+            me.running.store(true, Ordering::Release);
+            let t0 = Instant::now();
+            let r = run_one(t, &input, &cx);
+            let took = t0.elapsed();
+            me.running.store(false, Ordering::Release);
+            let s = &sh.stats[ti];
+            s.execs.fetch_add(1, Ordering::Relaxed);
+            s.nanos.fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
+            s.slowest_nanos
+                .fetch_max(took.as_nanos() as u64, Ordering::Relaxed);
+            let problem = match r {
+                Err(e) => Some(e),
+                Ok(_) if took > cfg.budget => over_budget(cfg, t, &input, took, &cx_full),
+                Ok(deep) => {
+                    if deep {
+                        s.deep.fetch_add(1, Ordering::Relaxed);
+                        keep(&mut pools[ti], corpora[ti].len(), input, &mut rng);
+                    }
+                    None
+                }
+            };
+            if let Some(e) = problem {
+                let msg = save(&cfg.out, t, &me_input(me), &e, &seed_info);
+                if let Ok(mut f) = sh.failure.lock() {
+                    f.get_or_insert(msg);
+                }
+                sh.stop.store(true, Ordering::Relaxed);
+                break 'outer;
+            }
+            if Instant::now() >= slice_end {
+                break;
+            }
+        }
+    }
+    drop(cx);
+    drop(cx_full);
+    Ok(())
+}
+
+/// An input that took `took`, over the budget. A stall of the shared machine (a
+/// descheduled thread, a slow page fault) is no slow input: the case runs again, with
+/// every property, and fails only when it is over again.
+fn over_budget(
+    cfg: &Config,
+    t: Target,
+    input: &Input,
+    took: Duration,
+    cx_full: &Ctx,
+) -> Option<String> {
+    let t1 = Instant::now();
+    let again = run_one(t, input, cx_full);
+    let took_again = t1.elapsed();
+    match again {
+        Err(e) => Some(e),
+        Ok(_) if took_again > cfg.budget => Some(format!(
+            "the input took {} ms, then {} ms with every property, \
+             over the budget of {} ms",
+            took.as_millis(),
+            took_again.as_millis(),
+            cfg.budget.as_millis()
+        )),
+        Ok(_) => None,
+    }
+}
+
+/// Keeps an input that went deep in the pool beside the corpus (its first `corpus`
+/// entries), replacing a kept one at random once it holds [`POOL`].
+fn keep(pool: &mut Vec<Input>, corpus: usize, input: Input, rng: &mut Rng) {
+    if pool.len() < POOL + corpus {
+        pool.push(input);
+    } else {
+        let i = corpus + rng.below(POOL);
+        pool[i] = input;
+    }
+}
+
+/// The watchdog, until every worker is done: an input that runs far over its budget,
+/// or memory over the limit, ends the run (the process) with the inputs running then.
+/// Returns the peak resident memory seen.
+fn watchdog(
+    cfg: &Config,
+    sh: &Shared,
+    handles: &[std::thread::JoinHandle<Result<(), String>>],
+) -> u64 {
     let hard = cfg.budget * 5 + Duration::from_secs(5);
     let mut peak_rss = 0;
     while handles.iter().any(|h| !h.is_finished()) {
         std::thread::sleep(Duration::from_millis(50));
         let rss = rss_bytes().unwrap_or(0);
         peak_rss = peak_rss.max(rss);
-        let now = start.elapsed().as_millis() as u64;
-        for (w, c) in currents.iter().enumerate() {
+        let now = sh.start.elapsed().as_millis() as u64;
+        for (w, c) in sh.currents.iter().enumerate() {
             let over_time = c.running.load(Ordering::Acquire)
                 && now.saturating_sub(c.started_ms.load(Ordering::Relaxed))
                     > hard.as_millis() as u64;
@@ -562,7 +613,7 @@ pub(crate) fn run(cfg: &Config) -> Result<Report, String> {
                     .lock()
                     .ok()
                     .and_then(|g| g.clone())
-                    .map(|(t, input, info)| save(t, &input, &why, &info))
+                    .map(|(t, input, info)| save(&cfg.out, t, &input, &why, &info))
                     .unwrap_or(why);
                 eprintln!("xtask fuzz: {msg}");
                 // A thread cannot be stopped: end the process.
@@ -570,14 +621,12 @@ pub(crate) fn run(cfg: &Config) -> Result<Report, String> {
             }
         }
     }
-    for h in handles {
-        h.join().map_err(|_| "a fuzz worker died".to_owned())??;
-    }
-    let wall = start.elapsed().as_secs_f64();
-    let cpu = match (cpu0, process_cpu_ticks()) {
-        (Some(a), Some(b)) => b.saturating_sub(a) as f64 / 100.0,
-        _ => 0.0,
-    };
+    peak_rss
+}
+
+/// The run's table: executions per target and in all, per worker- and CPU-minute;
+/// and the total.
+fn summary(cfg: &Config, stats: &[Stats], wall: f64, cpu: f64, peak_rss: u64) -> (String, u64) {
     let per_min = |n: u64, secs: f64| {
         if secs > 0.0 {
             n as f64 / secs * 60.0
@@ -600,7 +649,7 @@ pub(crate) fn run(cfg: &Config) -> Result<Report, String> {
         "slowest"
     );
     let mut total = 0;
-    for (t, s) in cfg.targets.iter().zip(stats.iter()) {
+    for (t, s) in cfg.targets.iter().zip(stats) {
         let n = s.execs.load(Ordering::Relaxed);
         let busy = s.nanos.load(Ordering::Relaxed) as f64 / 1e9;
         total += n;
@@ -630,12 +679,7 @@ pub(crate) fn run(cfg: &Config) -> Result<Report, String> {
         },
         peak_rss >> 20
     ));
-    let failure = failure.lock().ok().and_then(|f| f.clone());
-    Ok(Report {
-        text,
-        failure,
-        executions: total,
-    })
+    (text, total)
 }
 
 fn me_input(c: &Current) -> Input {

@@ -11,6 +11,21 @@ use super::{
     PciDevice, RootBus, WarningKind,
 };
 
+/// A parser's last step: a warning where the dump gave no device (`none_found` says
+/// what was looked for), then [`finalize`].
+pub(crate) fn finished(mut m: Machine, none_found: impl Into<String>) -> Machine {
+    if m.devices.is_empty() {
+        m.warnings.push(ImportWarning::new(
+            WarningKind::Unparsed,
+            None,
+            None,
+            none_found,
+        ));
+    }
+    finalize(&mut m);
+    m
+}
+
 /// Derives what follows from the dump alone; idempotent. Called by every parser.
 pub(crate) fn finalize(m: &mut Machine) {
     // Warnings finalize itself produces are produced again from scratch.

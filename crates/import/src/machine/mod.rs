@@ -10,7 +10,7 @@ use std::fmt;
 use peerpath_model::{Acs, AddrRange, Arch, Bdf, CpuVendor, DomainType, IommuKind, PcieBusConfig};
 mod finalize;
 
-pub(crate) use finalize::finalize;
+pub(crate) use finalize::{finalize, finished};
 
 /// Which kind of dump a [`Machine`] was read from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -2,7 +2,11 @@
 //! IOMMU —, its windows, which must not wrap in CPU or bus addresses) and its root ports (port fields, and the TBU of the host
 //! bridge's IOMMU that a root port names).
 
-use peerpath_model::{HostBridge, IommuId, NodeKind, PciId, TbuId, Window};
+use peerpath_model::{
+    DirectWindow, HostBridge, IommuId, NodeKind, PciId, StreamMapEntry, TbuId, Window,
+};
+
+use crate::raw::{RawHostBridge, RawWindow};
 
 use crate::num::format_addr;
 use crate::source::{ypath, Msg, Path, Seg};
@@ -18,85 +22,10 @@ impl Validator<'_, '_> {
         let raw = self.raw;
         for (i, hb) in raw.host_bridges.iter().enumerate() {
             let hp = self.entity_path(Entity::HostBridge(i));
-            let iommu = hb.iommu.as_deref().and_then(|name| {
-                let mut ip = hp.clone();
-                ip.push(Seg::from("iommu"));
-                match self.resolve(
-                    name,
-                    ip,
-                    |e| matches!(e, Entity::Iommu(_)),
-                    "the name of an IOMMU",
-                )? {
-                    Entity::Iommu(k) => Some(k),
-                    _ => None,
-                }
-            });
-            let mut sp = hp.clone();
-            sp.push(Seg::from("stream_map"));
-            if hb.iommu.is_none() && !hb.stream_map.is_empty() {
-                self.report(
-                    sp.clone(),
-                    Msg::new(format!(
-                        "host bridge `{}` maps RIDs to StreamIDs but has no `iommu`",
-                        hb.name
-                    ))
-                    .expected("a `stream_map` only on a host bridge with an `iommu`")
-                    .help(format!(
-                        "give `{}` an `iommu:`, or drop its `stream_map`",
-                        hb.name
-                    )),
-                );
-            }
-            let stream_map = self.stream_map(&hb.stream_map, &sp);
-            let direct_window = hb.direct_window.as_ref().and_then(|w| {
-                let mut wp = hp.clone();
-                wp.push(Seg::from("direct_window"));
-                let tce = iommu
-                    .and_then(|k| raw.iommus.get(k))
-                    .is_some_and(|m| m.kind == peerpath_model::IommuKind::Tce);
-                if !tce {
-                    self.report(
-                        wp,
-                        Msg::new(format!(
-                            "host bridge `{}` has a direct DMA window but no `tce` IOMMU",
-                            hb.name
-                        ))
-                        .expected("a `direct_window` only on a host bridge whose `iommu` is of kind `tce` (POWER)"),
-                    );
-                    return None;
-                }
-                self.range(w.base.0, w.size.0, wp, "base")?;
-                Some(peerpath_model::DirectWindow {
-                    kind: w.kind.unwrap_or_default(),
-                    base: w.base.0,
-                    size: w.size.0,
-                })
-            });
-            let mut windows = Vec::new();
-            for (k, w) in hb.windows.iter().enumerate() {
-                let mut wp = hp.clone();
-                wp.extend(ypath!["windows", k]);
-                let cpu = self.range(w.cpu.0, w.size.0, wp.clone(), "cpu");
-                let bus_ok = w.size.0 == 0 || w.bus.0.checked_add(w.size.0 - 1).is_some();
-                if !bus_ok {
-                    wp.push(Seg::from("size"));
-                    self.report(
-                        wp,
-                        Msg::new(format!(
-                            "`bus` {} + `size` {:#x} wraps past 2^64",
-                            format_addr(w.bus.0),
-                            w.size.0
-                        ))
-                        .expected("a window whose bus addresses fit in 64 bits"),
-                    );
-                }
-                if let (Some(cpu), true) = (cpu, bus_ok) {
-                    windows.push(Window {
-                        cpu,
-                        bus: peerpath_model::BusAddr(w.bus.0),
-                    });
-                }
-            }
+            let iommu = self.host_bridge_iommu(hb, &hp);
+            let stream_map = self.host_bridge_stream_map(hb, &hp);
+            let direct_window = self.direct_window(hb, &hp, iommu);
+            let windows = self.windows(&hb.windows, &hp);
             let p2p_bandwidth_mbs = self.host_bridge_p2p_bandwidth(i);
             let hb_index = out.len();
             out.push(PendingNode {
@@ -140,6 +69,105 @@ impl Validator<'_, '_> {
                 });
             }
         }
+    }
+
+    /// The host bridge's `iommu`, resolved to an index of `iommus` (at `hp`).
+    fn host_bridge_iommu(&mut self, hb: &RawHostBridge, hp: &Path) -> Option<usize> {
+        let name = hb.iommu.as_deref()?;
+        let mut ip = hp.clone();
+        ip.push(Seg::from("iommu"));
+        match self.resolve(
+            name,
+            ip,
+            |e| matches!(e, Entity::Iommu(_)),
+            "the name of an IOMMU",
+        )? {
+            Entity::Iommu(k) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// The host bridge's own `stream_map`, which only a host bridge with an `iommu` has.
+    fn host_bridge_stream_map(&mut self, hb: &RawHostBridge, hp: &Path) -> Vec<StreamMapEntry> {
+        let mut sp = hp.clone();
+        sp.push(Seg::from("stream_map"));
+        if hb.iommu.is_none() && !hb.stream_map.is_empty() {
+            self.report(
+                sp.clone(),
+                Msg::new(format!(
+                    "host bridge `{}` maps RIDs to StreamIDs but has no `iommu`",
+                    hb.name
+                ))
+                .expected("a `stream_map` only on a host bridge with an `iommu`")
+                .help(format!(
+                    "give `{}` an `iommu:`, or drop its `stream_map`",
+                    hb.name
+                )),
+            );
+        }
+        self.stream_map(&hb.stream_map, &sp)
+    }
+
+    /// The host bridge's `direct_window`, which only a `tce` IOMMU's bridge has.
+    fn direct_window(
+        &mut self,
+        hb: &RawHostBridge,
+        hp: &Path,
+        iommu: Option<usize>,
+    ) -> Option<DirectWindow> {
+        let w = hb.direct_window.as_ref()?;
+        let mut wp = hp.clone();
+        wp.push(Seg::from("direct_window"));
+        let tce = iommu
+            .and_then(|k| self.raw.iommus.get(k))
+            .is_some_and(|m| m.kind == peerpath_model::IommuKind::Tce);
+        if !tce {
+            self.report(
+                wp,
+                Msg::new(format!(
+                    "host bridge `{}` has a direct DMA window but no `tce` IOMMU",
+                    hb.name
+                ))
+                .expected("a `direct_window` only on a host bridge whose `iommu` is of kind `tce` (POWER)"),
+            );
+            return None;
+        }
+        self.range(w.base.0, w.size.0, wp, "base")?;
+        Some(DirectWindow {
+            kind: w.kind.unwrap_or_default(),
+            base: w.base.0,
+            size: w.size.0,
+        })
+    }
+
+    /// The host bridge's `windows`, each of which must not wrap in CPU or bus addresses.
+    fn windows(&mut self, raw: &[RawWindow], hp: &Path) -> Vec<Window> {
+        let mut windows = Vec::new();
+        for (k, w) in raw.iter().enumerate() {
+            let mut wp = hp.clone();
+            wp.extend(ypath!["windows", k]);
+            let cpu = self.range(w.cpu.0, w.size.0, wp.clone(), "cpu");
+            let bus_ok = w.size.0 == 0 || w.bus.0.checked_add(w.size.0 - 1).is_some();
+            if !bus_ok {
+                wp.push(Seg::from("size"));
+                self.report(
+                    wp,
+                    Msg::new(format!(
+                        "`bus` {} + `size` {:#x} wraps past 2^64",
+                        format_addr(w.bus.0),
+                        w.size.0
+                    ))
+                    .expected("a window whose bus addresses fit in 64 bits"),
+                );
+            }
+            if let (Some(cpu), true) = (cpu, bus_ok) {
+                windows.push(Window {
+                    cpu,
+                    bus: peerpath_model::BusAddr(w.bus.0),
+                });
+            }
+        }
+        windows
     }
 
     fn root_port_tbu(

@@ -29,10 +29,10 @@ use peerpath_rules::finding::Outcome;
 use peerpath_rules::{PairResult, Summary, Verdict};
 use peerpath_topology::{PathClass, Topology};
 
-use super::{prefixed_ids, CSS, ROUTE_CSS};
+use super::{route_svg, CSS, ROUTE_CSS};
 use crate::matrix::{export_names, importer_names};
 use crate::style::Style;
-use crate::svg::{esc, topology_svg, DrawOptions};
+use crate::svg::esc;
 use crate::{explain_text, findings_block, groups_text, matrix_legend, summary_line};
 
 /// At most this many representatives beyond the first pairing of each verdict: the
@@ -243,84 +243,13 @@ pub fn report_html_big(
         reps.len()
     );
 
-    // The route, first.
-    out.push_str("<h2 id=\"route\">Route</h2>\n");
-    let route = cells
-        .route()
-        .and_then(|i| reps.iter().find(|(j, _)| *j == i))
-        .map(|(_, r)| r);
-    match route {
-        Some(r) => {
-            let _ = writeln!(
-                out,
-                "<p>The first {what} pairing, <a href=\"{href}\">{imp} &larr; {exp}</a>: <span class=\"{o} word\">{o}</span> &middot; {map}{codes} (<code>peerpath draw {imp} {exp}</code>; its explanation: the link).</p>\n<div class=\"route\">\n{svg}</div>",
-                what = if r.outcome == Outcome::Fails { "failing" } else { "" },
-                href = esc(&pair_href(&r.importer, &r.export)),
-                imp = esc(&r.importer),
-                exp = esc(&r.export),
-                o = r.outcome.as_str(),
-                map = r.kernel.map_type.as_str(),
-                codes = codes_text(r),
-                svg = prefixed_ids(
-                    &topology_svg(
-                        topo,
-                        Some(r),
-                        DrawOptions {
-                            groups: false,
-                            focus: true
-                        }
-                    ),
-                    "route-"
-                ),
-            );
-        }
-        None => out.push_str("<p>No pairings: the platform has no exports or no importers.</p>\n"),
-    }
+    route_section(&mut out, topo, cells, reps);
 
     // Pairings grouped by verdict.
     out.push_str("<h2 id=\"verdicts\">Pairings by verdict</h2>\n");
-    let mut counts = vec![0usize; cells.kinds.len()];
-    let mut first = vec![usize::MAX; cells.kinds.len()];
-    for (i, (k, _, _)) in cells.cells.iter().enumerate() {
-        counts[*k as usize] += 1;
-        if first[*k as usize] == usize::MAX {
-            first[*k as usize] = i;
-        }
-    }
-    let mut order: Vec<usize> = (0..cells.kinds.len()).collect();
-    order.sort_by_key(|k| {
-        let o = match cells.kinds[*k].outcome {
-            Outcome::Fails => 0,
-            Outcome::Degraded => 1,
-            Outcome::Works => 2,
-        };
-        (o, std::cmp::Reverse(counts[*k]), first[*k])
-    });
+    let (order, counts, first) = verdict_order(cells);
     let rep_of: BTreeMap<usize, &PairResult> = reps.iter().map(|(i, r)| (*i, r)).collect();
-    if !order.is_empty() {
-        out.push_str("<table class=\"matrix\">\n<tr><th>outcome</th><th>map type</th><th>path</th><th>findings</th><th>pairings</th><th>first pairing (explained)</th></tr>\n");
-        for k in &order {
-            let kind = &cells.kinds[*k];
-            let example = rep_of.get(&first[*k]);
-            let _ = writeln!(
-                out,
-                "<tr><td class=\"{o}\"><span class=\"word\">{o}{q}</span></td><td>{map}</td><td>{path}</td><td>{codes}</td><td>{n}</td><td>{ex}</td></tr>",
-                o = kind.outcome.as_str(),
-                q = if kind.assumed { "?" } else { "" },
-                map = kind.map_type.as_str(),
-                path = kind.path.as_str(),
-                codes = esc(&kind.codes.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")),
-                n = counts[*k],
-                ex = example.map_or(String::new(), |r| format!(
-                    "<a href=\"{}\">{} &larr; {}</a>",
-                    esc(&pair_href(&r.importer, &r.export)),
-                    esc(&r.importer),
-                    esc(&r.export)
-                )),
-            );
-        }
-        out.push_str("</table>\n");
-    }
+    verdict_table(&mut out, cells, (&order, &counts, &first), &rep_of);
     let _ = writeln!(out, "<pre class=\"legend\">{}</pre>", esc(&matrix_legend()));
 
     // Any pairing on demand.
@@ -368,6 +297,95 @@ pub fn report_html_big(
     write_data(topo, cells, reps, &mut out);
     out.push_str("</script>\n</body>\n</html>\n");
     out
+}
+
+/// The route of the first failing pairing (or the first), drawn focused.
+fn route_section(
+    out: &mut String,
+    topo: &Topology<'_>,
+    cells: &ReportCells,
+    reps: &[(usize, PairResult)],
+) {
+    out.push_str("<h2 id=\"route\">Route</h2>\n");
+    let route = cells
+        .route()
+        .and_then(|i| reps.iter().find(|(j, _)| *j == i))
+        .map(|(_, r)| r);
+    match route {
+        Some(r) => {
+            let _ = writeln!(
+                out,
+                "<p>The first {what} pairing, <a href=\"{href}\">{imp} &larr; {exp}</a>: <span class=\"{o} word\">{o}</span> &middot; {map}{codes} (<code>peerpath draw {imp} {exp}</code>; its explanation: the link).</p>\n<div class=\"route\">\n{svg}</div>",
+                what = if r.outcome == Outcome::Fails { "failing" } else { "" },
+                href = esc(&pair_href(&r.importer, &r.export)),
+                imp = esc(&r.importer),
+                exp = esc(&r.export),
+                o = r.outcome.as_str(),
+                map = r.kernel.map_type.as_str(),
+                codes = codes_text(r),
+                svg = route_svg(topo, r),
+            );
+        }
+        None => out.push_str("<p>No pairings: the platform has no exports or no importers.</p>\n"),
+    }
+}
+
+/// The verdicts (kinds) failing first, then degraded, then working, each most
+/// pairings first; each kind's count of pairings; each kind's first pairing (its
+/// index in `cells`).
+fn verdict_order(cells: &ReportCells) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
+    let mut counts = vec![0usize; cells.kinds.len()];
+    let mut first = vec![usize::MAX; cells.kinds.len()];
+    for (i, (k, _, _)) in cells.cells.iter().enumerate() {
+        counts[*k as usize] += 1;
+        if first[*k as usize] == usize::MAX {
+            first[*k as usize] = i;
+        }
+    }
+    let mut order: Vec<usize> = (0..cells.kinds.len()).collect();
+    order.sort_by_key(|k| {
+        let o = match cells.kinds[*k].outcome {
+            Outcome::Fails => 0,
+            Outcome::Degraded => 1,
+            Outcome::Works => 2,
+        };
+        (o, std::cmp::Reverse(counts[*k]), first[*k])
+    });
+    (order, counts, first)
+}
+
+/// The table of verdicts, in `order` ([`verdict_order`]): each with its count of
+/// pairings and its first pairing, linked to its explanation.
+fn verdict_table(
+    out: &mut String,
+    cells: &ReportCells,
+    (order, counts, first): (&[usize], &[usize], &[usize]),
+    rep_of: &BTreeMap<usize, &PairResult>,
+) {
+    if !order.is_empty() {
+        out.push_str("<table class=\"matrix\">\n<tr><th>outcome</th><th>map type</th><th>path</th><th>findings</th><th>pairings</th><th>first pairing (explained)</th></tr>\n");
+        for k in order {
+            let kind = &cells.kinds[*k];
+            let example = rep_of.get(&first[*k]);
+            let _ = writeln!(
+                out,
+                "<tr><td class=\"{o}\"><span class=\"word\">{o}{q}</span></td><td>{map}</td><td>{path}</td><td>{codes}</td><td>{n}</td><td>{ex}</td></tr>",
+                o = kind.outcome.as_str(),
+                q = if kind.assumed { "?" } else { "" },
+                map = kind.map_type.as_str(),
+                path = kind.path.as_str(),
+                codes = esc(&kind.codes.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")),
+                n = counts[*k],
+                ex = example.map_or(String::new(), |r| format!(
+                    "<a href=\"{}\">{} &larr; {}</a>",
+                    esc(&pair_href(&r.importer, &r.export)),
+                    esc(&r.importer),
+                    esc(&r.export)
+                )),
+            );
+        }
+        out.push_str("</table>\n");
+    }
 }
 
 #[cfg(test)]

@@ -97,73 +97,18 @@ fn size(label: &Label) -> (i32, i32) {
 /// Lays the topology out; with `shown`, only the nodes it shows (and the IOMMUs and
 /// TBUs beside them).
 pub(crate) fn layout(topo: &Topology<'_>, shown: Option<&Shown>) -> Layout {
-    let g = topo.graph();
     let p = topo.platform();
     let pci_shown = |n: NodeId| shown.is_none_or(|s| s.visible[n.index()]);
-    let mut boxes: Vec<Placed> = g
+    let others: HashMap<Vertex, usize> = topo
+        .graph()
         .node_indices()
-        .map(|ix| {
-            let mut label = vertex_label(topo, g[ix]);
-            if let (Vertex::Pci(n), Some(s)) = (g[ix], shown) {
-                if let Some((head, names)) = &s.folds[n.index()] {
-                    label.lines = vec![head.clone(), names.clone()];
-                }
-            }
-            let (w, h) = size(&label);
-            Placed {
-                shown: match g[ix] {
-                    Vertex::Pci(n) => pci_shown(n),
-                    _ => shown.is_none(),
-                },
-                vertex: g[ix],
-                label,
-                x: 0,
-                y: 0,
-                w,
-                h,
-            }
-        })
+        .filter(|&i| !matches!(topo.graph()[i], Vertex::Pci(_)))
+        .map(|i| (topo.graph()[i], i.index()))
         .collect();
-    let others: HashMap<Vertex, usize> = g
-        .node_indices()
-        .filter(|&i| !matches!(g[i], Vertex::Pci(_)))
-        .map(|i| (g[i], i.index()))
-        .collect();
-    let vix = |v: Vertex| match v {
-        Vertex::Pci(n) => Some(n.index()),
-        _ => others.get(&v).copied(),
-    };
-
-    // TBUs beside the host bridge of the first root port that passes them.
-    let mut tbus_of_hb: Vec<Vec<usize>> = vec![Vec::new(); p.nodes.len()];
-    let mut placed_tbu: Vec<usize> = Vec::new();
-    for e in g.edge_indices() {
-        if g[e] != Link::ThroughTbu {
-            continue;
-        }
-        let Some((a, b)) = g.edge_endpoints(e) else {
-            continue;
-        };
-        if let Vertex::Pci(rp) = g[a] {
-            if !pci_shown(rp) {
-                continue;
-            }
-            boxes[b.index()].shown = true;
-            if !placed_tbu.contains(&b.index()) {
-                placed_tbu.push(b.index());
-                tbus_of_hb[topo.host_bridge_of(rp).index()].push(b.index());
-            }
-        }
-    }
-
-    // Row heights: row 0 IOMMUs, row 1 host bridges and TBUs, row 1 + d PCI depth d.
-    let max_depth = p
-        .node_ids()
-        .filter(|n| pci_shown(*n))
-        .map(|n| topo.depth(n) as usize)
-        .max()
-        .unwrap_or(0);
+    let mut boxes = unplaced(topo, shown);
+    let (tbus_of_hb, placed_tbu) = tbus_beside_host_bridges(topo, &mut boxes, shown);
     // IOMMUs: drawn with what they translate for.
+    let g = topo.graph();
     for e in g.edge_indices() {
         if let Some((a, b)) = g.edge_endpoints(e) {
             if matches!(g[b], Vertex::Iommu(_)) && boxes[a.index()].shown {
@@ -171,32 +116,10 @@ pub(crate) fn layout(topo: &Topology<'_>, shown: Option<&Shown>) -> Layout {
             }
         }
     }
-    let mut row_h = vec![0i32; max_depth + 2];
-    for b in boxes.iter().filter(|b| b.shown) {
-        let row = match b.vertex {
-            Vertex::Iommu(_) => 0,
-            Vertex::Tbu(_) => 1,
-            Vertex::Pci(n) => 1 + topo.depth(n) as usize,
-        };
-        row_h[row] = row_h[row].max(b.h);
-    }
-    let has_iommus = !p.iommus.is_empty();
-    let mut row_y = vec![0i32; row_h.len()];
-    // A focused picture's title has a third line (what is shown).
-    let title_h = TITLE_H + if shown.is_some() { 20 } else { 0 };
-    let mut y = MARGIN + title_h;
-    for (r, h) in row_h.iter().enumerate() {
-        if r == 0 && !has_iommus {
-            continue;
-        }
-        row_y[r] = y;
-        y += h + GAP_Y;
-    }
-    let height = y - GAP_Y + MARGIN;
+    let (row_y, height) = rows(topo, &boxes, shown);
 
     // Subtree widths, children before parents (parents come first in `nodes`).
-    let n = p.nodes.len();
-    let mut sub_w = vec![0i32; n];
+    let mut sub_w = vec![0i32; p.nodes.len()];
     for id in p.node_ids().rev().filter(|n| pci_shown(*n)) {
         let kids: Vec<NodeId> = topo
             .bus_devices(id)
@@ -228,10 +151,131 @@ pub(crate) fn layout(topo: &Topology<'_>, shown: Option<&Shown>) -> Layout {
             x += b.w + GAP_X;
         }
     }
+    place_iommus(topo, &mut boxes, &others, row_y[0], x);
 
-    // IOMMUs over what they translate for (host bridges, TBUs), kept apart.
+    let width = boxes
+        .iter()
+        .filter(|b| b.shown)
+        .map(|b| b.x + b.w)
+        .max()
+        .unwrap_or(0)
+        .max(x)
+        + MARGIN;
+    Layout {
+        boxes,
+        others,
+        width,
+        height,
+    }
+}
+
+/// One box per graph vertex, sized to its label (a fold's two lines where `shown`
+/// folds the node), at the origin.
+fn unplaced(topo: &Topology<'_>, shown: Option<&Shown>) -> Vec<Placed> {
+    let g = topo.graph();
+    g.node_indices()
+        .map(|ix| {
+            let mut label = vertex_label(topo, g[ix]);
+            if let (Vertex::Pci(n), Some(s)) = (g[ix], shown) {
+                if let Some((head, names)) = &s.folds[n.index()] {
+                    label.lines = vec![head.clone(), names.clone()];
+                }
+            }
+            let (w, h) = size(&label);
+            Placed {
+                shown: match g[ix] {
+                    Vertex::Pci(n) => shown.is_none_or(|s| s.visible[n.index()]),
+                    _ => shown.is_none(),
+                },
+                vertex: g[ix],
+                label,
+                x: 0,
+                y: 0,
+                w,
+                h,
+            }
+        })
+        .collect()
+}
+
+/// TBUs beside the host bridge of the first shown root port that passes them: per
+/// node, the boxes of the TBUs beside it, and every TBU box so placed (each shown).
+fn tbus_beside_host_bridges(
+    topo: &Topology<'_>,
+    boxes: &mut [Placed],
+    shown: Option<&Shown>,
+) -> (Vec<Vec<usize>>, Vec<usize>) {
+    let g = topo.graph();
+    let mut tbus_of_hb: Vec<Vec<usize>> = vec![Vec::new(); topo.platform().nodes.len()];
+    let mut placed_tbu: Vec<usize> = Vec::new();
+    for e in g.edge_indices() {
+        if g[e] != Link::ThroughTbu {
+            continue;
+        }
+        let Some((a, b)) = g.edge_endpoints(e) else {
+            continue;
+        };
+        if let Vertex::Pci(rp) = g[a] {
+            if !shown.is_none_or(|s| s.visible[rp.index()]) {
+                continue;
+            }
+            boxes[b.index()].shown = true;
+            if !placed_tbu.contains(&b.index()) {
+                placed_tbu.push(b.index());
+                tbus_of_hb[topo.host_bridge_of(rp).index()].push(b.index());
+            }
+        }
+    }
+    (tbus_of_hb, placed_tbu)
+}
+
+/// Each row's top, and the drawing's height: row 0 IOMMUs (none where the platform
+/// has no IOMMU), row 1 host bridges and TBUs, row 1 + d PCI depth d.
+fn rows(topo: &Topology<'_>, boxes: &[Placed], shown: Option<&Shown>) -> (Vec<i32>, i32) {
+    let p = topo.platform();
+    let max_depth = p
+        .node_ids()
+        .filter(|n| shown.is_none_or(|s| s.visible[n.index()]))
+        .map(|n| topo.depth(n) as usize)
+        .max()
+        .unwrap_or(0);
+    let mut row_h = vec![0i32; max_depth + 2];
+    for b in boxes.iter().filter(|b| b.shown) {
+        let row = match b.vertex {
+            Vertex::Iommu(_) => 0,
+            Vertex::Tbu(_) => 1,
+            Vertex::Pci(n) => 1 + topo.depth(n) as usize,
+        };
+        row_h[row] = row_h[row].max(b.h);
+    }
+    let has_iommus = !p.iommus.is_empty();
+    let mut row_y = vec![0i32; row_h.len()];
+    // A focused picture's title has a third line (what is shown).
+    let title_h = TITLE_H + if shown.is_some() { 20 } else { 0 };
+    let mut y = MARGIN + title_h;
+    for (r, h) in row_h.iter().enumerate() {
+        if r == 0 && !has_iommus {
+            continue;
+        }
+        row_y[r] = y;
+        y += h + GAP_Y;
+    }
+    (row_y, y - GAP_Y + MARGIN)
+}
+
+/// IOMMUs on row `y`, each over what it translates for (host bridges, TBUs), kept
+/// apart; one that translates for nothing shown at `x`.
+fn place_iommus(
+    topo: &Topology<'_>,
+    boxes: &mut [Placed],
+    others: &HashMap<Vertex, usize>,
+    y: i32,
+    x: i32,
+) {
+    let g = topo.graph();
+    let vix = |v: Vertex| others.get(&v).copied();
     let mut iommus: Vec<(i32, usize)> = Vec::new();
-    for (i, _) in p.iommus.iter().enumerate() {
+    for (i, _) in topo.platform().iommus.iter().enumerate() {
         let Some(ix) = vix(Vertex::Iommu(peerpath_model::IommuId(i as u32))) else {
             continue;
         };
@@ -258,23 +302,8 @@ pub(crate) fn layout(topo: &Topology<'_>, shown: Option<&Shown>) -> Layout {
     for (want, ix) in iommus {
         let left = want.max(next);
         boxes[ix].x = left;
-        boxes[ix].y = row_y[0];
+        boxes[ix].y = y;
         next = left + boxes[ix].w + GAP_X;
-    }
-
-    let width = boxes
-        .iter()
-        .filter(|b| b.shown)
-        .map(|b| b.x + b.w)
-        .max()
-        .unwrap_or(0)
-        .max(x)
-        + MARGIN;
-    Layout {
-        boxes,
-        others,
-        width,
-        height,
     }
 }
 

@@ -10,12 +10,7 @@ use crate::finding::{Code, Finding};
 /// Raises `iommu-group-shared`.
 pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let (imp, exp) = (cx.importer(), cx.exporter());
-    let behind = |n| cx.topo.domain(n).is_some_and(|d| d.iommu.is_some());
-    if !behind(imp) || !behind(exp) {
-        return;
-    }
-    let groups = cx.topo.groups();
-    let (Some(gi), Some(ge)) = (groups.group_of(imp), groups.group_of(exp)) else {
+    let Some((gi, ge)) = cx.groups() else {
         return;
     };
     if gi != ge {

@@ -6,26 +6,13 @@
 //! included: `pcie_bus_config=perf` lets a device's MPS exceed a peer's, `peer2peer`
 //! (128 everywhere) never does. The subject is the node that dropped it.
 
-use peerpath_engine::{DropReason, End};
-
 use super::{already, Cx};
 use crate::finding::{Code, Finding};
 
 /// Raises `mps-exceeded`.
 pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let imp = cx.name(cx.importer());
-    for (_, tr) in cx.traces() {
-        let End::Dropped(DropReason::MalformedTlp {
-            link_at,
-            payload,
-            mps,
-        }) = tr.end
-        else {
-            continue;
-        };
-        if tr.summary.merged {
-            continue;
-        }
+    for (link_at, payload, mps) in cx.malformed(false) {
         let name = cx.name(link_at);
         if already(out, Code::MpsExceeded, name) {
             continue;

@@ -8,8 +8,6 @@
 //! P2P pages) is merged; `IOMMU_MMIO` (Device) never is. The subject is the target root
 //! port (or where the burst was dropped).
 
-use peerpath_engine::{DropReason, End};
-
 use super::{already, Cx};
 use crate::finding::{Code, Finding};
 use crate::hex::json;
@@ -58,18 +56,7 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             );
         }
     }
-    for (_, tr) in cx.traces() {
-        let End::Dropped(DropReason::MalformedTlp {
-            link_at,
-            payload,
-            mps,
-        }) = tr.end
-        else {
-            continue;
-        };
-        if !tr.summary.merged {
-            continue;
-        }
+    for (link_at, payload, mps) in cx.malformed(true) {
         let name = cx.name(link_at);
         if already(out, Code::MpsWriteMerge, name) {
             continue;

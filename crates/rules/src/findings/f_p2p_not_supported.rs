@@ -14,8 +14,9 @@
 use peerpath_topology::Topology;
 
 use super::Cx;
+use crate::acs_fix::ClearRedirect;
 use crate::finding::{Code, Finding};
-use crate::k1_map_type::{HostBridgeMatch, MapType};
+use crate::k1_map_type::{AllowList, HostBridgeMatch, MapType, MapTypeDecision};
 use crate::releases::{self, Feature, P2pdma};
 use peerpath_model::Release;
 
@@ -46,7 +47,43 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let mut ids = vec![id_text(al.provider), id_text(al.client)];
     ids.sort();
     ids.dedup();
+    let release = m.release;
+    let later = allow_listed_later(al, release);
+    let why_hb = why_not(cx, m, &allow_list_text(al, &hbs, &ids), &later);
+    let hint = m.clear_redirect(cx.topo);
     let (imp, exp) = (cx.name(cx.importer()), cx.name(cx.exporter()));
+    let message = match (m.common_upstream, &hint) {
+        _ if m.p2pdma == P2pdma::Absent && cx.p().kernel.pci_p2pdma == Some(false) => {
+            format!("{imp} cannot use {exp} for P2P: {why_hb}")
+        }
+        _ if m.p2pdma == P2pdma::Absent => format!(
+            "{imp} cannot use {exp} for P2P: {why_hb} (it came in 4.20, {})",
+            releases::feature(Feature::P2pdma).commit
+        ),
+        (Some(c), Some(_)) => format!(
+            "ACS redirect between {imp} and {exp} sends their traffic through the root complex instead of {}, and {why_hb}",
+            cx.name(c)
+        ),
+        _ => format!("{imp} and {exp} share no upstream bridge and {why_hb}"),
+    };
+    let fix = fix(cx, m, &later, hint);
+    let redirecting: Vec<&str> = m.redirecting.iter().map(|n| cx.name(*n)).collect();
+    out.push(
+        Finding::new(Code::P2pNotSupported, cx.name(al.client_hb), message)
+            .with("common_upstream", m.common_upstream.map(|c| cx.name(c)))
+            .with("cpu_rule", m.cpu_rule)
+            .with("allow_listed", al.allowed)
+            .with("host_bridges", hbs)
+            .with("host_bridge_ids", ids)
+            .with("redirecting", redirecting)
+            .with("kernel_release", release.to_string())
+            .with("p2pdma", m.p2pdma.as_str())
+            .fix(fix),
+    );
+}
+
+/// Why the allow-list (K1.7) does not let the host bridges `hbs` (ids `ids`) pass.
+fn allow_list_text(al: &AllowList, hbs: &[String], ids: &[String]) -> String {
     let listed_same_only = matches!(
         (al.provider, al.client),
         (
@@ -63,7 +100,7 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             }
         )
     ) && !al.same_host_bridge;
-    let why_hb = if listed_same_only {
+    if listed_same_only {
         format!(
             "host bridges {} ({}) are allow-listed for P2P below one host bridge only",
             hbs.join(", "),
@@ -81,9 +118,11 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
             hbs.join(", "),
             ids.join(", ")
         )
-    };
-    let release = m.release;
-    // Which newer release allow-lists these host bridges, if any (issue 24).
+    }
+}
+
+/// Which newer release allow-lists these host bridges, if any (issue 24).
+fn allow_listed_later(al: &AllowList, release: Release) -> Vec<String> {
     let mut later: Vec<String> = [al.provider, al.client]
         .iter()
         .filter_map(|h| h.id())
@@ -95,7 +134,14 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         .collect();
     later.sort();
     later.dedup();
-    let why_hb = match m.p2pdma {
+    later
+}
+
+/// Why the kernel does not map P2P through the root complex: its p2pdma as of its
+/// release (issue 24), else the allow-list's `why_hb` and the releases that list them.
+fn why_not(cx: &Cx<'_, '_>, m: &MapTypeDecision, why_hb: &str, later: &[String]) -> String {
+    let release = m.release;
+    match m.p2pdma {
         P2pdma::Absent if cx.p().kernel.pci_p2pdma == Some(false) => {
             format!("the kernel ({release}) is built without CONFIG_PCI_P2PDMA")
         }
@@ -108,25 +154,20 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
                 ""
             }
         ),
-        _ if later.is_empty() => why_hb,
+        _ if later.is_empty() => why_hb.to_owned(),
         _ => format!("{why_hb} in kernel {release}; {}", later.join("; ")),
-    };
-    let hint = m.clear_redirect(cx.topo);
-    let message = match (m.common_upstream, &hint) {
-        _ if m.p2pdma == P2pdma::Absent && cx.p().kernel.pci_p2pdma == Some(false) => {
-            format!("{imp} cannot use {exp} for P2P: {why_hb}")
-        }
-        _ if m.p2pdma == P2pdma::Absent => format!(
-            "{imp} cannot use {exp} for P2P: {why_hb} (it came in 4.20, {})",
-            releases::feature(Feature::P2pdma).commit
-        ),
-        (Some(c), Some(_)) => format!(
-            "ACS redirect between {imp} and {exp} sends their traffic through the root complex instead of {}, and {why_hb}",
-            cx.name(c)
-        ),
-        _ => format!("{imp} and {exp} share no upstream bridge and {why_hb}"),
-    };
-    let fix = match (m.common_upstream, hint) {
+    }
+}
+
+/// The fix: a kernel with p2pdma, one that allow-lists the host bridges, the kernel's
+/// own `disable_acs_redir` hint where the peers share an upstream bridge, else none.
+fn fix(
+    cx: &Cx<'_, '_>,
+    m: &MapTypeDecision,
+    later: &[String],
+    hint: Option<ClearRedirect>,
+) -> String {
+    match (m.common_upstream, hint) {
         _ if cx.p().kernel.pci_p2pdma == Some(false) => {
             "a kernel built with CONFIG_PCI_P2PDMA=y (on Ubuntu 22.04 the HWE kernel), or a driver that maps the peer itself".to_owned()
         }
@@ -145,20 +186,7 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
         ),
         _ => "none in software on this platform; P2P needs a common switch or an allow-listed root complex"
             .to_owned(),
-    };
-    let redirecting: Vec<&str> = m.redirecting.iter().map(|n| cx.name(*n)).collect();
-    out.push(
-        Finding::new(Code::P2pNotSupported, cx.name(al.client_hb), message)
-            .with("common_upstream", m.common_upstream.map(|c| cx.name(c)))
-            .with("cpu_rule", m.cpu_rule)
-            .with("allow_listed", al.allowed)
-            .with("host_bridges", hbs)
-            .with("host_bridge_ids", ids)
-            .with("redirecting", redirecting)
-            .with("kernel_release", release.to_string())
-            .with("p2pdma", m.p2pdma.as_str())
-            .fix(fix),
-    );
+    }
 }
 
 #[cfg(test)]

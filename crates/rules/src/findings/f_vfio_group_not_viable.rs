@@ -73,38 +73,9 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
 
 #[cfg(test)]
 mod tests {
+    use crate::testplat::vm;
     use crate::testplat::{self, pair_result};
-    use peerpath_model::{
-        GpaPlacement, Guest, GuestLayout, NodeId, Platform, Viommu, Vm, VmDevice, VmmBackend,
-        DEFAULT_MMIO64_BASE, Q35_HOST_BRIDGE,
-    };
-
-    fn vm(devices: &[NodeId]) -> Vm {
-        Vm {
-            name: "vm0".into(),
-            backend: VmmBackend::VfioType1,
-            map_bars: None,
-            viommu: Viommu::None,
-            gpa: GpaPlacement::Vmm,
-            mmio64_base: DEFAULT_MMIO64_BASE,
-            devices: devices
-                .iter()
-                .map(|d| VmDevice {
-                    device: *d,
-                    ats: None,
-                    bars: Vec::new(),
-                })
-                .collect(),
-            guest: Guest {
-                host_bridge: Q35_HOST_BRIDGE,
-                layout: GuestLayout::RootPorts,
-                acs: true,
-                release: None,
-                version: None,
-                cpu: None,
-            },
-        }
-    }
+    use peerpath_model::{NodeId, Platform};
 
     /// switch_pair's ports have no ACS, so nic0 and gpu0 share one IOMMU group
     /// (legacy, K4.3). Assigning nic0 alone, with gpu0 on its host driver, leaves the

@@ -102,6 +102,31 @@ impl<'p> Cx<'_, 'p> {
             .filter(|(_, t)| !matches!(t.end, End::Merged { .. }))
     }
 
+    /// The traces [`Self::traces`] dropped as malformed TLPs (H5), merged bursts
+    /// (`merged`) or not: where, the payload and the MPS there.
+    pub(crate) fn malformed(&self, merged: bool) -> impl Iterator<Item = (NodeId, u32, u32)> + '_ {
+        self.traces().filter_map(move |(_, tr)| match tr.end {
+            End::Dropped(DropReason::MalformedTlp {
+                link_at,
+                payload,
+                mps,
+            }) if tr.summary.merged == merged => Some((link_at, payload, mps)),
+            _ => None,
+        })
+    }
+
+    /// The IOMMU groups of importer and exporter (K4.3), where both sit behind an
+    /// IOMMU.
+    pub(crate) fn groups(&self) -> Option<(u32, u32)> {
+        let (imp, exp) = (self.importer(), self.exporter());
+        let behind = |n| self.topo.domain(n).is_some_and(|d| d.iommu.is_some());
+        if !behind(imp) || !behind(exp) {
+            return None;
+        }
+        let groups = self.topo.groups();
+        Some((groups.group_of(imp)?, groups.group_of(exp)?))
+    }
+
     /// The P2P IDE stream between importer and exporter as evidence (C3): its name,
     /// `assumed` where the file lists no `ide_streams`, or `none`.
     pub(crate) fn ide_stream(&self) -> String {
