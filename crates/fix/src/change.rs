@@ -210,6 +210,10 @@ impl Change {
     }
 
     /// How the change is written, on the platform it applies to.
+    #[allow(
+        clippy::too_many_lines,
+        reason = "a table-like dispatcher: one arm per kind of change (docs/architecture.md)"
+    )]
     pub fn describe(&self, topo: &Topology<'_>) -> Described {
         let p = topo.platform();
         let name = |n: &NodeId| topo.name(*n).to_owned();
