@@ -7,8 +7,8 @@ use std::io::{self, Write};
 
 use peerpath_engine::Hop;
 use peerpath_model::Platform;
-use peerpath_rules::assume::DependsOn;
-use peerpath_rules::finding::Evidence;
+use peerpath_rules::DependsOn;
+use peerpath_rules::Evidence;
 use peerpath_rules::{Finding, KernelDecision, PairResult, Summary};
 
 /// The JSON output format version.
