@@ -21,7 +21,7 @@ pub struct AtRelease {
     pub assumed: Vec<String>,
 }
 
-/// One pairing across releases: [`releases::REPORTED`] plus the release the platform states.
+/// One pairing across releases: `releases::REPORTED` plus the release the platform states.
 #[derive(Clone, Debug)]
 pub struct AcrossReleases {
     /// Oldest first.
@@ -61,7 +61,7 @@ impl AcrossReleases {
 }
 
 /// Evaluates the pairing `importer` ← `export` of `platform` at every release of
-/// [`releases::REPORTED`] and at the release the platform states.
+/// `releases::REPORTED` and at the release the platform states.
 pub fn across(
     platform: &peerpath_model::Platform,
     importer: &str,

@@ -434,7 +434,7 @@ pub struct MapTypeDecision {
     pub amd_root_complex: bool,
 }
 
-/// What `explain` shows of the K1 decision (render's view of a [`MapTypeDecision`]):
+/// What `explain` shows of the K1 decision (render's view of a `MapTypeDecision`):
 /// the facts behind the map type as plain data, with the way to clear a redirect (K1.8,
 /// `acs_fix`) worked out, so that render names no type of this module but this one's
 /// parts and calls none of the rule's functions.
