@@ -98,7 +98,7 @@ fn vm_decisions(
         pair.exporter, vm.vm, spec.backend
     ));
     let place = match (vm.gpa, vm.hpa) {
-        (Some(g), Some(h)) => format!("GPA {g:#x} -> HPA {h:#x}"),
+        (Some(g), Some(h)) => format!("GPA {g:#x} -> HPA {h}"),
         _ => "no guest address".to_owned(),
     };
     out.line(format_args!(
@@ -186,7 +186,7 @@ fn two_columns(
             format!(
                 "GPA {} -> HPA {} ({})",
                 hex(vm.gpa),
-                hex(vm.hpa),
+                hex(vm.hpa.map(|a| a.0)),
                 if vm.maps_bars { "mapped" } else { "not mapped" }
             ),
         ),

@@ -161,7 +161,7 @@ fn pair_view<'a>(p: &'a Platform, pair: &'a PairResult) -> PairView<'a> {
             name: &v.vm,
             guest_kernel: kernel(&v.decision),
             gpa: v.gpa.map(hex),
-            hpa: v.hpa.map(hex),
+            hpa: v.hpa.map(|a| hex(a.0)),
             maps_bars: v.maps_bars,
             ats: v.ats,
             assumptions: &v.assumptions,

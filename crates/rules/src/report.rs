@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use peerpath_engine::{Hop, StreamSetup, Trace};
-use peerpath_model::{Code, ExportId, Fact, MapType, NodeId, NodeKind, Platform, Severity};
+use peerpath_model::{
+    Code, ExportId, Fact, MapType, NodeId, NodeKind, PhysAddr, Platform, Severity,
+};
 use peerpath_topology::PathClass;
 use rustc_hash::FxHashMap;
 
@@ -416,7 +418,7 @@ pub struct VmDetail {
     /// The export's first byte as the guest sees it (GPA).
     pub gpa: Option<u64>,
     /// The export's first byte on the host (HPA).
-    pub hpa: Option<u64>,
+    pub hpa: Option<PhysAddr>,
     /// Whether the VMM maps the assigned BARs into the VM's I/O address space (V1).
     pub maps_bars: bool,
     /// Whether the importer's host stream has ATS enabled (V4).

@@ -423,7 +423,7 @@ pub(crate) fn evaluate(
         .find(|b| b.0 == exporter && b.1 == export.bar)
         .and_then(|b| b.2.start.checked_add(export.offset))
         .map(|a| a.0);
-    let hpa = export_phys(p, export).map(|a| a.0);
+    let hpa = export_phys(p, export);
     let (maps, maps_assumed) = maps_bars(p, vm);
     let mut assumptions = Vec::new();
     if maps_assumed {
@@ -464,7 +464,7 @@ pub(crate) fn evaluate(
                     Some(m) if m.regime == Regime::Iova => m.dma.0,
                     _ => g,
                 };
-                map_whole_pages(&mut table, wire, h, export.size, MemAttr::Device);
+                map_whole_pages(&mut table, wire, h.0, export.size, MemAttr::Device);
             }
             Ste::Translate(table)
         }
@@ -506,7 +506,7 @@ pub(crate) fn evaluate(
             mapping: guest_map.map(|m| Mapping {
                 regime: Regime::Iova,
                 dma: m.dma,
-                phys: PhysAddr(hpa.unwrap_or(m.phys.0)),
+                phys: hpa.unwrap_or(m.phys),
                 size: m.size,
                 mem: m.mem,
                 iommu,
