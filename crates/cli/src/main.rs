@@ -374,7 +374,7 @@ fn kernels(a: &PairingRequestArgs) -> Exit {
         Err(e) => return e,
     };
     let format = a.format;
-    match peerpath_rules::releases::across(&p, &names.importer, &names.export) {
+    match peerpath_rules::across(&p, &names.importer, &names.export) {
         Ok(a) => {
             match format {
                 Format::Text => out!("{}", peerpath_render::kernels_text(&a)),

@@ -75,7 +75,7 @@ fn bench(c: &mut Criterion) {
     // gpu0 (hb0, rp0) writes into gpu12's BAR (hb1, rp1) through a 1 GiB IOVA mapping.
     let (src, dst) = (eps[0], eps[12]);
     let dst_bar = match &p.node(dst).kind {
-        peerpath_model::NodeKind::Endpoint(e) => e.bars[0].range.start,
+        peerpath_model::NodeKind::Endpoint(e) => e.bars[0].range.start.0,
         _ => 0,
     };
     let mut table = IoPageTable::new();

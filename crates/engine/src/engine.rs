@@ -162,8 +162,8 @@ impl<'t> Engine<'t> {
     }
 
     /// As `new`, with ports that act on their ACS bits as another reader takes them
-    /// (what-if comparisons: "if the switch did what p2pdma assumes").
-    pub fn with_acs_reader(topo: &'t Topology<'t>, reader: Reader) -> Self {
+    /// (what-if comparisons: "if the switch did what p2pdma assumes"; the unit tests).
+    fn with_acs_reader(topo: &'t Topology<'t>, reader: Reader) -> Self {
         Self::on(Arc::new(Hardware::new(topo, reader)))
     }
 
@@ -322,8 +322,9 @@ impl<'t> Engine<'t> {
     }
 
     /// Whether the flow cache serves summary-only routes (every decode boundary is
-    /// page aligned, and it was not turned off).
-    pub fn flow_cache_enabled(&self) -> bool {
+    /// page aligned, and it was not turned off). For the property tests.
+    #[cfg(test)]
+    fn flow_cache_enabled(&self) -> bool {
         self.flows_on
     }
 

@@ -17,8 +17,8 @@
 //! every thread.
 
 use peerpath_model::{
-    AddrRange, BridgeWindows, ForwardsP2p, IommuId, NodeId, NodeKind, Platform, StreamId, TbuId,
-    TdispState, Translation,
+    AddrRange, BridgeWindows, ForwardsP2p, IommuId, NodeId, NodeKind, PhysRange, Platform,
+    StreamId, TbuId, TdispState, Translation,
 };
 use peerpath_topology::acs::{self, Reader};
 use peerpath_topology::{PortAcs, Topology};
@@ -54,8 +54,9 @@ pub(crate) struct BarBus {
 pub(crate) struct NodeInfo {
     pub(crate) parent: Option<NodeId>,
     pub(crate) kind: Kind,
-    /// The node's memory windows (`Topology::windows`), in bus space.
-    pub(crate) window: BridgeWindows,
+    /// The node's memory windows (`Topology::windows`), in bus space (compiled: raw
+    /// addresses, as every table the router searches).
+    pub(crate) window: BridgeWindows<u64>,
     pub(crate) bars: Vec<BarBus>,
     pub(crate) acs: PortAcs,
     pub(crate) mps: u32,
@@ -216,7 +217,7 @@ impl<'t> Hardware<'t> {
             .memory
             .iter()
             .enumerate()
-            .map(|(i, m)| (m.range, Decode::Dram(i)))
+            .map(|(i, m)| (m.range.untyped(), Decode::Dram(i)))
             .collect();
         for id in p.node_ids() {
             if let NodeKind::HostBridge(hb) = &p.node(id).kind {
@@ -224,13 +225,9 @@ impl<'t> Hardware<'t> {
                     .windows
                     .iter()
                     .filter_map(|w| {
-                        let bus = AddrRange::from_start_and_end(
-                            w.bus.0,
-                            w.bus.0.checked_add(w.cpu.end - w.cpu.start)?,
-                        )?;
                         Some(HbWindow {
-                            cpu: w.cpu,
-                            bus,
+                            cpu: w.cpu.untyped(),
+                            bus: w.bus_range()?.untyped(),
                             offset: w.bus_offset(),
                         })
                     })
@@ -258,7 +255,7 @@ impl<'t> Hardware<'t> {
         let decode_scan =
             decode.len() <= SCAN || decode.windows(2).any(|w| w[0].0.end >= w[1].0.start);
 
-        let mut nodes = node_infos(topo, &hbs);
+        let mut nodes = node_infos(topo);
         for n in &mut nodes {
             n.validates_source = acs::validates_source(n.ingress_acs(), reader);
         }
@@ -387,20 +384,20 @@ fn first_holding<T>(
     }
 }
 
-fn node_infos(topo: &Topology<'_>, hbs: &[Option<HbInfo>]) -> Vec<NodeInfo> {
+fn node_infos(topo: &Topology<'_>) -> Vec<NodeInfo> {
     let p = topo.platform();
     let n = p.nodes.len();
-    let to_bus = |hb: NodeId, cpu: AddrRange| -> AddrRange {
-        hbs[hb.index()]
-            .as_ref()
-            .and_then(|h| h.windows.iter().find(|w| w.cpu.contains(cpu.start)))
-            .and_then(|w| {
-                AddrRange::from_start_and_end(
-                    cpu.start.wrapping_add(w.offset),
-                    cpu.end.wrapping_add(w.offset),
-                )
-            })
-            .unwrap_or(cpu)
+    // A BAR's or a bridge window's bus range: `Window::to_bus_range` through the window
+    // of its host bridge holding its start (the windows the decode compiled: those with
+    // a bus range); the CPU range unchanged when none does (`pcibios_resource_to_bus`
+    // uses offset 0 outside every window).
+    let to_bus = |hb: NodeId, cpu: PhysRange| -> AddrRange {
+        topo.host_bridge(hb)
+            .windows
+            .iter()
+            .filter(|w| w.bus_range().is_some())
+            .find_map(|w| w.to_bus_range(cpu))
+            .map_or(cpu.untyped(), |b| b.untyped())
     };
     let mut out: Vec<NodeInfo> = p
         .node_ids()

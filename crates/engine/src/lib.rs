@@ -64,8 +64,8 @@
 //! # Model decisions
 //! - The hardware's ACS follows H1 (PCIe r7.0 Table 6-11) whatever `kernel.acs_decision`
 //!   says: that knob is the kernel's reading (K1.4), and a disagreement is a finding.
-//!   `Engine::with_acs_reader(.., AcsReader::P2pdma(AcsDecision::Mainline))` models
-//!   the kernel's reading for what-if comparisons. CR affects completions only (step 6).
+//!   `Engine::on(Arc::new(Hardware::new(.., AcsReader::P2pdma(AcsDecision::Mainline))))`
+//!   models the kernel's reading for what-if comparisons. CR affects completions only (step 6).
 //! - EC has no per-target egress vector in the model: EC set blocks (or with RR
 //!   redirects) every peer target.
 //! - Every request entering the root complex meets the translation agent (the route

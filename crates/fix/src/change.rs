@@ -13,7 +13,7 @@
 use peerpath_model::{
     AcsFlags, ConfigAcs, Domain, DomainType, ExportId, NodeId, PcieBusConfig, Platform, Via,
 };
-use peerpath_rules::acs_fix::{clear_redirect, SetpciLine};
+use peerpath_rules::{clear_redirect, SetpciLine};
 use peerpath_topology::Topology;
 
 /// One change to one knob.

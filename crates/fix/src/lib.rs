@@ -637,7 +637,7 @@ fn vm_candidates(topo: &Topology<'_>, imp: NodeId, expr: NodeId, out: &mut BTree
         {
             out.insert(Change::VmAts { device: dev });
         }
-        if !peerpath_rules::v_vm::maps_bars(p, vm).0 {
+        if !peerpath_rules::maps_bars(p, vm).0 {
             out.insert(Change::VmMapBars { vm: vi as u32 });
         }
         let groups = topo.groups();

@@ -57,75 +57,135 @@ addr_newtype!(
     DmaAddr
 );
 
-/// An inclusive range `[start, end]` of 64-bit addresses; never empty, never wraps.
+/// A value that names a 64-bit address: the raw `u64` (an address whose space the code
+/// does not know, e.g. a dump's text or the engine's compiled tables) or one of the
+/// address newtypes above. [`Range`] is generic over it, so a CPU physical range
+/// ([`PhysRange`]) and a bus range ([`BusRange`]) are different types.
+pub trait Address: Copy + Ord + fmt::Debug {
+    /// The raw value.
+    fn raw(self) -> u64;
+    /// The address with this raw value.
+    fn from_raw(v: u64) -> Self;
+}
+
+impl Address for u64 {
+    #[inline]
+    fn raw(self) -> u64 {
+        self
+    }
+    #[inline]
+    fn from_raw(v: u64) -> Self {
+        v
+    }
+}
+
+macro_rules! address_impl {
+    ($($name:ident),*) => {$(
+        impl Address for $name {
+            #[inline]
+            fn raw(self) -> u64 {
+                self.0
+            }
+            #[inline]
+            fn from_raw(v: u64) -> Self {
+                Self(v)
+            }
+        }
+    )*};
+}
+address_impl!(PhysAddr, BusAddr, Iova, DmaAddr);
+
+/// An inclusive range `[start, end]` of addresses of one space `A`; never empty, never
+/// wraps.
 ///
 /// Inclusive so that a range ending at `u64::MAX` is representable.
 #[derive(
     Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
-pub struct AddrRange {
+pub struct Range<A> {
     /// First address in the range.
-    pub start: u64,
+    pub start: A,
     /// Last address in the range (inclusive).
-    pub end: u64,
+    pub end: A,
 }
 
-impl AddrRange {
+/// A range of raw addresses, its space not stated by the type: dumps being parsed and
+/// the engine's compiled decode tables (which hold bus or CPU addresses by table).
+pub type AddrRange = Range<u64>;
+/// A range of CPU physical addresses: BARs, host bridge windows, DRAM.
+pub type PhysRange = Range<PhysAddr>;
+/// A range of PCI bus addresses (a window's or a BAR's, as seen below a host bridge).
+pub type BusRange = Range<BusAddr>;
+
+impl<A: Address> Range<A> {
     /// The range of `size` bytes starting at `start`; `None` if `size` is 0 or the
     /// range would wrap past 2^64.
-    pub fn from_start_and_size(start: u64, size: u64) -> Option<Self> {
+    pub fn from_start_and_size(start: A, size: u64) -> Option<Self> {
         let last = size.checked_sub(1)?;
-        let end = start.checked_add(last)?;
-        Some(Self { start, end })
+        let end = start.raw().checked_add(last)?;
+        Some(Self {
+            start,
+            end: A::from_raw(end),
+        })
     }
 
     /// The range `[start, end]`; `None` if `end < start`.
-    pub fn from_start_and_end(start: u64, end: u64) -> Option<Self> {
+    pub fn from_start_and_end(start: A, end: A) -> Option<Self> {
         (end >= start).then_some(Self { start, end })
     }
 
     /// Size in bytes; `None` only for the full 2^64 range.
     pub fn size(&self) -> Option<u64> {
-        (self.end - self.start).checked_add(1)
+        (self.end.raw() - self.start.raw()).checked_add(1)
     }
 
     /// Whether `addr` lies in the range.
     #[inline]
-    pub fn contains(&self, addr: u64) -> bool {
+    pub fn contains(&self, addr: A) -> bool {
         self.start <= addr && addr <= self.end
     }
 
     /// Whether `other` lies wholly inside `self`.
-    pub fn contains_range(&self, other: &AddrRange) -> bool {
+    pub fn contains_range(&self, other: &Self) -> bool {
         self.start <= other.start && other.end <= self.end
     }
 
     /// Whether the two ranges share at least one address.
-    pub fn overlaps(&self, other: &AddrRange) -> bool {
+    pub fn overlaps(&self, other: &Self) -> bool {
         self.start <= other.end && other.start <= self.end
     }
 
     /// The smallest range covering both.
-    pub fn union(&self, other: &AddrRange) -> AddrRange {
-        AddrRange {
+    pub fn union(&self, other: &Self) -> Self {
+        Self {
             start: self.start.min(other.start),
             end: self.end.max(other.end),
         }
     }
 
     /// The part of `self` that also lies in `other`.
-    pub fn intersect(&self, other: &AddrRange) -> Option<AddrRange> {
-        AddrRange::from_start_and_end(self.start.max(other.start), self.end.min(other.end))
+    pub fn intersect(&self, other: &Self) -> Option<Self> {
+        Self::from_start_and_end(self.start.max(other.start), self.end.min(other.end))
+    }
+
+    /// The same range as raw addresses, for tables that hold addresses of several
+    /// spaces (the engine's compiled decode tables) and for output.
+    #[inline]
+    pub fn untyped(self) -> AddrRange {
+        Range {
+            start: self.start.raw(),
+            end: self.end.raw(),
+        }
     }
 }
 
-impl fmt::Display for AddrRange {
+impl<A: Address> fmt::Display for Range<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{:#x}-{:#x}]", self.start, self.end)
+        write!(f, "[{:#x}-{:#x}]", self.start.raw(), self.end.raw())
     }
 }
 
-impl fmt::Debug for AddrRange {
+impl<A: Address> fmt::Debug for Range<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }
@@ -136,17 +196,35 @@ impl fmt::Debug for AddrRange {
 /// Architecture §3.2.5.8–3.2.5.9]. Linux sizes and assigns the two separately
 /// (`pci_bus_size_bridges`), so a GPU's 32-bit register BAR and its 64-bit VRAM BAR
 /// never make one span that swallows a peer's BAR.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
-pub struct BridgeWindows {
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BridgeWindows<A = PhysAddr> {
     /// The span of the non-prefetchable BARs below.
-    pub mem: Option<AddrRange>,
+    pub mem: Option<Range<A>>,
     /// The span of the prefetchable BARs below.
-    pub pref: Option<AddrRange>,
+    pub pref: Option<Range<A>>,
 }
 
-impl BridgeWindows {
+impl<A: Address> fmt::Debug for BridgeWindows<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BridgeWindows")
+            .field("mem", &self.mem)
+            .field("pref", &self.pref)
+            .finish()
+    }
+}
+
+impl<A> Default for BridgeWindows<A> {
+    fn default() -> Self {
+        Self {
+            mem: None,
+            pref: None,
+        }
+    }
+}
+
+impl<A: Address> BridgeWindows<A> {
     /// Widens the window of the BAR's kind to cover `range`.
-    pub fn add(&mut self, range: AddrRange, prefetchable: bool) {
+    pub fn add(&mut self, range: Range<A>, prefetchable: bool) {
         let slot = if prefetchable {
             &mut self.pref
         } else {
@@ -156,7 +234,7 @@ impl BridgeWindows {
     }
 
     /// Widens both windows to cover a child's windows.
-    pub fn merge(&mut self, child: &BridgeWindows) {
+    pub fn merge(&mut self, child: &BridgeWindows<A>) {
         if let Some(m) = child.mem {
             self.add(m, false);
         }
@@ -167,7 +245,7 @@ impl BridgeWindows {
 
     /// The window holding `addr`, if any.
     #[inline]
-    pub fn find(&self, addr: u64) -> Option<AddrRange> {
+    pub fn find(&self, addr: A) -> Option<Range<A>> {
         [self.mem, self.pref]
             .into_iter()
             .flatten()
@@ -176,7 +254,7 @@ impl BridgeWindows {
 
     /// Whether a window holds `addr`.
     #[inline]
-    pub fn contains(&self, addr: u64) -> bool {
+    pub fn contains(&self, addr: A) -> bool {
         self.find(addr).is_some()
     }
 
@@ -186,7 +264,7 @@ impl BridgeWindows {
     }
 
     /// Both windows moved by `f` (e.g. CPU → bus addresses).
-    pub fn map(self, f: impl Fn(AddrRange) -> AddrRange) -> BridgeWindows {
+    pub fn map<B>(self, f: impl Fn(Range<A>) -> Range<B>) -> BridgeWindows<B> {
         BridgeWindows {
             mem: self.mem.map(&f),
             pref: self.pref.map(&f),

@@ -8,10 +8,10 @@
 use std::collections::HashSet;
 
 use crate::{
-    Acs, AcsFlags, AddrRange, Bar, Bdf, DeviceClass, Domain, DomainType, Driver, Endpoint, Export,
-    ExportId, ForwardsP2p, HostBridge, Import, Interconnect, Iommu, IommuId, IommuKind, Kernel,
-    MemRegion, Node, NodeId, NodeKind, PciBridge, PciId, Platform, Port, Switch, Tbu, TbuId,
-    Translation, Via, Window,
+    Acs, AcsFlags, Bar, Bdf, DeviceClass, Domain, DomainType, Driver, Endpoint, Export, ExportId,
+    ForwardsP2p, HostBridge, Import, Interconnect, Iommu, IommuId, IommuKind, Kernel, MemRegion,
+    Node, NodeId, NodeKind, PciBridge, PciId, PhysAddr, PhysRange, Platform, Port, Switch, Tbu,
+    TbuId, Translation, Via, Window,
 };
 
 /// Builds a `Platform` node by node.
@@ -66,8 +66,8 @@ impl PlatformBuilder {
 
     /// Adds a DRAM region.
     pub fn memory(&mut self, name: &str, base: u64, size: u64) -> &mut Self {
-        let range =
-            AddrRange::from_start_and_size(base, size).expect("builder: memory range wraps");
+        let range = PhysRange::from_start_and_size(PhysAddr(base), size)
+            .expect("builder: memory range wraps");
         self.p.memory.push(MemRegion {
             name: name.to_owned(),
             range,
@@ -150,7 +150,7 @@ impl PlatformBuilder {
         window_base: u64,
         window_size: u64,
     ) -> NodeId {
-        let cpu = AddrRange::from_start_and_size(window_base, window_size)
+        let cpu = PhysRange::from_start_and_size(PhysAddr(window_base), window_size)
             .expect("builder: window wraps");
         self.push(
             name,
@@ -302,7 +302,7 @@ impl PlatformBuilder {
         } else {
             vec![Bar {
                 index: 0,
-                range: AddrRange::from_start_and_size(bar_addr, bar_size)
+                range: PhysRange::from_start_and_size(PhysAddr(bar_addr), bar_size)
                     .expect("builder: BAR wraps"),
                 prefetchable: true,
             }]

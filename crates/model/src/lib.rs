@@ -17,7 +17,9 @@ mod verdict;
 mod vm;
 
 pub use acs::{Acs, AcsFlags};
-pub use addr::{AddrRange, BridgeWindows, BusAddr, DmaAddr, Iova, PhysAddr};
+pub use addr::{
+    AddrRange, Address, BridgeWindows, BusAddr, BusRange, DmaAddr, Iova, PhysAddr, PhysRange, Range,
+};
 pub use assumed::Fact;
 pub use builder::PlatformBuilder;
 pub use ids::{Bdf, BdfParseError, DomainId, ExportId, IommuId, NodeId, Rid, StreamId, TbuId};

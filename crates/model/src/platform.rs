@@ -6,7 +6,9 @@
 //! Values the spec calls *derived* (bridge windows, effective MPS, ACS Control where
 //! absent, IOMMU domains, groups) are not stored here: `peerpath-topology` computes them.
 
-use crate::{Acs, AddrRange, Bdf, DomainId, ExportId, IommuId, NodeId, PhysAddr, TbuId};
+use crate::{
+    Acs, Bdf, BusAddr, BusRange, DomainId, ExportId, IommuId, NodeId, PhysAddr, PhysRange, TbuId,
+};
 
 macro_rules! kebab_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal,)+ } default $default:ident) => {
@@ -433,7 +435,7 @@ pub struct MemRegion {
     /// `name`.
     pub name: String,
     /// CPU physical range.
-    pub range: AddrRange,
+    pub range: PhysRange,
 }
 
 /// An IOMMU.
@@ -604,24 +606,48 @@ impl DirectWindow {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Window {
     /// CPU physical range.
-    pub cpu: AddrRange,
+    pub cpu: PhysRange,
     /// Bus address of `cpu.start`.
-    pub bus: crate::BusAddr,
+    pub bus: BusAddr,
 }
 
 impl Window {
     /// `bus - cpu` as a wrapping offset (K1.2 `bus_offset`): what the engine's compiled
     /// interconnect adds on its hot path; [`Window::to_bus`] is the same rule, typed.
     pub fn bus_offset(&self) -> u64 {
-        self.bus.0.wrapping_sub(self.cpu.start)
+        self.bus.0.wrapping_sub(self.cpu.start.0)
     }
 
     /// The bus address of CPU physical address `a` below this window
     /// (`pci_bus_address`: CPU address + `bus_offset`); `None` outside the window.
-    pub fn to_bus(&self, a: PhysAddr) -> Option<crate::BusAddr> {
+    /// The one CPU → bus conversion: the rules (K1.2, K1.10) and the engine's compiled
+    /// tables ([`Window::to_bus_range`]) both go through it.
+    pub fn to_bus(&self, a: PhysAddr) -> Option<BusAddr> {
         self.cpu
-            .contains(a.0)
-            .then(|| crate::BusAddr(a.0.wrapping_add(self.bus_offset())))
+            .contains(a)
+            .then(|| BusAddr(a.0.wrapping_add(self.bus_offset())))
+    }
+
+    /// The window's own bus range (`bus .. bus + (cpu.end - cpu.start)`); `None` if it
+    /// would pass 2^64 (the loader refuses such a window).
+    pub fn bus_range(&self) -> Option<BusRange> {
+        BusRange::from_start_and_end(
+            self.bus,
+            self.bus.checked_add(self.cpu.end.0 - self.cpu.start.0)?,
+        )
+    }
+
+    /// The bus range of a CPU range whose first address this window holds (a BAR, a
+    /// bridge's window): both ends moved by [`Window::to_bus`]'s offset. `None` when the
+    /// window does not hold `r.start` or the end wraps. Linux's
+    /// `pcibios_resource_to_bus` (drivers/pci/host-bridge.c) takes the window that
+    /// contains the whole resource; the loader puts every BAR wholly inside one window
+    /// of its own host bridge and windows do not overlap, so for a BAR the two agree.
+    /// A bridge's span of BARs in two windows is an assumption: moved by the offset of
+    /// the window holding its start.
+    pub fn to_bus_range(&self, r: PhysRange) -> Option<BusRange> {
+        let start = self.to_bus(r.start)?;
+        BusRange::from_start_and_end(start, BusAddr(r.end.0.wrapping_add(self.bus_offset())))
     }
 }
 
@@ -707,7 +733,7 @@ pub struct Bar {
     /// BAR index 0..=5.
     pub index: u8,
     /// CPU physical range.
-    pub range: AddrRange,
+    pub range: PhysRange,
     /// `prefetchable`.
     pub prefetchable: bool,
 }
@@ -715,7 +741,7 @@ pub struct Bar {
 impl Bar {
     /// First CPU physical address.
     pub fn addr(&self) -> PhysAddr {
-        PhysAddr(self.range.start)
+        self.range.start
     }
 }
 
@@ -871,12 +897,12 @@ pub struct Traffic {
 
 #[cfg(test)]
 mod window_tests {
-    use crate::{AddrRange, BusAddr, PhysAddr, Window};
+    use crate::{BusAddr, BusRange, PhysAddr, PhysRange, Window};
 
     #[test]
     fn to_bus_adds_the_offset_inside_the_window_only() {
         let w = Window {
-            cpu: AddrRange::from_start_and_size(0x40_0000_0000, 0x1000).expect("range"),
+            cpu: PhysRange::from_start_and_size(PhysAddr(0x40_0000_0000), 0x1000).expect("range"),
             bus: BusAddr(0x1000),
         };
         assert_eq!(w.to_bus(PhysAddr(0x40_0000_0010)), Some(BusAddr(0x1010)));
@@ -885,6 +911,27 @@ mod window_tests {
         assert_eq!(
             w.bus_offset().wrapping_add(0x40_0000_0fff),
             w.to_bus(PhysAddr(0x40_0000_0fff)).expect("inside").0
+        );
+    }
+
+    #[test]
+    fn to_bus_range_moves_both_ends_by_the_window_holding_the_start() {
+        let w = Window {
+            cpu: PhysRange::from_start_and_size(PhysAddr(0x40_0000_0000), 0x10_0000)
+                .expect("range"),
+            bus: BusAddr(0x8000_0000),
+        };
+        let bar = PhysRange::from_start_and_size(PhysAddr(0x40_0000_1000), 0x1000).expect("bar");
+        assert_eq!(
+            w.to_bus_range(bar),
+            BusRange::from_start_and_size(BusAddr(0x8000_1000), 0x1000)
+        );
+        let outside = PhysRange::from_start_and_size(PhysAddr(0x3f_ffff_f000), 0x2000)
+            .expect("straddles the start");
+        assert_eq!(w.to_bus_range(outside), None);
+        assert_eq!(
+            w.bus_range(),
+            BusRange::from_start_and_size(BusAddr(0x8000_0000), 0x10_0000)
         );
     }
 }

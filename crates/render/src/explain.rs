@@ -6,10 +6,10 @@ use std::fmt::{self, Write};
 
 use peerpath_engine::{MergedBurst, StreamSetup, Trace};
 use peerpath_model::{Platform, TdispState};
-use peerpath_rules::k1_map_type::{HostBridgeMatch, MapType, MapTypeDecision};
-use peerpath_rules::k2_dmabuf::AttachRefusal;
-use peerpath_rules::k3_dma_path::{MapResult, PathChoice};
-use peerpath_rules::report::{FlowTrace, PairResult};
+use peerpath_rules::{
+    AttachRefusal, FlowTrace, HostBridgeMatch, MapResult, MapType, MapTypeView, PairResult,
+    PathChoice,
+};
 use peerpath_topology::Topology;
 
 mod timing;
@@ -46,7 +46,7 @@ fn vm_decisions(
     out: &mut Lines,
     topo: &Topology<'_>,
     pair: &PairResult,
-    vm: &peerpath_rules::v_vm::VmDetail,
+    vm: &peerpath_rules::VmDetail,
     style: Style,
 ) {
     let p = topo.platform();
@@ -98,7 +98,7 @@ fn vm_decisions(
         pair.exporter, vm.vm, spec.backend
     ));
     let place = match (vm.gpa, vm.hpa) {
-        (Some(g), Some(h)) => format!("GPA {g:#x} -> HPA {h:#x}"),
+        (Some(g), Some(h)) => format!("GPA {g:#x} -> HPA {h}"),
         _ => "no guest address".to_owned(),
     };
     out.line(format_args!(
@@ -147,7 +147,7 @@ fn two_columns(
     out: &mut Lines,
     topo: &Topology<'_>,
     pair: &PairResult,
-    vm: &peerpath_rules::v_vm::VmDetail,
+    vm: &peerpath_rules::VmDetail,
     spec: &peerpath_model::Vm,
     style: Style,
 ) {
@@ -160,7 +160,7 @@ fn two_columns(
             topo.platform().iommu(i).name.clone()
         });
     let guest_addr = match g.why.mapping {
-        Some(m) if m.regime == peerpath_rules::kernel::Regime::Iova => {
+        Some(m) if m.regime == peerpath_rules::Regime::Iova => {
             format!("{} (guest IOVA)", m.dma)
         }
         Some(m) => format!("{} (GPA)", m.dma),
@@ -186,7 +186,7 @@ fn two_columns(
             format!(
                 "GPA {} -> HPA {} ({})",
                 hex(vm.gpa),
-                hex(vm.hpa),
+                hex(vm.hpa.map(|a| a.0)),
                 if vm.maps_bars { "mapped" } else { "not mapped" }
             ),
         ),
@@ -284,17 +284,17 @@ fn header(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult, style: Style)
 /// importer is handed.
 fn what_linux_decides(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult) {
     let why = &pair.kernel.why;
-    let m = &why.map;
+    let m = &why.map.view(topo);
     if !built_without_p2pdma(out, topo) {
         release_line(out, m);
     }
-    common_upstream(out, topo, pair);
-    acs_redirect(out, topo, m);
+    common_upstream(out, topo, pair, m);
+    acs_redirect(out, m, topo);
     acs_quirks(out, topo, pair);
     if m.common_upstream.is_none() || !m.redirecting.is_empty() {
         cpu_rule_and_allow_list(out, topo, m);
     }
-    map_type(out, pair);
+    map_type(out, pair, m);
     if why.driver.is_none() {
         dmabuf_attach(out, &why.attach);
         revocation(out, topo, pair);
@@ -310,8 +310,8 @@ fn what_linux_decides(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult) {
 
 /// Issue 24: what p2pdma could do at the platform's kernel release, where that is less
 /// than today's (the CPU rule and the allow-list).
-fn release_line(out: &mut Lines, m: &MapTypeDecision) {
-    use peerpath_rules::releases::P2pdma;
+fn release_line(out: &mut Lines, m: &MapTypeView) {
+    use peerpath_rules::P2pdma;
     let what = match m.p2pdma {
         P2pdma::CpuRuleAndAllowList => return,
         P2pdma::Absent => "no p2pdma (it came in 4.20)",
@@ -362,14 +362,13 @@ fn built_without_p2pdma(out: &mut Lines, topo: &Topology<'_>) -> bool {
 }
 
 /// K1.3: the nearest common upstream device and the distance, or where each side is.
-fn common_upstream(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult) {
-    let m = &pair.kernel.why.map;
-    match (m.common_upstream, m.distance) {
-        (Some(c), Some(dist)) => out.line(format_args!(
+fn common_upstream(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult, m: &MapTypeView) {
+    match m.common_upstream {
+        Some((c, dist)) => out.line(format_args!(
             "  [K1.3] nearest common upstream device: {}, distance {dist}",
             name_and_bdf(topo, c)
         )),
-        _ => out.line(format_args!(
+        None => out.line(format_args!(
             "  [K1.3] no common upstream device: {} is below {}, {} below {}",
             pair.exporter,
             topo.name(m.allow_list.provider_hb),
@@ -380,7 +379,7 @@ fn common_upstream(out: &mut Lines, topo: &Topology<'_>, pair: &PairResult) {
 }
 
 /// K1.4: the devices whose ACS redirects, with the kernel's hint to disable it (K1.8).
-fn acs_redirect(out: &mut Lines, topo: &Topology<'_>, m: &MapTypeDecision) {
+fn acs_redirect(out: &mut Lines, m: &MapTypeView, topo: &Topology<'_>) {
     if m.redirecting.is_empty() {
         if m.common_upstream.is_some() {
             out.line("  [K1.4] no ACS redirect (RR, CR, EC) on the path");
@@ -396,7 +395,7 @@ fn acs_redirect(out: &mut Lines, topo: &Topology<'_>, m: &MapTypeDecision) {
         "  [K1.4] ACS redirect is set between the client and provider: {}",
         names.join(", ")
     ));
-    if let Some(clear) = m.clear_redirect(topo) {
+    if let Some(clear) = &m.clear_redirect {
         out.line(format_args!(
             "         to disable ACS redirect for this path, add the kernel parameter: {}",
             clear.parameter
@@ -410,7 +409,7 @@ fn acs_redirect(out: &mut Lines, topo: &Topology<'_>, m: &MapTypeDecision) {
 
 /// K1.6 and K1.7: the CPU rule and the host bridge allow-list, consulted when the
 /// switches alone do not decide.
-fn cpu_rule_and_allow_list(out: &mut Lines, topo: &Topology<'_>, m: &MapTypeDecision) {
+fn cpu_rule_and_allow_list(out: &mut Lines, topo: &Topology<'_>, m: &MapTypeView) {
     let cpu = &topo.platform().kernel.cpu;
     out.line(format_args!(
         "  [K1.6] cpu_supports_p2pdma: {} (vendor {}{})",
@@ -440,12 +439,12 @@ fn cpu_rule_and_allow_list(out: &mut Lines, topo: &Topology<'_>, m: &MapTypeDeci
 }
 
 /// K1.5: the map type, with the kernel's message when P2P is not supported.
-fn map_type(out: &mut Lines, pair: &PairResult) {
+fn map_type(out: &mut Lines, pair: &PairResult, m: &MapTypeView) {
     let why = &pair.kernel.why;
     if let Some(driver) = why.driver {
         out.line(format_args!(
             "  [K1.5] p2pdma's map type: {} (not asked: the driver maps the peer itself)",
-            why.map.map_type.as_str()
+            m.map_type.as_str()
         ));
         out.line(format_args!(
             "  [K2.4] the driver's map type: {} ({})",
@@ -461,9 +460,7 @@ fn map_type(out: &mut Lines, pair: &PairResult) {
         "  [K1.5] map type: {}",
         pair.kernel.map_type.as_str()
     ));
-    if pair.kernel.why.map.map_type == MapType::NotSupported
-        && pair.kernel.why.map.p2pdma != peerpath_rules::releases::P2pdma::Absent
-    {
+    if m.map_type == MapType::NotSupported && m.p2pdma != peerpath_rules::P2pdma::Absent {
         out.line(format_args!(
             "         {}: cannot be used for peer-to-peer DMA as the client and provider ({}) do not share an upstream bridge or whitelisted host bridge",
             pair.importer, pair.exporter

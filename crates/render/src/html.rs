@@ -166,12 +166,12 @@ pub fn report_html(topo: &Topology<'_>, cells: &[MatrixCell], pairs: &[PairResul
 fn route_section(topo: &Topology<'_>, pairs: &[PairResult], out: &mut String) {
     let Some(r) = pairs
         .iter()
-        .find(|r| r.outcome == peerpath_rules::finding::Outcome::Fails)
+        .find(|r| r.outcome == peerpath_rules::Outcome::Fails)
         .or(pairs.first())
     else {
         return;
     };
-    let failing = r.outcome == peerpath_rules::finding::Outcome::Fails;
+    let failing = r.outcome == peerpath_rules::Outcome::Fails;
     let _ = writeln!(
         out,
         "<h2 id=\"route\">Route</h2>\n<p>The {what}pairing, <a href=\"#{id}\">{imp} &larr; {exp}</a>: <span class=\"{o} word\">{o}</span> &middot; {map} (<code>peerpath draw {imp} {exp}</code>; its explanation: the link).</p>\n<div class=\"route\">\n{svg}</div>",

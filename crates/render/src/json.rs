@@ -7,8 +7,8 @@ use std::io::{self, Write};
 
 use peerpath_engine::Hop;
 use peerpath_model::Platform;
-use peerpath_rules::assume::DependsOn;
-use peerpath_rules::finding::Evidence;
+use peerpath_rules::DependsOn;
+use peerpath_rules::Evidence;
 use peerpath_rules::{Finding, KernelDecision, PairResult, Summary};
 
 /// The JSON output format version.
@@ -161,7 +161,7 @@ fn pair_view<'a>(p: &'a Platform, pair: &'a PairResult) -> PairView<'a> {
             name: &v.vm,
             guest_kernel: kernel(&v.decision),
             gpa: v.gpa.map(hex),
-            hpa: v.hpa.map(hex),
+            hpa: v.hpa.map(|a| hex(a.0)),
             maps_bars: v.maps_bars,
             ats: v.ats,
             assumptions: &v.assumptions,

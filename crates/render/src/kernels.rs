@@ -1,10 +1,10 @@
 //! `peerpath kernels`: one pairing across kernel releases (issue 24), as text or JSON.
 
 use peerpath_model::Release;
-use peerpath_rules::releases::AcrossReleases;
+use peerpath_rules::AcrossReleases;
 
 /// Why the pairing fails at a release, in a few words: the error codes.
-fn errors(r: &peerpath_rules::releases::AtRelease) -> Vec<&'static str> {
+fn errors(r: &peerpath_rules::AtRelease) -> Vec<&'static str> {
     let mut codes: Vec<&'static str> = r
         .pair
         .findings

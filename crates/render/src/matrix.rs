@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use peerpath_model::{ExportId, Import, MapType, NodeId, Platform};
-use peerpath_rules::finding::Outcome;
+use peerpath_rules::Outcome;
 use peerpath_rules::{Summary, Verdict};
 use peerpath_topology::{PathClass, Topology, NUMA_ASSUMPTION};
 
@@ -34,7 +34,7 @@ pub struct MatrixCell {
     /// The path class between importer and exporter.
     pub path: PathClass,
     /// The assumed facts that would change the outcome (issue 24).
-    pub depends_on: Vec<peerpath_rules::assume::DependsOn>,
+    pub depends_on: Vec<peerpath_rules::DependsOn>,
 }
 
 impl MatrixCell {

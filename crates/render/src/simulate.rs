@@ -7,8 +7,8 @@
 use std::fmt::Write;
 
 use peerpath_model::Platform;
-use peerpath_rules::assume::DependsOn;
-use peerpath_rules::finding::Finding;
+use peerpath_rules::DependsOn;
+use peerpath_rules::Finding;
 use peerpath_rules::{PairResult, Places, Summary, Tally, Verdict};
 
 use crate::style::Style;
@@ -153,7 +153,7 @@ pub fn no_pairings_why(p: &Platform) -> String {
 }
 
 /// A matrix cell: the outcome, and whether it rests on an assumed fact.
-type Cell = (peerpath_rules::finding::Outcome, bool);
+type Cell = (peerpath_rules::Outcome, bool);
 
 /// The matrix of outcomes (importers × exports) or, with more than
 /// [`MATRIX_MAX_EXPORTS`] exports, a table of one line per pairing; fed the verdicts

@@ -1,6 +1,6 @@
 //! Colour for terminals: the caller decides whether to colour (never in pipes).
 
-use peerpath_rules::finding::{Outcome, Severity};
+use peerpath_rules::{Outcome, Severity};
 
 /// Whether to emit ANSI colour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

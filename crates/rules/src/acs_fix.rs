@@ -16,7 +16,7 @@ use peerpath_model::{AcsFlags, NodeId};
 use peerpath_topology::Topology;
 
 /// The bits clearing ACS redirect removes (`disable_acs_redir`: RR, CR, EC).
-pub const CLEARED: AcsFlags = AcsFlags::REDIR;
+pub(crate) const CLEARED: AcsFlags = AcsFlags::REDIR;
 
 /// One port's runtime change.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

@@ -37,7 +37,9 @@ use peerpath_topology::Topology;
 use crate::class::ClassKey;
 use crate::finding::Outcome;
 use crate::k1_map_type::{self, HostBridgeMatch};
-use crate::pair::{evaluate_import, Routes};
+use crate::pair::evaluate_import;
+use crate::report::DependsOn;
+use crate::routes::Routes;
 
 /// The releases an unknown `kernel.release` is tried as: those distributions ship
 /// (RHEL 8's 4.18, Ubuntu 20.04's 5.4, 22.04's 5.15, Debian 12's 6.1, Ubuntu 24.04's
@@ -51,21 +53,6 @@ const RELEASES_TRIED: [Release; 6] = [
     Release::NEWEST,
 ];
 
-/// One assumed fact under which a pairing's outcome is another.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DependsOn {
-    /// The fact.
-    pub fact: Fact,
-    /// Its name, `kernel.cpu.family` or `hb0.forwards_p2p`.
-    pub name: String,
-    /// The value every verdict was decided with.
-    pub assumed: String,
-    /// The value tried instead.
-    pub alternative: String,
-    /// The pairing's outcome under it.
-    pub outcome: Outcome,
-}
-
 /// One alternative: a fact with another value, as a whole platform.
 #[derive(Debug)]
 struct Alternative {
@@ -78,7 +65,7 @@ struct Alternative {
 
 /// The alternatives of a platform's assumed facts.
 #[derive(Debug)]
-pub struct Alternatives {
+pub(crate) struct Alternatives {
     list: Vec<Alternative>,
 }
 
@@ -102,7 +89,7 @@ impl Alternatives {
         clippy::too_many_lines,
         reason = "a table-like dispatcher: one arm per assumed fact (docs/architecture.md)"
     )]
-    pub fn of(p: &Platform) -> Self {
+    pub(crate) fn of(p: &Platform) -> Self {
         let mut list = Vec::new();
         for &fact in &p.assumed {
             let mut push = |assumed: String, alternative: String, f: &dyn Fn(&mut Platform)| {
@@ -230,21 +217,21 @@ impl Alternatives {
     }
 
     /// Whether nothing is assumed that could change a verdict.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.list.is_empty()
     }
 }
 
 /// The alternatives, compiled, with what was decided per class.
 #[derive(Debug)]
-pub struct Tried<'a> {
+pub(crate) struct Tried<'a> {
     alternatives: Vec<(&'a Alternative, Topology<'a>)>,
     by_class: Mutex<FxHashMap<ClassKey, Vec<DependsOn>>>,
 }
 
 impl<'a> Tried<'a> {
     /// Compiles each alternative platform once.
-    pub fn new(alternatives: &'a Alternatives) -> Self {
+    pub(crate) fn new(alternatives: &'a Alternatives) -> Self {
         let alternatives: Vec<(&Alternative, Topology<'a>)> = alternatives
             .list
             .iter()
@@ -258,7 +245,7 @@ impl<'a> Tried<'a> {
 
     /// The alternatives under which `import`'s outcome differs from `outcome`.
     /// `key`: its class, whose answer is shared.
-    pub fn depends_on(
+    pub(crate) fn depends_on(
         &self,
         topo: &Topology<'_>,
         import: &Import,
@@ -325,7 +312,8 @@ mod tests {
     use peerpath_topology::Topology;
 
     use crate::finding::Outcome;
-    use crate::{evaluate, for_each_verdict, verdict_alone};
+    use crate::run::verdict_alone;
+    use crate::{evaluate, for_each_verdict};
 
     fn zen(f: impl FnOnce(&mut Platform)) -> Platform {
         let path = concat!(

@@ -29,7 +29,7 @@ use peerpath_model::{
 };
 
 /// The realm's shared-alias bit, `BIT(ipa_bits - 1)`; `None` outside a realm.
-pub fn shared_alias_bit(p: &Platform) -> Option<u64> {
+pub(crate) fn shared_alias_bit(p: &Platform) -> Option<u64> {
     (p.kernel.cc == CcKind::ArmCcaRealm)
         .then(|| p.kernel.ipa_bits.checked_sub(1))
         .flatten()
@@ -37,7 +37,7 @@ pub fn shared_alias_bit(p: &Platform) -> Option<u64> {
 }
 
 /// A device's CC state; shared and unlocked when not given.
-pub fn device_cc(p: &Platform, dev: NodeId) -> DeviceCc {
+pub(crate) fn device_cc(p: &Platform, dev: NodeId) -> DeviceCc {
     match &p.node(dev).kind {
         NodeKind::Endpoint(e) => e.cc.unwrap_or_default(),
         _ => DeviceCc::default(),
@@ -47,7 +47,7 @@ pub fn device_cc(p: &Platform, dev: NodeId) -> DeviceCc {
 /// The T bit of `importer`'s requests to `exporter`'s BAR (C3): set when the importer
 /// is a private TDI in RUN and a P2P IDE stream is bound between the two — listed in
 /// `ide_streams`, or assumed where the file lists none ([`Platform::ide_binding`]).
-pub fn t_bit(p: &Platform, importer: NodeId, exporter: NodeId) -> bool {
+pub(crate) fn t_bit(p: &Platform, importer: NodeId, exporter: NodeId) -> bool {
     let cc = device_cc(p, importer);
     cc.state == CcState::Private
         && cc.tdisp == TdispState::Run
@@ -55,12 +55,12 @@ pub fn t_bit(p: &Platform, importer: NodeId, exporter: NodeId) -> bool {
 }
 
 /// Whether an exporter's BAR is protected against shared-state importers (C2).
-pub fn is_protected(cc: DeviceCc) -> bool {
+pub(crate) fn is_protected(cc: DeviceCc) -> bool {
     cc.state == CcState::Private || matches!(cc.tdisp, TdispState::Locked | TdispState::Run)
 }
 
 /// Whether a shared importer touching this exporter breaks the alias rule (C2).
-pub fn alias_rule_broken(importer: DeviceCc, exporter: DeviceCc) -> bool {
+pub(crate) fn alias_rule_broken(importer: DeviceCc, exporter: DeviceCc) -> bool {
     importer.state == CcState::Shared && is_protected(exporter)
 }
 

@@ -64,14 +64,14 @@ impl Finding {
 
 /// Sorts findings by (severity, code, subject) and keeps the first of each
 /// (code, subject): one place, one finding.
-pub fn sort_and_dedup(findings: &mut Vec<Finding>) {
+pub(crate) fn sort_and_dedup(findings: &mut Vec<Finding>) {
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings.dedup_by(|a, b| a.code == b.code && a.subject == b.subject);
 }
 
 /// A pairing's outcome from its findings: `fails` if any error, else `degraded` if
 /// any warning, else `works` (rules.md F).
-pub fn outcome_of(findings: &[Finding]) -> Outcome {
+pub(crate) fn outcome_of(findings: &[Finding]) -> Outcome {
     Outcome::of_severities(findings.iter().map(|f| f.severity))
 }
 

@@ -156,7 +156,7 @@ const C_NVIDIA: &str = "894a78088fc3 PCI/P2PDMA: Add Nvidia Vera Rubin to whitel
 
 /// `pci_p2pdma_whitelist[]` over its history, in the kernel's order (first match wins).
 /// Rows are added where they came in; a row with `until` was dropped at that release.
-pub const ALLOW_LIST: &[AllowEntry] = &[
+pub(crate) const ALLOW_LIST: &[AllowEntry] = &[
     // AMD ZEN (5.4–5.8; replaced by the CPU rule in 5.9)
     entry(AMD, Some(0x1450), false, V5_4, UNTIL_5_9, C_AMD_RC, S_V5_4),
     entry(AMD, Some(0x15d0), false, V5_8, UNTIL_5_9, C_RAVEN, S_RAVEN),
@@ -332,7 +332,7 @@ pub enum HostBridgeMatch {
 /// An id the allow-list accepts at release `r` for peers on different host bridges
 /// (no `REQ_SAME_HOST_BRIDGE`), of `vendor` where the list has one: what a host bridge
 /// whose id is not known could be (issue 24, `assume`). `None` before the list.
-pub fn listed_example(vendor: Option<u16>, r: Release) -> Option<PciId> {
+pub(crate) fn listed_example(vendor: Option<u16>, r: Release) -> Option<PciId> {
     let open = |e: &&AllowEntry| !e.same_host_bridge_only && e.present_at(r);
     let pick = ALLOW_LIST
         .iter()
@@ -434,7 +434,45 @@ pub struct MapTypeDecision {
     pub amd_root_complex: bool,
 }
 
+/// What `explain` shows of the K1 decision (render's view of a `MapTypeDecision`):
+/// the facts behind the map type as plain data, with the way to clear a redirect (K1.8,
+/// `acs_fix`) worked out, so that render names no type of this module but this one's
+/// parts and calls none of the rule's functions.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct MapTypeView {
+    /// What p2pdma decided (K1.5).
+    pub map_type: MapType,
+    /// The release whose behaviour applied (issue 24).
+    pub release: Release,
+    /// What p2pdma could decide at that release.
+    pub p2pdma: P2pdma,
+    /// The nearest common upstream device and the distance (K1.3), if any.
+    pub common_upstream: Option<(NodeId, u32)>,
+    /// Devices whose ACS redirects (K1.4), in the kernel's walk order.
+    pub redirecting: Vec<NodeId>,
+    /// The kernel parameter and runtime commands that clear the redirect (K1.8).
+    pub clear_redirect: Option<crate::acs_fix::ClearRedirect>,
+    /// `cpu_supports_p2pdma()` (K1.6).
+    pub cpu_rule: bool,
+    /// The allow-list verdict (K1.7).
+    pub allow_list: AllowList,
+}
+
 impl MapTypeDecision {
+    /// The decision as `explain` shows it.
+    pub fn view(&self, topo: &Topology<'_>) -> MapTypeView {
+        MapTypeView {
+            map_type: self.map_type,
+            release: self.release,
+            p2pdma: self.p2pdma,
+            common_upstream: self.common_upstream.zip(self.distance),
+            redirecting: self.redirecting.clone(),
+            clear_redirect: self.clear_redirect(topo),
+            cpu_rule: self.cpu_rule,
+            allow_list: self.allow_list,
+        }
+    }
+
     /// The `pci=disable_acs_redir=` value naming the redirecting devices (K1.8).
     pub fn disable_acs_redir_hint(&self, topo: &Topology<'_>) -> Option<String> {
         self.clear_redirect(topo).map(|c| c.parameter)
@@ -451,7 +489,7 @@ impl MapTypeDecision {
 /// `kernel.acs_decision` (K1.4): the one ACS decision with `Reader::P2pdma`. Under
 /// `mainline` (`pci_bridge_has_acs_redir`) an ACS capability whose Control has RR, CR
 /// or EC redirects every class.
-pub fn has_acs_redir(topo: &Topology<'_>, node: NodeId, class: Class) -> bool {
+pub(crate) fn has_acs_redir(topo: &Topology<'_>, node: NodeId, class: Class) -> bool {
     let reader = Reader::P2pdma(topo.platform().kernel.acs_decision);
     let tlp = AcsTlp {
         class,
@@ -515,7 +553,7 @@ fn redirecting_devices(
 
 /// `cpu_supports_p2pdma()` (K1.6): x86 AMD family ≥ 0x17 only, from 5.9 (before,
 /// the function does not exist: false).
-pub fn cpu_supports_p2pdma(topo: &Topology<'_>) -> bool {
+pub(crate) fn cpu_supports_p2pdma(topo: &Topology<'_>) -> bool {
     let k = &topo.platform().kernel;
     releases::has(Feature::CpuRule, k.release_version())
         && k.arch == Arch::X86_64
@@ -542,7 +580,11 @@ fn amd_root_complex(topo: &Topology<'_>, provider_hb: NodeId, client_hb: NodeId)
 }
 
 /// `host_bridge_whitelist(provider, client)` (K1.7).
-pub fn host_bridge_allow_list(topo: &Topology<'_>, provider: NodeId, client: NodeId) -> AllowList {
+pub(crate) fn host_bridge_allow_list(
+    topo: &Topology<'_>,
+    provider: NodeId,
+    client: NodeId,
+) -> AllowList {
     let provider_hb = topo.host_bridge_of(provider);
     let client_hb = topo.host_bridge_of(client);
     let same = provider_hb == client_hb;
@@ -566,7 +608,7 @@ pub fn host_bridge_allow_list(topo: &Topology<'_>, provider: NodeId, client: Nod
 
 /// `calc_map_type_and_dist(provider, client)` (K1.3–K1.7), as of the platform's
 /// kernel release (`releases::P2pdma`).
-pub fn calc_map_type_and_dist(
+pub(crate) fn calc_map_type_and_dist(
     topo: &Topology<'_>,
     provider: NodeId,
     client: NodeId,

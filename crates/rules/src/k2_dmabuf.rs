@@ -148,7 +148,7 @@ impl AttachRefusal {
 }
 
 /// The K2.1 gates for one pairing, in the order the kernel meets them.
-pub fn attach_gates(p: &Platform, import: &Import) -> Vec<AttachRefusal> {
+pub(crate) fn attach_gates(p: &Platform, import: &Import) -> Vec<AttachRefusal> {
     let export = p.export(import.export);
     let mut out = Vec::new();
     if matches!(export.via, Via::DriverBusAddress | Via::DriverMapResource) {
@@ -205,7 +205,12 @@ fn range_gate(p: &Platform, export: &Export) -> Option<AttachRefusal> {
 
 /// The attributes of the mapping the kernel creates (K2.2, K2.3); empty for
 /// `bus-addr` (no DMA API call) and for failed mappings.
-pub fn mapping_attrs(via: Via, map_type: MapType, path: DmaPath, coherent: bool) -> Vec<Attr> {
+pub(crate) fn mapping_attrs(
+    via: Via,
+    map_type: MapType,
+    path: DmaPath,
+    coherent: bool,
+) -> Vec<Attr> {
     if map_type != MapType::ThruHostBridge {
         return Vec::new();
     }

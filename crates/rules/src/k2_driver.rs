@@ -19,7 +19,7 @@ use peerpath_model::{MapType, Via};
 
 /// The map type a driver that maps peers itself uses (K2.4); `None` when the export
 /// goes through the kernel's p2pdma (K2.2, K2.3), whose K1 verdict then decides.
-pub fn driver_map_type(via: Via) -> Option<MapType> {
+pub(crate) fn driver_map_type(via: Via) -> Option<MapType> {
     match via {
         Via::DriverBusAddress => Some(MapType::BusAddr),
         Via::DriverMapResource => Some(MapType::ThruHostBridge),

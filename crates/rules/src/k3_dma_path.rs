@@ -105,7 +105,7 @@ pub enum SwiotlbForce {
 
 /// Whether swiotlb bouncing is forced on this platform; CC wins over the parameter,
 /// since it is the cause that cannot be turned off.
-pub fn swiotlb_force(p: &Platform) -> Option<SwiotlbForce> {
+pub(crate) fn swiotlb_force(p: &Platform) -> Option<SwiotlbForce> {
     if p.kernel.cc != CcKind::None {
         Some(SwiotlbForce::Cc(p.kernel.cc))
     } else if p.kernel.swiotlb_force {
@@ -116,7 +116,7 @@ pub fn swiotlb_force(p: &Platform) -> Option<SwiotlbForce> {
 }
 
 /// The importer's path (K3.3).
-pub fn choose_path(topo: &Topology<'_>, importer: NodeId) -> PathChoice {
+pub(crate) fn choose_path(topo: &Topology<'_>, importer: NodeId) -> PathChoice {
     let p = topo.platform();
     let Some(iommu) = topo.domain(importer).and_then(|d| d.iommu) else {
         return PathChoice {
@@ -169,7 +169,7 @@ pub fn choose_path(topo: &Topology<'_>, importer: NodeId) -> PathChoice {
 /// `dma_direct_get_required_mask`, the window's last address — the same test. (For
 /// memory, not MMIO, a device with a `bus_dma_limit` may still go direct page by page
 /// through `arch_dma_map_phys_direct`; `DMA_ATTR_MMIO` is excluded from that hook.)
-pub fn tce_bypass(topo: &Topology<'_>, importer: NodeId) -> Option<DirectWindow> {
+pub(crate) fn tce_bypass(topo: &Topology<'_>, importer: NodeId) -> Option<DirectWindow> {
     let hb = topo.host_bridge_of(importer);
     let w = topo
         .platform()
@@ -219,7 +219,7 @@ pub enum MapResult {
 }
 
 /// `min_not_zero(dma_mask, bus_dma_limit)` of an endpoint.
-pub fn dma_limit(p: &Platform, dev: NodeId) -> u64 {
+pub(crate) fn dma_limit(p: &Platform, dev: NodeId) -> u64 {
     match &p.node(dev).kind {
         NodeKind::Endpoint(e) => match e.bus_dma_limit {
             Some(l) if l != 0 => e.dma_mask().min(l),
@@ -230,14 +230,9 @@ pub fn dma_limit(p: &Platform, dev: NodeId) -> u64 {
 }
 
 /// The CPU physical address of an export's first byte.
-pub fn export_phys(p: &Platform, export: &Export) -> Option<PhysAddr> {
+pub(crate) fn export_phys(p: &Platform, export: &Export) -> Option<PhysAddr> {
     match &p.node(export.device).kind {
-        NodeKind::Endpoint(e) => e
-            .bar(export.bar)?
-            .range
-            .start
-            .checked_add(export.offset)
-            .map(PhysAddr),
+        NodeKind::Endpoint(e) => e.bar(export.bar)?.range.start.checked_add(export.offset),
         _ => None,
     }
 }
@@ -245,7 +240,7 @@ pub fn export_phys(p: &Platform, export: &Export) -> Option<PhysAddr> {
 /// `pci_p2pdma_bus_addr_map`: the exporter host bridge window's bus address of the
 /// CPU address (K1.2, K1.10, [`peerpath_model::Window::to_bus`]); the CPU address
 /// itself outside every window.
-pub fn bus_address(topo: &Topology<'_>, export: &Export) -> Option<DmaAddr> {
+pub(crate) fn bus_address(topo: &Topology<'_>, export: &Export) -> Option<DmaAddr> {
     let phys = export_phys(topo.platform(), export)?;
     let hb = topo.host_bridge(topo.host_bridge_of(export.device));
     let bus = hb.windows.iter().find_map(|w| w.to_bus(phys));
@@ -253,7 +248,7 @@ pub fn bus_address(topo: &Topology<'_>, export: &Export) -> Option<DmaAddr> {
 }
 
 /// Maps an export for the importer along `choice` (K3.4–K3.7).
-pub fn map_thru_host_bridge(
+pub(crate) fn map_thru_host_bridge(
     topo: &Topology<'_>,
     importer: NodeId,
     export: &Export,

@@ -22,7 +22,7 @@ use peerpath_model::{AddrRange, IommuKind, NodeId, PAGE_SIZE};
 use peerpath_topology::Topology;
 
 /// The last address of a 48-bit aperture.
-pub const APERTURE_END: u64 = (1 << 48) - 1;
+pub(crate) const APERTURE_END: u64 = (1 << 48) - 1;
 
 /// `DMA_BIT_MASK(32)`.
 const MASK_32: u64 = 0xffff_ffff;
@@ -33,7 +33,7 @@ const ROUND_BELOW_PAGES: u64 = 1 << 5;
 
 /// One importer's IOVA space: what is reserved in it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IovaSpace {
+pub(crate) struct IovaSpace {
     /// Reserved ranges, sorted by start.
     pub reserved: Vec<AddrRange>,
 }
@@ -41,15 +41,12 @@ pub struct IovaSpace {
 impl IovaSpace {
     /// The space of a device behind `kind`: its host bridge's windows (bus addresses)
     /// and the IOMMU's reserved regions.
-    pub fn for_device(topo: &Topology<'_>, dev: NodeId, kind: IommuKind) -> Self {
+    pub(crate) fn for_device(topo: &Topology<'_>, dev: NodeId, kind: IommuKind) -> Self {
         let hb = topo.host_bridge(topo.host_bridge_of(dev));
         let mut reserved: Vec<AddrRange> = hb
             .windows
             .iter()
-            .filter_map(|w| {
-                let size = w.cpu.size()?;
-                AddrRange::from_start_and_size(w.bus.0, size)
-            })
+            .filter_map(|w| w.bus_range().map(|r| r.untyped()))
             .collect();
         let regions: &[(u64, u64)] = match kind {
             IommuKind::Smmuv3 => &[(0x800_0000, 0x10_0000)],
@@ -67,7 +64,7 @@ impl IovaSpace {
     }
 
     /// `iommu_dma_alloc_iova(size, dma_limit)`: the IOVA, or `None` when nothing fits.
-    pub fn alloc(&self, size: u64, dma_limit: u64) -> Option<u64> {
+    pub(crate) fn alloc(&self, size: u64, dma_limit: u64) -> Option<u64> {
         let mut pages = size.div_ceil(PAGE_SIZE).max(1);
         if pages < ROUND_BELOW_PAGES {
             pages = pages.next_power_of_two();

@@ -27,7 +27,7 @@ use crate::k2_dmabuf::MemType;
 use crate::kernel::{KernelDecision, Regime};
 
 /// The engine's memory attribute of a K2/K3 memory type.
-pub fn mem_attr(m: MemType) -> MemAttr {
+pub(crate) fn mem_attr(m: MemType) -> MemAttr {
     match m {
         MemType::Device => MemAttr::Device,
         MemType::NormalWb => MemAttr::NormalWb,
@@ -36,12 +36,12 @@ pub fn mem_attr(m: MemType) -> MemAttr {
 }
 
 /// The attached domain's type, if the importer is behind an IOMMU with a domain.
-pub fn attached_domain(topo: &Topology<'_>, dev: NodeId) -> Option<DomainType> {
+pub(crate) fn attached_domain(topo: &Topology<'_>, dev: NodeId) -> Option<DomainType> {
     topo.domain(dev).filter(|d| d.iommu.is_some()).map(|d| d.ty)
 }
 
 /// Whether the kernel enables ATS on the device (H2).
-pub fn ats_enabled(topo: &Topology<'_>, dev: NodeId) -> bool {
+pub(crate) fn ats_enabled(topo: &Topology<'_>, dev: NodeId) -> bool {
     let p = topo.platform();
     let Some(d) = topo.domain(dev) else {
         return false;
@@ -82,7 +82,7 @@ pub(crate) fn map_whole_pages(
 }
 
 /// The importer's `StreamSetup` for the kernel's decision (K3.2, H2, H3).
-pub fn stream_setup(topo: &Topology<'_>, k: &KernelDecision) -> StreamSetup {
+pub(crate) fn stream_setup(topo: &Topology<'_>, k: &KernelDecision) -> StreamSetup {
     let dev = k.why.importer;
     let ste = match attached_domain(topo, dev) {
         None => Ste::NoIommu,

@@ -94,7 +94,7 @@ pub struct Mapping {
 }
 
 /// Runs K1–K3 for one pairing.
-pub fn decide(topo: &Topology<'_>, import: &Import) -> KernelDecision {
+pub(crate) fn decide(topo: &Topology<'_>, import: &Import) -> KernelDecision {
     let p = topo.platform();
     let export = p.export(import.export);
     let importer = import.importer;

@@ -12,50 +12,81 @@
 //! pairing is evaluated alone (fresh engine, fresh IOVA space), so `evaluate_pair`
 //! agrees with `evaluate`.
 
-pub mod acs_fix;
-pub mod assume;
-pub mod c_cc;
+mod across;
+mod acs_fix;
+mod assume;
+mod c_cc;
 mod class;
 mod errors;
-pub mod finding;
+mod finding;
 mod findings;
 mod hex;
-pub mod k1_map_type;
-pub mod k2_dmabuf;
-pub mod k2_driver;
-pub mod k3_dma_path;
-pub mod k3_iova;
-pub mod k3_stream;
-pub mod kernel;
+mod k1_map_type;
+mod k2_dmabuf;
+mod k2_driver;
+mod k3_dma_path;
+mod k3_iova;
+mod k3_stream;
+mod kernel;
 mod pair;
-pub mod releases;
-pub mod report;
+mod releases;
+mod report;
+mod routes;
 mod run;
 pub mod throughput;
-pub mod traffic;
-pub mod v_vm;
+mod traffic;
+mod v_vm;
 
 #[cfg(test)]
 mod testplat;
 #[cfg(test)]
 mod tests;
 
+pub use across::{across, AcrossReleases, AtRelease};
+pub use acs_fix::{clear_redirect, ClearRedirect, SetpciLine};
 pub use class::{ClassKey, Classes};
 pub use errors::UnknownPair;
 pub use finding::{Code, Evidence, Finding, Outcome, Severity};
-pub use k1_map_type::MapType;
-pub use k2_dmabuf::Attr;
-pub use k3_dma_path::DmaPath;
-pub use kernel::{KernelDecision, KernelWhy};
-pub use pair::Routes;
+pub use k1_map_type::{AllowList, HostBridgeMatch, MapType, MapTypeView};
+pub use k2_dmabuf::{AttachRefusal, Attr};
+pub use k3_dma_path::{DmaPath, MapResult, PathChoice};
+pub use kernel::{KernelDecision, KernelWhy, Regime};
+pub use releases::P2pdma;
 pub use report::{
-    CauseGroup, CodeSet, FlowTrace, PairDetail, PairResult, Place, Places, Report, Summary, Tally,
-    Verdict,
+    CauseGroup, CodeSet, DependsOn, FlowTrace, PairDetail, PairResult, Place, Places, Report,
+    Summary, Tally, Verdict, VmDetail,
 };
+pub use routes::Routes;
 pub use run::{
     default_jobs, for_each_pair, for_each_pair_where, for_each_verdict, for_each_verdict_where,
-    verdict_alone,
 };
+pub use v_vm::maps_bars;
+
+/// Items public for the tests of other crates only (feature `test-support`, which only
+/// dev-dependencies turn on): the reference a class's verdict is checked against, and
+/// the rule functions the cross-model properties call directly.
+#[cfg(feature = "test-support")]
+pub mod testing {
+    use peerpath_model::{NodeId, Platform};
+    use peerpath_topology::Topology;
+
+    pub use crate::run::verdict_alone;
+
+    /// K1 for `provider` → `client` (`crate::k1_map_type::calc_map_type_and_dist`).
+    pub fn calc_map_type_and_dist(
+        topo: &Topology<'_>,
+        provider: NodeId,
+        client: NodeId,
+    ) -> crate::k1_map_type::MapTypeDecision {
+        crate::k1_map_type::calc_map_type_and_dist(topo, provider, client)
+    }
+
+    /// `min_not_zero(dma_mask, bus_dma_limit)` of an endpoint
+    /// (`crate::k3_dma_path::dma_limit`).
+    pub fn dma_limit(p: &Platform, dev: NodeId) -> u64 {
+        crate::k3_dma_path::dma_limit(p, dev)
+    }
+}
 
 use peerpath_engine::Engine;
 use peerpath_topology::Topology;

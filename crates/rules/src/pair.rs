@@ -5,12 +5,11 @@
 //! space, so a pairing evaluates the same alone (`explain`) as among all others
 //! (`simulate`), on any engine of any thread.
 //!
-//! Routes keep their hops only where something will print them ([`Routes`]): the
-//! verdict path records nothing (the engine's flow cache serves it), JSON records the
-//! representative route, `explain` and pictures every route.
+//! Routes keep their hops only where something will print them
+//! ([`crate::routes::Routes`]).
 
-use peerpath_engine::{BurstTrace, Engine, Record, Ste, StreamSetup, Tlp};
-use peerpath_model::{Import, Op};
+use peerpath_engine::{Engine, Ste, StreamSetup};
+use peerpath_model::Import;
 use peerpath_topology::Topology;
 
 use crate::finding::{outcome_of, sort_and_dedup};
@@ -18,35 +17,9 @@ use crate::findings::{check_all, Cx};
 use crate::k3_dma_path::{bus_address, export_phys};
 use crate::k3_stream::stream_setup;
 use crate::kernel::decide;
-use crate::report::{FlowTrace, PairDetail, PairResult};
-use crate::traffic::{flows, Flow};
-
-/// Payload of a probe write when the kernel mapped nothing.
-const PROBE_PAYLOAD: u32 = 128;
-
-/// The probe: one untranslated write of `PROBE_PAYLOAD` bytes to `addr`, showing where
-/// a TLP would go when nothing was mapped; its T bit is the pairing's (C3).
-pub(crate) fn probe_flow(p: &peerpath_model::Platform, import: &Import, addr: u64) -> Flow {
-    let t = crate::c_cc::t_bit(p, import.importer, p.export(import.export).device);
-    Flow {
-        op: Op::Write,
-        ats: false,
-        tlps: vec![Tlp::write(import.importer, addr, PROBE_PAYLOAD).with_t(t)],
-        truncated: false,
-    }
-}
-
-/// Which routes keep their hops.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Routes {
-    /// None (the verdict: findings read the routes' summaries).
-    #[default]
-    None,
-    /// The representative route only (JSON `route`).
-    Representative,
-    /// Every route (`explain`, pictures).
-    All,
-}
+use crate::report::{PairDetail, PairResult};
+use crate::routes::{trace, Routes};
+use crate::traffic::{flows, probe_flow};
 
 /// Evaluates one pairing, on `engine` (built from `topo`).
 pub(crate) fn evaluate_import(
@@ -122,42 +95,4 @@ pub(crate) fn evaluate_import(
             route_of,
         },
     }
-}
-
-/// Routes each planned flow on `engine` (TLBs emptied first), keeping the hops
-/// `routes` asks for; returns the traces and the representative route (the first
-/// write's first TLP, else the first TLP).
-pub(crate) fn trace(
-    engine: &mut Engine<'_>,
-    setup: &StreamSetup,
-    planned: Vec<Flow>,
-    routes: Routes,
-) -> (Vec<FlowTrace>, Option<(usize, usize)>) {
-    let route_of = planned
-        .iter()
-        .position(|f| f.op == Op::Write && !f.tlps.is_empty())
-        .or_else(|| planned.iter().position(|f| !f.tlps.is_empty()))
-        .map(|i| (i, 0));
-
-    engine.invalidate_all();
-    engine.reset_tlb_stats();
-    let traced: Vec<FlowTrace> = planned
-        .into_iter()
-        .enumerate()
-        .map(|(i, flow)| {
-            let record = match routes {
-                Routes::All => Record::All,
-                Routes::Representative if route_of.map(|r| r.0) == Some(i) => Record::First,
-                _ => Record::Nothing,
-            };
-            let mut burst = BurstTrace::default();
-            engine.route_burst_into(setup, &flow.tlps, record, &mut burst);
-            FlowTrace {
-                flow,
-                traces: burst.traces,
-                merges: burst.merges,
-            }
-        })
-        .collect();
-    (traced, route_of)
 }

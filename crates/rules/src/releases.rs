@@ -4,7 +4,8 @@
 //!
 //! Each behaviour is one row of [`FEATURES`] with the release and commit it came in
 //! and how that was verified; the host-bridge allow-list rows (K1.7) are in
-//! `k1_map_type::ALLOW_LIST`, the ACS and DMA alias quirks in `peerpath_topology::quirks`.
+//! `k1_map_type::ALLOW_LIST`, the ACS and DMA alias quirks in `peerpath_topology::quirks`;
+//! evaluating a pairing at each release (`peerpath kernels`) is `across`.
 //! What the rows mean for K1 ([`P2pdma`]):
 //!
 //! - before **4.20** there is no p2pdma at all: no map type, no P2P pages, no dma-buf
@@ -28,7 +29,7 @@ use peerpath_model::{Introduced, Release};
 
 /// A version-dependent behaviour peerpath models.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Feature {
+pub(crate) enum Feature {
     /// p2pdma itself: P2P pages and the distance/ACS check.
     P2pdma,
     /// `root_complex_whitelist`: AMD Zen 1022:1450 host bridges, only without an IOMMU.
@@ -43,19 +44,21 @@ pub enum Feature {
 
 /// One row of [`FEATURES`].
 #[derive(Clone, Copy, Debug)]
-pub struct FeatureRow {
+pub(crate) struct FeatureRow {
     /// The behaviour.
     pub feature: Feature,
     /// When it came in.
     pub since: Introduced,
     /// The commit(s).
     pub commit: &'static str,
-    /// How the release was verified.
+    /// How the release was verified. A citation for the reader of the table (and
+    /// `every_row_cites_how_it_was_verified`); no rule reads it.
+    #[allow(dead_code)]
     pub source: &'static str,
 }
 
 /// The behaviours and the release each came in.
-pub const FEATURES: &[FeatureRow] = &[
+pub(crate) const FEATURES: &[FeatureRow] = &[
     FeatureRow {
         feature: Feature::P2pdma,
         since: Introduced::In(Release::new(4, 20)),
@@ -91,7 +94,7 @@ pub const FEATURES: &[FeatureRow] = &[
 ];
 
 /// The row of a feature.
-pub fn feature(f: Feature) -> &'static FeatureRow {
+pub(crate) fn feature(f: Feature) -> &'static FeatureRow {
     FEATURES
         .iter()
         .find(|r| r.feature == f)
@@ -99,7 +102,7 @@ pub fn feature(f: Feature) -> &'static FeatureRow {
 }
 
 /// Whether a feature is in `r`.
-pub fn has(f: Feature, r: Release) -> bool {
+pub(crate) fn has(f: Feature, r: Release) -> bool {
     feature(f).since.present_at(r)
 }
 
@@ -158,7 +161,7 @@ impl P2pdma {
 
 /// The releases `peerpath kernels` reports: the ones users run (4.18 RHEL 8, 5.15, 6.1,
 /// 6.8) and every verified boundary peerpath models, then the newest source.
-pub const REPORTED: &[Release] = &[
+pub(crate) const REPORTED: &[Release] = &[
     Release::new(4, 18),
     Release::new(4, 20),
     Release::new(5, 2),
@@ -173,159 +176,6 @@ pub const REPORTED: &[Release] = &[
     Release::new(6, 8),
     Release::NEWEST,
 ];
-
-/// One pairing at one release (`peerpath kernels`).
-#[derive(Clone, Debug)]
-pub struct AtRelease {
-    /// The release.
-    pub release: Release,
-    /// The pairing's evaluation with `kernel.release` set to it.
-    pub pair: crate::PairResult,
-    /// Facts taken as present at this release without a verified first release
-    /// (table rows the pairing used), each as `what (commit)`.
-    pub assumed: Vec<String>,
-}
-
-/// One pairing across releases: [`REPORTED`] plus the release the platform states.
-#[derive(Clone, Debug)]
-pub struct AcrossReleases {
-    /// Oldest first.
-    pub releases: Vec<AtRelease>,
-    /// The release the platform states, if any.
-    pub stated: Option<Release>,
-    /// The export's `via`.
-    pub via: peerpath_model::Via,
-}
-
-impl AcrossReleases {
-    /// The earliest release from which the pairing does not fail on every later
-    /// release listed; `None` when it fails on the newest.
-    pub fn works_from(&self) -> Option<Release> {
-        let mut from = None;
-        for r in self.releases.iter().rev() {
-            if r.pair.outcome == peerpath_model::Outcome::Fails {
-                break;
-            }
-            from = Some(r.release);
-        }
-        from
-    }
-
-    /// Releases listed before [`AcrossReleases::works_from`] on which the pairing
-    /// works anyway (a behaviour that came and went: the AMD root-complex rule of
-    /// 5.2–5.3 without an IOMMU, for one).
-    pub fn works_earlier(&self) -> Vec<Release> {
-        let from = self.works_from();
-        self.releases
-            .iter()
-            .filter(|r| from.is_none_or(|f| r.release < f))
-            .filter(|r| r.pair.outcome != peerpath_model::Outcome::Fails)
-            .map(|r| r.release)
-            .collect()
-    }
-}
-
-/// Evaluates the pairing `importer` ← `export` of `platform` at every release of
-/// [`REPORTED`] and at the release the platform states.
-pub fn across(
-    platform: &peerpath_model::Platform,
-    importer: &str,
-    export: &str,
-) -> Result<AcrossReleases, crate::UnknownPair> {
-    let stated = platform.kernel.version;
-    let mut list: Vec<Release> = REPORTED.to_vec();
-    if let Some(s) = stated {
-        if !list.contains(&s) {
-            list.push(s);
-            list.sort();
-        }
-    }
-    let mut releases = Vec::with_capacity(list.len());
-    for r in list {
-        let mut p = platform.clone();
-        p.kernel.version = Some(r);
-        let topo = peerpath_topology::Topology::new(&p);
-        let pair = crate::evaluate_pair(&topo, importer, export)?;
-        let assumed = assumed_facts(&topo, &pair, r);
-        releases.push(AtRelease {
-            release: r,
-            pair,
-            assumed,
-        });
-    }
-    let via = platform
-        .export_by_name(export)
-        .map_or(peerpath_model::Via::default(), |e| platform.export(e).via);
-    Ok(AcrossReleases {
-        releases,
-        stated,
-        via,
-    })
-}
-
-/// The table rows the pairing's verdict used at `r` that are present there only by
-/// assumption (no verified first release).
-fn assumed_facts(
-    topo: &peerpath_topology::Topology<'_>,
-    pair: &crate::PairResult,
-    r: Release,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    let al = &pair.kernel.why.map.allow_list;
-    for hb in [al.provider, al.client] {
-        if let Some(e) = hb
-            .id()
-            .and_then(|id| crate::k1_map_type::HostBridgeMatch::entry(id, r))
-        {
-            if e.since.assumed_at(r) {
-                out.push(format!(
-                    "allow-list entry {:04x}:{} ({})",
-                    e.vendor,
-                    e.device.map_or("any".to_owned(), |d| format!("{d:04x}")),
-                    e.commit
-                ));
-            }
-        }
-    }
-    // ACS quirks on either device's way up (its own, its ports') and DMA aliases of
-    // either device: they decide groups and the silicon's ACS.
-    let (imp, exp) = (pair.detail.importer, pair.detail.exporter);
-    for dev in [imp, exp] {
-        let mut chain = vec![dev];
-        chain.extend(topo.pci_upstream_chain(dev));
-        for n in chain {
-            if let Some(q) = topo.acs_quirk(n) {
-                if q.since.assumed_at(r) {
-                    out.push(format!("ACS quirk {} on {}", q.function, topo.name(n)));
-                }
-            }
-        }
-        for &a in topo.dma_alias_partners(dev) {
-            for n in [dev, a] {
-                let quirk = topo
-                    .platform()
-                    .node(n)
-                    .pci_id
-                    .and_then(|id| peerpath_topology::quirks::dma_alias_quirk(id, r));
-                if let Some(q) = quirk.filter(|q| q.since.assumed_at(r)) {
-                    out.push(format!(
-                        "DMA alias quirk {} on {}",
-                        q.function,
-                        topo.name(n)
-                    ));
-                }
-            }
-        }
-    }
-    let export = topo.platform().export(pair.detail.export);
-    let vfio = feature(Feature::VfioDmabuf);
-    if export.via == peerpath_model::Via::VfioDmabuf && vfio.since.assumed_at(r) {
-        out.push(format!("VFIO dma-buf export ({})", vfio.commit));
-    }
-    out.sort();
-    out.dedup();
-    out
-}
 
 #[cfg(test)]
 mod tests {
@@ -363,6 +213,18 @@ mod tests {
             if let Introduced::In(r) = row.since {
                 assert!(REPORTED.contains(&r), "{r}");
             }
+        }
+    }
+
+    #[test]
+    fn every_row_cites_how_it_was_verified() {
+        for row in FEATURES {
+            assert!(!row.commit.is_empty(), "{:?} names no commit", row.feature);
+            assert!(
+                !row.source.is_empty(),
+                "{:?} says not how it was verified",
+                row.feature
+            );
         }
     }
 }

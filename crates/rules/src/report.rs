@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use peerpath_engine::{Hop, StreamSetup, Trace};
-use peerpath_model::{Code, ExportId, MapType, NodeId, NodeKind, Platform, Severity};
+use peerpath_model::{
+    Code, ExportId, Fact, MapType, NodeId, NodeKind, PhysAddr, Platform, Severity,
+};
 use peerpath_topology::PathClass;
 use rustc_hash::FxHashMap;
 
@@ -72,7 +74,7 @@ pub struct Verdict {
     /// The codes raised, each once, in output order (severity, code), with severity.
     pub codes: Vec<(Severity, Code)>,
     /// The assumed facts that would change the outcome (issue 24).
-    pub depends_on: Vec<crate::assume::DependsOn>,
+    pub depends_on: Vec<DependsOn>,
     /// Why it fails: each error code with the kind of place it is raised at, sorted,
     /// each once (the `--summary` groups failing pairings by it, issue 19).
     pub cause: Vec<(Code, Place)>,
@@ -338,9 +340,9 @@ pub struct PairResult {
     pub findings: Vec<Finding>,
     /// The assumed facts under whose alternatives the outcome is another (issue 24);
     /// empty when the verdict rests on facts alone.
-    pub depends_on: Vec<crate::assume::DependsOn>,
+    pub depends_on: Vec<DependsOn>,
     /// Both devices are assigned to one VM: the guest kernel's side (rules.md V).
-    pub vm: Option<Box<crate::v_vm::VmDetail>>,
+    pub vm: Option<Box<VmDetail>>,
     /// Everything else, for `explain` and the renderers.
     pub detail: PairDetail,
 }
@@ -386,4 +388,41 @@ pub struct FlowTrace {
     pub traces: Vec<Trace>,
     /// Merged bursts (H4).
     pub merges: Vec<peerpath_engine::MergedBurst>,
+}
+
+/// One assumed fact under which a pairing's outcome is another.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DependsOn {
+    /// The fact.
+    pub fact: Fact,
+    /// Its name, `kernel.cpu.family` or `hb0.forwards_p2p`.
+    pub name: String,
+    /// The value every verdict was decided with.
+    pub assumed: String,
+    /// The value tried instead.
+    pub alternative: String,
+    /// The pairing's outcome under it.
+    pub outcome: Outcome,
+}
+
+/// The VM side of one pairing: the guest kernel's decision on the guest's platform,
+/// and the addresses the host routes (`explain`, JSON `vm`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct VmDetail {
+    /// The VM's name.
+    pub vm: String,
+    /// The guest's virtual platform (V6).
+    pub guest: Platform,
+    /// The guest kernel's decision, in the guest platform's node ids.
+    pub decision: KernelDecision,
+    /// The export's first byte as the guest sees it (GPA).
+    pub gpa: Option<u64>,
+    /// The export's first byte on the host (HPA).
+    pub hpa: Option<PhysAddr>,
+    /// Whether the VMM maps the assigned BARs into the VM's I/O address space (V1).
+    pub maps_bars: bool,
+    /// Whether the importer's host stream has ATS enabled (V4).
+    pub ats: bool,
+    /// What this pairing's verdict assumes that the file does not state.
+    pub assumptions: Vec<String>,
 }

@@ -21,8 +21,9 @@ use rayon::prelude::*;
 
 use crate::assume::{Alternatives, Tried};
 use crate::class::{ClassKey, Classes};
-use crate::pair::{evaluate_import, Routes};
+use crate::pair::evaluate_import;
 use crate::report::{PairResult, Places, Verdict};
+use crate::routes::Routes;
 
 /// Pairings a worker takes at a time.
 const SLICE: usize = 64;
@@ -198,7 +199,9 @@ impl ClassCache {
     }
 }
 
-/// The verdict of one pairing evaluated on its own, for tests of the class cache.
+/// The verdict of one pairing evaluated on its own, for tests of the class cache (this
+/// crate's, and other crates' through the `test-support` feature).
+#[cfg(any(test, feature = "test-support"))]
 pub fn verdict_alone(topo: &Topology<'_>, import: &Import) -> Verdict {
     let mut engine = Engine::new(topo);
     let mut pair = evaluate_import(topo, &mut engine, import, Routes::None);

@@ -16,10 +16,10 @@ use peerpath_model::{AtsUse, Import, Op, Pattern};
 use peerpath_topology::Topology;
 
 /// The most TLPs one traffic entry generates.
-pub const MAX_TLPS_PER_FLOW: usize = 1024;
+pub(crate) const MAX_TLPS_PER_FLOW: usize = 1024;
 
 /// Bytes of the default write.
-pub const DEFAULT_WRITE_BYTES: u64 = 4096;
+pub(crate) const DEFAULT_WRITE_BYTES: u64 = 4096;
 
 /// One traffic entry turned into TLPs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,7 +36,7 @@ pub struct Flow {
 
 /// The flows of one pairing, from `base` (the DMA address the importer was handed);
 /// `auto_ats`: what `ats: auto` means for this pairing.
-pub fn flows(topo: &Topology<'_>, import: &Import, base: u64, auto_ats: bool) -> Vec<Flow> {
+pub(crate) fn flows(topo: &Topology<'_>, import: &Import, base: u64, auto_ats: bool) -> Vec<Flow> {
     let p = topo.platform();
     // C3: a TDI in RUN marks its requests to a peer it shares a P2P IDE stream with T=1.
     let t = crate::c_cc::t_bit(p, import.importer, p.export(import.export).device);
@@ -156,6 +156,21 @@ fn shuffle(v: &mut [u64]) {
         s ^= s << 17;
         let j = (s % (i as u64 + 1)) as usize;
         v.swap(i, j);
+    }
+}
+
+/// Payload of a probe write when the kernel mapped nothing.
+const PROBE_PAYLOAD: u32 = 128;
+
+/// The probe: one untranslated write of `PROBE_PAYLOAD` bytes to `addr`, showing where
+/// a TLP would go when nothing was mapped; its T bit is the pairing's (C3).
+pub(crate) fn probe_flow(p: &peerpath_model::Platform, import: &Import, addr: u64) -> Flow {
+    let t = crate::c_cc::t_bit(p, import.importer, p.export(import.export).device);
+    Flow {
+        op: Op::Write,
+        ats: false,
+        tlps: vec![Tlp::write(import.importer, addr, PROBE_PAYLOAD).with_t(t)],
+        truncated: false,
     }
 }
 

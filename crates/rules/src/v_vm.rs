@@ -8,7 +8,7 @@
 //! as it is on a real machine:
 //!
 //! - **The guest's kernel (V6)** applies K1–K3 to the guest's *virtual* platform
-//!   ([`guest_platform`]): the VMM's host bridge (QEMU q35, 8086:29c0, on x86_64; the
+//!   ([`guest_platform_with`]): the VMM's host bridge (QEMU q35, 8086:29c0, on x86_64; the
 //!   `virt` machine's generic host bridge 1b36:0008 elsewhere), its root ports or
 //!   switch (`guest.layout`), the CPU the guest sees, the guest's release, a vIOMMU
 //!   where `viommu` is not `none`, and the assigned devices with their BARs at guest
@@ -40,9 +40,9 @@
 
 use peerpath_engine::{Engine, IoPageTable, MemAttr, Ste, StreamSetup};
 use peerpath_model::{
-    Acs, AcsFlags, AddrRange, Arch, Bdf, BusAddr, DomainType, Driver, Endpoint, Export,
-    GpaPlacement, GuestLayout, HostBridge, Import, Iommu, IommuId, IommuKind, Kernel, Node, NodeId,
-    NodeKind, PhysAddr, Platform, Port, Switch, Translation, Viommu, Vm, VmmBackend, Window,
+    Acs, AcsFlags, Arch, Bdf, BusAddr, DomainType, Driver, Endpoint, Export, GpaPlacement,
+    GuestLayout, HostBridge, Import, Iommu, IommuId, IommuKind, Kernel, Node, NodeId, NodeKind,
+    PhysAddr, PhysRange, Platform, Port, Switch, Translation, Viommu, Vm, VmmBackend, Window,
 };
 use peerpath_topology::Topology;
 
@@ -51,12 +51,12 @@ use crate::findings::{check_guest_kernel, check_vm_host, Cx};
 use crate::k3_dma_path::export_phys;
 use crate::k3_stream::{ats_enabled, attached_domain, map_whole_pages, stream_setup};
 use crate::kernel::{decide, KernelDecision, KernelWhy, Mapping, Regime};
-use crate::pair::{probe_flow, trace, Routes};
-use crate::report::{PairDetail, PairResult};
-use crate::traffic::flows;
+use crate::report::{PairDetail, PairResult, VmDetail};
+use crate::routes::{trace, Routes};
+use crate::traffic::{flows, probe_flow};
 
 /// The VM both sides of a pairing are assigned to, if they are in one.
-pub fn same_vm<'p>(p: &'p Platform, import: &Import) -> Option<&'p Vm> {
+pub(crate) fn same_vm<'p>(p: &'p Platform, import: &Import) -> Option<&'p Vm> {
     let vm = p.vm_of(import.importer)?;
     vm.device(p.export(import.export).device).map(|_| vm)
 }
@@ -81,8 +81,9 @@ pub fn maps_bars(p: &Platform, vm: &Vm) -> (bool, bool) {
 }
 
 /// Where the guest sees each BAR of each assigned device: (device, BAR index, guest
-/// range), in the order of `devices` and BAR index.
-pub fn guest_bars(p: &Platform, vm: &Vm) -> Vec<(NodeId, u8, AddrRange)> {
+/// range), in the order of `devices` and BAR index. A guest range is a guest physical
+/// range: the guest platform's CPU physical space, hence a [`PhysRange`] there.
+pub(crate) fn guest_bars(p: &Platform, vm: &Vm) -> Vec<(NodeId, u8, PhysRange)> {
     let mut out = Vec::new();
     let mut cursor = vm.mmio64_base;
     for d in &vm.devices {
@@ -90,11 +91,11 @@ pub fn guest_bars(p: &Platform, vm: &Vm) -> Vec<(NodeId, u8, AddrRange)> {
             continue;
         };
         for bar in &e.bars {
-            let size = bar.range.end - bar.range.start + 1;
+            let size = bar.range.end.0 - bar.range.start.0 + 1;
             let explicit = d.bars.iter().find(|(i, _)| *i == bar.index).map(|b| b.1);
             let start = match (explicit, vm.gpa) {
                 (Some(g), _) => g,
-                (None, GpaPlacement::Identity) => bar.range.start,
+                (None, GpaPlacement::Identity) => bar.range.start.0,
                 (None, GpaPlacement::Vmm) => {
                     let align = size.next_power_of_two().max(peerpath_model::PAGE_SIZE);
                     let Some(at) = cursor.checked_next_multiple_of(align) else {
@@ -104,7 +105,7 @@ pub fn guest_bars(p: &Platform, vm: &Vm) -> Vec<(NodeId, u8, AddrRange)> {
                     at
                 }
             };
-            if let Some(r) = AddrRange::from_start_and_size(start, size) {
+            if let Some(r) = PhysRange::from_start_and_size(PhysAddr(start), size) {
                 out.push((d.device, bar.index, r));
             }
         }
@@ -114,15 +115,17 @@ pub fn guest_bars(p: &Platform, vm: &Vm) -> Vec<(NodeId, u8, AddrRange)> {
 
 /// The guest's virtual platform (V6), and for each of its endpoints the host node it
 /// is (guest node id → host node id, endpoints only).
-pub fn guest_platform(p: &Platform, vm: &Vm) -> (Platform, Vec<(NodeId, NodeId)>) {
+#[cfg(test)]
+pub(crate) fn guest_platform(p: &Platform, vm: &Vm) -> (Platform, Vec<(NodeId, NodeId)>) {
     guest_platform_with(p, vm, &guest_bars(p, vm))
 }
 
-/// [`guest_platform`] with the guest's BARs already placed ([`guest_bars`]).
+/// The guest's virtual platform (V6) with the guest's BARs already placed
+/// ([`guest_bars`]), and for each of its endpoints the host node it is.
 fn guest_platform_with(
     p: &Platform,
     vm: &Vm,
-    bars: &[(NodeId, u8, AddrRange)],
+    bars: &[(NodeId, u8, PhysRange)],
 ) -> (Platform, Vec<(NodeId, NodeId)>) {
     let viommu = vm.viommu != Viommu::None;
     let mut nodes = GuestNodes::default();
@@ -193,20 +196,22 @@ impl GuestNodes {
 
 /// The guest host bridge's one window: the span of the guest's BARs, or a page at
 /// `mmio64_base` where the VM has none.
-fn guest_window(vm: &Vm, bars: &[(NodeId, u8, AddrRange)]) -> AddrRange {
+fn guest_window(vm: &Vm, bars: &[(NodeId, u8, PhysRange)]) -> PhysRange {
     bars.iter()
         .map(|b| b.2)
         .reduce(|a, b| a.union(&b))
-        .or_else(|| AddrRange::from_start_and_size(vm.mmio64_base, peerpath_model::PAGE_SIZE))
-        .unwrap_or(AddrRange {
-            start: 0,
-            end: 0xfff,
+        .or_else(|| {
+            PhysRange::from_start_and_size(PhysAddr(vm.mmio64_base), peerpath_model::PAGE_SIZE)
+        })
+        .unwrap_or(PhysRange {
+            start: PhysAddr(0),
+            end: PhysAddr(0xfff),
         })
 }
 
 /// The VMM's host bridge (`guest.host_bridge`), translating through the vIOMMU where
 /// there is one.
-fn guest_host_bridge(vm: &Vm, window: AddrRange, viommu: bool) -> NodeKind {
+fn guest_host_bridge(vm: &Vm, window: PhysRange, viommu: bool) -> NodeKind {
     NodeKind::HostBridge(HostBridge {
         segment: 0,
         id: Some(vm.guest.host_bridge),
@@ -223,7 +228,7 @@ fn guest_host_bridge(vm: &Vm, window: AddrRange, viommu: bool) -> NodeKind {
         stream_map: Vec::new(),
         windows: vec![Window {
             cpu: window,
-            bus: BusAddr(window.start),
+            bus: BusAddr(window.start.0),
         }],
         socket: None,
         numa_node: None,
@@ -334,7 +339,7 @@ fn guest_endpoints(
     nodes: &mut GuestNodes,
     p: &Platform,
     vm: &Vm,
-    bars: &[(NodeId, u8, AddrRange)],
+    bars: &[(NodeId, u8, PhysRange)],
     parents: Vec<(NodeId, Option<Bdf>)>,
 ) -> Vec<(NodeId, NodeId)> {
     let mut map = Vec::new();
@@ -415,28 +420,6 @@ fn guest_iommus(vm: &Vm, arch: Arch, viommu: bool) -> Vec<Iommu> {
     }]
 }
 
-/// The VM side of one pairing: the guest kernel's decision on the guest's platform,
-/// and the addresses the host routes (`explain`, JSON `vm`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct VmDetail {
-    /// The VM's name.
-    pub vm: String,
-    /// The guest's virtual platform (V6).
-    pub guest: Platform,
-    /// The guest kernel's decision, in the guest platform's node ids.
-    pub decision: KernelDecision,
-    /// The export's first byte as the guest sees it (GPA).
-    pub gpa: Option<u64>,
-    /// The export's first byte on the host (HPA).
-    pub hpa: Option<u64>,
-    /// Whether the VMM maps the assigned BARs into the VM's I/O address space (V1).
-    pub maps_bars: bool,
-    /// Whether the importer's host stream has ATS enabled (V4).
-    pub ats: bool,
-    /// What this pairing's verdict assumes that the file does not state.
-    pub assumptions: Vec<String>,
-}
-
 /// Evaluates a pairing of two devices assigned to `vm`. See the module documentation.
 pub(crate) fn evaluate(
     topo: &Topology<'_>,
@@ -458,8 +441,9 @@ pub(crate) fn evaluate(
     let gpa = bars
         .iter()
         .find(|b| b.0 == exporter && b.1 == export.bar)
-        .and_then(|b| b.2.start.checked_add(export.offset));
-    let hpa = export_phys(p, export).map(|a| a.0);
+        .and_then(|b| b.2.start.checked_add(export.offset))
+        .map(|a| a.0);
+    let hpa = export_phys(p, export);
     let (maps, maps_assumed) = maps_bars(p, vm);
     let assumptions = vm_assumptions(p, vm, export, maps, maps_assumed);
     // The address the importer puts on the wire: the guest's DMA address (a GPA, or
@@ -473,7 +457,7 @@ pub(crate) fn evaluate(
                 Some(m) if m.regime == Regime::Iova => m.dma.0,
                 _ => g,
             };
-            host_ste(topo, importer, Some((wire, h, export.size)))
+            host_ste(topo, importer, Some((wire, h.0, export.size)))
         }
         // Without a guest mapping the probe's GPA shows stage 2 alone.
         _ => host_ste(topo, importer, None),
@@ -543,7 +527,7 @@ fn guest_decision(
     p: &Platform,
     vm: &Vm,
     import: &Import,
-    bars: &[(NodeId, u8, AddrRange)],
+    bars: &[(NodeId, u8, PhysRange)],
 ) -> (Platform, KernelDecision, Vec<Finding>) {
     let export = p.export(import.export);
     let (guest, map) = guest_platform_with(p, vm, bars);
@@ -637,7 +621,7 @@ fn host_view(
     topo: &Topology<'_>,
     import: &Import,
     gk: &KernelDecision,
-    hpa: Option<u64>,
+    hpa: Option<PhysAddr>,
 ) -> KernelDecision {
     let importer = import.importer;
     let iommu = topo.domain(importer).and_then(|d| d.iommu);
@@ -659,7 +643,7 @@ fn host_view(
             mapping: gk.why.mapping.map(|m| Mapping {
                 regime: Regime::Iova,
                 dma: m.dma,
-                phys: PhysAddr(hpa.unwrap_or(m.phys.0)),
+                phys: hpa.unwrap_or(m.phys),
                 size: m.size,
                 mem: m.mem,
                 iommu,
@@ -693,15 +677,15 @@ mod tests {
         let v = vm(&p, GpaPlacement::Vmm, None);
         let bars = guest_bars(&p, &v);
         assert_eq!(bars[0].0, nic);
-        assert_eq!(bars[0].2.start, DEFAULT_MMIO64_BASE);
+        assert_eq!(bars[0].2.start.0, DEFAULT_MMIO64_BASE);
         // gpu0's 256 MiB BAR comes after nic0's 1 MiB one, aligned to 256 MiB.
         assert_eq!(bars[1].0, gpu);
-        assert_eq!(bars[1].2.start, DEFAULT_MMIO64_BASE + 256 * MIB);
+        assert_eq!(bars[1].2.start.0, DEFAULT_MMIO64_BASE + 256 * MIB);
         assert_eq!(bars[1].2.size(), Some(256 * MIB));
         let id = guest_bars(&p, &vm(&p, GpaPlacement::Identity, None));
-        assert_eq!(id[1].2.start, 0x40_0000_0000);
+        assert_eq!(id[1].2.start.0, 0x40_0000_0000);
         let ex = guest_bars(&p, &vm(&p, GpaPlacement::Vmm, Some(0x1_0000_0000)));
-        assert_eq!(ex[1].2.start, 0x1_0000_0000);
+        assert_eq!(ex[1].2.start.0, 0x1_0000_0000);
     }
 
     /// The guest's platform: the VMM's host bridge with one root port per device, the

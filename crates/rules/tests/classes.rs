@@ -4,7 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use peerpath_rules::{for_each_verdict, verdict_alone};
+use peerpath_rules::for_each_verdict;
+use peerpath_rules::testing::verdict_alone;
 use peerpath_topology::Topology;
 
 fn yaml_files(dir: &str) -> Vec<PathBuf> {

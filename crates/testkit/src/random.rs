@@ -16,9 +16,9 @@
 //!   functions with `-f1`, `-f2`; exports `gpu0-bar0`.
 
 use peerpath_model::{
-    Acs, AcsFlags, AddrRange, AtsUse, CcKind, CcState, ConfigAcs, DeviceCc, DeviceClass,
-    DomainType, Driver, ExportId, ForwardsP2p, IommuId, IommuKind, NodeId, NodeKind, Op,
-    PassthroughFrom, Pattern, Platform, PlatformBuilder, StreamMapEntry, TdispState, Traffic,
+    Acs, AcsFlags, AtsUse, CcKind, CcState, ConfigAcs, DeviceCc, DeviceClass, DomainType, Driver,
+    ExportId, ForwardsP2p, IommuId, IommuKind, NodeId, NodeKind, Op, PassthroughFrom, Pattern,
+    PhysAddr, PhysRange, Platform, PlatformBuilder, StreamMapEntry, TdispState, Traffic,
     Translation, Via, MPS_VALUES, PAGE_SIZE,
 };
 use rand::seq::IndexedRandom;
@@ -261,7 +261,7 @@ impl<'k> Gen<'k> {
         let used = st.bar_cursor - base;
         let size = used.div_ceil(1 << 30).max(1) << 30;
         let hbm = self.b.host_bridge_mut(hb);
-        hbm.windows[0].cpu = AddrRange::from_start_and_size(base, size).expect("window");
+        hbm.windows[0].cpu = PhysRange::from_start_and_size(PhysAddr(base), size).expect("window");
         (base + size).next_multiple_of(WINDOW_ALIGN)
     }
 
@@ -585,7 +585,7 @@ impl<'k> Gen<'k> {
         if let Some((addr, size)) = bar2 {
             e.bars.push(peerpath_model::Bar {
                 index: 2,
-                range: AddrRange::from_start_and_size(addr, size).expect("BAR 2"),
+                range: PhysRange::from_start_and_size(PhysAddr(addr), size).expect("BAR 2"),
                 prefetchable: true,
             });
         }

@@ -15,7 +15,7 @@ use peerpath_model::{
     Acs, AcsDecision, AcsFlags, DomainType, Iova, NodeId, NodeKind, Op, PcieBusConfig, Platform,
     Via,
 };
-use peerpath_rules::k1_map_type::calc_map_type_and_dist;
+use peerpath_rules::testing::calc_map_type_and_dist;
 use peerpath_rules::{evaluate, DmaPath, MapType};
 use peerpath_testkit::strategy::{cases_with, knobs};
 use peerpath_testkit::{dump, Case, IommuKnob, Knobs, TrafficKnob, ViaKnob};
@@ -443,7 +443,7 @@ fn p5_identity_gets_the_physical_address_and_iovas_map_the_export() {
             };
             let x = p.export(pr.detail.export);
             let phys = match &p.node(x.device).kind {
-                NodeKind::Endpoint(e) => e.bar(x.bar).map(|b| b.range.start + x.offset),
+                NodeKind::Endpoint(e) => e.bar(x.bar).map(|b| b.range.start.0 + x.offset),
                 _ => None,
             };
             prop_assert!(phys.is_some());
@@ -497,7 +497,7 @@ fn p5_identity_gets_the_physical_address_and_iovas_map_the_export() {
                         );
                     }
                 }
-                let limit = peerpath_rules::k3_dma_path::dma_limit(&p, pr.detail.importer);
+                let limit = peerpath_rules::testing::dma_limit(&p, pr.detail.importer);
                 prop_assert!(
                     dma.0 + last <= limit,
                     "IOVA {:#x} above the limit {limit:#x}",
@@ -767,15 +767,12 @@ fn p1_engine_reach_and_groups_agree_on_acs() {
                     continue;
                 }
                 let hb = topo.host_bridge(topo.host_bridge_of(b));
-                let offset = hb
+                let bus = hb
                     .windows
                     .iter()
-                    .find(|w| w.cpu.contains(bar.range.start))
-                    .map_or(0, |w| w.bus_offset());
-                let tr = engine.route(
-                    &setup,
-                    Tlp::write(a, bar.range.start.wrapping_add(offset), 4),
-                );
+                    .find_map(|w| w.to_bus(bar.range.start))
+                    .map_or(bar.range.start.0, |b| b.0);
+                let tr = engine.route(&setup, Tlp::write(a, bus, 4));
                 let below_rc = tr.hops.iter().all(|h| match h.at {
                     Place::Pci(n) => !matches!(p.node(n).kind, NodeKind::HostBridge(_)),
                     _ => false,
@@ -851,7 +848,7 @@ fn class_verdicts_equal_direct_verdicts() {
         let r: Result<(), TestCaseError> =
             peerpath_rules::for_each_verdict(&topo, 2, |import, v| {
                 n += 1;
-                let alone = peerpath_rules::verdict_alone(&topo, import);
+                let alone = peerpath_rules::testing::verdict_alone(&topo, import);
                 prop_assert_eq!(
                     v,
                     &alone,

@@ -34,7 +34,7 @@ pub(crate) fn derive(topo: &Topology<'_>) -> Vec<BridgeWindows> {
 #[cfg(test)]
 mod tests {
     use crate::Topology;
-    use peerpath_model::{PlatformBuilder, Via};
+    use peerpath_model::{PhysAddr, PlatformBuilder, Via};
 
     /// Regression (issue 4, Threadripper import): a peer BAR allocated between one
     /// GPU's register BAR and its VRAM BAR is outside that GPU's root port windows.
@@ -51,15 +51,16 @@ mod tests {
         b.endpoint_mut(g0).bars.push(reg);
         let regs = b.endpoint_mut(g0);
         regs.bars[0].range =
-            peerpath_model::AddrRange::from_start_and_size(0xb400_0000, 0x100_0000).expect("range");
+            peerpath_model::PhysRange::from_start_and_size(PhysAddr(0xb400_0000), 0x100_0000)
+                .expect("range");
         regs.bars[0].prefetchable = false;
         b.export("gpu1-vram", g1, 0, Via::VfioDmabuf);
         let p = b.build();
         let t = Topology::new(&p);
-        assert!(t.windows(rp0).contains(0xb400_0000));
-        assert!(t.windows(rp0).contains(0x130_0000_0000));
-        assert!(!t.windows(rp0).contains(0x110_0000_0000));
-        assert!(t.windows(rp1).contains(0x110_0000_0000));
-        assert!(t.windows(hb).contains(0x110_0000_0000));
+        assert!(t.windows(rp0).contains(PhysAddr(0xb400_0000)));
+        assert!(t.windows(rp0).contains(PhysAddr(0x130_0000_0000)));
+        assert!(!t.windows(rp0).contains(PhysAddr(0x110_0000_0000)));
+        assert!(t.windows(rp1).contains(PhysAddr(0x110_0000_0000)));
+        assert!(t.windows(hb).contains(PhysAddr(0x110_0000_0000)));
     }
 }

@@ -25,7 +25,7 @@ fn endpoints(topo: &Topology<'_>) -> Vec<(NodeId, u64)> {
 
 fn bar0(p: &Platform, id: NodeId) -> AddrRange {
     match &p.node(id).kind {
-        NodeKind::Endpoint(e) => e.bars[0].range,
+        NodeKind::Endpoint(e) => e.bars[0].range.untyped(),
         _ => unreachable!("endpoints() keeps endpoints with a BAR"),
     }
 }
@@ -87,7 +87,7 @@ fn make_tlp(p: &Platform, eps: &[(NodeId, u64)], t: &TlpSpec) -> Tlp {
     let (tgt, off) = eps[j];
     let bar = bar0(p, tgt);
     let within = t.raw % bar.size().unwrap_or(u64::MAX);
-    let dram = p.memory.first().map_or(0, |m| m.range.start);
+    let dram = p.memory.first().map_or(0, |m| m.range.start.0);
     let addr = match t.addr_kind {
         0 => bar.start.wrapping_add(off).wrapping_add(within), // bus address of the peer
         1 => bar.start + within,                               // CPU physical of the peer
@@ -200,7 +200,7 @@ fn check_trace(p: &Platform, eps: &[(NodeId, u64)], tr: &Trace) -> Result<(), Te
                     .unwrap_or(0);
                 let holds = e.bars.iter().any(|b| {
                     let bus = h.tlp.addr.wrapping_sub(off);
-                    b.range.contains(bus)
+                    b.range.contains(PhysAddr(bus))
                 });
                 prop_assert!(
                     holds,
@@ -226,7 +226,7 @@ fn check_trace(p: &Platform, eps: &[(NodeId, u64)], tr: &Trace) -> Result<(), Te
                 }
             }
             Place::Memory(i) => {
-                prop_assert!(p.memory[i].range.contains(h.tlp.addr));
+                prop_assert!(p.memory[i].range.contains(PhysAddr(h.tlp.addr)));
             }
             other => return Err(TestCaseError::fail(format!("deliver at {other:?}"))),
         }

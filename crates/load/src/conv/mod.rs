@@ -360,8 +360,7 @@ macro_rules! raw_struct {
         }
     ) => {
         $(#[$($meta)*])*
-        #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-        #[serde(deny_unknown_fields)]
+        #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
         pub struct $name {
             $(
                 $(#[$($fmeta)*])*
@@ -550,8 +549,7 @@ macro_rules! platform_struct {
         }
     ) => {
         $(#[$($meta)*])*
-        #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-        #[serde(deny_unknown_fields)]
+        #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
         pub struct $name {
             $(
                 $(#[$($smeta)*])*

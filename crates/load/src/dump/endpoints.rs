@@ -62,7 +62,7 @@ fn endpoint(p: &Platform, n: &Node, e: &Endpoint) -> RawEndpoint {
                      prefetchable,
                  }| RawBar {
                     index,
-                    addr: Addr(range.start),
+                    addr: Addr(range.start.0),
                     size: Size(size_of(range)),
                     prefetchable: unless(prefetchable, false),
                 },

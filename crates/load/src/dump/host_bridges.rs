@@ -66,7 +66,7 @@ fn host_bridge(p: &Platform, n: &Node, hb: &HostBridge) -> RawHostBridge {
         windows: windows
             .iter()
             .map(|&Window { cpu, bus }| RawWindow {
-                cpu: Addr(cpu.start),
+                cpu: Addr(cpu.start.0),
                 bus: Addr(bus.0),
                 size: Size(size_of(cpu)),
             })

@@ -14,7 +14,7 @@ pub(super) fn memory(memory: &[MemRegion]) -> Vec<RawMemory> {
         .iter()
         .map(|MemRegion { name, range }| RawMemory {
             name: name.clone(),
-            base: Addr(range.start),
+            base: Addr(range.start.0),
             size: Size(size_of(*range)),
         })
         .collect()

@@ -36,7 +36,7 @@ mod timing;
 mod traffic;
 mod vms;
 
-use peerpath_model::{AddrRange, Bdf, Node, NodeId, Platform};
+use peerpath_model::{Bdf, Node, NodeId, PhysRange, Platform};
 
 use crate::raw::{RawLink, RawPciId, RawPlatform};
 
@@ -152,7 +152,7 @@ fn name(p: &Platform, id: NodeId) -> String {
 }
 
 /// A range's size as written.
-fn size_of(r: AddrRange) -> u64 {
+fn size_of(r: PhysRange) -> u64 {
     // A range of the whole 64-bit space has no u64 size; the loader rejects it anyway.
     r.size().unwrap_or(u64::MAX)
 }

@@ -1,12 +1,10 @@
 //! The raw format's own values: addresses and sizes as people write them (`0x40_0000_0000`,
-//! `64GiB`), an ACS bit's name, and `imports[].exports`; each with its serde derives and
-//! its conversion from the located tree.
-
-use std::fmt;
+//! `64GiB`), an ACS bit's name, and `imports[].exports`; each with its `Serialize` (how
+//! `to_yaml` writes it) and its conversion from the located tree (how files are read:
+//! there is no serde `Deserialize`, so there is one reading only).
 
 use peerpath_model::AcsFlags;
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 
 use crate::conv::{named, schema, Conv, FromYaml};
 use crate::num::{format_addr, format_size, parse_size, parse_u64};
@@ -41,51 +39,8 @@ impl Serialize for Size {
     }
 }
 
-/// Accepts an unsigned integer or a string parsed by `parse`.
-struct NumVisitor {
-    what: &'static str,
-    parse: fn(&str) -> Result<u64, crate::num::NumError>,
-}
-
-impl Visitor<'_> for NumVisitor {
-    type Value = u64;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.what)
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
-        Ok(v)
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
-        u64::try_from(v).map_err(|_| E::custom(format!("{v} is negative")))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
-        (self.parse)(v).map_err(|_| E::custom(format!("`{v}` is not {}", self.what)))
-    }
-}
-
-impl<'de> Deserialize<'de> for Addr {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(NumVisitor {
-            what: "an address",
-            parse: parse_u64,
-        })
-        .map(Addr)
-    }
-}
-
-impl<'de> Deserialize<'de> for Size {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(NumVisitor {
-            what: "a size",
-            parse: parse_size,
-        })
-        .map(Size)
-    }
-}
-
 /// One ACS bit as written: `sv`, `tb`, `rr`, `cr`, `uf`, `ec`, `dt`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AcsBit {
     /// Source Validation.
@@ -169,33 +124,6 @@ impl Serialize for ExportSel {
             ExportSel::All => s.serialize_str("all"),
             ExportSel::List(names) => names.serialize(s),
         }
-    }
-}
-
-impl<'de> Deserialize<'de> for ExportSel {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct SelVisitor;
-        impl<'de> Visitor<'de> for SelVisitor {
-            type Value = ExportSel;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("`all` or a list of export names")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<ExportSel, E> {
-                if v == "all" {
-                    Ok(ExportSel::All)
-                } else {
-                    Err(E::invalid_value(de::Unexpected::Str(v), &self))
-                }
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<ExportSel, A::Error> {
-                let mut names = Vec::new();
-                while let Some(n) = a.next_element::<String>()? {
-                    names.push(n);
-                }
-                Ok(ExportSel::List(names))
-            }
-        }
-        d.deserialize_any(SelVisitor)
     }
 }
 

@@ -2,7 +2,7 @@
 //! where BARs lie: inside a window of the endpoint's own host bridge, and not
 //! overlapping each other.
 
-use peerpath_model::{AddrRange, Bar, DeviceCc, Endpoint, NodeKind};
+use peerpath_model::{Bar, DeviceCc, Endpoint, NodeKind, PhysRange};
 
 use crate::source::{ypath, Msg, Seg};
 
@@ -96,7 +96,7 @@ impl Validator<'_, '_> {
     pub(super) fn check_bars(&mut self, pending: &[PendingNode], order: &[usize]) {
         let hbs = host_bridge_of(pending, order);
         // Every window with its host bridge's index, by start address.
-        let mut windows: Vec<(AddrRange, usize)> = pending
+        let mut windows: Vec<(PhysRange, usize)> = pending
             .iter()
             .enumerate()
             .filter_map(|(i, p)| match &p.kind {
@@ -186,7 +186,7 @@ impl Validator<'_, '_> {
 /// The window (of a list sorted by start) containing `r`, with its owner. Windows do
 /// not overlap in a valid platform (overlaps are reported), so the last window
 /// starting at or before `r` is the only candidate.
-fn containing_window(windows: &[(AddrRange, usize)], r: &AddrRange) -> Option<(usize, AddrRange)> {
+fn containing_window(windows: &[(PhysRange, usize)], r: &PhysRange) -> Option<(usize, PhysRange)> {
     let after = windows.partition_point(|(w, _)| w.start <= r.start);
     let (w, owner) = windows.get(after.checked_sub(1)?)?;
     w.contains_range(r).then_some((*owner, *w))

@@ -4,7 +4,7 @@
 
 use rustc_hash::FxHashMap as HashMap;
 
-use peerpath_model::{AddrRange, Interconnect, MemRegion, NodeId};
+use peerpath_model::{Interconnect, MemRegion, NodeId, PhysAddr, PhysRange};
 
 use crate::num::format_addr;
 use crate::source::{ypath, Msg, Path, Seg};
@@ -37,8 +37,8 @@ impl Validator<'_, '_> {
         size: u64,
         p: Path,
         start_key: &'static str,
-    ) -> Option<AddrRange> {
-        match AddrRange::from_start_and_size(start, size) {
+    ) -> Option<PhysRange> {
+        match PhysRange::from_start_and_size(PhysAddr(start), size) {
             Some(r) => Some(r),
             None => {
                 let mut sp = p;
@@ -90,8 +90,8 @@ impl Validator<'_, '_> {
     /// an address decodes to one of them or to nothing (H7): none may overlap.
     pub(super) fn check_address_map(&mut self, memory: &[MemRegion]) {
         let raw = self.raw;
-        let mut spans: Vec<(AddrRange, (String, Path))> = Vec::new();
-        let ranges: HashMap<&str, AddrRange> =
+        let mut spans: Vec<(PhysRange, (String, Path))> = Vec::new();
+        let ranges: HashMap<&str, PhysRange> =
             memory.iter().map(|m| (m.name.as_str(), m.range)).collect();
         for (i, m) in raw.memory.iter().enumerate() {
             if let Some(&r) = ranges.get(m.name.as_str()) {
@@ -102,7 +102,7 @@ impl Validator<'_, '_> {
         }
         for (i, hb) in raw.host_bridges.iter().enumerate() {
             for (k, w) in hb.windows.iter().enumerate() {
-                if let Some(r) = AddrRange::from_start_and_size(w.cpu.0, w.size.0) {
+                if let Some(r) = PhysRange::from_start_and_size(PhysAddr(w.cpu.0), w.size.0) {
                     let mut p = self.entity_path(Entity::HostBridge(i));
                     p.extend(ypath!["windows", k, "cpu"]);
                     spans.push((r, (format!("window {r} of `{}`", hb.name), p)));
@@ -116,7 +116,7 @@ impl Validator<'_, '_> {
     /// path.
     pub(super) fn overlaps<S>(
         &mut self,
-        mut spans: Vec<(AddrRange, S)>,
+        mut spans: Vec<(PhysRange, S)>,
         describe: impl Fn(&Self, &S) -> (String, Path),
     ) {
         // Labels and paths are built only for a span that overlaps (at 100,000

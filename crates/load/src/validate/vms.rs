@@ -144,7 +144,7 @@ impl Validator<'_, '_> {
                     if gb
                         .gpa
                         .0
-                        .checked_add(bar.range.end - bar.range.start)
+                        .checked_add(bar.range.end.0 - bar.range.start.0)
                         .is_none() =>
                 {
                     let mut gp = bp.clone();

@@ -66,7 +66,7 @@ fn the_spec_example_loads() {
     assert_eq!(hb.iommu, Some(IommuId(0)));
     assert_eq!(hb.id.map(|i| (i.vendor, i.device)), Some((0x13b5, 0x0001)));
     assert_eq!(hb.windows.len(), 1);
-    assert_eq!(hb.windows[0].cpu.start, 0x40_0000_0000);
+    assert_eq!(hb.windows[0].cpu.start.0, 0x40_0000_0000);
     assert_eq!(hb.windows[0].cpu.size(), Some(64 << 30));
     assert_eq!(hb.windows[0].bus_offset(), 0);
     let NodeKind::HostBridge(hb1) = &p.node(p.node_by_name("hb1").expect("hb1")).kind else {

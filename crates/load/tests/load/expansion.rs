@@ -247,7 +247,7 @@ memory:
     let r: Vec<(u64, Option<u64>)> = p
         .memory
         .iter()
-        .map(|m| (m.range.start, m.range.size()))
+        .map(|m| (m.range.start.0, m.range.size()))
         .collect();
     assert_eq!(
         r,

@@ -24,13 +24,6 @@ fn the_spec_example_round_trips() {
     assert!(yaml.contains("32GiB"), "{yaml}");
 }
 
-#[test]
-fn serde_derive_agrees_with_the_located_conversion() {
-    let text = std::fs::read_to_string(fixture("spec-example-fixed.yaml")).expect("fixture");
-    let via_serde: RawPlatform = serde_saphyr::from_str(&text).expect("serde");
-    assert_eq!(via_serde, load_raw_str("spec.yaml", &text).expect("raw"));
-}
-
 fn built_in_code() -> RawPlatform {
     let mut p = RawPlatform::new("built");
     p.description = Some("made by a test: 'quotes', \"double\", #hash, key: value".to_owned());

@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
 use peerpath_model::{Code, ExportId, Import, MapType, NodeId};
-use peerpath_rules::finding::Outcome;
+use peerpath_rules::Outcome;
 use peerpath_rules::{PairResult, Summary, Verdict};
 use peerpath_topology::{PathClass, Topology};
 

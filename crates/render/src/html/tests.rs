@@ -244,7 +244,7 @@ fn the_report_starts_with_the_first_failing_route() {
     let (html, pairs) = report(&p);
     let failing = pairs
         .iter()
-        .find(|r| r.outcome == peerpath_rules::finding::Outcome::Fails)
+        .find(|r| r.outcome == peerpath_rules::Outcome::Fails)
         .expect("a failing pairing");
     let route = html.find("<h2 id=\"route\">").expect("a route section");
     assert!(route < html.find("<h2 id=\"matrix\">").expect("matrix"));

@@ -29,8 +29,9 @@ use peerpath_engine::{AcsReader, Engine, Hardware};
 
 use super::{Classes, Field};
 use crate::for_each_verdict;
-use crate::pair::{evaluate_import, Routes};
+use crate::pair::evaluate_import;
 use crate::report::Verdict;
+use crate::routes::Routes;
 
 thread_local! {
     static BLIND: Cell<&'static [Field]> = const { Cell::new(&[]) };

@@ -98,7 +98,7 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use crate::testplat::{self, findings_of, node};
-    use peerpath_model::{AtsUse, ExportId, NodeKind, Op, Pattern, Traffic};
+    use peerpath_model::{AtsUse, ExportId, NodeKind, Op, Pattern, PhysAddr, Traffic};
 
     #[test]
     fn traffic_beyond_a_small_bar_decodes_to_nothing() {
@@ -117,7 +117,7 @@ mod tests {
         // Shrink gpu0's BAR and the export to one page.
         let gpu = p.node_by_name("gpu0").expect("gpu0");
         if let NodeKind::Endpoint(e) = &mut p.nodes[gpu.index()].kind {
-            e.bars[0].range.end = e.bars[0].range.start + 0xfff;
+            e.bars[0].range.end = PhysAddr(e.bars[0].range.start.0 + 0xfff);
         }
         p.exports[0].size = 0x1000;
         let f = findings_of(&p, "nic0", "gpu0-bar0");

@@ -2,7 +2,7 @@
 //! the first of every verdict always kept.
 
 use peerpath_model::{ExportId, MapType, NodeId};
-use peerpath_rules::finding::Outcome;
+use peerpath_rules::Outcome;
 use peerpath_topology::PathClass;
 
 use super::{Kind, ReportCells, REPRESENTATIVES_MAX};
