@@ -94,6 +94,17 @@ impl MemType {
 /// Why an attach (or, for P2P pages, the resource) is refused (K2.1).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum AttachRefusal {
+    /// The buffer belongs to another kernel than the importer's driver (V7): a dma-buf
+    /// is a file of the kernel that exported it, which `dma_buf_get` looks up in the
+    /// caller's own file table (`-EBADF` for anything else), and P2P pages are
+    /// `struct page`s of the kernel whose driver added them. Indices into
+    /// `Platform::vms`; `None` is the host.
+    OtherKernel {
+        /// The kernel of the importer's driver.
+        importer: Option<usize>,
+        /// The kernel that holds the buffer.
+        buffer: Option<usize>,
+    },
     /// The kernel release has no VFIO dma-buf export of MMIO
     /// (`VFIO_DEVICE_FEATURE_DMA_BUF` is unknown: `-ENOTTY`; issue 24,
     /// `releases::Feature::VfioDmabuf`).
@@ -127,6 +138,7 @@ impl AttachRefusal {
     /// The errno the kernel returns.
     pub fn errno(self) -> &'static str {
         match self {
+            AttachRefusal::OtherKernel { .. } => "-EBADF",
             AttachRefusal::NoVfioDmabuf(_) => "-ENOTTY",
             AttachRefusal::NoPeer2Peer | AttachRefusal::NotDynamic => "-EOPNOTSUPP",
             AttachRefusal::Revoked(_) => "-ENODEV",
@@ -137,6 +149,7 @@ impl AttachRefusal {
     /// A short machine-readable name, for evidence.
     pub fn as_str(self) -> &'static str {
         match self {
+            AttachRefusal::OtherKernel { .. } => "other-kernel",
             AttachRefusal::NoVfioDmabuf(_) => "no-vfio-dmabuf",
             AttachRefusal::NoPeer2Peer => "no-allow-peer2peer",
             AttachRefusal::NotDynamic => "not-dynamic",
@@ -153,6 +166,10 @@ pub(crate) fn attach_gates(p: &Platform, import: &Import) -> Vec<AttachRefusal> 
     let mut out = Vec::new();
     if matches!(export.via, Via::DriverBusAddress | Via::DriverMapResource) {
         return out;
+    }
+    if let Some(refusal) = other_kernel(p, import) {
+        // Nothing else is reached: the importer's kernel has no such buffer.
+        return vec![refusal];
     }
     if export.via == Via::VfioDmabuf {
         let r = p.kernel.release_version();
@@ -180,6 +197,29 @@ pub(crate) fn attach_gates(p: &Platform, import: &Import) -> Vec<AttachRefusal> 
     }
     out.extend(range_gate(p, export));
     out
+}
+
+/// V7 (peerpath's reading of `dma_buf_get` and of P2P pages; not in the spec's V
+/// rules, which decide a pairing inside one VM): the kernel that holds the buffer must
+/// be the importer's. A VFIO dma-buf is the host's even for a device assigned to a VM
+/// (the VMM holds the device's VFIO file on the host and exports from it), so a host
+/// importer may take an assigned device's BAR, but a guest's driver cannot take a
+/// host's or another VM's buffer; P2P pages are the kernel's whose driver added them:
+/// the exporter's (a VM's guest kernel for an assigned device). A pairing inside one
+/// VM is decided by `v_vm` on the guest's platform, never here with two kernels.
+/// Drivers that map the peer themselves (K2.4) have no buffer: their cross-boundary
+/// case is the VM's I/O address space (V1).
+fn other_kernel(p: &Platform, import: &Import) -> Option<AttachRefusal> {
+    let export = p.export(import.export);
+    let vm_index = |dev| p.vms.iter().position(|v| v.device(dev).is_some());
+    let importer = vm_index(import.importer);
+    let buffer = match export.via {
+        Via::VfioDmabuf => None,
+        Via::P2pdmaPages => vm_index(export.device),
+        Via::DriverBusAddress | Via::DriverMapResource => return None,
+    };
+    let same_vm = importer.is_some() && importer == vm_index(export.device);
+    (importer != buffer && !same_vm).then_some(AttachRefusal::OtherKernel { importer, buffer })
 }
 
 /// `validate_dmabuf_input` and `vfio_pci_core_fill_phys_vec` (or the checks of
@@ -227,6 +267,7 @@ pub(crate) fn mapping_attrs(
 mod tests {
     use super::*;
     use crate::testplat;
+    use peerpath_model::NodeId;
 
     #[test]
     fn gates_refuse_missing_peer2peer_pinning_and_bad_ranges() {
@@ -249,6 +290,41 @@ mod tests {
             attach_gates(&p, &p.imports[0])[..],
             [AttachRefusal::OutsideBar { .. }]
         ));
+    }
+
+    /// V7: a buffer crosses no kernel boundary. nic0 imports gpu0's export; which of
+    /// the two is assigned to a VM, and how gpu0 exports, decide.
+    #[test]
+    fn a_buffer_of_another_kernel_is_refused_before_any_other_gate() {
+        let p = testplat::switch_pair(|_| {});
+        let (gpu, nic) = (p.export(p.imports[0].export).device, p.imports[0].importer);
+        let gates = |assigned: &[NodeId], via: Via| {
+            let mut q = p.clone();
+            q.exports[0].via = via;
+            if !assigned.is_empty() {
+                q.vms.push(testplat::vm(assigned));
+            }
+            attach_gates(&q, &q.imports[0])
+        };
+        let refused = |importer, buffer| vec![AttachRefusal::OtherKernel { importer, buffer }];
+        // Both on the host, or both in one VM: one kernel.
+        assert!(gates(&[], Via::VfioDmabuf).is_empty());
+        assert!(gates(&[gpu, nic], Via::VfioDmabuf).is_empty());
+        assert!(gates(&[gpu, nic], Via::P2pdmaPages).is_empty());
+        // The importer in a VM: the host's VFIO dma-buf, or the host's P2P pages.
+        assert_eq!(gates(&[nic], Via::VfioDmabuf), refused(Some(0), None));
+        assert_eq!(gates(&[nic], Via::P2pdmaPages), refused(Some(0), None));
+        // The exporter in a VM: its VFIO dma-buf is still the host's (the VMM exports
+        // it), its P2P pages are the guest's.
+        assert!(gates(&[gpu], Via::VfioDmabuf).is_empty());
+        assert_eq!(gates(&[gpu], Via::P2pdmaPages), refused(None, Some(0)));
+        // A driver's own mapping has no buffer.
+        assert!(gates(&[nic], Via::DriverMapResource).is_empty());
+        // Refused before the other gates (no allow_peer2peer here too).
+        let mut q = p.clone();
+        q.imports[0].allow_peer2peer = false;
+        q.vms.push(testplat::vm(&[nic]));
+        assert_eq!(attach_gates(&q, &q.imports[0]), refused(Some(0), None));
     }
 
     #[test]

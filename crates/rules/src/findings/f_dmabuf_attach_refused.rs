@@ -1,7 +1,9 @@
 //! `dmabuf-attach-refused` (error) — K2.1: the importer cannot attach the dma-buf (or,
 //! for P2P pages, the resource cannot be created), so nothing is mapped.
 //!
-//! Raised for each reason K2.1 finds: a kernel release without VFIO's dma-buf export
+//! Raised for each reason K2.1 finds: the buffer is another kernel's than the
+//! importer's driver (V7, `k2_dmabuf::other_kernel`: a VM's device and a host's or
+//! another VM's buffer, `-EBADF`), a kernel release without VFIO's dma-buf export
 //! (`-ENOTTY`, issue 24), no `allow_peer2peer` (`-EOPNOTSUPP`), a
 //! non-dynamic importer that VFIO cannot pin (`-EOPNOTSUPP`), an export revoked
 //! (`-ENODEV`: before the attach, or for good after the map so that the re-map after
@@ -23,6 +25,18 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let reasons: Vec<String> = refusals
         .iter()
         .map(|r| match *r {
+            AttachRefusal::OtherKernel { importer, buffer } => {
+                let kernel = |vm: Option<usize>| match vm.and_then(|i| cx.topo.platform().vms.get(i)) {
+                    Some(v) => format!("VM {}'s guest kernel", v.name),
+                    None => "the host kernel".to_owned(),
+                };
+                format!(
+                    "{imp} is driven by {}, and {} is a buffer of {}: no kernel imports another's dma-buf or P2P pages",
+                    kernel(importer),
+                    export.name,
+                    kernel(buffer)
+                )
+            }
             AttachRefusal::NoVfioDmabuf(release) => {
                 let row = crate::releases::feature(crate::releases::Feature::VfioDmabuf);
                 format!(
@@ -67,6 +81,9 @@ pub(crate) fn check(cx: &Cx<'_, '_>, out: &mut Vec<Finding>) {
     let fixes: Vec<&str> = refusals
         .iter()
         .map(|r| match r {
+            AttachRefusal::OtherKernel { .. } => {
+                "put the importer and the exporter in one kernel: assign both to the same VM, or give the importer back to the host (a host importer may take a VM device's VFIO dma-buf)"
+            }
             AttachRefusal::NoVfioDmabuf(_) => {
                 "use a kernel with VFIO dma-buf export, or a driver's own mapping (via: driver-map-resource) or P2P pages"
             }
