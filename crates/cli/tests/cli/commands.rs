@@ -2,7 +2,7 @@
 
 use crate::common;
 
-use common::{peerpath, repo, stderr, stdout, topologies};
+use common::{generated, peerpath, repo, stderr, stdout, topologies};
 
 #[test]
 fn check_accepts_every_topology_and_the_embedded_default() {
@@ -190,21 +190,8 @@ fn explain_an_unknown_pairing_lists_the_valid_names() {
 /// are, rather than printing every one.
 #[test]
 fn issue_19_an_unknown_pairing_on_a_big_platform_is_a_short_error() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("big.yaml");
-    let f = file.to_str().expect("utf-8 path");
-    let args = [
-        "generate",
-        "--endpoints",
-        "200",
-        "--exports",
-        "4",
-        "--seed",
-        "1",
-        "-o",
-        f,
-    ];
-    assert_eq!(peerpath(&args).status.code(), Some(0));
+    let (_dir, f) = generated(200, 4);
+    let f = f.as_str();
     let o = peerpath(&["explain", "gpu0", "gpu1-vram", f]);
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
@@ -531,21 +518,8 @@ fn summary_counts_pairings_as_the_json_report_does() {
 /// however many pairings fail, and `--all` still lists every one.
 #[test]
 fn issue_19_summary_of_a_big_platform_is_short() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("big.yaml");
-    let f = file.to_str().expect("utf-8 path");
-    let o = peerpath(&[
-        "generate",
-        "--endpoints",
-        "400",
-        "--exports",
-        "8",
-        "--seed",
-        "1",
-        "-o",
-        f,
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (_dir, f) = generated(400, 8);
+    let f = f.as_str();
     let summary = stdout(&peerpath(&["simulate", f, "--summary"]));
     assert!(summary.lines().count() <= 60, "{summary}");
     let fails: usize = summary
@@ -886,21 +860,8 @@ fn issue_17_bandwidth_compared_with_its_own_output_is_exact() {
 /// folded (`×12 switch port`), every hop numbered, and `--all` drawing every node.
 #[test]
 fn draw_focuses_on_the_route_and_all_draws_everything() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let big = dir.path().join("big.yaml");
-    let big_s = big.to_str().expect("utf-8");
-    let o = peerpath(&[
-        "generate",
-        "--endpoints",
-        "200",
-        "--exports",
-        "10",
-        "--seed",
-        "1",
-        "-o",
-        big_s,
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (_dir, big_s) = generated(200, 10);
+    let big_s = big_s.as_str();
     let width = |svg: &str| -> i32 {
         svg.split("width=\"")
             .nth(1)
@@ -958,21 +919,8 @@ fn draw_focuses_on_the_route_and_all_draws_everything() {
 /// A representative's explanation there is `peerpath explain`'s text.
 #[test]
 fn every_report_link_resolves() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let big = dir.path().join("big.yaml");
-    let big_s = big.to_str().expect("utf-8");
-    let o = peerpath(&[
-        "generate",
-        "--endpoints",
-        "200",
-        "--exports",
-        "10",
-        "--seed",
-        "1",
-        "-o",
-        big_s,
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (_dir, big_s) = generated(200, 10);
+    let big_s = big_s.as_str();
     for platform in [big_s, "topologies/dgx-like.yaml"] {
         let html = stdout(&peerpath(&["report", platform]));
         let ids: std::collections::HashSet<&str> = html

@@ -33,6 +33,29 @@ pub(crate) fn peerpath(args: &[&str]) -> Output {
         .expect("the peerpath binary runs")
 }
 
+/// A platform of `peerpath generate --endpoints N --exports M --seed 1`, written in a
+/// temporary directory (kept while the returned guard lives), and its path.
+pub(crate) fn generated(endpoints: usize, exports: usize) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("big.yaml");
+    let f = file.to_str().expect("utf-8 path").to_owned();
+    let (n, m) = (endpoints.to_string(), exports.to_string());
+    let args = [
+        "generate",
+        "--endpoints",
+        &n,
+        "--exports",
+        &m,
+        "--seed",
+        "1",
+        "-o",
+        &f,
+    ];
+    let o = peerpath(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    (dir, f)
+}
+
 /// stdout as text.
 pub(crate) fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
